@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * certrep.h: builds CertRep pkiMessages (RFC 8894 §3.3.2) that mirror the
+ * request's algorithms, and the degenerate certs-only PKCS#7 structures used by
+ * GetCACert and inside CertRep. Uses the PKCS7 type for degenerate structures so
+ * certificates stay in insertion order (CMS encodes a DER-sorted SET OF).
+ * Signing goes through signer_sign_message(); no private key is used here.
+ */
+#ifndef CERTREP_H
+#define CERTREP_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+struct signer;
+
+/* What a reply mirrors from its request. */
+struct certrep_request {
+	const char *transaction_id;
+	const unsigned char *sender_nonce;   /* becomes recipientNonce */
+	size_t sender_nonce_len;
+	int digest_nid;                      /* request digest; SHA-256 is used when NID_undef */
+	X509 *recipient;                     /* request signer certificate: the envelope's recipient */
+	int cipher_nid;                      /* request content cipher; AES-128-CBC when NID_undef */
+	int oaep;                            /* the request used RSAES-OAEP key transport */
+};
+
+/*
+ * SUCCESS: a degenerate SignedData with issued first (then extra, if any),
+ * enveloped to rq->recipient with rq->cipher_nid (issuer-and-serial rid; PKCS#1
+ * v1.5 or OAEP key transport as the request), signed as the RA with messageType
+ * "3", pkiStatus "0", transactionID, recipientNonce and a fresh 16-byte
+ * senderNonce. Returns DER or NULL with a reason.
+ */
+unsigned char *certrep_success(const struct signer *s, const struct certrep_request *rq,
+    X509 *issued, STACK_OF(X509) *extra, size_t *outlen, char *err, size_t errlen);
+
+/* FAILURE: pkiStatus "2", failInfo, failInfoText (UTF8String) when text is non-NULL, no envelope. */
+unsigned char *certrep_failure(const struct signer *s, const struct certrep_request *rq,
+    int failinfo, const char *text, size_t *outlen, char *err, size_t errlen);
+
+/* PENDING: pkiStatus "3", no failInfo, no envelope. */
+unsigned char *certrep_pending(const struct signer *s, const struct certrep_request *rq,
+    size_t *outlen, char *err, size_t errlen);
+
+/* A degenerate certs-only PKCS#7 SignedData holding certs in the given order. */
+unsigned char *certrep_degenerate(STACK_OF(X509) *certs, size_t *outlen);
+
+#endif

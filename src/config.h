@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.h: the loaded configuration, one immutable struct built from a
+ * libconfig file by config_load(). A single schema table in config.c gives every
+ * setting its path, type, range and default; it drives parsing, validation,
+ * `scepd -T` output and the man-page cross-check. Nothing else in scepd reads
+ * the file, and nothing writes the struct after config_load() returns.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_FILE "/etc/scepd/scepd.conf"
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_CAPS 16
+#define CONFIG_MAX_LIST 16
+
+struct config_listen {
+	char host[256];   /* "127.0.0.1", "::1", "0.0.0.0", "::" */
+	unsigned port;
+};
+
+struct config {
+	char *file;               /* the file it was read from */
+
+	/* top level */
+	char *state_dir;          /* state_dir: base for relative paths; default "/var/lib/scepd" */
+	char *database;           /* database: SQLite file; default "scepd.db" (resolved against state_dir) */
+
+	/* http { } */
+	struct config_listen listen[CONFIG_MAX_LISTEN]; /* http.listen: list of "HOST:PORT"; default ["127.0.0.1:8080"] */
+	size_t n_listen;
+	unsigned threads;         /* http.threads: 0 = one per core; 0..256, default 0 */
+	size_t max_url;           /* http.max_url: request line + query bytes accepted; 1024..1048576, default 65534 */
+	size_t max_body;          /* http.max_body: POST body cap in bytes; 1024..16777216, default 262144 */
+	unsigned max_connections; /* http.max_connections: 1..65536, default 512 */
+	unsigned connection_timeout; /* http.connection_timeout: idle seconds; 1..3600, default 30 */
+	unsigned per_ip_connections; /* http.per_ip_connections: 0 = unlimited; default 0 */
+
+	/* ca { } : paths resolved against state_dir */
+	char *ca_cert;            /* ca.cert: default "ca.crt" */
+	char *ca_key;             /* ca.key: default "ca.key" */
+
+	/* ra { } : paths resolved against state_dir; NULL when the group is absent (CA acts as RA) */
+	char *ra_sign_cert;       /* ra.sign_cert */
+	char *ra_sign_key;        /* ra.sign_key */
+	char *ra_enc_cert;        /* ra.enc_cert */
+	char *ra_enc_key;         /* ra.enc_key */
+
+	/* scep { } */
+	char *caps[CONFIG_MAX_CAPS]; /* scep.capabilities: GetCACaps keywords, in order; default
+	                              * ["POSTPKIOperation","SHA-512","SHA-384","SHA-256","SHA-1","AES","DES3","SCEPStandard"] */
+	size_t n_caps;
+	int allow_des;            /* scep.allow_des: accept single DES-CBC envelopes (legacy provider); default 0 */
+	int allow_sha1;           /* scep.allow_sha1: accept SHA-1 message digests; default 1 */
+	int allow_md5;            /* scep.allow_md5: accept MD5 message digests; default 0 */
+	int include_ca_in_certrep;/* scep.include_ca_in_certrep: CA cert after the issued one; default 0 */
+
+	/* challenge { } : NDES names (MSCEP registry values) */
+	int enforce_password;     /* challenge.EnforcePassword: default 1 */
+	int use_single_password;  /* challenge.UseSinglePassword: default 0 */
+	char *single_password;    /* challenge.SinglePassword: the static password; default "" */
+	unsigned password_length; /* challenge.PasswordLength: bytes of randomness (hex = 2x); 4..32, default 8 */
+	unsigned password_max;    /* challenge.PasswordMax: unused one-time passwords cached; 1..1000, default 5 */
+	unsigned password_validity; /* challenge.PasswordValidity: minutes; 1..10080, default 60 */
+
+	/* certificate { } : the issuing template */
+	unsigned validity_days;   /* certificate.validity_days: 1..3650, default 365 */
+	unsigned min_rsa_bits;    /* certificate.min_rsa_bits: 1024..16384, default 2048 */
+	unsigned key_usage;       /* certificate.key_usage: X509v3_KU_* bits allowed; default
+	                           * ["digitalSignature","keyEncipherment"] */
+	char *ext_key_usage[CONFIG_MAX_LIST]; /* certificate.extended_key_usage: names or dotted
+	                                       * OIDs allowed; default ["clientAuth"] */
+	size_t n_ext_key_usage;
+
+	/* log { } */
+	char *log_target;         /* log.target: "stderr" | "syslog"; default "stderr" */
+	char *log_facility;       /* log.facility: syslog facility name; default "daemon" */
+	int log_debug;            /* log.debug: default 0 */
+};
+
+/*
+ * Reads and validates path. On success returns the configuration and leaves
+ * errs untouched. On failure returns NULL after writing every problem found, one
+ * per line, as "file:line: message" to errs (or "file: message" when no line
+ * applies). Relative paths inside are resolved against state_dir.
+ */
+struct config *config_load(const char *path, FILE *errs);
+
+/* Parses a configuration held in memory; label names it in messages. */
+struct config *config_load_string(const char *label, const char *text, FILE *errs);
+
+/* Writes the effective configuration in libconfig syntax that loads back to an equal struct. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* Resolves name against cfg->state_dir unless it is absolute; malloc'd. */
+char *config_path(const struct config *cfg, const char *name);
+
+void config_free(struct config *cfg);
+
+/*
+ * The schema's setting paths ("http.listen", "challenge.PasswordMax", ...), NULL
+ * terminated, in table order; used by the man-page cross-check.
+ */
+const char *const *config_setting_names(void);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * labca.h: creates the key material of a state folder for `scepctl init`: a CA
+ * (or an imported one) and the two NDES-style RA certificates issued by it.
+ * Never overwrites an existing file.
+ */
+#ifndef LABCA_H
+#define LABCA_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+struct labca_options {
+	const char *dir;            /* state folder; files are written inside it */
+	const char *ca_key_spec;    /* "rsa:2048" (default), "rsa:3072", "rsa:4096", "ec:p256", "ec:p384" */
+	const char *ca_subject;     /* e.g. "/CN=scepd Lab CA/O=scepd"; default "CN=scepd Lab CA,O=scepd" */
+	const char *import_cert;    /* use this CA certificate (PEM) instead of creating one ... */
+	const char *import_key;     /* ... with this key (PEM); both or neither */
+	const char *ra_name;        /* CN prefix of the RA certificates; default: host name + "-MSCEP-RA" */
+	unsigned ca_days;           /* default 3650 */
+	unsigned ra_days;           /* default 730 */
+};
+
+/*
+ * Writes dir/ca.crt, dir/ca.key (copied when imported), dir/ra-sign.crt,
+ * dir/ra-sign.key (RSA-2048, KU digitalSignature critical, EKU
+ * 1.3.6.1.4.1.311.20.2.1) and dir/ra-enc.crt, dir/ra-enc.key (RSA-2048, KU
+ * keyEncipherment critical, same EKU), keys mode 0600, certificates PEM.
+ * Fails without writing anything when any of these files exists already.
+ * Returns 0 or -1 with a reason in err.
+ */
+int labca_create(const struct labca_options *opt, char *err, size_t errlen);
+
+/* Parses a subject given as "CN=x,O=y" or "/CN=x/O=y"; NULL on a syntax error. */
+X509_NAME *labca_parse_subject(const char *text);
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * util.c: allocation wrappers that abort on out-of-memory (the daemon's single
+ * out-of-memory policy; parsers use plain malloc and return NULL), OpenSSL error
+ * text, hex, constant-time comparison, whole-file reads and the clock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "util.h"
+
+static void oom(void)
+{
+	fputs("scepd: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		oom();
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return p;
+}
+
+char *ossl_errors(char *buf, size_t len)
+{
+	unsigned long e;
+	size_t used = 0;
+	const char *lib, *reason;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		lib = ERR_lib_error_string(e);
+		reason = ERR_reason_error_string(e);
+		if (used < len) {
+			int n = snprintf(buf + used, len - used, "%s%s:%s", used ? "; " : "",
+			    lib ? lib : "?", reason ? reason : "?");
+			if (n > 0)
+				used += (size_t)n;
+		}
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "no OpenSSL detail");
+	return buf;
+}
+
+char *hex_encode(const unsigned char *in, size_t len, char *out, int upper)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+	return out;
+}
+
+int secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return 0;
+	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+unsigned char *read_file(const char *path, size_t max, size_t *len)
+{
+	unsigned char *buf = NULL, *result = NULL;
+	struct stat sb;
+	size_t got = 0;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &sb) == -1)
+		goto out;
+	if (sb.st_size < 0 || (size_t)sb.st_size > max) {
+		errno = EFBIG;
+		goto out;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	result = buf;
+	buf = NULL;
+out:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return result;
+}
+
+int64_t now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * util.h: the few helpers every module uses: allocation that aborts on
+ * out-of-memory (never used inside parsers, which return NULL instead), the
+ * OpenSSL error queue as text, hex, constant-time comparison, whole-file reads.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Drains the OpenSSL error queue of this thread into buf as "lib:reason; ...",
+ * or "no OpenSSL detail" when it is empty. Returns buf.
+ */
+char *ossl_errors(char *buf, size_t len);
+
+/* Lower/upper-case hex of len bytes into out (2*len+1 bytes). Returns out. */
+char *hex_encode(const unsigned char *in, size_t len, char *out, int upper);
+
+/* 1 when the two strings are equal; time depends only on the lengths. */
+int secret_equal(const char *a, const char *b);
+
+/*
+ * Reads a whole file of at most max bytes. Returns a malloc'd buffer (NUL
+ * terminated beyond *len) or NULL with errno set (EFBIG when too large).
+ */
+unsigned char *read_file(const char *path, size_t max, size_t *len);
+
+/* Wall clock in seconds; the single place the daemon asks for the time. */
+int64_t now_seconds(void);
+
+#endif

@@ -20,7 +20,7 @@ static int tap_n, tap_failed;
 	if (!ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__)) \
 		printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); } while (0)
 
-__attribute__((format(printf, 4, 5)))
+__attribute__((format(printf, 4, 5), unused))
 static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -37,7 +37,7 @@ static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 	return cond;
 }
 
-__attribute__((format(printf, 1, 2)))
+__attribute__((format(printf, 1, 2), unused))
 static void skip(const char *fmt, ...)
 {
 	va_list ap;
@@ -49,7 +49,7 @@ static void skip(const char *fmt, ...)
 }
 
 /* Call last in main(): prints the plan and returns the exit status. */
-static int done_testing(void)
+__attribute__((unused)) static int done_testing(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# tests/docs/t_man.sh: the man pages lint clean with mandoc (warnings and worse;
+# STYLE notes about pages not installed yet are ignored), and every option the
+# programs' usage messages name is documented in their page.
+set -u
+cd "$(dirname "$0")/../.."
+n=0
+t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+if ! command -v mandoc >/dev/null; then
+	echo "ok 1 # SKIP mandoc is not installed (apt-get install mandoc)"; echo "1..1"; exit 0
+fi
+for page in man/scepd.8 man/scepctl.8 man/scepd.conf.5; do
+	out=$(mandoc -Tlint -W warning "$page" 2>&1); rc=$?
+	[ -n "$out" ] && echo "$out" | sed 's/^/# /'
+	t $([ $rc = 0 ] && [ -z "$out" ] && echo 0 || echo 1) "mandoc -Tlint $page"
+done
+for opt in -f -t -T; do
+	grep -q "^\.It Fl ${opt#-}\b" man/scepd.8; t $? "scepd.8 documents $opt"
+done
+for word in init challenge cert -listen -ca-key -ca-subject -import-ca -challenge; do
+	grep -qE "(Cm|Fl) ${word}\b" man/scepctl.8; t $? "scepctl.8 documents $word"
+done
+echo "1..$n"

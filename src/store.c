@@ -1,0 +1,1016 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store.c: the SQLite store, the only code in scepd that talks to SQLite. It owns
+ * the database file, its schema (sql/NNN_name.sql, compiled in as
+ * src/schema_sql.h and applied by migrate()) and every statement run against it,
+ * each prepared once per handle with bound parameters. One-time challenges are
+ * kept only as SHA-256 hashes. A handle is used by one thread at a time; the pool
+ * hands handles to request threads. It never sees keys and parses no input.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+#include "schema_sql.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000   /* wait this long for SQLite's write lock */
+#define STORE_POOL_MAX_FREE 64       /* idle handles a pool keeps open */
+#define HASH_LEN 32
+
+_Static_assert(sizeof(schema_migrations) / sizeof(schema_migrations[0]) == STORE_SCHEMA_VERSION,
+    "STORE_SCHEMA_VERSION must equal the number of sql/NNN_name.sql migrations");
+
+/* The statements a handle prepares once (on first use) and keeps. */
+enum stmt_id {
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_CHALLENGE_DELETE_EXPIRED,
+	Q_CHALLENGE_COUNT_UNUSED,
+	Q_CHALLENGE_INSERT,
+	Q_CHALLENGE_GET,
+	Q_CHALLENGE_CONSUME,
+	Q_CHALLENGE_PURGE,
+	Q_REQUEST_ISSUED_EXISTS,
+	Q_REQUEST_INSERT,
+	Q_CERT_INSERT,
+	Q_ISSUED_FOR_TRANSACTION,
+	Q_CERT_BY_SERIAL,
+	Q_COUNT
+};
+
+#define CERT_COLS "c.serial, c.subject, c.not_before, c.not_after, c.der, c.status, " \
+	"c.transaction_id, c.issued_at"
+
+static const char *const stmt_sql[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_CHALLENGE_DELETE_EXPIRED] = "DELETE FROM challenges WHERE expires_at <= ?1",
+	[Q_CHALLENGE_COUNT_UNUSED] =
+	    "SELECT count(*) FROM challenges WHERE used_at IS NULL AND expires_at > ?1",
+	[Q_CHALLENGE_INSERT] =
+	    "INSERT INTO challenges (password_sha256, created_at, expires_at) VALUES (?1, ?2, ?3)",
+	[Q_CHALLENGE_GET] =
+	    "SELECT expires_at, used_at FROM challenges WHERE password_sha256 = ?1",
+	[Q_CHALLENGE_CONSUME] =
+	    "UPDATE challenges SET used_at = ?1"
+	    " WHERE password_sha256 = ?2 AND used_at IS NULL AND expires_at > ?1",
+	[Q_CHALLENGE_PURGE] =
+	    "DELETE FROM challenges WHERE expires_at <= ?1 OR used_at IS NOT NULL",
+	[Q_REQUEST_ISSUED_EXISTS] =
+	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome = 'issued'",
+	[Q_REQUEST_INSERT] =
+	    "INSERT INTO requests (transaction_id, message_type, client_addr, pubkey_sha256,"
+	    " subject, outcome, failinfo, reason, created_at, cert_serial)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[Q_CERT_INSERT] =
+	    "INSERT INTO certificates (serial, subject, not_before, not_after, der, status,"
+	    " transaction_id, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, 'valid', ?6, ?7)",
+	[Q_ISSUED_FOR_TRANSACTION] =
+	    "SELECT " CERT_COLS ", r.pubkey_sha256 FROM requests r"
+	    " JOIN certificates c ON c.serial = r.cert_serial"
+	    " WHERE r.transaction_id = ?1 AND r.outcome = 'issued'",
+	[Q_CERT_BY_SERIAL] = "SELECT " CERT_COLS " FROM certificates c WHERE c.serial = ?1",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[Q_COUNT];
+	char errmsg[512];
+};
+
+struct store_pool {
+	char *path;
+	pthread_mutex_t lock;
+	struct store *idle[STORE_POOL_MAX_FREE];
+	size_t n_idle;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void set_err(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+/* Records SQLite's message for the last call on this handle. */
+static void db_err(struct store *st, const char *what)
+{
+	set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+static void copy_err(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+}
+
+/*
+ * The cached statement id, prepared on first use, with no bindings. Give it back
+ * with stmt_done() before returning. NULL (and errmsg set) on failure.
+ */
+static sqlite3_stmt *stmt_get(struct store *st, enum stmt_id id)
+{
+	if (st->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->stmt[id], NULL) != SQLITE_OK) {
+		db_err(st, "preparing a statement");
+		st->stmt[id] = NULL;
+		return NULL;
+	}
+	return st->stmt[id];
+}
+
+static void stmt_done(sqlite3_stmt *s)
+{
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+}
+
+/* The bind helpers return 0, or -1 with errmsg set. NULL binds SQL NULL. */
+static int bind_text(struct store *st, sqlite3_stmt *s, int i, const char *v)
+{
+	int rc = v == NULL ? sqlite3_bind_null(s, i) : sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+
+	if (rc != SQLITE_OK) {
+		db_err(st, "binding a parameter");
+		return -1;
+	}
+	return 0;
+}
+
+static int bind_int(struct store *st, sqlite3_stmt *s, int i, int64_t v)
+{
+	if (sqlite3_bind_int64(s, i, v) != SQLITE_OK) {
+		db_err(st, "binding a parameter");
+		return -1;
+	}
+	return 0;
+}
+
+static int bind_blob(struct store *st, sqlite3_stmt *s, int i, const void *v, size_t len)
+{
+	int rc;
+
+	if (v == NULL)
+		rc = sqlite3_bind_null(s, i);
+	else
+		rc = sqlite3_bind_blob64(s, i, v, len, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		db_err(st, "binding a parameter");
+		return -1;
+	}
+	return 0;
+}
+
+/* Steps a statement that returns no rows. 0 on success. */
+static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		db_err(st, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs one of the cached BEGIN / COMMIT / ROLLBACK statements. */
+static int tx_run(struct store *st, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *s;
+	int result = -1;
+
+	if ((s = stmt_get(st, id)) == NULL)
+		goto out;
+	if (step_done(st, s, what) == -1)
+		goto out;
+	result = 0;
+out:
+	stmt_done(s);
+	return result;
+}
+
+/*
+ * BEGIN IMMEDIATE takes SQLite's write lock at once (waiting up to the busy
+ * timeout), so a transaction never fails half-way with SQLITE_BUSY when it
+ * turns from reading to writing.
+ */
+static int tx_begin(struct store *st)
+{
+	return tx_run(st, Q_BEGIN, "starting a transaction");
+}
+
+static int tx_commit(struct store *st)
+{
+	return tx_run(st, Q_COMMIT, "committing");
+}
+
+/* Rolls back after an error, keeping the first error's message. */
+static void tx_rollback(struct store *st)
+{
+	char saved[sizeof(st->errmsg)];
+
+	if (sqlite3_get_autocommit(st->db))
+		return;
+	memcpy(saved, st->errmsg, sizeof(saved));
+	tx_run(st, Q_ROLLBACK, "rolling back");
+	memcpy(st->errmsg, saved, sizeof(saved));
+}
+
+static int password_hash(struct store *st, const char *password, unsigned char out[HASH_LEN])
+{
+	unsigned int len = 0;
+
+	if (password == NULL) {
+		set_err(st, "no challenge password given");
+		return -1;
+	}
+	if (EVP_Digest(password, strlen(password), out, &len, EVP_sha256(), NULL) != 1 ||
+	    len != HASH_LEN) {
+		char buf[256];
+
+		set_err(st, "SHA-256 of the challenge password: %s", ossl_errors(buf, sizeof(buf)));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs a statement that returns one text value (a PRAGMA) into out. */
+static int query_text(struct store *st, const char *sql, char *out, size_t outlen)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *v;
+	int result = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, sql);
+		goto out;
+	}
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		db_err(st, sql);
+		goto out;
+	}
+	if ((v = sqlite3_column_text(s, 0)) == NULL) {
+		set_err(st, "%s: no answer", sql);
+		goto out;
+	}
+	snprintf(out, outlen, "%s", (const char *)v);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		db_err(st, sql);
+		goto out;
+	}
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+static int exec_sql(struct store *st, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	int result = -1;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		set_err(st, "%s: %s", what, msg != NULL ? msg : sqlite3_errmsg(st->db));
+		goto out;
+	}
+	result = 0;
+out:
+	sqlite3_free(msg);
+	return result;
+}
+
+int store_schema_version(struct store *st)
+{
+	char buf[32];
+	char *end;
+	long v;
+
+	if (query_text(st, "PRAGMA user_version", buf, sizeof(buf)) == -1)
+		return -1;
+	v = strtol(buf, &end, 10);
+	if (*end != '\0' || v < 0 || v > 1000000) {
+		set_err(st, "PRAGMA user_version answered \"%s\"", buf);
+		return -1;
+	}
+	return (int)v;
+}
+
+/*
+ * Brings the schema to STORE_SCHEMA_VERSION: each migration newer than the
+ * database runs in its own IMMEDIATE transaction that also sets user_version,
+ * re-read under the write lock in case another process migrated meanwhile.
+ */
+static int migrate(struct store *st)
+{
+	const struct schema_migration *m;
+	char *pragma = NULL;
+	int version, in_tx = 0, result = -1;
+	size_t i;
+
+	for (i = 0; i < STORE_SCHEMA_VERSION; i++) {
+		if (schema_migrations[i].version != (int)i + 1) {
+			set_err(st, "migration %s is out of sequence (expected %zu)",
+			    schema_migrations[i].name, i + 1);
+			goto out;
+		}
+	}
+	for (;;) {
+		if ((version = store_schema_version(st)) < 0)
+			goto out;
+		if (version > STORE_SCHEMA_VERSION) {
+			set_err(st, "the database has schema version %d, newer than this scepd's %d",
+			    version, STORE_SCHEMA_VERSION);
+			goto out;
+		}
+		if (version == STORE_SCHEMA_VERSION)
+			break;
+		if (tx_begin(st) == -1)
+			goto out;
+		in_tx = 1;
+		if ((version = store_schema_version(st)) < 0)
+			goto out;
+		if (version < STORE_SCHEMA_VERSION) {
+			m = &schema_migrations[version];
+			if (exec_sql(st, (const char *)m->sql, m->name) == -1)
+				goto out;
+			pragma = xasprintf("PRAGMA user_version = %d", m->version);
+			if (exec_sql(st, pragma, m->name) == -1)
+				goto out;
+			free(pragma);
+			pragma = NULL;
+		}
+		if (tx_commit(st) == -1)
+			goto out;
+		in_tx = 0;
+	}
+	result = 0;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	free(pragma);
+	return result;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *st = NULL, *result = NULL;
+	char buf[32];
+	int rc;
+
+	if (!sqlite3_threadsafe()) {
+		copy_err(err, errlen, "SQLite was built without thread support");
+		goto out;
+	}
+	st = xcalloc(1, sizeof(*st));
+	rc = sqlite3_open_v2(path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		if (st->db != NULL)
+			set_err(st, "%s: %s", path, sqlite3_errmsg(st->db));
+		else
+			set_err(st, "%s: %s", path, sqlite3_errstr(rc));
+		goto out;
+	}
+	if (sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+		db_err(st, "setting the busy timeout");
+		goto out;
+	}
+	if (query_text(st, "PRAGMA journal_mode = WAL", buf, sizeof(buf)) == -1)
+		goto out;
+	if (strcmp(buf, "wal") != 0) {
+		set_err(st, "%s: SQLite refused WAL mode (journal_mode is \"%s\")", path, buf);
+		goto out;
+	}
+	if (exec_sql(st, "PRAGMA synchronous = FULL", "PRAGMA synchronous") == -1 ||
+	    exec_sql(st, "PRAGMA foreign_keys = ON", "PRAGMA foreign_keys") == -1)
+		goto out;
+	if (query_text(st, "PRAGMA foreign_keys", buf, sizeof(buf)) == -1)
+		goto out;
+	if (strcmp(buf, "1") != 0) {
+		set_err(st, "%s: SQLite refused to enforce foreign keys", path);
+		goto out;
+	}
+	if (migrate(st) == -1)
+		goto out;
+	result = st;
+	st = NULL;
+out:
+	if (st != NULL) {
+		if (st->errmsg[0] != '\0')
+			copy_err(err, errlen, st->errmsg);
+		else
+			copy_err(err, errlen, "cannot open the database");
+		store_close(st);
+	}
+	return result;
+}
+
+void store_close(struct store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+const char *store_errmsg(const struct store *st)
+{
+	if (st == NULL)
+		return "no database handle";
+	return st->errmsg[0] != '\0' ? st->errmsg : "no error";
+}
+
+/* --- one-time challenges ------------------------------------------------- */
+
+/* Why a one-time password is not usable now, or STORE_OK if it is. */
+static enum store_rc challenge_state(struct store *st, const unsigned char hash[HASH_LEN],
+    int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt_get(st, Q_CHALLENGE_GET)) == NULL)
+		goto out;
+	if (bind_blob(st, s, 1, hash, HASH_LEN) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		result = STORE_CHALLENGE_UNKNOWN;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(st, "reading a challenge");
+		goto out;
+	}
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+		result = STORE_CHALLENGE_USED;
+	else if (sqlite3_column_int64(s, 0) <= now)
+		result = STORE_CHALLENGE_EXPIRED;
+	else
+		result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+static int count_unused(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s;
+	int result = -1;
+
+	if ((s = stmt_get(st, Q_CHALLENGE_COUNT_UNUSED)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, now) == -1)
+		goto out;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		db_err(st, "counting challenges");
+		goto out;
+	}
+	result = sqlite3_column_int(s, 0);
+out:
+	stmt_done(s);
+	return result;
+}
+
+enum store_rc store_challenge_add(struct store *st, const char *password,
+    int64_t now, int64_t expires_at, unsigned max_unused)
+{
+	enum store_rc result = STORE_ERROR;
+	unsigned char hash[HASH_LEN];
+	sqlite3_stmt *s = NULL;
+	int in_tx = 0, n;
+
+	if (password_hash(st, password, hash) == -1)
+		goto out;
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((s = stmt_get(st, Q_CHALLENGE_DELETE_EXPIRED)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, now) == -1 || step_done(st, s, "purging expired challenges") == -1)
+		goto out;
+	stmt_done(s);
+	s = NULL;
+	if ((n = count_unused(st, now)) < 0)
+		goto out;
+	if ((unsigned)n >= max_unused) {
+		set_err(st, "%d unused challenge passwords are cached already (PasswordMax %u)",
+		    n, max_unused);
+		result = STORE_CACHE_FULL;
+		goto out;
+	}
+	if ((s = stmt_get(st, Q_CHALLENGE_INSERT)) == NULL)
+		goto out;
+	if (bind_blob(st, s, 1, hash, HASH_LEN) == -1 || bind_int(st, s, 2, now) == -1 ||
+	    bind_int(st, s, 3, expires_at) == -1)
+		goto out;
+	if (step_done(st, s, "recording a challenge") == -1)
+		goto out;
+	stmt_done(s);
+	s = NULL;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	if (in_tx)
+		tx_rollback(st);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return result;
+}
+
+enum store_rc store_challenge_check(struct store *st, const char *password, int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	unsigned char hash[HASH_LEN];
+
+	if (password_hash(st, password, hash) == -1)
+		goto out;
+	result = challenge_state(st, hash, now);
+out:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return result;
+}
+
+int store_challenge_count_unused(struct store *st, int64_t now)
+{
+	return count_unused(st, now);
+}
+
+int store_challenge_purge(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s;
+	int result = -1;
+
+	if ((s = stmt_get(st, Q_CHALLENGE_PURGE)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, now) == -1 || step_done(st, s, "purging challenges") == -1)
+		goto out;
+	result = sqlite3_changes(st->db);
+out:
+	stmt_done(s);
+	return result;
+}
+
+/* --- requests and certificates ------------------------------------------- */
+
+/* Copies text into a fixed field; -1 if it is missing or does not fit. */
+static int copy_field(char *dst, size_t dstlen, const unsigned char *src)
+{
+	if (src == NULL || strlen((const char *)src) >= dstlen)
+		return -1;
+	memcpy(dst, src, strlen((const char *)src) + 1);
+	return 0;
+}
+
+/* Builds a certificate from the CERT_COLS columns of the current row. */
+static struct store_cert *cert_from_row(struct store *st, sqlite3_stmt *s)
+{
+	struct store_cert *c = NULL, *result = NULL;
+	const unsigned char *subject, *txid;
+	const void *der;
+	int der_len;
+
+	c = xcalloc(1, sizeof(*c));
+	if (copy_field(c->serial, sizeof(c->serial), sqlite3_column_text(s, 0)) == -1 ||
+	    copy_field(c->status, sizeof(c->status), sqlite3_column_text(s, 5)) == -1) {
+		set_err(st, "a certificate row has a missing or oversized serial or status");
+		goto out;
+	}
+	subject = sqlite3_column_text(s, 1);
+	c->subject = xstrdup(subject != NULL ? (const char *)subject : "");
+	c->not_before = sqlite3_column_int64(s, 2);
+	c->not_after = sqlite3_column_int64(s, 3);
+	der = sqlite3_column_blob(s, 4);
+	der_len = sqlite3_column_bytes(s, 4);
+	if (der == NULL || der_len <= 0) {
+		set_err(st, "certificate %s has no DER", c->serial);
+		goto out;
+	}
+	c->der = xmalloc((size_t)der_len);
+	memcpy(c->der, der, (size_t)der_len);
+	c->der_len = (size_t)der_len;
+	txid = sqlite3_column_text(s, 6);
+	if (txid != NULL && copy_field(c->transaction_id, sizeof(c->transaction_id), txid) == -1) {
+		set_err(st, "certificate %s has an oversized transactionID", c->serial);
+		goto out;
+	}
+	c->issued_at = sqlite3_column_int64(s, 7);
+	result = c;
+	c = NULL;
+out:
+	store_cert_free(c);
+	return result;
+}
+
+void store_cert_free(struct store_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->subject);
+	free(c->der);
+	free(c);
+}
+
+/* Inserts a requests row. failinfo < 0 and NULL strings are stored as NULL. */
+static int request_insert(struct store *st, const char *transaction_id, int message_type,
+    const char *client_addr, const unsigned char *pubkey_sha256, const char *subject,
+    const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial)
+{
+	sqlite3_stmt *s;
+	int result = -1;
+
+	if ((s = stmt_get(st, Q_REQUEST_INSERT)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, transaction_id) == -1 ||
+	    bind_int(st, s, 2, message_type) == -1 ||
+	    bind_text(st, s, 3, client_addr) == -1 ||
+	    bind_blob(st, s, 4, pubkey_sha256, HASH_LEN) == -1 ||
+	    bind_text(st, s, 5, subject) == -1 ||
+	    bind_text(st, s, 6, outcome) == -1 ||
+	    (failinfo >= 0 ? bind_int(st, s, 7, failinfo) : bind_blob(st, s, 7, NULL, 0)) == -1 ||
+	    bind_text(st, s, 8, reason) == -1 ||
+	    bind_int(st, s, 9, now) == -1 ||
+	    bind_text(st, s, 10, cert_serial) == -1)
+		goto out;
+	if (step_done(st, s, "recording the request") == -1)
+		goto out;
+	result = 0;
+out:
+	stmt_done(s);
+	return result;
+}
+
+/* 1 if transaction_id has an issued request, 0 if not, -1 on error. */
+static int transaction_issued(struct store *st, const char *transaction_id)
+{
+	sqlite3_stmt *s;
+	int rc, result = -1;
+
+	if ((s = stmt_get(st, Q_REQUEST_ISSUED_EXISTS)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, transaction_id) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(st, "looking up the transactionID");
+		goto out;
+	}
+	result = rc == SQLITE_ROW;
+out:
+	stmt_done(s);
+	return result;
+}
+
+static int cert_insert(struct store *st, const struct store_cert *c, const char *transaction_id,
+    int64_t now)
+{
+	sqlite3_stmt *s;
+	int result = -1;
+
+	if ((s = stmt_get(st, Q_CERT_INSERT)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, c->serial) == -1 ||
+	    bind_text(st, s, 2, c->subject != NULL ? c->subject : "") == -1 ||
+	    bind_int(st, s, 3, c->not_before) == -1 ||
+	    bind_int(st, s, 4, c->not_after) == -1 ||
+	    bind_blob(st, s, 5, c->der, c->der_len) == -1 ||
+	    bind_text(st, s, 6, transaction_id) == -1 ||
+	    bind_int(st, s, 7, now) == -1)
+		goto out;
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+			set_err(st, "a certificate with serial %s exists already", c->serial);
+		else
+			db_err(st, "recording the certificate");
+		goto out;
+	}
+	result = 0;
+out:
+	stmt_done(s);
+	return result;
+}
+
+static enum store_rc challenge_consume(struct store *st, const char *password, int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	unsigned char hash[HASH_LEN];
+	sqlite3_stmt *s = NULL;
+	int changed;
+
+	if (password_hash(st, password, hash) == -1)
+		goto out;
+	if ((s = stmt_get(st, Q_CHALLENGE_CONSUME)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, now) == -1 || bind_blob(st, s, 2, hash, HASH_LEN) == -1 ||
+	    step_done(st, s, "consuming the challenge") == -1)
+		goto out;
+	changed = sqlite3_changes(st->db);
+	stmt_done(s);
+	s = NULL;
+	if (changed == 1) {
+		result = STORE_OK;
+		goto out;
+	}
+	/* Not consumed: say why (same transaction, so the answer is consistent). */
+	result = challenge_state(st, hash, now);
+	if (result == STORE_OK) {
+		set_err(st, "the challenge could not be consumed");
+		result = STORE_ERROR;
+	} else if (result != STORE_ERROR) {
+		set_err(st, "%s", result == STORE_CHALLENGE_USED ? "the challenge password was used already" :
+		    result == STORE_CHALLENGE_EXPIRED ? "the challenge password expired" :
+		    "the challenge password is unknown");
+	}
+out:
+	stmt_done(s);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return result;
+}
+
+enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e)
+{
+	enum store_rc result = STORE_ERROR, rc;
+	int in_tx = 0, issued;
+
+	if (e == NULL || e->transaction_id == NULL || e->pubkey_sha256 == NULL || e->cert == NULL ||
+	    e->cert->serial[0] == '\0' || e->cert->der == NULL || e->cert->der_len == 0) {
+		set_err(st, "store_enroll_commit: transactionID, key hash or certificate missing");
+		goto out;
+	}
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	/*
+	 * The transactionID is checked first, so a duplicate of a request that was
+	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
+	 * rather than "challenge used".
+	 */
+	if ((issued = transaction_issued(st, e->transaction_id)) < 0)
+		goto out;
+	if (issued) {
+		set_err(st, "transactionID %s has a certificate already", e->transaction_id);
+		result = STORE_CONFLICT;
+		goto out;
+	}
+	if (e->challenge != NULL && (rc = challenge_consume(st, e->challenge, e->now)) != STORE_OK) {
+		result = rc;
+		goto out;
+	}
+	if (cert_insert(st, e->cert, e->transaction_id, e->now) == -1)
+		goto out;
+	if (request_insert(st, e->transaction_id, e->message_type, e->client_addr, e->pubkey_sha256,
+	    e->subject != NULL ? e->subject : e->cert->subject, "issued", -1, NULL, e->now,
+	    e->cert->serial) == -1) {
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+			result = STORE_CONFLICT;
+		goto out;
+	}
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+enum store_rc store_request_failed(struct store *st, const char *transaction_id,
+    int message_type, const char *client_addr, const unsigned char *pubkey_sha256,
+    const char *subject, int failinfo, const char *reason, int64_t now)
+{
+	if (transaction_id == NULL) {
+		set_err(st, "store_request_failed: no transactionID");
+		return STORE_ERROR;
+	}
+	if (request_insert(st, transaction_id, message_type, client_addr, pubkey_sha256, subject,
+	    "failure", failinfo, reason, now, NULL) == -1)
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+enum store_rc store_issued_for_transaction(struct store *st, const char *transaction_id,
+    struct store_cert **out, unsigned char pubkey_sha256[32])
+{
+	enum store_rc result = STORE_ERROR;
+	struct store_cert *c = NULL;
+	sqlite3_stmt *s;
+	const void *key;
+	int rc;
+
+	*out = NULL;
+	if ((s = stmt_get(st, Q_ISSUED_FOR_TRANSACTION)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, transaction_id) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(st, "looking up the transactionID");
+		goto out;
+	}
+	if ((c = cert_from_row(st, s)) == NULL)
+		goto out;
+	key = sqlite3_column_blob(s, 8);
+	if (key == NULL || sqlite3_column_bytes(s, 8) != HASH_LEN) {
+		set_err(st, "transactionID %s has no key hash", transaction_id);
+		goto out;
+	}
+	if (pubkey_sha256 != NULL)
+		memcpy(pubkey_sha256, key, HASH_LEN);
+	*out = c;
+	c = NULL;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	store_cert_free(c);
+	return result;
+}
+
+enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct store_cert **out)
+{
+	enum store_rc result = STORE_ERROR;
+	char norm[sizeof(((struct store_cert *)0)->serial)];
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	/* Serials are stored upper-case without "0x"; accept either from a user. */
+	if (serial[0] == '0' && (serial[1] == 'x' || serial[1] == 'X'))
+		serial += 2;
+	if (strlen(serial) >= sizeof(norm)) {
+		set_err(st, "serial %.32s... is too long", serial);
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	for (i = 0; serial[i] != '\0'; i++)
+		norm[i] = serial[i] >= 'a' && serial[i] <= 'f' ? (char)(serial[i] - 'a' + 'A') : serial[i];
+	norm[i] = '\0';
+	if ((s = stmt_get(st, Q_CERT_BY_SERIAL)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, norm) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(st, "looking up the serial");
+		goto out;
+	}
+	if ((*out = cert_from_row(st, s)) == NULL)
+		goto out;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+/*
+ * Uses its own statement (not the cached ones), so fn may use this handle,
+ * even for another store_cert_foreach(). Returns 0, fn's non-zero result, or
+ * -1 with errmsg set when the store fails.
+ */
+int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, void *), void *arg)
+{
+	struct store_cert *c = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " CERT_COLS " FROM certificates c"
+	    " ORDER BY c.issued_at DESC, c.serial", -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "listing certificates");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((c = cert_from_row(st, s)) == NULL)
+			goto out;
+		if ((rc = fn(c, arg)) != 0) {
+			result = rc;
+			goto out;
+		}
+		store_cert_free(c);
+		c = NULL;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing certificates");
+		goto out;
+	}
+	result = 0;
+out:
+	store_cert_free(c);
+	sqlite3_finalize(s);
+	return result;
+}
+
+/* --- pool of handles for request threads ---------------------------------- */
+
+struct store_pool *store_pool_new(const char *path, char *err, size_t errlen)
+{
+	struct store_pool *pool = NULL, *result = NULL;
+	struct store *st;
+	int mutex_ok = 0;
+
+	pool = xcalloc(1, sizeof(*pool));
+	pool->path = xstrdup(path);
+	if (pthread_mutex_init(&pool->lock, NULL) != 0) {
+		copy_err(err, errlen, "cannot create the store pool's mutex");
+		goto out;
+	}
+	mutex_ok = 1;
+	/* Proves the database opens, and migrates it once before threads start. */
+	if ((st = store_open(path, err, errlen)) == NULL)
+		goto out;
+	pool->idle[pool->n_idle++] = st;
+	result = pool;
+	pool = NULL;
+out:
+	if (pool != NULL) {
+		if (mutex_ok)
+			pthread_mutex_destroy(&pool->lock);
+		free(pool->path);
+		free(pool);
+	}
+	return result;
+}
+
+struct store *store_pool_get(struct store_pool *pool, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+
+	if (pthread_mutex_lock(&pool->lock) != 0) {
+		copy_err(err, errlen, "cannot lock the store pool");
+		return NULL;
+	}
+	if (pool->n_idle > 0)
+		st = pool->idle[--pool->n_idle];
+	pthread_mutex_unlock(&pool->lock);
+	if (st == NULL)
+		st = store_open(pool->path, err, errlen);
+	return st;
+}
+
+void store_pool_put(struct store_pool *pool, struct store *st)
+{
+	if (st == NULL)
+		return;
+	/* A handle left inside a transaction is rolled back, or dropped if that fails. */
+	if (!sqlite3_get_autocommit(st->db)) {
+		tx_run(st, Q_ROLLBACK, "rolling back");
+		if (!sqlite3_get_autocommit(st->db)) {
+			store_close(st);
+			return;
+		}
+	}
+	st->errmsg[0] = '\0';
+	if (pthread_mutex_lock(&pool->lock) != 0) {
+		store_close(st);
+		return;
+	}
+	if (pool->n_idle < STORE_POOL_MAX_FREE) {
+		pool->idle[pool->n_idle++] = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	store_close(st);
+}
+
+void store_pool_free(struct store_pool *pool)
+{
+	size_t i;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; i < pool->n_idle; i++)
+		store_close(pool->idle[i]);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool->path);
+	free(pool);
+}

@@ -100,6 +100,9 @@ char *config_path(const struct config *cfg, const char *name);
 
 void config_free(struct config *cfg);
 
+/* 1 when every setting of a and b is equal (the file name is not compared). */
+int config_equal(const struct config *a, const struct config *b);
+
 /*
  * The schema's setting paths ("http.listen", "challenge.PasswordMax", ...), NULL
  * terminated, in table order; used by the man-page cross-check.

@@ -132,12 +132,11 @@ static enum MHD_Result refuse(struct MHD_Connection *c, const char *method, int 
     const char *reason)
 {
 	struct http_response resp = { 0 };
-	char addr[64], outcome[16];
+	char addr[64];
 
 	client_address(c, addr, sizeof(addr));
-	snprintf(outcome, sizeof(outcome), "HTTP %d", status);
 	log_request(&(struct log_request){ .client = addr, .operation = method,
-	    .outcome = outcome, .reason = reason });
+	    .status = status, .reason = reason });
 	httpd_text(&resp, status, "%s", reason);
 	return send_response(c, &resp);
 }
@@ -233,6 +232,7 @@ static struct MHD_Daemon *start_one(struct httpd *h, const struct config_listen 
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	d = MHD_start_daemon(flags, (uint16_t)l->port, NULL, NULL, on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
@@ -241,7 +241,6 @@ static struct MHD_Daemon *start_one(struct httpd *h, const struct config_listen 
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * cfg->max_url + HTTPD_HEADER_ROOM),
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		snprintf(err, errlen, "cannot listen on %s:%u (address in use, or not allowed?)",

@@ -71,7 +71,7 @@ static void put(char *buf, size_t len, size_t *used, const char *key, const char
 
 void log_request(const struct log_request *r)
 {
-	char line[2048], event[16];
+	char line[2048], event[16], status[16];
 	size_t used = 0;
 
 	line[0] = '\0';
@@ -79,6 +79,8 @@ void log_request(const struct log_request *r)
 	put(line, sizeof(line), &used, "op", r->operation, 0);
 	put(line, sizeof(line), &used, "type", r->message_type, 0);
 	put(line, sizeof(line), &used, "txid", r->transaction_id, 0);
+	snprintf(status, sizeof(status), "%d", r->status);
+	put(line, sizeof(line), &used, "status", status, 0);
 	put(line, sizeof(line), &used, "outcome", r->outcome, 0);
 	put(line, sizeof(line), &used, "failInfo", r->fail_info, 0);
 	put(line, sizeof(line), &used, "serial", r->serial, 0);
@@ -88,14 +90,17 @@ void log_request(const struct log_request *r)
 		put(line, sizeof(line), &used, "event", event, 0);
 	}
 	put(line, sizeof(line), &used, "reason", r->reason, 1);
-	log_line(r->reason && r->fail_info ? LOG_WARNING : LOG_INFO, line + (used ? 1 : 0));
+	log_line(r->fail_info || r->status >= 400 ? LOG_WARNING : LOG_INFO, line + (used ? 1 : 0));
 }
 
 int log_facility_from_name(const char *name)
 {
 	static const struct { const char *name; int facility; } table[] = {
-		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV }, { "daemon", LOG_DAEMON },
-		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV }, { "cron", LOG_CRON },
+		{ "daemon", LOG_DAEMON }, { "ftp", LOG_FTP }, { "kern", LOG_KERN },
+		{ "lpr", LOG_LPR }, { "mail", LOG_MAIL }, { "news", LOG_NEWS },
+		{ "syslog", LOG_SYSLOG }, { "user", LOG_USER }, { "uucp", LOG_UUCP },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
 		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
 		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 	};

@@ -26,7 +26,8 @@ struct log_request {
 	const char *operation;     /* GetCACaps, GetCACert, PKIOperation, ... */
 	const char *message_type;  /* PKCSReq, ... */
 	const char *transaction_id;
-	const char *outcome;       /* "SUCCESS", "FAILURE", "PENDING", "HTTP 400", "200" */
+	int status;                /* HTTP status of the answer */
+	const char *outcome;       /* CertRep pkiStatus: "SUCCESS", "FAILURE", "PENDING" */
 	const char *fail_info;     /* "badRequest", ... */
 	const char *serial;        /* issued certificate */
 	const char *subject;

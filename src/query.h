@@ -10,7 +10,7 @@
 
 /*
  * Finds the first parameter called name in the raw query (no leading '?').
- * Returns 1 and points *val/*vlen at the still-escaped value inside query (an
+ * Returns 1 and points *val and *vlen at the still-escaped value inside query (an
  * empty value is found with *vlen == 0), or 0 when absent.
  */
 int query_find(const char *query, size_t len, const char *name, const char **val, size_t *vlen);

@@ -190,21 +190,15 @@ static void set_body(struct http_response *resp, int status, const char *type,
 static void http_error(const struct http_request *req, struct http_response *resp,
     const char *op, int status, int event, const char *reason)
 {
-	char outcome[16];
-
-	snprintf(outcome, sizeof(outcome), "HTTP %d", status);
 	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
-	    .outcome = outcome, .event = event, .reason = reason });
+	    .status = status, .event = event, .reason = reason });
 	httpd_text(resp, status, "%s", reason);
 }
 
 static void log_simple(const struct http_request *req, const char *op, int status)
 {
-	char outcome[16];
-
-	snprintf(outcome, sizeof(outcome), "HTTP %d", status);
 	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
-	    .outcome = outcome });
+	    .status = status });
 }
 
 /* --- PKIOperation ------------------------------------------------------- */
@@ -295,8 +289,7 @@ static int issue_and_commit(struct pkiop *op, const struct csr *csr, int consume
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "the CA could not issue the certificate: %s", err);
 
-	result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
-	    "the certificate could not be recorded in the store");
+	result = SCEP_FAIL_BADREQUEST;
 	memset(&sc, 0, sizeof(sc));
 	if (serial_hex(op->issued, sc.serial, sizeof(sc.serial)) != 0 ||
 	    (n = i2d_X509(op->issued, &der)) <= 0)
@@ -344,6 +337,9 @@ static int issue_and_commit(struct pkiop *op, const struct csr *csr, int consume
 		break;
 	}
 out:
+	if (result != SCEP_FAIL_NONE && op->failinfo == SCEP_FAIL_NONE)
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+		    "the certificate could not be recorded in the store");
 	if (result != SCEP_FAIL_NONE) {
 		X509_free(op->issued);
 		op->issued = NULL;
@@ -488,12 +484,13 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 	lr.subject = op.subject;
 	if (reply == NULL) {
 		/* No CertRep can be signed: the one case for HTTP 500 (RA key unusable). */
-		lr.outcome = "HTTP 500";
+		lr.status = 500;
 		lr.reason = err;
 		log_request(&lr);
 		httpd_text(resp, 500, "the server cannot sign its reply");
 		goto out;
 	}
+	lr.status = 200;
 	if (op.failinfo != SCEP_FAIL_NONE) {
 		lr.outcome = "FAILURE";
 		lr.fail_info = scep_failinfo_name(op.failinfo);

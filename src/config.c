@@ -1,0 +1,1638 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.c: scepd.conf (libconfig syntax) into one immutable struct config.
+ * The schema table below is the only list of settings: it gives each one its
+ * path, type, range, default, description and struct field, and drives
+ * defaults, parsing, range checks, unknown-key detection, `scepd -T` output,
+ * comparison and the man-page cross-check. Parsing is a pure function of the
+ * text (plain malloc, errors collected and returned, no exit); only
+ * config_load() touches the file system, to read the file once.
+ * This file names key files and the database but never opens them.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "util.h"
+
+/* A configuration file larger than this is refused unread. */
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+enum cf_type {
+	CF_BOOL,	/* int 0/1: true or false */
+	CF_UINT,	/* unsigned: integer in min..max */
+	CF_SIZE,	/* size_t: integer in min..max */
+	CF_STRING,	/* char *: any text, may be empty */
+	CF_WORD,	/* char *: one of choices */
+	CF_DIR,		/* char *: state directory, relative to the file's directory */
+	CF_PATH,	/* char *: file, relative to state_dir */
+	CF_LISTEN,	/* struct config_listen[]: list of "HOST:PORT" / "[V6]:PORT" */
+	CF_WORDS,	/* char *[]: list of choices, no duplicates */
+	CF_OIDS,	/* char *[]: list of OpenSSL object names or dotted OIDs */
+	CF_KEYUSAGE	/* unsigned X509v3_KU_* mask: list of key usage names */
+};
+
+/* The C type of the struct field behind each setting type (checked at compile time). */
+#define CF_CTYPE_CF_BOOL int
+#define CF_CTYPE_CF_UINT unsigned
+#define CF_CTYPE_CF_SIZE size_t
+#define CF_CTYPE_CF_STRING char *
+#define CF_CTYPE_CF_WORD char *
+#define CF_CTYPE_CF_DIR char *
+#define CF_CTYPE_CF_PATH char *
+#define CF_CTYPE_CF_LISTEN struct config_listen *
+#define CF_CTYPE_CF_WORDS char **
+#define CF_CTYPE_CF_OIDS char **
+#define CF_CTYPE_CF_KEYUSAGE unsigned
+
+struct cf_setting {
+	const char *path;	/* "http.max_body"; "group.name" or "name" */
+	enum cf_type type;
+	size_t off;		/* offsetof the field in struct config */
+	size_t count_off;	/* lists except CF_KEYUSAGE: offsetof the size_t count */
+	size_t max_items;	/* lists: capacity of the field */
+	long long min, max;	/* numbers: range; lists: min = fewest entries */
+	long long def_num;	/* numbers and booleans */
+	const char *def_str;	/* strings; NULL leaves the field NULL */
+	const char *const *def_list;	/* lists, NULL terminated */
+	const char *const *choices;	/* CF_WORD, CF_WORDS: allowed values */
+	int secret;		/* wiped before it is freed */
+	const char *desc;	/* one line, printed by config_print */
+};
+
+struct cf_group {
+	const char *name;
+	int all_or_none;	/* absent, or every setting in it given */
+	const char *desc;
+};
+
+static const struct cf_group cf_groups[] = {
+	{ "http", 0, "HTTP listener and request limits." },
+	{ "ca", 0, "The issuing CA certificate and its key." },
+	{ "ra", 1, "RA certificates and keys (as NDES has a signing and an encryption "
+	    "certificate); when the group is absent the CA acts as RA." },
+	{ "scep", 0, "SCEP protocol: capabilities announced and algorithms accepted." },
+	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
+	{ "certificate", 0, "Template for the certificates issued." },
+	{ "log", 0, "Event log." },
+};
+#define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
+
+static const char *const cf_caps_known[] = {
+	"AES", "DES3", "GetNextCACert", "POSTPKIOperation", "Renewal", "SHA-1",
+	"SHA-224", "SHA-256", "SHA-384", "SHA-512", "SCEPStandard", NULL
+};
+
+static const char *const cf_log_targets[] = { "stderr", "syslog", NULL };
+
+static const char *const cf_facilities[] = {
+	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news",
+	"syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4",
+	"local5", "local6", "local7", NULL
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} cf_key_usages[] = {
+	{ "digitalSignature", X509v3_KU_DIGITAL_SIGNATURE },
+	{ "nonRepudiation", X509v3_KU_NON_REPUDIATION },
+	{ "keyEncipherment", X509v3_KU_KEY_ENCIPHERMENT },
+	{ "dataEncipherment", X509v3_KU_DATA_ENCIPHERMENT },
+	{ "keyAgreement", X509v3_KU_KEY_AGREEMENT },
+};
+#define N_KEY_USAGES (sizeof(cf_key_usages) / sizeof(cf_key_usages[0]))
+
+static const char *const cf_def_listen[] = { "127.0.0.1:8080", NULL };
+static const char *const cf_def_caps[] = {
+	"POSTPKIOperation", "SHA-512", "SHA-384", "SHA-256", "SHA-1", "AES", "DES3",
+	"SCEPStandard", NULL
+};
+static const char *const cf_def_key_usage[] = { "digitalSignature", "keyEncipherment", NULL };
+static const char *const cf_def_eku[] = { "clientAuth", NULL };
+
+#define CF_FIELD(f) offsetof(struct config, f)
+#define CF_COUNT(f) .count_off = CF_FIELD(f)
+
+/*
+ * THE SCHEMA. One X(path, type, field, attributes...) per setting, grouped by
+ * group in the order config_print writes them and the man page lists them.
+ */
+#define CF_SCHEMA(X) \
+	X("state_dir", CF_DIR, state_dir, .def_str = "/var/lib/scepd", \
+	    .desc = "Directory for keys, certificates and the database; a relative " \
+	    "path is taken from the configuration file's directory.") \
+	X("database", CF_PATH, database, .def_str = "scepd.db", \
+	    .desc = "SQLite database file, relative to state_dir.") \
+	X("http.listen", CF_LISTEN, listen, CF_COUNT(n_listen), \
+	    .max_items = CONFIG_MAX_LISTEN, .min = 1, .def_list = cf_def_listen, \
+	    .desc = "Addresses to listen on: \"IPV4:PORT\" or \"[IPV6]:PORT\", numeric " \
+	    "addresses only.") \
+	X("http.threads", CF_UINT, threads, .min = 0, .max = 256, .def_num = 0, \
+	    .desc = "Worker threads; 0 starts one per CPU core.") \
+	X("http.max_url", CF_SIZE, max_url, .min = 1024, .max = 1048576, .def_num = 65534, \
+	    .desc = "Longest request URL (path and query) accepted, in bytes; longer " \
+	    "ones get 414.") \
+	X("http.max_body", CF_SIZE, max_body, .min = 1024, .max = 16777216, .def_num = 262144, \
+	    .desc = "Largest POST body accepted, in bytes; larger ones get 413.") \
+	X("http.max_connections", CF_UINT, max_connections, .min = 1, .max = 65536, \
+	    .def_num = 512, .desc = "Connections open at once, from all clients.") \
+	X("http.connection_timeout", CF_UINT, connection_timeout, .min = 1, .max = 3600, \
+	    .def_num = 30, .desc = "Seconds an idle connection is kept open.") \
+	X("http.per_ip_connections", CF_UINT, per_ip_connections, .min = 0, .max = 65536, \
+	    .def_num = 0, .desc = "Connections open at once from one client address; " \
+	    "0 means no limit.") \
+	X("ca.cert", CF_PATH, ca_cert, .def_str = "ca.crt", \
+	    .desc = "CA certificate (PEM), relative to state_dir.") \
+	X("ca.key", CF_PATH, ca_key, .def_str = "ca.key", \
+	    .desc = "CA private key (PEM, mode 0600), relative to state_dir.") \
+	X("ra.sign_cert", CF_PATH, ra_sign_cert, \
+	    .desc = "RA signing certificate (digitalSignature): signs CertRep messages.") \
+	X("ra.sign_key", CF_PATH, ra_sign_key, .desc = "Private key of ra.sign_cert.") \
+	X("ra.enc_cert", CF_PATH, ra_enc_cert, \
+	    .desc = "RA encryption certificate (keyEncipherment): clients encrypt " \
+	    "requests to it; may be the same file as ra.sign_cert.") \
+	X("ra.enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra.enc_cert.") \
+	X("scep.capabilities", CF_WORDS, caps, CF_COUNT(n_caps), \
+	    .max_items = CONFIG_MAX_CAPS, .choices = cf_caps_known, .def_list = cf_def_caps, \
+	    .desc = "GetCACaps keywords announced, in this order.") \
+	X("scep.allow_des", CF_BOOL, allow_des, .def_num = 0, \
+	    .desc = "Accept requests enveloped with single DES (loads OpenSSL's legacy " \
+	    "provider).") \
+	X("scep.allow_sha1", CF_BOOL, allow_sha1, .def_num = 1, \
+	    .desc = "Accept SHA-1 message digests.") \
+	X("scep.allow_md5", CF_BOOL, allow_md5, .def_num = 0, \
+	    .desc = "Accept MD5 message digests.") \
+	X("scep.include_ca_in_certrep", CF_BOOL, include_ca_in_certrep, .def_num = 0, \
+	    .desc = "Put the CA certificate after the issued one in a CertRep.") \
+	X("challenge.EnforcePassword", CF_BOOL, enforce_password, .def_num = 1, \
+	    .desc = "Require a valid challenge password in enrollment requests.") \
+	X("challenge.UseSinglePassword", CF_BOOL, use_single_password, .def_num = 0, \
+	    .desc = "Accept one static password (SinglePassword) instead of one-time " \
+	    "passwords.") \
+	X("challenge.SinglePassword", CF_STRING, single_password, .def_str = "", .secret = 1, \
+	    .desc = "The static password used when UseSinglePassword is true.") \
+	X("challenge.PasswordLength", CF_UINT, password_length, .min = 4, .max = 32, \
+	    .def_num = 8, .desc = "Random bytes in a one-time password; it is shown as " \
+	    "twice as many hex digits.") \
+	X("challenge.PasswordMax", CF_UINT, password_max, .min = 1, .max = 1000, \
+	    .def_num = 5, .desc = "Unused one-time passwords kept at once; when full, no " \
+	    "new one is handed out (\"The password cache is full.\").") \
+	X("challenge.PasswordValidity", CF_UINT, password_validity, .min = 1, .max = 10080, \
+	    .def_num = 60, .desc = "Minutes a one-time password stays valid.") \
+	X("certificate.validity_days", CF_UINT, validity_days, .min = 1, .max = 3650, \
+	    .def_num = 365, .desc = "Days an issued certificate is valid.") \
+	X("certificate.min_rsa_bits", CF_UINT, min_rsa_bits, .min = 1024, .max = 16384, \
+	    .def_num = 2048, .desc = "Smallest RSA key accepted in a request, in bits.") \
+	X("certificate.key_usage", CF_KEYUSAGE, key_usage, .def_list = cf_def_key_usage, \
+	    .desc = "Key usages a certificate may carry: digitalSignature, " \
+	    "nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement.") \
+	X("certificate.extended_key_usage", CF_OIDS, ext_key_usage, CF_COUNT(n_ext_key_usage), \
+	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_eku, \
+	    .desc = "Extended key usages a certificate may carry: OpenSSL names " \
+	    "(clientAuth, serverAuth, ...) or dotted OIDs.") \
+	X("log.target", CF_WORD, log_target, .def_str = "stderr", .choices = cf_log_targets, \
+	    .desc = "Where events go: stderr or syslog.") \
+	X("log.facility", CF_WORD, log_facility, .def_str = "daemon", .choices = cf_facilities, \
+	    .desc = "Syslog facility: daemon, user, auth, authpriv, local0 ... local7, ...") \
+	X("log.debug", CF_BOOL, log_debug, .def_num = 0, \
+	    .desc = "Log debugging detail.")
+
+/*
+ * A field whose C type does not match its setting type makes the array size
+ * negative, so a wrong offsetof cannot compile.
+ */
+#define CF_TYPECHECK(t, f) \
+	(0 * sizeof(char[1 - 2 * !_Generic(((struct config *)0)->f, CF_CTYPE_##t: 1, default: 0)]))
+#define CF_ENTRY(p, t, f, ...) \
+	{ .path = p, .type = t, .off = CF_FIELD(f) + CF_TYPECHECK(t, f), __VA_ARGS__ },
+#define CF_NAME(p, t, f, ...) p,
+
+static const struct cf_setting cf_schema[] = { CF_SCHEMA(CF_ENTRY) };
+static const char *const cf_names[] = { CF_SCHEMA(CF_NAME) NULL };
+#define N_SETTINGS (sizeof(cf_schema) / sizeof(cf_schema[0]))
+
+struct cf_error {
+	unsigned line;		/* 0: none applies */
+	size_t seq;		/* order found, to keep the sort stable */
+	char *msg;
+};
+
+/* A token of the text, as far as cf_elem_line() needs to know it. */
+struct cf_token {
+	char *start;
+	size_t len;
+	unsigned line;
+	char kind;		/* 'n' name, 's' string, '0' number, else the character */
+};
+
+/* The state of one load: errors found so far and where each setting was set. */
+struct cf_ctx {
+	const char *label;
+	struct cf_error *errs;
+	size_t n_errs, cap_errs;
+	struct cf_token *toks;
+	size_t n_toks, cap_toks;
+	int oom;
+	int unterminated;	/* a string runs to the end of the text */
+	unsigned line[N_SETTINGS];	/* source line of each setting; 0 = default */
+	unsigned group_line[N_GROUPS];	/* source line of each group; 0 = absent */
+};
+
+/* ---- errors ---- */
+
+__attribute__((format(printf, 3, 4)))
+static void cf_error(struct cf_ctx *ctx, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	struct cf_error *grown;
+	char *msg = NULL;
+	int n, done = 0;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	if (ctx->n_errs == ctx->cap_errs) {
+		size_t cap = ctx->cap_errs ? 2 * ctx->cap_errs : 8;
+		if ((grown = realloc(ctx->errs, cap * sizeof(*grown))) == NULL)
+			goto out;
+		ctx->errs = grown;
+		ctx->cap_errs = cap;
+	}
+	ctx->errs[ctx->n_errs].line = line;
+	ctx->errs[ctx->n_errs].seq = ctx->n_errs;
+	ctx->errs[ctx->n_errs].msg = msg;
+	ctx->n_errs++;
+	msg = NULL;
+	done = 1;
+out:
+	if (!done)
+		ctx->oom = 1;
+	free(msg);
+}
+
+/* 1 when an error has already been reported on this line. */
+static int cf_line_has_error(const struct cf_ctx *ctx, unsigned line)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_errs; i++)
+		if (ctx->errs[i].line == line)
+			return 1;
+	return 0;
+}
+
+static int cf_error_cmp(const void *a, const void *b)
+{
+	const struct cf_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Writes every error, ordered by line, as "label:line: message". */
+static void cf_report(struct cf_ctx *ctx, FILE *errs)
+{
+	size_t i;
+
+	if (ctx->n_errs > 1)
+		qsort(ctx->errs, ctx->n_errs, sizeof(ctx->errs[0]), cf_error_cmp);
+	if (errs == NULL)
+		return;
+	for (i = 0; i < ctx->n_errs; i++) {
+		if (ctx->errs[i].line != 0)
+			fprintf(errs, "%s:%u: %s\n", ctx->label, ctx->errs[i].line, ctx->errs[i].msg);
+		else
+			fprintf(errs, "%s: %s\n", ctx->label, ctx->errs[i].msg);
+	}
+	if (ctx->oom)
+		fprintf(errs, "%s: out of memory\n", ctx->label);
+}
+
+static void cf_ctx_free(struct cf_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_errs; i++)
+		free(ctx->errs[i].msg);
+	free(ctx->errs);
+	ctx->errs = NULL;
+	ctx->n_errs = ctx->cap_errs = 0;
+	free(ctx->toks);
+	ctx->toks = NULL;
+	ctx->n_toks = ctx->cap_toks = 0;
+}
+
+static char *cf_strdup(struct cf_ctx *ctx, const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		ctx->oom = 1;
+	return p;
+}
+
+/* ---- schema look-ups ---- */
+
+/* Index of the group called name, or -1. */
+static int cf_group_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_GROUPS; i++)
+		if (strcmp(cf_groups[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Index of the group a setting belongs to, or -1 for a top-level one. */
+static int cf_group_of(const struct cf_setting *s)
+{
+	const char *dot = strchr(s->path, '.');
+	size_t i;
+
+	if (dot == NULL)
+		return -1;
+	for (i = 0; i < N_GROUPS; i++)
+		if (strlen(cf_groups[i].name) == (size_t)(dot - s->path) &&
+		    strncmp(cf_groups[i].name, s->path, (size_t)(dot - s->path)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The setting's name inside its group ("max_body" for "http.max_body"). */
+static const char *cf_leaf(const struct cf_setting *s)
+{
+	const char *dot = strchr(s->path, '.');
+
+	return dot ? dot + 1 : s->path;
+}
+
+/* Index of setting name in group (NULL: top level), or -1. */
+static int cf_find(const char *group, const char *name)
+{
+	size_t i, glen = group ? strlen(group) : 0;
+	const char *p;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		p = cf_schema[i].path;
+		if (group == NULL) {
+			if (strchr(p, '.') == NULL && strcmp(p, name) == 0)
+				return (int)i;
+		} else if (strncmp(p, group, glen) == 0 && p[glen] == '.' &&
+		    strcmp(p + glen + 1, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int cf_index(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++)
+		if (strcmp(cf_schema[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A schema path the unknown group.name was probably meant to be, or NULL. */
+static const char *cf_hint(const char *group, const char *name)
+{
+	size_t i, glen = group ? strlen(group) : 0;
+	const char *p;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		p = cf_schema[i].path;
+		if (group == NULL ? strcasecmp(p, name) == 0 :
+		    strncasecmp(p, group, glen) == 0 && p[glen] == '.' &&
+		    strcasecmp(p + glen + 1, name) == 0)
+			return p;
+	}
+	for (i = 0; i < N_SETTINGS; i++)
+		if (strcmp(cf_leaf(&cf_schema[i]), name) == 0)
+			return cf_schema[i].path;
+	return NULL;
+}
+
+static void cf_unknown(struct cf_ctx *ctx, unsigned line, const char *group, const char *name)
+{
+	const char *hint = cf_hint(group, name);
+
+	cf_error(ctx, line, "unknown setting '%s%s%s'%s%s%s", group ? group : "",
+	    group ? "." : "", name, hint ? " (did you mean '" : "", hint ? hint : "",
+	    hint ? "'?)" : "");
+}
+
+static int cf_in(const char *const *list, const char *s)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* "a, b, c" into buf (truncated to fit). */
+static const char *cf_join(const char *const *list, char *buf, size_t len)
+{
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (; *list != NULL && used < len; list++) {
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *list);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+static const char *cf_typename(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a floating-point number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "nothing";
+	}
+}
+
+/* ---- lexical checks libconfig 1.5 does not make ---- */
+
+/*
+ * libconfig 1.5 silently truncates an integer literal that does not fit its
+ * type (99999999999 becomes 1215752191), so every literal is checked here.
+ */
+static size_t cf_lex_number(struct cf_ctx *ctx, const char *p, unsigned line)
+{
+	const char *start = p;
+	unsigned long long v = 0, limit;
+	int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X'), over = 0, d, base;
+
+	if (hex)
+		p += 2;
+	base = hex ? 16 : 10;
+	for (; hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p); p++) {
+		d = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
+		if (v > (ULLONG_MAX - (unsigned long long)d) / (unsigned long long)base)
+			over = 1;
+		else
+			v = v * (unsigned long long)base + (unsigned long long)d;
+	}
+	if (!hex && (*p == '.' || *p == 'e' || *p == 'E')) {
+		/* a floating-point literal: skip it */
+		if (*p == '.')
+			for (p++; isdigit((unsigned char)*p); p++)
+				;
+		if (*p == 'e' || *p == 'E') {
+			p++;
+			if (*p == '+' || *p == '-')
+				p++;
+			for (; isdigit((unsigned char)*p); p++)
+				;
+		}
+		return (size_t)(p - start);
+	}
+	limit = *p == 'L' ? (unsigned long long)LLONG_MAX : (unsigned long long)INT_MAX;
+	if (over || v > limit)
+		cf_error(ctx, line, "integer %.*s is too large", (int)((p - start) > 40 ? 40 :
+		    (p - start)), start);
+	while (*p == 'L')
+		p++;
+	return (size_t)(p - start);
+}
+
+static void cf_token(struct cf_ctx *ctx, char kind, char *start, size_t len,
+    unsigned line)
+{
+	struct cf_token *grown;
+	size_t cap;
+
+	if (ctx->n_toks == ctx->cap_toks) {
+		cap = ctx->cap_toks ? 2 * ctx->cap_toks : 256;
+		if ((grown = realloc(ctx->toks, cap * sizeof(*grown))) == NULL) {
+			ctx->oom = 1;
+			return;
+		}
+		ctx->toks = grown;
+		ctx->cap_toks = cap;
+	}
+	ctx->toks[ctx->n_toks].start = start;
+	ctx->toks[ctx->n_toks].len = len;
+	ctx->toks[ctx->n_toks].line = line;
+	ctx->toks[ctx->n_toks].kind = kind;
+	ctx->n_toks++;
+}
+
+/*
+ * The line where entry index of the list setting name (written on line) starts,
+ * or 0 when it cannot be found. libconfig 1.5 gives a string entry the line of
+ * the token after it, so the last entry of a list written one entry per line
+ * would be reported on the line of the closing bracket.
+ */
+static unsigned cf_elem_line(const struct cf_ctx *ctx, const char *name, unsigned line,
+    unsigned index)
+{
+	const struct cf_token *t = ctx->toks;
+	size_t n = ctx->n_toks, i, k, nlen = strlen(name);
+	unsigned idx;
+	int depth;
+
+	for (i = 0; i + 2 < n; i++) {
+		if (t[i].kind != 'n' || t[i].line != line || t[i].len != nlen ||
+		    strncmp(t[i].start, name, nlen) != 0 ||
+		    (t[i + 1].kind != '=' && t[i + 1].kind != ':') ||
+		    (t[i + 2].kind != '[' && t[i + 2].kind != '('))
+			continue;
+		for (k = i + 3, idx = 0; k < n; idx++) {
+			if (t[k].kind == ']' || t[k].kind == ')')
+				return 0;
+			if (idx == index)
+				return t[k].line;
+			if (t[k].kind == '[' || t[k].kind == '(' || t[k].kind == '{') {
+				for (depth = 0; k < n; k++) {
+					if (t[k].kind == '[' || t[k].kind == '(' || t[k].kind == '{')
+						depth++;
+					else if (t[k].kind == ']' || t[k].kind == ')' ||
+					    t[k].kind == '}')
+						depth--;
+					if (depth == 0) {
+						k++;
+						break;
+					}
+				}
+			} else if (t[k].kind == 's') {
+				while (k < n && t[k].kind == 's')	/* "a" "b" is one string */
+					k++;
+			} else {
+				if (t[k].kind == '-' || t[k].kind == '+')
+					k++;
+				k++;
+			}
+			if (k < n && t[k].kind == ',')
+				k++;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Scans the text as libconfig's scanner would (comments, strings, names) to
+ * catch what libconfig 1.5 gets wrong: over-long integer literals, and
+ * @include, which would read other files (and give their line numbers); it is
+ * reported and turned into a comment, so the rest is still checked.
+ */
+static void cf_lex(struct cf_ctx *ctx, char *p)
+{
+	unsigned line = 1, first;
+	char *start;
+
+	while (*p != '\0') {
+		if (*p == '\n') {
+			line++;
+			p++;
+		} else if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v') {
+			p++;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			while (*p != '\0' && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+				if (*p == '\n')
+					line++;
+			if (*p != '\0')
+				p += 2;
+		} else if (*p == '"') {
+			start = p;
+			first = line;
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				if (*p == '\n')
+					line++;
+			}
+			if (*p == '\0') {
+				/* libconfig 1.5 would drop it silently */
+				cf_error(ctx, first, "unterminated string");
+				ctx->unterminated = 1;
+				break;
+			}
+			p++;
+			cf_token(ctx, 's', start, (size_t)(p - start), first);
+		} else if (*p == '@') {
+			if (strncmp(p, "@include", 8) == 0) {
+				cf_error(ctx, line, "@include is not supported: keep the "
+				    "configuration in one file");
+				*p = '#';
+				continue;
+			}
+			p++;
+		} else if (isalpha((unsigned char)*p) || *p == '*') {
+			start = p;
+			while (isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '*')
+				p++;
+			cf_token(ctx, 'n', start, (size_t)(p - start), line);
+		} else if (isdigit((unsigned char)*p)) {
+			start = p;
+			p += cf_lex_number(ctx, p, line);
+			cf_token(ctx, '0', start, (size_t)(p - start), line);
+		} else {
+			cf_token(ctx, *p, p, 1, line);
+			p++;
+		}
+	}
+}
+
+/*
+ * libconfig 1.5 leaks a string token when the syntax error is found at it (its
+ * parser has no destructor for the look-ahead). A string may only follow '=',
+ * ':', another string, or '[', '(' or ',' inside a list; the first one found
+ * elsewhere gets its quote replaced by '!', which libconfig rejects at the same
+ * place without allocating.
+ */
+static void cf_guard_strings(struct cf_ctx *ctx)
+{
+	const struct cf_token *t = ctx->toks;
+	char *stack = NULL, k, prev;
+	size_t depth = 0, i;
+
+	if ((stack = malloc(ctx->n_toks + 1)) == NULL) {
+		ctx->oom = 1;
+		goto out;
+	}
+	for (i = 0; i < ctx->n_toks; i++) {
+		k = t[i].kind;
+		if (k == '{' || k == '[' || k == '(') {
+			stack[depth++] = k;
+		} else if (k == '}' || k == ']' || k == ')') {
+			if (depth == 0 || stack[depth - 1] != (k == '}' ? '{' : k == ']' ? '[' : '('))
+				goto out;	/* libconfig stops here, before any later string */
+			depth--;
+		} else if (k == 's') {
+			prev = i > 0 ? t[i - 1].kind : '\0';
+			if (prev == '=' || prev == ':' || prev == 's')
+				continue;
+			if ((prev == '[' || prev == '(' || prev == ',') && depth > 0 &&
+			    stack[depth - 1] != '{')
+				continue;
+			t[i].start[0] = '!';
+			goto out;
+		}
+	}
+out:
+	free(stack);
+}
+
+/* ---- values ---- */
+
+static void *cf_ptr(struct config *cfg, size_t off)
+{
+	return (char *)cfg + off;
+}
+
+static const void *cf_cptr(const struct config *cfg, size_t off)
+{
+	return (const char *)cfg + off;
+}
+
+/* Frees a setting's value and leaves the field empty (NULL, 0, no entries). */
+static void cf_clear(const struct cf_setting *s, struct config *cfg)
+{
+	char **sp, **v;
+	size_t *count, i;
+
+	switch (s->type) {
+	case CF_STRING:
+	case CF_WORD:
+	case CF_DIR:
+	case CF_PATH:
+		sp = cf_ptr(cfg, s->off);
+		if (*sp != NULL && s->secret)
+			OPENSSL_cleanse(*sp, strlen(*sp));
+		free(*sp);
+		*sp = NULL;
+		break;
+	case CF_WORDS:
+	case CF_OIDS:
+		v = cf_ptr(cfg, s->off);
+		count = cf_ptr(cfg, s->count_off);
+		for (i = 0; i < *count && i < s->max_items; i++) {
+			free(v[i]);
+			v[i] = NULL;
+		}
+		*count = 0;
+		break;
+	case CF_LISTEN:
+		count = cf_ptr(cfg, s->count_off);
+		memset(cf_ptr(cfg, s->off), 0, s->max_items * sizeof(struct config_listen));
+		*count = 0;
+		break;
+	case CF_KEYUSAGE:
+		*(unsigned *)cf_ptr(cfg, s->off) = 0;
+		break;
+	case CF_BOOL:
+		*(int *)cf_ptr(cfg, s->off) = 0;
+		break;
+	case CF_UINT:
+		*(unsigned *)cf_ptr(cfg, s->off) = 0;
+		break;
+	case CF_SIZE:
+		*(size_t *)cf_ptr(cfg, s->off) = 0;
+		break;
+	}
+}
+
+/*
+ * Parses "A.B.C.D:PORT" or "[V6]:PORT" (numeric addresses, port 1..65535) into
+ * out, with the address in canonical text form. Returns NULL or what is wrong.
+ */
+static const char *cf_listen_parse(const char *s, struct config_listen *out)
+{
+	const char *host, *port, *end;
+	unsigned char addr[16];
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t hlen, i;
+	unsigned long p = 0;
+	int af;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return "missing ']' after the IPv6 address";
+		if (end[1] != ':')
+			return "expected ':PORT' after ']'";
+		host = s + 1;
+		hlen = (size_t)(end - host);
+		port = end + 2;
+		af = AF_INET6;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return "expected ADDRESS:PORT";
+		if (memchr(s, ':', (size_t)(end - s)) != NULL)
+			return "write an IPv6 address in brackets: [ADDRESS]:PORT";
+		host = s;
+		hlen = (size_t)(end - s);
+		port = end + 1;
+		af = AF_INET;
+	}
+	if (hlen == 0)
+		return "missing address";
+	if (hlen >= sizeof(buf))
+		return "address too long";
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+	if (inet_pton(af, buf, addr) != 1)
+		return af == AF_INET ? "not a numeric IPv4 address (IPv6: [ADDRESS]:PORT)" :
+		    "not a numeric IPv6 address";
+	if (port[0] == '\0')
+		return "missing port";
+	for (i = 0; port[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)port[i]) || i >= 5)
+			return "port must be a number from 1 to 65535";
+		p = p * 10 + (unsigned long)(port[i] - '0');
+	}
+	if (p < 1 || p > 65535)
+		return "port must be a number from 1 to 65535";
+	if (inet_ntop(af, addr, out->host, sizeof(out->host)) == NULL)
+		return "address cannot be printed";
+	out->port = (unsigned)p;
+	return NULL;
+}
+
+/* NULL when s names an OpenSSL object or is a dotted OID, else why not. */
+static const char *cf_oid_check(const char *s)
+{
+	ASN1_OBJECT *obj;
+
+	if (s[0] == '\0')
+		return "empty name";
+	if ((obj = OBJ_txt2obj(s, 0)) == NULL) {
+		ERR_clear_error();
+		return "neither an OpenSSL object name nor a dotted OID";
+	}
+	ASN1_OBJECT_free(obj);
+	return NULL;
+}
+
+/* Adds one entry to the list setting s; reports why not at line. */
+static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, struct config *cfg,
+    const char *item, unsigned line)
+{
+	struct config_listen one, *l;
+	char **v, buf[256];
+	const char *why;
+	unsigned *bits;
+	size_t *count = NULL, i;
+
+	if (s->type != CF_KEYUSAGE)
+		count = cf_ptr(cfg, s->count_off);
+	switch (s->type) {
+	case CF_LISTEN:
+		l = cf_ptr(cfg, s->off);
+		if ((why = cf_listen_parse(item, &one)) != NULL) {
+			cf_error(ctx, line, "%s: \"%s\": %s", s->path, item, why);
+			return;
+		}
+		for (i = 0; i < *count; i++) {
+			if (l[i].port == one.port && strcmp(l[i].host, one.host) == 0) {
+				cf_error(ctx, line, "%s: \"%s\" is listed twice", s->path, item);
+				return;
+			}
+		}
+		if (*count >= s->max_items)
+			return;
+		l[(*count)++] = one;
+		break;
+	case CF_WORDS:
+	case CF_OIDS:
+		v = cf_ptr(cfg, s->off);
+		if (s->type == CF_WORDS && !cf_in(s->choices, item)) {
+			cf_error(ctx, line, "%s: unknown value \"%s\"; known: %s", s->path, item,
+			    cf_join(s->choices, buf, sizeof(buf)));
+			return;
+		}
+		if (s->type == CF_OIDS && (why = cf_oid_check(item)) != NULL) {
+			cf_error(ctx, line, "%s: \"%s\": %s", s->path, item, why);
+			return;
+		}
+		for (i = 0; i < *count; i++) {
+			if (strcmp(v[i], item) == 0) {
+				cf_error(ctx, line, "%s: \"%s\" is listed twice", s->path, item);
+				return;
+			}
+		}
+		if (*count >= s->max_items)
+			return;
+		if ((v[*count] = cf_strdup(ctx, item)) == NULL)
+			return;
+		(*count)++;
+		break;
+	case CF_KEYUSAGE:
+		bits = cf_ptr(cfg, s->off);
+		for (i = 0; i < N_KEY_USAGES; i++)
+			if (strcmp(cf_key_usages[i].name, item) == 0)
+				break;
+		if (i == N_KEY_USAGES) {
+			cf_error(ctx, line, "%s: unknown key usage \"%s\"; known: digitalSignature, "
+			    "nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement",
+			    s->path, item);
+			return;
+		}
+		if (*bits & cf_key_usages[i].bit) {
+			cf_error(ctx, line, "%s: \"%s\" is listed twice", s->path, item);
+			return;
+		}
+		*bits |= cf_key_usages[i].bit;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Sets every field to its default. */
+static void cf_defaults(struct cf_ctx *ctx, struct config *cfg)
+{
+	const struct cf_setting *s;
+	const char *const *item;
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		s = &cf_schema[i];
+		switch (s->type) {
+		case CF_BOOL:
+			*(int *)cf_ptr(cfg, s->off) = s->def_num != 0;
+			break;
+		case CF_UINT:
+			*(unsigned *)cf_ptr(cfg, s->off) = (unsigned)s->def_num;
+			break;
+		case CF_SIZE:
+			*(size_t *)cf_ptr(cfg, s->off) = (size_t)s->def_num;
+			break;
+		case CF_STRING:
+		case CF_WORD:
+		case CF_DIR:
+		case CF_PATH:
+			if (s->def_str != NULL)
+				*(char **)cf_ptr(cfg, s->off) = cf_strdup(ctx, s->def_str);
+			break;
+		case CF_LISTEN:
+		case CF_WORDS:
+		case CF_OIDS:
+		case CF_KEYUSAGE:
+			for (item = s->def_list; item != NULL && *item != NULL; item++)
+				cf_list_add(ctx, s, cfg, *item, 0);
+			break;
+		}
+	}
+}
+
+/* Reads the value of setting idx from st into cfg, reporting what is wrong. */
+static void cf_parse(struct cf_ctx *ctx, size_t idx, const config_setting_t *st,
+    struct config *cfg)
+{
+	const struct cf_setting *s = &cf_schema[idx];
+	const config_setting_t *el;
+	unsigned line = config_setting_source_line(st), eline;
+	int type = config_setting_type(st), n, i;
+	const char *str;
+	char **sp, buf[512];
+	long long v;
+
+	ctx->line[idx] = line ? line : 1;
+	switch (s->type) {
+	case CF_BOOL:
+		if (type != CONFIG_TYPE_BOOL) {
+			cf_error(ctx, line, "%s: expected true or false, got %s", s->path,
+			    cf_typename(type));
+			return;
+		}
+		*(int *)cf_ptr(cfg, s->off) = config_setting_get_bool(st) ? 1 : 0;
+		break;
+	case CF_UINT:
+	case CF_SIZE:
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+			cf_error(ctx, line, "%s: expected an integer, got %s", s->path,
+			    cf_typename(type));
+			return;
+		}
+		v = type == CONFIG_TYPE_INT ? config_setting_get_int(st) :
+		    config_setting_get_int64(st);
+		if (v < s->min || v > s->max) {
+			/*
+			 * An int literal too large for libconfig was truncated and
+			 * reported by cf_lex(): do not report the truncated value.
+			 */
+			if (type != CONFIG_TYPE_INT || !cf_line_has_error(ctx, line))
+				cf_error(ctx, line, "%s: %lld is out of range (%lld..%lld)", s->path,
+				    v, s->min, s->max);
+			return;
+		}
+		if (s->type == CF_UINT)
+			*(unsigned *)cf_ptr(cfg, s->off) = (unsigned)v;
+		else
+			*(size_t *)cf_ptr(cfg, s->off) = (size_t)v;
+		break;
+	case CF_STRING:
+	case CF_WORD:
+	case CF_DIR:
+	case CF_PATH:
+		if (type != CONFIG_TYPE_STRING) {
+			cf_error(ctx, line, "%s: expected a string in double quotes, got %s",
+			    s->path, cf_typename(type));
+			return;
+		}
+		str = config_setting_get_string(st);
+		if (s->type != CF_STRING && str[0] == '\0') {
+			cf_error(ctx, line, "%s: must not be empty", s->path);
+			return;
+		}
+		if (s->type == CF_WORD && !cf_in(s->choices, str)) {
+			cf_error(ctx, line, "%s: unknown value \"%s\"; known: %s", s->path, str,
+			    cf_join(s->choices, buf, sizeof(buf)));
+			return;
+		}
+		cf_clear(s, cfg);
+		sp = cf_ptr(cfg, s->off);
+		*sp = cf_strdup(ctx, str);
+		break;
+	case CF_LISTEN:
+	case CF_WORDS:
+	case CF_OIDS:
+	case CF_KEYUSAGE:
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+			cf_error(ctx, line, "%s: expected a list of strings like [ \"a\", \"b\" ], "
+			    "got %s", s->path, cf_typename(type));
+			return;
+		}
+		n = config_setting_length(st);
+		if (s->type != CF_KEYUSAGE && (size_t)n > s->max_items) {
+			cf_error(ctx, line, "%s: %d entries, at most %zu allowed", s->path, n,
+			    s->max_items);
+			return;
+		}
+		if (n < s->min) {
+			cf_error(ctx, line, "%s: needs at least %lld %s", s->path, s->min,
+			    s->min == 1 ? "entry" : "entries");
+			return;
+		}
+		cf_clear(s, cfg);
+		for (i = 0; i < n; i++) {
+			el = config_setting_get_elem(st, (unsigned)i);
+			if ((eline = cf_elem_line(ctx, config_setting_name(st), line,
+			    (unsigned)i)) == 0)
+				eline = config_setting_source_line(el);
+			if (eline == 0)
+				eline = line;
+			if (config_setting_type(el) != CONFIG_TYPE_STRING) {
+				cf_error(ctx, eline, "%s: entry %d: expected a string, got %s",
+				    s->path, i + 1, cf_typename(config_setting_type(el)));
+				continue;
+			}
+			cf_list_add(ctx, s, cfg, config_setting_get_string(el), eline);
+		}
+		break;
+	}
+}
+
+/* Walks the parsed file: every setting must be in the schema. */
+static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct config *cfg)
+{
+	const config_setting_t *m, *c;
+	const char *name;
+	unsigned line;
+	int i, j, n, k, g, idx;
+
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(root, (unsigned)i);
+		name = config_setting_name(m);
+		line = config_setting_source_line(m);
+		if (name == NULL)
+			continue;
+		if ((g = cf_group_find(name)) >= 0) {
+			if (!config_setting_is_group(m)) {
+				cf_error(ctx, line, "'%s' must be a group: %s = { ... };", name, name);
+				continue;
+			}
+			ctx->group_line[g] = line ? line : 1;
+			k = config_setting_length(m);
+			for (j = 0; j < k; j++) {
+				c = config_setting_get_elem(m, (unsigned)j);
+				if (config_setting_name(c) == NULL)
+					continue;
+				if ((idx = cf_find(name, config_setting_name(c))) < 0)
+					cf_unknown(ctx, config_setting_source_line(c), name,
+					    config_setting_name(c));
+				else
+					cf_parse(ctx, (size_t)idx, c, cfg);
+			}
+		} else if ((idx = cf_find(NULL, name)) >= 0) {
+			cf_parse(ctx, (size_t)idx, m, cfg);
+		} else {
+			cf_unknown(ctx, line, NULL, name);
+		}
+	}
+}
+
+/* ---- paths ---- */
+
+/*
+ * Cleans a path in place: no empty or "." components, no trailing '/'. ".." is
+ * kept (a symlink may stand before it). An empty relative path becomes ".";
+ * the buffer must have room for 2 bytes.
+ */
+static void cf_path_clean(char *s)
+{
+	char *r = s, *w = s, *comp;
+	size_t clen;
+
+	if (*r == '/')
+		*w++ = '/';
+	while (*r != '\0') {
+		while (*r == '/')
+			r++;
+		if (*r == '\0')
+			break;
+		comp = r;
+		while (*r != '\0' && *r != '/')
+			r++;
+		clen = (size_t)(r - comp);
+		if (clen == 1 && comp[0] == '.')
+			continue;
+		if (w > s && w[-1] != '/')
+			*w++ = '/';
+		memmove(w, comp, clen);
+		w += clen;
+	}
+	if (w == s)
+		*w++ = '.';
+	*w = '\0';
+}
+
+/* name when absolute, else base/name; cleaned; allocated with alloc (NULL on failure). */
+static char *cf_path_join(const char *base, const char *name, void *(*alloc)(size_t))
+{
+	size_t blen = (name[0] == '/' || base == NULL) ? 0 : strlen(base);
+	size_t nlen = strlen(name);
+	char *p;
+
+	if ((p = alloc(blen + 1 + nlen + 2)) == NULL)
+		return NULL;
+	memcpy(p, base, blen);
+	p[blen] = '/';
+	memcpy(p + (blen ? blen + 1 : 0), name, nlen + 1);
+	cf_path_clean(p);
+	return p;
+}
+
+/* The directory part of path ("." when it has none); malloc'd. */
+static char *cf_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash == NULL ? 0 : (size_t)(slash - path);
+	char *d;
+
+	if (slash == path)
+		len = 1;
+	if ((d = malloc(len + 2)) == NULL)
+		return NULL;
+	if (slash == NULL) {
+		strcpy(d, ".");
+	} else {
+		memcpy(d, path, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+/* Resolves the field of s against base (when relative) and cleans it. */
+static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, struct config *cfg,
+    const char *base)
+{
+	char **sp = cf_ptr(cfg, s->off), *p;
+
+	if (*sp == NULL)
+		return;
+	if ((p = cf_path_join(base, *sp, malloc)) == NULL) {
+		ctx->oom = 1;
+		return;
+	}
+	free(*sp);
+	*sp = p;
+}
+
+/* Checks that span settings, then resolves relative paths. */
+static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
+{
+	const struct cf_setting *s;
+	size_t i, g;
+	int u, p;
+
+	for (g = 0; g < N_GROUPS; g++) {
+		if (!cf_groups[g].all_or_none || ctx->group_line[g] == 0)
+			continue;
+		for (i = 0; i < N_SETTINGS; i++) {
+			if (cf_group_of(&cf_schema[i]) == (int)g && ctx->line[i] == 0)
+				cf_error(ctx, ctx->group_line[g], "%s is required when the %s group "
+				    "is present (without the group the CA acts as RA)",
+				    cf_schema[i].path, cf_groups[g].name);
+		}
+	}
+
+	u = cf_index("challenge.UseSinglePassword");
+	p = cf_index("challenge.SinglePassword");
+	if (cfg->use_single_password && (cfg->single_password == NULL ||
+	    cfg->single_password[0] == '\0'))
+		cf_error(ctx, ctx->line[p] ? ctx->line[p] : ctx->line[u],
+		    "challenge.SinglePassword must be set when challenge.UseSinglePassword "
+		    "is true");
+
+	for (i = 0; i < N_SETTINGS; i++)
+		if (cf_schema[i].type == CF_DIR)
+			cf_resolve(ctx, &cf_schema[i], cfg, basedir);
+	for (i = 0; i < N_SETTINGS; i++) {
+		s = &cf_schema[i];
+		if (s->type == CF_PATH)
+			cf_resolve(ctx, s, cfg, cfg->state_dir);
+	}
+}
+
+/* ---- loading ---- */
+
+/* Wipes libconfig's copies of secret settings. */
+static void cf_wipe_tree(config_t *lc)
+{
+	config_setting_t *st;
+	const char *str;
+	size_t i;
+
+	if (config_root_setting(lc) == NULL)
+		return;
+	for (i = 0; i < N_SETTINGS; i++) {
+		if (!cf_schema[i].secret)
+			continue;
+		st = config_lookup(lc, cf_schema[i].path);
+		if (st != NULL && config_setting_type(st) == CONFIG_TYPE_STRING &&
+		    (str = config_setting_get_string(st)) != NULL)
+			OPENSSL_cleanse((char *)str, strlen(str));
+	}
+}
+
+/* Parses text (named label in messages); relative state_dir is taken from basedir. */
+static struct config *cf_load_text(const char *label, const char *text, const char *basedir,
+    FILE *errs)
+{
+	struct cf_ctx ctx;
+	struct config *cfg = NULL, *result = NULL;
+	char *copy = NULL;
+	size_t len = strlen(text);
+	config_t lc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.label = label;
+	config_init(&lc);
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		ctx.oom = 1;
+		goto out;
+	}
+	if ((cfg->file = cf_strdup(&ctx, label)) == NULL)
+		goto out;
+	cf_defaults(&ctx, cfg);
+	if (ctx.n_errs != 0 || ctx.oom)
+		goto out;
+	if ((copy = malloc(len + 1)) == NULL) {
+		ctx.oom = 1;
+		goto out;
+	}
+	memcpy(copy, text, len + 1);
+	cf_lex(&ctx, copy);
+	if (ctx.unterminated || ctx.oom)
+		goto out;
+	cf_guard_strings(&ctx);
+	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
+		cf_error(&ctx, (unsigned)config_error_line(&lc), "%s",
+		    config_error_text(&lc) ? config_error_text(&lc) : "syntax error");
+		goto out;
+	}
+	cf_walk(&ctx, config_root_setting(&lc), cfg);
+	cf_finish(&ctx, cfg, basedir);
+	if (ctx.n_errs != 0 || ctx.oom)
+		goto out;
+	result = cfg;
+	cfg = NULL;
+out:
+	cf_report(&ctx, errs);
+	cf_wipe_tree(&lc);
+	config_destroy(&lc);
+	if (copy != NULL)
+		OPENSSL_cleanse(copy, len);
+	free(copy);
+	config_free(cfg);
+	cf_ctx_free(&ctx);
+	return result;
+}
+
+struct config *config_load_string(const char *label, const char *text, FILE *errs)
+{
+	struct config *result = NULL;
+	char *dir = NULL;
+
+	if ((dir = cf_dirname(label)) == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: out of memory\n", label);
+		goto out;
+	}
+	result = cf_load_text(label, text, dir, errs);
+out:
+	free(dir);
+	return result;
+}
+
+struct config *config_load(const char *path, FILE *errs)
+{
+	struct config *result = NULL;
+	unsigned char *text = NULL;
+	char *dir = NULL, *absdir = NULL, cwd[PATH_MAX];
+	size_t len = 0;
+
+	if ((text = read_file(path, CONFIG_MAX_FILE, &len)) == NULL) {
+		if (errs != NULL) {
+			if (errno == EFBIG)
+				fprintf(errs, "%s: larger than %d bytes\n", path, CONFIG_MAX_FILE);
+			else
+				fprintf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+		}
+		goto out;
+	}
+	if (memchr(text, '\0', len) != NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: contains a NUL byte\n", path);
+		goto out;
+	}
+	if ((dir = cf_dirname(path)) == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: out of memory\n", path);
+		goto out;
+	}
+	if (dir[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			if (errs != NULL)
+				fprintf(errs, "%s: cannot find the current directory: %s\n",
+				    path, strerror(errno));
+			goto out;
+		}
+		absdir = cf_path_join(cwd, dir, xmalloc);
+	} else {
+		absdir = xstrdup(dir);
+	}
+	result = cf_load_text(path, (const char *)text, absdir, errs);
+out:
+	if (text != NULL)
+		OPENSSL_cleanse(text, len);
+	free(text);
+	free(dir);
+	free(absdir);
+	return result;
+}
+
+char *config_path(const struct config *cfg, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	return cf_path_join(cfg->state_dir, name, xmalloc);
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < N_SETTINGS; i++)
+		cf_clear(&cf_schema[i], cfg);
+	free(cfg->file);
+	free(cfg);
+}
+
+const char *const *config_setting_names(void)
+{
+	return cf_names;
+}
+
+/* ---- printing and comparing ---- */
+
+/* s as a libconfig string literal. */
+static void cf_print_string(FILE *out, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', out);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '\f':
+			fputs("\\f", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\x%02X", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static void cf_print_value(FILE *out, const struct cf_setting *s, const struct config *cfg)
+{
+	const struct config_listen *l;
+	char *const *v;
+	const size_t *count = NULL;
+	size_t i, n = 0;
+	unsigned bits;
+
+	if (s->type == CF_LISTEN || s->type == CF_WORDS || s->type == CF_OIDS)
+		count = cf_cptr(cfg, s->count_off);
+	switch (s->type) {
+	case CF_BOOL:
+		fputs(*(const int *)cf_cptr(cfg, s->off) ? "true" : "false", out);
+		break;
+	case CF_UINT:
+		fprintf(out, "%u", *(const unsigned *)cf_cptr(cfg, s->off));
+		break;
+	case CF_SIZE:
+		fprintf(out, "%zu", *(const size_t *)cf_cptr(cfg, s->off));
+		break;
+	case CF_STRING:
+	case CF_WORD:
+	case CF_DIR:
+	case CF_PATH:
+		cf_print_string(out, *(char *const *)cf_cptr(cfg, s->off));
+		break;
+	case CF_LISTEN:
+		l = cf_cptr(cfg, s->off);
+		fputs("[", out);
+		for (i = 0; i < *count; i++)
+			fprintf(out, strchr(l[i].host, ':') ? "%s \"[%s]:%u\"" : "%s \"%s:%u\"",
+			    i ? "," : "", l[i].host, l[i].port);
+		fputs(" ]", out);
+		break;
+	case CF_WORDS:
+	case CF_OIDS:
+		v = cf_cptr(cfg, s->off);
+		fputs("[", out);
+		for (i = 0; i < *count; i++) {
+			fputs(i ? ", " : " ", out);
+			cf_print_string(out, v[i]);
+		}
+		fputs(" ]", out);
+		break;
+	case CF_KEYUSAGE:
+		bits = *(const unsigned *)cf_cptr(cfg, s->off);
+		fputs("[", out);
+		for (i = 0; i < N_KEY_USAGES; i++) {
+			if (!(bits & cf_key_usages[i].bit))
+				continue;
+			fprintf(out, "%s \"%s\"", n++ ? "," : "", cf_key_usages[i].name);
+		}
+		fputs(" ]", out);
+		break;
+	}
+}
+
+/* 1 when every setting of group g is unset (only possible for optional groups). */
+static int cf_group_unset(const struct config *cfg, int g)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		if (cf_group_of(&cf_schema[i]) != g)
+			continue;
+		switch (cf_schema[i].type) {
+		case CF_STRING:
+		case CF_WORD:
+		case CF_DIR:
+		case CF_PATH:
+			if (*(char *const *)cf_cptr(cfg, cf_schema[i].off) != NULL)
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A comment line with control characters replaced, so it stays one line. */
+static void cf_print_comment(FILE *out, const char *prefix, const char *text)
+{
+	const unsigned char *p;
+
+	fprintf(out, "# %s", prefix);
+	for (p = (const unsigned char *)text; *p != '\0'; p++)
+		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+	fputc('\n', out);
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	const struct cf_setting *s;
+	const char *indent;
+	char range[64];
+	int cur = -1, g, skipping = 0;
+	size_t i;
+
+	cf_print_comment(out, "", "scepd configuration: effective values (scepd -T).");
+	if (cfg->file != NULL)
+		cf_print_comment(out, "read from ", cfg->file);
+	for (i = 0; i < N_SETTINGS; i++) {
+		s = &cf_schema[i];
+		g = cf_group_of(s);
+		if (g != cur) {
+			if (cur >= 0 && !skipping)
+				fputs("};\n", out);
+			cur = g;
+			skipping = 0;
+			fputc('\n', out);
+			if (g >= 0) {
+				cf_print_comment(out, "", cf_groups[g].desc);
+				if (cf_groups[g].all_or_none && cf_group_unset(cfg, g)) {
+					fprintf(out, "# %s = { ... }; is not set.\n",
+					    cf_groups[g].name);
+					skipping = 1;
+				} else {
+					fprintf(out, "%s = {\n", cf_groups[g].name);
+				}
+			}
+		}
+		if (skipping)
+			continue;
+		indent = g >= 0 ? "\t" : "";
+		range[0] = '\0';
+		if (s->type == CF_UINT || s->type == CF_SIZE)
+			snprintf(range, sizeof(range), " (%lld..%lld)", s->min, s->max);
+		fprintf(out, "%s# %s%s\n", indent, s->desc, range);
+		if ((s->type == CF_STRING || s->type == CF_WORD || s->type == CF_DIR ||
+		    s->type == CF_PATH) && *(char *const *)cf_cptr(cfg, s->off) == NULL) {
+			fprintf(out, "%s# %s is not set.\n", indent, cf_leaf(s));
+			continue;
+		}
+		fprintf(out, "%s%s = ", indent, cf_leaf(s));
+		cf_print_value(out, s, cfg);
+		fputs(";\n", out);
+	}
+	if (cur >= 0 && !skipping)
+		fputs("};\n", out);
+}
+
+static int cf_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int config_equal(const struct config *a, const struct config *b)
+{
+	const struct cf_setting *s;
+	const struct config_listen *la, *lb;
+	char *const *va, *const *vb;
+	size_t i, j, n;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		s = &cf_schema[i];
+		switch (s->type) {
+		case CF_BOOL:
+			if (*(const int *)cf_cptr(a, s->off) != *(const int *)cf_cptr(b, s->off))
+				return 0;
+			break;
+		case CF_UINT:
+		case CF_KEYUSAGE:
+			if (*(const unsigned *)cf_cptr(a, s->off) !=
+			    *(const unsigned *)cf_cptr(b, s->off))
+				return 0;
+			break;
+		case CF_SIZE:
+			if (*(const size_t *)cf_cptr(a, s->off) != *(const size_t *)cf_cptr(b, s->off))
+				return 0;
+			break;
+		case CF_STRING:
+		case CF_WORD:
+		case CF_DIR:
+		case CF_PATH:
+			if (!cf_streq(*(char *const *)cf_cptr(a, s->off),
+			    *(char *const *)cf_cptr(b, s->off)))
+				return 0;
+			break;
+		case CF_LISTEN:
+		case CF_WORDS:
+		case CF_OIDS:
+			n = *(const size_t *)cf_cptr(a, s->count_off);
+			if (n != *(const size_t *)cf_cptr(b, s->count_off))
+				return 0;
+			for (j = 0; j < n; j++) {
+				if (s->type == CF_LISTEN) {
+					la = (const struct config_listen *)cf_cptr(a, s->off) + j;
+					lb = (const struct config_listen *)cf_cptr(b, s->off) + j;
+					if (la->port != lb->port || strcmp(la->host, lb->host) != 0)
+						return 0;
+				} else {
+					va = cf_cptr(a, s->off);
+					vb = cf_cptr(b, s->off);
+					if (!cf_streq(va[j], vb[j]))
+						return 0;
+				}
+			}
+			break;
+		}
+	}
+	return 1;
+}

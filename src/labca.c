@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * labca.c: makes the key material of a state folder for `scepctl init`: a CA
+ * (new, or imported from a certificate and key) and the two NDES-style RA
+ * certificates (signing and encryption, RSA-2048, EKU Certificate Request
+ * Agent) issued by it. Everything is built in memory first and then written
+ * with O_EXCL; it never overwrites a file and removes what it wrote when a
+ * later write fails. The daemon itself never calls it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "labca.h"
+#include "util.h"
+
+#define LABCA_SERIAL_BYTES 16
+#define LABCA_MAX_PEM (1024 * 1024)
+#define LABCA_EKU_RA "1.3.6.1.4.1.311.20.2.1"
+#define LABCA_N_FILES 6
+
+__attribute__((format(printf, 3, 4)))
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Adds one "KEY=value" (key and value trimmed) to name. 0 or -1. */
+static int add_rdn(X509_NAME *name, char *key, char *value)
+{
+	char *end;
+
+	while (*key == ' ' || *key == '\t')
+		key++;
+	end = key + strlen(key);
+	while (end > key && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	while (*value == ' ' || *value == '\t')
+		value++;
+	end = value + strlen(value);
+	while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (*key == '\0' || *value == '\0')
+		return -1;
+	if (OBJ_txt2nid(key) == NID_undef)
+		return -1;
+	if (X509_NAME_add_entry_by_txt(name, key, MBSTRING_UTF8, (const unsigned char *)value,
+	    -1, -1, 0) != 1)
+		return -1;
+	return 0;
+}
+
+X509_NAME *labca_parse_subject(const char *text)
+{
+	X509_NAME *name = NULL, *result = NULL;
+	char *buf = NULL, *key, *value;
+	const char *p;
+	size_t o = 0;
+	char sep;
+	int in_value;
+
+	if (text == NULL)
+		return NULL;
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (*text == '\0')
+		return NULL;
+	sep = ',';
+	if (*text == '/') {
+		sep = '/';
+		text++;
+	}
+	if ((name = X509_NAME_new()) == NULL)
+		goto out;
+	/* One pass: copy a component unescaped into buf, split at the first '='. */
+	if ((buf = malloc(strlen(text) + 1)) == NULL)
+		goto out;
+	p = text;
+	for (;;) {
+		o = 0;
+		in_value = 0;
+		value = NULL;
+		while (*p != '\0' && *p != sep) {
+			if (*p == '\\') {
+				if (p[1] == '\0')
+					goto out;
+				buf[o++] = p[1];
+				p += 2;
+				continue;
+			}
+			if (*p == '=' && !in_value) {
+				in_value = 1;
+				buf[o++] = '\0';
+				value = buf + o;
+				p++;
+				continue;
+			}
+			buf[o++] = *p++;
+		}
+		buf[o] = '\0';
+		key = buf;
+		if (value == NULL || add_rdn(name, key, value) == -1)
+			goto out;
+		if (*p == '\0')
+			break;
+		p++;   /* separator */
+		if (*p == '\0' && sep == '/')
+			break;   /* "/CN=x/" */
+	}
+	if (X509_NAME_entry_count(name) == 0)
+		goto out;
+	result = name;
+	name = NULL;
+out:
+	free(buf);
+	X509_NAME_free(name);
+	return result;
+}
+
+static EVP_PKEY *make_key(const char *spec, char *err, size_t errlen)
+{
+	EVP_PKEY *key = NULL;
+	char ebuf[256];
+
+	if (strcmp(spec, "rsa:2048") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	else if (strcmp(spec, "rsa:3072") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	else if (strcmp(spec, "rsa:4096") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	else if (strcmp(spec, "ec:p256") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(spec, "ec:p384") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else {
+		seterr(err, errlen, "unknown key type '%s' (rsa:2048, rsa:3072, rsa:4096, ec:p256, "
+		    "ec:p384)", spec);
+		return NULL;
+	}
+	if (key == NULL)
+		seterr(err, errlen, "generating a %s key failed: %s", spec,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+	return key;
+}
+
+static const EVP_MD *sign_digest(EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+		return EVP_sha256();
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_bits(key) > 384)
+			return EVP_sha512();
+		return EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
+	default:
+		return NULL;
+	}
+}
+
+static int set_random_serial(X509 *x)
+{
+	unsigned char buf[LABCA_SERIAL_BYTES];
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+	int result = -1;
+
+	if (RAND_bytes(buf, sizeof(buf)) != 1)
+		goto out;
+	buf[0] &= 0x7f;
+	buf[0] |= 0x40;
+	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
+		goto out;
+	if ((serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
+		goto out;
+	if (X509_set_serialNumber(x, serial) != 1)
+		goto out;
+	result = 0;
+out:
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	return result;
+}
+
+/* Adds extension nid from its OpenSSL config text (issuer for AKI). 0 or -1. */
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int rc;
+
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return -1;
+	rc = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return rc == 1 ? 0 : -1;
+}
+
+/*
+ * Builds and signs a certificate for pub. issuer NULL makes it self-signed (a
+ * CA). ku and eku are OpenSSL extension texts; eku may be NULL.
+ */
+static X509 *make_cert(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
+    EVP_PKEY *issuer_key, unsigned days, const char *ku, const char *eku,
+    char *err, size_t errlen)
+{
+	X509 *x = NULL, *result = NULL;
+	const EVP_MD *md;
+	const ASN1_TIME *end;
+	time_t now = time(NULL);
+	char ebuf[256];
+	int reported = 0;
+
+	if ((md = sign_digest(issuer_key)) == NULL) {
+		seterr(err, errlen, "the CA key type cannot sign certificates (RSA or EC only)");
+		reported = 1;
+		goto out;
+	}
+	if ((x = X509_new()) == NULL)
+		goto out;
+	if (X509_set_version(x, X509_VERSION_3) != 1 || set_random_serial(x) == -1)
+		goto out;
+	if (X509_set_subject_name(x, subject) != 1)
+		goto out;
+	if (X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject) != 1)
+		goto out;
+	if (X509_set_pubkey(x, pub) != 1)
+		goto out;
+	if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL)
+		goto out;
+	if (ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)days, 0) == NULL)
+		goto out;
+	if (issuer != NULL) {
+		end = X509_get0_notAfter(issuer);
+		if (ASN1_TIME_compare(X509_get0_notAfter(x), end) > 0 &&
+		    X509_set1_notAfter(x, end) != 1)
+			goto out;
+		if (ASN1_TIME_compare(X509_get0_notBefore(x), X509_get0_notAfter(x)) >= 0) {
+			seterr(err, errlen, "the CA certificate has expired");
+			reported = 1;
+			goto out;
+		}
+	}
+	if (add_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints,
+	    issuer != NULL ? "critical,CA:FALSE" : "critical,CA:TRUE") == -1)
+		goto out;
+	if (add_ext(x, issuer != NULL ? issuer : x, NID_key_usage, ku) == -1)
+		goto out;
+	if (eku != NULL && add_ext(x, issuer, NID_ext_key_usage, eku) == -1)
+		goto out;
+	if (add_ext(x, issuer != NULL ? issuer : x, NID_subject_key_identifier, "hash") == -1)
+		goto out;
+	if (add_ext(x, issuer != NULL ? issuer : x, NID_authority_key_identifier,
+	    "keyid:always") == -1)
+		goto out;
+	if (X509_sign(x, issuer_key, md) <= 0)
+		goto out;
+	result = x;
+	x = NULL;
+out:
+	if (result == NULL && !reported)
+		seterr(err, errlen, "building a certificate failed: %s",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+	X509_free(x);
+	return result;
+}
+
+/* PEM text of a certificate or (PKCS#8) key in a malloc'd buffer; keys wiped. */
+static char *to_pem(X509 *cert, EVP_PKEY *key, size_t *len)
+{
+	BIO *bio;
+	char *data, *out = NULL;
+	long n;
+
+	if ((bio = BIO_new(key != NULL ? BIO_s_secmem() : BIO_s_mem())) == NULL)
+		return NULL;
+	if (key != NULL) {
+		if (PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1)
+			goto out;
+	} else if (PEM_write_bio_X509(bio, cert) != 1) {
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0)
+		goto out;
+	out = xmalloc((size_t)n);
+	memcpy(out, data, (size_t)n);
+	*len = (size_t)n;
+out:
+	BIO_free(bio);
+	return out;
+}
+
+static X509 *read_cert_file(const char *path, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	X509 *cert = NULL;
+	char ebuf[256];
+
+	if ((buf = read_file(path, LABCA_MAX_PEM, &len)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		seterr(err, errlen, "%s: not a PEM certificate (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+out:
+	BIO_free(bio);
+	free(buf);
+	return cert;
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static EVP_PKEY *read_key_file(const char *path, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+	char ebuf[256];
+
+	if ((buf = read_file(path, LABCA_MAX_PEM, &len)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL)
+		seterr(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+out:
+	BIO_free(bio);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	return key;
+}
+
+/* Writes a new file (never an existing one) with exactly mode. 0 or -1. */
+static int write_new(const char *path, const char *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	size_t done = 0;
+	ssize_t n;
+	int fd, result = -1;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, mode) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (done < len) {
+		n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			seterr(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	result = 0;
+out:
+	if (close(fd) == -1 && result == 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		result = -1;
+	}
+	return result;
+}
+
+static char *default_ra_name(void)
+{
+	char host[256];
+	char *dot;
+
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		snprintf(host, sizeof(host), "scepd");
+	host[sizeof(host) - 1] = '\0';
+	if ((dot = strchr(host, '.')) != NULL && dot != host)
+		*dot = '\0';
+	return xasprintf("%s-MSCEP-RA", host);
+}
+
+int labca_create(const struct labca_options *opt, char *err, size_t errlen)
+{
+	static const char *const names[LABCA_N_FILES] = {
+		"ca.crt", "ca.key", "ra-sign.crt", "ra-sign.key", "ra-enc.crt", "ra-enc.key"
+	};
+	char *paths[LABCA_N_FILES] = { NULL };
+	char *pem[LABCA_N_FILES] = { NULL };
+	size_t pem_len[LABCA_N_FILES] = { 0 };
+	int written[LABCA_N_FILES] = { 0 };
+	X509 *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
+	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
+	X509_NAME *ca_name = NULL, *ra_name = NULL;
+	char *ra_cn = NULL;
+	const char *spec, *subject;
+	struct stat sb;
+	unsigned ca_days, ra_days;
+	char ebuf[256];
+	int i, dirfd, result = -1;
+
+	if (opt->dir == NULL || opt->dir[0] == '\0') {
+		seterr(err, errlen, "no state folder given");
+		goto out;
+	}
+	if ((opt->import_cert == NULL) != (opt->import_key == NULL)) {
+		seterr(err, errlen, "importing a CA needs both its certificate and its key");
+		goto out;
+	}
+	ca_days = opt->ca_days ? opt->ca_days : 3650;
+	ra_days = opt->ra_days ? opt->ra_days : 730;
+	if (ca_days > 36500 || ra_days > 36500) {
+		seterr(err, errlen, "validity over 100 years");
+		goto out;
+	}
+	if (stat(opt->dir, &sb) == -1) {
+		/* A missing state folder (one level) is created, private. */
+		if (errno != ENOENT || mkdir(opt->dir, 0700) == -1) {
+			seterr(err, errlen, "%s: %s", opt->dir, strerror(errno));
+			goto out;
+		}
+	} else if (!S_ISDIR(sb.st_mode)) {
+		seterr(err, errlen, "%s: not a directory", opt->dir);
+		goto out;
+	}
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		paths[i] = xasprintf("%s/%s", opt->dir, names[i]);
+		if (lstat(paths[i], &sb) == 0) {
+			seterr(err, errlen, "%s exists already; nothing written", paths[i]);
+			goto out;
+		}
+		if (errno != ENOENT) {
+			seterr(err, errlen, "%s: %s", paths[i], strerror(errno));
+			goto out;
+		}
+	}
+
+	/* The CA: imported, or a new self-signed one. */
+	if (opt->import_cert != NULL) {
+		if ((ca = read_cert_file(opt->import_cert, err, errlen)) == NULL)
+			goto out;
+		if ((ca_key = read_key_file(opt->import_key, err, errlen)) == NULL)
+			goto out;
+		if (X509_check_private_key(ca, ca_key) != 1) {
+			seterr(err, errlen, "%s does not match %s (%s)", opt->import_key,
+			    opt->import_cert, ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+		if (X509_check_ca(ca) < 1) {
+			seterr(err, errlen, "%s is not a CA certificate", opt->import_cert);
+			goto out;
+		}
+	} else {
+		spec = opt->ca_key_spec != NULL ? opt->ca_key_spec : "rsa:2048";
+		subject = opt->ca_subject != NULL ? opt->ca_subject : "CN=scepd Lab CA,O=scepd";
+		if ((ca_name = labca_parse_subject(subject)) == NULL) {
+			seterr(err, errlen, "cannot parse the CA subject '%s'", subject);
+			goto out;
+		}
+		if ((ca_key = make_key(spec, err, errlen)) == NULL)
+			goto out;
+		if ((ca = make_cert(ca_name, ca_key, NULL, ca_key, ca_days,
+		    "critical,keyCertSign,cRLSign,digitalSignature", NULL, err, errlen)) == NULL)
+			goto out;
+	}
+
+	/* The RA pair, named like NDES's "<host>-MSCEP-RA". */
+	ra_cn = opt->ra_name != NULL ? xstrdup(opt->ra_name) : default_ra_name();
+	if ((ra_name = X509_NAME_new()) == NULL ||
+	    X509_NAME_add_entry_by_txt(ra_name, "CN", MBSTRING_UTF8, (unsigned char *)ra_cn,
+	    -1, -1, 0) != 1) {
+		seterr(err, errlen, "bad RA name '%s'", ra_cn);
+		goto out;
+	}
+	if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
+	    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
+		goto out;
+	if ((ra_sign = make_cert(ra_name, sign_key, ca, ca_key, ra_days,
+	    "critical,digitalSignature", LABCA_EKU_RA, err, errlen)) == NULL)
+		goto out;
+	if ((ra_enc = make_cert(ra_name, enc_key, ca, ca_key, ra_days,
+	    "critical,keyEncipherment", LABCA_EKU_RA, err, errlen)) == NULL)
+		goto out;
+
+	pem[0] = to_pem(ca, NULL, &pem_len[0]);
+	pem[1] = to_pem(NULL, ca_key, &pem_len[1]);
+	pem[2] = to_pem(ra_sign, NULL, &pem_len[2]);
+	pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
+	pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
+	pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		if (pem[i] == NULL) {
+			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		if (write_new(paths[i], pem[i], pem_len[i], (i % 2) ? 0600 : 0644,
+		    err, errlen) == -1)
+			goto out;
+		written[i] = 1;
+	}
+	if ((dirfd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dirfd);
+		close(dirfd);
+	}
+	result = 0;
+out:
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		if (result == -1 && written[i])
+			(void)unlink(paths[i]);
+		if (pem[i] != NULL) {
+			OPENSSL_cleanse(pem[i], pem_len[i]);
+			free(pem[i]);
+		}
+		free(paths[i]);
+	}
+	free(ra_cn);
+	X509_NAME_free(ra_name);
+	X509_NAME_free(ca_name);
+	X509_free(ra_enc);
+	X509_free(ra_sign);
+	X509_free(ca);
+	EVP_PKEY_free(enc_key);
+	EVP_PKEY_free(sign_key);
+	EVP_PKEY_free(ca_key);
+	return result;
+}

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * pkimsg.c: parses and verifies an incoming SCEP pkiMessage (RFC 8894 §3.2), a
+ * CMS SignedData in BER or DER. It enforces the profile (one SignerInfo,
+ * eContentType data, messageType / transactionID / senderNonce each present
+ * once with the right type and a bounded length), finds the signer
+ * certificate by the SignerInfo sid among SignedData.certificates and checks
+ * the signature and messageDigest over the received content.
+ *
+ * It never path-validates the signer and never looks at its dates or
+ * extensions (scep.md 1.4.6): whether a signer is acceptable is policy's
+ * decision. It holds no keys and does not open the envelope.
+ *
+ * A pure function of (bytes, length): no files, no globals. The SCEP OIDs
+ * must have been registered with oids_register() once at start-up (tests do
+ * it in main()); pkimsg_parse() only reads them.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "oids.h"
+#include "pkimsg.h"
+#include "scep_types.h"
+
+__attribute__((format(printf, 3, 4)))
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The one place a pkiMessage is decoded: the whole input must be exactly one
+ * ContentInfo (BER accepted, as d2i_CMS_ContentInfo does), no trailing bytes.
+ */
+static CMS_ContentInfo *cms_decode(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms;
+
+	if (der == NULL || len == 0 || len > LONG_MAX)
+		return NULL;
+	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL)
+		return NULL;
+	if (p != der + len) {
+		CMS_ContentInfo_free(cms);
+		return NULL;
+	}
+	return cms;
+}
+
+/*
+ * The single value of signed attribute nid, which must be present exactly once
+ * with exactly one value. NULL (reason in err) otherwise.
+ */
+static const ASN1_TYPE *single_attr(const CMS_SignerInfo *si, int nid, const char *name,
+    const char *rule, char *err, size_t errlen)
+{
+	X509_ATTRIBUTE *attr;
+	const ASN1_TYPE *value;
+	int idx;
+
+	if ((idx = CMS_signed_get_attr_by_NID(si, nid, -1)) < 0) {
+		fail(err, errlen, "pkiMessage: %s missing (%s)", name, rule);
+		return NULL;
+	}
+	if (CMS_signed_get_attr_by_NID(si, nid, idx) >= 0) {
+		fail(err, errlen, "pkiMessage: %s present more than once (%s)", name, rule);
+		return NULL;
+	}
+	if ((attr = CMS_signed_get_attr(si, idx)) == NULL ||
+	    X509_ATTRIBUTE_count(attr) != 1 ||
+	    (value = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL) {
+		fail(err, errlen, "pkiMessage: %s must have exactly one value (%s)", name, rule);
+		return NULL;
+	}
+	return value;
+}
+
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * Reads the optional signingTime. Returns 0 when absent or read, -1 when it is
+ * present but malformed (reason in err).
+ */
+static int read_signing_time(const CMS_SignerInfo *si, struct pkimsg *msg, char *err,
+    size_t errlen)
+{
+	const ASN1_TYPE *value;
+	struct tm tm;
+	int idx;
+
+	if ((idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1)) < 0)
+		return 0;
+	value = single_attr(si, NID_pkcs9_signingTime, "signingTime", "RFC 5652 §11.3",
+	    err, errlen);
+	if (value == NULL)
+		return -1;
+	if ((value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME) ||
+	    ASN1_TIME_to_tm(value->value.utctime, &tm) != 1) {
+		fail(err, errlen, "pkiMessage: signingTime is not a valid UTCTime or "
+		    "GeneralizedTime (RFC 5652 §11.3)");
+		return -1;
+	}
+	msg->signing_time = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday) * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	msg->has_signing_time = 1;
+	return 0;
+}
+
+/* Reads messageType, transactionID and senderNonce. 0, or -1 with err. */
+static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nids,
+    struct pkimsg *msg, char *err, size_t errlen)
+{
+	const ASN1_TYPE *v;
+	const unsigned char *d;
+	int i, n, type = 0;
+
+	v = single_attr(si, nids->message_type, "messageType", "RFC 8894 §3.2.1.2", err, errlen);
+	if (v == NULL)
+		return -1;
+	if (v->type != V_ASN1_PRINTABLESTRING) {
+		fail(err, errlen, "pkiMessage: messageType is not a PrintableString "
+		    "(RFC 8894 §3.2.1.2)");
+		return -1;
+	}
+	d = ASN1_STRING_get0_data(v->value.printablestring);
+	n = ASN1_STRING_length(v->value.printablestring);
+	if (n < 1 || n > 9) {
+		fail(err, errlen, "pkiMessage: messageType has %d digits (RFC 8894 §3.2.1.2)", n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (d[i] < '0' || d[i] > '9') {
+			fail(err, errlen, "pkiMessage: messageType is not a decimal number "
+			    "(RFC 8894 §3.2.1.2)");
+			return -1;
+		}
+		type = type * 10 + (d[i] - '0');
+	}
+	msg->message_type = type;
+
+	v = single_attr(si, nids->transaction_id, "transactionID", "RFC 8894 §3.2.1.1",
+	    err, errlen);
+	if (v == NULL)
+		return -1;
+	if (v->type != V_ASN1_PRINTABLESTRING && v->type != V_ASN1_UTF8STRING &&
+	    v->type != V_ASN1_IA5STRING) {
+		fail(err, errlen, "pkiMessage: transactionID is not a PrintableString, "
+		    "UTF8String or IA5String (RFC 8894 §3.2.1.1)");
+		return -1;
+	}
+	d = ASN1_STRING_get0_data(v->value.asn1_string);
+	n = ASN1_STRING_length(v->value.asn1_string);
+	if (n < 1 || n > PKIMSG_MAX_TRANSACTION_ID) {
+		fail(err, errlen, "pkiMessage: transactionID length %d is outside 1..%d "
+		    "(RFC 8894 §3.2.1.1)", n, PKIMSG_MAX_TRANSACTION_ID);
+		return -1;
+	}
+	if (memchr(d, '\0', (size_t)n) != NULL) {
+		fail(err, errlen, "pkiMessage: transactionID contains a NUL byte "
+		    "(RFC 8894 §3.2.1.1)");
+		return -1;
+	}
+	memcpy(msg->transaction_id, d, (size_t)n);
+	msg->transaction_id[n] = '\0';
+
+	v = single_attr(si, nids->sender_nonce, "senderNonce", "RFC 8894 §3.2.1.5", err, errlen);
+	if (v == NULL)
+		return -1;
+	if (v->type != V_ASN1_OCTET_STRING) {
+		fail(err, errlen, "pkiMessage: senderNonce is not an OCTET STRING "
+		    "(RFC 8894 §3.2.1.5)");
+		return -1;
+	}
+	d = ASN1_STRING_get0_data(v->value.octet_string);
+	n = ASN1_STRING_length(v->value.octet_string);
+	if (n < 1 || n > PKIMSG_MAX_NONCE) {
+		fail(err, errlen, "pkiMessage: senderNonce length %d is outside 1..%d "
+		    "(RFC 8894 §3.2.1.5)", n, PKIMSG_MAX_NONCE);
+		return -1;
+	}
+	memcpy(msg->sender_nonce, d, (size_t)n);
+	msg->sender_nonce_len = (size_t)n;
+	return 0;
+}
+
+/* The reason of the newest OpenSSL error, for messages. */
+static const char *ossl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	return r != NULL ? r : "no OpenSSL detail";
+}
+
+/*
+ * The checks answered with a CertRep: algorithms known, signer present,
+ * signature and messageDigest good, contentType and signingTime well formed.
+ * Sets msg->signer, failinfo and reason.
+ */
+static void verify(CMS_ContentInfo *cms, CMS_SignerInfo *si, struct pkimsg *msg)
+{
+	STACK_OF(X509) *certs = NULL;
+	EVP_MD *md = NULL;
+	BIO *dcont = NULL;
+	X509 *signer = NULL;
+	X509_ALGOR *dig = NULL, *sig = NULL;
+	const ASN1_OBJECT *obj = NULL;
+	const ASN1_TYPE *ct;
+	char text[80];
+	int i;
+
+	msg->failinfo = SCEP_FAIL_BADALG;
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+	if (dig == NULL || sig == NULL) {
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: SignerInfo without algorithms (RFC 5652 §5.3)");
+		goto out;
+	}
+	X509_ALGOR_get0(&obj, NULL, NULL, dig);
+	msg->digest_nid = OBJ_obj2nid(obj);
+	if (msg->digest_nid == NID_undef ||
+	    (md = EVP_MD_fetch(NULL, OBJ_nid2sn(msg->digest_nid), NULL)) == NULL) {
+		if (OBJ_obj2txt(text, sizeof(text), obj, 1) < 0)
+			snprintf(text, sizeof(text), "?");
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: digest algorithm %s is not supported (RFC 8894 §3.5.2)", text);
+		goto out;
+	}
+	X509_ALGOR_get0(&obj, NULL, NULL, sig);
+	msg->signature_nid = OBJ_obj2nid(obj);
+	if (msg->signature_nid == NID_undef) {
+		if (OBJ_obj2txt(text, sizeof(text), obj, 1) < 0)
+			snprintf(text, sizeof(text), "?");
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: signature algorithm %s is not supported (RFC 8894 §3.5.2)", text);
+		goto out;
+	}
+
+	msg->failinfo = SCEP_FAIL_BADMESSAGECHECK;
+	certs = CMS_get1_certs(cms);
+	for (i = 0; certs != NULL && i < sk_X509_num(certs); i++) {
+		if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i)) == 0) {
+			signer = sk_X509_value(certs, i);
+			break;
+		}
+	}
+	if (signer == NULL) {
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: no certificate in SignedData.certificates matches the "
+		    "SignerInfo sid (RFC 8894 §2.3, §3.2)");
+		goto out;
+	}
+	if (X509_up_ref(signer) != 1) {
+		snprintf(msg->reason, sizeof(msg->reason), "pkiMessage: out of memory");
+		goto out;
+	}
+	msg->signer = signer;
+	CMS_SignerInfo_set1_signer_cert(si, signer);
+
+	/* Absent eContent: the digest is over what was received, i.e. nothing. */
+	if (CMS_is_detached(cms) && (dcont = BIO_new_mem_buf("", 0)) == NULL) {
+		snprintf(msg->reason, sizeof(msg->reason), "pkiMessage: out of memory");
+		goto out;
+	}
+	if (CMS_verify(cms, NULL, NULL, dcont, NULL,
+	    CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: signature or messageDigest does not verify with the signer "
+		    "certificate (RFC 8894 §3.2; %s)", ossl_reason());
+		goto out;
+	}
+	ct = single_attr(si, NID_pkcs9_contentType, "contentType", "RFC 5652 §11.1",
+	    msg->reason, sizeof(msg->reason));
+	if (ct == NULL)
+		goto out;
+	if (ct->type != V_ASN1_OBJECT ||
+	    OBJ_cmp(ct->value.object, CMS_get0_eContentType(cms)) != 0) {
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: contentType attribute differs from eContentType (RFC 5652 §11.1)");
+		goto out;
+	}
+	if (read_signing_time(si, msg, msg->reason, sizeof(msg->reason)) != 0)
+		goto out;
+
+	msg->failinfo = SCEP_FAIL_NONE;
+	msg->reason[0] = '\0';
+out:
+	BIO_free(dcont);
+	EVP_MD_free(md);
+	sk_X509_pop_free(certs, X509_free);
+}
+
+struct pkimsg *pkimsg_parse(const unsigned char *der, size_t len, char *err, size_t errlen)
+{
+	const struct scep_nids *nids = oids_nids();
+	CMS_ContentInfo *cms = NULL;
+	STACK_OF(CMS_SignerInfo) *sis;
+	CMS_SignerInfo *si;
+	ASN1_OCTET_STRING **content;
+	struct pkimsg *msg = NULL, *result = NULL;
+
+	ERR_set_mark();
+	if (nids->message_type == NID_undef) {
+		fail(err, errlen, "pkiMessage: SCEP OIDs not registered (oids_register)");
+		goto out;
+	}
+	if ((cms = cms_decode(der, len)) == NULL) {
+		fail(err, errlen, "pkiMessage: not a single BER/DER CMS ContentInfo, or bytes "
+		    "after it (RFC 8894 §3.2, RFC 5652 §3)");
+		goto out;
+	}
+	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		fail(err, errlen, "pkiMessage: ContentInfo is not signedData (RFC 8894 §3.2)");
+		goto out;
+	}
+	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
+		fail(err, errlen, "pkiMessage: eContentType is not id-data (RFC 8894 §3.2)");
+		goto out;
+	}
+	sis = CMS_get0_SignerInfos(cms);
+	if (sis == NULL || sk_CMS_SignerInfo_num(sis) != 1) {
+		fail(err, errlen, "pkiMessage: %d SignerInfos, exactly one required (RFC 8894 §3.2)",
+		    sis == NULL ? 0 : sk_CMS_SignerInfo_num(sis));
+		goto out;
+	}
+	si = sk_CMS_SignerInfo_value(sis, 0);
+	if (CMS_signed_get_attr_count(si) <= 0) {
+		fail(err, errlen, "pkiMessage: SignerInfo has no signed attributes "
+		    "(RFC 8894 §3.2.1)");
+		goto out;
+	}
+	if ((msg = calloc(1, sizeof(*msg))) == NULL) {
+		fail(err, errlen, "pkiMessage: out of memory");
+		goto out;
+	}
+	msg->digest_nid = NID_undef;
+	msg->signature_nid = NID_undef;
+	if (read_scep_attrs(si, nids, msg, err, errlen) != 0)
+		goto out;
+
+	content = CMS_get0_content(cms);
+	if (content != NULL && *content != NULL && ASN1_STRING_length(*content) > 0) {
+		msg->envelope_len = (size_t)ASN1_STRING_length(*content);
+		if ((msg->envelope = malloc(msg->envelope_len)) == NULL) {
+			fail(err, errlen, "pkiMessage: out of memory");
+			goto out;
+		}
+		memcpy(msg->envelope, ASN1_STRING_get0_data(*content), msg->envelope_len);
+	}
+
+	verify(cms, si, msg);
+	result = msg;
+	msg = NULL;
+out:
+	pkimsg_free(msg);
+	CMS_ContentInfo_free(cms);
+	ERR_pop_to_mark();
+	return result;
+}
+
+void pkimsg_free(struct pkimsg *msg)
+{
+	if (msg == NULL)
+		return;
+	X509_free(msg->signer);
+	free(msg->envelope);
+	free(msg);
+}

@@ -1,0 +1,824 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * signer.c: the only code in the daemon that holds private keys. It loads the
+ * CA and RA keys once (refusing loose permissions and mismatched pairs), opens
+ * request envelopes, issues certificates from a normalised issue_request (it
+ * builds every field itself and never signs bytes it is handed), and signs SCEP
+ * messages as the RA. It must not parse pkiMessages, read the configuration
+ * file, or decide policy: callers hand it small structs and plain bytes so it
+ * can later move into a process of its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "scep_types.h"
+#include "signer.h"
+#include "util.h"
+
+#define SIGNER_MAX_PEM (1024 * 1024)          /* a key or certificate file */
+#define SIGNER_MAX_ENVELOPE (4 * 1024 * 1024) /* a pkcsPKIEnvelope, and its content */
+#define SIGNER_SERIAL_BYTES 16
+
+struct signer {
+	X509 *ca_cert;
+	EVP_PKEY *ca_key;
+	X509 *ra_sign_cert;      /* the CA's when no RA */
+	EVP_PKEY *ra_sign_key;
+	X509 *ra_enc_cert;       /* the CA's when no RA */
+	EVP_PKEY *ra_enc_key;
+	int has_ra;
+	OSSL_PROVIDER *legacy;   /* loaded only with allow_des */
+	OSSL_PROVIDER *dflt;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Reads a key file: NULL with a reason when it is not a regular file, when
+ * group or others have any permission on it, or when it cannot be read.
+ */
+static unsigned char *read_key_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL, *result = NULL;
+	struct stat sb;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		seterr(err, errlen, "%s: key file is accessible by group or others (mode %04o); "
+		    "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (sb.st_size < 0 || (size_t)sb.st_size > SIGNER_MAX_PEM) {
+		seterr(err, errlen, "%s: file too large", path);
+		goto out;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			seterr(err, errlen, "%s: %s", path, n == 0 ? "short read" : strerror(errno));
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	result = buf;
+	buf = NULL;
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, (size_t)sb.st_size + 1);
+		free(buf);
+	}
+	close(fd);
+	return result;
+}
+
+/* Refuses to prompt for a passphrase: the daemon runs unattended. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static EVP_PKEY *load_key(const char *path, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL, *result = NULL;
+	char ebuf[256];
+
+	if ((buf = read_key_file(path, &len, err, errlen)) == NULL)
+		goto out;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if ((key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL) {
+		seterr(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	result = key;
+	key = NULL;
+out:
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	return result;
+}
+
+static X509 *load_cert(const char *path, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	X509 *cert = NULL;
+	char ebuf[256];
+
+	if ((buf = read_file(path, SIGNER_MAX_PEM, &len)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		seterr(err, errlen, "%s: not a PEM certificate (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+out:
+	BIO_free(bio);
+	free(buf);
+	return cert;
+}
+
+static int load_pair(const char *what, const char *cert_path, const char *key_path,
+    X509 **cert, EVP_PKEY **key, char *err, size_t errlen)
+{
+	char ebuf[256];
+
+	if ((*cert = load_cert(cert_path, err, errlen)) == NULL)
+		return -1;
+	if ((*key = load_key(key_path, err, errlen)) == NULL)
+		return -1;
+	if (X509_check_private_key(*cert, *key) != 1) {
+		seterr(err, errlen, "%s: key %s does not match certificate %s (%s)", what,
+		    key_path, cert_path, ossl_errors(ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	return 0;
+}
+
+static int is_rsa(X509 *cert)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+
+	return pub != NULL && EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
+}
+
+static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint32_t need,
+    char *err, size_t errlen)
+{
+	EVP_PKEY *capub = X509_get0_pubkey(ca);
+	uint32_t ku;
+
+	if (!is_rsa(ra)) {
+		seterr(err, errlen, "%s %s: the RA key must be RSA (SCEP clients only do RSA "
+		    "key transport and PKCS#1 v1.5 verification)", what, path);
+		return -1;
+	}
+	if (X509_check_issued(ca, ra) != X509_V_OK || capub == NULL ||
+	    X509_verify(ra, capub) != 1) {
+		ERR_clear_error();
+		seterr(err, errlen, "%s %s: not issued by the CA certificate", what, path);
+		return -1;
+	}
+	ku = X509_get_key_usage(ra);
+	if (ku != UINT32_MAX && (ku & need) == 0) {
+		seterr(err, errlen, "%s %s: keyUsage lacks %s", what, path,
+		    need == KU_DIGITAL_SIGNATURE ? "digitalSignature" : "keyEncipherment");
+		return -1;
+	}
+	return 0;
+}
+
+struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
+{
+	struct signer *s = NULL, *result = NULL;
+	int n_ra;
+	char ebuf[256];
+
+	s = xcalloc(1, sizeof(*s));
+	if (cfg->ca_cert == NULL || cfg->ca_key == NULL) {
+		seterr(err, errlen, "ca.cert and ca.key must be set");
+		goto out;
+	}
+	n_ra = (cfg->ra_sign_cert != NULL) + (cfg->ra_sign_key != NULL) +
+	    (cfg->ra_enc_cert != NULL) + (cfg->ra_enc_key != NULL);
+	if (n_ra != 0 && n_ra != 4) {
+		seterr(err, errlen, "ra: sign_cert, sign_key, enc_cert and enc_key must all be set");
+		goto out;
+	}
+	/*
+	 * Providers first, so that keys are loaded through the same set. Loading
+	 * any provider explicitly switches off the implicit default one, hence both.
+	 */
+	if (cfg->allow_des) {
+		if ((s->legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL) {
+			seterr(err, errlen, "scep.allow_des: cannot load OpenSSL's legacy provider (%s)",
+			    ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+		if ((s->dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL) {
+			seterr(err, errlen, "cannot load OpenSSL's default provider (%s)",
+			    ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+	if (load_pair("CA", cfg->ca_cert, cfg->ca_key, &s->ca_cert, &s->ca_key, err, errlen) == -1)
+		goto out;
+	if (n_ra == 4) {
+		if (load_pair("RA signing", cfg->ra_sign_cert, cfg->ra_sign_key, &s->ra_sign_cert,
+		    &s->ra_sign_key, err, errlen) == -1)
+			goto out;
+		if (load_pair("RA encryption", cfg->ra_enc_cert, cfg->ra_enc_key, &s->ra_enc_cert,
+		    &s->ra_enc_key, err, errlen) == -1)
+			goto out;
+		if (check_ra("RA signing certificate", cfg->ra_sign_cert, s->ra_sign_cert,
+		    s->ca_cert, KU_DIGITAL_SIGNATURE, err, errlen) == -1)
+			goto out;
+		if (check_ra("RA encryption certificate", cfg->ra_enc_cert, s->ra_enc_cert,
+		    s->ca_cert, KU_KEY_ENCIPHERMENT, err, errlen) == -1)
+			goto out;
+		s->has_ra = 1;
+	} else {
+		if (!is_rsa(s->ca_cert)) {
+			seterr(err, errlen, "%s: without an RA the CA signs and decrypts SCEP messages "
+			    "and must be RSA; configure ra { } (scepctl init makes RSA RA certificates)",
+			    cfg->ca_cert);
+			goto out;
+		}
+		if (X509_up_ref(s->ca_cert) != 1 || EVP_PKEY_up_ref(s->ca_key) != 1)
+			goto out;
+		s->ra_sign_cert = s->ca_cert;
+		s->ra_sign_key = s->ca_key;
+		if (X509_up_ref(s->ca_cert) != 1 || EVP_PKEY_up_ref(s->ca_key) != 1)
+			goto out;
+		s->ra_enc_cert = s->ca_cert;
+		s->ra_enc_key = s->ca_key;
+	}
+	result = s;
+	s = NULL;
+out:
+	signer_free(s);
+	return result;
+}
+
+void signer_free(struct signer *s)
+{
+	if (s == NULL)
+		return;
+	X509_free(s->ca_cert);
+	EVP_PKEY_free(s->ca_key);
+	X509_free(s->ra_sign_cert);
+	EVP_PKEY_free(s->ra_sign_key);
+	X509_free(s->ra_enc_cert);
+	EVP_PKEY_free(s->ra_enc_key);
+	if (s->legacy != NULL)
+		OSSL_PROVIDER_unload(s->legacy);
+	if (s->dflt != NULL)
+		OSSL_PROVIDER_unload(s->dflt);
+	free(s);
+}
+
+X509 *signer_ca_cert(const struct signer *s)
+{
+	return s->ca_cert;
+}
+
+X509 *signer_ra_sign_cert(const struct signer *s)
+{
+	return s->ra_sign_cert;
+}
+
+X509 *signer_ra_enc_cert(const struct signer *s)
+{
+	return s->ra_enc_cert;
+}
+
+int signer_has_ra(const struct signer *s)
+{
+	return s->has_ra;
+}
+
+/* Content ciphers accepted in a request envelope (DES-CBC only with allow_des). */
+static int cipher_known(int nid)
+{
+	switch (nid) {
+	case NID_aes_128_cbc:
+	case NID_aes_192_cbc:
+	case NID_aes_256_cbc:
+	case NID_des_ede3_cbc:
+	case NID_des_cbc:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Parses the whole buffer as a CMS ContentInfo; NULL on error or trailing bytes. */
+static CMS_ContentInfo *cms_parse(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms;
+
+	if (len > SIGNER_MAX_ENVELOPE)
+		return NULL;
+	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL)
+		return NULL;
+	if (p != der + len) {
+		CMS_ContentInfo_free(cms);
+		return NULL;
+	}
+	return cms;
+}
+
+/*
+ * Which of our certificates the envelope's key-transport recipients name:
+ * bit 0 RA encryption, bit 1 RA signing, bit 2 CA. *supported is set when at
+ * least one KTRI uses rsaEncryption or RSAES-OAEP.
+ */
+static unsigned addressed_to(const struct signer *s, CMS_ContentInfo *cms, int *supported)
+{
+	STACK_OF(CMS_RecipientInfo) *ris;
+	CMS_RecipientInfo *ri;
+	X509_ALGOR *alg;
+	unsigned mask = 0;
+	int i, nid;
+
+	*supported = 0;
+	if ((ris = CMS_get0_RecipientInfos(cms)) == NULL)
+		return 0;
+	for (i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
+		ri = sk_CMS_RecipientInfo_value(ris, i);
+		if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_TRANS)
+			continue;
+		alg = NULL;
+		if (CMS_RecipientInfo_ktri_get0_algs(ri, NULL, NULL, &alg) != 1 || alg == NULL)
+			continue;
+		nid = OBJ_obj2nid(alg->algorithm);
+		if (nid != NID_rsaEncryption && nid != NID_rsaesOaep)
+			continue;
+		*supported = 1;
+		if (CMS_RecipientInfo_ktri_cert_cmp(ri, s->ra_enc_cert) == 0)
+			mask |= 1;
+		if (CMS_RecipientInfo_ktri_cert_cmp(ri, s->ra_sign_cert) == 0)
+			mask |= 2;
+		if (CMS_RecipientInfo_ktri_cert_cmp(ri, s->ca_cert) == 0)
+			mask |= 4;
+	}
+	ERR_clear_error();
+	return mask;
+}
+
+/* One decryption attempt on a fresh parse. 0 with the content, or -1. */
+static int try_decrypt(const unsigned char *env, size_t envlen, EVP_PKEY *key, X509 *cert,
+    unsigned char **out, size_t *outlen)
+{
+	CMS_ContentInfo *cms = NULL;
+	BIO *bio = NULL;
+	char *data;
+	long n;
+	int result = -1;
+
+	if ((cms = cms_parse(env, envlen)) == NULL)
+		goto out;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		goto out;
+	if (CMS_decrypt_set1_pkey(cms, key, cert) != 1)
+		goto out;
+	if (CMS_decrypt(cms, NULL, NULL, NULL, bio, CMS_BINARY) != 1)
+		goto out;
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0 || (size_t)n > SIGNER_MAX_ENVELOPE)
+		goto out;
+	*out = xmalloc((size_t)n);
+	memcpy(*out, data, (size_t)n);
+	*outlen = (size_t)n;
+	result = 0;
+out:
+	ERR_clear_error();
+	BIO_free(bio);
+	CMS_ContentInfo_free(cms);
+	return result;
+}
+
+int signer_decrypt(const struct signer *s, const unsigned char *env, size_t envlen,
+    int allow_des, unsigned char **out, size_t *outlen, const char **matched,
+    char *err, size_t errlen)
+{
+	struct envelope_info info;
+	CMS_ContentInfo *cms = NULL;
+	unsigned mask;
+	int supported, result = SCEP_FAIL_BADREQUEST;
+	char why[200];
+
+	*out = NULL;
+	*outlen = 0;
+	if (matched != NULL)
+		*matched = NULL;
+	if (envlen == 0 || envlen > SIGNER_MAX_ENVELOPE) {
+		seterr(err, errlen, "the envelope is empty or larger than %d bytes",
+		    SIGNER_MAX_ENVELOPE);
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	why[0] = '\0';
+	if (envelope_inspect(env, envlen, &info, why, sizeof(why)) == -1) {
+		seterr(err, errlen, "pkcsPKIEnvelope: %s", why);
+		goto out;
+	}
+	if (info.cipher_nid == NID_des_cbc && (!allow_des || s->legacy == NULL)) {
+		seterr(err, errlen, "content encryption DES-CBC (1.3.14.3.2.7) is not enabled "
+		    "(scep.allow_des)");
+		result = SCEP_FAIL_BADALG;
+		goto out;
+	}
+	if (!cipher_known(info.cipher_nid)) {
+		seterr(err, errlen, "content encryption %s is not supported",
+		    info.cipher_oid[0] != '\0' ? info.cipher_oid : "(unknown)");
+		result = SCEP_FAIL_BADALG;
+		goto out;
+	}
+	if ((cms = cms_parse(env, envlen)) == NULL ||
+	    OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
+		seterr(err, errlen, "pkcsPKIEnvelope is not a CMS EnvelopedData");
+		goto out;
+	}
+	mask = addressed_to(s, cms, &supported);
+	if (!supported) {
+		seterr(err, errlen, "the envelope has no recipient with RSA key transport "
+		    "(rsaEncryption or RSAES-OAEP)");
+		result = SCEP_FAIL_BADALG;
+		goto out;
+	}
+	if (mask == 0) {
+		seterr(err, errlen, "the envelope is not addressed to any certificate of this server");
+		goto out;
+	}
+	/* Recipients in the order RA encryption, RA signing, CA; each key tried once. */
+	if ((mask & 1) && try_decrypt(env, envlen, s->ra_enc_key, s->ra_enc_cert,
+	    out, outlen) == 0) {
+		if (matched != NULL)
+			*matched = s->has_ra ? "ra-enc" : "ca";
+	} else if (s->has_ra && (mask & 2) && try_decrypt(env, envlen, s->ra_sign_key,
+	    s->ra_sign_cert, out, outlen) == 0) {
+		if (matched != NULL)
+			*matched = "ra-sign";
+	} else if (s->has_ra && (mask & 4) && try_decrypt(env, envlen, s->ca_key, s->ca_cert,
+	    out, outlen) == 0) {
+		if (matched != NULL)
+			*matched = "ca";
+	} else {
+		seterr(err, errlen, "could not decrypt the envelope");
+		goto out;
+	}
+	result = SCEP_FAIL_NONE;
+out:
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
+	return result;
+}
+
+/* A random positive serial of exactly SIGNER_SERIAL_BYTES octets. */
+static int set_random_serial(X509 *x)
+{
+	unsigned char buf[SIGNER_SERIAL_BYTES];
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+	int result = -1;
+
+	if (RAND_bytes(buf, sizeof(buf)) != 1)
+		goto out;
+	buf[0] &= 0x7f;   /* positive: no leading 0x00 needed in DER */
+	buf[0] |= 0x40;   /* and never shorter than 16 octets */
+	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
+		goto out;
+	if ((serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
+		goto out;
+	if (X509_set_serialNumber(x, serial) != 1)
+		goto out;
+	result = 0;
+out:
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	return result;
+}
+
+/* SKI = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 §4.2.1.2, method 1). */
+static ASN1_OCTET_STRING *key_id(X509 *x)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	ASN1_OCTET_STRING *id = NULL;
+
+	if (X509_pubkey_digest(x, EVP_sha1(), md, &len) != 1)
+		return NULL;
+	if ((id = ASN1_OCTET_STRING_new()) == NULL)
+		return NULL;
+	if (ASN1_OCTET_STRING_set(id, md, (int)len) != 1) {
+		ASN1_OCTET_STRING_free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/* Adds SKI of x and AKI keyIdentifier from the issuer's SKI (or its key hash). */
+static int add_key_ids(X509 *x, X509 *issuer)
+{
+	ASN1_OCTET_STRING *ski = NULL;
+	AUTHORITY_KEYID *aki = NULL;
+	const ASN1_OCTET_STRING *issuer_ski;
+	int result = -1;
+
+	if ((ski = key_id(x)) == NULL)
+		goto out;
+	if (X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0, X509V3_ADD_REPLACE) != 1)
+		goto out;
+	if ((aki = AUTHORITY_KEYID_new()) == NULL)
+		goto out;
+	if ((issuer_ski = X509_get0_subject_key_id(issuer)) != NULL)
+		aki->keyid = ASN1_OCTET_STRING_dup(issuer_ski);
+	else
+		aki->keyid = key_id(issuer);
+	if (aki->keyid == NULL)
+		goto out;
+	if (X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, X509V3_ADD_REPLACE) != 1)
+		goto out;
+	result = 0;
+out:
+	AUTHORITY_KEYID_free(aki);
+	ASN1_OCTET_STRING_free(ski);
+	return result;
+}
+
+/* The digest a CA key signs certificates with. */
+static const EVP_MD *cert_digest(EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+		return EVP_sha256();
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_bits(key) > 384)
+			return EVP_sha512();
+		return EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
+	default:
+		return NULL;
+	}
+}
+
+X509 *signer_issue(const struct signer *s, const struct issue_request *req,
+    char *err, size_t errlen)
+{
+	X509 *x = NULL, *result = NULL;
+	BASIC_CONSTRAINTS *bc = NULL;
+	ASN1_BIT_STRING *ku = NULL;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	ASN1_OBJECT *obj = NULL;
+	const EVP_MD *md;
+	const ASN1_TIME *ca_end;
+	time_t now;
+	size_t i;
+	int bit, cmp;
+	int reported = 1;
+	char ebuf[256];
+
+	if (req->subject == NULL || req->pubkey == NULL) {
+		seterr(err, errlen, "issue request without subject or public key");
+		goto out;
+	}
+	if (req->validity_days == 0 || req->validity_days > 36500) {
+		seterr(err, errlen, "validity of %u days is out of range", req->validity_days);
+		goto out;
+	}
+	if (req->key_usage & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) {
+		seterr(err, errlen, "keyCertSign and cRLSign are not issued to end entities");
+		goto out;
+	}
+	if (req->n_eku > 0 && req->eku == NULL) {
+		seterr(err, errlen, "issue request with EKU count but no list");
+		goto out;
+	}
+	if ((md = cert_digest(s->ca_key)) == NULL) {
+		seterr(err, errlen, "the CA key type cannot sign certificates here (RSA or EC only)");
+		goto out;
+	}
+	now = (time_t)req->now;
+	reported = 0;
+	if ((x = X509_new()) == NULL)
+		goto out;
+	if (X509_set_version(x, X509_VERSION_3) != 1)
+		goto out;
+	if (set_random_serial(x) == -1)
+		goto out;
+	if (X509_set_issuer_name(x, X509_get_subject_name(s->ca_cert)) != 1)
+		goto out;
+	if (X509_set_subject_name(x, req->subject) != 1)
+		goto out;
+	if (X509_set_pubkey(x, req->pubkey) != 1)
+		goto out;
+	if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL)
+		goto out;
+	if (ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)req->validity_days, 0) == NULL)
+		goto out;
+	/* Never past the CA's own end of validity (as AD CS does). */
+	ca_end = X509_get0_notAfter(s->ca_cert);
+	if (ASN1_TIME_compare(X509_get0_notAfter(x), ca_end) > 0 &&
+	    X509_set1_notAfter(x, ca_end) != 1)
+		goto out;
+	cmp = ASN1_TIME_compare(X509_get0_notBefore(x), X509_get0_notAfter(x));
+	if (cmp >= 0) {
+		seterr(err, errlen, "the CA certificate expires before the new certificate would start");
+		reported = 1;
+		goto out;
+	}
+
+	if ((bc = BASIC_CONSTRAINTS_new()) == NULL)
+		goto out;
+	bc->ca = 0;
+	if (X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_REPLACE) != 1)
+		goto out;
+	if (req->key_usage != 0) {
+		if ((ku = ASN1_BIT_STRING_new()) == NULL)
+			goto out;
+		/* X509v3_KU_* are the DER bits: 0x80 is bit 0 ... 0x01 bit 7, 0x8000 bit 8. */
+		for (bit = 0; bit < 9; bit++) {
+			unsigned flag = bit < 8 ? (0x80u >> bit) : 0x8000u;
+
+			if ((req->key_usage & flag) && ASN1_BIT_STRING_set_bit(ku, bit, 1) != 1)
+				goto out;
+		}
+		if (X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE) != 1)
+			goto out;
+	}
+	if (req->n_eku > 0) {
+		if ((eku = sk_ASN1_OBJECT_new_null()) == NULL)
+			goto out;
+		for (i = 0; i < req->n_eku; i++) {
+			if (req->eku[i] == NULL || (obj = OBJ_dup(req->eku[i])) == NULL)
+				goto out;
+			if (sk_ASN1_OBJECT_push(eku, obj) == 0)
+				goto out;
+			obj = NULL;
+		}
+		if (X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_REPLACE) != 1)
+			goto out;
+	}
+	if (req->san != NULL && sk_GENERAL_NAME_num(req->san) > 0) {
+		/* RFC 5280 §4.2.1.6: critical when the subject is empty. */
+		int crit = X509_NAME_entry_count(req->subject) == 0;
+
+		if (X509_add1_ext_i2d(x, NID_subject_alt_name, (void *)req->san, crit,
+		    X509V3_ADD_REPLACE) != 1)
+			goto out;
+	}
+	if (add_key_ids(x, s->ca_cert) == -1)
+		goto out;
+	if (X509_sign(x, s->ca_key, md) <= 0)
+		goto out;
+	result = x;
+	x = NULL;
+out:
+	if (result == NULL && !reported)
+		seterr(err, errlen, "issuing the certificate failed: %s",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+	ASN1_OBJECT_free(obj);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	ASN1_BIT_STRING_free(ku);
+	BASIC_CONSTRAINTS_free(bc);
+	X509_free(x);
+	return result;
+}
+
+/* Message digests the RA signs with; anything else falls back to SHA-256. */
+static const EVP_MD *message_digest(int nid)
+{
+	switch (nid) {
+	case NID_md5:
+	case NID_sha1:
+	case NID_sha224:
+	case NID_sha256:
+	case NID_sha384:
+	case NID_sha512:
+		break;
+	default:
+		nid = NID_sha256;
+	}
+	return EVP_get_digestbynid(nid);
+}
+
+unsigned char *signer_sign_message(const struct signer *s, int md_nid,
+    const unsigned char *econtent, size_t econtent_len,
+    const STACK_OF(X509_ATTRIBUTE) *attrs, size_t *outlen, char *err, size_t errlen)
+{
+	const unsigned int flags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si;
+	BIO *in = NULL;
+	const EVP_MD *md;
+	X509_ATTRIBUTE *attr;
+	unsigned char *der = NULL, *p, *result = NULL;
+	int i, len, nid;
+	int reported = 1;
+	char ebuf[256];
+
+	*outlen = 0;
+	if (econtent_len > SIGNER_MAX_ENVELOPE || econtent_len > INT_MAX) {
+		seterr(err, errlen, "content to sign is too large");
+		goto out;
+	}
+	reported = 0;
+	if ((md = message_digest(md_nid)) == NULL && (md = EVP_sha256()) == NULL)
+		goto out;
+	if (econtent != NULL)
+		in = BIO_new_mem_buf(econtent, (int)econtent_len);
+	else
+		in = BIO_new_mem_buf("", 0);
+	if (in == NULL)
+		goto out;
+	/*
+	 * econtent NULL: eContent absent (the signature covers the empty string);
+	 * non-NULL with length 0: an empty OCTET STRING eContent.
+	 */
+	if ((cms = CMS_sign(NULL, NULL, NULL, NULL,
+	    flags | (econtent == NULL ? CMS_DETACHED : 0))) == NULL)
+		goto out;
+	if ((si = CMS_add1_signer(cms, s->ra_sign_cert, s->ra_sign_key, md, flags)) == NULL)
+		goto out;
+	for (i = 0; attrs != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++) {
+		attr = sk_X509_ATTRIBUTE_value(attrs, i);
+		nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
+		if (nid == NID_pkcs9_contentType || nid == NID_pkcs9_messageDigest ||
+		    nid == NID_pkcs9_signingTime) {
+			seterr(err, errlen, "attribute %s is set by the signer", OBJ_nid2sn(nid));
+			reported = 1;
+			goto out;
+		}
+		if (CMS_signed_add1_attr(si, attr) != 1)
+			goto out;
+	}
+	if (CMS_final(cms, in, NULL, flags) != 1)
+		goto out;
+	if ((len = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
+		goto out;
+	der = xmalloc((size_t)len);
+	p = der;
+	if (i2d_CMS_ContentInfo(cms, &p) != len)
+		goto out;
+	*outlen = (size_t)len;
+	result = der;
+	der = NULL;
+out:
+	if (result == NULL && !reported)
+		seterr(err, errlen, "signing the message failed: %s",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+	free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return result;
+}

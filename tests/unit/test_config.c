@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_config.c: unit tests of config.c: every default, each error class with
+ * its file:line, all errors reported, ranges, listen addresses (IPv4 and
+ * IPv6), path resolution, the `-T` round trip (sample and non-default
+ * configurations), and the cross-check of the schema with man/scepd.conf.5
+ * and etc/scepd.conf. Runs from the repository root.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "tap.h"
+
+#define LABEL "t.conf"
+
+/* Loads text labelled label; *errs receives what was reported (malloc'd). */
+static struct config *load_as(const char *label, const char *text, char **errs)
+{
+	struct config *cfg;
+	size_t len = 0;
+	FILE *f;
+
+	*errs = NULL;
+	if ((f = open_memstream(errs, &len)) == NULL)
+		return NULL;
+	cfg = config_load_string(label, text, f);
+	fclose(f);
+	return cfg;
+}
+
+static struct config *load(const char *text, char **errs)
+{
+	return load_as(LABEL, text, errs);
+}
+
+/* Checks that text fails with exactly the messages want (lines joined by '\n'). */
+static void fails_with(const char *name, const char *text, const char *want)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	cfg = load(text, &errs);
+	ok(cfg == NULL, "%s: refused", name);
+	is_str(errs, want, "%s: messages", name);
+	config_free(cfg);
+	free(errs);
+}
+
+/* Runs config_print into a malloc'd string. */
+static char *print(const struct config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	config_print(cfg, f);
+	fclose(f);
+	return buf;
+}
+
+static char *slurp(const char *path)
+{
+	char *buf = NULL;
+	long n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static void test_defaults(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	cfg = load_as("/etc/scepd/scepd.conf", "", &errs);
+	ok(cfg != NULL, "empty configuration loads");
+	is_str(errs, "", "empty configuration: no messages");
+	free(errs);
+	if (cfg == NULL)
+		return;
+	is_str(cfg->file, "/etc/scepd/scepd.conf", "file");
+	is_str(cfg->state_dir, "/var/lib/scepd", "state_dir default");
+	is_str(cfg->database, "/var/lib/scepd/scepd.db", "database default, resolved");
+	is_int(cfg->n_listen, 1, "http.listen: one default");
+	is_str(cfg->listen[0].host, "127.0.0.1", "http.listen default host");
+	is_int(cfg->listen[0].port, 8080, "http.listen default port");
+	is_int(cfg->threads, 0, "http.threads default");
+	is_int(cfg->max_url, 65534, "http.max_url default");
+	is_int(cfg->max_body, 262144, "http.max_body default");
+	is_int(cfg->max_connections, 512, "http.max_connections default");
+	is_int(cfg->connection_timeout, 30, "http.connection_timeout default");
+	is_int(cfg->per_ip_connections, 0, "http.per_ip_connections default");
+	is_str(cfg->ca_cert, "/var/lib/scepd/ca.crt", "ca.cert default");
+	is_str(cfg->ca_key, "/var/lib/scepd/ca.key", "ca.key default");
+	ok(cfg->ra_sign_cert == NULL && cfg->ra_sign_key == NULL && cfg->ra_enc_cert == NULL &&
+	    cfg->ra_enc_key == NULL, "ra.* unset by default");
+	is_int(cfg->n_caps, 8, "scep.capabilities: 8 by default");
+	if (cfg->n_caps == 8) {
+		is_str(cfg->caps[0], "POSTPKIOperation", "caps[0]");
+		is_str(cfg->caps[1], "SHA-512", "caps[1]");
+		is_str(cfg->caps[2], "SHA-384", "caps[2]");
+		is_str(cfg->caps[3], "SHA-256", "caps[3]");
+		is_str(cfg->caps[4], "SHA-1", "caps[4]");
+		is_str(cfg->caps[5], "AES", "caps[5]");
+		is_str(cfg->caps[6], "DES3", "caps[6]");
+		is_str(cfg->caps[7], "SCEPStandard", "caps[7]");
+	}
+	is_int(cfg->allow_des, 0, "scep.allow_des default");
+	is_int(cfg->allow_sha1, 1, "scep.allow_sha1 default");
+	is_int(cfg->allow_md5, 0, "scep.allow_md5 default");
+	is_int(cfg->include_ca_in_certrep, 0, "scep.include_ca_in_certrep default");
+	is_int(cfg->enforce_password, 1, "challenge.EnforcePassword default");
+	is_int(cfg->use_single_password, 0, "challenge.UseSinglePassword default");
+	is_str(cfg->single_password, "", "challenge.SinglePassword default");
+	is_int(cfg->password_length, 8, "challenge.PasswordLength default");
+	is_int(cfg->password_max, 5, "challenge.PasswordMax default");
+	is_int(cfg->password_validity, 60, "challenge.PasswordValidity default");
+	is_int(cfg->validity_days, 365, "certificate.validity_days default");
+	is_int(cfg->min_rsa_bits, 2048, "certificate.min_rsa_bits default");
+	is_int(cfg->key_usage, X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT,
+	    "certificate.key_usage default");
+	is_int(cfg->n_ext_key_usage, 1, "certificate.extended_key_usage: one by default");
+	is_str(cfg->ext_key_usage[0], "clientAuth", "certificate.extended_key_usage default");
+	is_str(cfg->log_target, "stderr", "log.target default");
+	is_str(cfg->log_facility, "daemon", "log.facility default");
+	is_int(cfg->log_debug, 0, "log.debug default");
+	config_free(cfg);
+}
+
+static void test_errors(void)
+{
+	fails_with("syntax error", "state_dir = \"/x\";\n\nhttp = {\n  threads = ;\n};\n",
+	    LABEL ":4: syntax error\n");
+	/* libconfig 1.5 leaks a misplaced string unless config.c defuses it */
+	fails_with("misplaced string", "log = {\n  debug = true \"x\";\n};\n",
+	    LABEL ":2: syntax error\n");
+	fails_with("string in a group", "log = { \"debug\" };\n", LABEL ":1: syntax error\n");
+	/* libconfig 1.5 would drop it silently */
+	fails_with("unterminated string", "log = { target = \"stderr\";\n};\nca = { cert = \"x\" \"y",
+	    LABEL ":3: unterminated string\n");
+	fails_with("duplicate setting", "log = {\n  debug = true;\n  debug = false;\n};\n",
+	    LABEL ":3: duplicate setting name\n");
+	fails_with("unknown key in a group", "http = {\n  threads = 2;\n  foo = 1;\n};\n",
+	    LABEL ":3: unknown setting 'http.foo'\n");
+	fails_with("unknown top-level group", "# tls\n\ntls = {\n  cert = \"x\";\n};\n",
+	    LABEL ":3: unknown setting 'tls'\n");
+	fails_with("unknown key with a hint", "challenge = {\n  enforcepassword = true;\n};\n",
+	    LABEL ":2: unknown setting 'challenge.enforcepassword' (did you mean "
+	    "'challenge.EnforcePassword'?)\n");
+	fails_with("setting in the wrong group", "http = {\n  database = \"x.db\";\n};\n",
+	    LABEL ":2: unknown setting 'http.database' (did you mean 'database'?)\n");
+	fails_with("group given as a value", "\nca = \"ca.crt\";\n",
+	    LABEL ":2: 'ca' must be a group: ca = { ... };\n");
+	fails_with("integer given as a string", "http = {\n\n  threads = \"4\";\n};\n",
+	    LABEL ":3: http.threads: expected an integer, got a string\n");
+	fails_with("boolean given as an integer", "challenge = {\n  EnforcePassword = 1;\n};\n",
+	    LABEL ":2: challenge.EnforcePassword: expected true or false, got an integer\n");
+	fails_with("string given as an integer", "state_dir = 5;\n",
+	    LABEL ":1: state_dir: expected a string in double quotes, got an integer\n");
+	fails_with("list given as a string", "http = { listen = \"127.0.0.1:80\"; };\n",
+	    LABEL ":1: http.listen: expected a list of strings like [ \"a\", \"b\" ], got a "
+	    "string\n");
+	fails_with("float for an integer", "certificate = {\n validity_days = 1.5;\n};\n",
+	    LABEL ":2: certificate.validity_days: expected an integer, got a floating-point "
+	    "number\n");
+	fails_with("empty path", "ca = {\n  key = \"\";\n};\n", LABEL ":2: ca.key: must not be empty\n");
+	fails_with("@include refused", "log = { debug = true; };\n@include \"/etc/passwd\"\n",
+	    LABEL ":2: @include is not supported: keep the configuration in one file\n");
+	fails_with("log.target", "log = {\n  target = \"file\";\n};\n",
+	    LABEL ":2: log.target: unknown value \"file\"; known: stderr, syslog\n");
+	fails_with("log.facility", "log = {\n  facility = \"local8\";\n};\n",
+	    LABEL ":2: log.facility: unknown value \"local8\"; known: auth, authpriv, cron, "
+	    "daemon, ftp, kern, lpr, mail, news, syslog, user, uucp, local0, local1, local2, "
+	    "local3, local4, local5, local6, local7\n");
+	ok(config_load_string(LABEL, "bogus = 1;", NULL) == NULL, "errors without a stream");
+}
+
+static void test_all_errors(void)
+{
+	/* found in the order 4, 5, 2 (the ra check comes last), reported by line */
+	fails_with("three errors, three lines",
+	    "# line 1\n"
+	    "ra = { sign_cert = \"a\"; sign_key = \"b\"; enc_cert = \"c\"; };\n"
+	    "\n"
+	    "bogus = 1;\n"
+	    "http = { max_body = 1; };\n",
+	    LABEL ":2: ra.enc_key is required when the ra group is present (without the "
+	    "group the CA acts as RA)\n"
+	    LABEL ":4: unknown setting 'bogus'\n"
+	    LABEL ":5: http.max_body: 1 is out of range (1024..16777216)\n");
+	fails_with("two errors on one line",
+	    "log = { target = \"x\"; debug = 3; };\n",
+	    LABEL ":1: log.target: unknown value \"x\"; known: stderr, syslog\n"
+	    LABEL ":1: log.debug: expected true or false, got an integer\n");
+}
+
+static void test_ranges(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	fails_with("below range", "http = {\n  max_body = 100;\n};\n",
+	    LABEL ":2: http.max_body: 100 is out of range (1024..16777216)\n");
+	fails_with("above range", "challenge = {\n\n  PasswordValidity = 10081;\n};\n",
+	    LABEL ":3: challenge.PasswordValidity: 10081 is out of range (1..10080)\n");
+	fails_with("negative", "http = { threads = -1; };\n",
+	    LABEL ":1: http.threads: -1 is out of range (0..256)\n");
+	fails_with("64-bit value out of range", "http = { max_url = 2147483648L; };\n",
+	    LABEL ":1: http.max_url: 2147483648 is out of range (1024..1048576)\n");
+	/* libconfig 1.5 would read this as 262144 (it wraps at 2^32) */
+	fails_with("literal too large for libconfig", "http = { max_body = 4295229440; };\n",
+	    LABEL ":1: integer 4295229440 is too large\n");
+	fails_with("hex literal too large", "http = { max_body = 0x100040000; };\n",
+	    LABEL ":1: integer 0x100040000 is too large\n");
+
+	cfg = load("http = { max_body = 1024; max_url = 1048576; threads = 256;\n"
+	    "  per_ip_connections = 0x10; max_connections = 65536L; };\n"
+	    "challenge = { PasswordLength = 4; PasswordMax = 1000; };\n"
+	    "certificate = { min_rsa_bits = 16384; validity_days = 1; };\n", &errs);
+	ok(cfg != NULL, "bounds are inside the range");
+	is_str(errs, "", "bounds: no messages");
+	if (cfg != NULL) {
+		is_int(cfg->max_body, 1024, "max_body lower bound");
+		is_int(cfg->max_url, 1048576, "max_url upper bound");
+		is_int(cfg->threads, 256, "threads upper bound");
+		is_int(cfg->per_ip_connections, 16, "hex integer");
+		is_int(cfg->max_connections, 65536, "64-bit integer");
+		is_int(cfg->password_length, 4, "PasswordLength lower bound");
+		is_int(cfg->password_max, 1000, "PasswordMax upper bound");
+		is_int(cfg->min_rsa_bits, 16384, "min_rsa_bits upper bound");
+		is_int(cfg->validity_days, 1, "validity_days lower bound");
+	}
+	config_free(cfg);
+	free(errs);
+}
+
+static void test_listen(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	cfg = load("http = { listen = [ \"[::1]:8443\", \"0.0.0.0:80\", \"[::]:443\",\n"
+	    "  \"127.0.0.1:65535\", \"[0:0::0:1]:1\", \"[::ffff:10.0.0.1]:8080\" ]; };\n", &errs);
+	ok(cfg != NULL, "listen: IPv4 and IPv6 accepted");
+	is_str(errs, "", "listen: no messages");
+	if (cfg != NULL && cfg->n_listen == 6) {
+		is_str(cfg->listen[0].host, "::1", "[::1] host");
+		is_int(cfg->listen[0].port, 8443, "[::1] port");
+		is_str(cfg->listen[1].host, "0.0.0.0", "0.0.0.0 host");
+		is_int(cfg->listen[1].port, 80, "0.0.0.0 port");
+		is_str(cfg->listen[2].host, "::", "[::] host");
+		is_int(cfg->listen[2].port, 443, "[::] port");
+		is_int(cfg->listen[3].port, 65535, "port 65535");
+		is_str(cfg->listen[4].host, "::1", "IPv6 address in canonical form");
+		is_int(cfg->listen[4].port, 1, "port 1");
+		is_str(cfg->listen[5].host, "::ffff:10.0.0.1", "IPv4-mapped IPv6");
+	} else {
+		ok(0, "listen: 6 entries (got %zu)", cfg ? cfg->n_listen : 0);
+	}
+	config_free(cfg);
+	free(errs);
+
+	fails_with("bad listen entries",
+	    "http = {\n"
+	    "  listen = [\n"
+	    "    \"::1:80\",\n"
+	    "    \"1.2.3.4:0\",\n"
+	    "    \"1.2.3.4:65536\",\n"
+	    "    \":80\",\n"
+	    "    \"[::1]80\",\n"
+	    "    \"[::1:80\",\n"
+	    "    \"localhost:80\"\n"
+	    "  ];\n"
+	    "};\n",
+	    LABEL ":3: http.listen: \"::1:80\": write an IPv6 address in brackets: [ADDRESS]:PORT\n"
+	    LABEL ":4: http.listen: \"1.2.3.4:0\": port must be a number from 1 to 65535\n"
+	    LABEL ":5: http.listen: \"1.2.3.4:65536\": port must be a number from 1 to 65535\n"
+	    LABEL ":6: http.listen: \":80\": missing address\n"
+	    LABEL ":7: http.listen: \"[::1]80\": expected ':PORT' after ']'\n"
+	    LABEL ":8: http.listen: \"[::1:80\": missing ']' after the IPv6 address\n"
+	    LABEL ":9: http.listen: \"localhost:80\": not a numeric IPv4 address (IPv6: "
+	    "[ADDRESS]:PORT)\n");
+	fails_with("more bad listen entries",
+	    "http = { listen = [ \"1.2.3.4\", \"1.2.3.4:\", \"1.2.3.4:8x\", \"[1.2.3.4]:80\",\n"
+	    "  \"1.2.3.4:+80\", \"1.2.3.4:000080\" ]; };\n",
+	    LABEL ":1: http.listen: \"1.2.3.4\": expected ADDRESS:PORT\n"
+	    LABEL ":1: http.listen: \"1.2.3.4:\": missing port\n"
+	    LABEL ":1: http.listen: \"1.2.3.4:8x\": port must be a number from 1 to 65535\n"
+	    LABEL ":1: http.listen: \"[1.2.3.4]:80\": not a numeric IPv6 address\n"
+	    LABEL ":2: http.listen: \"1.2.3.4:+80\": port must be a number from 1 to 65535\n"
+	    LABEL ":2: http.listen: \"1.2.3.4:000080\": port must be a number from 1 to 65535\n");
+	fails_with("duplicate listen address",
+	    "http = { listen = [ \"[::1]:443\",\n \"[0::1]:443\" ]; };\n",
+	    LABEL ":2: http.listen: \"[0::1]:443\" is listed twice\n");
+	fails_with("empty listen list", "http = {\n  listen = [ ];\n};\n",
+	    LABEL ":2: http.listen: needs at least 1 entry\n");
+	fails_with("too many listen addresses",
+	    "http = { listen = [ \"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\", \"127.0.0.1:4\",\n"
+	    "  \"127.0.0.1:5\", \"127.0.0.1:6\", \"127.0.0.1:7\", \"127.0.0.1:8\", \"127.0.0.1:9\" ]; };\n",
+	    LABEL ":1: http.listen: 9 entries, at most 8 allowed\n");
+}
+
+static void test_lists(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	cfg = load("scep = { capabilities = ( \"SCEPStandard\", \"Renewal\", \"GetNextCACert\" ); };\n"
+	    "certificate = { key_usage = [ \"keyAgreement\", \"nonRepudiation\" ];\n"
+	    "  extended_key_usage = [ \"serverAuth\", \"1.3.6.1.5.5.7.3.2\",\n"
+	    "    \"1.3.6.1.4.1.311.20.2.2\", \"TLS Web Client Authentication\" ]; };\n", &errs);
+	ok(cfg != NULL, "lists accepted");
+	is_str(errs, "", "lists: no messages");
+	if (cfg != NULL) {
+		is_int(cfg->n_caps, 3, "three capabilities");
+		is_str(cfg->caps[0], "SCEPStandard", "capabilities keep their order (0)");
+		is_str(cfg->caps[2], "GetNextCACert", "capabilities keep their order (2)");
+		is_int(cfg->key_usage, X509v3_KU_KEY_AGREEMENT | X509v3_KU_NON_REPUDIATION,
+		    "key usage names to bits");
+		is_int(cfg->n_ext_key_usage, 4, "four extended key usages");
+		is_str(cfg->ext_key_usage[1], "1.3.6.1.5.5.7.3.2", "dotted OID kept");
+		is_str(cfg->ext_key_usage[3], "TLS Web Client Authentication", "OpenSSL long name");
+	}
+	config_free(cfg);
+	free(errs);
+
+	cfg = load("scep = { capabilities = [ ]; };\ncertificate = { key_usage = [ ];"
+	    " extended_key_usage = [ ]; };\n", &errs);
+	ok(cfg != NULL && cfg->n_caps == 0 && cfg->key_usage == 0 && cfg->n_ext_key_usage == 0,
+	    "empty lists accepted");
+	config_free(cfg);
+	free(errs);
+
+	fails_with("capabilities",
+	    "scep = {\n  capabilities = [ \"AES\",\n  \"AES\",\n  \"SHA-256 \",\n  \"aes\" ];\n};\n",
+	    LABEL ":3: scep.capabilities: \"AES\" is listed twice\n"
+	    LABEL ":4: scep.capabilities: unknown value \"SHA-256 \"; known: AES, DES3, "
+	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "SHA-512, SCEPStandard\n"
+	    LABEL ":5: scep.capabilities: unknown value \"aes\"; known: AES, DES3, "
+	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "SHA-512, SCEPStandard\n");
+	fails_with("list entry lines past comments",
+	    "scep = {\n"
+	    "  capabilities = (   # line 2\n"
+	    "    \"AES\",           // line 3\n"
+	    "    /* a\n"
+	    "       comment */\n"
+	    "    \"bogus\"          # line 6\n"
+	    "  );\n"
+	    "};\n",
+	    LABEL ":6: scep.capabilities: unknown value \"bogus\"; known: AES, DES3, "
+	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "SHA-512, SCEPStandard\n");
+	fails_with("adjacent strings are one entry",
+	    "scep = { capabilities = [ \"SHA-\"\n  \"256\", \"SHA-\"\n \"7\" ]; };\n",
+	    LABEL ":2: scep.capabilities: unknown value \"SHA-7\"; known: AES, DES3, "
+	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "SHA-512, SCEPStandard\n");
+	fails_with("list entry of the wrong type",
+	    "scep = { capabilities = ( \"AES\",\n 5 ); };\n",
+	    LABEL ":2: scep.capabilities: entry 2: expected a string, got an integer\n");
+	fails_with("key usage",
+	    "certificate = {\n  key_usage = [ \"digitalSignature\", \"keyCertSign\",\n"
+	    "  \"digitalSignature\" ];\n};\n",
+	    LABEL ":2: certificate.key_usage: unknown key usage \"keyCertSign\"; known: "
+	    "digitalSignature, nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement\n"
+	    LABEL ":3: certificate.key_usage: \"digitalSignature\" is listed twice\n");
+	fails_with("extended key usage",
+	    "certificate = {\n  extended_key_usage = [ \"clientAuth\",\n  \"clientauthx\",\n"
+	    "  \"1.x.3\", \"clientAuth\" ];\n};\n",
+	    LABEL ":3: certificate.extended_key_usage: \"clientauthx\": neither an OpenSSL "
+	    "object name nor a dotted OID\n"
+	    LABEL ":4: certificate.extended_key_usage: \"1.x.3\": neither an OpenSSL object "
+	    "name nor a dotted OID\n"
+	    LABEL ":4: certificate.extended_key_usage: \"clientAuth\" is listed twice\n");
+}
+
+static void test_groups(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "ra = {\n  sign_cert = \"ra/sign.crt\"; sign_key = \"ra/sign.key\";\n"
+	    "  enc_cert = \"/etc/ssl/ra-enc.crt\"; enc_key = \"ra//enc.key\";\n};\n", &errs);
+	ok(cfg != NULL, "ra group with all four settings");
+	is_str(errs, "", "ra group: no messages");
+	if (cfg != NULL) {
+		is_str(cfg->ra_sign_cert, "/var/lib/scepd/ra/sign.crt", "ra.sign_cert resolved");
+		is_str(cfg->ra_sign_key, "/var/lib/scepd/ra/sign.key", "ra.sign_key resolved");
+		is_str(cfg->ra_enc_cert, "/etc/ssl/ra-enc.crt", "ra.enc_cert absolute kept");
+		is_str(cfg->ra_enc_key, "/var/lib/scepd/ra/enc.key", "ra.enc_key cleaned");
+	}
+	config_free(cfg);
+	free(errs);
+
+	fails_with("empty ra group", "\nra = { };\n",
+	    LABEL ":2: ra.sign_cert is required when the ra group is present (without the "
+	    "group the CA acts as RA)\n"
+	    LABEL ":2: ra.sign_key is required when the ra group is present (without the "
+	    "group the CA acts as RA)\n"
+	    LABEL ":2: ra.enc_cert is required when the ra group is present (without the "
+	    "group the CA acts as RA)\n"
+	    LABEL ":2: ra.enc_key is required when the ra group is present (without the "
+	    "group the CA acts as RA)\n");
+	fails_with("UseSinglePassword without a password",
+	    "challenge = {\n  UseSinglePassword = true;\n};\n",
+	    LABEL ":2: challenge.SinglePassword must be set when "
+	    "challenge.UseSinglePassword is true\n");
+	fails_with("UseSinglePassword with an empty password",
+	    "challenge = {\n  UseSinglePassword = true;\n  SinglePassword = \"\";\n};\n",
+	    LABEL ":3: challenge.SinglePassword must be set when "
+	    "challenge.UseSinglePassword is true\n");
+
+	cfg = load("challenge = { UseSinglePassword = TRUE; SinglePassword = \"s3cret\"; };\n",
+	    &errs);
+	ok(cfg != NULL && cfg->use_single_password == 1 &&
+	    strcmp(cfg->single_password, "s3cret") == 0, "single password");
+	config_free(cfg);
+	free(errs);
+}
+
+static void test_paths(void)
+{
+	struct config *cfg;
+	char *errs = NULL, *p, cwd[PATH_MAX], want[PATH_MAX + 64];
+	FILE *f;
+
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "state_dir = \"state\";\ndatabase = \"db/./x.db\";\n"
+	    "ca = { cert = \"//abs//ca.pem/\"; key = \"../keys/ca.key\"; };\n", &errs);
+	ok(cfg != NULL, "relative paths load");
+	if (cfg != NULL) {
+		is_str(cfg->state_dir, "/etc/scepd/state", "state_dir from the file's directory");
+		is_str(cfg->database, "/etc/scepd/state/db/x.db", "database from state_dir");
+		is_str(cfg->ca_cert, "/abs/ca.pem", "absolute path cleaned");
+		is_str(cfg->ca_key, "/etc/scepd/state/../keys/ca.key", "'..' kept");
+		p = config_path(cfg, "crl/ca.crl");
+		is_str(p, "/etc/scepd/state/crl/ca.crl", "config_path relative");
+		free(p);
+		p = config_path(cfg, "/run/scepd.sock");
+		is_str(p, "/run/scepd.sock", "config_path absolute");
+		free(p);
+	}
+	config_free(cfg);
+	free(errs);
+
+	cfg = load_as("/etc/scepd/scepd.conf", "state_dir = \"/srv/scepd/\";\n", &errs);
+	ok(cfg != NULL && strcmp(cfg->state_dir, "/srv/scepd") == 0 &&
+	    strcmp(cfg->ca_key, "/srv/scepd/ca.key") == 0, "defaults follow state_dir");
+	config_free(cfg);
+	free(errs);
+
+	/* config_load with a relative file name: the base is made absolute */
+	mkdir("tests/tmp", 0755);
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    (f = fopen("tests/tmp/test_config.conf", "w")) == NULL) {
+		skip("cannot write tests/tmp/test_config.conf: %s", strerror(errno));
+		return;
+	}
+	fputs("state_dir = \"st\";\n", f);
+	fclose(f);
+	cfg = config_load("tests/tmp/test_config.conf", stderr);
+	snprintf(want, sizeof(want), "%s/tests/tmp/st", cwd);
+	is_str(cfg ? cfg->state_dir : NULL, want, "config_load: state_dir absolute");
+	is_str(cfg ? cfg->file : NULL, "tests/tmp/test_config.conf", "config_load: file as given");
+	config_free(cfg);
+
+	/* a NUL byte, and a file that is not there */
+	if ((f = fopen("tests/tmp/test_config.conf", "w")) != NULL) {
+		fwrite("a = 1;\0b = 2;\n", 1, 14, f);
+		fclose(f);
+	}
+	p = NULL;
+	{
+		size_t len = 0;
+		FILE *e = open_memstream(&p, &len);
+		cfg = config_load("tests/tmp/test_config.conf", e);
+		config_free(cfg);
+		cfg = config_load("tests/tmp/does-not-exist.conf", e);
+		fclose(e);
+	}
+	ok(cfg == NULL, "missing file refused");
+	is_str(p, "tests/tmp/test_config.conf: contains a NUL byte\n"
+	    "tests/tmp/does-not-exist.conf: cannot read: No such file or directory\n",
+	    "file errors");
+	free(p);
+	unlink("tests/tmp/test_config.conf");
+}
+
+/* Prints cfg, loads the print and checks it is equal. */
+static void round_trip(const char *name, const struct config *cfg)
+{
+	struct config *back;
+	char *text, *errs = NULL, *again;
+
+	text = print(cfg);
+	back = load_as("/elsewhere/printed.conf", text ? text : "", &errs);
+	ok(back != NULL, "%s: printed configuration loads", name);
+	is_str(errs, "", "%s: printed configuration: no messages", name);
+	ok(back != NULL && config_equal(cfg, back), "%s: loads back equal", name);
+	again = back ? print(back) : NULL;
+	/* the second line names the file read; the rest must be identical */
+	ok(text && again && strcmp(strchr(strchr(text, '\n') + 1, '\n'),
+	    strchr(strchr(again, '\n') + 1, '\n')) == 0, "%s: printing is stable", name);
+	if (back == NULL)
+		printf("# printed:\n%s", text ? text : "");
+	config_free(back);
+	free(text);
+	free(again);
+	free(errs);
+}
+
+static void test_round_trip(void)
+{
+	struct config *sample, *defaults, *cfg;
+	char *errs = NULL, *text;
+
+	sample = config_load("etc/scepd.conf", stderr);
+	ok(sample != NULL, "etc/scepd.conf loads");
+	defaults = load_as("/etc/scepd/scepd.conf", "", &errs);
+	free(errs);
+	ok(sample && defaults && config_equal(sample, defaults),
+	    "etc/scepd.conf configures exactly the defaults");
+	if (sample != NULL)
+		round_trip("sample", sample);
+	config_free(sample);
+
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "state_dir = \"/srv/scep\";\n"
+	    "database = \"/var/db/scep.sqlite\";\n"
+	    "http = { listen = [ \"[::]:443\", \"10.1.2.3:8443\", \"[fe80::1]:80\" ];\n"
+	    "  threads = 12; max_url = 1048576; max_body = 1024; max_connections = 9;\n"
+	    "  connection_timeout = 3600; per_ip_connections = 4; };\n"
+	    "ca = { cert = \"ca/my ca.pem\"; key = \"ca/my \\\"ca\\\".key\"; };\n"
+	    "ra = { sign_cert = \"s.crt\"; sign_key = \"s.key\"; enc_cert = \"e.crt\";"
+	    " enc_key = \"e.key\"; };\n"
+	    "scep = { capabilities = [ \"Renewal\", \"SHA-224\" ]; allow_des = true;\n"
+	    "  allow_sha1 = false; allow_md5 = true; include_ca_in_certrep = true; };\n"
+	    "challenge = { EnforcePassword = false; UseSinglePassword = true;\n"
+	    "  SinglePassword = \"q\\\"uo\\\\te\\ttab\\nnl\\x01 caf\xc3\xa9 #// /*\";\n"
+	    "  PasswordLength = 32; PasswordMax = 1; PasswordValidity = 10080; };\n"
+	    "certificate = { validity_days = 3650; min_rsa_bits = 3072;\n"
+	    "  key_usage = [ \"keyAgreement\", \"digitalSignature\", \"dataEncipherment\",\n"
+	    "    \"nonRepudiation\", \"keyEncipherment\" ];\n"
+	    "  extended_key_usage = [ ]; };\n"
+	    "log = { target = \"syslog\"; facility = \"local7\"; debug = true; };\n", &errs);
+	ok(cfg != NULL, "non-default configuration loads");
+	is_str(errs, "", "non-default configuration: no messages");
+	free(errs);
+	if (cfg != NULL) {
+		is_str(cfg->single_password, "q\"uo\\te\ttab\nnl\x01 caf\xc3\xa9 #// /*",
+		    "escapes in a string");
+		is_str(cfg->ca_key, "/srv/scep/ca/my \"ca\".key", "quotes in a path");
+		ok(!config_equal(cfg, defaults), "config_equal sees a difference");
+		round_trip("non-default", cfg);
+	}
+	config_free(cfg);
+
+	/* a change in one field only is seen */
+	cfg = load_as("/etc/scepd/scepd.conf", "log = { debug = true; };\n", &errs);
+	free(errs);
+	ok(cfg && defaults && !config_equal(cfg, defaults), "config_equal: one boolean differs");
+	config_free(cfg);
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "http = { listen = [ \"127.0.0.1:8081\" ]; };\n", &errs);
+	free(errs);
+	ok(cfg && defaults && !config_equal(cfg, defaults), "config_equal: listen port differs");
+	config_free(cfg);
+
+	/* the printed defaults leave the ra group out (commented) */
+	text = defaults ? print(defaults) : NULL;
+	ok(text && strstr(text, "\n# ra = { ... }; is not set.\n") &&
+	    !strstr(text, "\nra = {"), "unset ra group printed as a comment");
+	free(text);
+	config_free(defaults);
+}
+
+/* The schema, the man page and the sample list the same settings. */
+static void test_documentation(void)
+{
+	const char *const *names = config_setting_names();
+	char *man, *sample, *line, *save = NULL, name[128], want[160];
+	const char *leaf;
+	size_t n = 0, i, pos = 0, known;
+	int in_order = 1, all_schema = 1, missing = 0, sample_missing = 0;
+
+	for (n = 0; names[n] != NULL; n++)
+		;
+	is_int(n, 33, "schema has 33 settings");
+	man = slurp("man/scepd.conf.5");
+	ok(man != NULL, "man/scepd.conf.5 readable");
+	if (man == NULL)
+		return;
+	/* every .It Cm entry is a schema name, in table order */
+	for (line = strtok_r(man, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, ".It Cm ", 7) != 0)
+			continue;
+		if (sscanf(line + 7, "%127s", name) != 1)
+			continue;
+		for (known = 0; names[known] != NULL; known++)
+			if (strcmp(names[known], name) == 0)
+				break;
+		if (names[known] == NULL) {
+			all_schema = 0;
+			printf("# man page entry '%s' is not a setting\n", name);
+			continue;
+		}
+		if (known != pos) {
+			in_order = 0;
+			printf("# man page entry '%s' out of order (want '%s')\n", name,
+			    pos < n ? names[pos] : "(end)");
+		}
+		pos = known + 1;
+	}
+	free(man);
+	ok(all_schema, "every .It Cm entry in scepd.conf.5 is a setting");
+	ok(in_order, "scepd.conf.5 lists the settings in schema order");
+
+	/* every schema name appears as an .It Cm entry */
+	man = slurp("man/scepd.conf.5");
+	for (i = 0; man != NULL && names[i] != NULL; i++) {
+		snprintf(want, sizeof(want), "\n.It Cm %s ", names[i]);
+		if (strstr(man, want) == NULL) {
+			snprintf(want, sizeof(want), "\n.It Cm %s\n", names[i]);
+			if (strstr(man, want) == NULL) {
+				missing++;
+				printf("# setting '%s' missing from scepd.conf.5\n", names[i]);
+			}
+		}
+	}
+	free(man);
+	is_int(missing, 0, "every setting has an .It Cm entry in scepd.conf.5");
+
+	/* the sample writes every setting out (the ra ones commented) */
+	sample = slurp("etc/scepd.conf");
+	ok(sample != NULL, "etc/scepd.conf readable");
+	for (i = 0; sample != NULL && names[i] != NULL; i++) {
+		leaf = strchr(names[i], '.') ? strchr(names[i], '.') + 1 : names[i];
+		snprintf(want, sizeof(want), "\t%s = ", leaf);
+		if (strstr(sample, want) == NULL) {
+			snprintf(want, sizeof(want), "\n%s = ", leaf);
+			if (strstr(sample, want) == NULL) {
+				sample_missing++;
+				printf("# setting '%s' missing from etc/scepd.conf\n", names[i]);
+			}
+		}
+	}
+	free(sample);
+	is_int(sample_missing, 0, "etc/scepd.conf shows every setting");
+}
+
+int main(void)
+{
+	test_defaults();
+	test_errors();
+	test_all_errors();
+	test_ranges();
+	test_listen();
+	test_lists();
+	test_groups();
+	test_paths();
+	test_round_trip();
+	test_documentation();
+	return done_testing();
+}

@@ -64,6 +64,8 @@ struct pkiop {
 	char reason[512];
 	char serial[80];
 	char *subject;
+	unsigned char keyhash[32];      /* SHA-256 of the CSR's public key, once parsed */
+	int have_keyhash;
 	int resent;
 	X509 *issued;                   /* the certificate for a SUCCESS reply */
 };
@@ -387,6 +389,8 @@ static int pkcsreq(struct pkiop *op)
 		goto out;
 	}
 	op->subject = xstrdup(csr->subject);
+	memcpy(op->keyhash, csr->spki_sha256, sizeof(op->keyhash));
+	op->have_keyhash = 1;
 	if ((result = policy_check_csr(srv->policy, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
 		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 		goto out;
@@ -463,10 +467,10 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 		/* A refused digest is not used for the reply either. */
 		if (op.failinfo == SCEP_FAIL_BADALG || op.failinfo == SCEP_FAIL_BADMESSAGECHECK)
 			op.rq.digest_nid = NID_undef;
-		if (op.st != NULL && op.subject != NULL &&
+		if (op.st != NULL &&
 		    store_request_failed(op.st, op.msg->transaction_id, op.msg->message_type,
-		    req->client_addr, NULL, op.subject, op.failinfo, op.reason, now_seconds())
-		    != STORE_OK)
+		    req->client_addr, op.have_keyhash ? op.keyhash : NULL, op.subject,
+		    op.failinfo, op.reason, now_seconds()) != STORE_OK)
 			log_msg(LOG_ERR, "store: %s", store_errmsg(op.st));
 		reply = certrep_failure(srv->signer, &op.rq, op.failinfo, op.reason, &reply_len,
 		    err, sizeof(err));

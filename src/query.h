@@ -24,7 +24,7 @@ char *query_unescape(const char *val, size_t len);
 /*
  * Decodes a GET PKIOperation `message` value to DER in every form real clients
  * send (scep.md 1.2.1): percent escapes undone without turning '+' into space, a
- * space taken as '+', CR/LF/TAB/space dropped, the URL-safe alphabet ('-' '_')
+ * space taken as '+', CR/LF/TAB dropped, the URL-safe alphabet ('-' '_')
  * mapped, missing '=' padding added, then strict base64. Returns the malloc'd
  * bytes and *outlen, or NULL with a plain-words reason in err.
  */

@@ -228,8 +228,17 @@ start_scepd() {
 }
 
 stop_scepd() {
-	[ -n "${SCEPD_PID:-}" ] && stop_pid "$SCEPD_PID"
+	[ -n "${SCEPD_PID:-}" ] || return 0
+	stop_pid "$SCEPD_PID"
 	SCEPD_PID=
+	# A sanitizer build reports memory errors, leaks (at exit) and undefined
+	# behaviour in the daemon's log: any such report fails the script.
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SCEPD_LOG" 2>/dev/null; then
+		fail "scepd ran without sanitizer reports" \
+			"$(grep -m3 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|#[0-9] 0x' "$SCEPD_LOG")"
+	else
+		pass "scepd ran without sanitizer reports"
+	fi
 }
 
 # scepctl_cmd ARGS...: scepctl on the current daemon's configuration

@@ -480,7 +480,7 @@ static void conn_reset(struct admin_conn *c)
 }
 
 static void ntlm_negotiate(struct admin_req *r, enum httpauth_scheme scheme, int spnego,
-    const unsigned char *tok, size_t len)
+    int first_spnego, const unsigned char *tok, size_t len)
 {
 	struct ntlm_target t = { r->a->nb_domain, r->a->nb_computer, r->a->dns_domain,
 		r->a->dns_computer };
@@ -497,7 +497,8 @@ static void ntlm_negotiate(struct admin_req *r, enum httpauth_scheme scheme, int
 	}
 	if (RAND_bytes(c->challenge, sizeof(c->challenge)) != 1 ||
 	    (msg = ntlm_build_challenge(client_flags, c->challenge, &t, &mlen, &c->flags)) == NULL ||
-	    (hdr = token_header(scheme, spnego, SPNEGO_ACCEPT_INCOMPLETE, 1, msg, mlen)) == NULL) {
+	    (hdr = token_header(scheme, spnego, SPNEGO_ACCEPT_INCOMPLETE, first_spnego, msg,
+	    mlen)) == NULL) {
 		conn_reset(c);
 		log_admin(r, 500, NDES_EVENT_NONE, "cannot build the NTLM challenge");
 		httpd_text(r->resp, 500, "cannot build the NTLM challenge");
@@ -572,6 +573,8 @@ static void ntlm_signin(struct admin_req *r, struct store *st, const struct http
 	char err[256], *hdr = NULL;
 	int spnego = 0;
 
+	memset(&sp, 0, sizeof(sp));
+
 	if (h->scheme == HTTPAUTH_NEGOTIATE && !ntlm_is_ntlmssp(tok, len)) {
 		if (spnego_parse(tok, len, &sp, err, sizeof(err)) != 0) {
 			conn_reset(r->conn);
@@ -602,7 +605,8 @@ static void ntlm_signin(struct admin_req *r, struct store *st, const struct http
 	}
 	switch (ntlm_message_type(tok, len)) {
 	case 1:
-		ntlm_negotiate(r, h->scheme, spnego, tok, len);
+		/* supportedMech goes in the acceptor's first NegTokenResp only (RFC 4178 4.2.2). */
+		ntlm_negotiate(r, h->scheme, spnego, spnego && sp.kind == SPNEGO_INIT, tok, len);
 		break;
 	case 3:
 		ntlm_authenticate(r, st, h->scheme, spnego, tok, len);
@@ -634,18 +638,19 @@ void admin_handle(struct admin *a, const struct http_request *req, struct http_r
 		httpd_text(resp, 404, "not found");
 		return;
 	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		log_admin(&r, 405, NDES_EVENT_NONE, "use GET");
-		httpd_text(resp, 405, "use GET");
-		resp->allow = "GET";
-		return;
-	}
 	if ((blocked = ratelimit_blocked(a->limiter, req->client_addr, now_seconds())) > 0) {
 		snprintf(retry, sizeof(retry), "%u", blocked);
 		log_admin(&r, 429, NDES_EVENT_NONE, "too many failed sign-ins from this address "
 		    "(admin.max_failures)");
 		httpd_text(resp, 429, "too many failed sign-ins; try again in %u seconds", blocked);
 		httpd_add_header(resp, "Retry-After", retry);
+		return;
+	}
+	/* GET only: a HEAD would use up a place in the password cache unseen. */
+	if (strcmp(req->method, "GET") != 0) {
+		log_admin(&r, 405, NDES_EVENT_NONE, "use GET");
+		httpd_text(resp, 405, "use GET");
+		resp->allow = "GET";
 		return;
 	}
 	if (req->conn->state == NULL) {

@@ -581,8 +581,12 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 	int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
 	if (admin_is_path(req->path)) {
-		/* The page, unless a SCEP operation is asked for (NDES answers those here too). */
-		if (!query_find(req->query, req->query_len, "operation", &val, &vlen)) {
+		/*
+		 * The page, unless a SCEP operation is asked for (NDES answers those
+		 * here too); with admin.enabled false the whole path is absent.
+		 */
+		if (!srv->cfg->admin_enabled ||
+		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
 			admin_handle(srv->admin, req, resp);
 			return;
 		}

@@ -20,6 +20,9 @@ Debian packages python3-requests-ntlm / python3-ntlm-auth where noted).
                         then a second request on it without credentials
         ntlm-proactive  NTLM NEGOTIATE on the very first request of a connection
         other-conn      NEGOTIATE on one connection, AUTHENTICATE on another
+        spnego-krb5-first  SPNEGO offering Kerberos first with an optimistic
+                        Kerberos token (as Windows does), then NTLM in
+                        NegTokenResp tokens once the server asks for it
       Prints "status ..." lines; the page goes to OUT.
 """
 import base64
@@ -226,6 +229,40 @@ def fetch_raw(url, user, password, out, mode):
         open(out, "wb").write(body)
         a.close()
         b.close()
+    elif mode == "spnego-krb5-first":
+        def tlv(tag, body):
+            n = len(body)
+            if n < 128:
+                ln = bytes([n])
+            elif n < 256:
+                ln = bytes([0x81, n])
+            else:
+                ln = bytes([0x82, n >> 8, n & 255])
+            return bytes([tag]) + ln + body
+
+        ntlm_oid = bytes.fromhex("060a2b06010401823702020a")
+        krb5_oid = bytes.fromhex("06092a864886f712010202")
+        seq = tlv(0xa0, tlv(0x30, krb5_oid + ntlm_oid)) + \
+            tlv(0xa2, tlv(0x04, b"\x60\x03\x06\x01\x00"))
+        init = tlv(0x60, bytes.fromhex("06062b0601050502") + tlv(0xa0, tlv(0x30, seq)))
+
+        def resp(tok):
+            return tlv(0xa1, tlv(0x30, tlv(0xa2, tlv(0x04, tok))))
+
+        c = conn()
+        r, _ = get(c, "Negotiate " + base64.b64encode(init).decode())
+        ask = token(r, "Negotiate")
+        print("status ask", r.status, ask.hex())
+        r, _ = get(c, "Negotiate " + base64.b64encode(resp(ctx.step())).decode())
+        t2w = token(r, "Negotiate")
+        i = t2w.find(b"NTLMSSP\0")
+        print("status type2", r.status, "wrapped" if t2w[0] == 0xa1 and i > 0 else "?",
+              "mech-again" if ntlm_oid in t2w else "no-mech")
+        r, body = get(c, "Negotiate " + base64.b64encode(resp(ctx.step(t2w[i:]))).decode())
+        print("status type3", r.status, r.getheader("Content-Type"))
+        print("final", token(r, "Negotiate").hex())
+        open(out, "wb").write(body)
+        c.close()
     else:
         raise SystemExit("unknown mode " + mode)
 

@@ -264,6 +264,14 @@ if have_ntlm_auth; then
 	out=$(OPENSSL_CONF=$LEGACY_CNF "$PY" "$HELPER" raw "$ADMIN" "$A_USER" "$A_PASS" \
 		"$TEST_TMP/other.html" other-conn 2>&1)
 	like "$out" 'status type3 401' "an AUTHENTICATE on another connection than its CHALLENGE: 401"
+	out=$(OPENSSL_CONF=$LEGACY_CNF "$PY" "$HELPER" raw "$ADMIN" "$A_USER" "$A_PASS" \
+		"$TEST_TMP/krb.html" spnego-krb5-first 2>&1)
+	like "$out" 'status ask 401 a1153013a0030a0101a10c060a2b06010401823702020a$' \
+		"SPNEGO with Kerberos first: 401 NegTokenResp accept-incomplete, supportedMech NTLM, no token"
+	like "$out" 'status type2 401 wrapped no-mech' "NTLM NEGOTIATE in a NegTokenResp: CHALLENGE wrapped, supportedMech not repeated"
+	check_page "SPNEGO after Kerberos was declined" "$TEST_TMP/krb.html" \
+		"$(echo "$out" | sed -n 's/^status type3 //p')"
+	like "$out" 'final a1073005a0030a0100' "the 200 carries accept-completed"
 else
 	skip "python3-ntlm-auth not installed: raw Negotiate and proactive NTLM exchanges"
 fi
@@ -402,6 +410,17 @@ st=$(page "$TEST_TMP/limited" --ntlm -u "$A_USER:$A_PASS" "$ADMIN")
 is "${st%% *}" 429 "after admin.max_failures failed sign-ins: 429, even with the right password"
 like "$(tr -d '\r' <"$TEST_TMP/limited.hdr")" 'Retry-After: [0-9]+' "429 carries Retry-After"
 check_log "$mark" 'status=429.*too many failed sign-ins' "log: the 429 and why"
+st=$(page "$TEST_TMP/head" -I "$SCEPD_BASE/certsrv/mscep_admin/")
+is "${st%% *}" 429 "the block covers every request for the page"
+stop_scepd
+check "admin.enabled false" conf_set "$D" admin enabled false
+run_scepd "$D" || bail "scepd starts (server C, admin disabled)"
+st=$(page "$TEST_TMP/off" --ntlm -u "$A_USER:$A_PASS" "$SCEPD_BASE/certsrv/mscep_admin/")
+is "${st%% *}" 404 "admin.enabled false: the page is 404"
+st=$(page "$TEST_TMP/off2" "$SCEPD_BASE/certsrv/mscep_admin/mscep.dll?operation=GetCACaps")
+is "${st%% *}" 404 "admin.enabled false: SCEP under the admin path is 404 too"
+st=$(page "$TEST_TMP/on" "$SCEPD_URL?operation=GetCACaps")
+is "${st%% *}" 200 "SCEP at /certsrv/mscep/mscep.dll still answers"
 stop_scepd
 
 done_testing

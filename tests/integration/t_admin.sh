@@ -40,6 +40,17 @@ have_ntlm_auth() { OPENSSL_CONF=$LEGACY_CNF "$PY" -c 'import ntlm_auth.ntlm' 2>/
 have_requests_ntlm() { OPENSSL_CONF=$LEGACY_CNF "$PY" -c 'import requests_ntlm' 2>/dev/null; }
 have_gss_ntlmssp() { ls /usr/lib/*/gssntlmssp/gssntlmssp.so >/dev/null 2>&1; }
 
+# stop_checked: stop the daemon, then its log must hold no sanitizer report
+# (a build with make check-sanitizers reports leaks and errors at exit)
+stop_checked() {
+	stop_scepd
+	if grep -q 'Sanitizer' "$SCEPD_LOG"; then
+		fail "scepd ($1) exits without a sanitizer report" "$(grep -m3 -A5 'Sanitizer' "$SCEPD_LOG")"
+	else
+		pass "scepd ($1) exits without a sanitizer report"
+	fi
+}
+
 # conf_set DIR GROUP KEY VALUE: set KEY inside "GROUP = { ... };" of DIR/scepd.conf
 conf_set() {
 	local f=$1/scepd.conf
@@ -312,7 +323,7 @@ if [ $have_scepclient = 1 ]; then
 else
 	skip "scepclient not installed: concurrency of one one-time password"
 fi
-stop_scepd
+stop_checked "server A"
 
 # ================================================================ server B: defaults
 D=$(new_dir b)
@@ -364,7 +375,7 @@ if [ $have_scepclient = 1 ]; then
 fi
 out=$(scepctl_cmd challenge purge 2>&1)
 like "$out" '^removed [1-9][0-9]* used or expired' "scepctl challenge purge removes used and expired passwords"
-stop_scepd
+stop_checked "server B"
 
 # ================================================================ server C: static password, limits
 D=$(new_dir c)
@@ -412,7 +423,7 @@ like "$(tr -d '\r' <"$TEST_TMP/limited.hdr")" 'Retry-After: [0-9]+' "429 carries
 check_log "$mark" 'status=429.*too many failed sign-ins' "log: the 429 and why"
 st=$(page "$TEST_TMP/head" -I "$SCEPD_BASE/certsrv/mscep_admin/")
 is "${st%% *}" 429 "the block covers every request for the page"
-stop_scepd
+stop_checked "server C"
 check "admin.enabled false" conf_set "$D" admin enabled false
 run_scepd "$D" || bail "scepd starts (server C, admin disabled)"
 st=$(page "$TEST_TMP/off" --ntlm -u "$A_USER:$A_PASS" "$SCEPD_BASE/certsrv/mscep_admin/")
@@ -421,6 +432,6 @@ st=$(page "$TEST_TMP/off2" "$SCEPD_BASE/certsrv/mscep_admin/mscep.dll?operation=
 is "${st%% *}" 404 "admin.enabled false: SCEP under the admin path is 404 too"
 st=$(page "$TEST_TMP/on" "$SCEPD_URL?operation=GetCACaps")
 is "${st%% *}" 200 "SCEP at /certsrv/mscep/mscep.dll still answers"
-stop_scepd
+stop_checked "server C, admin disabled"
 
 done_testing

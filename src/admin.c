@@ -404,7 +404,7 @@ static void serve_page(struct admin_req *r, struct store *st, const char *name)
 		    "sent a one-time password");
 		break;
 	case STORE_CACHE_FULL:
-		send_page(r, ADMIN_PAGE_CACHE_FULL, NULL, NDES_EVENT_NO_PASSWORD,
+		send_page(r, ADMIN_PAGE_CACHE_FULL, NULL, NDES_EVENT_NONE,
 		    "the password cache is full (PasswordMax unused passwords)");
 		break;
 	default:

@@ -14,7 +14,7 @@
 # insufficient-permission page, the static-password page, and the per-address
 # limits on failed sign-ins and rejected challenge passwords.
 set -u
-. "$(dirname "$0")/lib_admin.sh"
+. "$(dirname "$0")/lib.sh"
 need_binaries
 
 HELPER=$SCEPD_TOP/tests/integration/ndes_admin.py

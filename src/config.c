@@ -88,6 +88,8 @@ static const struct cf_group cf_groups[] = {
 	    "certificate); when the group is absent the CA acts as RA." },
 	{ "scep", 0, "SCEP protocol: capabilities announced and algorithms accepted." },
 	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
+	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
+	    "(accounts: scepctl user add)." },
 	{ "certificate", 0, "Template for the certificates issued." },
 	{ "log", 0, "Event log." },
 };
@@ -195,6 +197,31 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
 	    "new one is handed out (\"The password cache is full.\").") \
 	X("challenge.PasswordValidity", CF_UINT, password_validity, .min = 1, .max = 10080, \
 	    .def_num = 60, .desc = "Minutes a one-time password stays valid.") \
+	X("challenge.max_failures", CF_UINT, challenge_max_failures, .min = 0, .max = 100000, \
+	    .def_num = 20, .desc = "Rejected challenge passwords from one client address, " \
+	    "within failure_window, after which its requests are refused until the window " \
+	    "ends; 0 means no limit.") \
+	X("challenge.failure_window", CF_UINT, challenge_failure_window, .min = 1, \
+	    .max = 86400, .def_num = 300, .desc = "Seconds, counted from an address's first " \
+	    "rejected password, over which challenge.max_failures applies.") \
+	X("admin.enabled", CF_BOOL, admin_enabled, .def_num = 1, \
+	    .desc = "Serve the NDES challenge pages at /certsrv/mscep_admin/.") \
+	X("admin.basic", CF_BOOL, admin_basic, .def_num = 0, \
+	    .desc = "Offer Basic sign-in besides Negotiate and NTLM (the password then " \
+	    "crosses the network in clear unless TLS is in front).") \
+	X("admin.realm", CF_STRING, admin_realm, .def_str = "scepd", \
+	    .desc = "Realm named in the Basic challenge.") \
+	X("admin.domain", CF_STRING, admin_domain, .def_str = "WORKGROUP", \
+	    .desc = "NetBIOS domain name the NTLM challenge announces.") \
+	X("admin.hostname", CF_STRING, admin_hostname, .def_str = "", \
+	    .desc = "DNS host name the NTLM challenge announces; empty uses the " \
+	    "system's host name.") \
+	X("admin.max_failures", CF_UINT, admin_max_failures, .min = 0, .max = 100000, \
+	    .def_num = 10, .desc = "Failed sign-ins from one client address, within " \
+	    "failure_window, after which it gets 429 until the window ends; 0 means no limit.") \
+	X("admin.failure_window", CF_UINT, admin_failure_window, .min = 1, .max = 86400, \
+	    .def_num = 300, .desc = "Seconds, counted from an address's first failed " \
+	    "sign-in, over which admin.max_failures applies.") \
 	X("certificate.validity_days", CF_UINT, validity_days, .min = 1, .max = 3650, \
 	    .def_num = 365, .desc = "Days an issued certificate is valid.") \
 	X("certificate.min_rsa_bits", CF_UINT, min_rsa_bits, .min = 1024, .max = 16384, \
@@ -1220,6 +1247,22 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		cf_error(ctx, ctx->line[p] ? ctx->line[p] : ctx->line[u],
 		    "challenge.SinglePassword must be set when challenge.UseSinglePassword "
 		    "is true");
+
+	p = cf_index("admin.realm");
+	if (cfg->admin_realm != NULL && strpbrk(cfg->admin_realm, "\"\\\r\n") != NULL)
+		cf_error(ctx, ctx->line[p], "admin.realm must not contain quotes, backslashes "
+		    "or line breaks");
+	p = cf_index("admin.domain");
+	if (cfg->admin_domain != NULL && (cfg->admin_domain[0] == '\0' ||
+	    strlen(cfg->admin_domain) > 15 || strpbrk(cfg->admin_domain, "\\/:*?\"<>| .") != NULL))
+		cf_error(ctx, ctx->line[p], "admin.domain must be a NetBIOS name: 1 to 15 "
+		    "characters, none of \\/:*?\"<>| . or space");
+	p = cf_index("admin.hostname");
+	if (cfg->admin_hostname != NULL && (strlen(cfg->admin_hostname) > 253 ||
+	    strspn(cfg->admin_hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.") != strlen(cfg->admin_hostname)))
+		cf_error(ctx, ctx->line[p], "admin.hostname must be a DNS name (letters, digits, "
+		    "'-' and '.')");
 
 	for (i = 0; i < N_SETTINGS; i++)
 		if (cf_schema[i].type == CF_DIR)

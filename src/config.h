@@ -65,6 +65,19 @@ struct config {
 	unsigned password_length; /* challenge.PasswordLength: bytes of randomness (hex = 2x); 4..32, default 8 */
 	unsigned password_max;    /* challenge.PasswordMax: unused one-time passwords cached; 1..1000, default 5 */
 	unsigned password_validity; /* challenge.PasswordValidity: minutes; 1..10080, default 60 */
+	unsigned challenge_max_failures; /* challenge.max_failures: rejected passwords per address
+	                                  * before it is blocked; 0 = no limit; default 20 */
+	unsigned challenge_failure_window; /* challenge.failure_window: seconds; default 300 */
+
+	/* admin { } : the /certsrv/mscep_admin/ pages and their sign-in */
+	int admin_enabled;        /* admin.enabled: serve the pages; default 1 */
+	int admin_basic;          /* admin.basic: offer Basic sign-in too; default 0 */
+	char *admin_realm;        /* admin.realm: Basic realm; default "scepd" */
+	char *admin_domain;       /* admin.domain: NetBIOS domain in NTLM; default "WORKGROUP" */
+	char *admin_hostname;     /* admin.hostname: DNS host name in NTLM; default "" (system's) */
+	unsigned admin_max_failures; /* admin.max_failures: failed sign-ins per address before
+	                              * it is blocked; 0 = no limit; default 10 */
+	unsigned admin_failure_window; /* admin.failure_window: seconds; default 300 */
 
 	/* certificate { } : the issuing template */
 	unsigned validity_days;   /* certificate.validity_days: 1..3650, default 365 */

@@ -610,7 +610,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 33, "schema has 33 settings");
+	is_int(n, 42, "schema has 42 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)

@@ -291,9 +291,8 @@ static int issue_and_commit(struct pkiop *op, const struct csr *csr, int consume
 	char err[256];
 	int n, rc, result;
 
-	if ((result = policy_grant(op->srv->policy, csr, &grant, op->reason, sizeof(op->reason)))
-	    != SCEP_FAIL_NONE)
-		return fail(op, result, NDES_EVENT_SUBMIT, "%s", op->reason);
+	if ((result = policy_grant(op->srv->policy, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE)
+		return fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(csr->req);
 	ir.pubkey = X509_REQ_get0_pubkey(csr->req);

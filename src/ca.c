@@ -54,6 +54,9 @@ struct ca_backend *ca_backend_new(const struct config *cfg, const struct signer 
 	} else if (strcmp(type, "exec") == 0) {
 		ca->ops = &ca_exec_ops;
 		ca->impl = ca_exec_new(cfg, signer, err, errlen);
+	} else if (strcmp(type, "scep") == 0) {
+		ca->ops = &ca_scep_ops;
+		ca->impl = ca_scep_new(cfg, signer, err, errlen);
 	} else {
 		seterr(err, errlen, "backend.type: unknown backend \"%s\"", type);
 	}

@@ -32,6 +32,7 @@
 
 #include "ca_impl.h"
 #include "certrep.h"
+#include "envelope.h"
 #include "oids.h"
 #include "pkimsg.h"
 #include "scep_client.h"
@@ -687,6 +688,7 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
     const unsigned char nonce[CLIENT_NONCE_BYTES], struct scep_client_reply *rep)
 {
 	struct scep_upstream *u = *up;
+	struct envelope_info env;
 	struct pkimsg *m = NULL;
 	struct buf b;
 	unsigned char *plain = NULL;
@@ -767,6 +769,8 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 			result = rep_error(rep, "upstream %s: SUCCESS without a pkcsPKIEnvelope", c->url);
 			goto out;
 		}
+		if (envelope_inspect(m->envelope, m->envelope_len, &env, err, sizeof(err)) == 0)
+			rep->cipher_nid = env.cipher_nid;
 		if (signer_decrypt(id, m->envelope, m->envelope_len, c->allow_des, &plain,
 		    &plain_len, NULL, err, sizeof(err)) != SCEP_FAIL_NONE) {
 			result = rep_error(rep, "upstream %s: the reply cannot be opened: %s", c->url, err);

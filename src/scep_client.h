@@ -71,6 +71,7 @@ struct scep_client_reply {
 	int fail_info;               /* FAILURE: the upstream's failInfo (-1 when absent) */
 	char reason[512];            /* FAILURE: failInfoText or failInfo; ERROR: what went wrong */
 	STACK_OF(X509) *certs;       /* SUCCESS: the certificates of the reply (owned) */
+	int cipher_nid;              /* SUCCESS: the content cipher of the reply's envelope */
 	long http_status;            /* of the PKIOperation exchange, 0 when none */
 };
 

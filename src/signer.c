@@ -222,6 +222,17 @@ static int issued_by(X509 *x, X509 *issuer)
 	return ok;
 }
 
+/* 1 when x names itself as issuer and its own key verifies it (key usage not asked). */
+static int self_signed(X509 *x)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(x);
+	int ok = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0 &&
+	    pub != NULL && X509_verify(x, pub) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
 /*
  * An RA certificate must be issued by the CA; with a forwarding backend
  * (forward set) it may also be self-signed, for upstreams that cannot issue
@@ -237,7 +248,7 @@ static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint
 		    "key transport and PKCS#1 v1.5 verification)", what, path);
 		return -1;
 	}
-	if (!issued_by(ra, ca) && !(forward && issued_by(ra, ra))) {
+	if (!issued_by(ra, ca) && !(forward && self_signed(ra))) {
 		seterr(err, errlen, "%s %s: not issued by the CA certificate%s", what, path,
 		    forward ? " and not self-signed" : "");
 		return -1;
@@ -334,7 +345,8 @@ out:
 	return result;
 }
 
-struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, char *err, size_t errlen)
+struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *err,
+    size_t errlen)
 {
 	struct signer *s = NULL;
 	char ebuf[256];
@@ -345,8 +357,15 @@ struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, char *err, size_t err
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	if (allow_des && ((s->legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
+	    (s->dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL)) {
+		seterr(err, errlen, "cannot load OpenSSL's legacy provider (%s)",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		signer_free(s);
+		return NULL;
+	}
 	if (X509_up_ref(cert) != 1 || EVP_PKEY_up_ref(key) != 1) {
-		free(s);
+		signer_free(s);
 		return NULL;
 	}
 	s->ra_sign_cert = cert;

@@ -32,10 +32,12 @@ void signer_free(struct signer *s);
 /*
  * A signer holding one identity, for scepd acting as a SCEP client for itself
  * (scepctl init --upstream): cert and key (RSA; up-referenced) sign messages
- * and open the replies enveloped to cert. It has no CA key, so signer_issue
- * refuses; signer_ca_cert returns cert.
+ * and open the replies enveloped to cert (single DES too with allow_des, which
+ * loads the legacy provider). It has no CA key, so signer_issue refuses;
+ * signer_ca_cert returns cert.
  */
-struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, char *err, size_t errlen);
+struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *err,
+    size_t errlen);
 
 X509 *signer_ca_cert(const struct signer *s);        /* borrowed */
 X509 *signer_ra_sign_cert(const struct signer *s);   /* borrowed; the CA when no RA */

@@ -673,7 +673,7 @@ static void test_signer_forward(void)
 	config_free(cfg);
 
 	/* signer_from_pair: one identity, no issuing */
-	s = signer_from_pair(self, key, err, sizeof(err));
+	s = signer_from_pair(self, key, 0, err, sizeof(err));
 	ok(s != NULL && signer_ca_cert(s) == self && signer_ra_sign_cert(s) == self &&
 	    signer_ra_enc_cert(s) == self, "signer_from_pair: the identity everywhere");
 	if (s != NULL) {

@@ -328,8 +328,7 @@ unsigned scep_client_parse_caps(const char *text, size_t len)
 	return caps;
 }
 
-/* The certificates of a GetCACert answer: one DER certificate or a degenerate PKCS#7. */
-static STACK_OF(X509) *parse_cacert(const unsigned char *der, size_t len)
+STACK_OF(X509) *scep_client_parse_cacert(const unsigned char *der, size_t len)
 {
 	STACK_OF(X509) *certs = NULL, *result = NULL, *in;
 	const unsigned char *p = der;
@@ -523,7 +522,7 @@ static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 		seterr(err, errlen, "upstream %s: GetCACert answered HTTP %ld", c->url, status);
 		goto out;
 	}
-	if ((s->u.certs = parse_cacert(b.p, b.len)) == NULL) {
+	if ((s->u.certs = scep_client_parse_cacert(b.p, b.len)) == NULL) {
 		seterr(err, errlen, "upstream %s: GetCACert (%s) is neither a certificate nor a "
 		    "degenerate PKCS#7", c->url, ctype[0] ? ctype : "no content type");
 		goto out;
@@ -649,7 +648,7 @@ out:
 /* The certificates of a decrypted degenerate PKCS#7 (owned), or NULL. */
 static STACK_OF(X509) *degenerate_certs(const unsigned char *der, size_t len)
 {
-	STACK_OF(X509) *certs = parse_cacert(der, len);
+	STACK_OF(X509) *certs = scep_client_parse_cacert(der, len);
 
 	/* A single bare certificate is not a valid reply content. */
 	if (certs != NULL) {

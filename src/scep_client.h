@@ -109,4 +109,11 @@ void scep_client_reply_free(struct scep_client_reply *rep);
 /* Parses GetCACaps text into SCEP_CAP_* bits (keywords case-insensitive, one a line). */
 unsigned scep_client_parse_caps(const char *text, size_t len);
 
+/*
+ * The certificates of a GetCACert answer: one DER certificate, or a degenerate
+ * PKCS#7 SignedData (DER, no trailing bytes) holding at least one. NULL
+ * otherwise. A pure function of (bytes, length).
+ */
+STACK_OF(X509) *scep_client_parse_cacert(const unsigned char *der, size_t len);
+
 #endif

@@ -33,7 +33,15 @@ skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 check() { local d=$1 out; shift; if out=$("$@" 2>&1); then ok "$d"; else notok "$d" "$*" "$(printf '%s\n' "$out" | head -12)"; fi; }
 is() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3" "got '$1'" "want '$2'"; fi; }
 like() { if printf '%s' "$1" | grep -Eq -- "$2"; then ok "$3"; else notok "$3" "got '$(printf '%s' "$1" | head -c 400)'" "want /$2/"; fi; }
-finish() { echo "1..$n"; exit 0; }
+# finish: no sanitizer report in any daemon log (built with make check-sanitizers), then the plan
+finish() {
+	local logs
+	logs=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log 2>/dev/null)
+	if [ -n "$logs" ]; then notok "no sanitizer report in the daemons' logs" "$logs"
+	else ok "no sanitizer report in the daemons' logs"; fi
+	echo "1..$n"
+	exit 0
+}
 
 free_port() {
 	python3 -c 'import socket

@@ -151,6 +151,35 @@ drive "wrong upstream challenge REFUSED" 2 -f "$front/scepd.conf" -s "CN=it-bad"
 like "$out" "reason=the upstream CA refused the request: .*challenge password is wrong.*\(badRequest\)" \
     "the refusal carries the upstream's reason"
 
+# https: the same upstream behind a TLS relay, verified with backend.ca_bundle
+tport=$(free_port)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$T/tls.key" \
+    -out "$T/tls.crt" >/dev/null 2>&1
+python3 tests/integration/tls_proxy.py "$T/tls.crt" "$T/tls.key" "$tport" "$uport" \
+    >"$T/tls.log" 2>&1 &
+pids+=("$!")
+turl=https://localhost:$tport/certsrv/mscep/mscep.dll
+if wait_http "$uurl?operation=GetCACaps" && curl -s --cacert "$T/tls.crt" -o /dev/null \
+    --retry 20 --retry-delay 0 --retry-connrefused "$turl?operation=GetCACaps"; then
+	tfront=$T/front-tls
+	init_out=$("$SCEPCTL" init -d "$tfront" --upstream "$turl" --upstream-challenge up-secret-1 \
+	    --upstream-ca-bundle "$T/tls.crt" --listen "127.0.0.1:$(free_port)" 2>&1)
+	is "$?" 0 "scepctl init --upstream over https with --upstream-ca-bundle"
+	like "$(grep -E '^[[:space:]]*ca_bundle =' "$tfront/scepd.conf")" "ca_bundle = \"$T/tls.crt\";" \
+	    "configuration keeps the CA bundle"
+	drive "forwarded over https ISSUED" 0 -f "$tfront/scepd.conf" -s "CN=it-tls" \
+	    -c up-secret-1 -t IT-TLS -o "$T/tls-dev.pem"
+	check "the https-forwarded certificate verifies against the upstream CA" \
+	    openssl verify -CAfile "$up/ca.crt" "$T/tls-dev.pem"
+	sed -i "s|ca_bundle = \"$T/tls.crt\";|ca_bundle = \"$up/ca.crt\";|" "$tfront/scepd.conf"
+	drive "https with a bundle that does not vouch for the server: UNAVAILABLE" 4 \
+	    -f "$tfront/scepd.conf" -s "CN=it-tls-bad" -c up-secret-1 -t IT-TLS-BAD
+	like "$out" "reason=upstream $turl: .*(certificate|SSL)" "the reason is the TLS verification"
+else
+	notok "TLS relay in front of the upstream answers" "$(cat "$T/tls.log")"
+fi
+
 # the front daemon serves GetCACaps / GetCACert from its own files
 "$SCEPD" -f "$front/scepd.conf" 2>"$T/front.log" &
 fpid=$!

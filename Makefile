@@ -23,6 +23,9 @@ UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_SRCS:.c=)
+# Helper programs of the integration tests (e.g. ca_driver: calls a CA backend).
+INTEG_SRCS = $(sort $(wildcard tests/integration/*.c))
+INTEG_BINS = $(INTEG_SRCS:.c=)
 
 all: scepd scepctl
 
@@ -84,7 +87,10 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_S
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c src/libscepd.a $(LDLIBS)
 
-build-tests: all $(UNIT_BINS) $(FUZZ_BINS)
+tests/integration/%: tests/integration/%.c tests/unit/catest.h src/libscepd.a $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
+
+build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(INTEG_BINS)
 
 check: build-tests
 	tests/run
@@ -105,7 +111,8 @@ install: all
 	install -m 0644 sql/*.sql $(DESTDIR)$(datarootdir)/scepd/sql/
 
 clean:
-	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS)
+	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS) \
+	    $(INTEG_BINS)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache

@@ -91,6 +91,8 @@ static const struct cf_group cf_groups[] = {
 	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
 	    "(accounts: scepctl user add)." },
 	{ "certificate", 0, "Template for the certificates issued." },
+	{ "backend", 0, "Who issues the certificates: the local CA, an upstream SCEP CA or "
+	    "a program." },
 	{ "log", 0, "Event log." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
@@ -101,6 +103,10 @@ static const char *const cf_caps_known[] = {
 };
 
 static const char *const cf_log_targets[] = { "stderr", "syslog", NULL };
+
+static const char *const cf_backend_types[] = { "local", "scep", "exec", NULL };
+
+static const char *const cf_unavailable[] = { "failure", "pending", NULL };
 
 static const char *const cf_facilities[] = {
 	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news",
@@ -233,6 +239,39 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
 	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_eku, \
 	    .desc = "Extended key usages a certificate may carry: OpenSSL names " \
 	    "(clientAuth, serverAuth, ...) or dotted OIDs.") \
+	X("backend.type", CF_WORD, backend_type, .def_str = "local", \
+	    .choices = cf_backend_types, \
+	    .desc = "Who issues certificates: local (the CA key, ca.key), scep (an " \
+	    "upstream SCEP CA, through the RA certificates) or exec (a program).") \
+	X("backend.url", CF_STRING, backend_url, \
+	    .desc = "scep: the upstream's SCEP URL, http:// or https://.") \
+	X("backend.ca_identifier", CF_STRING, backend_ca_identifier, \
+	    .desc = "scep: the message parameter of GetCACaps and GetCACert (a CA name " \
+	    "for upstreams serving several CAs); unset sends none.") \
+	X("backend.ca_bundle", CF_PATH, backend_ca_bundle, \
+	    .desc = "scep over https: CA certificates (PEM) that verify the upstream's " \
+	    "TLS certificate; unset uses the system's.") \
+	X("backend.challenge", CF_STRING, backend_challenge, .secret = 1, \
+	    .desc = "scep: the upstream's challenge password for the requests scepd makes " \
+	    "for itself (its RA certificates); never put into devices' requests.") \
+	X("backend.program", CF_PATH, backend_program, \
+	    .desc = "exec: the program run for each request, without a shell, relative " \
+	    "to state_dir.") \
+	X("backend.timeout", CF_UINT, backend_timeout, .min = 1, .max = 600, .def_num = 30, \
+	    .desc = "Seconds one upstream exchange or one program run may take.") \
+	X("backend.max_concurrent", CF_UINT, backend_max_concurrent, .min = 1, .max = 1024, \
+	    .def_num = 8, .desc = "Upstream requests or programs running at once; more " \
+	    "wait up to backend.timeout for a free place.") \
+	X("backend.max_output", CF_SIZE, backend_max_output, .min = 4096, .max = 16777216, \
+	    .def_num = 65536, .desc = "exec: largest standard output accepted from the " \
+	    "program, in bytes.") \
+	X("backend.cache_time", CF_UINT, backend_cache_time, .min = 10, .max = 86400, \
+	    .def_num = 3600, .desc = "scep: seconds the upstream's GetCACaps and GetCACert " \
+	    "answers are kept before they are fetched again.") \
+	X("backend.when_unavailable", CF_WORD, backend_when_unavailable, \
+	    .def_str = "failure", .choices = cf_unavailable, \
+	    .desc = "Answer to a device while the backend cannot be reached: failure or " \
+	    "pending (the device polls and scepd asks again).") \
 	X("log.target", CF_WORD, log_target, .def_str = "stderr", .choices = cf_log_targets, \
 	    .desc = "Where events go: stderr or syslog.") \
 	X("log.facility", CF_WORD, log_facility, .def_str = "daemon", .choices = cf_facilities, \
@@ -1222,6 +1261,31 @@ static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, struct co
 	*sp = p;
 }
 
+/* The backend settings that depend on each other. */
+static void cf_check_backend(struct cf_ctx *ctx, const struct config *cfg)
+{
+	int t = cf_index("backend.type"), u = cf_index("backend.url");
+	int p = cf_index("backend.program"), ra = cf_group_find("ra");
+	unsigned tline = ctx->line[t] ? ctx->line[t] : 1;
+
+	if (cfg->backend_url != NULL && strncmp(cfg->backend_url, "http://", 7) != 0 &&
+	    strncmp(cfg->backend_url, "https://", 8) != 0)
+		cf_error(ctx, ctx->line[u], "backend.url: \"%s\" is not an http:// or https:// URL",
+		    cfg->backend_url);
+	if (cfg->backend_type == NULL)
+		return;
+	if (strcmp(cfg->backend_type, "scep") == 0) {
+		if (cfg->backend_url == NULL)
+			cf_error(ctx, tline, "backend.url must be set when backend.type is \"scep\"");
+		if (ctx->group_line[ra] == 0)
+			cf_error(ctx, tline, "backend.type \"scep\" needs the ra group: scepd signs "
+			    "the requests it forwards with its RA signing certificate");
+	}
+	if (strcmp(cfg->backend_type, "exec") == 0 && cfg->backend_program == NULL)
+		cf_error(ctx, ctx->line[p] ? ctx->line[p] : tline,
+		    "backend.program must be set when backend.type is \"exec\"");
+}
+
 /* Checks that span settings, then resolves relative paths. */
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
@@ -1239,6 +1303,8 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 				    cf_schema[i].path, cf_groups[g].name);
 		}
 	}
+
+	cf_check_backend(ctx, cfg);
 
 	u = cf_index("challenge.UseSinglePassword");
 	p = cf_index("challenge.SinglePassword");

@@ -88,6 +88,19 @@ struct config {
 	                                       * OIDs allowed; default ["clientAuth"] */
 	size_t n_ext_key_usage;
 
+	/* backend { } : who issues the certificates (ca.h) */
+	char *backend_type;       /* backend.type: "local" | "scep" | "exec"; default "local" */
+	char *backend_url;        /* backend.url: scep: upstream SCEP URL; NULL when unset */
+	char *backend_ca_identifier; /* backend.ca_identifier: scep: GetCACert message=; NULL: none */
+	char *backend_ca_bundle;  /* backend.ca_bundle: scep: PEM bundle for https; NULL: system's */
+	char *backend_challenge;  /* backend.challenge: scep: upstream challenge for scepd's own requests */
+	char *backend_program;    /* backend.program: exec: program path (resolved against state_dir) */
+	unsigned backend_timeout; /* backend.timeout: seconds; 1..600, default 30 */
+	unsigned backend_max_concurrent; /* backend.max_concurrent: 1..1024, default 8 */
+	size_t backend_max_output; /* backend.max_output: exec stdout bytes; 4096..16777216, default 65536 */
+	unsigned backend_cache_time; /* backend.cache_time: scep CA cache seconds; 10..86400, default 3600 */
+	char *backend_when_unavailable; /* backend.when_unavailable: "failure" | "pending"; default "failure" */
+
 	/* log { } */
 	char *log_target;         /* log.target: "stderr" | "syslog"; default "stderr" */
 	char *log_facility;       /* log.facility: syslog facility name; default "daemon" */

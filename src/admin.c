@@ -24,6 +24,7 @@
 #include "admin.h"
 #include "challenge.h"
 #include "config.h"
+#include "base64.h"
 #include "httpauth.h"
 #include "httpd.h"
 #include "log.h"
@@ -463,7 +464,7 @@ static char *token_header(enum httpauth_scheme scheme, int spnego, int neg_state
 		tok = wrapped;
 		tok_len = wlen;
 	}
-	if ((b64 = httpauth_base64(tok, tok_len)) == NULL)
+	if ((b64 = base64_encode(tok, tok_len)) == NULL)
 		goto out;
 	value = xasprintf("%s %s", scheme == HTTPAUTH_NTLM ? "NTLM" : "Negotiate", b64);
 out:

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "ca.h"
+#include "der.h"
 #include "ca_impl.h"
 #include "config.h"
 #include "pkimsg.h"
@@ -159,7 +160,6 @@ static int parse_handle(const char *handle, char **tid, X509_NAME **subject, con
 {
 	const char *p = handle + strlen(SCEP_HANDLE_PREFIX), *semi1, *semi2;
 	unsigned char *der = NULL;
-	const unsigned char *q;
 	size_t tl, sl;
 	int rc = -1;
 
@@ -178,8 +178,7 @@ static int parse_handle(const char *handle, char **tid, X509_NAME **subject, con
 	der = xmalloc(sl / 2 + 1);
 	if (unhex(semi1 + 1, sl, der) != 0)
 		goto out;
-	q = der;
-	if ((*subject = d2i_X509_NAME(NULL, &q, (long)(sl / 2))) == NULL || q != der + sl / 2)
+	if ((*subject = (X509_NAME *)der_decode_exact(ASN1_ITEM_rptr(X509_NAME), der, sl / 2)) == NULL)
 		goto out;
 	*url = semi2 + 1;
 	rc = 0;

@@ -37,13 +37,6 @@ int httpauth_parse(const char *value, size_t len, struct httpauth *out, char *er
 /* Frees and wipes what httpauth_parse() stored; safe on a zeroed struct. */
 void httpauth_clear(struct httpauth *a);
 
-/* Standard base64 of len bytes, NUL-terminated, malloc'd (NULL on failure). */
-char *httpauth_base64(const unsigned char *in, size_t len);
 
-/*
- * Strict standard base64 (padding required, no whitespace). malloc'd with a
- * NUL after *outlen bytes; NULL if invalid or out of memory.
- */
-unsigned char *httpauth_unbase64(const char *in, size_t len, size_t *outlen);
 
 #endif

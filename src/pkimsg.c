@@ -30,6 +30,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "der.h"
 #include "oids.h"
 #include "pkimsg.h"
 #include "scep_types.h"
@@ -52,18 +53,7 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
  */
 static CMS_ContentInfo *cms_decode(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	CMS_ContentInfo *cms;
-
-	if (der == NULL || len == 0 || len > LONG_MAX)
-		return NULL;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL)
-		return NULL;
-	if (p != der + len) {
-		CMS_ContentInfo_free(cms);
-		return NULL;
-	}
-	return cms;
+	return (CMS_ContentInfo *)der_decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
 }
 
 /*

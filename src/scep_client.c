@@ -35,6 +35,7 @@
 #include "envelope.h"
 #include "oids.h"
 #include "pkimsg.h"
+#include "der.h"
 #include "scep_client.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -331,14 +332,13 @@ unsigned scep_client_parse_caps(const char *text, size_t len)
 STACK_OF(X509) *scep_client_parse_cacert(const unsigned char *der, size_t len)
 {
 	STACK_OF(X509) *certs = NULL, *result = NULL, *in;
-	const unsigned char *p = der;
 	PKCS7 *p7 = NULL;
 	X509 *x = NULL;
 	int i;
 
 	if (len == 0 || len > CLIENT_MAX_ANSWER || (certs = sk_X509_new_null()) == NULL)
 		goto out;
-	if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && p == der + len) {
+	if ((x = (X509 *)der_decode_exact(ASN1_ITEM_rptr(X509), der, len)) != NULL) {
 		if (sk_X509_push(certs, x) == 0)
 			goto out;
 		x = NULL;
@@ -348,8 +348,7 @@ STACK_OF(X509) *scep_client_parse_cacert(const unsigned char *der, size_t len)
 	}
 	X509_free(x);
 	x = NULL;
-	p = der;
-	if ((p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL || p != der + len ||
+	if ((p7 = (PKCS7 *)der_decode_exact(ASN1_ITEM_rptr(PKCS7), der, len)) == NULL ||
 	    !PKCS7_type_is_signed(p7) || p7->d.sign == NULL || (in = p7->d.sign->cert) == NULL)
 		goto out;
 	for (i = 0; i < sk_X509_num(in); i++) {
@@ -652,8 +651,7 @@ static STACK_OF(X509) *degenerate_certs(const unsigned char *der, size_t len)
 
 	/* A single bare certificate is not a valid reply content. */
 	if (certs != NULL) {
-		const unsigned char *p = der;
-		X509 *x = d2i_X509(NULL, &p, (long)len);
+		X509 *x = (X509 *)der_decode_exact(ASN1_ITEM_rptr(X509), der, len);
 
 		ERR_clear_error();
 		if (x != NULL) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "httpauth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case HTTPAUTH_NEGOTIATE:
 		if (a.token == NULL || a.token_len == 0)
 			abort();
-		if ((b64 = httpauth_base64(a.token, a.token_len)) == NULL)
+		if ((b64 = base64_encode(a.token, a.token_len)) == NULL)
 			abort();
 		if (memmem(data, size, b64, strlen(b64)) == NULL)
 			abort();

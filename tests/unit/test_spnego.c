@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "base64.h"
 #include "httpauth.h"
 #include "ntlm.h"
 #include "spnego.h"
@@ -151,10 +152,10 @@ static void test_httpauth(void)
 	ok(httpauth_parse(h, strlen(h), &a, err, sizeof(err)) == -1, "non-zero padding bits refused");
 	h = "Basic YWxpY2U=";
 	ok(httpauth_parse(h, strlen(h), &a, err, sizeof(err)) == -1, "Basic without a colon refused");
-	b = httpauth_base64((const unsigned char *)"alice:pa:ss", 11);
+	b = base64_encode((const unsigned char *)"alice:pa:ss", 11);
 	is_str(b, "YWxpY2U6cGE6c3M=", "base64 encoder");
 	free(b);
-	b = httpauth_base64((const unsigned char *)"", 0);
+	b = base64_encode((const unsigned char *)"", 0);
 	is_str(b, "", "base64 of nothing");
 	free(b);
 }

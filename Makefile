@@ -65,15 +65,23 @@ src/schema_sql.h: $(SCHEMA_SQL)
 src/store.o: src/schema_sql.h
 # --- end of store block ---------------------------------------------------------
 
-src/%.o: src/%.c $(wildcard src/*.h) config.mk
+# Objects depend on the flags they were built with, so a sanitizer build and a
+# normal build never mix: the stamp changes (and everything rebuilds) with them.
+FLAGS_STAMP = src/.build-flags
+$(FLAGS_STAMP): FORCE
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+src/%.o: src/%.c $(wildcard src/*.h) config.mk $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a
+tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
 
 # Without a fuzzing engine each target is linked with replay.c, which runs it over
 # its corpus and over every truncation and single-bit flip of each corpus file.
-tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c src/libscepd.a $(LDLIBS)
 
 build-tests: all $(UNIT_BINS) $(FUZZ_BINS)
@@ -83,10 +91,9 @@ check: build-tests
 
 # The whole suite again, every program built with ASan + UBSan (any report fails it).
 SANITIZERS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# The next plain `make` rebuilds without them (see FLAGS_STAMP).
 check-sanitizers:
-	$(MAKE) clean
-	$(MAKE) SANITIZE="$(SANITIZERS)" CFLAGS_USER="-O1 -g" check
-	$(MAKE) clean
+	$(MAKE) --no-print-directory SANITIZE="$(SANITIZERS)" CFLAGS_USER="-O1 -g" check
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/scepd \
@@ -98,9 +105,9 @@ install: all
 	install -m 0644 sql/*.sql $(DESTDIR)$(datarootdir)/scepd/sql/
 
 clean:
-	rm -f scepd scepctl src/*.o src/libscepd.a src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS)
+	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
-.PHONY: all build-tests check check-sanitizers install clean distclean
+.PHONY: all build-tests check check-sanitizers install clean distclean FORCE

@@ -23,6 +23,9 @@ UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_SRCS:.c=)
+# Test clients for what no real client sends (used by tests/integration).
+TOOL_SRCS = $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS = $(TOOL_SRCS:.c=)
 
 all: scepd scepctl
 
@@ -84,7 +87,10 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_S
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c src/libscepd.a $(LDLIBS)
 
-build-tests: all $(UNIT_BINS) $(FUZZ_BINS)
+tests/tools/%: tests/tools/%.c src/libscepd.a $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
+
+build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 
 check: build-tests
 	tests/run
@@ -105,7 +111,7 @@ install: all
 	install -m 0644 sql/*.sql $(DESTDIR)$(datarootdir)/scepd/sql/
 
 clean:
-	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS)
+	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache

@@ -26,8 +26,15 @@ ALTER TABLE requests ADD COLUMN renew_serial TEXT;
 ALTER TABLE requests ADD COLUMN decision TEXT
 	CHECK (decision IS NULL OR decision IN ('approved', 'rejected'));
 ALTER TABLE requests ADD COLUMN decided_at INTEGER;
--- One waiting request per transactionID.
-CREATE UNIQUE INDEX requests_one_pending ON requests (transaction_id) WHERE outcome = 'pending';
+-- Clients derive the transactionID from the key (scep.md §1.4.4), so a renewal
+-- that keeps the key reuses the transactionID of the enrollment it renews: a
+-- request is identified by its transactionID and the certificate it renews.
+-- One issued and one waiting request per such pair.
+DROP INDEX requests_one_issued;
+CREATE UNIQUE INDEX requests_one_issued ON requests (transaction_id, coalesce(renew_serial, ''))
+	WHERE outcome = 'issued';
+CREATE UNIQUE INDEX requests_one_pending ON requests (transaction_id, coalesce(renew_serial, ''))
+	WHERE outcome = 'pending';
 
 -- Every CRL made, per CA; the newest one is served. revoked_count is the
 -- number of revoked certificates it lists, so a revocation made by another

@@ -416,14 +416,30 @@ static int resend_recorded(struct pkiop *op, const struct csr *csr, struct store
 	return SCEP_FAIL_NONE;
 }
 
+/*
+ * The certificate a message renews when its signer is one this CA issued (its
+ * serial into buf), else NULL: with key-derived transactionIDs a renewal that
+ * keeps the key reuses the enrollment's transactionID, so requests are told
+ * apart by transactionID and renewed certificate.
+ */
+static const char *renew_key(struct pkiop *op, char *buf, size_t len)
+{
+	if (op->msg->signer == NULL || !renewal_signed_by_us(op->srv->renewal, op->msg->signer) ||
+	    serial_hex(op->msg->signer, buf, len) != 0)
+		return NULL;
+	return buf;
+}
+
 /* Answers from the certificate issued for this transaction, if any (1), else 0. */
-static int answer_issued(struct pkiop *op, const struct csr *csr, int *result)
+static int answer_issued(struct pkiop *op, const struct csr *csr, const char *renew,
+    int *result)
 {
 	struct store_cert *prev = NULL;
 	unsigned char keyhash[32];
 	int found = 1;
 
-	switch (store_issued_for_transaction(op->st, op->msg->transaction_id, &prev, keyhash)) {
+	switch (store_issued_for_renewal(op->st, op->msg->transaction_id, renew, &prev,
+	    keyhash)) {
 	case STORE_OK:
 		*result = resend_recorded(op, csr, prev, keyhash);
 		break;
@@ -450,9 +466,8 @@ static int issue(struct pkiop *op, const struct csr *csr, const struct policy_te
 	char err[256];
 	int result;
 
-	if ((result = policy_grant_template(t, csr, &grant, op->reason, sizeof(op->reason)))
-	    != SCEP_FAIL_NONE)
-		return fail(op, result, NDES_EVENT_SUBMIT, "%s", op->reason);
+	if ((result = policy_grant_template(t, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE)
+		return fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(csr->req);
 	ir.pubkey = X509_REQ_get0_pubkey(csr->req);
@@ -557,7 +572,7 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 		/* Another request with this transactionID won a race, or it was revoked meanwhile. */
 		X509_free(op->issued);
 		op->issued = NULL;
-		if (!answer_issued(op, csr, &result))
+		if (!answer_issued(op, csr, e->renew_serial, &result))
 			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s",
 			    store_errmsg(op->st));
 		break;
@@ -601,9 +616,8 @@ static int issue_approved(struct pkiop *op, const struct store_pending *pend)
 		    pend->template_name ? pend->template_name : "?", (long long)pend->id);
 		goto out;
 	}
-	if ((result = policy_check_template(t, csr, op->reason, sizeof(op->reason))) !=
-	    SCEP_FAIL_NONE) {
-		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", op->reason);
+	if ((result = policy_check_template(t, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
+		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 		goto out;
 	}
 	free(op->subject);
@@ -642,12 +656,12 @@ static int answer_pending(struct pkiop *op, const struct store_pending *pend)
 }
 
 /* Answers from the waiting request of this transaction, if any (1), else 0. */
-static int answer_waiting(struct pkiop *op, int *result)
+static int answer_waiting(struct pkiop *op, const char *renew, int *result)
 {
 	struct store_pending *pend = NULL;
 	int found = 1;
 
-	switch (store_pending_for_transaction(op->st, op->msg->transaction_id, &pend)) {
+	switch (store_pending_for_transaction(op->st, op->msg->transaction_id, renew, &pend)) {
 	case STORE_OK:
 		*result = answer_pending(op, pend);
 		break;
@@ -674,6 +688,7 @@ static int check_renewal(struct pkiop *op, const struct csr *csr,
 	struct renewal_rules rules;
 	struct store_cert *known = NULL;
 	unsigned char *der = NULL;
+	char why[400];
 	int n, result;
 
 	memset(&rules, 0, sizeof(rules));
@@ -681,10 +696,10 @@ static int check_renewal(struct pkiop *op, const struct csr *csr,
 	rules.window_days = cfg->renewal_window_days;
 	rules.allow_key_reuse = cfg->renewal_allow_key_reuse;
 	rules.allow_subject_change = t->allow_subject_change;
-	if (renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, op->reason,
-	    sizeof(op->reason)) != SCEP_FAIL_NONE) {
-		result = fail_hr(op, strstr(op->reason, "expired") ? HR_CERT_E_EXPIRED : 0,
-		    SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", op->reason);
+	if (renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, why,
+	    sizeof(why)) != SCEP_FAIL_NONE) {
+		result = fail_hr(op, strstr(why, "expired") ? HR_CERT_E_EXPIRED : 0,
+		    SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
 		goto out;
 	}
 	if (serial_hex(op->msg->signer, serial, serial_len) != 0) {
@@ -733,7 +748,8 @@ static void enroll(struct pkiop *op)
 	struct csr *csr = NULL;
 	unsigned char *plain = NULL;
 	size_t plain_len = 0;
-	char err[256], renew_serial[80];
+	char err[256], renew_serial[80], keybuf[80];
+	const char *renew = NULL;
 	int result, renewal, consume = 0;
 	enum policy_usage usage;
 	enum challenge_result cr;
@@ -769,7 +785,9 @@ static void enroll(struct pkiop *op)
 		goto out;
 	}
 	/* A transaction seen before gets its recorded answer. */
-	if (answer_issued(op, csr, &result) || answer_waiting(op, &result))
+	if (renewal)
+		renew = renew_key(op, keybuf, sizeof(keybuf));
+	if (answer_issued(op, csr, renew, &result) || answer_waiting(op, renew, &result))
 		goto out;
 	if (renewal && check_renewal(op, csr, t, renew_serial, sizeof(renew_serial)) !=
 	    SCEP_FAIL_NONE)
@@ -792,7 +810,8 @@ static void enroll(struct pkiop *op)
 			op->note = "waiting for approval (scepctl request approve)";
 			break;
 		case STORE_CONFLICT:
-			if (!answer_issued(op, csr, &result) && !answer_waiting(op, &result))
+			if (!answer_issued(op, csr, renew, &result) &&
+			    !answer_waiting(op, renew, &result))
 				store_failed(op);
 			break;
 		case STORE_CHALLENGE_UNKNOWN:
@@ -824,7 +843,8 @@ static void certpoll(struct pkiop *op)
 	struct certid *id = NULL;
 	unsigned char *plain = NULL;
 	size_t plain_len = 0;
-	char err[256];
+	const char *renew;
+	char err[256], keybuf[80];
 	int result;
 
 	if (open_envelope(op, &plain, &plain_len) != SCEP_FAIL_NONE)
@@ -833,7 +853,9 @@ static void certpoll(struct pkiop *op)
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "CertPoll: %s", err);
 		goto out;
 	}
-	if (answer_issued(op, NULL, &result) || answer_waiting(op, &result))
+	/* A renewal polls signed by the certificate it renews. */
+	renew = op->prof->renewal ? renew_key(op, keybuf, sizeof(keybuf)) : NULL;
+	if (answer_issued(op, NULL, renew, &result) || answer_waiting(op, renew, &result))
 		goto out;
 	fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "CertPoll: no request with "
 	    "transactionID %s is known", op->msg->transaction_id);

@@ -84,7 +84,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_CHALLENGE_PURGE] =
 	    "DELETE FROM challenges WHERE expires_at <= ?1 OR used_at IS NOT NULL",
 	[Q_REQUEST_ISSUED_EXISTS] =
-	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome = 'issued'",
+	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome = 'issued'"
+	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
 	[Q_REQUEST_INSERT] =
 	    "INSERT INTO requests (transaction_id, message_type, client_addr, pubkey_sha256,"
 	    " subject, outcome, failinfo, reason, created_at, cert_serial, signer_sha256,"
@@ -97,11 +98,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_ISSUED_FOR_TRANSACTION] =
 	    "SELECT " CERT_COLS ", r.pubkey_sha256, r.signer_sha256 FROM requests r"
 	    " JOIN certificates c ON c.serial = r.cert_serial"
-	    " WHERE r.transaction_id = ?1 AND r.outcome = 'issued'",
+	    " WHERE r.transaction_id = ?1 AND r.outcome = 'issued'"
+	    " AND coalesce(r.renew_serial, '') = coalesce(?2, '')",
 	[Q_CERT_BY_SERIAL] = "SELECT " CERT_COLS " FROM certificates c WHERE c.serial = ?1",
 	[Q_REQUEST_ACTIVE_EXISTS] =
-	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome IN ('issued', 'pending')",
-	[Q_PENDING_BY_TXID] = "SELECT " PENDING_COLS " AND transaction_id = ?1",
+	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome IN ('issued', 'pending')"
+	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
+	[Q_PENDING_BY_TXID] = "SELECT " PENDING_COLS " AND transaction_id = ?1"
+	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
 	[Q_PENDING_BY_ID] = "SELECT " PENDING_COLS " AND id = ?1",
 	[Q_PENDING_DECIDE] =
 	    "UPDATE requests SET decision = ?2, decided_at = ?3"
@@ -743,15 +747,16 @@ static int request_insert(struct store *st, const char *transaction_id, int mess
 	    subject, outcome, failinfo, reason, now, cert_serial, NULL, NULL, 0);
 }
 
-/* 1 if transaction_id has an issued request, 0 if not, -1 on error. */
-static int transaction_issued(struct store *st, const char *transaction_id)
+/* 1 if transaction_id (renewing renew_serial) has an issued request, 0 if not, -1 on error. */
+static int transaction_issued(struct store *st, const char *transaction_id,
+    const char *renew_serial)
 {
 	sqlite3_stmt *s;
 	int rc, result = -1;
 
 	if ((s = stmt_get(st, Q_REQUEST_ISSUED_EXISTS)) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1)
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -919,7 +924,7 @@ enum store_rc store_enroll_commit(struct store *st, const struct store_enrollmen
 	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
 	 * rather than "challenge used".
 	 */
-	if ((issued = transaction_issued(st, e->transaction_id)) < 0)
+	if ((issued = transaction_issued(st, e->transaction_id, e->renew_serial)) < 0)
 		goto out;
 	if (issued) {
 		set_err(st, "transactionID %s has a certificate already", e->transaction_id);
@@ -970,6 +975,12 @@ enum store_rc store_request_failed(struct store *st, const char *transaction_id,
 enum store_rc store_issued_for_transaction(struct store *st, const char *transaction_id,
     struct store_cert **out, unsigned char pubkey_sha256[32])
 {
+	return store_issued_for_renewal(st, transaction_id, NULL, out, pubkey_sha256);
+}
+
+enum store_rc store_issued_for_renewal(struct store *st, const char *transaction_id,
+    const char *renew_serial, struct store_cert **out, unsigned char pubkey_sha256[32])
+{
 	enum store_rc result = STORE_ERROR;
 	struct store_cert *c = NULL;
 	sqlite3_stmt *s;
@@ -979,7 +990,7 @@ enum store_rc store_issued_for_transaction(struct store *st, const char *transac
 	*out = NULL;
 	if ((s = stmt_get(st, Q_ISSUED_FOR_TRANSACTION)) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1)
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
@@ -1086,15 +1097,16 @@ out:
 
 /* --- manual approval ----------------------------------------------------- */
 
-/* 1 if transaction_id has a waiting or issued request, 0 if not, -1 on error. */
-static int transaction_active(struct store *st, const char *transaction_id)
+/* 1 if transaction_id (renewing renew_serial) has a waiting or issued request, 0 if not. */
+static int transaction_active(struct store *st, const char *transaction_id,
+    const char *renew_serial)
 {
 	sqlite3_stmt *s;
 	int rc, result = -1;
 
 	if ((s = stmt_get(st, Q_REQUEST_ACTIVE_EXISTS)) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1)
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -1121,7 +1133,7 @@ enum store_rc store_request_pending(struct store *st, const struct store_enrollm
 	if (tx_begin(st) == -1)
 		goto out;
 	in_tx = 1;
-	if ((active = transaction_active(st, e->transaction_id)) < 0)
+	if ((active = transaction_active(st, e->transaction_id, e->renew_serial)) < 0)
 		goto out;
 	if (active) {
 		set_err(st, "transactionID %s has a waiting or issued request already",
@@ -1246,14 +1258,14 @@ out:
 }
 
 enum store_rc store_pending_for_transaction(struct store *st, const char *transaction_id,
-    struct store_pending **out)
+    const char *renew_serial, struct store_pending **out)
 {
 	sqlite3_stmt *s;
 
 	*out = NULL;
 	if ((s = stmt_get(st, Q_PENDING_BY_TXID)) == NULL)
 		return STORE_ERROR;
-	if (bind_text(st, s, 1, transaction_id) == -1) {
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}

@@ -101,8 +101,9 @@ struct store_enrollment {
  * In one IMMEDIATE transaction: consumes the challenge (if given: it must be
  * unused and unexpired, else CHALLENGE_USED / _EXPIRED / _UNKNOWN and nothing is
  * written), records the request as issued and inserts the certificate; then
- * commits durably. If the transactionID already has an issued certificate the
- * transaction is rolled back and STORE_CONFLICT returned.
+ * commits durably. If the transactionID (for a renewal: with e->renew_serial)
+ * already has an issued certificate the transaction is rolled back and
+ * STORE_CONFLICT returned.
  */
 enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e);
 
@@ -124,10 +125,20 @@ enum store_rc store_request_failed(struct store *st, const char *transaction_id,
 /*
  * The certificate already issued for transactionID, if any: STORE_OK and *out
  * (free with store_cert_free), with the key hash it was issued for in
- * pubkey_sha256 (32 bytes); STORE_NOT_FOUND otherwise.
+ * pubkey_sha256 (32 bytes); STORE_NOT_FOUND otherwise. Renewals are not
+ * looked at: see store_issued_for_renewal.
  */
 enum store_rc store_issued_for_transaction(struct store *st, const char *transaction_id,
     struct store_cert **out, unsigned char pubkey_sha256[32]);
+
+/*
+ * The same for a renewal of certificate renew_serial (NULL: a first
+ * enrollment). Clients derive transactionIDs from keys, so a renewal that
+ * keeps the key reuses its enrollment's transactionID: a request is known by
+ * transactionID and the certificate it renews.
+ */
+enum store_rc store_issued_for_renewal(struct store *st, const char *transaction_id,
+    const char *renew_serial, struct store_cert **out, unsigned char pubkey_sha256[32]);
 
 enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct store_cert **out);
 
@@ -154,15 +165,18 @@ struct store_pending {
 /*
  * Records e (without e->cert) as waiting for approval with the CSR and
  * e->signer_sha256, consuming e->challenge in the same transaction as
- * store_enroll_commit does. STORE_CONFLICT when the transactionID already
- * has a waiting or issued request.
+ * store_enroll_commit does. STORE_CONFLICT when the transactionID (with
+ * e->renew_serial) already has a waiting or issued request.
  */
 enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
     const unsigned char *csr, size_t csr_len);
 
-/* The waiting request of transaction_id / of row id: STORE_OK and *out, or STORE_NOT_FOUND. */
+/*
+ * The waiting request of transaction_id renewing renew_serial (NULL: not a
+ * renewal) / of row id: STORE_OK and *out, or STORE_NOT_FOUND.
+ */
 enum store_rc store_pending_for_transaction(struct store *st, const char *transaction_id,
-    struct store_pending **out);
+    const char *renew_serial, struct store_pending **out);
 enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pending **out);
 
 /*

@@ -762,7 +762,8 @@ static void test_pending(void)
 	e.challenge = NULL;
 	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_CONFLICT,
 	    "a second waiting request for the transaction is refused");
-	is_int(store_pending_for_transaction(st, "TX-P1", &p), STORE_OK, "found by transactionID");
+	is_int(store_pending_for_transaction(st, "TX-P1", "0B", &p), STORE_OK,
+	    "found by transactionID and renewed serial");
 	if (p != NULL) {
 		ok(p->id > 0, "it has an id");
 		is_str(p->subject, "CN=waiting", "subject");
@@ -777,13 +778,17 @@ static void test_pending(void)
 	}
 	store_pending_free(p);
 	p = NULL;
-	is_int(store_pending_for_transaction(st, "TX-NONE", &p), STORE_NOT_FOUND, "unknown transaction");
+	is_int(store_pending_for_transaction(st, "TX-P1", NULL, &p), STORE_NOT_FOUND,
+	    "not as a first enrollment");
+	is_int(store_pending_for_transaction(st, "TX-NONE", NULL, &p), STORE_NOT_FOUND,
+	    "unknown transaction");
 	n = 0;
 	is_int(store_pending_foreach(st, 0, count_pending, &n), 0, "list waiting requests");
 	is_int(n, 1, "one undecided request");
 
 	/* Approve, then issue. */
-	is_int(store_pending_for_transaction(st, "TX-P1", &p), STORE_OK, "look-up before deciding");
+	is_int(store_pending_for_transaction(st, "TX-P1", "0B", &p), STORE_OK,
+	    "look-up before deciding");
 	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 1, 400), STORE_OK, "approve it");
 	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 0, 401), STORE_CONFLICT,
 	    "a second decision is refused");
@@ -798,15 +803,17 @@ static void test_pending(void)
 	snprintf(c.issuer_key_id, sizeof(c.issuer_key_id), "ABCDEF");
 	e.cert = &c;
 	e.now = 500;
-	e.renew_serial = NULL;
 	is_int(store_pending_issue(st, p != NULL ? p->id : 0, &e), STORE_OK, "issue the approved request");
 	is_int(store_pending_issue(st, p != NULL ? p->id : 0, &e), STORE_CONFLICT,
 	    "issuing twice is refused");
 	store_pending_free(p);
 	p = NULL;
-	is_int(store_pending_for_transaction(st, "TX-P1", &p), STORE_NOT_FOUND, "no longer waiting");
-	is_int(store_issued_for_transaction(st, "TX-P1", &got, k2), STORE_OK,
-	    "it is an issued transaction now");
+	is_int(store_pending_for_transaction(st, "TX-P1", "0B", &p), STORE_NOT_FOUND,
+	    "no longer waiting");
+	is_int(store_issued_for_transaction(st, "TX-P1", &got, k2), STORE_NOT_FOUND,
+	    "a renewal is not the transaction's first enrollment");
+	is_int(store_issued_for_renewal(st, "TX-P1", "0B", &got, k2), STORE_OK,
+	    "it is an issued renewal now");
 	if (got != NULL) {
 		is_str(got->serial, "0C", "with its certificate");
 		is_str(got->issuer_key_id, "ABCDEF", "and the issuer recorded");
@@ -818,13 +825,14 @@ static void test_pending(void)
 
 	/* Reject. */
 	e.transaction_id = "TX-P2";
+	e.renew_serial = NULL;
 	e.cert = NULL;
 	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK, "second request waits");
-	is_int(store_pending_for_transaction(st, "TX-P2", &p), STORE_OK, "found");
+	is_int(store_pending_for_transaction(st, "TX-P2", NULL, &p), STORE_OK, "found");
 	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 0, 600), STORE_OK, "reject it");
 	store_pending_free(p);
 	p = NULL;
-	is_int(store_pending_for_transaction(st, "TX-P2", &p), STORE_OK, "still found");
+	is_int(store_pending_for_transaction(st, "TX-P2", NULL, &p), STORE_OK, "still found");
 	is_str(p != NULL ? p->decision : "", "rejected", "as rejected");
 	e.cert = &c;
 	make_cert(&c, "0D", "CN=waiting");
@@ -833,8 +841,15 @@ static void test_pending(void)
 	store_pending_free(p);
 	p = NULL;
 	e.transaction_id = "TX-P1";
+	e.renew_serial = "0B";
 	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_CONFLICT,
 	    "an issued transaction cannot wait again");
+	e.renew_serial = "0C";
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK,
+	    "the same transactionID renewing another certificate can (key-derived IDs)");
+	e.renew_serial = NULL;
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK,
+	    "and so can its first enrollment");
 	store_close(st);
 	db_remove(path);
 	free(path);

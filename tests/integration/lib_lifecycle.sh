@@ -31,6 +31,14 @@ new_csr() {
 	openssl req -new -key "$key" -out "$csr" -subj "$subj" "$@" >/dev/null 2>&1
 }
 
+# new_csr_pw KEY CSR CN PASSWORD: a PKCS#10 (PEM) with CN and a challengePassword
+new_csr_pw() {
+	[ -s "$1" ] || new_rsa_key "$1" || return 1
+	printf '[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = %s\n[attrs]\nchallengePassword = %s\n' \
+		"$3" "$4" >"$2.cnf"
+	openssl req -new -key "$1" -config "$2.cnf" -out "$2" >/dev/null 2>&1
+}
+
 # oid_attr DERFILE OID: the value of the signed attribute OID of a CMS message
 oid_attr() {
 	openssl asn1parse -inform DER -in "$1" 2>/dev/null |

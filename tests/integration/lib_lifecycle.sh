@@ -12,6 +12,18 @@ need_scep_send() {
 	[ -x "$SCEP_SEND" ] || bail "tests/tools/scep_send is built" "run make build-tests"
 }
 
+# conf_set DIR KEY VALUE: like set_conf, for values with any characters (no sed):
+# the first "KEY = ...;" line of DIR/scepd.conf becomes "KEY = VALUE;"
+conf_set() {
+	local f=$1/scepd.conf
+	awk -v k="$2" -v v="$3" 'done != 1 && $0 ~ "^[ \t]*" k "[ \t]*=" {
+		match($0, /^[ \t]*/); print substr($0, 1, RLENGTH) k " = " v ";"; done = 1; next }
+		{ print }' "$f" >"$f.new" && mv "$f.new" "$f" && grep -qF -- "$2 = $3;" "$f"
+}
+
+# conf_append DIR TEXT: add settings (e.g. a templates or profiles list) at the end
+conf_append() { printf '%s\n' "$2" >>"$1/scepd.conf"; }
+
 # post_pki DER REPLY [URL]: POST a pkiMessage; prints "STATUS CONTENT-TYPE"
 post_pki() {
 	http "$2" -X POST -H 'Content-Type: application/x-pki-message' \

@@ -118,6 +118,18 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 	cfg->ra_sign_key = xasprintf("%s/ra-sign.key", dir);
 	cfg->ra_enc_cert = xasprintf("%s/ra-enc.crt", dir);
 	cfg->ra_enc_key = xasprintf("%s/ra-enc.key", dir);
+	free(cfg->next_ca_cert);
+	free(cfg->next_ca_key);
+	free(cfg->next_ra_sign_cert);
+	free(cfg->next_ra_sign_key);
+	free(cfg->next_ra_enc_cert);
+	free(cfg->next_ra_enc_key);
+	cfg->next_ca_cert = xasprintf("%s/ca-next.crt", dir);
+	cfg->next_ca_key = xasprintf("%s/ca-next.key", dir);
+	cfg->next_ra_sign_cert = xasprintf("%s/ra-sign-next.crt", dir);
+	cfg->next_ra_sign_key = xasprintf("%s/ra-sign-next.key", dir);
+	cfg->next_ra_enc_cert = xasprintf("%s/ra-enc-next.crt", dir);
+	cfg->next_ra_enc_key = xasprintf("%s/ra-enc-next.key", dir);
 	if (o->challenge != NULL) {
 		cfg->use_single_password = 1;
 		free(cfg->single_password);

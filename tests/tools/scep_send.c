@@ -14,7 +14,7 @@
  *       [--serial HEX]                   GetCert/GetCRL: the serial (default: the signer's)
  *       [--subject-cert F]               CertPoll: subject name from F (default: the signer's)
  *       [--csr F]                        PKCSReq/RenewalReq: PKCS#10 (PEM or DER)
- *       [--txid ID] [--signing-time UNIX | --no-signing-time]
+ *       [--txid ID] [--signing-time UNIX]
  *       [--cipher aes128|aes192|aes256|des3] [--digest sha1|sha256|sha384|sha512]
  *       [--oaep] --out F
  */
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 	const char *issuer_cert = NULL, *serial = NULL, *subject_cert = NULL, *csr_path = NULL;
 	const char *txid = NULL, *out = NULL, *cipher_name = "aes128", *digest_name = "sha256";
 	long long signing_time = -1;
-	int oaep = 0, no_time = 0, msgtype, i, len = 0;
+	int oaep = 0, msgtype, i, len = 0;
 	X509 *signer, *rcpt, *x;
 	EVP_PKEY *key;
 	const EVP_CIPHER *cipher;
@@ -129,10 +129,6 @@ int main(int argc, char **argv)
 
 		if (strcmp(a, "--oaep") == 0) {
 			oaep = 1;
-			continue;
-		}
-		if (strcmp(a, "--no-signing-time") == 0) {
-			no_time = 1;
 			continue;
 		}
 		if (v == NULL)
@@ -263,20 +259,19 @@ int main(int argc, char **argv)
 	if ((in = BIO_new_mem_buf(env_der, len)) == NULL ||
 	    (msg = CMS_sign(NULL, NULL, NULL, NULL, CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP)) == NULL ||
 	    (si = CMS_add1_signer(msg, signer, key, md, CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP |
-	    (no_time || signing_time >= 0 ? CMS_NOATTR : 0))) == NULL)
+	    (signing_time >= 0 ? CMS_NOATTR : 0))) == NULL)
 		die("CMS_sign");
-	if (no_time || signing_time >= 0) {
-		/* CMS_NOATTR leaves no attribute at all: put back contentType. */
-		if (CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
-		    OBJ_nid2obj(NID_pkcs7_data), -1) != 1)
-			die("contentType");
-		if (signing_time >= 0) {
-			when = ASN1_TIME_set(NULL, (time_t)signing_time);
-			if (when == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime,
-			    when->type, when, -1) != 1)
-				die("signingTime");
-			ASN1_TIME_free(when);
-		}
+	/*
+	 * A chosen signingTime: CMS_NOATTR keeps OpenSSL's own out; contentType and
+	 * messageDigest are added at signing (so is a signingTime when none is set:
+	 * OpenSSL cannot sign without one).
+	 */
+	if (signing_time >= 0) {
+		when = ASN1_TIME_set(NULL, (time_t)signing_time);
+		if (when == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime,
+		    when->type, when, -1) != 1)
+			die("signingTime");
+		ASN1_TIME_free(when);
 	}
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		die("RAND_bytes");

@@ -83,6 +83,32 @@ static unsigned transport_mask(char *const *list, size_t n)
 	return word_mask(list, n, names, bits, 2);
 }
 
+/*
+ * 1 when the endpoint accepts what keyword announces: an algorithm keyword
+ * for an algorithm outside its allow-lists is left out of GetCACaps (AES is
+ * AES-128-CBC; SCEPStandard needs AES-128 and SHA-256, RFC 8894 §3.5.2).
+ */
+static int keyword_allowed(const struct profile *p, const char *kw)
+{
+	static const struct {
+		const char *kw;
+		unsigned digests, ciphers;
+	} need[] = {
+		{ "SHA-1", PROFILE_MD_SHA1, 0 }, { "SHA-224", PROFILE_MD_SHA224, 0 },
+		{ "SHA-256", PROFILE_MD_SHA256, 0 }, { "SHA-384", PROFILE_MD_SHA384, 0 },
+		{ "SHA-512", PROFILE_MD_SHA512, 0 }, { "AES", 0, PROFILE_CIPHER_AES128 },
+		{ "DES3", 0, PROFILE_CIPHER_DES3 },
+		{ "SCEPStandard", PROFILE_MD_SHA256, PROFILE_CIPHER_AES128 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (strcmp(kw, need[i].kw) == 0)
+			return (p->digests & need[i].digests) == need[i].digests &&
+			    (p->ciphers & need[i].ciphers) == need[i].ciphers;
+	return 1;
+}
+
 /* The GetCACaps body: the configured keywords, then what scepd's state announces. */
 static void build_caps(struct profile *p, char *const *caps, size_t n, int next_ca, size_t g)
 {
@@ -95,6 +121,8 @@ static void build_caps(struct profile *p, char *const *caps, size_t n, int next_
 	p->caps[g] = out = xmalloc(len);
 	out[0] = '\0';
 	for (i = 0; i < n; i++) {
+		if (!keyword_allowed(p, caps[i]))
+			continue;
 		strcat(out, caps[i]);
 		strcat(out, "\r\n");
 	}

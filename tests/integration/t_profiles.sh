@@ -40,7 +40,8 @@ profiles = (
 	{ name = "vpn"; UseSinglePassword = true; SinglePassword = "vpn-secret";
 	  SignatureTemplate = "strict"; EncryptionTemplate = "strict";
 	  GeneralPurposeTemplate = "strict";
-	  digests = [ "SHA-256" ]; ciphers = [ "AES-128" ]; key_transport = [ "rsaEncryption" ] },
+	  digests = [ "SHA-256", "SHA-384" ]; ciphers = [ "AES-128" ];
+	  key_transport = [ "rsaEncryption" ] },
 	{ name = "devices"; path = "/devices/scep"; EnforcePassword = false; approval = true;
 	  ra_sign_cert = "dev-ra-sign.crt"; ra_sign_key = "dev-ra-sign.key";
 	  ra_enc_cert = "dev-ra-enc.crt"; ra_enc_key = "dev-ra-enc.key" }
@@ -61,6 +62,8 @@ days_valid() {
 # --- endpoints
 r=$(http "$T/caps" "$VPN_URL?operation=GetCACaps")
 is "${r%% *}" 200 "GetCACaps at the vpn profile's path /scep/vpn"
+is "$(tr -d '\r' <"$T/caps" | tr '\n' ' ')" "POSTPKIOperation SHA-384 SHA-256 AES SCEPStandard Renewal " \
+	"  only the algorithms the profile accepts (no SHA-512, SHA-1, DES3)"
 r=$(http "$T/caps" "$VPN_URL/pkiclient.exe?operation=GetCACaps")
 is "${r%% *}" 200 "and with /pkiclient.exe appended"
 r=$(http "$T/x" "$SCEPD_BASE/scep/nope?operation=GetCACaps")
@@ -139,7 +142,7 @@ isnt "$?" 0 "vpn profile: a subject outside subject_pattern is refused"
 check_log "$mark" 'outcome="?FAILURE.*subject_pattern' "log: subject_pattern"
 mark=$(log_mark)
 sw "$VPN_URL" it-vpn5 it-vpn5.example.org vpn-secret "$D/ra-enc.crt" "$D/ra-sign.crt" --digest sha1
-isnt "$?" 0 "vpn profile: SHA-1 is refused (digests = SHA-256)"
+isnt "$?" 0 "vpn profile: SHA-1 is refused (digests = SHA-256, SHA-384)"
 check_log "$mark" 'outcome="?FAILURE.*failInfo="?badAlg.*digests of profile vpn' \
 	"log: FAILURE badAlg, not in the profile's digests"
 mark=$(log_mark)

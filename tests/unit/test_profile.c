@@ -76,7 +76,8 @@ static void test_one_generation(void)
 	    "  key_transport = [ \"RSAES-OAEP\" ]; capabilities = [ \"AES\", \"SHA-256\" ];\n"
 	    "  renewal = false; },\n"
 	    "  { name = \"own\"; path = \"/own/scep\"; ra_sign_cert = \"ra-sign.crt\";\n"
-	    "  ra_sign_key = \"ra-sign.key\"; ra_enc_cert = \"ra-enc.crt\"; ra_enc_key = \"ra-enc.key\"; } );\n");
+	    "  ra_sign_key = \"ra-sign.key\"; ra_enc_cert = \"ra-enc.crt\"; ra_enc_key = \"ra-enc.key\"; },\n"
+	    "  { name = \"strict\"; digests = [ \"SHA-512\" ]; ciphers = [ \"AES-256\", \"DES3\" ]; } );\n");
 	ok(cfg != NULL, "configuration with profiles");
 	if (cfg == NULL)
 		return;
@@ -85,7 +86,7 @@ static void test_one_generation(void)
 	ok(ps != NULL, "profiles_new (%s)", ps ? "" : err);
 	if (ps == NULL)
 		goto out;
-	is_int(ps->n, 3, "default and two profiles");
+	is_int(ps->n, 4, "default and three profiles");
 	is_int(ps->n_gen, 1, "one CA generation (no ca-next.crt)");
 	ok(ps->next_ca == NULL, "no GetNextCACert body");
 	is_int(profiles_current(ps, now_seconds()), 0, "generation 0 is current");
@@ -130,6 +131,9 @@ static void test_one_generation(void)
 	is_str(p->tmpl[0]->name, "sig", "vpn inherits SignatureTemplate");
 	p = profiles_find(ps, "own");
 	ok(p->own_signer && p->signer[0] != ps->gen[0].signer, "own: its own signer");
+	p = profiles_find(ps, "strict");
+	is_str(p->caps[0], "POSTPKIOperation\r\nSHA-512\r\nDES3\r\nRenewal\r\n",
+	    "keywords for refused algorithms are left out (SHA-1/256/384, AES, SCEPStandard)");
 out:
 	profiles_free(ps);
 	policy_free(pol);

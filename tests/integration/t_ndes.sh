@@ -127,6 +127,37 @@ post_pki "$T/reuse.der" "$T/reuse.rep" >/dev/null
 is "$(status_of "$T/reuse.rep")" "2/2" "a used one-time password in another request: FAILURE badRequest"
 check_log "$mark" 'outcome="?FAILURE.*event=29.*already used' "  event 29, already used"
 
+# --- message types and contents the server refuses (scep.md 4.6 item 43, 4.7 item 52)
+self_signed "$T/m.key" "$T/m.crt" msgtype
+new_csr_pw "$T/m.key" "$T/m.csr" msgtype "$(new_otp)"
+for mt in 99 3 18; do
+	"$SCEP_SEND" --type pkcsreq --message-type $mt --signer-cert "$T/m.crt" --signer-key "$T/m.key" \
+		--recipient "$D/ra-enc.crt" --csr "$T/m.csr" --out "$T/mt.der" >/dev/null
+	post_pki "$T/mt.der" "$T/mt.rep" >/dev/null
+	is "$(status_of "$T/mt.rep")" "2/2" "messageType $mt: FAILURE badRequest"
+done
+openssl req -in "$T/m.csr" -outform DER -out "$T/m.csr.der" 2>/dev/null
+"$SCEP_SEND" --type getcert --content "$T/m.csr.der" --signer-cert "$T/m.crt" --signer-key "$T/m.key" \
+	--recipient "$D/ra-enc.crt" --out "$T/gx.der" >/dev/null
+mark=$(log_mark)
+post_pki "$T/gx.der" "$T/gx.rep" >/dev/null
+is "$(status_of "$T/gx.rep")" "2/2" "GetCert whose envelope holds a PKCS#10: FAILURE badRequest"
+check_log "$mark" 'type=GetCert.*failInfo="?badRequest.*IssuerAndSerialNumber' "  the reason names the structure"
+"$SCEP_SEND" --type pkcsreq --content "$T/m.crt" --signer-cert "$T/m.crt" --signer-key "$T/m.key" \
+	--recipient "$D/ra-enc.crt" --csr "$T/m.csr" --out "$T/px.der" >/dev/null
+post_pki "$T/px.der" "$T/px.rep" >/dev/null
+is "$(status_of "$T/px.rep")" "2/2" "PKCSReq whose envelope holds no PKCS#10: FAILURE badRequest"
+# a self-signed signer over another key than the CSR's is accepted (scep.md 4.8 item 61)
+self_signed "$T/s.key" "$T/s.crt" signer-other-key
+new_csr_pw "$T/k.key" "$T/k.csr" csr-key "$(new_otp)"
+"$SCEP_SEND" --type pkcsreq --signer-cert "$T/s.crt" --signer-key "$T/s.key" \
+	--recipient "$D/ra-enc.crt" --csr "$T/k.csr" --out "$T/sk.der" >/dev/null
+post_pki "$T/sk.der" "$T/sk.rep" >/dev/null
+is "$(status_of "$T/sk.rep")" "0/" "a signer key other than the CSR key: accepted"
+reply_open "$T/sk.rep" "$T/s.key" "$T/sk.p7" && p7_first_cert "$T/sk.p7" "$T/sk.crt"
+check "  the reply opens with the signer's key and holds a certificate for the CSR key" \
+	verify_issued "$T/sk.crt" "$T/k.key"
+
 # --- signingTime and scep.max_clock_skew (24 h by default)
 now=$(date +%s)
 for case in "-259200:2/3:three days behind" "259200:2/3:three days ahead" "-3600:0/:an hour behind"; do

@@ -16,7 +16,10 @@
  *       [--csr F]                        PKCSReq/RenewalReq: PKCS#10 (PEM or DER)
  *       [--txid ID] [--signing-time UNIX]
  *       [--cipher aes128|aes192|aes256|des3] [--digest sha1|sha256|sha384|sha512]
- *       [--oaep] --out F
+ *       [--oaep] [--message-type N] [--content F] --out F
+ *
+ * --message-type sends another messageType than --type implies; --content puts
+ * the bytes of F in the envelope instead of the messageData --type builds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
 	const char *type = NULL, *signer_cert = NULL, *signer_key = NULL, *recipient = NULL;
 	const char *issuer_cert = NULL, *serial = NULL, *subject_cert = NULL, *csr_path = NULL;
 	const char *txid = NULL, *out = NULL, *cipher_name = "aes128", *digest_name = "sha256";
+	const char *content_path = NULL;
+	int msgtype_override = -1;
 	long long signing_time = -1;
 	int oaep = 0, msgtype, i, len = 0;
 	X509 *signer, *rcpt, *x;
@@ -120,7 +125,7 @@ int main(int argc, char **argv)
 	EVP_PKEY_CTX *pctx;
 	BIO *in;
 	ASN1_TIME *when;
-	char tid[80], num[8];
+	char tid[80], num[16];
 	FILE *f;
 	const struct scep_nids *nids;
 
@@ -160,6 +165,10 @@ int main(int argc, char **argv)
 			digest_name = v;
 		else if (strcmp(a, "--out") == 0)
 			out = v;
+		else if (strcmp(a, "--message-type") == 0)
+			msgtype_override = atoi(v);
+		else if (strcmp(a, "--content") == 0)
+			content_path = v;
 		else
 			die("unknown option (see the header of tests/tools/scep_send.c)");
 	}
@@ -226,6 +235,22 @@ int main(int argc, char **argv)
 	} else {
 		die("--type getcert, getcrl, certpoll, pkcsreq or renewalreq");
 	}
+
+	if (content_path != NULL) {
+		BIO *cb = BIO_new_file(content_path, "rb");
+		unsigned char buf[65536];
+		int n;
+
+		if (cb == NULL || (n = BIO_read(cb, buf, sizeof(buf))) <= 0)
+			die(content_path);
+		BIO_free(cb);
+		OPENSSL_free(content);
+		content = OPENSSL_malloc((size_t)n);
+		memcpy(content, buf, (size_t)n);
+		len = n;
+	}
+	if (msgtype_override >= 0)
+		msgtype = msgtype_override;
 
 	/* pkcsPKIEnvelope */
 	if (strcmp(cipher_name, "aes128") == 0)

@@ -321,14 +321,13 @@ static unsigned cipher_bit(int nid)
 	}
 }
 
-/* Where an allow-list comes from, for messages. */
-static const char *list_name(const struct pkiop *op, const char *list, const char *dflt)
+/* Where an allow-list comes from, for messages: dflt, or the profile's list (in buf). */
+static const char *list_name(const struct pkiop *op, const char *list, const char *dflt,
+    char *buf, size_t len)
 {
-	static __thread char buf[128];
-
 	if (op->prof->path == NULL)
 		return dflt;
-	snprintf(buf, sizeof(buf), "the %s of profile %s", list, op->prof->name);
+	snprintf(buf, len, "the %s of profile %s", list, op->prof->name);
 	return buf;
 }
 
@@ -345,7 +344,7 @@ static int open_envelope(struct pkiop *op, unsigned char **plain, size_t *plain_
 	const char *matched = NULL;
 	size_t g, tries;
 	unsigned bit;
-	char err[256];
+	char err[256], where[128];
 	int result;
 
 	*plain = NULL;
@@ -361,13 +360,14 @@ static int open_envelope(struct pkiop *op, unsigned char **plain, size_t *plain_
 		op->rq.cipher_nid = NID_undef;
 		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_DECRYPT, "content encryption %s is "
 		    "not allowed (%s)", env.cipher_oid, list_name(op, "ciphers",
-		    env.cipher_nid == NID_des_cbc ? "scep.allow_des" : "ciphers"));
+		    env.cipher_nid == NID_des_cbc ? "scep.allow_des" : "ciphers", where,
+		    sizeof(where)));
 	}
 	if (env.n_ktri > 0 && (p->transports & (env.oaep ? PROFILE_KT_OAEP : PROFILE_KT_RSA)) == 0) {
 		op->rq.cipher_nid = NID_undef;
 		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_DECRYPT, "key transport %s is not "
 		    "allowed (%s)", env.oaep ? "RSAES-OAEP" : "rsaEncryption",
-		    list_name(op, "key_transport", "key_transport"));
+		    list_name(op, "key_transport", "key_transport", where, sizeof(where)));
 	}
 	result = SCEP_FAIL_BADREQUEST;
 	for (tries = 0; tries < 2; tries++) {
@@ -993,7 +993,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	size_t reply_len = 0;
 	int64_t skew;
 	unsigned bit;
-	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1];
+	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1], where[128];
 
 	memset(&op, 0, sizeof(op));
 	op.srv = srv;
@@ -1025,7 +1025,8 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		    "not allowed (%s)", op.msg->digest_nid == NID_undef ? "(unknown)" :
 		    OBJ_nid2sn(op.msg->digest_nid), list_name(&op, "digests",
 		    op.msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
-		    op.msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests"));
+		    op.msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
+		    where, sizeof(where)));
 	} else if (cfg->max_clock_skew != 0 && op.msg->has_signing_time &&
 	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew)) {
 		fail(&op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is %lld "

@@ -23,9 +23,9 @@ UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_SRCS:.c=)
-# Test clients for what no real client sends (used by tests/integration).
-TOOL_SRCS = $(sort $(wildcard tests/tools/*.c))
-TOOL_BINS = $(TOOL_SRCS:.c=)
+# Helper programs of the integration tests (e.g. ca_driver: calls a CA backend).
+INTEG_SRCS = $(sort $(wildcard tests/integration/*.c))
+INTEG_BINS = $(INTEG_SRCS:.c=)
 
 all: scepd scepctl
 
@@ -87,10 +87,10 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_S
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c src/libscepd.a $(LDLIBS)
 
-tests/tools/%: tests/tools/%.c src/libscepd.a $(FLAGS_STAMP)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
+tests/integration/%: tests/integration/%.c tests/unit/catest.h src/libscepd.a $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
 
-build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(TOOL_BINS)
+build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(INTEG_BINS)
 
 check: build-tests
 	tests/run
@@ -111,7 +111,8 @@ install: all
 	install -m 0644 sql/*.sql $(DESTDIR)$(datarootdir)/scepd/sql/
 
 clean:
-	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS) $(TOOL_BINS)
+	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS) \
+	    $(INTEG_BINS)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache

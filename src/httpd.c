@@ -61,6 +61,42 @@ void httpd_text(struct http_response *resp, int status, const char *fmt, ...)
 	free(text);
 }
 
+void httpd_add_header(struct http_response *resp, const char *name, const char *value)
+{
+	if (resp->n_headers >= HTTP_MAX_HEADERS)
+		return;
+	resp->headers[resp->n_headers].name = name;
+	resp->headers[resp->n_headers].value = xstrdup(value);
+	resp->n_headers++;
+}
+
+static void free_headers(struct http_response *resp)
+{
+	size_t i;
+
+	for (i = 0; i < resp->n_headers; i++)
+		free(resp->headers[i].value);
+	resp->n_headers = 0;
+}
+
+/* Connection slots: made when a connection opens, freed (with handler state) when it closes. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_conn *hc;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = xcalloc(1, sizeof(struct http_conn));
+		return;
+	}
+	if ((hc = *socket_context) != NULL) {
+		if (hc->state != NULL && hc->state_free != NULL)
+			hc->state_free(hc->state);
+		free(hc);
+		*socket_context = NULL;
+	}
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct conn_req *r = xcalloc(1, sizeof(*r));
@@ -87,6 +123,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 {
 	struct MHD_Response *mr;
 	enum MHD_Result rc;
+	size_t i;
 
 	if (resp->body != NULL)
 		mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
@@ -95,9 +132,14 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 		mr = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (mr == NULL) {
 		free(resp->body);
+		free_headers(resp);
 		return MHD_NO;
 	}
 	resp->body = NULL;
+	for (i = 0; i < resp->n_headers; i++)
+		if (MHD_add_response_header(mr, resp->headers[i].name, resp->headers[i].value) != MHD_YES)
+			goto fail;
+	free_headers(resp);
 	if (resp->content_type != NULL &&
 	    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) != MHD_YES)
 		goto fail;
@@ -108,6 +150,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 	MHD_destroy_response(mr);
 	return rc;
 fail:
+	free_headers(resp);
 	MHD_destroy_response(mr);
 	return MHD_NO;
 }
@@ -149,6 +192,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct conn_req *r = *con_cls;
 	struct http_request req;
 	struct http_response resp = { 0 };
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn fallback = { 0 };
 	const char *q, *clen;
 	char addr[64];
 
@@ -196,7 +241,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.client_addr = addr;
 	req.user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_USER_AGENT);
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req.conn = ci != NULL && ci->socket_context != NULL ? ci->socket_context : &fallback;
 	h->handler(h->ctx, &req, &resp);
+	/* Without a connection slot, state cannot outlive the request. */
+	if (fallback.state != NULL && fallback.state_free != NULL)
+		fallback.state_free(fallback.state);
 	return send_response(c, &resp);
 }
 
@@ -241,6 +293,7 @@ static struct MHD_Daemon *start_one(struct httpd *h, const struct config_listen 
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * cfg->max_url + HTTPD_HEADER_ROOM),
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		snprintf(err, errlen, "cannot listen on %s:%u (address in use, or not allowed?)",

@@ -76,6 +76,7 @@ void log_request(const struct log_request *r)
 
 	line[0] = '\0';
 	put(line, sizeof(line), &used, "client", r->client, 0);
+	put(line, sizeof(line), &used, "user", r->user, 0);
 	put(line, sizeof(line), &used, "op", r->operation, 0);
 	put(line, sizeof(line), &used, "type", r->message_type, 0);
 	put(line, sizeof(line), &used, "txid", r->transaction_id, 0);

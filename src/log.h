@@ -13,6 +13,11 @@
 /* NDES event numbers used in request lines (ndes.md 4.1). */
 enum ndes_event {
 	NDES_EVENT_NONE = 0,
+	NDES_EVENT_STARTED = 1,          /* service started */
+	NDES_EVENT_START_FAILED = 2,     /* service cannot be started */
+	NDES_EVENT_STOPPED = 3,          /* service stopped */
+	NDES_EVENT_NO_PASSWORD = 6,      /* cannot provide a password (account lacks the enroll right) */
+	NDES_EVENT_INFO = 8,             /* cannot retrieve required information (store failure) */
 	NDES_EVENT_DECODE = 16,          /* cannot decode the request */
 	NDES_EVENT_RETRIEVE_INFO = 17,   /* cannot read the client's message */
 	NDES_EVENT_DECRYPT = 18,         /* cannot decrypt the client's PKCS7 message */
@@ -24,6 +29,7 @@ enum ndes_event {
 /* What one request did; NULL / 0 fields are left out of the line. */
 struct log_request {
 	const char *client;        /* client address */
+	const char *user;          /* signed-in account (mscep_admin) */
 	const char *operation;     /* GetCACaps, GetCACert, PKIOperation, ... */
 	const char *message_type;  /* PKCSReq, ... */
 	const char *transaction_id;

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "admin.h"
 #include "certid.h"
 #include "certrep.h"
 #include "challenge.h"
@@ -38,6 +39,7 @@
 #include "policy.h"
 #include "profile.h"
 #include "query.h"
+#include "ratelimit.h"
 #include "renewal.h"
 #include "scep.h"
 #include "scep_types.h"
@@ -72,7 +74,11 @@ struct scep_server {
 	struct profiles *ps;
 	struct renewal *renewal;
 	struct store_pool *pool;
+	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
+	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 };
+
+#define CHALLENGE_RATELIMIT_ENTRIES 4096
 
 enum reply_kind {
 	REPLY_FAILURE,
@@ -151,6 +157,14 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
 		goto out;
+	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->ps->gen[0].signer), srv->pool,
+	    err, errlen)) == NULL)
+		goto out;
+	if ((srv->challenge_limiter = ratelimit_new(cfg->challenge_max_failures,
+	    cfg->challenge_failure_window, CHALLENGE_RATELIMIT_ENTRIES)) == NULL) {
+		snprintf(err, errlen, "cannot create the challenge rate limiter");
+		goto out;
+	}
 	result = srv;
 	srv = NULL;
 out:
@@ -162,6 +176,8 @@ void scep_server_free(struct scep_server *srv)
 {
 	if (srv == NULL)
 		return;
+	ratelimit_free(srv->challenge_limiter);
+	admin_free(srv->admin);
 	store_pool_free(srv->pool);
 	renewal_free(srv->renewal);
 	profiles_free(srv->ps);
@@ -508,9 +524,10 @@ static int cert_record(struct pkiop *op, const char *subject, struct store_cert 
 	return 0;
 }
 
-/* A store answer about a one-time password, as a FAILURE. */
+/* A store answer about a one-time password, as a FAILURE (and one more for the limiter). */
 static int challenge_refused(struct pkiop *op, int rc)
 {
+	ratelimit_fail(op->srv->challenge_limiter, op->req->client_addr, op->now);
 	return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "%s",
 	    challenge_result_text(rc == STORE_CHALLENGE_USED ? CHALLENGE_USED :
 	    rc == STORE_CHALLENGE_EXPIRED ? CHALLENGE_EXPIRED : CHALLENGE_WRONG));
@@ -751,6 +768,7 @@ static void enroll(struct pkiop *op)
 	char err[256], renew_serial[80], keybuf[80];
 	const char *renew = NULL;
 	int result, renewal, consume = 0;
+	unsigned blocked;
 	enum policy_usage usage;
 	enum challenge_result cr;
 	enum store_rc rc;
@@ -774,8 +792,15 @@ static void enroll(struct pkiop *op)
 		    "renewal" : "");
 		goto out;
 	}
-	/* A PKCSReq signed by a certificate this CA issued is a renewal (Apple, Cisco, sscep). */
-	if (!renewal && prof->renewal && renewal_signed_by_us(srv->renewal, op->msg->signer))
+	/*
+	 * A PKCSReq signed by a certificate this CA issued for the same subject is
+	 * a renewal (Apple, Cisco, sscep, certmonger). Signed by one for another
+	 * subject it is an enrollment: an RA (a scepd forwarding to this one, as
+	 * NDES to AD CS) or an MDM identity signs for many devices.
+	 */
+	if (!renewal && prof->renewal && renewal_signed_by_us(srv->renewal, op->msg->signer) &&
+	    X509_NAME_cmp(X509_get_subject_name(op->msg->signer),
+	    X509_REQ_get_subject_name(csr->req)) == 0)
 		renewal = 1;
 
 	usage = policy_usage_of(csr);
@@ -794,9 +819,19 @@ static void enroll(struct pkiop *op)
 		goto out;
 	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
 	if (!renewal || prof->renewal_challenge) {
+		if (prof->challenge.enforce_password &&
+		    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
+		    op->now)) > 0) {
+			fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "too many rejected "
+			    "challenge passwords from this address (challenge.max_failures); "
+			    "refused for %u more seconds", blocked);
+			goto out;
+		}
 		cr = challenge_check_mode(&prof->challenge, op->st, csr->challenge, op->now,
 		    &consume);
 		if (cr != CHALLENGE_OK) {
+			if (cr != CHALLENGE_ERROR)
+				ratelimit_fail(srv->challenge_limiter, op->req->client_addr, op->now);
 			fail(op, SCEP_FAIL_BADREQUEST, cr == CHALLENGE_ERROR ? NDES_EVENT_NONE :
 			    NDES_EVENT_PASSWORD, "%s", challenge_result_text(cr));
 			goto out;
@@ -1255,7 +1290,20 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 
 	if (crl_http(srv, req, resp))
 		return;
-	if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
+	if (admin_is_path(req->path)) {
+		/*
+		 * The page, unless a SCEP operation is asked for (NDES answers those
+		 * here too, for the default profile); with admin.enabled false the
+		 * whole path is absent.
+		 */
+		if (!srv->cfg->admin_enabled ||
+		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
+			admin_handle(srv->admin, req, resp);
+			return;
+		}
+		prof = &srv->ps->p[0];
+		ndes = 1;
+	} else if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
 		http_error(req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
 		return;
 	}

@@ -46,18 +46,24 @@ static int serve(const struct config *cfg)
 		log_msg(LOG_ERR, "cannot set up signal handling");
 		goto out;
 	}
+	/* event=N: the NDES event numbers for start (1), failed start (2), stop (3). */
 	if ((srv = scep_server_new(cfg, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, "cannot start: %s", err);
+		log_msg(LOG_ERR, "cannot start: %s event=%d", err, NDES_EVENT_START_FAILED);
 		goto out;
 	}
 	if ((httpd = httpd_start(cfg, scep_handle, srv, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, "cannot start: %s", err);
+		log_msg(LOG_ERR, "cannot start: %s event=%d", err, NDES_EVENT_START_FAILED);
 		goto out;
 	}
+	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0)
+		log_msg(LOG_WARNING, "backend.type \"%s\": GetCACaps and GetCACert are served, but "
+		    "this version does not route enrollments to this backend yet: PKCSReq is "
+		    "answered FAILURE", cfg->backend_type);
 	for (i = 0; i < cfg->n_listen; i++)
-		log_msg(LOG_NOTICE, "serving SCEP on http://%s%s%s:%u/certsrv/mscep/mscep.dll",
-		    strchr(cfg->listen[i].host, ':') ? "[" : "", cfg->listen[i].host,
-		    strchr(cfg->listen[i].host, ':') ? "]" : "", cfg->listen[i].port);
+		log_msg(LOG_NOTICE, "serving SCEP on http://%s%s%s:%u/certsrv/mscep/mscep.dll "
+		    "event=%d", strchr(cfg->listen[i].host, ':') ? "[" : "", cfg->listen[i].host,
+		    strchr(cfg->listen[i].host, ':') ? "]" : "", cfg->listen[i].port,
+		    NDES_EVENT_STARTED);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -66,7 +72,8 @@ static int serve(const struct config *cfg)
 			    "to apply a new configuration");
 			continue;
 		}
-		log_msg(LOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_msg(LOG_NOTICE, "%s: stopping event=%d", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+		    NDES_EVENT_STOPPED);
 		break;
 	}
 	rc = 0;

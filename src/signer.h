@@ -22,7 +22,9 @@ struct signer;
  * encryption certificates and keys. Refuses key files readable by group or
  * others, keys that do not match their certificate, and RA certificates that are
  * not RSA or not issued by the CA. Loads OpenSSL's legacy provider only when
- * cfg->allow_des is set.
+ * cfg->allow_des is set. With a forwarding backend (backend.type scep or
+ * exec) the CA key is not loaded (signer_issue then refuses), the ra group is
+ * required, and self-signed RA certificates are accepted too.
  */
 struct signer *signer_load(const struct config *cfg, char *err, size_t errlen);
 void signer_free(struct signer *s);
@@ -32,6 +34,8 @@ struct signer_files {
 	const char *ca_cert, *ca_key;
 	const char *ra_sign_cert, *ra_sign_key;
 	const char *ra_enc_cert, *ra_enc_key;
+	int forward;   /* a forwarding backend: the CA certificate only (no key), RA required,
+	                * RA certificates may be self-signed */
 };
 
 /* signer_load() with explicit files: a profile's own RA, or the rollover CA. */
@@ -43,6 +47,16 @@ struct signer *signer_load_files(const struct signer_files *f, int allow_des,
  * cert as upper-case hex into out (41 bytes). 0, or -1.
  */
 int signer_key_id(X509 *cert, char out[41]);
+
+/*
+ * A signer holding one identity, for scepd acting as a SCEP client for itself
+ * (scepctl init --upstream): cert and key (RSA; up-referenced) sign messages
+ * and open the replies enveloped to cert (single DES too with allow_des, which
+ * loads the legacy provider). It has no CA key, so signer_issue refuses;
+ * signer_ca_cert returns cert.
+ */
+struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *err,
+    size_t errlen);
 
 X509 *signer_ca_cert(const struct signer *s);        /* borrowed */
 X509 *signer_ra_sign_cert(const struct signer *s);   /* borrowed; the CA when no RA */

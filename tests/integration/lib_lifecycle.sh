@@ -1,15 +1,15 @@
 # SPDX-License-Identifier: ISC
 # tests/integration/lib_lifecycle.sh: helpers for the tests of the certificate
 # life cycle (renewal, approval, revocation, GetCert/GetCRL, rollover, profiles,
-# NDES details), sourced after lib.sh. It runs the test client tests/tools/scep_send
+# NDES details), sourced after lib.sh. It runs the test client tests/integration/scep_send
 # (for what no real client sends), posts messages, reads CertRep attributes and
 # contents with the openssl command, and starts a private certmonger daemon.
 
-SCEP_SEND=$SCEPD_TOP/tests/tools/scep_send
+SCEP_SEND=$SCEPD_TOP/tests/integration/scep_send
 
 # need_scep_send: the test client must have been built (make build-tests)
 need_scep_send() {
-	[ -x "$SCEP_SEND" ] || bail "tests/tools/scep_send is built" "run make build-tests"
+	[ -x "$SCEP_SEND" ] || bail "tests/integration/scep_send is built" "run make build-tests"
 }
 
 # conf_set DIR KEY VALUE: like set_conf, for values with any characters (no sed):
@@ -19,6 +19,17 @@ conf_set() {
 	awk -v k="$2" -v v="$3" 'done != 1 && $0 ~ "^[ \t]*" k "[ \t]*=" {
 		match($0, /^[ \t]*/); print substr($0, 1, RLENGTH) k " = " v ";"; done = 1; next }
 		{ print }' "$f" >"$f.new" && mv "$f.new" "$f" && grep -qF -- "$2 = $3;" "$f"
+}
+
+# conf_set_in DIR GROUP KEY VALUE: conf_set for KEY inside "GROUP = { ... };" only
+conf_set_in() {
+	local f=$1/scepd.conf
+	awk -v g="$2" -v k="$3" -v v="$4" '
+		$0 ~ "^" g "[ \t]*=[ \t]*[{]" { in_g = 1 }
+		in_g && /^[}];/ { in_g = 0 }
+		in_g && done != 1 && $0 ~ "^[ \t]*" k "[ \t]*=" {
+			match($0, /^[ \t]*/); print substr($0, 1, RLENGTH) k " = " v ";"; done = 1; next }
+		{ print }' "$f" >"$f.new" && mv "$f.new" "$f" && grep -qF -- "$3 = $4;" "$f"
 }
 
 # conf_append DIR TEXT: add settings (e.g. a templates or profiles list) at the end

@@ -4,7 +4,7 @@
 # on 127.0.0.1. A strongSwan enrollment gives a certificate with a CRL distribution
 # point (crl.url); the CRL is fetched over HTTP and checked with `openssl crl` and
 # `openssl verify -crl_check` before and after `scepctl cert revoke`. GetCRL and
-# GetCert are sent by tests/tools/scep_send (no Debian client sends them), also with
+# GetCert are sent by tests/integration/scep_send (no Debian client sends them), also with
 # RSAES-OAEP key transport and AES-256, which the reply must mirror.
 set -u
 . "$(dirname "$0")/lib.sh"

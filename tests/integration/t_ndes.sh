@@ -130,12 +130,16 @@ check_log "$mark" 'outcome="?FAILURE.*event=29.*already used' "  event 29, alrea
 # --- message types and contents the server refuses (scep.md 4.6 item 43, 4.7 item 52)
 self_signed "$T/m.key" "$T/m.crt" msgtype
 new_csr_pw "$T/m.key" "$T/m.csr" msgtype "$(new_otp)"
-for mt in 99 3 18; do
+for mt in 99 18; do
 	"$SCEP_SEND" --type pkcsreq --message-type $mt --signer-cert "$T/m.crt" --signer-key "$T/m.key" \
 		--recipient "$D/ra-enc.crt" --csr "$T/m.csr" --out "$T/mt.der" >/dev/null
 	post_pki "$T/mt.der" "$T/mt.rep" >/dev/null
 	is "$(status_of "$T/mt.rep")" "2/2" "messageType $mt: FAILURE badRequest"
 done
+"$SCEP_SEND" --type pkcsreq --message-type 3 --signer-cert "$T/m.crt" --signer-key "$T/m.key" \
+	--recipient "$D/ra-enc.crt" --csr "$T/m.csr" --out "$T/mt.der" >/dev/null
+r=$(post_pki "$T/mt.der" "$T/mt.rep")
+is "${r%% *}" 400 "messageType 3 (a CertRep sent to the server): HTTP 400, it lacks a pkiStatus"
 openssl req -in "$T/m.csr" -outform DER -out "$T/m.csr.der" 2>/dev/null
 "$SCEP_SEND" --type getcert --content "$T/m.csr.der" --signer-cert "$T/m.crt" --signer-key "$T/m.key" \
 	--recipient "$D/ra-enc.crt" --out "$T/gx.der" >/dev/null

@@ -5,7 +5,7 @@
 # store; `scepctl request list|show|approve|reject` act on it. Real clients poll:
 # strongSwan `pki --scep --interval 1` (CertPoll, 20) until SUCCESS or FAILURE, and
 # the certmonger daemon (CA_WORKING until approved, `getcert refresh` polls).
-# tests/tools/scep_send checks what the clients do not vary: a re-sent PKCSReq
+# tests/integration/scep_send checks what the clients do not vary: a re-sent PKCSReq
 # answers PENDING, a CertPoll is matched by transactionID and signer key (not by
 # its IssuerAndSubject), an unknown transaction gets FAILURE badCertId.
 set -u

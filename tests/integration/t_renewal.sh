@@ -5,7 +5,7 @@
 # with an existing -certificate (RenewalReq), the certmonger daemon's
 # `getcert resubmit` (a PKCSReq signed by the certificate it holds); and, for the
 # Apple/Cisco/sscep form that no Debian client here sends with a fresh key, a
-# PKCSReq signed by an issued certificate from tests/tools/scep_send.
+# PKCSReq signed by an issued certificate from tests/integration/scep_send.
 # Checked: Renewal in GetCACaps only when enabled, no challenge needed (unless
 # renewal.require_challenge), the reply enveloped to the old certificate (the
 # client opens it with the old key), subject/SAN must match, a revoked or foreign
@@ -107,6 +107,21 @@ if have_cmd pki; then
 	check "and holds a certificate for the new key" p7_first_cert "$T/p1.p7" "$T/p1.crt"
 	check "issued by our CA for the new key" verify_issued "$T/p1.crt" "$T/p1.key"
 
+	# the same signer for another subject: an RA or MDM identity, so an enrollment
+	new_csr "$T/ra1.key" "$T/ra1.csr" "/CN=it-renew-device"
+	"$SCEP_SEND" --type pkcsreq --signer-cert "$T/sw1.crt" --signer-key "$T/sw1.key" \
+		--recipient "$D/ra-enc.crt" --csr "$T/ra1.csr" --out "$T/ra1.der" >/dev/null
+	mark=$(log_mark)
+	post_pki "$T/ra1.der" "$T/ra1.rep" >/dev/null
+	is "$(status_of "$T/ra1.rep")" "2/2" \
+		"signed by an issued certificate for another subject: an enrollment (no challenge: badRequest)"
+	check_log "$mark" 'type=PKCSReq.*outcome="?FAILURE.*no challenge password' "log: it needs a challenge"
+	new_csr_pw "$T/ra1.key" "$T/ra2.csr" it-renew-device "$(new_otp)"
+	"$SCEP_SEND" --type pkcsreq --signer-cert "$T/sw1.crt" --signer-key "$T/sw1.key" \
+		--recipient "$D/ra-enc.crt" --csr "$T/ra2.csr" --out "$T/ra2.der" >/dev/null
+	post_pki "$T/ra2.der" "$T/ra2.rep" >/dev/null
+	is "$(status_of "$T/ra2.rep")" "0/" "  with a challenge password: SUCCESS"
+
 	# --- old_certificate = revoke, and no key reuse
 	stop_scepd
 	check "renewal.old_certificate = revoke" set_conf "$D" old_certificate '"revoke"'
@@ -139,7 +154,7 @@ if have_cmd pki; then
 
 	# --- renewal disabled
 	stop_scepd
-	check "renewal.enabled = false" set_conf "$D" enabled false
+	check "renewal.enabled = false" conf_set_in "$D" renewal enabled false
 	check "renewal.require_challenge = false" set_conf "$D" require_challenge false
 	run_scepd "$D" || bail "scepd restarts"
 	r=$(http "$T/caps2" "$SCEPD_URL?operation=GetCACaps")
@@ -159,7 +174,7 @@ if have_cmd pki; then
 		"a PKCSReq signed by an issued certificate is an ordinary enrollment then (no challenge: badRequest)"
 	check_log "$mark" 'type=PKCSReq.*outcome="?FAILURE.*no challenge password' "log: it needs a challenge"
 	stop_scepd
-	check "renewal.enabled = true again" set_conf "$D" enabled true
+	check "renewal.enabled = true again" conf_set_in "$D" renewal enabled true
 	check "renewal.old_certificate = keep again" set_conf "$D" old_certificate '"keep"'
 	check "renewal.allow_key_reuse = true again" set_conf "$D" allow_key_reuse true
 	run_scepd "$D" || bail "scepd restarts"

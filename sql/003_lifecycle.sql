@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: ISC
--- 002_lifecycle.sql: schema version 2 of the scepd store (src/store.c): what
+-- 003_lifecycle.sql: schema version 3 of the scepd store (src/store.c): what
 -- renewal, manual approval, revocation and CRLs need. Times are Unix seconds.
 
 -- The CA that issued a certificate, as the upper-case hex SHA-1 of its public

@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--content") == 0)
 			content_path = v;
 		else
-			die("unknown option (see the header of tests/tools/scep_send.c)");
+			die("unknown option (see the header of tests/integration/scep_send.c)");
 	}
 	if (type == NULL || signer_cert == NULL || signer_key == NULL || recipient == NULL ||
 	    out == NULL)

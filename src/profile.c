@@ -299,6 +299,7 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 		f.ra_sign_key = in->ra[1];
 		f.ra_enc_cert = in->ra[2];
 		f.ra_enc_key = in->ra[3];
+		f.forward = cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0;
 		if ((p->signer[0] = signer_load_files(&f, cfg->allow_des, why, sizeof(why))) == NULL) {
 			snprintf(err, errlen, "profile %s: %s", in->name, why);
 			return -1;

@@ -34,6 +34,21 @@ is "$r" "200 text/html" "  and the folder URL /certsrv/mscep/"
 r=$(http "$T/x" -X POST --data-binary x "$SCEPD_URL")
 is "${r%% *}" 400 "a POST without operation is still 400"
 
+# --- HTTP details (scep.md 4.1 items 4-8)
+r=$(http "$T/h1" -X PUT "$SCEPD_URL?operation=PKIOperation")
+is "${r%% *}" 405 "PUT PKIOperation: 405"
+check "  with Allow: GET, POST" grep -qi '^Allow: GET, POST' "$T/h1.hdr"
+r=$(http "$T/h2" -X POST --data-binary x "$SCEPD_URL?operation=GetCACaps")
+is "${r%% *}" 405 "POST GetCACaps: 405"
+check "  with Allow: GET" grep -qi '^Allow: GET.$' "$T/h2.hdr"
+r=$(http "$T/h3" --http1.0 -H 'Host:' "$SCEPD_URL?operation=GetCACaps")
+is "$r" "200 text/plain" "HTTP/1.0 without Host (Cisco): 200"
+check "  the connection is closed after the response" grep -qi '^Connection: close' "$T/h3.hdr"
+check "  with a Content-Length" grep -qi '^Content-Length: [0-9]' "$T/h3.hdr"
+check "no chunked encoding" sh -c "! grep -qi '^Transfer-Encoding: chunked' '$T/h3.hdr'"
+check "no Server: Microsoft-IIS header" sh -c "! grep -qi '^Server: Microsoft-IIS' '$T/h3.hdr'"
+check "Content-Type without parameters" grep -qi '^Content-Type: text/plain.$' "$T/h3.hdr"
+
 # --- Microsoft's validation probes
 r=$(http "$T/p1" "$SCEPD_URL?operation=GetCACaps&message=NDESLongUrlValidatorStep1of3")
 is "$r" "200 text/plain" "Validate-NDESUrl step 1 (GetCACaps): 200"

@@ -224,6 +224,36 @@ out:
 		free(paths[i]);
 }
 
+/* Without an RA the CA answers GetCACert alone, as one DER certificate. */
+static void test_ca_only(void)
+{
+	char *text = xasprintf("state_dir = \"%s\";\n", tmp);
+	struct config *cfg = config_load_string("t.conf", text, stderr);
+	struct policy *pol = NULL;
+	struct profiles *ps = NULL;
+	const unsigned char *q;
+	X509 *x = NULL;
+	char err[512];
+
+	pol = cfg ? policy_new(cfg, err, sizeof(err)) : NULL;
+	ps = pol ? profiles_new(cfg, pol, err, sizeof(err)) : NULL;
+	ok(ps != NULL, "profiles_new without an RA (%s)", ps ? "" : err);
+	if (ps != NULL) {
+		is_str(ps->p[0].cacert_type[0], "application/x-x509-ca-cert",
+		    "CA only: application/x-x509-ca-cert");
+		q = ps->p[0].cacert[0];
+		x = d2i_X509(NULL, &q, (long)ps->p[0].cacert_len[0]);
+		ok(x != NULL && q == ps->p[0].cacert[0] + ps->p[0].cacert_len[0] &&
+		    X509_cmp(x, signer_ca_cert(ps->gen[0].signer)) == 0,
+		    "CA only: the body is exactly the CA certificate, DER");
+	}
+	X509_free(x);
+	profiles_free(ps);
+	policy_free(pol);
+	config_free(cfg);
+	free(text);
+}
+
 int main(void)
 {
 	struct labca_options opt;
@@ -241,6 +271,7 @@ int main(void)
 		return 1;
 	}
 	test_one_generation();
+	test_ca_only();
 	test_rollover();
 	rm_dir(tmp);
 	return done_testing();

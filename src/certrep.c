@@ -148,6 +148,12 @@ static STACK_OF(X509_ATTRIBUTE) *reply_attrs(const struct certrep_request *rq, i
 			    strlen(clean)) == -1)
 				goto out;
 		}
+		/* NDES: the HRESULT as a signed decimal, e.g. "-2147024809" (ndes.md §3.4). */
+		if (rq->hresult != 0) {
+			snprintf(num, sizeof(num), "%ld", (long)rq->hresult);
+			if (add_printable(sk, nids->ms_scep_error, num) == -1)
+				goto out;
+		}
 	}
 	if (certrep_attr_add(sk, nids->transaction_id, V_ASN1_PRINTABLESTRING, rq->transaction_id,
 	    tidlen) == -1)
@@ -352,6 +358,39 @@ out:
 	free(env);
 	free(inner);
 	PKCS7_free(p7);
+	return result;
+}
+
+unsigned char *certrep_success_crl(const struct signer *s, const struct certrep_request *rq,
+    const unsigned char *crl, size_t crl_len, size_t *outlen, char *err, size_t errlen)
+{
+	PKCS7 *p7 = NULL;
+	X509_CRL *x = NULL;
+	const unsigned char *p = crl;
+	unsigned char *inner = NULL, *env = NULL, *result = NULL;
+	size_t inner_len = 0, env_len = 0;
+
+	*outlen = 0;
+	if (crl == NULL || crl_len == 0 || crl_len > INT32_MAX ||
+	    (x = d2i_X509_CRL(NULL, &p, (long)crl_len)) == NULL || p != crl + crl_len) {
+		seterr(err, errlen, "SUCCESS without a usable CRL");
+		goto out;
+	}
+	if ((p7 = degenerate(NULL, NULL)) == NULL || PKCS7_add_crl(p7, x) != 1 ||
+	    (inner = p7_der(p7, &inner_len)) == NULL) {
+		seterr(err, errlen, "building the degenerate PKCS#7 with the CRL failed");
+		goto out;
+	}
+	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
+	    &env_len, err, errlen)) == NULL)
+		goto out;
+	result = sign_reply(s, rq, SCEP_STATUS_SUCCESS, SCEP_FAIL_NONE, NULL, env, env_len,
+	    outlen, err, errlen);
+out:
+	free(env);
+	free(inner);
+	PKCS7_free(p7);
+	X509_CRL_free(x);
 	return result;
 }
 

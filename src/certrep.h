@@ -10,6 +10,7 @@
 #define CERTREP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/x509.h>
 
 struct signer;
@@ -23,6 +24,7 @@ struct certrep_request {
 	X509 *recipient;                     /* request signer certificate: the envelope's recipient */
 	int cipher_nid;                      /* request content cipher; AES-128-CBC when NID_undef */
 	int oaep;                            /* the request used RSAES-OAEP key transport */
+	int32_t hresult;                     /* FAILURE: NDES HRESULT for 1.3.6.1.4.1.311.21.33, 0 = none */
 };
 
 /*
@@ -35,7 +37,18 @@ struct certrep_request {
 unsigned char *certrep_success(const struct signer *s, const struct certrep_request *rq,
     X509 *issued, STACK_OF(X509) *extra, size_t *outlen, char *err, size_t errlen);
 
-/* FAILURE: pkiStatus "2", failInfo, failInfoText (UTF8String) when text is non-NULL, no envelope. */
+/*
+ * SUCCESS for GetCRL (RFC 8894 §3.3.2.1): as certrep_success, but the
+ * enveloped degenerate SignedData holds the CRL (DER) in its crls field.
+ */
+unsigned char *certrep_success_crl(const struct signer *s, const struct certrep_request *rq,
+    const unsigned char *crl, size_t crl_len, size_t *outlen, char *err, size_t errlen);
+
+/*
+ * FAILURE: pkiStatus "2", failInfo, failInfoText (UTF8String) when text is
+ * non-NULL, the NDES HRESULT attribute (signed decimal PrintableString) when
+ * rq->hresult is not 0, no envelope.
+ */
 unsigned char *certrep_failure(const struct signer *s, const struct certrep_request *rq,
     int failinfo, const char *text, size_t *outlen, char *err, size_t errlen);
 

@@ -23,6 +23,18 @@
 enum challenge_result challenge_check(const struct config *cfg, struct store *st,
     const char *presented, int64_t now, int *consume)
 {
+	struct challenge_mode m = {
+		.enforce_password = cfg->enforce_password,
+		.use_single_password = cfg->use_single_password,
+		.single_password = cfg->single_password,
+	};
+
+	return challenge_check_mode(&m, st, presented, now, consume);
+}
+
+enum challenge_result challenge_check_mode(const struct challenge_mode *cfg, struct store *st,
+    const char *presented, int64_t now, int *consume)
+{
 	enum challenge_result result = CHALLENGE_ERROR;
 
 	*consume = 0;

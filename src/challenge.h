@@ -31,6 +31,17 @@ enum challenge_result {
 enum challenge_result challenge_check(const struct config *cfg, struct store *st,
     const char *presented, int64_t now, int *consume);
 
+/* The mode of one SCEP endpoint (the challenge group, or a profile's settings). */
+struct challenge_mode {
+	int enforce_password;
+	int use_single_password;
+	const char *single_password;
+};
+
+/* challenge_check() for an explicit mode; one-time passwords are shared by all modes. */
+enum challenge_result challenge_check_mode(const struct challenge_mode *m, struct store *st,
+    const char *presented, int64_t now, int *consume);
+
 /* Plain words for a result, for logs and failInfoText. */
 const char *challenge_result_text(enum challenge_result r);
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <regex.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -72,6 +73,8 @@ struct cf_setting {
 	const char *const *def_list;	/* lists, NULL terminated */
 	const char *const *choices;	/* CF_WORD, CF_WORDS: allowed values */
 	int secret;		/* wiped before it is freed */
+	int required;		/* list elements: must be given */
+	const char *inherit;	/* list elements: default is this top-level setting's value */
 	const char *desc;	/* one line, printed by config_print */
 };
 
@@ -90,17 +93,34 @@ static const struct cf_group cf_groups[] = {
 	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
 	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
 	    "(accounts: scepctl user add)." },
-	{ "certificate", 0, "Template for the certificates issued." },
+	{ "certificate", 0, "The certificate template \"default\": what the certificates issued "
+	    "may contain and which requests it accepts." },
+	{ "renewal", 0, "Renewal: RenewalReq, and PKCSReq signed by a certificate this CA issued." },
+	{ "crl", 0, "Revocation: the CRL, its distribution point and GetCRL." },
 	{ "backend", 0, "Who issues the certificates: the local CA, an upstream SCEP CA or "
 	    "a program." },
 	{ "log", 0, "Event log." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
 
+/* GetNextCACert and Renewal are not typed: scepd announces them from its state. */
 static const char *const cf_caps_known[] = {
-	"AES", "DES3", "GetNextCACert", "POSTPKIOperation", "Renewal", "SHA-1",
-	"SHA-224", "SHA-256", "SHA-384", "SHA-512", "SCEPStandard", NULL
+	"AES", "DES3", "POSTPKIOperation", "SHA-1", "SHA-224", "SHA-256", "SHA-384",
+	"SHA-512", "SCEPStandard", NULL
 };
+static const char *const cf_key_types[] = { "rsa", "ec", NULL };
+static const char *const cf_ec_curves[] = { "P-256", "P-384", "P-521", NULL };
+static const char *const cf_san_types[] = {
+	"dns", "ip", "email", "uri", "upn", "dirname", "other", NULL
+};
+static const char *const cf_old_cert[] = { "keep", "revoke", NULL };
+static const char *const cf_digests[] = {
+	"MD5", "SHA-1", "SHA-224", "SHA-256", "SHA-384", "SHA-512", NULL
+};
+static const char *const cf_ciphers[] = {
+	"DES", "DES3", "AES-128", "AES-192", "AES-256", NULL
+};
+static const char *const cf_key_transports[] = { "rsaEncryption", "RSAES-OAEP", NULL };
 
 static const char *const cf_log_targets[] = { "stderr", "syslog", NULL };
 
@@ -133,9 +153,52 @@ static const char *const cf_def_caps[] = {
 };
 static const char *const cf_def_key_usage[] = { "digitalSignature", "keyEncipherment", NULL };
 static const char *const cf_def_eku[] = { "clientAuth", NULL };
+static const char *const cf_def_key_types[] = { "rsa", "ec", NULL };
 
-#define CF_FIELD(f) offsetof(struct config, f)
+/* CF_STRUCT is the struct a table describes; it is defined before each table. */
+#define CF_FIELD(f) offsetof(CF_STRUCT, f)
 #define CF_COUNT(f) .count_off = CF_FIELD(f)
+
+/*
+ * The settings of a certificate template, shared by the certificate group
+ * (the template "default", fields of struct config) and the elements of the
+ * templates list (struct config_template): pre is "certificate." or "".
+ */
+#define CF_TEMPLATE(X, pre) \
+	X(pre "validity_days", CF_UINT, validity_days, .min = 1, .max = 3650, \
+	    .def_num = 365, .desc = "Days an issued certificate is valid.") \
+	X(pre "min_rsa_bits", CF_UINT, min_rsa_bits, .min = 1024, .max = 16384, \
+	    .def_num = 2048, .desc = "Smallest RSA key accepted in a request, in bits.") \
+	X(pre "key_usage", CF_KEYUSAGE, key_usage, .def_list = cf_def_key_usage, \
+	    .desc = "Key usages a certificate may carry: digitalSignature, " \
+	    "nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement.") \
+	X(pre "extended_key_usage", CF_OIDS, ext_key_usage, CF_COUNT(n_ext_key_usage), \
+	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_eku, \
+	    .desc = "Extended key usages a certificate may carry: OpenSSL names " \
+	    "(clientAuth, serverAuth, ...) or dotted OIDs.") \
+	X(pre "key_types", CF_WORDS, key_types, CF_COUNT(n_key_types), .min = 1, \
+	    .max_items = CONFIG_MAX_LIST, .choices = cf_key_types, .def_list = cf_def_key_types, \
+	    .desc = "Key types a request may carry: rsa, ec.") \
+	X(pre "ec_curves", CF_WORDS, ec_curves, CF_COUNT(n_ec_curves), .min = 1, \
+	    .max_items = CONFIG_MAX_LIST, .choices = cf_ec_curves, .def_list = cf_ec_curves, \
+	    .desc = "Elliptic curves an EC key may use: P-256, P-384, P-521.") \
+	X(pre "san_types", CF_WORDS, san_types, CF_COUNT(n_san_types), \
+	    .max_items = CONFIG_MAX_LIST, .choices = cf_san_types, .def_list = cf_san_types, \
+	    .desc = "Subject alternative name types a request may ask for: dns, ip, " \
+	    "email, uri, upn, dirname, other.") \
+	X(pre "san_required", CF_BOOL, san_required, .def_num = 0, \
+	    .desc = "Refuse requests without a subject alternative name.") \
+	X(pre "subject_pattern", CF_STRING, subject_pattern, .def_str = "", \
+	    .desc = "POSIX extended regular expression the subject (RFC 2253 text) " \
+	    "must match; empty accepts any subject.") \
+	X(pre "san_pattern", CF_STRING, san_pattern, .def_str = "", \
+	    .desc = "POSIX extended regular expression every DNS, IP, email, URI and " \
+	    "UPN name must match; empty accepts any.") \
+	X(pre "allow_subject_change", CF_BOOL, allow_subject_change, .def_num = 0, \
+	    .desc = "A renewal may change the subject and subject alternative names.") \
+	X(pre "approval", CF_BOOL, approval, .def_num = 0, \
+	    .desc = "Requests wait (PENDING) until an administrator approves them " \
+	    "with scepctl request approve.")
 
 /*
  * THE SCHEMA. One X(path, type, field, attributes...) per setting, grouped by
@@ -147,6 +210,14 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
 	    "path is taken from the configuration file's directory.") \
 	X("database", CF_PATH, database, .def_str = "scepd.db", \
 	    .desc = "SQLite database file, relative to state_dir.") \
+	X("SignatureTemplate", CF_STRING, signature_template, .def_str = "default", \
+	    .desc = "Template for requests whose key usage is signature only (NDES: " \
+	    "same name).") \
+	X("EncryptionTemplate", CF_STRING, encryption_template, .def_str = "default", \
+	    .desc = "Template for requests whose key usage is encryption only.") \
+	X("GeneralPurposeTemplate", CF_STRING, general_purpose_template, \
+	    .def_str = "default", .desc = "Template for requests asking for both key " \
+	    "usages, or none.") \
 	X("http.listen", CF_LISTEN, listen, CF_COUNT(n_listen), \
 	    .max_items = CONFIG_MAX_LISTEN, .min = 1, .def_list = cf_def_listen, \
 	    .desc = "Addresses to listen on: \"IPV4:PORT\" or \"[IPV6]:PORT\", numeric " \
@@ -169,6 +240,19 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
 	    .desc = "CA certificate (PEM), relative to state_dir.") \
 	X("ca.key", CF_PATH, ca_key, .def_str = "ca.key", \
 	    .desc = "CA private key (PEM, mode 0600), relative to state_dir.") \
+	X("ca.next_cert", CF_PATH, next_ca_cert, .def_str = "ca-next.crt", \
+	    .desc = "Rollover CA certificate (scepctl ca rollover); used when the file " \
+	    "exists, and current from its notBefore on.") \
+	X("ca.next_key", CF_PATH, next_ca_key, .def_str = "ca-next.key", \
+	    .desc = "Private key of ca.next_cert.") \
+	X("ca.next_ra_sign_cert", CF_PATH, next_ra_sign_cert, .def_str = "ra-sign-next.crt", \
+	    .desc = "RA signing certificate issued by the rollover CA.") \
+	X("ca.next_ra_sign_key", CF_PATH, next_ra_sign_key, .def_str = "ra-sign-next.key", \
+	    .desc = "Private key of ca.next_ra_sign_cert.") \
+	X("ca.next_ra_enc_cert", CF_PATH, next_ra_enc_cert, .def_str = "ra-enc-next.crt", \
+	    .desc = "RA encryption certificate issued by the rollover CA.") \
+	X("ca.next_ra_enc_key", CF_PATH, next_ra_enc_key, .def_str = "ra-enc-next.key", \
+	    .desc = "Private key of ca.next_ra_enc_cert.") \
 	X("ra.sign_cert", CF_PATH, ra_sign_cert, \
 	    .desc = "RA signing certificate (digitalSignature): signs CertRep messages.") \
 	X("ra.sign_key", CF_PATH, ra_sign_key, .desc = "Private key of ra.sign_cert.") \
@@ -188,6 +272,12 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
 	    .desc = "Accept MD5 message digests.") \
 	X("scep.include_ca_in_certrep", CF_BOOL, include_ca_in_certrep, .def_num = 0, \
 	    .desc = "Put the CA certificate after the issued one in a CertRep.") \
+	X("scep.max_clock_skew", CF_UINT, max_clock_skew, .min = 0, .max = 31536000, \
+	    .def_num = 86400, .desc = "Seconds a request's signingTime may be from the " \
+	    "server's clock before it is refused with badTime; 0 does not check.") \
+	X("scep.ndes_hresult", CF_BOOL, ndes_hresult, .def_num = 1, \
+	    .desc = "FAILURE replies carry an HRESULT in attribute 1.3.6.1.4.1.311.21.33, " \
+	    "as NDES sends.") \
 	X("challenge.EnforcePassword", CF_BOOL, enforce_password, .def_num = 1, \
 	    .desc = "Require a valid challenge password in enrollment requests.") \
 	X("challenge.UseSinglePassword", CF_BOOL, use_single_password, .def_num = 0, \
@@ -228,17 +318,33 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
 	X("admin.failure_window", CF_UINT, admin_failure_window, .min = 1, .max = 86400, \
 	    .def_num = 300, .desc = "Seconds, counted from an address's first failed " \
 	    "sign-in, over which admin.max_failures applies.") \
-	X("certificate.validity_days", CF_UINT, validity_days, .min = 1, .max = 3650, \
-	    .def_num = 365, .desc = "Days an issued certificate is valid.") \
-	X("certificate.min_rsa_bits", CF_UINT, min_rsa_bits, .min = 1024, .max = 16384, \
-	    .def_num = 2048, .desc = "Smallest RSA key accepted in a request, in bits.") \
-	X("certificate.key_usage", CF_KEYUSAGE, key_usage, .def_list = cf_def_key_usage, \
-	    .desc = "Key usages a certificate may carry: digitalSignature, " \
-	    "nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement.") \
-	X("certificate.extended_key_usage", CF_OIDS, ext_key_usage, CF_COUNT(n_ext_key_usage), \
-	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_eku, \
-	    .desc = "Extended key usages a certificate may carry: OpenSSL names " \
-	    "(clientAuth, serverAuth, ...) or dotted OIDs.") \
+	CF_TEMPLATE(X, "certificate.") \
+	X("renewal.enabled", CF_BOOL, renewal_enabled, .def_num = 1, \
+	    .desc = "Accept renewals (RenewalReq, and PKCSReq signed by a certificate " \
+	    "this CA issued) and announce Renewal in GetCACaps.") \
+	X("renewal.grace_days", CF_UINT, renewal_grace_days, .min = 0, .max = 3650, \
+	    .def_num = 0, .desc = "Days after its expiry a certificate may still renew itself.") \
+	X("renewal.window_days", CF_UINT, renewal_window_days, .min = 0, .max = 3650, \
+	    .def_num = 0, .desc = "A certificate may renew only this many days before it " \
+	    "expires; 0 allows it at any time.") \
+	X("renewal.require_challenge", CF_BOOL, renewal_require_challenge, .def_num = 0, \
+	    .desc = "A renewal needs a valid challenge password too.") \
+	X("renewal.old_certificate", CF_WORD, renewal_old_certificate, .def_str = "keep", \
+	    .choices = cf_old_cert, .desc = "What happens to the renewed certificate: keep " \
+	    "(it stays valid) or revoke (revoked as superseded).") \
+	X("renewal.allow_key_reuse", CF_BOOL, renewal_allow_key_reuse, .def_num = 1, \
+	    .desc = "A renewal may keep the key of the certificate it renews.") \
+	X("crl.path", CF_STRING, crl_path, .def_str = "/crl/ca.crl", \
+	    .desc = "HTTP path where the CA's CRL is served (application/pkix-crl); " \
+	    "empty does not serve it.") \
+	X("crl.url", CF_STRING, crl_url, .def_str = "", \
+	    .desc = "URL put in a CRL distribution point extension of every certificate " \
+	    "issued; empty adds none.") \
+	X("crl.validity_hours", CF_UINT, crl_validity_hours, .min = 1, .max = 8760, \
+	    .def_num = 168, .desc = "Hours from a CRL's thisUpdate to its nextUpdate; it is " \
+	    "made again after half of that, and at every revocation.") \
+	X("crl.scep", CF_BOOL, crl_scep, .def_num = 1, \
+	    .desc = "Answer GetCRL with the CRL; false answers FAILURE badRequest.") \
 	X("backend.type", CF_WORD, backend_type, .def_str = "local", \
 	    .choices = cf_backend_types, \
 	    .desc = "Who issues certificates: local (the CA key, ca.key), scep (an " \
@@ -284,14 +390,85 @@ static const char *const cf_def_eku[] = { "clientAuth", NULL };
  * negative, so a wrong offsetof cannot compile.
  */
 #define CF_TYPECHECK(t, f) \
-	(0 * sizeof(char[1 - 2 * !_Generic(((struct config *)0)->f, CF_CTYPE_##t: 1, default: 0)]))
+	(0 * sizeof(char[1 - 2 * !_Generic(((CF_STRUCT *)0)->f, CF_CTYPE_##t: 1, default: 0)]))
 #define CF_ENTRY(p, t, f, ...) \
 	{ .path = p, .type = t, .off = CF_FIELD(f) + CF_TYPECHECK(t, f), __VA_ARGS__ },
 #define CF_NAME(p, t, f, ...) p,
 
+/*
+ * The elements of profiles = ( { ... } ): a SCEP endpoint with its own
+ * challenge mode, templates, approval, algorithms and optionally RA. Unset
+ * settings take the top-level value named by .inherit; digests, ciphers and
+ * key_transport default to what the scep group allows.
+ */
+#define CF_PROFILE(X, pre) \
+	X(pre "name", CF_STRING, name, .required = 1, \
+	    .desc = "Name of the profile: letters, digits, '-' and '_'.") \
+	X(pre "path", CF_STRING, path, .def_str = "", \
+	    .desc = "HTTP path of the endpoint (also answered with /pkiclient.exe " \
+	    "appended); empty means /scep/NAME.") \
+	X(pre "EnforcePassword", CF_BOOL, enforce_password, \
+	    .inherit = "challenge.EnforcePassword", .desc = "As challenge.EnforcePassword.") \
+	X(pre "UseSinglePassword", CF_BOOL, use_single_password, \
+	    .inherit = "challenge.UseSinglePassword", .desc = "As challenge.UseSinglePassword.") \
+	X(pre "SinglePassword", CF_STRING, single_password, .secret = 1, \
+	    .inherit = "challenge.SinglePassword", .desc = "As challenge.SinglePassword.") \
+	X(pre "SignatureTemplate", CF_STRING, signature_template, .inherit = "SignatureTemplate", \
+	    .desc = "As SignatureTemplate.") \
+	X(pre "EncryptionTemplate", CF_STRING, encryption_template, .inherit = "EncryptionTemplate", \
+	    .desc = "As EncryptionTemplate.") \
+	X(pre "GeneralPurposeTemplate", CF_STRING, general_purpose_template, \
+	    .inherit = "GeneralPurposeTemplate", .desc = "As GeneralPurposeTemplate.") \
+	X(pre "approval", CF_BOOL, approval, .def_num = 0, \
+	    .desc = "Every request of this profile waits for approval.") \
+	X(pre "renewal", CF_BOOL, renewal, .inherit = "renewal.enabled", \
+	    .desc = "As renewal.enabled.") \
+	X(pre "renewal_challenge", CF_BOOL, renewal_challenge, \
+	    .inherit = "renewal.require_challenge", .desc = "As renewal.require_challenge.") \
+	X(pre "capabilities", CF_WORDS, caps, CF_COUNT(n_caps), .max_items = CONFIG_MAX_CAPS, \
+	    .choices = cf_caps_known, .inherit = "scep.capabilities", \
+	    .desc = "As scep.capabilities.") \
+	X(pre "digests", CF_WORDS, digests, CF_COUNT(n_digests), .min = 1, \
+	    .max_items = CONFIG_MAX_LIST, .choices = cf_digests, \
+	    .desc = "Message digests accepted: MD5, SHA-1, SHA-224, SHA-256, SHA-384, " \
+	    "SHA-512; default: what the scep group allows.") \
+	X(pre "ciphers", CF_WORDS, ciphers, CF_COUNT(n_ciphers), .min = 1, \
+	    .max_items = CONFIG_MAX_LIST, .choices = cf_ciphers, \
+	    .desc = "Envelope content ciphers accepted: DES (needs scep.allow_des), DES3, " \
+	    "AES-128, AES-192, AES-256; default: what the scep group allows.") \
+	X(pre "key_transport", CF_WORDS, key_transport, CF_COUNT(n_key_transport), .min = 1, \
+	    .max_items = CONFIG_MAX_LIST, .choices = cf_key_transports, \
+	    .def_list = cf_key_transports, \
+	    .desc = "Envelope key transport accepted: rsaEncryption, RSAES-OAEP.") \
+	X(pre "ra_sign_cert", CF_PATH, ra_sign_cert, \
+	    .desc = "RA signing certificate of this profile; the four ra_* settings are " \
+	    "given together or not at all (then the ra group's are used).") \
+	X(pre "ra_sign_key", CF_PATH, ra_sign_key, .desc = "Private key of ra_sign_cert.") \
+	X(pre "ra_enc_cert", CF_PATH, ra_enc_cert, .desc = "RA encryption certificate of this " \
+	    "profile.") \
+	X(pre "ra_enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra_enc_cert.")
+
+#define CF_STRUCT struct config
 static const struct cf_setting cf_schema[] = { CF_SCHEMA(CF_ENTRY) };
-static const char *const cf_names[] = { CF_SCHEMA(CF_NAME) NULL };
+#undef CF_STRUCT
+#define CF_STRUCT struct config_template
+static const struct cf_setting cf_tmpl_schema[] = {
+	{ .path = "templates.name", .type = CF_STRING, .off = offsetof(struct config_template, name),
+	    .required = 1, .desc = "Name of the template, used by SignatureTemplate, "
+	    "EncryptionTemplate and GeneralPurposeTemplate; not \"default\"." },
+	CF_TEMPLATE(CF_ENTRY, "templates.")
+};
+#undef CF_STRUCT
+#define CF_STRUCT struct config_profile
+static const struct cf_setting cf_prof_schema[] = { CF_PROFILE(CF_ENTRY, "profiles.") };
+#undef CF_STRUCT
+static const char *const cf_names[] = {
+	CF_SCHEMA(CF_NAME) "templates.name", CF_TEMPLATE(CF_NAME, "templates.")
+	CF_PROFILE(CF_NAME, "profiles.") NULL
+};
 #define N_SETTINGS (sizeof(cf_schema) / sizeof(cf_schema[0]))
+#define N_TMPL_SETTINGS (sizeof(cf_tmpl_schema) / sizeof(cf_tmpl_schema[0]))
+#define N_PROF_SETTINGS (sizeof(cf_prof_schema) / sizeof(cf_prof_schema[0]))
 
 struct cf_error {
 	unsigned line;		/* 0: none applies */
@@ -318,6 +495,10 @@ struct cf_ctx {
 	int unterminated;	/* a string runs to the end of the text */
 	unsigned line[N_SETTINGS];	/* source line of each setting; 0 = default */
 	unsigned group_line[N_GROUPS];	/* source line of each group; 0 = absent */
+	const config_setting_t *tmpl_list, *prof_list;	/* parsed after the walk */
+	/* [i][0]: line of element i; [i][1 + j]: line of its setting j (0 = not given) */
+	unsigned tmpl_line[CONFIG_MAX_TEMPLATES][N_TMPL_SETTINGS + 1];
+	unsigned prof_line[CONFIG_MAX_PROFILES][N_PROF_SETTINGS + 1];
 };
 
 /* ---- errors ---- */
@@ -786,18 +967,19 @@ out:
 
 /* ---- values ---- */
 
-static void *cf_ptr(struct config *cfg, size_t off)
+/* The field at off in obj: a struct config, config_template or config_profile. */
+static void *cf_ptr(void *obj, size_t off)
 {
-	return (char *)cfg + off;
+	return (char *)obj + off;
 }
 
-static const void *cf_cptr(const struct config *cfg, size_t off)
+static const void *cf_cptr(const void *obj, size_t off)
 {
-	return (const char *)cfg + off;
+	return (const char *)obj + off;
 }
 
 /* Frees a setting's value and leaves the field empty (NULL, 0, no entries). */
-static void cf_clear(const struct cf_setting *s, struct config *cfg)
+static void cf_clear(const struct cf_setting *s, void *cfg)
 {
 	char **sp, **v;
 	size_t *count, i;
@@ -915,7 +1097,7 @@ static const char *cf_oid_check(const char *s)
 }
 
 /* Adds one entry to the list setting s; reports why not at line. */
-static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, struct config *cfg,
+static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, void *cfg,
     const char *item, unsigned line)
 {
 	struct config_listen one, *l;
@@ -946,6 +1128,14 @@ static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, struct c
 	case CF_WORDS:
 	case CF_OIDS:
 		v = cf_ptr(cfg, s->off);
+		if (s->type == CF_WORDS && s->choices == cf_caps_known &&
+		    (strcmp(item, "Renewal") == 0 || strcmp(item, "GetNextCACert") == 0)) {
+			cf_error(ctx, line, "%s: \"%s\" is not listed here: scepd announces it "
+			    "by itself when %s", s->path, item, item[0] == 'R' ?
+			    "renewal is enabled (renewal.enabled)" :
+			    "a rollover CA waits (scepctl ca rollover)");
+			return;
+		}
 		if (s->type == CF_WORDS && !cf_in(s->choices, item)) {
 			cf_error(ctx, line, "%s: unknown value \"%s\"; known: %s", s->path, item,
 			    cf_join(s->choices, buf, sizeof(buf)));
@@ -989,15 +1179,16 @@ static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, struct c
 	}
 }
 
-/* Sets every field to its default. */
-static void cf_defaults(struct cf_ctx *ctx, struct config *cfg)
+/* Sets every field of obj described by table (n settings) to its default. */
+static void cf_defaults_table(struct cf_ctx *ctx, const struct cf_setting *table, size_t n,
+    void *cfg)
 {
 	const struct cf_setting *s;
 	const char *const *item;
 	size_t i;
 
-	for (i = 0; i < N_SETTINGS; i++) {
-		s = &cf_schema[i];
+	for (i = 0; i < n; i++) {
+		s = &table[i];
 		switch (s->type) {
 		case CF_BOOL:
 			*(int *)cf_ptr(cfg, s->off) = s->def_num != 0;
@@ -1026,11 +1217,15 @@ static void cf_defaults(struct cf_ctx *ctx, struct config *cfg)
 	}
 }
 
-/* Reads the value of setting idx from st into cfg, reporting what is wrong. */
-static void cf_parse(struct cf_ctx *ctx, size_t idx, const config_setting_t *st,
-    struct config *cfg)
+static void cf_defaults(struct cf_ctx *ctx, struct config *cfg)
 {
-	const struct cf_setting *s = &cf_schema[idx];
+	cf_defaults_table(ctx, cf_schema, N_SETTINGS, cfg);
+}
+
+/* Reads the value of setting s from st into the object cfg, reporting what is wrong. */
+static void cf_parse_value(struct cf_ctx *ctx, const struct cf_setting *s,
+    const config_setting_t *st, void *cfg)
+{
 	const config_setting_t *el;
 	unsigned line = config_setting_source_line(st), eline;
 	int type = config_setting_type(st), n, i;
@@ -1038,7 +1233,6 @@ static void cf_parse(struct cf_ctx *ctx, size_t idx, const config_setting_t *st,
 	char **sp, buf[512];
 	long long v;
 
-	ctx->line[idx] = line ? line : 1;
 	switch (s->type) {
 	case CF_BOOL:
 		if (type != CONFIG_TYPE_BOOL) {
@@ -1134,6 +1328,167 @@ static void cf_parse(struct cf_ctx *ctx, size_t idx, const config_setting_t *st,
 	}
 }
 
+static void cf_parse(struct cf_ctx *ctx, size_t idx, const config_setting_t *st,
+    struct config *cfg)
+{
+	unsigned line = config_setting_source_line(st);
+
+	ctx->line[idx] = line ? line : 1;
+	cf_parse_value(ctx, &cf_schema[idx], st, cfg);
+}
+
+/* Index of the element setting called leaf in table, or -1. */
+static int cf_elem_find(const struct cf_setting *table, size_t n, const char *leaf)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(cf_leaf(&table[i]), leaf) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Copies the value of top-level setting src into the element setting dst of obj. */
+static void cf_copy(struct cf_ctx *ctx, const struct cf_setting *dst, void *obj,
+    const struct cf_setting *src, const struct config *cfg)
+{
+	char *const *v;
+	const char *str;
+	size_t i, n;
+
+	switch (dst->type) {
+	case CF_BOOL:
+		*(int *)cf_ptr(obj, dst->off) = *(const int *)cf_cptr(cfg, src->off);
+		break;
+	case CF_UINT:
+	case CF_KEYUSAGE:
+		*(unsigned *)cf_ptr(obj, dst->off) = *(const unsigned *)cf_cptr(cfg, src->off);
+		break;
+	case CF_SIZE:
+		*(size_t *)cf_ptr(obj, dst->off) = *(const size_t *)cf_cptr(cfg, src->off);
+		break;
+	case CF_STRING:
+	case CF_WORD:
+	case CF_DIR:
+	case CF_PATH:
+		cf_clear(dst, obj);
+		if ((str = *(char *const *)cf_cptr(cfg, src->off)) != NULL)
+			*(char **)cf_ptr(obj, dst->off) = cf_strdup(ctx, str);
+		break;
+	case CF_WORDS:
+	case CF_OIDS:
+		cf_clear(dst, obj);
+		v = cf_cptr(cfg, src->off);
+		n = *(const size_t *)cf_cptr(cfg, src->count_off);
+		for (i = 0; i < n; i++)
+			cf_list_add(ctx, dst, obj, v[i], 0);
+		break;
+	case CF_LISTEN:
+		break;
+	}
+}
+
+/*
+ * Parses the list of groups st (templates or profiles) into *elems (n_elems of
+ * them), with table describing an element; lines[i] receives the lines.
+ */
+static void cf_parse_list(struct cf_ctx *ctx, const config_setting_t *st, const char *what,
+    const struct cf_setting *table, size_t n_set, size_t elem_size, size_t max,
+    void **elems, size_t *n_elems, unsigned (*lines)[], size_t stride)
+{
+	const config_setting_t *el, *c;
+	unsigned line = config_setting_source_line(st), *l;
+	int i, j, n, k, idx;
+	char *obj;
+
+	n = config_setting_length(st);
+	if ((size_t)n > max) {
+		cf_error(ctx, line, "%s: %d entries, at most %zu allowed", what, n, max);
+		return;
+	}
+	if (n == 0)
+		return;
+	if ((*elems = calloc((size_t)n, elem_size)) == NULL) {
+		ctx->oom = 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		el = config_setting_get_elem(st, (unsigned)i);
+		obj = (char *)*elems + (size_t)i * elem_size;
+		l = (unsigned *)lines + (size_t)i * stride;
+		(*n_elems)++;
+		cf_defaults_table(ctx, table, n_set, obj);
+		l[0] = config_setting_source_line(el) ? config_setting_source_line(el) : line;
+		if (!config_setting_is_group(el)) {
+			cf_error(ctx, l[0], "%s: entry %d: expected a group { ... }", what, i + 1);
+			continue;
+		}
+		k = config_setting_length(el);
+		for (j = 0; j < k; j++) {
+			c = config_setting_get_elem(el, (unsigned)j);
+			if (config_setting_name(c) == NULL)
+				continue;
+			if ((idx = cf_elem_find(table, n_set, config_setting_name(c))) < 0) {
+				cf_error(ctx, config_setting_source_line(c), "unknown setting "
+				    "'%s.%s'", what, config_setting_name(c));
+				continue;
+			}
+			l[1 + idx] = config_setting_source_line(c) ? config_setting_source_line(c) :
+			    l[0];
+			cf_parse_value(ctx, &table[idx], c, obj);
+		}
+		for (j = 0; j < (int)n_set; j++) {
+			if (table[j].required && l[1 + j] == 0)
+				cf_error(ctx, l[0], "%s: entry %d has no %s", what, i + 1,
+				    cf_leaf(&table[j]));
+		}
+	}
+}
+
+/* Sets what profile settings that were not given inherit from the top level. */
+static void cf_inherit(struct cf_ctx *ctx, struct config *cfg)
+{
+	struct config_profile *p;
+	const unsigned *l;
+	size_t i, j;
+	int src;
+
+	for (i = 0; i < cfg->n_profiles; i++) {
+		p = &cfg->profiles[i];
+		l = ctx->prof_line[i];
+		for (j = 0; j < N_PROF_SETTINGS; j++) {
+			if (l[1 + j] != 0 || cf_prof_schema[j].inherit == NULL)
+				continue;
+			if ((src = cf_index(cf_prof_schema[j].inherit)) < 0)
+				continue;
+			cf_copy(ctx, &cf_prof_schema[j], p, &cf_schema[src], cfg);
+		}
+		/* Algorithms: what the scep group allows. */
+		if (l[1 + cf_elem_find(cf_prof_schema, N_PROF_SETTINGS, "digests")] == 0) {
+			j = (size_t)cf_elem_find(cf_prof_schema, N_PROF_SETTINGS, "digests");
+			cf_clear(&cf_prof_schema[j], p);
+			if (cfg->allow_md5)
+				cf_list_add(ctx, &cf_prof_schema[j], p, "MD5", 0);
+			if (cfg->allow_sha1)
+				cf_list_add(ctx, &cf_prof_schema[j], p, "SHA-1", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "SHA-224", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "SHA-256", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "SHA-384", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "SHA-512", 0);
+		}
+		if (l[1 + cf_elem_find(cf_prof_schema, N_PROF_SETTINGS, "ciphers")] == 0) {
+			j = (size_t)cf_elem_find(cf_prof_schema, N_PROF_SETTINGS, "ciphers");
+			cf_clear(&cf_prof_schema[j], p);
+			if (cfg->allow_des)
+				cf_list_add(ctx, &cf_prof_schema[j], p, "DES", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "DES3", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "AES-128", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "AES-192", 0);
+			cf_list_add(ctx, &cf_prof_schema[j], p, "AES-256", 0);
+		}
+	}
+}
+
 /* Walks the parsed file: every setting must be in the schema. */
 static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct config *cfg)
 {
@@ -1166,6 +1521,16 @@ static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct con
 				else
 					cf_parse(ctx, (size_t)idx, c, cfg);
 			}
+		} else if (strcmp(name, "templates") == 0 || strcmp(name, "profiles") == 0) {
+			if (config_setting_type(m) != CONFIG_TYPE_LIST) {
+				cf_error(ctx, line, "'%s' must be a list of groups: %s = ( { ... }, "
+				    "{ ... } );", name, name);
+				continue;
+			}
+			if (name[0] == 't')
+				ctx->tmpl_list = m;
+			else
+				ctx->prof_list = m;
 		} else if ((idx = cf_find(NULL, name)) >= 0) {
 			cf_parse(ctx, (size_t)idx, m, cfg);
 		} else {
@@ -1246,7 +1611,7 @@ static char *cf_dirname(const char *path)
 }
 
 /* Resolves the field of s against base (when relative) and cleans it. */
-static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, struct config *cfg,
+static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, void *cfg,
     const char *base)
 {
 	char **sp = cf_ptr(cfg, s->off), *p;
@@ -1287,6 +1652,246 @@ static void cf_check_backend(struct cf_ctx *ctx, const struct config *cfg)
 }
 
 /* Checks that span settings, then resolves relative paths. */
+/* The line of top-level setting path, else of its group, else 0. */
+static unsigned cf_line_of(const struct cf_ctx *ctx, const char *path)
+{
+	int i = cf_index(path), g;
+
+	if (i < 0)
+		return 0;
+	if (ctx->line[i] != 0)
+		return ctx->line[i];
+	g = cf_group_of(&cf_schema[i]);
+	return g >= 0 ? ctx->group_line[g] : 0;
+}
+
+/* The line of element setting leaf of element lines l (or of the element). */
+static unsigned cf_elem_line_of(const unsigned *l, const struct cf_setting *table, size_t n,
+    const char *leaf)
+{
+	int j = cf_elem_find(table, n, leaf);
+
+	return j >= 0 && l[1 + j] != 0 ? l[1 + j] : l[0];
+}
+
+/* Reports pattern (of setting path) when it is not a POSIX extended regular expression. */
+static void cf_check_regex(struct cf_ctx *ctx, unsigned line, const char *path,
+    const char *pattern)
+{
+	regex_t re;
+	char buf[160];
+	int rc;
+
+	if (pattern == NULL || pattern[0] == '\0')
+		return;
+	if ((rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(rc, &re, buf, sizeof(buf));
+		cf_error(ctx, line, "%s: not a POSIX extended regular expression: %s", path, buf);
+		return;
+	}
+	regfree(&re);
+}
+
+/* 1 when name is "default" or the name of a template in the list. */
+static int cf_template_known(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return 0;
+	if (strcmp(name, "default") == 0)
+		return 1;
+	for (i = 0; i < cfg->n_templates; i++)
+		if (cfg->templates[i].name != NULL && strcmp(cfg->templates[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when s is a usable name: 1..64 letters, digits, '-', '_'. */
+static int cf_name_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > 64)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static void cf_check_templates(struct cf_ctx *ctx, struct config *cfg)
+{
+	const struct config_template *t;
+	const unsigned *l;
+	size_t i, j;
+	static const char *const refs[] = {
+		"SignatureTemplate", "EncryptionTemplate", "GeneralPurposeTemplate"
+	};
+	const char *vals[3];
+
+	cf_check_regex(ctx, cf_line_of(ctx, "certificate.subject_pattern"),
+	    "certificate.subject_pattern", cfg->subject_pattern);
+	cf_check_regex(ctx, cf_line_of(ctx, "certificate.san_pattern"),
+	    "certificate.san_pattern", cfg->san_pattern);
+	for (i = 0; i < cfg->n_templates; i++) {
+		t = &cfg->templates[i];
+		l = ctx->tmpl_line[i];
+		if (t->name == NULL)
+			continue;
+		if (!cf_name_ok(t->name) || strcmp(t->name, "default") == 0)
+			cf_error(ctx, cf_elem_line_of(l, cf_tmpl_schema, N_TMPL_SETTINGS, "name"),
+			    "templates.name: \"%s\" is not a usable name (letters, digits, '-', "
+			    "'_'; \"default\" is the certificate group)", t->name);
+		for (j = 0; j < i; j++)
+			if (cfg->templates[j].name != NULL &&
+			    strcmp(cfg->templates[j].name, t->name) == 0)
+				cf_error(ctx, l[0], "templates.name: \"%s\" is defined twice",
+				    t->name);
+		cf_check_regex(ctx, cf_elem_line_of(l, cf_tmpl_schema, N_TMPL_SETTINGS,
+		    "subject_pattern"), "templates.subject_pattern", t->subject_pattern);
+		cf_check_regex(ctx, cf_elem_line_of(l, cf_tmpl_schema, N_TMPL_SETTINGS,
+		    "san_pattern"), "templates.san_pattern", t->san_pattern);
+	}
+	vals[0] = cfg->signature_template;
+	vals[1] = cfg->encryption_template;
+	vals[2] = cfg->general_purpose_template;
+	for (i = 0; i < 3; i++)
+		if (!cf_template_known(cfg, vals[i]))
+			cf_error(ctx, cf_line_of(ctx, refs[i]), "%s: no template named \"%s\" "
+			    "(\"default\" or a name in templates)", refs[i],
+			    vals[i] != NULL ? vals[i] : "");
+}
+
+/* SCEP paths scepd always serves (scep.c); a profile path must differ. */
+static const char *const cf_builtin_paths[] = {
+	"/certsrv/mscep/mscep.dll", "/certsrv/mscep", "/cgi-bin/pkiclient.exe", "/scep",
+	"/certsrv/mscep_admin", "/certsrv/mscep_admin/mscep.dll", NULL
+};
+
+/* NULL when path is usable as an HTTP path of its own, else why not. */
+static const char *cf_http_path_check(const char *path)
+{
+	size_t i;
+
+	if (path[0] != '/')
+		return "must start with '/'";
+	if (strlen(path) > 200)
+		return "is longer than 200 bytes";
+	for (i = 0; path[i] != '\0'; i++)
+		if ((unsigned char)path[i] <= 0x20 || path[i] == '?' || path[i] == '#' ||
+		    path[i] == '%' || (unsigned char)path[i] >= 0x7f)
+			return "may only hold printable ASCII without spaces, '?', '#' and '%'";
+	if (strcmp(path, "/") == 0 || path[i - 1] == '/')
+		return "must not end with '/'";
+	for (i = 0; cf_builtin_paths[i] != NULL; i++)
+		if (strcasecmp(path, cf_builtin_paths[i]) == 0)
+			return "is one of the built-in SCEP paths";
+	return NULL;
+}
+
+static void cf_check_profiles(struct cf_ctx *ctx, struct config *cfg)
+{
+	struct config_profile *p;
+	const unsigned *l;
+	const char *why;
+	char *path;
+	size_t i, j;
+	int n_ra;
+
+	for (i = 0; i < cfg->n_profiles; i++) {
+		p = &cfg->profiles[i];
+		l = ctx->prof_line[i];
+		if (p->name == NULL)
+			continue;
+		if (!cf_name_ok(p->name) || strcmp(p->name, "default") == 0)
+			cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS, "name"),
+			    "profiles.name: \"%s\" is not a usable name (letters, digits, '-', "
+			    "'_'; not \"default\")", p->name);
+		for (j = 0; j < i; j++)
+			if (cfg->profiles[j].name != NULL &&
+			    strcmp(cfg->profiles[j].name, p->name) == 0)
+				cf_error(ctx, l[0], "profiles.name: \"%s\" is defined twice", p->name);
+		if (p->path != NULL && p->path[0] == '\0' && cf_name_ok(p->name)) {
+			if ((path = malloc(strlen(p->name) + 7)) == NULL) {
+				ctx->oom = 1;
+				return;
+			}
+			snprintf(path, strlen(p->name) + 7, "/scep/%s", p->name);
+			free(p->path);
+			p->path = path;
+		}
+		if (p->path != NULL && p->path[0] != '\0') {
+			if ((why = cf_http_path_check(p->path)) != NULL)
+				cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS, "path"),
+				    "profiles.path: \"%s\" %s", p->path, why);
+			else if (cfg->crl_path != NULL && strcasecmp(p->path, cfg->crl_path) == 0)
+				cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS, "path"),
+				    "profiles.path: \"%s\" is crl.path", p->path);
+			for (j = 0; j < i; j++)
+				if (cfg->profiles[j].path != NULL &&
+				    strcasecmp(cfg->profiles[j].path, p->path) == 0)
+					cf_error(ctx, cf_elem_line_of(l, cf_prof_schema,
+					    N_PROF_SETTINGS, "path"), "profiles.path: \"%s\" is used by "
+					    "profile \"%s\" already", p->path, cfg->profiles[j].name);
+		}
+		if (!cf_template_known(cfg, p->signature_template))
+			cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS,
+			    "SignatureTemplate"), "profiles.SignatureTemplate: no template named "
+			    "\"%s\"", p->signature_template ? p->signature_template : "");
+		if (!cf_template_known(cfg, p->encryption_template))
+			cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS,
+			    "EncryptionTemplate"), "profiles.EncryptionTemplate: no template named "
+			    "\"%s\"", p->encryption_template ? p->encryption_template : "");
+		if (!cf_template_known(cfg, p->general_purpose_template))
+			cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS,
+			    "GeneralPurposeTemplate"), "profiles.GeneralPurposeTemplate: no template "
+			    "named \"%s\"", p->general_purpose_template ?
+			    p->general_purpose_template : "");
+		if (p->use_single_password && (p->single_password == NULL ||
+		    p->single_password[0] == '\0'))
+			cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS,
+			    "UseSinglePassword"), "profiles.SinglePassword must be set when "
+			    "UseSinglePassword is true");
+		for (j = 0; j < p->n_ciphers; j++)
+			if (strcmp(p->ciphers[j], "DES") == 0 && !cfg->allow_des)
+				cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS,
+				    "ciphers"), "profiles.ciphers: DES needs scep.allow_des = true "
+				    "(it loads OpenSSL's legacy provider)");
+		n_ra = (p->ra_sign_cert != NULL) + (p->ra_sign_key != NULL) +
+		    (p->ra_enc_cert != NULL) + (p->ra_enc_key != NULL);
+		if (n_ra != 0 && n_ra != 4)
+			cf_error(ctx, l[0], "profiles: ra_sign_cert, ra_sign_key, ra_enc_cert and "
+			    "ra_enc_key are given together or not at all");
+	}
+}
+
+static void cf_check_crl(struct cf_ctx *ctx, struct config *cfg)
+{
+	const char *why;
+	size_t i;
+
+	if (cfg->crl_path != NULL && cfg->crl_path[0] != '\0') {
+		if ((why = cf_http_path_check(cfg->crl_path)) != NULL)
+			cf_error(ctx, cf_line_of(ctx, "crl.path"), "crl.path: \"%s\" %s",
+			    cfg->crl_path, why);
+	}
+	if (cfg->crl_url != NULL && cfg->crl_url[0] != '\0') {
+		if (strncmp(cfg->crl_url, "http://", 7) != 0 &&
+		    strncmp(cfg->crl_url, "https://", 8) != 0 &&
+		    strncmp(cfg->crl_url, "ldap://", 7) != 0)
+			cf_error(ctx, cf_line_of(ctx, "crl.url"), "crl.url: \"%s\" is not an "
+			    "http://, https:// or ldap:// URL", cfg->crl_url);
+		for (i = 0; cfg->crl_url[i] != '\0'; i++)
+			if ((unsigned char)cfg->crl_url[i] <= 0x20 ||
+			    (unsigned char)cfg->crl_url[i] >= 0x7f) {
+				cf_error(ctx, cf_line_of(ctx, "crl.url"), "crl.url: spaces and "
+				    "non-ASCII characters must be percent-encoded");
+				break;
+			}
+	}
+}
+
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
 	const struct cf_setting *s;
@@ -1330,6 +1935,10 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		cf_error(ctx, ctx->line[p], "admin.hostname must be a DNS name (letters, digits, "
 		    "'-' and '.')");
 
+	cf_check_templates(ctx, cfg);
+	cf_check_profiles(ctx, cfg);
+	cf_check_crl(ctx, cfg);
+
 	for (i = 0; i < N_SETTINGS; i++)
 		if (cf_schema[i].type == CF_DIR)
 			cf_resolve(ctx, &cf_schema[i], cfg, basedir);
@@ -1338,6 +1947,11 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		if (s->type == CF_PATH)
 			cf_resolve(ctx, s, cfg, cfg->state_dir);
 	}
+	for (g = 0; g < cfg->n_profiles; g++)
+		for (i = 0; i < N_PROF_SETTINGS; i++)
+			if (cf_prof_schema[i].type == CF_PATH)
+				cf_resolve(ctx, &cf_prof_schema[i], &cfg->profiles[g],
+				    cfg->state_dir);
 }
 
 /* ---- loading ---- */
@@ -1345,9 +1959,10 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 /* Wipes libconfig's copies of secret settings. */
 static void cf_wipe_tree(config_t *lc)
 {
-	config_setting_t *st;
+	config_setting_t *st, *list, *el;
 	const char *str;
 	size_t i;
+	int k, n;
 
 	if (config_root_setting(lc) == NULL)
 		return;
@@ -1358,6 +1973,22 @@ static void cf_wipe_tree(config_t *lc)
 		if (st != NULL && config_setting_type(st) == CONFIG_TYPE_STRING &&
 		    (str = config_setting_get_string(st)) != NULL)
 			OPENSSL_cleanse((char *)str, strlen(str));
+	}
+	list = config_lookup(lc, "profiles");
+	n = list != NULL && config_setting_type(list) == CONFIG_TYPE_LIST ?
+	    config_setting_length(list) : 0;
+	for (k = 0; k < n; k++) {
+		el = config_setting_get_elem(list, (unsigned)k);
+		if (el == NULL || !config_setting_is_group(el))
+			continue;
+		for (i = 0; i < N_PROF_SETTINGS; i++) {
+			if (!cf_prof_schema[i].secret)
+				continue;
+			st = config_setting_get_member(el, cf_leaf(&cf_prof_schema[i]));
+			if (st != NULL && config_setting_type(st) == CONFIG_TYPE_STRING &&
+			    (str = config_setting_get_string(st)) != NULL)
+				OPENSSL_cleanse((char *)str, strlen(str));
+		}
 	}
 }
 
@@ -1370,6 +2001,7 @@ static struct config *cf_load_text(const char *label, const char *text, const ch
 	char *copy = NULL;
 	size_t len = strlen(text);
 	config_t lc;
+	void *elems;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.label = label;
@@ -1398,6 +2030,21 @@ static struct config *cf_load_text(const char *label, const char *text, const ch
 		goto out;
 	}
 	cf_walk(&ctx, config_root_setting(&lc), cfg);
+	if (ctx.tmpl_list != NULL) {
+		elems = NULL;
+		cf_parse_list(&ctx, ctx.tmpl_list, "templates", cf_tmpl_schema, N_TMPL_SETTINGS,
+		    sizeof(struct config_template), CONFIG_MAX_TEMPLATES, &elems,
+		    &cfg->n_templates, ctx.tmpl_line, N_TMPL_SETTINGS + 1);
+		cfg->templates = elems;
+	}
+	if (ctx.prof_list != NULL) {
+		elems = NULL;
+		cf_parse_list(&ctx, ctx.prof_list, "profiles", cf_prof_schema, N_PROF_SETTINGS,
+		    sizeof(struct config_profile), CONFIG_MAX_PROFILES, &elems,
+		    &cfg->n_profiles, ctx.prof_line, N_PROF_SETTINGS + 1);
+		cfg->profiles = elems;
+	}
+	cf_inherit(&ctx, cfg);
 	cf_finish(&ctx, cfg, basedir);
 	if (ctx.n_errs != 0 || ctx.oom)
 		goto out;
@@ -1487,12 +2134,20 @@ char *config_path(const struct config *cfg, const char *name)
 
 void config_free(struct config *cfg)
 {
-	size_t i;
+	size_t i, j;
 
 	if (cfg == NULL)
 		return;
 	for (i = 0; i < N_SETTINGS; i++)
 		cf_clear(&cf_schema[i], cfg);
+	for (j = 0; j < cfg->n_templates; j++)
+		for (i = 0; i < N_TMPL_SETTINGS; i++)
+			cf_clear(&cf_tmpl_schema[i], &cfg->templates[j]);
+	free(cfg->templates);
+	for (j = 0; j < cfg->n_profiles; j++)
+		for (i = 0; i < N_PROF_SETTINGS; i++)
+			cf_clear(&cf_prof_schema[i], &cfg->profiles[j]);
+	free(cfg->profiles);
 	free(cfg->file);
 	free(cfg);
 }
@@ -1540,7 +2195,7 @@ static void cf_print_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void cf_print_value(FILE *out, const struct cf_setting *s, const struct config *cfg)
+static void cf_print_value(FILE *out, const struct cf_setting *s, const void *cfg)
 {
 	const struct config_listen *l;
 	char *const *v;
@@ -1631,6 +2286,36 @@ static void cf_print_comment(FILE *out, const char *prefix, const char *text)
 	fputc('\n', out);
 }
 
+/* Prints a list of groups, name = ( { ... }, ... ); every setting of each element. */
+static void cf_print_list(FILE *out, const char *name, const struct cf_setting *table,
+    size_t n_set, const void *elems, size_t elem_size, size_t n)
+{
+	const struct cf_setting *s;
+	const char *obj;
+	size_t i, j;
+
+	if (n == 0) {
+		fprintf(out, "# %s = ( { name = \"...\"; ... } ); is not set.\n", name);
+		return;
+	}
+	fprintf(out, "%s = (\n", name);
+	for (i = 0; i < n; i++) {
+		obj = (const char *)elems + i * elem_size;
+		fputs("\t{\n", out);
+		for (j = 0; j < n_set; j++) {
+			s = &table[j];
+			if ((s->type == CF_STRING || s->type == CF_WORD || s->type == CF_DIR ||
+			    s->type == CF_PATH) && *(char *const *)cf_cptr(obj, s->off) == NULL)
+				continue;
+			fprintf(out, "\t\t%s = ", cf_leaf(s));
+			cf_print_value(out, s, obj);
+			fputs(";\n", out);
+		}
+		fprintf(out, "\t}%s\n", i + 1 < n ? "," : "");
+	}
+	fputs(");\n", out);
+}
+
 void config_print(const struct config *cfg, FILE *out)
 {
 	const struct cf_setting *s;
@@ -1680,6 +2365,15 @@ void config_print(const struct config *cfg, FILE *out)
 	}
 	if (cur >= 0 && !skipping)
 		fputs("};\n", out);
+	fputc('\n', out);
+	cf_print_comment(out, "", "Named certificate templates (the certificate group is the "
+	    "template \"default\").");
+	cf_print_list(out, "templates", cf_tmpl_schema, N_TMPL_SETTINGS, cfg->templates,
+	    sizeof(struct config_template), cfg->n_templates);
+	fputc('\n', out);
+	cf_print_comment(out, "", "Profiles: SCEP endpoints besides the NDES paths.");
+	cf_print_list(out, "profiles", cf_prof_schema, N_PROF_SETTINGS, cfg->profiles,
+	    sizeof(struct config_profile), cfg->n_profiles);
 }
 
 static int cf_streq(const char *a, const char *b)
@@ -1689,15 +2383,17 @@ static int cf_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-int config_equal(const struct config *a, const struct config *b)
+/* 1 when every setting of table is equal in the objects a and b. */
+static int cf_equal_table(const struct cf_setting *table, size_t n_set, const void *a,
+    const void *b)
 {
 	const struct cf_setting *s;
 	const struct config_listen *la, *lb;
 	char *const *va, *const *vb;
 	size_t i, j, n;
 
-	for (i = 0; i < N_SETTINGS; i++) {
-		s = &cf_schema[i];
+	for (i = 0; i < n_set; i++) {
+		s = &table[i];
 		switch (s->type) {
 		case CF_BOOL:
 			if (*(const int *)cf_cptr(a, s->off) != *(const int *)cf_cptr(b, s->off))
@@ -1743,5 +2439,23 @@ int config_equal(const struct config *a, const struct config *b)
 			break;
 		}
 	}
+	return 1;
+}
+
+int config_equal(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (!cf_equal_table(cf_schema, N_SETTINGS, a, b) ||
+	    a->n_templates != b->n_templates || a->n_profiles != b->n_profiles)
+		return 0;
+	for (i = 0; i < a->n_templates; i++)
+		if (!cf_equal_table(cf_tmpl_schema, N_TMPL_SETTINGS, &a->templates[i],
+		    &b->templates[i]))
+			return 0;
+	for (i = 0; i < a->n_profiles; i++)
+		if (!cf_equal_table(cf_prof_schema, N_PROF_SETTINGS, &a->profiles[i],
+		    &b->profiles[i]))
+			return 0;
 	return 1;
 }

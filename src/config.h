@@ -16,6 +16,64 @@
 #define CONFIG_MAX_LISTEN 8
 #define CONFIG_MAX_CAPS 16
 #define CONFIG_MAX_LIST 16
+#define CONFIG_MAX_TEMPLATES 32
+#define CONFIG_MAX_PROFILES 32
+
+/*
+ * A certificate template: what a certificate may say and which requests it
+ * accepts. The built-in template "default" is the certificate { } group; named
+ * ones come from the templates = ( { ... } ) list. The fields have the names of
+ * the certificate { } fields of struct config.
+ */
+struct config_template {
+	char *name;               /* templates.name: required, unique, not "default" */
+	unsigned validity_days;   /* validity_days: 1..3650, default 365 */
+	unsigned min_rsa_bits;    /* min_rsa_bits: 1024..16384, default 2048 */
+	unsigned key_usage;       /* key_usage: X509v3_KU_* bits allowed */
+	char *ext_key_usage[CONFIG_MAX_LIST]; /* extended_key_usage */
+	size_t n_ext_key_usage;
+	char *key_types[CONFIG_MAX_LIST];     /* key_types: "rsa", "ec"; default both */
+	size_t n_key_types;
+	char *ec_curves[CONFIG_MAX_LIST];     /* ec_curves: "P-256", "P-384", "P-521"; default all */
+	size_t n_ec_curves;
+	char *san_types[CONFIG_MAX_LIST];     /* san_types: dns, ip, email, uri, upn, dirname, other */
+	size_t n_san_types;
+	int san_required;         /* san_required: default 0 */
+	char *subject_pattern;    /* subject_pattern: POSIX ERE on the RFC 2253 subject; "" = any */
+	char *san_pattern;        /* san_pattern: POSIX ERE every DNS/email/URI/UPN/IP SAN matches; "" = any */
+	int allow_subject_change; /* allow_subject_change: a renewal may change subject and SANs; default 0 */
+	int approval;             /* approval: requests wait for `scepctl request approve`; default 0 */
+};
+
+/*
+ * A SCEP endpoint besides the NDES paths (profiles = ( { ... } )). Settings not
+ * given take the value of the top-level setting named in the comment.
+ */
+struct config_profile {
+	char *name;               /* profiles.name: required, unique, [A-Za-z0-9_-] */
+	char *path;               /* path: default "/scep/NAME" */
+	int enforce_password;     /* EnforcePassword: challenge.EnforcePassword */
+	int use_single_password;  /* UseSinglePassword: challenge.UseSinglePassword */
+	char *single_password;    /* SinglePassword: challenge.SinglePassword */
+	char *signature_template; /* SignatureTemplate: SignatureTemplate */
+	char *encryption_template;/* EncryptionTemplate: EncryptionTemplate */
+	char *general_purpose_template; /* GeneralPurposeTemplate: GeneralPurposeTemplate */
+	int approval;             /* approval: every request waits for approval; default 0 */
+	int renewal;              /* renewal: renewal.enabled */
+	int renewal_challenge;    /* renewal_challenge: renewal.require_challenge */
+	char *caps[CONFIG_MAX_CAPS]; /* capabilities: scep.capabilities */
+	size_t n_caps;
+	char *digests[CONFIG_MAX_LIST];   /* digests: MD5, SHA-1, SHA-224, ...; default from scep.allow_* */
+	size_t n_digests;
+	char *ciphers[CONFIG_MAX_LIST];   /* ciphers: DES, DES3, AES-128, AES-192, AES-256 */
+	size_t n_ciphers;
+	char *key_transport[CONFIG_MAX_LIST]; /* key_transport: rsaEncryption, RSAES-OAEP */
+	size_t n_key_transport;
+	char *ra_sign_cert;       /* ra_sign_cert ... ra_enc_key: all four or none (the ra { } ones) */
+	char *ra_sign_key;
+	char *ra_enc_cert;
+	char *ra_enc_key;
+};
 
 struct config_listen {
 	char host[256];   /* "127.0.0.1", "::1", "0.0.0.0", "::" */
@@ -28,6 +86,9 @@ struct config {
 	/* top level */
 	char *state_dir;          /* state_dir: base for relative paths; default "/var/lib/scepd" */
 	char *database;           /* database: SQLite file; default "scepd.db" (resolved against state_dir) */
+	char *signature_template; /* SignatureTemplate: template for signature-only key usage; default "default" */
+	char *encryption_template;/* EncryptionTemplate: for encryption-only key usage; default "default" */
+	char *general_purpose_template; /* GeneralPurposeTemplate: both or none; default "default" */
 
 	/* http { } */
 	struct config_listen listen[CONFIG_MAX_LISTEN]; /* http.listen: list of "HOST:PORT"; default ["127.0.0.1:8080"] */
@@ -42,6 +103,12 @@ struct config {
 	/* ca { } : paths resolved against state_dir */
 	char *ca_cert;            /* ca.cert: default "ca.crt" */
 	char *ca_key;             /* ca.key: default "ca.key" */
+	char *next_ca_cert;       /* ca.next_cert: rollover CA, used when the file exists; default "ca-next.crt" */
+	char *next_ca_key;        /* ca.next_key: default "ca-next.key" */
+	char *next_ra_sign_cert;  /* ca.next_ra_sign_cert: RA of the rollover CA; default "ra-sign-next.crt" */
+	char *next_ra_sign_key;   /* ca.next_ra_sign_key: default "ra-sign-next.key" */
+	char *next_ra_enc_cert;   /* ca.next_ra_enc_cert: default "ra-enc-next.crt" */
+	char *next_ra_enc_key;    /* ca.next_ra_enc_key: default "ra-enc-next.key" */
 
 	/* ra { } : paths resolved against state_dir; NULL when the group is absent (CA acts as RA) */
 	char *ra_sign_cert;       /* ra.sign_cert */
@@ -57,6 +124,8 @@ struct config {
 	int allow_sha1;           /* scep.allow_sha1: accept SHA-1 message digests; default 1 */
 	int allow_md5;            /* scep.allow_md5: accept MD5 message digests; default 0 */
 	int include_ca_in_certrep;/* scep.include_ca_in_certrep: CA cert after the issued one; default 0 */
+	unsigned max_clock_skew;  /* scep.max_clock_skew: seconds signingTime may differ from now; 0 = unchecked; default 86400 */
+	int ndes_hresult;         /* scep.ndes_hresult: FAILURE carries 1.3.6.1.4.1.311.21.33; default 1 */
 
 	/* challenge { } : NDES names (MSCEP registry values) */
 	int enforce_password;     /* challenge.EnforcePassword: default 1 */
@@ -87,6 +156,31 @@ struct config {
 	char *ext_key_usage[CONFIG_MAX_LIST]; /* certificate.extended_key_usage: names or dotted
 	                                       * OIDs allowed; default ["clientAuth"] */
 	size_t n_ext_key_usage;
+	char *key_types[CONFIG_MAX_LIST]; /* certificate.key_types ... certificate.approval: */
+	size_t n_key_types;               /* as in struct config_template */
+	char *ec_curves[CONFIG_MAX_LIST];
+	size_t n_ec_curves;
+	char *san_types[CONFIG_MAX_LIST];
+	size_t n_san_types;
+	int san_required;
+	char *subject_pattern;
+	char *san_pattern;
+	int allow_subject_change;
+	int approval;
+
+	/* renewal { } */
+	int renewal_enabled;      /* renewal.enabled: default 1 (announces Renewal) */
+	unsigned renewal_grace_days; /* renewal.grace_days: days after expiry a signer may still renew; default 0 */
+	unsigned renewal_window_days; /* renewal.window_days: only this many days before expiry; 0 = any time */
+	int renewal_require_challenge; /* renewal.require_challenge: default 0 */
+	char *renewal_old_certificate; /* renewal.old_certificate: "keep" | "revoke"; default "keep" */
+	int renewal_allow_key_reuse; /* renewal.allow_key_reuse: default 1 */
+
+	/* crl { } */
+	char *crl_path;           /* crl.path: HTTP path of the CRL; "" = not served; default "/crl/ca.crl" */
+	char *crl_url;            /* crl.url: CRL distribution point put in certificates; "" = none */
+	unsigned crl_validity_hours; /* crl.validity_hours: nextUpdate - thisUpdate; 1..8760, default 168 */
+	int crl_scep;             /* crl.scep: answer GetCRL; default 1 */
 
 	/* backend { } : who issues the certificates (ca.h) */
 	char *backend_type;       /* backend.type: "local" | "scep" | "exec"; default "local" */
@@ -105,6 +199,12 @@ struct config {
 	char *log_target;         /* log.target: "stderr" | "syslog"; default "stderr" */
 	char *log_facility;       /* log.facility: syslog facility name; default "daemon" */
 	int log_debug;            /* log.debug: default 0 */
+
+	/* lists of groups */
+	struct config_template *templates; /* templates = ( { ... }, ... ) */
+	size_t n_templates;
+	struct config_profile *profiles;   /* profiles = ( { ... }, ... ) */
+	size_t n_profiles;
 };
 
 /*

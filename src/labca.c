@@ -222,14 +222,13 @@ static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
  * Builds and signs a certificate for pub. issuer NULL makes it self-signed (a
  * CA). ku and eku are OpenSSL extension texts; eku may be NULL.
  */
-static X509 *make_cert(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
-    EVP_PKEY *issuer_key, unsigned days, const char *ku, const char *eku,
+static X509 *make_cert_at(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
+    EVP_PKEY *issuer_key, time_t now, unsigned days, const char *ku, const char *eku,
     char *err, size_t errlen)
 {
 	X509 *x = NULL, *result = NULL;
 	const EVP_MD *md;
 	const ASN1_TIME *end;
-	time_t now = time(NULL);
 	char ebuf[256];
 	int reported = 0;
 
@@ -285,6 +284,14 @@ out:
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	X509_free(x);
 	return result;
+}
+
+static X509 *make_cert(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
+    EVP_PKEY *issuer_key, unsigned days, const char *ku, const char *eku,
+    char *err, size_t errlen)
+{
+	return make_cert_at(subject, pub, issuer, issuer_key, time(NULL), days, ku, eku,
+	    err, errlen);
 }
 
 /* PEM text of a certificate or (PKCS#8) key in a malloc'd buffer; keys wiped. */
@@ -656,5 +663,106 @@ out:
 		}
 		free(paths[i]);
 	}
+	return result;
+}
+
+int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
+{
+	const char *paths[LABCA_N_FILES];
+	char *pem[LABCA_N_FILES] = { NULL };
+	size_t pem_len[LABCA_N_FILES] = { 0 };
+	int written[LABCA_N_FILES] = { 0 };
+	X509 *cur = NULL, *cur_ra = NULL, *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
+	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
+	struct stat sb;
+	unsigned ca_days, ra_days;
+	int i, n, result = -1;
+	char ebuf[256];
+
+	paths[0] = opt->next_cert;
+	paths[1] = opt->next_key;
+	paths[2] = opt->next_ra_sign_cert;
+	paths[3] = opt->next_ra_sign_key;
+	paths[4] = opt->next_ra_enc_cert;
+	paths[5] = opt->next_ra_enc_key;
+	n = opt->ra_sign_cert != NULL ? LABCA_N_FILES : 2;
+	ca_days = opt->ca_days ? opt->ca_days : 3650;
+	ra_days = opt->ra_days ? opt->ra_days : 730;
+	if (ca_days > 36500 || ra_days > 36500) {
+		seterr(err, errlen, "validity over 100 years");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (paths[i] == NULL) {
+			seterr(err, errlen, "a file name for the rollover CA is missing");
+			goto out;
+		}
+		if (lstat(paths[i], &sb) == 0) {
+			seterr(err, errlen, "%s exists already; nothing written", paths[i]);
+			goto out;
+		}
+	}
+	if ((cur = read_cert_file(opt->ca_cert, err, errlen)) == NULL)
+		goto out;
+	if ((ca_key = make_key(opt->ca_key_spec != NULL ? opt->ca_key_spec : "rsa:2048",
+	    err, errlen)) == NULL)
+		goto out;
+	/* The same name, a new key, valid from the switch-over on. */
+	if ((ca = make_cert_at(X509_get_subject_name(cur), ca_key, NULL, ca_key,
+	    (time_t)opt->starts, ca_days, "critical,keyCertSign,cRLSign,digitalSignature", NULL,
+	    err, errlen)) == NULL)
+		goto out;
+	if (n == LABCA_N_FILES) {
+		if ((cur_ra = read_cert_file(opt->ra_sign_cert, err, errlen)) == NULL)
+			goto out;
+		if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
+		    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
+			goto out;
+		if ((ra_sign = make_cert_at(X509_get_subject_name(cur_ra), sign_key, ca, ca_key,
+		    (time_t)opt->starts, ra_days, "critical,digitalSignature", LABCA_EKU_RA,
+		    err, errlen)) == NULL)
+			goto out;
+		if ((ra_enc = make_cert_at(X509_get_subject_name(cur_ra), enc_key, ca, ca_key,
+		    (time_t)opt->starts, ra_days, "critical,keyEncipherment", LABCA_EKU_RA,
+		    err, errlen)) == NULL)
+			goto out;
+	}
+	pem[0] = to_pem(ca, NULL, &pem_len[0]);
+	pem[1] = to_pem(NULL, ca_key, &pem_len[1]);
+	if (n == LABCA_N_FILES) {
+		pem[2] = to_pem(ra_sign, NULL, &pem_len[2]);
+		pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
+		pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
+		pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
+	}
+	for (i = 0; i < n; i++) {
+		if (pem[i] == NULL) {
+			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (write_new(paths[i], pem[i], pem_len[i], (i % 2) ? 0600 : 0644, err, errlen) == -1)
+			goto out;
+		written[i] = 1;
+	}
+	result = 0;
+out:
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		if (result == -1 && written[i])
+			(void)unlink(paths[i]);
+		if (pem[i] != NULL) {
+			OPENSSL_cleanse(pem[i], pem_len[i]);
+			free(pem[i]);
+		}
+	}
+	X509_free(cur);
+	X509_free(cur_ra);
+	X509_free(ca);
+	X509_free(ra_sign);
+	X509_free(ra_enc);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(sign_key);
+	EVP_PKEY_free(enc_key);
 	return result;
 }

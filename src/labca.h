@@ -8,6 +8,7 @@
 #define LABCA_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -32,6 +33,26 @@ struct labca_options {
  */
 int labca_create(const struct labca_options *opt, char *err, size_t errlen);
 
+/* What `scepctl ca rollover` makes: the next CA (and RA) beside the current one. */
+struct labca_rollover {
+	const char *ca_cert;          /* the current CA certificate: its subject is reused */
+	const char *ra_sign_cert;     /* the current RA signing certificate (its subject is
+	                               * reused), or NULL when the CA acts as RA */
+	const char *next_cert, *next_key;          /* files to write */
+	const char *next_ra_sign_cert, *next_ra_sign_key;
+	const char *next_ra_enc_cert, *next_ra_enc_key;
+	const char *ca_key_spec;      /* as labca_options; default "rsa:2048" */
+	int64_t starts;               /* notBefore of everything made: the switch-over */
+	unsigned ca_days, ra_days;    /* defaults 3650 and 730 */
+};
+
+/*
+ * Writes a new self-signed CA certificate with the current CA's subject and a
+ * new key, valid from opt->starts, and, when the current CA has an RA, new RA
+ * signing and encryption certificates issued by it with the current RA's
+ * subject. Fails without writing anything when a file exists already.
+ */
+int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen);
 /* The default RA name: the host name (first label) + "-MSCEP-RA", as NDES names it. */
 char *labca_default_ra_name(void);
 

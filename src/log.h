@@ -21,6 +21,7 @@ enum ndes_event {
 	NDES_EVENT_DECODE = 16,          /* cannot decode the request */
 	NDES_EVENT_RETRIEVE_INFO = 17,   /* cannot read the client's message */
 	NDES_EVENT_DECRYPT = 18,         /* cannot decrypt the client's PKCS7 message */
+	NDES_EVENT_RENEWAL = 28,         /* renewal refused */
 	NDES_EVENT_PASSWORD = 29,        /* challenge password rejected */
 	NDES_EVENT_SUBMIT = 31,          /* submission to the CA failed / refused by policy */
 };

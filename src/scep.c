@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * scep.c: routes SCEP paths, answers GetCACaps / GetCACert from cached bytes,
- * and runs a PKIOperation through pkimsg -> signer (decrypt) -> csr -> policy
- * and challenge -> signer (issue) -> store (durable commit) -> certrep. Every
- * failure after the message is understood is answered with a signed CertRep
- * FAILURE; HTTP errors are only for what cannot be answered with a CertRep.
- * It holds no key itself: key operations go through signer.h.
+ * scep.c: routes SCEP paths to their profile, answers GetCACaps, GetCACert
+ * and GetNextCACert from bytes built at start-up (profile.c), serves the CRL
+ * over HTTP, and runs a PKIOperation: pkimsg -> algorithm and clock checks ->
+ * signer (decrypt) -> by messageType:
+ *   PKCSReq / RenewalReq: csr -> template by key usage -> policy -> renewal
+ *     or challenge -> PENDING (approval) or signer (issue) -> store -> SUCCESS
+ *   CertPoll: the waiting or issued request of the transactionID
+ *   GetCert: a certificate this CA issued, by issuer and serial
+ *   GetCRL: the CA's CRL (crl.c)
+ * -> certrep. Every failure after the message is understood is answered with
+ * a signed CertRep FAILURE; HTTP errors are only for what cannot be answered
+ * with a CertRep. It holds no key itself: key operations go through signer.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,20 +22,25 @@
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "admin.h"
+#include "certid.h"
 #include "certrep.h"
 #include "challenge.h"
 #include "config.h"
+#include "crl.h"
 #include "csr.h"
 #include "envelope.h"
 #include "httpd.h"
 #include "log.h"
 #include "pkimsg.h"
-#include "query.h"
 #include "policy.h"
+#include "profile.h"
+#include "query.h"
 #include "ratelimit.h"
+#include "renewal.h"
 #include "scep.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -37,117 +48,117 @@
 #include "util.h"
 
 #define CT_CAPS "text/plain"
-#define CT_CA "application/x-x509-ca-cert"
-#define CT_CA_RA "application/x-x509-ca-ra-cert"
+#define CT_NEXT_CA "application/x-x509-next-ca-cert"
 #define CT_PKI "application/x-pki-message"
+#define CT_CRL "application/pkix-crl"
+#define CT_HTML "text/html"
+
+/* HRESULTs NDES puts in 1.3.6.1.4.1.311.21.33 (ndes.md §3.4), as signed 32-bit values. */
+#define HR_E_FAIL ((int32_t)0x80004005u)
+#define HR_E_ACCESSDENIED ((int32_t)0x80070005u)
+#define HR_E_INVALIDARG ((int32_t)0x80070057u)
+#define HR_NTE_BAD_DATA ((int32_t)0x80090005u)
+#define HR_NTE_BAD_SIGNATURE ((int32_t)0x80090006u)
+#define HR_NTE_BAD_ALGID ((int32_t)0x80090008u)
+#define HR_CRYPT_E_NOT_FOUND ((int32_t)0x80092004u)
+#define HR_CRYPT_E_REVOKED ((int32_t)0x80092010u)
+#define HR_CRYPT_E_ASN1_BADTAG ((int32_t)0x8009310Bu)
+#define HR_CERT_E_EXPIRED ((int32_t)0x800B0101u)
+
+/* Microsoft's NDES URL validation scripts send this in `message` (ndes.md §3.1). */
+#define NDES_PROBE "NDESLongUrlValidator"
 
 struct scep_server {
 	const struct config *cfg;
-	struct signer *signer;
 	struct policy *policy;
+	struct profiles *ps;
+	struct renewal *renewal;
 	struct store_pool *pool;
-	unsigned char *cacert;          /* GetCACert body */
-	size_t cacert_len;
-	const char *cacert_type;
-	char *caps;                     /* GetCACaps body */
-	size_t caps_len;
-	STACK_OF(X509) *certrep_extra;  /* certificates after the issued one in a CertRep */
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
 
+enum reply_kind {
+	REPLY_FAILURE,
+	REPLY_CERT,
+	REPLY_CRL,
+	REPLY_PENDING,
+};
+
 /* The state of one PKIOperation, for the reply and its log line. */
 struct pkiop {
 	struct scep_server *srv;
 	const struct http_request *req;
+	const struct profile *prof;
+	size_t gen;                     /* CA generation current for this request */
+	int64_t now;
 	struct pkimsg *msg;
 	struct certrep_request rq;
 	struct store *st;
+	unsigned char signer_sha256[32];/* SHA-256 of the message signer's SubjectPublicKeyInfo */
+	int have_signer;
+	enum reply_kind kind;
 	int failinfo;
 	int event;
 	char reason[512];
+	const char *note;               /* log reason of a SUCCESS or PENDING, or NULL */
 	char serial[80];
 	char *subject;
 	unsigned char keyhash[32];      /* SHA-256 of the CSR's public key, once parsed */
 	int have_keyhash;
-	int resent;
-	X509 *issued;                   /* the certificate for a SUCCESS reply */
+	X509 *issued;                   /* the certificate of a SUCCESS reply */
+	unsigned char *crl;             /* the CRL of a GetCRL SUCCESS reply */
+	size_t crl_len;
 };
 
-static int build_caps(struct scep_server *srv)
+static void set_body(struct http_response *resp, int status, const char *type,
+    const void *body, size_t len)
 {
-	size_t i, len = 0;
-	char *p;
-
-	for (i = 0; i < srv->cfg->n_caps; i++)
-		len += strlen(srv->cfg->caps[i]) + 2;
-	srv->caps = p = xmalloc(len + 1);
-	for (i = 0; i < srv->cfg->n_caps; i++)
-		p += sprintf(p, "%s\r\n", srv->cfg->caps[i]);
-	srv->caps_len = len;
-	return 0;
+	resp->status = status;
+	resp->content_type = type;
+	resp->body = xmalloc(len ? len : 1);
+	memcpy(resp->body, body, len);
+	resp->body_len = len;
 }
 
-static int build_cacert(struct scep_server *srv, char *err, size_t errlen)
+static void http_error(const struct http_request *req, struct http_response *resp,
+    const char *op, int status, int event, const char *reason)
 {
-	STACK_OF(X509) *certs = NULL;
-	X509 *ca = signer_ca_cert(srv->signer);
-	X509 *sign = signer_ra_sign_cert(srv->signer), *enc = signer_ra_enc_cert(srv->signer);
-	unsigned char *der = NULL;
-	int n, rc = -1;
+	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
+	    .status = status, .event = event, .reason = reason });
+	httpd_text(resp, status, "%s", reason);
+}
 
-	if (!signer_has_ra(srv->signer)) {
-		if ((n = i2d_X509(ca, &der)) <= 0) {
-			snprintf(err, errlen, "cannot encode the CA certificate");
-			goto out;
-		}
-		srv->cacert = xmalloc((size_t)n);
-		memcpy(srv->cacert, der, (size_t)n);
-		srv->cacert_len = (size_t)n;
-		srv->cacert_type = CT_CA;
-		rc = 0;
-		goto out;
-	}
-	/* NDES order: RA signing, RA encryption, CA (ndes.md 3.3). */
-	if ((certs = sk_X509_new_null()) == NULL || !sk_X509_push(certs, sign) ||
-	    (X509_cmp(sign, enc) != 0 && !sk_X509_push(certs, enc)) || !sk_X509_push(certs, ca)) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if ((srv->cacert = certrep_degenerate(certs, &srv->cacert_len)) == NULL) {
-		snprintf(err, errlen, "cannot build the GetCACert response");
-		goto out;
-	}
-	srv->cacert_type = CT_CA_RA;
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	sk_X509_free(certs);
-	return rc;
+static void log_simple(const struct http_request *req, const char *op, int status,
+    const char *reason)
+{
+	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
+	    .status = status, .reason = reason });
 }
 
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
+	X509 *cas[2] = { NULL, NULL };
+	size_t g;
 
 	srv->cfg = cfg;
-	if ((srv->signer = signer_load(cfg, err, errlen)) == NULL)
-		goto out;
 	if ((srv->policy = policy_new(cfg, err, errlen)) == NULL)
 		goto out;
+	if ((srv->ps = profiles_new(cfg, srv->policy, err, errlen)) == NULL)
+		goto out;
+	for (g = 0; g < srv->ps->n_gen; g++)
+		cas[g] = signer_ca_cert(srv->ps->gen[g].signer);
+	if ((srv->renewal = renewal_new(cas, srv->ps->n_gen)) == NULL) {
+		snprintf(err, errlen, "cannot set up renewal checks");
+		goto out;
+	}
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
 		goto out;
-	if (build_caps(srv) != 0 || build_cacert(srv, err, errlen) != 0)
-		goto out;
-	if ((srv->certrep_extra = sk_X509_new_null()) == NULL)
-		goto out;
-	if (cfg->include_ca_in_certrep &&
-	    !sk_X509_push(srv->certrep_extra, signer_ca_cert(srv->signer)))
-		goto out;
-	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->signer), srv->pool, err, errlen))
-	    == NULL)
+	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->ps->gen[0].signer), srv->pool,
+	    err, errlen)) == NULL)
 		goto out;
 	if ((srv->challenge_limiter = ratelimit_new(cfg->challenge_max_failures,
 	    cfg->challenge_failure_window, CHALLENGE_RATELIMIT_ENTRIES)) == NULL) {
@@ -167,73 +178,83 @@ void scep_server_free(struct scep_server *srv)
 		return;
 	ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
-	sk_X509_free(srv->certrep_extra);
-	free(srv->caps);
-	free(srv->cacert);
 	store_pool_free(srv->pool);
+	renewal_free(srv->renewal);
+	profiles_free(srv->ps);
 	policy_free(srv->policy);
-	signer_free(srv->signer);
 	free(srv);
 }
 
-/* NDES and RFC paths, matched case-insensitively as IIS does, with or without /pkiclient.exe. */
-static int is_scep_path(const char *path)
-{
-	static const char *const bases[] = {
-		"/certsrv/mscep/mscep.dll", "/cgi-bin/pkiclient.exe", "/scep",
-	};
-	size_t i, n;
+/* --- PKIOperation: helpers ------------------------------------------------ */
 
-	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-		n = strlen(bases[i]);
-		if (strncasecmp(path, bases[i], n) != 0)
-			continue;
-		if (path[n] == '\0' || strcmp(path + n, "/") == 0 ||
-		    strcasecmp(path + n, "/pkiclient.exe") == 0)
-			return 1;
+/* The HRESULT NDES would send for a failure of this kind. */
+static int32_t default_hresult(int failinfo, int event)
+{
+	switch (failinfo) {
+	case SCEP_FAIL_BADALG:
+		return HR_NTE_BAD_ALGID;
+	case SCEP_FAIL_BADMESSAGECHECK:
+		return HR_NTE_BAD_SIGNATURE;
+	case SCEP_FAIL_BADCERTID:
+		return HR_CRYPT_E_NOT_FOUND;
+	default:
+		break;
 	}
-	return 0;
+	switch (event) {
+	case NDES_EVENT_DECODE:
+	case NDES_EVENT_RETRIEVE_INFO:
+		return HR_CRYPT_E_ASN1_BADTAG;
+	case NDES_EVENT_DECRYPT:
+		return HR_NTE_BAD_DATA;
+	case NDES_EVENT_SUBMIT:
+		return HR_E_FAIL;
+	default:
+		return HR_E_INVALIDARG;
+	}
 }
 
-static void set_body(struct http_response *resp, int status, const char *type,
-    const void *body, size_t len)
+static int vfail(struct pkiop *op, int32_t hr, int failinfo, int event, const char *fmt,
+    va_list ap)
 {
-	resp->status = status;
-	resp->content_type = type;
-	resp->body = xmalloc(len);
-	memcpy(resp->body, body, len);
-	resp->body_len = len;
+	vsnprintf(op->reason, sizeof(op->reason), fmt, ap);
+	op->kind = REPLY_FAILURE;
+	op->failinfo = failinfo;
+	op->event = event;
+	op->rq.hresult = hr != 0 ? hr : default_hresult(failinfo, event);
+	return failinfo;
 }
-
-static void http_error(const struct http_request *req, struct http_response *resp,
-    const char *op, int status, int event, const char *reason)
-{
-	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
-	    .status = status, .event = event, .reason = reason });
-	httpd_text(resp, status, "%s", reason);
-}
-
-static void log_simple(const struct http_request *req, const char *op, int status)
-{
-	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
-	    .status = status });
-}
-
-/* --- PKIOperation ------------------------------------------------------- */
 
 static int fail(struct pkiop *op, int failinfo, int event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+static int fail_hr(struct pkiop *op, int32_t hr, int failinfo, int event, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int fail(struct pkiop *op, int failinfo, int event, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(op->reason, sizeof(op->reason), fmt, ap);
+	rc = vfail(op, 0, failinfo, event, fmt, ap);
 	va_end(ap);
-	op->failinfo = failinfo;
-	op->event = event;
-	return failinfo;
+	return rc;
+}
+
+static int fail_hr(struct pkiop *op, int32_t hr, int failinfo, int event, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(op, hr, failinfo, event, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int store_failed(struct pkiop *op)
+{
+	log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+	return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
 }
 
 static int64_t asn1_time_seconds(const ASN1_TIME *t)
@@ -261,37 +282,207 @@ out:
 	return rc;
 }
 
-/* Uses the certificate recorded for this transactionID: the same key gets it again. */
+/* SHA-256 of a certificate's SubjectPublicKeyInfo DER (as csr.h's spki_sha256). */
+static int spki_sha256(X509 *cert, unsigned char out[32])
+{
+	unsigned char *der = NULL;
+	unsigned int len = 0;
+	int n, rc = -1;
+
+	if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der)) <= 0)
+		goto out;
+	if (EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+static unsigned digest_bit(int nid)
+{
+	switch (nid) {
+	case NID_md5:
+		return PROFILE_MD_MD5;
+	case NID_sha1:
+		return PROFILE_MD_SHA1;
+	case NID_sha224:
+		return PROFILE_MD_SHA224;
+	case NID_sha256:
+		return PROFILE_MD_SHA256;
+	case NID_sha384:
+		return PROFILE_MD_SHA384;
+	case NID_sha512:
+		return PROFILE_MD_SHA512;
+	default:
+		return 0;
+	}
+}
+
+static unsigned cipher_bit(int nid)
+{
+	switch (nid) {
+	case NID_des_cbc:
+		return PROFILE_CIPHER_DES;
+	case NID_des_ede3_cbc:
+		return PROFILE_CIPHER_DES3;
+	case NID_aes_128_cbc:
+		return PROFILE_CIPHER_AES128;
+	case NID_aes_192_cbc:
+		return PROFILE_CIPHER_AES192;
+	case NID_aes_256_cbc:
+		return PROFILE_CIPHER_AES256;
+	default:
+		return 0;
+	}
+}
+
+/* Where an allow-list comes from, for messages: dflt, or the profile's list (in buf). */
+static const char *list_name(const struct pkiop *op, const char *list, const char *dflt,
+    char *buf, size_t len)
+{
+	if (op->prof->path == NULL)
+		return dflt;
+	snprintf(buf, len, "the %s of profile %s", list, op->prof->name);
+	return buf;
+}
+
+/*
+ * Opens the pkcsPKIEnvelope after checking its algorithms against the
+ * profile: the current generation's keys first, then the other's (a client
+ * may still hold the RA certificate of the other CA).
+ */
+static int open_envelope(struct pkiop *op, unsigned char **plain, size_t *plain_len)
+{
+	const struct profile *p = op->prof;
+	const struct config *cfg = op->srv->cfg;
+	struct envelope_info env;
+	const char *matched = NULL;
+	size_t g, tries;
+	unsigned bit;
+	char err[256], where[128];
+	int result;
+
+	*plain = NULL;
+	*plain_len = 0;
+	if (op->msg->envelope == NULL)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO,
+		    "the message carries no pkcsPKIEnvelope");
+	if (envelope_inspect(op->msg->envelope, op->msg->envelope_len, &env, err, sizeof(err)) != 0)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "%s", err);
+	op->rq.cipher_nid = env.cipher_nid;
+	op->rq.oaep = env.oaep;
+	if ((bit = cipher_bit(env.cipher_nid)) != 0 && (p->ciphers & bit) == 0) {
+		op->rq.cipher_nid = NID_undef;
+		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_DECRYPT, "content encryption %s is "
+		    "not allowed (%s)", env.cipher_oid, list_name(op, "ciphers",
+		    env.cipher_nid == NID_des_cbc ? "scep.allow_des" : "ciphers", where,
+		    sizeof(where)));
+	}
+	if (env.n_ktri > 0 && (p->transports & (env.oaep ? PROFILE_KT_OAEP : PROFILE_KT_RSA)) == 0) {
+		op->rq.cipher_nid = NID_undef;
+		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_DECRYPT, "key transport %s is not "
+		    "allowed (%s)", env.oaep ? "RSAES-OAEP" : "rsaEncryption",
+		    list_name(op, "key_transport", "key_transport", where, sizeof(where)));
+	}
+	result = SCEP_FAIL_BADREQUEST;
+	for (tries = 0; tries < 2; tries++) {
+		g = tries == 0 ? op->gen : 1 - op->gen;
+		if (g >= 2 || p->signer[g] == NULL)
+			continue;
+		result = signer_decrypt(p->signer[g], op->msg->envelope, op->msg->envelope_len,
+		    cfg->allow_des, plain, plain_len, &matched, err, sizeof(err));
+		if (result != SCEP_FAIL_BADREQUEST)
+			break;
+	}
+	if (result != SCEP_FAIL_NONE) {
+		if (result == SCEP_FAIL_BADALG || env.cipher_nid == NID_undef)
+			op->rq.cipher_nid = NID_undef;
+		return fail(op, result, NDES_EVENT_DECRYPT, "%s", err);
+	}
+	return SCEP_FAIL_NONE;
+}
+
+/* The certificate recorded for this transactionID: the same key gets it again. */
 static int resend_recorded(struct pkiop *op, const struct csr *csr, struct store_cert *prev,
     const unsigned char keyhash[32])
 {
 	const unsigned char *p = prev->der;
 
-	if (memcmp(keyhash, csr->spki_sha256, 32) != 0)
+	if (csr != NULL && memcmp(keyhash, csr->spki_sha256, 32) != 0)
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "transactionID %s already has a certificate, issued for another key",
+		    op->msg->transaction_id);
+	if (csr != NULL && strcmp(prev->subject, csr->subject) != 0)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+		    "transactionID %s already has a certificate, issued for another subject",
+		    op->msg->transaction_id);
+	if (csr == NULL && (prev->has_signer_sha256 ?
+	    memcmp(prev->signer_sha256, op->signer_sha256, 32) != 0 :
+	    memcmp(keyhash, op->signer_sha256, 32) != 0))
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "transactionID %s belongs to a request signed with another key",
 		    op->msg->transaction_id);
 	if ((op->issued = d2i_X509(NULL, &p, (long)prev->der_len)) == NULL)
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
 		    "the recorded certificate for this transaction cannot be read");
 	snprintf(op->serial, sizeof(op->serial), "%s", prev->serial);
-	op->resent = 1;
+	op->kind = REPLY_CERT;
+	op->note = "re-sent the certificate already issued for this transaction";
 	return SCEP_FAIL_NONE;
 }
 
-/* Issues and durably records the certificate for a checked CSR. */
-static int issue_and_commit(struct pkiop *op, const struct csr *csr, int consume)
+/*
+ * The certificate a message renews when its signer is one this CA issued (its
+ * serial into buf), else NULL: with key-derived transactionIDs a renewal that
+ * keeps the key reuses the enrollment's transactionID, so requests are told
+ * apart by transactionID and renewed certificate.
+ */
+static const char *renew_key(struct pkiop *op, char *buf, size_t len)
 {
-	const struct config *cfg = op->srv->cfg;
+	if (op->msg->signer == NULL || !renewal_signed_by_us(op->srv->renewal, op->msg->signer) ||
+	    serial_hex(op->msg->signer, buf, len) != 0)
+		return NULL;
+	return buf;
+}
+
+/* Answers from the certificate issued for this transaction, if any (1), else 0. */
+static int answer_issued(struct pkiop *op, const struct csr *csr, const char *renew,
+    int *result)
+{
+	struct store_cert *prev = NULL;
+	unsigned char keyhash[32];
+	int found = 1;
+
+	switch (store_issued_for_renewal(op->st, op->msg->transaction_id, renew, &prev,
+	    keyhash)) {
+	case STORE_OK:
+		*result = resend_recorded(op, csr, prev, keyhash);
+		break;
+	case STORE_NOT_FOUND:
+		found = 0;
+		break;
+	default:
+		*result = store_failed(op);
+		break;
+	}
+	store_cert_free(prev);
+	return found;
+}
+
+/*
+ * Issues a certificate for a checked CSR under template t with the current
+ * CA: grant, then signer. The certificate is in op->issued, to be recorded.
+ */
+static int issue(struct pkiop *op, const struct csr *csr, const struct policy_template *t)
+{
+	const struct profile_gen *gen = &op->srv->ps->gen[op->gen];
 	struct policy_grant grant;
 	struct issue_request ir;
-	struct store_enrollment e;
-	struct store_cert sc, *prev = NULL;
-	unsigned char *der = NULL, keyhash[32];
 	char err[256];
-	int n, rc, result;
+	int result;
 
-	if ((result = policy_grant(op->srv->policy, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE)
+	if ((result = policy_grant_template(t, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE)
 		return fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(csr->req);
@@ -300,169 +491,553 @@ static int issue_and_commit(struct pkiop *op, const struct csr *csr, int consume
 	ir.key_usage = grant.key_usage;
 	ir.eku = grant.eku;
 	ir.n_eku = grant.n_eku;
-	ir.validity_days = cfg->validity_days;
-	ir.now = now_seconds();
-	if ((op->issued = signer_issue(op->srv->signer, &ir, err, sizeof(err))) == NULL)
+	ir.validity_days = t->validity_days;
+	ir.now = op->now;
+	ir.crl_url = gen->crl_url;
+	if ((op->issued = signer_issue(gen->signer, &ir, err, sizeof(err))) == NULL)
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "the CA could not issue the certificate: %s", err);
+	return SCEP_FAIL_NONE;
+}
 
-	result = SCEP_FAIL_BADREQUEST;
-	memset(&sc, 0, sizeof(sc));
-	if (serial_hex(op->issued, sc.serial, sizeof(sc.serial)) != 0 ||
-	    (n = i2d_X509(op->issued, &der)) <= 0)
+/* The store record of op->issued. der is the caller's to free. */
+static int cert_record(struct pkiop *op, const char *subject, struct store_cert *sc,
+    unsigned char **der)
+{
+	int n;
+
+	memset(sc, 0, sizeof(*sc));
+	*der = NULL;
+	if (serial_hex(op->issued, sc->serial, sizeof(sc->serial)) != 0 ||
+	    (n = i2d_X509(op->issued, der)) <= 0)
+		return -1;
+	sc->subject = (char *)subject;
+	sc->not_before = asn1_time_seconds(X509_get0_notBefore(op->issued));
+	sc->not_after = asn1_time_seconds(X509_get0_notAfter(op->issued));
+	sc->der = *der;
+	sc->der_len = (size_t)n;
+	snprintf(sc->status, sizeof(sc->status), "valid");
+	snprintf(sc->transaction_id, sizeof(sc->transaction_id), "%s", op->msg->transaction_id);
+	sc->issued_at = op->now;
+	snprintf(sc->issuer_key_id, sizeof(sc->issuer_key_id), "%s",
+	    op->srv->ps->gen[op->gen].key_id);
+	return 0;
+}
+
+/* A store answer about a one-time password, as a FAILURE (and one more for the limiter). */
+static int challenge_refused(struct pkiop *op, int rc)
+{
+	ratelimit_fail(op->srv->challenge_limiter, op->req->client_addr, op->now);
+	return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "%s",
+	    challenge_result_text(rc == STORE_CHALLENGE_USED ? CHALLENGE_USED :
+	    rc == STORE_CHALLENGE_EXPIRED ? CHALLENGE_EXPIRED : CHALLENGE_WRONG));
+}
+
+/* What a request records besides its certificate. */
+static void enrollment(struct pkiop *op, const struct csr *csr, const struct profile *prof,
+    const struct policy_template *t, const char *challenge, const char *renew_serial,
+    struct store_enrollment *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->transaction_id = op->msg->transaction_id;
+	e->message_type = op->msg->message_type;
+	e->client_addr = op->req->client_addr;
+	e->pubkey_sha256 = csr->spki_sha256;
+	e->subject = csr->subject;
+	e->challenge = challenge;
+	e->now = op->now;
+	e->signer_sha256 = op->have_signer ? op->signer_sha256 : NULL;
+	e->profile = prof->name;
+	e->template_name = t->name;
+	e->renew_serial = renew_serial != NULL && renew_serial[0] != '\0' ? renew_serial : NULL;
+	e->revoke_renewed = e->renew_serial != NULL &&
+	    strcmp(op->srv->cfg->renewal_old_certificate, "revoke") == 0;
+}
+
+/*
+ * Records op->issued durably: a new request (pending_id < 0), or the approved
+ * waiting request pending_id. On a lost race the recorded certificate is sent.
+ */
+static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollment *e,
+    int64_t pending_id)
+{
+	struct store_cert sc;
+	unsigned char *der = NULL;
+	int rc, result = SCEP_FAIL_BADREQUEST;
+
+	if (cert_record(op, csr->subject, &sc, &der) != 0)
 		goto out;
-	sc.subject = csr->subject;
-	sc.not_before = asn1_time_seconds(X509_get0_notBefore(op->issued));
-	sc.not_after = asn1_time_seconds(X509_get0_notAfter(op->issued));
-	sc.der = der;
-	sc.der_len = (size_t)n;
-	snprintf(sc.status, sizeof(sc.status), "valid");
-	snprintf(sc.transaction_id, sizeof(sc.transaction_id), "%s", op->msg->transaction_id);
-	sc.issued_at = ir.now;
-	memset(&e, 0, sizeof(e));
-	e.transaction_id = op->msg->transaction_id;
-	e.message_type = op->msg->message_type;
-	e.client_addr = op->req->client_addr;
-	e.pubkey_sha256 = csr->spki_sha256;
-	e.subject = csr->subject;
-	e.challenge = consume ? csr->challenge : NULL;
-	e.now = ir.now;
-	e.cert = &sc;
-
-	switch ((rc = store_enroll_commit(op->st, &e))) {
+	e->cert = &sc;
+	rc = pending_id < 0 ? store_enroll_commit(op->st, e) :
+	    store_pending_issue(op->st, pending_id, e);
+	switch (rc) {
 	case STORE_OK:
 		snprintf(op->serial, sizeof(op->serial), "%s", sc.serial);
+		op->kind = REPLY_CERT;
 		result = SCEP_FAIL_NONE;
 		break;
 	case STORE_CHALLENGE_UNKNOWN:
 	case STORE_CHALLENGE_USED:
 	case STORE_CHALLENGE_EXPIRED:
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "%s",
-		    challenge_result_text(rc == STORE_CHALLENGE_USED ? CHALLENGE_USED :
-		    rc == STORE_CHALLENGE_EXPIRED ? CHALLENGE_EXPIRED : CHALLENGE_WRONG));
+		result = challenge_refused(op, rc);
+		break;
+	case STORE_NOT_FOUND:
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "renewal: the "
+		    "certificate being renewed is not in the store any more");
 		break;
 	case STORE_CONFLICT:
-		/* Another request with this transactionID won a race: answer as a re-send. */
+		/* Another request with this transactionID won a race, or it was revoked meanwhile. */
 		X509_free(op->issued);
 		op->issued = NULL;
-		if (store_issued_for_transaction(op->st, op->msg->transaction_id, &prev, keyhash)
-		    == STORE_OK)
-			result = resend_recorded(op, csr, prev, keyhash);
+		if (!answer_issued(op, csr, e->renew_serial, &result))
+			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s",
+			    store_errmsg(op->st));
 		break;
 	default:
 		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
 		break;
 	}
 out:
-	if (result != SCEP_FAIL_NONE && op->failinfo == SCEP_FAIL_NONE)
+	if (result != SCEP_FAIL_NONE && op->kind != REPLY_FAILURE)
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "the certificate could not be recorded in the store");
-	if (result != SCEP_FAIL_NONE) {
+	if (op->kind != REPLY_CERT) {
 		X509_free(op->issued);
 		op->issued = NULL;
 	}
-	store_cert_free(prev);
 	OPENSSL_free(der);
+	return op->kind == REPLY_CERT ? SCEP_FAIL_NONE : op->failinfo;
+}
+
+/* Issues an approved waiting request, under the profile and template it was made for. */
+static int issue_approved(struct pkiop *op, const struct store_pending *pend)
+{
+	struct scep_server *srv = op->srv;
+	const struct profile *prof;
+	const struct policy_template *t;
+	struct store_enrollment e;
+	struct csr *csr = NULL;
+	char err[256];
+	int result;
+
+	if ((csr = csr_parse(pend->csr, pend->csr_len, err, sizeof(err))) == NULL) {
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+		    "the stored request cannot be read: %s", err);
+		goto out;
+	}
+	if ((prof = profiles_find(srv->ps, pend->profile)) == NULL ||
+	    (t = policy_template_find(srv->policy, pend->template_name)) == NULL) {
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "profile %s or "
+		    "template %s of request %lld is not configured any more",
+		    pend->profile ? pend->profile : "?",
+		    pend->template_name ? pend->template_name : "?", (long long)pend->id);
+		goto out;
+	}
+	if ((result = policy_check_template(t, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
+		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
+		goto out;
+	}
+	free(op->subject);
+	op->subject = xstrdup(csr->subject);
+	if ((result = issue(op, csr, t)) != SCEP_FAIL_NONE)
+		goto out;
+	enrollment(op, csr, prof, t, NULL, pend->renew_serial, &e);
+	e.message_type = pend->message_type;
+	e.pubkey_sha256 = pend->pubkey_sha256;
+	if ((result = commit(op, csr, &e, pend->id)) == SCEP_FAIL_NONE)
+		op->note = "issued the request an administrator approved";
+out:
+	csr_free(csr);
 	return result;
 }
 
-static int pkcsreq(struct pkiop *op)
+/*
+ * The answer for a transaction that waits for approval: PENDING, FAILURE once
+ * rejected, or the certificate once approved. The message must come from the
+ * key that made the request (RFC 8894 §3.3.3: CertPoll is matched by
+ * transactionID and signer, not by the IssuerAndSubject it carries).
+ */
+static int answer_pending(struct pkiop *op, const struct store_pending *pend)
+{
+	if (!op->have_signer || memcmp(pend->signer_sha256, op->signer_sha256, 32) != 0)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "transactionID %s waits "
+		    "for approval of a request signed with another key", pend->transaction_id);
+	if (strcmp(pend->decision, "rejected") == 0)
+		return fail_hr(op, HR_E_ACCESSDENIED, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+		    "request %lld was rejected by an administrator", (long long)pend->id);
+	if (strcmp(pend->decision, "approved") == 0)
+		return issue_approved(op, pend);
+	op->kind = REPLY_PENDING;
+	op->note = "waiting for approval (scepctl request approve)";
+	return SCEP_FAIL_NONE;
+}
+
+/* Answers from the waiting request of this transaction, if any (1), else 0. */
+static int answer_waiting(struct pkiop *op, const char *renew, int *result)
+{
+	struct store_pending *pend = NULL;
+	int found = 1;
+
+	switch (store_pending_for_transaction(op->st, op->msg->transaction_id, renew, &pend)) {
+	case STORE_OK:
+		*result = answer_pending(op, pend);
+		break;
+	case STORE_NOT_FOUND:
+		found = 0;
+		break;
+	default:
+		*result = store_failed(op);
+		break;
+	}
+	store_pending_free(pend);
+	return found;
+}
+
+/*
+ * A renewal signer (scep.md §1.4.6): chains to this CA, valid (with grace), in
+ * the window, same subject and SANs unless the template allows a change, and a
+ * certificate of this server that is not revoked. Its serial goes to serial.
+ */
+static int check_renewal(struct pkiop *op, const struct csr *csr,
+    const struct policy_template *t, char *serial, size_t serial_len)
+{
+	const struct config *cfg = op->srv->cfg;
+	struct renewal_rules rules;
+	struct store_cert *known = NULL;
+	unsigned char *der = NULL;
+	char why[400];
+	int n, result;
+
+	memset(&rules, 0, sizeof(rules));
+	rules.grace_days = cfg->renewal_grace_days;
+	rules.window_days = cfg->renewal_window_days;
+	rules.allow_key_reuse = cfg->renewal_allow_key_reuse;
+	rules.allow_subject_change = t->allow_subject_change;
+	if (renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, why,
+	    sizeof(why)) != SCEP_FAIL_NONE) {
+		result = fail_hr(op, strstr(why, "expired") ? HR_CERT_E_EXPIRED : 0,
+		    SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
+		goto out;
+	}
+	if (serial_hex(op->msg->signer, serial, serial_len) != 0) {
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL,
+		    "renewal: the signer certificate's serial cannot be read");
+		goto out;
+	}
+	switch (store_cert_by_serial(op->st, serial, &known)) {
+	case STORE_OK:
+		break;
+	case STORE_NOT_FOUND:
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "renewal: the signer "
+		    "certificate (serial %s) was not issued by this server", serial);
+		goto out;
+	default:
+		result = store_failed(op);
+		goto out;
+	}
+	if ((n = i2d_X509(op->msg->signer, &der)) <= 0 || (size_t)n != known->der_len ||
+	    memcmp(der, known->der, known->der_len) != 0) {
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "renewal: the signer "
+		    "certificate differs from the one this server issued with serial %s", serial);
+		goto out;
+	}
+	if (strcmp(known->status, "valid") != 0) {
+		result = fail_hr(op, HR_CRYPT_E_REVOKED, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL,
+		    "renewal: the signer certificate (serial %s) is revoked", serial);
+		goto out;
+	}
+	result = SCEP_FAIL_NONE;
+out:
+	OPENSSL_free(der);
+	store_cert_free(known);
+	return result;
+}
+
+/* --- PKIOperation: the message types -------------------------------------- */
+
+/* PKCSReq (19) and RenewalReq (17). */
+static void enroll(struct pkiop *op)
 {
 	struct scep_server *srv = op->srv;
-	struct envelope_info env;
+	const struct profile *prof = op->prof;
+	const struct policy_template *t;
+	struct store_enrollment e;
 	struct csr *csr = NULL;
-	struct store_cert *prev = NULL;
-	unsigned char *plain = NULL, keyhash[32];
-	const char *matched = NULL;
+	unsigned char *plain = NULL;
 	size_t plain_len = 0;
-	char err[256];
-	int result, consume = 0;
+	char err[256], renew_serial[80], keybuf[80];
+	const char *renew = NULL;
+	int result, renewal, consume = 0;
 	unsigned blocked;
+	enum policy_usage usage;
 	enum challenge_result cr;
+	enum store_rc rc;
 
-	if (op->msg->envelope == NULL) {
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO,
-		    "the message carries no pkcsPKIEnvelope");
+	renew_serial[0] = '\0';
+	if (open_envelope(op, &plain, &plain_len) != SCEP_FAIL_NONE)
 		goto out;
-	}
-	if (envelope_inspect(op->msg->envelope, op->msg->envelope_len, &env, err, sizeof(err)) != 0) {
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "%s", err);
-		goto out;
-	}
-	op->rq.cipher_nid = env.cipher_nid;
-	op->rq.oaep = env.oaep;
-	result = signer_decrypt(srv->signer, op->msg->envelope, op->msg->envelope_len,
-	    srv->cfg->allow_des, &plain, &plain_len, &matched, err, sizeof(err));
-	if (result != SCEP_FAIL_NONE) {
-		if (result == SCEP_FAIL_BADALG || env.cipher_nid == NID_undef)
-			op->rq.cipher_nid = NID_undef;
-		result = fail(op, result, NDES_EVENT_DECRYPT, "%s", err);
-		goto out;
-	}
 	if ((csr = csr_parse(plain, plain_len, err, sizeof(err))) == NULL) {
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO,
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO,
 		    "the envelope does not hold a valid PKCS#10 request: %s", err);
 		goto out;
 	}
 	op->subject = xstrdup(csr->subject);
 	memcpy(op->keyhash, csr->spki_sha256, sizeof(op->keyhash));
 	op->have_keyhash = 1;
-	if ((result = policy_check_csr(srv->policy, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
-		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
+
+	renewal = op->msg->message_type == SCEP_MSG_RENEWALREQ;
+	if (renewal && !prof->renewal) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "RenewalReq: renewal is not "
+		    "enabled here (renewal.enabled%s)", prof->path != NULL ? ", or the profile's "
+		    "renewal" : "");
 		goto out;
 	}
-	switch (store_issued_for_transaction(op->st, op->msg->transaction_id, &prev, keyhash)) {
-	case STORE_OK:
-		result = resend_recorded(op, csr, prev, keyhash);
-		goto out;
-	case STORE_NOT_FOUND:
-		break;
-	default:
-		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
-		goto out;
-	}
-	if (srv->cfg->enforce_password &&
-	    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
-	    now_seconds())) > 0) {
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD,
-		    "too many rejected challenge passwords from this address (challenge.max_failures);"
-		    " refused for %u more seconds", blocked);
+	/*
+	 * A PKCSReq signed by a certificate this CA issued for the same subject is
+	 * a renewal (Apple, Cisco, sscep, certmonger). Signed by one for another
+	 * subject it is an enrollment: an RA (a scepd forwarding to this one, as
+	 * NDES to AD CS) or an MDM identity signs for many devices.
+	 */
+	if (!renewal && prof->renewal && renewal_signed_by_us(srv->renewal, op->msg->signer) &&
+	    X509_NAME_cmp(X509_get_subject_name(op->msg->signer),
+	    X509_REQ_get_subject_name(csr->req)) == 0)
+		renewal = 1;
+
+	usage = policy_usage_of(csr);
+	t = prof->tmpl[usage];
+	if ((result = policy_check_template(t, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
+		fail(op, result, NDES_EVENT_SUBMIT, "%s (%s)", err, policy_usage_name(usage));
 		goto out;
 	}
-	cr = challenge_check(srv->cfg, op->st, csr->challenge, now_seconds(), &consume);
-	if (cr != CHALLENGE_OK) {
-		if (cr != CHALLENGE_ERROR)
-			ratelimit_fail(srv->challenge_limiter, op->req->client_addr, now_seconds());
-		result = fail(op, SCEP_FAIL_BADREQUEST,
-		    cr == CHALLENGE_ERROR ? NDES_EVENT_NONE : NDES_EVENT_PASSWORD, "%s",
-		    challenge_result_text(cr));
+	/* A transaction seen before gets its recorded answer. */
+	if (renewal)
+		renew = renew_key(op, keybuf, sizeof(keybuf));
+	if (answer_issued(op, csr, renew, &result) || answer_waiting(op, renew, &result))
+		goto out;
+	if (renewal && check_renewal(op, csr, t, renew_serial, sizeof(renew_serial)) !=
+	    SCEP_FAIL_NONE)
+		goto out;
+	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
+	if (!renewal || prof->renewal_challenge) {
+		if (prof->challenge.enforce_password &&
+		    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
+		    op->now)) > 0) {
+			fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "too many rejected "
+			    "challenge passwords from this address (challenge.max_failures); "
+			    "refused for %u more seconds", blocked);
+			goto out;
+		}
+		cr = challenge_check_mode(&prof->challenge, op->st, csr->challenge, op->now,
+		    &consume);
+		if (cr != CHALLENGE_OK) {
+			if (cr != CHALLENGE_ERROR)
+				ratelimit_fail(srv->challenge_limiter, op->req->client_addr, op->now);
+			fail(op, SCEP_FAIL_BADREQUEST, cr == CHALLENGE_ERROR ? NDES_EVENT_NONE :
+			    NDES_EVENT_PASSWORD, "%s", challenge_result_text(cr));
+			goto out;
+		}
+	}
+	enrollment(op, csr, prof, t, consume ? csr->challenge : NULL, renew_serial, &e);
+	if (prof->approval || t->approval) {
+		switch ((rc = store_request_pending(op->st, &e, plain, plain_len))) {
+		case STORE_OK:
+			op->kind = REPLY_PENDING;
+			op->note = "waiting for approval (scepctl request approve)";
+			break;
+		case STORE_CONFLICT:
+			if (!answer_issued(op, csr, renew, &result) &&
+			    !answer_waiting(op, renew, &result))
+				store_failed(op);
+			break;
+		case STORE_CHALLENGE_UNKNOWN:
+		case STORE_CHALLENGE_USED:
+		case STORE_CHALLENGE_EXPIRED:
+			challenge_refused(op, rc);
+			break;
+		default:
+			store_failed(op);
+			break;
+		}
 		goto out;
 	}
-	result = issue_and_commit(op, csr, consume);
-	if (result != SCEP_FAIL_NONE && op->event == NDES_EVENT_PASSWORD)
-		ratelimit_fail(srv->challenge_limiter, op->req->client_addr, now_seconds());
+	if (issue(op, csr, t) != SCEP_FAIL_NONE)
+		goto out;
+	commit(op, csr, &e, -1);
+	if (op->kind == REPLY_CERT && renewal)
+		op->note = e.revoke_renewed ? "renewal; the renewed certificate is revoked "
+		    "(superseded)" : "renewal";
 out:
-	store_cert_free(prev);
 	csr_free(csr);
 	if (plain != NULL)
 		OPENSSL_clear_free(plain, plain_len);
-	return result;
 }
 
-static void pkioperation(struct scep_server *srv, const struct http_request *req,
-    const unsigned char *der, size_t len, struct http_response *resp)
+/* CertPoll (20): keyed by transactionID and signer; IssuerAndSubject is only checked. */
+static void certpoll(struct pkiop *op)
 {
+	struct certid *id = NULL;
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	const char *renew;
+	char err[256], keybuf[80];
+	int result;
+
+	if (open_envelope(op, &plain, &plain_len) != SCEP_FAIL_NONE)
+		goto out;
+	if ((id = certid_parse_issuer_and_subject(plain, plain_len, err, sizeof(err))) == NULL) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "CertPoll: %s", err);
+		goto out;
+	}
+	/* A renewal polls signed by the certificate it renews. */
+	renew = op->prof->renewal ? renew_key(op, keybuf, sizeof(keybuf)) : NULL;
+	if (answer_issued(op, NULL, renew, &result) || answer_waiting(op, renew, &result))
+		goto out;
+	fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "CertPoll: no request with "
+	    "transactionID %s is known", op->msg->transaction_id);
+out:
+	certid_free(id);
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, plain_len);
+}
+
+/* The generations whose CA has this subject: bit g set for generation g. */
+static unsigned gens_named(const struct pkiop *op, const X509_NAME *issuer)
+{
+	const struct profiles *ps = op->srv->ps;
+	unsigned mask = 0;
+	size_t g;
+
+	for (g = 0; g < ps->n_gen; g++)
+		if (X509_NAME_cmp(X509_get_subject_name(signer_ca_cert(ps->gen[g].signer)),
+		    issuer) == 0)
+			mask |= 1u << g;
+	return mask;
+}
+
+/* GetCert (21): a certificate this CA issued, by issuer and serial. */
+static void getcert(struct pkiop *op)
+{
+	struct certid *id = NULL;
+	struct store_cert *sc = NULL;
+	unsigned char *plain = NULL;
+	const unsigned char *p;
+	size_t plain_len = 0;
+	char err[256];
+
+	if (open_envelope(op, &plain, &plain_len) != SCEP_FAIL_NONE)
+		goto out;
+	if ((id = certid_parse_issuer_and_serial(plain, plain_len, err, sizeof(err))) == NULL) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "GetCert: %s", err);
+		goto out;
+	}
+	if (gens_named(op, id->issuer) == 0) {
+		fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "GetCert: the issuer is not this CA");
+		goto out;
+	}
+	switch (store_cert_by_serial(op->st, id->serial_hex, &sc)) {
+	case STORE_OK:
+		break;
+	case STORE_NOT_FOUND:
+		fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "GetCert: no certificate with "
+		    "serial %s was issued here", id->serial_hex);
+		goto out;
+	default:
+		store_failed(op);
+		goto out;
+	}
+	p = sc->der;
+	if ((op->issued = d2i_X509(NULL, &p, (long)sc->der_len)) == NULL ||
+	    X509_NAME_cmp(X509_get_issuer_name(op->issued), id->issuer) != 0) {
+		X509_free(op->issued);
+		op->issued = NULL;
+		fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "GetCert: certificate %s has "
+		    "another issuer", id->serial_hex);
+		goto out;
+	}
+	free(op->subject);
+	op->subject = xstrdup(sc->subject);
+	snprintf(op->serial, sizeof(op->serial), "%s", sc->serial);
+	op->kind = REPLY_CERT;
+	op->note = strcmp(sc->status, "valid") == 0 ? NULL : "the certificate is revoked";
+out:
+	store_cert_free(sc);
+	certid_free(id);
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, plain_len);
+}
+
+/* GetCRL (22): the CRL of the CA named by the IssuerAndSerialNumber. */
+static void getcrl(struct pkiop *op)
+{
+	const struct config *cfg = op->srv->cfg;
+	const struct profiles *ps = op->srv->ps;
+	struct certid *id = NULL;
+	struct store_cert *sc = NULL;
+	unsigned char *plain = NULL;
+	size_t plain_len = 0, g;
+	unsigned mask;
+	char err[256];
+
+	if (open_envelope(op, &plain, &plain_len) != SCEP_FAIL_NONE)
+		goto out;
+	if ((id = certid_parse_issuer_and_serial(plain, plain_len, err, sizeof(err))) == NULL) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "GetCRL: %s", err);
+		goto out;
+	}
+	if (!cfg->crl_scep) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "GetCRL is switched off (crl.scep)");
+		goto out;
+	}
+	if ((mask = gens_named(op, id->issuer)) == 0) {
+		fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "GetCRL: the issuer is not this CA");
+		goto out;
+	}
+	/* A rollover CA keeps the subject: the certificate's record says which CA issued it. */
+	g = mask & (1u << op->gen) ? op->gen : (mask & 1u ? 0 : 1);
+	if (mask == 3u && store_cert_by_serial(op->st, id->serial_hex, &sc) == STORE_OK) {
+		for (size_t i = 0; i < ps->n_gen; i++)
+			if (strcmp(sc->issuer_key_id, ps->gen[i].key_id) == 0 ||
+			    (sc->issuer_key_id[0] == '\0' && ps->gen[i].legacy))
+				g = i;
+	}
+	if (crl_current(op->st, ps->gen[g].signer, ps->gen[g].legacy, cfg->crl_validity_hours,
+	    op->now, 0, &op->crl, &op->crl_len, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "CRL: %s", err);
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the CRL is not available");
+		goto out;
+	}
+	op->kind = REPLY_CRL;
+out:
+	store_cert_free(sc);
+	certid_free(id);
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, plain_len);
+}
+
+/* --- PKIOperation: the pipeline ------------------------------------------ */
+
+static void pkioperation(struct scep_server *srv, const struct profile *prof,
+    const struct http_request *req, const unsigned char *der, size_t len,
+    struct http_response *resp)
+{
+	const struct config *cfg = srv->cfg;
+	const struct signer *signer;
 	struct pkiop op;
 	struct log_request lr;
 	unsigned char *reply = NULL;
 	size_t reply_len = 0;
-	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1];
+	int64_t skew;
+	unsigned bit;
+	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1], where[128];
 
 	memset(&op, 0, sizeof(op));
 	op.srv = srv;
 	op.req = req;
+	op.prof = prof;
+	op.now = now_seconds();
+	op.gen = profiles_current(srv->ps, op.now);
 	op.failinfo = SCEP_FAIL_NONE;
+	op.kind = REPLY_FAILURE;
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
 		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
@@ -474,37 +1049,80 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 	op.rq.digest_nid = op.msg->digest_nid;
 	op.rq.recipient = op.msg->signer;
 	op.rq.cipher_nid = NID_undef;
+	if (op.msg->signer != NULL && spki_sha256(op.msg->signer, op.signer_sha256) == 0)
+		op.have_signer = 1;
+	skew = op.msg->signing_time - op.now;
 
 	if (op.msg->failinfo != SCEP_FAIL_NONE) {
 		fail(&op, op.msg->failinfo, NDES_EVENT_RETRIEVE_INFO, "%s", op.msg->reason);
-	} else if (policy_check_digest(srv->policy, op.msg->digest_nid, err, sizeof(err))
-	    != SCEP_FAIL_NONE) {
-		fail(&op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "%s", err);
-	} else if (op.msg->message_type != SCEP_MSG_PKCSREQ) {
-		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "%s",
-		    strcmp(scep_msgtype_name(op.msg->message_type), "unknown") == 0 ?
-		    "the messageType is not a SCEP request type" :
-		    "this message type is not supported by this server yet");
+	} else if ((bit = digest_bit(op.msg->digest_nid)) == 0 || (prof->digests & bit) == 0) {
+		fail(&op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "the message digest %s is "
+		    "not allowed (%s)", op.msg->digest_nid == NID_undef ? "(unknown)" :
+		    OBJ_nid2sn(op.msg->digest_nid), list_name(&op, "digests",
+		    op.msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
+		    op.msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
+		    where, sizeof(where)));
+	} else if (cfg->max_clock_skew != 0 && op.msg->has_signing_time &&
+	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew)) {
+		fail(&op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is %lld "
+		    "seconds %s the server's clock; at most %u are allowed (scep.max_clock_skew)",
+		    (long long)(skew < 0 ? -skew : skew), skew < 0 ? "behind" : "ahead of",
+		    cfg->max_clock_skew);
+	} else if (strcmp(scep_msgtype_name(op.msg->message_type), "unknown") == 0) {
+		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "the messageType is not a SCEP request type");
 	} else if ((op.st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "store: %s", err);
 		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
 	} else {
-		pkcsreq(&op);
+		switch (op.msg->message_type) {
+		case SCEP_MSG_PKCSREQ:
+		case SCEP_MSG_RENEWALREQ:
+			enroll(&op);
+			break;
+		case SCEP_MSG_CERTPOLL:
+			certpoll(&op);
+			break;
+		case SCEP_MSG_GETCERT:
+			getcert(&op);
+			break;
+		case SCEP_MSG_GETCRL:
+			getcrl(&op);
+			break;
+		default:
+			fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+			    "this message type is not answered by a server");
+			break;
+		}
 	}
-	if (op.failinfo != SCEP_FAIL_NONE) {
+
+	signer = prof->signer[op.gen];
+	switch (op.kind) {
+	case REPLY_FAILURE:
 		/* A refused digest is not used for the reply either. */
 		if (op.failinfo == SCEP_FAIL_BADALG || op.failinfo == SCEP_FAIL_BADMESSAGECHECK)
 			op.rq.digest_nid = NID_undef;
+		if (!cfg->ndes_hresult)
+			op.rq.hresult = 0;
 		if (op.st != NULL &&
 		    store_request_failed(op.st, op.msg->transaction_id, op.msg->message_type,
 		    req->client_addr, op.have_keyhash ? op.keyhash : NULL, op.subject,
-		    op.failinfo, op.reason, now_seconds()) != STORE_OK)
+		    op.failinfo, op.reason, op.now) != STORE_OK)
 			log_msg(LOG_ERR, "store: %s", store_errmsg(op.st));
-		reply = certrep_failure(srv->signer, &op.rq, op.failinfo, op.reason, &reply_len,
+		reply = certrep_failure(signer, &op.rq, op.failinfo, op.reason, &reply_len,
 		    err, sizeof(err));
-	} else {
-		reply = certrep_success(srv->signer, &op.rq, op.issued, srv->certrep_extra,
+		break;
+	case REPLY_CERT:
+		reply = certrep_success(signer, &op.rq, op.issued, prof->certrep_extra[op.gen],
 		    &reply_len, err, sizeof(err));
+		break;
+	case REPLY_CRL:
+		reply = certrep_success_crl(signer, &op.rq, op.crl, op.crl_len, &reply_len,
+		    err, sizeof(err));
+		break;
+	case REPLY_PENDING:
+		reply = certrep_pending(signer, &op.rq, &reply_len, err, sizeof(err));
+		break;
 	}
 
 	snprintf(txid, sizeof(txid), "%s", op.msg->transaction_id);
@@ -523,15 +1141,22 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 		goto out;
 	}
 	lr.status = 200;
-	if (op.failinfo != SCEP_FAIL_NONE) {
+	switch (op.kind) {
+	case REPLY_FAILURE:
 		lr.outcome = "FAILURE";
 		lr.fail_info = scep_failinfo_name(op.failinfo);
 		lr.event = op.event;
 		lr.reason = op.reason;
-	} else {
+		break;
+	case REPLY_PENDING:
+		lr.outcome = "PENDING";
+		lr.reason = op.note;
+		break;
+	default:
 		lr.outcome = "SUCCESS";
-		lr.serial = op.serial;
-		lr.reason = op.resent ? "re-sent the certificate already issued for this transaction" : NULL;
+		lr.serial = op.serial[0] != '\0' ? op.serial : NULL;
+		lr.reason = op.note;
+		break;
 	}
 	log_request(&lr);
 	resp->status = 200;
@@ -544,12 +1169,37 @@ out:
 	if (op.st != NULL)
 		store_pool_put(srv->pool, op.st);
 	X509_free(op.issued);
+	free(op.crl);
 	free(op.subject);
 	pkimsg_free(op.msg);
 }
 
-static void pkioperation_get(struct scep_server *srv, const struct http_request *req,
-    struct http_response *resp)
+/* 1 when the query's message parameter is one of Microsoft's validation probes. */
+static int ndes_probe(const struct http_request *req)
+{
+	const char *val;
+	size_t vlen;
+
+	return query_find(req->query, req->query_len, "message", &val, &vlen) &&
+	    vlen >= strlen(NDES_PROBE) && strncmp(val, NDES_PROBE, strlen(NDES_PROBE)) == 0;
+}
+
+/*
+ * NDES answers its URL validation probes with 200 (ndes.md §3.1): a fake
+ * PKIOperation and the unknown operation "GetCACerts". The probe is logged as
+ * NDES logs it, as an undecodable request.
+ */
+static void probe_answer(const struct http_request *req, struct http_response *resp,
+    const char *op, int event)
+{
+	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
+	    .status = 200, .event = event,
+	    .reason = "NDES URL validation probe (Validate-NDESUrl.ps1): answered 200" });
+	httpd_text(resp, 200, "NDES URL validation request received");
+}
+
+static void pkioperation_get(struct scep_server *srv, const struct profile *prof,
+    const struct http_request *req, struct http_response *resp)
 {
 	const char *val;
 	size_t vlen, der_len;
@@ -561,40 +1211,113 @@ static void pkioperation_get(struct scep_server *srv, const struct http_request 
 		    "PKIOperation by GET needs a message parameter");
 		return;
 	}
+	if (ndes_probe(req)) {
+		probe_answer(req, resp, "PKIOperation", NDES_EVENT_DECODE);
+		return;
+	}
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
 		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
-	pkioperation(srv, req, der, der_len, resp);
+	pkioperation(srv, prof, req, der, der_len, resp);
 	free(der);
 }
+
+/* --- HTTP: CRL and the NDES page ------------------------------------------ */
+
+/* Serves a CA's CRL when path is one of the CRL paths; 0 when it is not. */
+static int crl_http(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp)
+{
+	const struct profiles *ps = srv->ps;
+	struct store *st = NULL;
+	unsigned char *der = NULL;
+	size_t g, len = 0;
+	char err[512];
+
+	for (g = 0; g < ps->n_gen; g++)
+		if (ps->gen[g].crl_path != NULL && strcmp(req->path, ps->gen[g].crl_path) == 0)
+			break;
+	if (g == ps->n_gen)
+		return 0;
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		http_error(req, resp, "CRL", 405, NDES_EVENT_NONE, "use GET");
+		resp->allow = "GET";
+		return 1;
+	}
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL ||
+	    crl_current(st, ps->gen[g].signer, ps->gen[g].legacy, srv->cfg->crl_validity_hours,
+	    now_seconds(), 0, &der, &len, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "CRL: %s", err);
+		http_error(req, resp, "CRL", 503, NDES_EVENT_NONE, "the CRL is not available");
+		goto out;
+	}
+	resp->status = 200;
+	resp->content_type = CT_CRL;
+	resp->body = der;
+	resp->body_len = len;
+	der = NULL;
+	log_simple(req, "CRL", 200, NULL);
+out:
+	free(der);
+	if (st != NULL)
+		store_pool_put(srv->pool, st);
+	return 1;
+}
+
+/* The general page a plain GET of mscep.dll shows without the Intune connector (ndes.md §3.6). */
+static const char ndes_page[] =
+    "<HTML><HEAD><TITLE>Network Device Enrollment Service</TITLE></HEAD>\r\n"
+    "<BODY>\r\n"
+    "<H1>Network Device Enrollment Service</H1>\r\n"
+    "<P>Network Device Enrollment Service allows you to obtain certificates for routers "
+    "or other network devices using the Simple Certificate Enrollment Protocol (SCEP).</P>\r\n"
+    "<P>This URL is used by network devices to submit certificate requests.</P>\r\n"
+    "<P>To obtain an enrollment challenge password, go to the admin URL. By default, the "
+    "admin URL is http://&lt;server&gt;/CertSrv/mscep_admin</P>\r\n"
+    "</BODY></HTML>\r\n";
 
 /* --- dispatch ------------------------------------------------------------ */
 
 void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct scep_server *srv = ctx;
+	const struct profile *prof;
 	const char *val;
-	size_t vlen;
+	size_t vlen, g;
 	char *op = NULL;
-	int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	int ndes, is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
+	if (crl_http(srv, req, resp))
+		return;
 	if (admin_is_path(req->path)) {
 		/*
 		 * The page, unless a SCEP operation is asked for (NDES answers those
-		 * here too); with admin.enabled false the whole path is absent.
+		 * here too, for the default profile); with admin.enabled false the
+		 * whole path is absent.
 		 */
 		if (!srv->cfg->admin_enabled ||
 		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
 			admin_handle(srv->admin, req, resp);
 			return;
 		}
-	} else if (!is_scep_path(req->path)) {
+		prof = &srv->ps->p[0];
+		ndes = 1;
+	} else if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
 		http_error(req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
 		return;
 	}
-	if (!query_find(req->query, req->query_len, "operation", &val, &vlen) ||
-	    (op = query_unescape(val, vlen)) == NULL || *op == '\0') {
+	if (!query_find(req->query, req->query_len, "operation", &val, &vlen)) {
+		if (ndes && is_get) {
+			set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
+			log_simple(req, "-", 200, "plain GET of the NDES URL: the general page");
+			return;
+		}
+		http_error(req, resp, "-", 400, NDES_EVENT_NONE,
+		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
+		return;
+	}
+	if ((op = query_unescape(val, vlen)) == NULL || *op == '\0') {
 		http_error(req, resp, "-", 400, NDES_EVENT_NONE,
 		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
 		goto out;
@@ -605,9 +1328,9 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 				http_error(req, resp, op, 400, NDES_EVENT_DECODE,
 				    "PKIOperation by POST needs the pkiMessage as the body");
 			else
-				pkioperation(srv, req, req->body, req->body_len, resp);
+				pkioperation(srv, prof, req, req->body, req->body_len, resp);
 		} else if (is_get)
-			pkioperation_get(srv, req, resp);
+			pkioperation_get(srv, prof, req, resp);
 		else {
 			http_error(req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
 			resp->allow = "GET, POST";
@@ -616,7 +1339,10 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 	}
 	if (strcmp(op, "GetCACaps") != 0 && strcmp(op, "GetCACert") != 0 &&
 	    strcmp(op, "GetNextCACert") != 0) {
-		http_error(req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
+		if (is_get && ndes_probe(req))
+			probe_answer(req, resp, "-", NDES_EVENT_NONE);
+		else
+			http_error(req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
 		goto out;
 	}
 	if (!is_get) {
@@ -624,14 +1350,19 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 		resp->allow = "GET";
 		goto out;
 	}
+	g = profiles_current(srv->ps, now_seconds());
 	if (strcmp(op, "GetCACaps") == 0) {
-		set_body(resp, 200, CT_CAPS, srv->caps, srv->caps_len);
-		log_simple(req, op, 200);
+		set_body(resp, 200, CT_CAPS, prof->caps[g], prof->caps_len[g]);
+		log_simple(req, op, 200, NULL);
 	} else if (strcmp(op, "GetCACert") == 0) {
-		set_body(resp, 200, srv->cacert_type, srv->cacert, srv->cacert_len);
-		log_simple(req, op, 200);
+		set_body(resp, 200, prof->cacert_type[g], prof->cacert[g], prof->cacert_len[g]);
+		log_simple(req, op, 200, NULL);
+	} else if (srv->ps->next_ca != NULL && g == 0) {
+		set_body(resp, 200, CT_NEXT_CA, srv->ps->next_ca, srv->ps->next_ca_len);
+		log_simple(req, op, 200, NULL);
 	} else
-		http_error(req, resp, op, 404, NDES_EVENT_NONE, "no next CA certificate is configured");
+		http_error(req, resp, op, 404, NDES_EVENT_NONE, "no rollover CA certificate is "
+		    "waiting (scepctl ca rollover)");
 out:
 	free(op);
 }

@@ -262,35 +262,34 @@ static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint
 	return 0;
 }
 
-struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
+struct signer *signer_load_files(const struct signer_files *f, int allow_des,
+    char *err, size_t errlen)
 {
 	struct signer *s = NULL, *result = NULL;
-	int n_ra, forward;
+	int n_ra;
 	char ebuf[256];
 
 	s = xcalloc(1, sizeof(*s));
-	/* A forwarding backend (scep, exec) issues elsewhere: no CA key is loaded. */
-	forward = cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0;
-	if (cfg->ca_cert == NULL || (cfg->ca_key == NULL && !forward)) {
+	if (f->ca_cert == NULL || (f->ca_key == NULL && !f->forward)) {
 		seterr(err, errlen, "ca.cert and ca.key must be set");
 		goto out;
 	}
-	n_ra = (cfg->ra_sign_cert != NULL) + (cfg->ra_sign_key != NULL) +
-	    (cfg->ra_enc_cert != NULL) + (cfg->ra_enc_key != NULL);
+	n_ra = (f->ra_sign_cert != NULL) + (f->ra_sign_key != NULL) +
+	    (f->ra_enc_cert != NULL) + (f->ra_enc_key != NULL);
 	if (n_ra != 0 && n_ra != 4) {
 		seterr(err, errlen, "ra: sign_cert, sign_key, enc_cert and enc_key must all be set");
 		goto out;
 	}
-	if (forward && n_ra != 4) {
-		seterr(err, errlen, "backend.type \"%s\" needs the ra group: without the CA key, "
-		    "scepd signs and decrypts SCEP messages with its RA keys", cfg->backend_type);
+	if (f->forward && n_ra != 4) {
+		seterr(err, errlen, "a forwarding backend needs the ra group: without the CA key, "
+		    "scepd signs and decrypts SCEP messages with its RA keys");
 		goto out;
 	}
 	/*
 	 * Providers first, so that keys are loaded through the same set. Loading
 	 * any provider explicitly switches off the implicit default one, hence both.
 	 */
-	if (cfg->allow_des) {
+	if (allow_des) {
 		if ((s->legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL) {
 			seterr(err, errlen, "scep.allow_des: cannot load OpenSSL's legacy provider (%s)",
 			    ossl_errors(ebuf, sizeof(ebuf)));
@@ -302,31 +301,31 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if (forward) {
-		if ((s->ca_cert = load_cert(cfg->ca_cert, err, errlen)) == NULL)
+	if (f->forward) {
+		if ((s->ca_cert = load_cert(f->ca_cert, err, errlen)) == NULL)
 			goto out;
-	} else if (load_pair("CA", cfg->ca_cert, cfg->ca_key, &s->ca_cert, &s->ca_key,
-	    err, errlen) == -1)
+	} else if (load_pair("CA", f->ca_cert, f->ca_key, &s->ca_cert, &s->ca_key, err,
+	    errlen) == -1)
 		goto out;
 	if (n_ra == 4) {
-		if (load_pair("RA signing", cfg->ra_sign_cert, cfg->ra_sign_key, &s->ra_sign_cert,
+		if (load_pair("RA signing", f->ra_sign_cert, f->ra_sign_key, &s->ra_sign_cert,
 		    &s->ra_sign_key, err, errlen) == -1)
 			goto out;
-		if (load_pair("RA encryption", cfg->ra_enc_cert, cfg->ra_enc_key, &s->ra_enc_cert,
+		if (load_pair("RA encryption", f->ra_enc_cert, f->ra_enc_key, &s->ra_enc_cert,
 		    &s->ra_enc_key, err, errlen) == -1)
 			goto out;
-		if (check_ra("RA signing certificate", cfg->ra_sign_cert, s->ra_sign_cert,
-		    s->ca_cert, KU_DIGITAL_SIGNATURE, forward, err, errlen) == -1)
+		if (check_ra("RA signing certificate", f->ra_sign_cert, s->ra_sign_cert,
+		    s->ca_cert, KU_DIGITAL_SIGNATURE, f->forward, err, errlen) == -1)
 			goto out;
-		if (check_ra("RA encryption certificate", cfg->ra_enc_cert, s->ra_enc_cert,
-		    s->ca_cert, KU_KEY_ENCIPHERMENT, forward, err, errlen) == -1)
+		if (check_ra("RA encryption certificate", f->ra_enc_cert, s->ra_enc_cert,
+		    s->ca_cert, KU_KEY_ENCIPHERMENT, f->forward, err, errlen) == -1)
 			goto out;
 		s->has_ra = 1;
 	} else {
 		if (!is_rsa(s->ca_cert)) {
 			seterr(err, errlen, "%s: without an RA the CA signs and decrypts SCEP messages "
 			    "and must be RSA; configure ra { } (scepctl init makes RSA RA certificates)",
-			    cfg->ca_cert);
+			    f->ca_cert);
 			goto out;
 		}
 		if (X509_up_ref(s->ca_cert) != 1 || EVP_PKEY_up_ref(s->ca_key) != 1)
@@ -343,6 +342,19 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 out:
 	signer_free(s);
 	return result;
+}
+
+struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
+{
+	struct signer_files f = {
+		.ca_cert = cfg->ca_cert, .ca_key = cfg->ca_key,
+		.ra_sign_cert = cfg->ra_sign_cert, .ra_sign_key = cfg->ra_sign_key,
+		.ra_enc_cert = cfg->ra_enc_cert, .ra_enc_key = cfg->ra_enc_key,
+		/* A forwarding backend (scep, exec) issues elsewhere: no CA key is loaded. */
+		.forward = cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0,
+	};
+
+	return signer_load_files(&f, cfg->allow_des, err, errlen);
 }
 
 struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *err,
@@ -672,6 +684,56 @@ out:
 	return result;
 }
 
+int signer_key_id(X509 *cert, char out[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	out[0] = '\0';
+	if (cert == NULL || X509_pubkey_digest(cert, EVP_sha1(), md, &len) != 1 || len != 20) {
+		ERR_clear_error();
+		return -1;
+	}
+	hex_encode(md, len, out, 1);
+	return 0;
+}
+
+/* Adds a CRL distribution point extension with one URI (RFC 5280 §4.2.1.13). */
+static int add_cdp(X509 *x, const char *url)
+{
+	CRL_DIST_POINTS *cdps = NULL;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAME *gn = NULL;
+	ASN1_IA5STRING *uri = NULL;
+	int result = -1;
+
+	if ((cdps = sk_DIST_POINT_new_null()) == NULL || (dp = DIST_POINT_new()) == NULL ||
+	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+	    (dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL)
+		goto out;
+	dp->distpoint->type = 0;   /* fullName */
+	if ((gn = GENERAL_NAME_new()) == NULL || (uri = ASN1_IA5STRING_new()) == NULL ||
+	    ASN1_STRING_set(uri, url, -1) != 1)
+		goto out;
+	GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+	uri = NULL;
+	if (sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn) == 0)
+		goto out;
+	gn = NULL;
+	if (sk_DIST_POINT_push(cdps, dp) == 0)
+		goto out;
+	dp = NULL;
+	if (X509_add1_ext_i2d(x, NID_crl_distribution_points, cdps, 0, X509V3_ADD_REPLACE) != 1)
+		goto out;
+	result = 0;
+out:
+	ASN1_IA5STRING_free(uri);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdps);
+	return result;
+}
+
 /* The digest a CA key signs certificates with. */
 static const EVP_MD *cert_digest(EVP_PKEY *key)
 {
@@ -798,6 +860,8 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 	}
 	if (add_key_ids(x, s->ca_cert) == -1)
 		goto out;
+	if (req->crl_url != NULL && req->crl_url[0] != '\0' && add_cdp(x, req->crl_url) == -1)
+		goto out;
 	if (X509_sign(x, s->ca_key, md) <= 0)
 		goto out;
 	result = x;
@@ -899,5 +963,180 @@ out:
 	free(der);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
+	return result;
+}
+
+unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *content,
+    size_t content_len, size_t *outlen, char *err, size_t errlen)
+{
+	const unsigned int flags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
+	CMS_ContentInfo *cms = NULL;
+	BIO *in = NULL;
+	const EVP_MD *md;
+	unsigned char *der = NULL, *p, *result = NULL;
+	int len;
+	char ebuf[256];
+
+	*outlen = 0;
+	if (s->ca_key == NULL) {
+		seterr(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
+		return NULL;
+	}
+	if (content == NULL || content_len == 0 || content_len > SIGNER_MAX_ENVELOPE) {
+		seterr(err, errlen, "no content, or content too large, to sign");
+		return NULL;
+	}
+	if ((md = cert_digest(s->ca_key)) == NULL) {
+		seterr(err, errlen, "the CA key type cannot sign here (RSA or EC only)");
+		return NULL;
+	}
+	if ((in = BIO_new_mem_buf(content, (int)content_len)) == NULL)
+		goto out;
+	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL)
+		goto out;
+	if (CMS_add1_signer(cms, s->ca_cert, s->ca_key, md, flags) == NULL)
+		goto out;
+	if (CMS_final(cms, in, NULL, flags) != 1)
+		goto out;
+	if ((len = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
+		goto out;
+	der = xmalloc((size_t)len);
+	p = der;
+	if (i2d_CMS_ContentInfo(cms, &p) != len)
+		goto out;
+	*outlen = (size_t)len;
+	result = der;
+	der = NULL;
+out:
+	if (result == NULL)
+		seterr(err, errlen, "signing with the CA key failed: %s",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+	free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return result;
+}
+
+/* One CRL entry: serial from hex, revocation date, reasonCode unless unspecified. */
+static X509_REVOKED *crl_entry(const struct signer_crl_entry *e)
+{
+	X509_REVOKED *r = NULL, *result = NULL;
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+	ASN1_TIME *when = NULL;
+	ASN1_ENUMERATED *reason = NULL;
+	int got;
+
+	if (e->serial == NULL || (got = BN_hex2bn(&bn, e->serial)) <= 0 ||
+	    (size_t)got != strlen(e->serial))
+		goto out;
+	if ((serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
+		goto out;
+	if ((when = ASN1_TIME_set(NULL, (time_t)e->revoked_at)) == NULL)
+		goto out;
+	if ((r = X509_REVOKED_new()) == NULL)
+		goto out;
+	if (X509_REVOKED_set_serialNumber(r, serial) != 1 ||
+	    X509_REVOKED_set_revocationDate(r, when) != 1)
+		goto out;
+	if (e->reason > 0 && e->reason <= 10 && e->reason != 7) {
+		if ((reason = ASN1_ENUMERATED_new()) == NULL ||
+		    ASN1_ENUMERATED_set(reason, e->reason) != 1)
+			goto out;
+		if (X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, reason, 0, 0) != 1)
+			goto out;
+	}
+	result = r;
+	r = NULL;
+out:
+	ASN1_ENUMERATED_free(reason);
+	ASN1_TIME_free(when);
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	X509_REVOKED_free(r);
+	return result;
+}
+
+unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_entry *entries,
+    size_t n, int64_t number, int64_t this_update, int64_t next_update, size_t *outlen,
+    char *err, size_t errlen)
+{
+	X509_CRL *crl = NULL;
+	X509_REVOKED *r = NULL;
+	ASN1_TIME *t = NULL;
+	ASN1_INTEGER *num = NULL;
+	AUTHORITY_KEYID *aki = NULL;
+	const ASN1_OCTET_STRING *ski;
+	const EVP_MD *md;
+	unsigned char *der = NULL, *p, *result = NULL;
+	size_t i;
+	int len, reported = 0;
+	char ebuf[256];
+
+	*outlen = 0;
+	if (s->ca_key == NULL) {
+		seterr(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
+		return NULL;
+	}
+	if ((md = cert_digest(s->ca_key)) == NULL) {
+		seterr(err, errlen, "the CA key type cannot sign CRLs here (RSA or EC only)");
+		return NULL;
+	}
+	if ((crl = X509_CRL_new()) == NULL || X509_CRL_set_version(crl, 1) != 1)
+		goto out;
+	if (X509_CRL_set_issuer_name(crl, X509_get_subject_name(s->ca_cert)) != 1)
+		goto out;
+	if ((t = ASN1_TIME_set(NULL, (time_t)this_update)) == NULL ||
+	    X509_CRL_set1_lastUpdate(crl, t) != 1)
+		goto out;
+	ASN1_TIME_free(t);
+	if ((t = ASN1_TIME_set(NULL, (time_t)next_update)) == NULL ||
+	    X509_CRL_set1_nextUpdate(crl, t) != 1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((r = crl_entry(&entries[i])) == NULL) {
+			seterr(err, errlen, "revoked serial \"%.80s\" cannot be put in a CRL",
+			    entries[i].serial ? entries[i].serial : "");
+			reported = 1;
+			goto out;
+		}
+		if (X509_CRL_add0_revoked(crl, r) != 1)
+			goto out;
+		r = NULL;
+	}
+	if (X509_CRL_sort(crl) != 1)
+		goto out;
+	if ((num = ASN1_INTEGER_new()) == NULL || ASN1_INTEGER_set_int64(num, number) != 1 ||
+	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)
+		goto out;
+	if ((aki = AUTHORITY_KEYID_new()) == NULL)
+		goto out;
+	if ((ski = X509_get0_subject_key_id(s->ca_cert)) != NULL)
+		aki->keyid = ASN1_OCTET_STRING_dup(ski);
+	else
+		aki->keyid = key_id(s->ca_cert);
+	if (aki->keyid == NULL ||
+	    X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0, 0) != 1)
+		goto out;
+	if (X509_CRL_sign(crl, s->ca_key, md) <= 0)
+		goto out;
+	if ((len = i2d_X509_CRL(crl, NULL)) <= 0)
+		goto out;
+	der = xmalloc((size_t)len);
+	p = der;
+	if (i2d_X509_CRL(crl, &p) != len)
+		goto out;
+	*outlen = (size_t)len;
+	result = der;
+	der = NULL;
+out:
+	if (result == NULL && !reported)
+		seterr(err, errlen, "signing the CRL failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+	free(der);
+	AUTHORITY_KEYID_free(aki);
+	ASN1_INTEGER_free(num);
+	ASN1_TIME_free(t);
+	X509_REVOKED_free(r);
+	X509_CRL_free(crl);
 	return result;
 }

@@ -29,6 +29,25 @@ struct signer;
 struct signer *signer_load(const struct config *cfg, char *err, size_t errlen);
 void signer_free(struct signer *s);
 
+/* The key and certificate files of one signer; RA ones all NULL when the CA acts as RA. */
+struct signer_files {
+	const char *ca_cert, *ca_key;
+	const char *ra_sign_cert, *ra_sign_key;
+	const char *ra_enc_cert, *ra_enc_key;
+	int forward;   /* a forwarding backend: the CA certificate only (no key), RA required,
+	                * RA certificates may be self-signed */
+};
+
+/* signer_load() with explicit files: a profile's own RA, or the rollover CA. */
+struct signer *signer_load_files(const struct signer_files *f, int allow_des,
+    char *err, size_t errlen);
+
+/*
+ * The RFC 5280 key identifier (method 1: SHA-1 of the subjectPublicKey) of
+ * cert as upper-case hex into out (41 bytes). 0, or -1.
+ */
+int signer_key_id(X509 *cert, char out[41]);
+
 /*
  * A signer holding one identity, for scepd acting as a SCEP client for itself
  * (scepctl init --upstream): cert and key (RSA; up-referenced) sign messages
@@ -66,13 +85,15 @@ struct issue_request {
 	size_t n_eku;
 	unsigned validity_days;
 	int64_t now;
+	const char *crl_url;               /* CRL distribution point URI, or NULL for none */
 };
 
 /*
  * Issues a v3 certificate: random positive 128-bit serial, notBefore = now,
  * notAfter = now + validity, AKI and SKI, basicConstraints CA:FALSE (critical),
  * keyUsage (critical) and extendedKeyUsage as given, subjectAltName as given,
- * signed by the CA with SHA-256. NULL with a reason in err on failure.
+ * a CRL distribution point when crl_url is set, signed by the CA with SHA-256.
+ * NULL with a reason in err on failure.
  */
 X509 *signer_issue(const struct signer *s, const struct issue_request *req,
     char *err, size_t errlen);
@@ -87,5 +108,29 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 unsigned char *signer_sign_message(const struct signer *s, int md_nid,
     const unsigned char *econtent, size_t econtent_len,
     const STACK_OF(X509_ATTRIBUTE) *attrs, size_t *outlen, char *err, size_t errlen);
+
+/*
+ * Signs content with the CA key itself (CMS SignedData, eContentType id-data,
+ * SHA-256, the CA certificate in `certificates`): the GetNextCACert response
+ * (RFC 8894 §4.7.1), whose content is the degenerate structure of the next CA.
+ */
+unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *content,
+    size_t content_len, size_t *outlen, char *err, size_t errlen);
+
+/* One revoked certificate for a CRL. */
+struct signer_crl_entry {
+	const char *serial;       /* upper-case hex */
+	int64_t revoked_at;
+	int reason;               /* RFC 5280 CRLReason; 0 (unspecified) adds no reasonCode */
+};
+
+/*
+ * Signs a v2 CRL of the CA: issuer = CA subject, thisUpdate, nextUpdate, the
+ * entries (reasonCode when not unspecified), cRLNumber and
+ * authorityKeyIdentifier. Returns DER (malloc'd) or NULL with a reason.
+ */
+unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_entry *entries,
+    size_t n, int64_t number, int64_t this_update, int64_t next_update, size_t *outlen,
+    char *err, size_t errlen);
 
 #endif

@@ -45,6 +45,17 @@ enum stmt_id {
 	Q_CERT_INSERT,
 	Q_ISSUED_FOR_TRANSACTION,
 	Q_CERT_BY_SERIAL,
+	Q_REQUEST_ACTIVE_EXISTS,
+	Q_PENDING_BY_TXID,
+	Q_PENDING_BY_ID,
+	Q_PENDING_DECIDE,
+	Q_PENDING_ISSUE,
+	Q_CERT_REVOKE,
+	Q_CERT_STATUS,
+	Q_REVOKED_LIST,
+	Q_CRL_LATEST,
+	Q_CRL_NEXT,
+	Q_CRL_INSERT,
 	Q_USER_INSERT,
 	Q_USER_GET,
 	Q_USER_DELETE,
@@ -52,7 +63,12 @@ enum stmt_id {
 };
 
 #define CERT_COLS "c.serial, c.subject, c.not_before, c.not_after, c.der, c.status, " \
-	"c.transaction_id, c.issued_at"
+	"c.transaction_id, c.issued_at, c.issuer_key_id, c.revoked_at, c.revocation_reason, " \
+	"c.renewed_serial"
+#define N_CERT_COLS 12
+#define PENDING_COLS "id, transaction_id, message_type, client_addr, subject, profile, " \
+	"template, pubkey_sha256, signer_sha256, csr, renew_serial, decision, created_at, " \
+	"decided_at FROM requests WHERE outcome = 'pending'"
 
 #define USER_COLS "name, nt_hash, basic_salt, basic_hash, basic_iterations, enroll, created_at"
 
@@ -73,19 +89,50 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_CHALLENGE_PURGE] =
 	    "DELETE FROM challenges WHERE expires_at <= ?1 OR used_at IS NOT NULL",
 	[Q_REQUEST_ISSUED_EXISTS] =
-	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome = 'issued'",
+	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome = 'issued'"
+	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
 	[Q_REQUEST_INSERT] =
 	    "INSERT INTO requests (transaction_id, message_type, client_addr, pubkey_sha256,"
-	    " subject, outcome, failinfo, reason, created_at, cert_serial)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " subject, outcome, failinfo, reason, created_at, cert_serial, signer_sha256,"
+	    " profile, template, csr, renew_serial)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[Q_CERT_INSERT] =
 	    "INSERT INTO certificates (serial, subject, not_before, not_after, der, status,"
-	    " transaction_id, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, 'valid', ?6, ?7)",
+	    " transaction_id, issued_at, issuer_key_id, renewed_serial)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 'valid', ?6, ?7, ?8, ?9)",
 	[Q_ISSUED_FOR_TRANSACTION] =
-	    "SELECT " CERT_COLS ", r.pubkey_sha256 FROM requests r"
+	    "SELECT " CERT_COLS ", r.pubkey_sha256, r.signer_sha256 FROM requests r"
 	    " JOIN certificates c ON c.serial = r.cert_serial"
-	    " WHERE r.transaction_id = ?1 AND r.outcome = 'issued'",
+	    " WHERE r.transaction_id = ?1 AND r.outcome = 'issued'"
+	    " AND coalesce(r.renew_serial, '') = coalesce(?2, '')",
 	[Q_CERT_BY_SERIAL] = "SELECT " CERT_COLS " FROM certificates c WHERE c.serial = ?1",
+	[Q_REQUEST_ACTIVE_EXISTS] =
+	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome IN ('issued', 'pending')"
+	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
+	[Q_PENDING_BY_TXID] = "SELECT " PENDING_COLS " AND transaction_id = ?1"
+	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
+	[Q_PENDING_BY_ID] = "SELECT " PENDING_COLS " AND id = ?1",
+	[Q_PENDING_DECIDE] =
+	    "UPDATE requests SET decision = ?2, decided_at = ?3"
+	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NULL",
+	[Q_PENDING_ISSUE] =
+	    "UPDATE requests SET outcome = 'issued', cert_serial = ?2"
+	    " WHERE id = ?1 AND outcome = 'pending' AND decision = 'approved'",
+	[Q_CERT_REVOKE] =
+	    "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3"
+	    " WHERE serial = ?1 AND status = 'valid'",
+	[Q_CERT_STATUS] = "SELECT status FROM certificates WHERE serial = ?1",
+	[Q_REVOKED_LIST] =
+	    "SELECT serial, revoked_at, revocation_reason FROM certificates"
+	    " WHERE status = 'revoked' AND (issuer_key_id = ?1 OR (?2 AND issuer_key_id IS NULL))"
+	    " ORDER BY serial",
+	[Q_CRL_LATEST] =
+	    "SELECT crl_number, this_update, next_update, revoked_count, der FROM crls"
+	    " WHERE issuer_key_id = ?1 ORDER BY crl_number DESC LIMIT 1",
+	[Q_CRL_NEXT] = "SELECT coalesce(max(crl_number), 0) + 1 FROM crls WHERE issuer_key_id = ?1",
+	[Q_CRL_INSERT] =
+	    "INSERT INTO crls (issuer_key_id, crl_number, this_update, next_update, revoked_count,"
+	    " der) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_USER_INSERT] =
 	    "INSERT INTO admin_users (name, nt_hash, basic_salt, basic_hash, basic_iterations,"
 	    " enroll, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -777,6 +824,16 @@ static int copy_field(char *dst, size_t dstlen, const unsigned char *src)
 	return 0;
 }
 
+/* Copies optional text (NULL gives ""); -1 if it does not fit. */
+static int copy_optional(char *dst, size_t dstlen, const unsigned char *src)
+{
+	if (src == NULL) {
+		dst[0] = '\0';
+		return 0;
+	}
+	return copy_field(dst, dstlen, src);
+}
+
 /* Builds a certificate from the CERT_COLS columns of the current row. */
 static struct store_cert *cert_from_row(struct store *st, sqlite3_stmt *s)
 {
@@ -810,6 +867,15 @@ static struct store_cert *cert_from_row(struct store *st, sqlite3_stmt *s)
 		goto out;
 	}
 	c->issued_at = sqlite3_column_int64(s, 7);
+	if (copy_optional(c->issuer_key_id, sizeof(c->issuer_key_id),
+	    sqlite3_column_text(s, 8)) == -1 ||
+	    copy_optional(c->renewed_serial, sizeof(c->renewed_serial),
+	    sqlite3_column_text(s, 11)) == -1) {
+		set_err(st, "certificate %s has an oversized issuer or renewed serial", c->serial);
+		goto out;
+	}
+	c->revoked_at = sqlite3_column_int64(s, 9);
+	c->revocation_reason = sqlite3_column_int(s, 10);
 	result = c;
 	c = NULL;
 out:
@@ -826,10 +892,15 @@ void store_cert_free(struct store_cert *c)
 	free(c);
 }
 
-/* Inserts a requests row. failinfo < 0 and NULL strings are stored as NULL. */
-static int request_insert(struct store *st, const char *transaction_id, int message_type,
+/*
+ * Inserts a requests row. failinfo < 0 and NULL strings are stored as NULL;
+ * e (optional) supplies the signer key, profile, template and renewed
+ * serial, csr the request of a waiting one.
+ */
+static int request_insert_full(struct store *st, const char *transaction_id, int message_type,
     const char *client_addr, const unsigned char *pubkey_sha256, const char *subject,
-    const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial)
+    const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial,
+    const struct store_enrollment *e, const unsigned char *csr, size_t csr_len)
 {
 	sqlite3_stmt *s;
 	int result = -1;
@@ -845,7 +916,12 @@ static int request_insert(struct store *st, const char *transaction_id, int mess
 	    (failinfo >= 0 ? bind_int(st, s, 7, failinfo) : bind_blob(st, s, 7, NULL, 0)) == -1 ||
 	    bind_text(st, s, 8, reason) == -1 ||
 	    bind_int(st, s, 9, now) == -1 ||
-	    bind_text(st, s, 10, cert_serial) == -1)
+	    bind_text(st, s, 10, cert_serial) == -1 ||
+	    bind_blob(st, s, 11, e != NULL ? e->signer_sha256 : NULL, HASH_LEN) == -1 ||
+	    bind_text(st, s, 12, e != NULL ? e->profile : NULL) == -1 ||
+	    bind_text(st, s, 13, e != NULL ? e->template_name : NULL) == -1 ||
+	    bind_blob(st, s, 14, csr, csr_len) == -1 ||
+	    bind_text(st, s, 15, e != NULL ? e->renew_serial : NULL) == -1)
 		goto out;
 	if (step_done(st, s, "recording the request") == -1)
 		goto out;
@@ -855,15 +931,25 @@ out:
 	return result;
 }
 
-/* 1 if transaction_id has an issued request, 0 if not, -1 on error. */
-static int transaction_issued(struct store *st, const char *transaction_id)
+/* Inserts a requests row without the columns of store_request_pending. */
+static int request_insert(struct store *st, const char *transaction_id, int message_type,
+    const char *client_addr, const unsigned char *pubkey_sha256, const char *subject,
+    const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial)
+{
+	return request_insert_full(st, transaction_id, message_type, client_addr, pubkey_sha256,
+	    subject, outcome, failinfo, reason, now, cert_serial, NULL, NULL, 0);
+}
+
+/* 1 if transaction_id (renewing renew_serial) has an issued request, 0 if not, -1 on error. */
+static int transaction_issued(struct store *st, const char *transaction_id,
+    const char *renew_serial)
 {
 	sqlite3_stmt *s;
 	int rc, result = -1;
 
 	if ((s = stmt_get(st, Q_REQUEST_ISSUED_EXISTS)) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1)
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -877,7 +963,7 @@ out:
 }
 
 static int cert_insert(struct store *st, const struct store_cert *c, const char *transaction_id,
-    int64_t now)
+    const char *renewed_serial, int64_t now)
 {
 	sqlite3_stmt *s;
 	int result = -1;
@@ -890,7 +976,9 @@ static int cert_insert(struct store *st, const struct store_cert *c, const char 
 	    bind_int(st, s, 4, c->not_after) == -1 ||
 	    bind_blob(st, s, 5, c->der, c->der_len) == -1 ||
 	    bind_text(st, s, 6, transaction_id) == -1 ||
-	    bind_int(st, s, 7, now) == -1)
+	    bind_int(st, s, 7, now) == -1 ||
+	    bind_text(st, s, 8, c->issuer_key_id[0] != '\0' ? c->issuer_key_id : NULL) == -1 ||
+	    bind_text(st, s, 9, renewed_serial) == -1)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -942,6 +1030,75 @@ out:
 	return result;
 }
 
+/* Upper-case serial without "0x" into out; -1 (errmsg set) when too long. */
+static int normalize_serial(struct store *st, const char *serial, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (serial[0] == '0' && (serial[1] == 'x' || serial[1] == 'X'))
+		serial += 2;
+	if (strlen(serial) >= outlen) {
+		set_err(st, "serial %.32s... is too long", serial);
+		return -1;
+	}
+	for (i = 0; serial[i] != '\0'; i++)
+		out[i] = serial[i] >= 'a' && serial[i] <= 'f' ? (char)(serial[i] - 'a' + 'A') :
+		    serial[i];
+	out[i] = '\0';
+	return 0;
+}
+
+/* Revokes serial inside the caller's transaction: OK, NOT_FOUND, CONFLICT or ERROR. */
+static enum store_rc revoke_one(struct store *st, const char *serial, int reason, int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	char norm[80];
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (normalize_serial(st, serial, norm, sizeof(norm)) == -1) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if ((s = stmt_get(st, Q_CERT_REVOKE)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, norm) == -1 || bind_int(st, s, 2, now) == -1 ||
+	    bind_int(st, s, 3, reason) == -1 || step_done(st, s, "revoking") == -1)
+		goto out;
+	if (sqlite3_changes(st->db) == 1) {
+		result = STORE_OK;
+		goto out;
+	}
+	stmt_done(s);
+	if ((s = stmt_get(st, Q_CERT_STATUS)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, norm) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		set_err(st, "no certificate with serial %s", norm);
+		result = STORE_NOT_FOUND;
+	} else if (rc == SQLITE_ROW) {
+		set_err(st, "certificate %s is revoked already", norm);
+		result = STORE_CONFLICT;
+	} else {
+		db_err(st, "reading a certificate's status");
+	}
+out:
+	stmt_done(s);
+	return result;
+}
+
+/* The renewed certificate of e, revoked as superseded (inside the transaction). */
+static enum store_rc revoke_superseded(struct store *st, const struct store_enrollment *e)
+{
+	if (e->renew_serial == NULL || e->renew_serial[0] == '\0') {
+		set_err(st, "revoke_renewed without renew_serial");
+		return STORE_ERROR;
+	}
+	return revoke_one(st, e->renew_serial, STORE_REASON_SUPERSEDED, e->now);
+}
+
 enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e)
 {
 	enum store_rc result = STORE_ERROR, rc;
@@ -960,7 +1117,7 @@ enum store_rc store_enroll_commit(struct store *st, const struct store_enrollmen
 	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
 	 * rather than "challenge used".
 	 */
-	if ((issued = transaction_issued(st, e->transaction_id)) < 0)
+	if ((issued = transaction_issued(st, e->transaction_id, e->renew_serial)) < 0)
 		goto out;
 	if (issued) {
 		set_err(st, "transactionID %s has a certificate already", e->transaction_id);
@@ -971,11 +1128,15 @@ enum store_rc store_enroll_commit(struct store *st, const struct store_enrollmen
 		result = rc;
 		goto out;
 	}
-	if (cert_insert(st, e->cert, e->transaction_id, e->now) == -1)
+	if (e->revoke_renewed && (rc = revoke_superseded(st, e)) != STORE_OK) {
+		result = rc;
 		goto out;
-	if (request_insert(st, e->transaction_id, e->message_type, e->client_addr, e->pubkey_sha256,
-	    e->subject != NULL ? e->subject : e->cert->subject, "issued", -1, NULL, e->now,
-	    e->cert->serial) == -1) {
+	}
+	if (cert_insert(st, e->cert, e->transaction_id, e->renew_serial, e->now) == -1)
+		goto out;
+	if (request_insert_full(st, e->transaction_id, e->message_type, e->client_addr,
+	    e->pubkey_sha256, e->subject != NULL ? e->subject : e->cert->subject, "issued", -1,
+	    NULL, e->now, e->cert->serial, e, NULL, 0) == -1) {
 		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
 			result = STORE_CONFLICT;
 		goto out;
@@ -1007,6 +1168,12 @@ enum store_rc store_request_failed(struct store *st, const char *transaction_id,
 enum store_rc store_issued_for_transaction(struct store *st, const char *transaction_id,
     struct store_cert **out, unsigned char pubkey_sha256[32])
 {
+	return store_issued_for_renewal(st, transaction_id, NULL, out, pubkey_sha256);
+}
+
+enum store_rc store_issued_for_renewal(struct store *st, const char *transaction_id,
+    const char *renew_serial, struct store_cert **out, unsigned char pubkey_sha256[32])
+{
 	enum store_rc result = STORE_ERROR;
 	struct store_cert *c = NULL;
 	sqlite3_stmt *s;
@@ -1016,7 +1183,7 @@ enum store_rc store_issued_for_transaction(struct store *st, const char *transac
 	*out = NULL;
 	if ((s = stmt_get(st, Q_ISSUED_FOR_TRANSACTION)) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1)
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
@@ -1029,13 +1196,18 @@ enum store_rc store_issued_for_transaction(struct store *st, const char *transac
 	}
 	if ((c = cert_from_row(st, s)) == NULL)
 		goto out;
-	key = sqlite3_column_blob(s, 8);
-	if (key == NULL || sqlite3_column_bytes(s, 8) != HASH_LEN) {
+	key = sqlite3_column_blob(s, N_CERT_COLS);
+	if (key == NULL || sqlite3_column_bytes(s, N_CERT_COLS) != HASH_LEN) {
 		set_err(st, "transactionID %s has no key hash", transaction_id);
 		goto out;
 	}
 	if (pubkey_sha256 != NULL)
 		memcpy(pubkey_sha256, key, HASH_LEN);
+	key = sqlite3_column_blob(s, N_CERT_COLS + 1);
+	if (key != NULL && sqlite3_column_bytes(s, N_CERT_COLS + 1) == HASH_LEN) {
+		memcpy(c->signer_sha256, key, HASH_LEN);
+		c->has_signer_sha256 = 1;
+	}
 	*out = c;
 	c = NULL;
 	result = STORE_OK;
@@ -1050,21 +1222,14 @@ enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct 
 	enum store_rc result = STORE_ERROR;
 	char norm[sizeof(((struct store_cert *)0)->serial)];
 	sqlite3_stmt *s = NULL;
-	size_t i;
 	int rc;
 
 	*out = NULL;
 	/* Serials are stored upper-case without "0x"; accept either from a user. */
-	if (serial[0] == '0' && (serial[1] == 'x' || serial[1] == 'X'))
-		serial += 2;
-	if (strlen(serial) >= sizeof(norm)) {
-		set_err(st, "serial %.32s... is too long", serial);
+	if (normalize_serial(st, serial, norm, sizeof(norm)) == -1) {
 		result = STORE_NOT_FOUND;
 		goto out;
 	}
-	for (i = 0; serial[i] != '\0'; i++)
-		norm[i] = serial[i] >= 'a' && serial[i] <= 'f' ? (char)(serial[i] - 'a' + 'A') : serial[i];
-	norm[i] = '\0';
 	if ((s = stmt_get(st, Q_CERT_BY_SERIAL)) == NULL)
 		goto out;
 	if (bind_text(st, s, 1, norm) == -1)
@@ -1121,6 +1286,499 @@ out:
 	store_cert_free(c);
 	sqlite3_finalize(s);
 	return result;
+}
+
+/* --- manual approval ----------------------------------------------------- */
+
+/* 1 if transaction_id (renewing renew_serial) has a waiting or issued request, 0 if not. */
+static int transaction_active(struct store *st, const char *transaction_id,
+    const char *renew_serial)
+{
+	sqlite3_stmt *s;
+	int rc, result = -1;
+
+	if ((s = stmt_get(st, Q_REQUEST_ACTIVE_EXISTS)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(st, "looking up the transactionID");
+		goto out;
+	}
+	result = rc == SQLITE_ROW;
+out:
+	stmt_done(s);
+	return result;
+}
+
+enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
+    const unsigned char *csr, size_t csr_len)
+{
+	enum store_rc result = STORE_ERROR, rc;
+	int in_tx = 0, active;
+
+	if (e == NULL || e->transaction_id == NULL || e->pubkey_sha256 == NULL ||
+	    e->signer_sha256 == NULL || csr == NULL || csr_len == 0) {
+		set_err(st, "store_request_pending: transactionID, key hashes or CSR missing");
+		goto out;
+	}
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((active = transaction_active(st, e->transaction_id, e->renew_serial)) < 0)
+		goto out;
+	if (active) {
+		set_err(st, "transactionID %s has a waiting or issued request already",
+		    e->transaction_id);
+		result = STORE_CONFLICT;
+		goto out;
+	}
+	if (e->challenge != NULL && (rc = challenge_consume(st, e->challenge, e->now)) != STORE_OK) {
+		result = rc;
+		goto out;
+	}
+	if (request_insert_full(st, e->transaction_id, e->message_type, e->client_addr,
+	    e->pubkey_sha256, e->subject, "pending", -1, NULL, e->now, NULL, e, csr,
+	    csr_len) == -1) {
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+			result = STORE_CONFLICT;
+		goto out;
+	}
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+static char *column_strdup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	return v != NULL ? xstrdup((const char *)v) : NULL;
+}
+
+/* Builds a waiting request from the PENDING_COLS columns of the current row. */
+static struct store_pending *pending_from_row(struct store *st, sqlite3_stmt *s)
+{
+	struct store_pending *p = NULL, *result = NULL;
+	const void *b;
+	int n;
+
+	p = xcalloc(1, sizeof(*p));
+	p->id = sqlite3_column_int64(s, 0);
+	if (copy_field(p->transaction_id, sizeof(p->transaction_id),
+	    sqlite3_column_text(s, 1)) == -1) {
+		set_err(st, "request %lld has no usable transactionID", (long long)p->id);
+		goto out;
+	}
+	p->message_type = sqlite3_column_int(s, 2);
+	p->client_addr = column_strdup(s, 3);
+	p->subject = column_strdup(s, 4);
+	p->profile = column_strdup(s, 5);
+	p->template_name = column_strdup(s, 6);
+	if ((b = sqlite3_column_blob(s, 7)) == NULL || sqlite3_column_bytes(s, 7) != HASH_LEN) {
+		set_err(st, "request %lld has no key hash", (long long)p->id);
+		goto out;
+	}
+	memcpy(p->pubkey_sha256, b, HASH_LEN);
+	if ((b = sqlite3_column_blob(s, 8)) == NULL || sqlite3_column_bytes(s, 8) != HASH_LEN) {
+		set_err(st, "request %lld has no signer key hash", (long long)p->id);
+		goto out;
+	}
+	memcpy(p->signer_sha256, b, HASH_LEN);
+	b = sqlite3_column_blob(s, 9);
+	n = sqlite3_column_bytes(s, 9);
+	if (b == NULL || n <= 0) {
+		set_err(st, "request %lld has no CSR", (long long)p->id);
+		goto out;
+	}
+	p->csr = xmalloc((size_t)n);
+	memcpy(p->csr, b, (size_t)n);
+	p->csr_len = (size_t)n;
+	if (copy_optional(p->renew_serial, sizeof(p->renew_serial),
+	    sqlite3_column_text(s, 10)) == -1 ||
+	    copy_optional(p->decision, sizeof(p->decision), sqlite3_column_text(s, 11)) == -1) {
+		set_err(st, "request %lld has an oversized field", (long long)p->id);
+		goto out;
+	}
+	p->created_at = sqlite3_column_int64(s, 12);
+	p->decided_at = sqlite3_column_int64(s, 13);
+	result = p;
+	p = NULL;
+out:
+	store_pending_free(p);
+	return result;
+}
+
+void store_pending_free(struct store_pending *p)
+{
+	if (p == NULL)
+		return;
+	free(p->client_addr);
+	free(p->subject);
+	free(p->profile);
+	free(p->template_name);
+	free(p->csr);
+	free(p);
+}
+
+/* Runs a PENDING_COLS statement that has its key bound: one row or none. */
+static enum store_rc pending_get(struct store *st, sqlite3_stmt *s, struct store_pending **out)
+{
+	enum store_rc result = STORE_ERROR;
+	int rc;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(st, "looking up a waiting request");
+		goto out;
+	}
+	if ((*out = pending_from_row(st, s)) == NULL)
+		goto out;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+enum store_rc store_pending_for_transaction(struct store *st, const char *transaction_id,
+    const char *renew_serial, struct store_pending **out)
+{
+	sqlite3_stmt *s;
+
+	*out = NULL;
+	if ((s = stmt_get(st, Q_PENDING_BY_TXID)) == NULL)
+		return STORE_ERROR;
+	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return pending_get(st, s, out);
+}
+
+enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pending **out)
+{
+	sqlite3_stmt *s;
+
+	*out = NULL;
+	if ((s = stmt_get(st, Q_PENDING_BY_ID)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(st, s, 1, id) == -1) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return pending_get(st, s, out);
+}
+
+int store_pending_foreach(struct store *st, int all,
+    int (*fn)(const struct store_pending *, void *), void *arg)
+{
+	struct store_pending *p = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, all ? "SELECT " PENDING_COLS " ORDER BY id" :
+	    "SELECT " PENDING_COLS " AND decision IS NULL ORDER BY id", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		db_err(st, "listing waiting requests");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((p = pending_from_row(st, s)) == NULL)
+			goto out;
+		if ((rc = fn(p, arg)) != 0) {
+			result = rc;
+			goto out;
+		}
+		store_pending_free(p);
+		p = NULL;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing waiting requests");
+		goto out;
+	}
+	result = 0;
+out:
+	store_pending_free(p);
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	struct store_pending *p = NULL;
+	sqlite3_stmt *s = NULL;
+
+	if ((s = stmt_get(st, Q_PENDING_DECIDE)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, id) == -1 ||
+	    bind_text(st, s, 2, approve ? "approved" : "rejected") == -1 ||
+	    bind_int(st, s, 3, now) == -1 || step_done(st, s, "recording the decision") == -1)
+		goto out;
+	if (sqlite3_changes(st->db) == 1) {
+		result = STORE_OK;
+		goto out;
+	}
+	stmt_done(s);
+	s = NULL;
+	/* Not changed: unknown, or decided already. */
+	switch (store_pending_by_id(st, id, &p)) {
+	case STORE_OK:
+		set_err(st, "request %lld was %s already", (long long)id, p->decision);
+		result = STORE_CONFLICT;
+		break;
+	case STORE_NOT_FOUND:
+		set_err(st, "no waiting request %lld", (long long)id);
+		result = STORE_NOT_FOUND;
+		break;
+	default:
+		break;
+	}
+out:
+	stmt_done(s);
+	store_pending_free(p);
+	return result;
+}
+
+enum store_rc store_pending_issue(struct store *st, int64_t id, const struct store_enrollment *e)
+{
+	enum store_rc result = STORE_ERROR, rc;
+	struct store_pending *p = NULL;
+	sqlite3_stmt *s = NULL;
+	int in_tx = 0;
+
+	if (e == NULL || e->transaction_id == NULL || e->cert == NULL ||
+	    e->cert->serial[0] == '\0' || e->cert->der == NULL || e->cert->der_len == 0) {
+		set_err(st, "store_pending_issue: transactionID or certificate missing");
+		goto out;
+	}
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	/* Checked first, so a second issue is a conflict rather than a duplicate serial. */
+	switch (store_pending_by_id(st, id, &p)) {
+	case STORE_OK:
+		if (strcmp(p->decision, "approved") == 0)
+			break;
+		/* FALLTHROUGH */
+	case STORE_NOT_FOUND:
+		set_err(st, "request %lld is not an approved waiting request", (long long)id);
+		result = STORE_CONFLICT;
+		goto out;
+	default:
+		goto out;
+	}
+	if (e->revoke_renewed && (rc = revoke_superseded(st, e)) != STORE_OK) {
+		result = rc;
+		goto out;
+	}
+	if (cert_insert(st, e->cert, e->transaction_id, e->renew_serial, e->now) == -1)
+		goto out;
+	if ((s = stmt_get(st, Q_PENDING_ISSUE)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, id) == -1 || bind_text(st, s, 2, e->cert->serial) == -1)
+		goto out;
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) {
+			set_err(st, "transactionID %s has a certificate already", e->transaction_id);
+			result = STORE_CONFLICT;
+		} else {
+			db_err(st, "recording the issued request");
+		}
+		goto out;
+	}
+	if (sqlite3_changes(st->db) != 1) {
+		set_err(st, "request %lld is not an approved waiting request", (long long)id);
+		result = STORE_CONFLICT;
+		goto out;
+	}
+	stmt_done(s);
+	s = NULL;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	store_pending_free(p);
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+/* --- revocation and CRLs --------------------------------------------------- */
+
+enum store_rc store_cert_revoke(struct store *st, const char *serial, int reason, int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((result = revoke_one(st, serial, reason, now)) != STORE_OK)
+		goto out;
+	result = STORE_ERROR;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+enum store_rc store_revoked_list(struct store *st, const char *issuer_key_id, int legacy,
+    struct store_revoked **out, size_t *n)
+{
+	enum store_rc result = STORE_ERROR;
+	struct store_revoked *list = NULL;
+	size_t cap = 0, count = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((s = stmt_get(st, Q_REVOKED_LIST)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, issuer_key_id) == -1 || bind_int(st, s, 2, legacy != 0) == -1)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? 2 * cap : 64;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		if (copy_field(list[count].serial, sizeof(list[count].serial),
+		    sqlite3_column_text(s, 0)) == -1) {
+			set_err(st, "a revoked certificate has no usable serial");
+			goto out;
+		}
+		list[count].revoked_at = sqlite3_column_int64(s, 1);
+		list[count].reason = sqlite3_column_int(s, 2);
+		count++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing revoked certificates");
+		goto out;
+	}
+	*out = list;
+	*n = count;
+	list = NULL;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	free(list);
+	return result;
+}
+
+enum store_rc store_crl_latest(struct store *st, const char *issuer_key_id, struct store_crl **out)
+{
+	enum store_rc result = STORE_ERROR;
+	struct store_crl *c = NULL;
+	sqlite3_stmt *s;
+	const void *der;
+	int rc, len;
+
+	*out = NULL;
+	if ((s = stmt_get(st, Q_CRL_LATEST)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, issuer_key_id) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(st, "reading the CRL");
+		goto out;
+	}
+	der = sqlite3_column_blob(s, 4);
+	len = sqlite3_column_bytes(s, 4);
+	if (der == NULL || len <= 0) {
+		set_err(st, "a CRL row has no DER");
+		goto out;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->number = sqlite3_column_int64(s, 0);
+	c->this_update = sqlite3_column_int64(s, 1);
+	c->next_update = sqlite3_column_int64(s, 2);
+	c->revoked_count = (size_t)sqlite3_column_int64(s, 3);
+	c->der = xmalloc((size_t)len);
+	memcpy(c->der, der, (size_t)len);
+	c->der_len = (size_t)len;
+	*out = c;
+	c = NULL;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	store_crl_free(c);
+	return result;
+}
+
+int64_t store_crl_next_number(struct store *st, const char *issuer_key_id)
+{
+	sqlite3_stmt *s;
+	int64_t result = -1;
+
+	if ((s = stmt_get(st, Q_CRL_NEXT)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, issuer_key_id) == -1)
+		goto out;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		db_err(st, "numbering the CRL");
+		goto out;
+	}
+	result = sqlite3_column_int64(s, 0);
+out:
+	stmt_done(s);
+	return result;
+}
+
+enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const struct store_crl *c)
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+
+	if ((s = stmt_get(st, Q_CRL_INSERT)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, issuer_key_id) == -1 || bind_int(st, s, 2, c->number) == -1 ||
+	    bind_int(st, s, 3, c->this_update) == -1 || bind_int(st, s, 4, c->next_update) == -1 ||
+	    bind_int(st, s, 5, (int64_t)c->revoked_count) == -1 ||
+	    bind_blob(st, s, 6, c->der, c->der_len) == -1)
+		goto out;
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+			set_err(st, "CRL number %lld exists already", (long long)c->number);
+			result = STORE_CONFLICT;
+		} else {
+			db_err(st, "recording the CRL");
+		}
+		goto out;
+	}
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+void store_crl_free(struct store_crl *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	free(c);
 }
 
 /* --- pool of handles for request threads ---------------------------------- */

@@ -35,7 +35,7 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -100,6 +100,13 @@ struct store_cert {
 	char status[16];          /* "valid" | "revoked" */
 	char transaction_id[256];
 	int64_t issued_at;
+	char issuer_key_id[41];   /* upper-case hex SHA-1 of the issuing CA's key; "" if not recorded */
+	int64_t revoked_at;       /* when status is "revoked" */
+	int revocation_reason;    /* RFC 5280 CRLReason, when revoked */
+	char renewed_serial[80];  /* the certificate this one renewed, or "" */
+	/* store_issued_for_transaction only: the key that signed the request */
+	unsigned char signer_sha256[32];
+	int has_signer_sha256;
 };
 
 /*
@@ -115,17 +122,29 @@ struct store_enrollment {
 	const char *subject;
 	const char *challenge;                /* one-time password to consume, or NULL */
 	int64_t now;
-	const struct store_cert *cert;        /* issued certificate */
+	const struct store_cert *cert;        /* issued certificate (with cert->issuer_key_id) */
+	const unsigned char *signer_sha256;   /* 32 bytes: the pkiMessage signer's public key, or NULL */
+	const char *profile;                  /* names recorded with the request, or NULL */
+	const char *template_name;
+	const char *renew_serial;             /* the certificate a renewal renews, or NULL */
+	int revoke_renewed;                   /* revoke renew_serial as superseded */
 };
 
 /*
  * In one IMMEDIATE transaction: consumes the challenge (if given: it must be
  * unused and unexpired, else CHALLENGE_USED / _EXPIRED / _UNKNOWN and nothing is
  * written), records the request as issued and inserts the certificate; then
- * commits durably. If the transactionID already has an issued certificate the
- * transaction is rolled back and STORE_CONFLICT returned.
+ * commits durably. If the transactionID (for a renewal: with e->renew_serial)
+ * already has an issued certificate the transaction is rolled back and
+ * STORE_CONFLICT returned.
  */
 enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e);
+
+/*
+ * A renewal that revokes the certificate it renews (revoke_renewed) does so in
+ * the same transaction: STORE_CONFLICT when that certificate is revoked
+ * already, STORE_NOT_FOUND when it is unknown; nothing is written then.
+ */
 
 /*
  * Records a request that did not lead to a certificate (outcome "failure",
@@ -139,12 +158,126 @@ enum store_rc store_request_failed(struct store *st, const char *transaction_id,
 /*
  * The certificate already issued for transactionID, if any: STORE_OK and *out
  * (free with store_cert_free), with the key hash it was issued for in
- * pubkey_sha256 (32 bytes); STORE_NOT_FOUND otherwise.
+ * pubkey_sha256 (32 bytes); STORE_NOT_FOUND otherwise. Renewals are not
+ * looked at: see store_issued_for_renewal.
  */
 enum store_rc store_issued_for_transaction(struct store *st, const char *transaction_id,
     struct store_cert **out, unsigned char pubkey_sha256[32]);
 
+/*
+ * The same for a renewal of certificate renew_serial (NULL: a first
+ * enrollment). Clients derive transactionIDs from keys, so a renewal that
+ * keeps the key reuses its enrollment's transactionID: a request is known by
+ * transactionID and the certificate it renews.
+ */
+enum store_rc store_issued_for_renewal(struct store *st, const char *transaction_id,
+    const char *renew_serial, struct store_cert **out, unsigned char pubkey_sha256[32]);
+
 enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct store_cert **out);
+
+/* --- manual approval ----------------------------------------------------- */
+
+/* A request waiting for approval (outcome 'pending'), or decided but not yet issued. */
+struct store_pending {
+	int64_t id;
+	char transaction_id[256];
+	int message_type;
+	char *client_addr;        /* may be NULL */
+	char *subject;
+	char *profile;
+	char *template_name;
+	unsigned char pubkey_sha256[32];  /* the CSR's key */
+	unsigned char signer_sha256[32];  /* the pkiMessage signer's key */
+	unsigned char *csr;       /* PKCS#10 DER */
+	size_t csr_len;
+	char renew_serial[80];    /* the certificate a renewal renews, or "" */
+	char decision[16];        /* "", "approved" or "rejected" */
+	int64_t created_at, decided_at;
+};
+
+/*
+ * Records e (without e->cert) as waiting for approval with the CSR and
+ * e->signer_sha256, consuming e->challenge in the same transaction as
+ * store_enroll_commit does. STORE_CONFLICT when the transactionID (with
+ * e->renew_serial) already has a waiting or issued request.
+ */
+enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
+    const unsigned char *csr, size_t csr_len);
+
+/*
+ * The waiting request of transaction_id renewing renew_serial (NULL: not a
+ * renewal) / of row id: STORE_OK and *out, or STORE_NOT_FOUND.
+ */
+enum store_rc store_pending_for_transaction(struct store *st, const char *transaction_id,
+    const char *renew_serial, struct store_pending **out);
+enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pending **out);
+
+/*
+ * Calls fn for every waiting request, oldest first: only undecided ones, or
+ * also approved and rejected ones not yet collected when all is set.
+ */
+int store_pending_foreach(struct store *st, int all,
+    int (*fn)(const struct store_pending *, void *), void *arg);
+
+/* Approves or rejects request id: STORE_NOT_FOUND, or STORE_CONFLICT when decided already. */
+enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now);
+
+/*
+ * Turns approved request id into an issued one with e->cert (and revokes
+ * e->renew_serial when e->revoke_renewed), in one transaction.
+ * STORE_CONFLICT when it is not an approved waiting request any more.
+ */
+enum store_rc store_pending_issue(struct store *st, int64_t id, const struct store_enrollment *e);
+
+void store_pending_free(struct store_pending *p);
+
+/* --- revocation and CRLs --------------------------------------------------- */
+
+/* RFC 5280 CRLReason values scepd uses (certificateHold is not offered). */
+enum store_crl_reason {
+	STORE_REASON_UNSPECIFIED = 0,
+	STORE_REASON_KEY_COMPROMISE = 1,
+	STORE_REASON_CA_COMPROMISE = 2,
+	STORE_REASON_AFFILIATION_CHANGED = 3,
+	STORE_REASON_SUPERSEDED = 4,
+	STORE_REASON_CESSATION = 5,
+	STORE_REASON_PRIVILEGE_WITHDRAWN = 9,
+};
+
+/* Revokes serial: STORE_OK, STORE_NOT_FOUND, or STORE_CONFLICT when it is revoked already. */
+enum store_rc store_cert_revoke(struct store *st, const char *serial, int reason, int64_t now);
+
+struct store_revoked {
+	char serial[80];
+	int64_t revoked_at;
+	int reason;
+};
+
+/*
+ * The revoked certificates of the CA issuer_key_id (with legacy set, also
+ * those recorded without an issuer), in serial order: *out (free()) and *n.
+ */
+enum store_rc store_revoked_list(struct store *st, const char *issuer_key_id, int legacy,
+    struct store_revoked **out, size_t *n);
+
+struct store_crl {
+	int64_t number;
+	int64_t this_update, next_update;
+	size_t revoked_count;
+	unsigned char *der;
+	size_t der_len;
+};
+
+/* The newest CRL of a CA: STORE_OK and *out (store_crl_free), or STORE_NOT_FOUND. */
+enum store_rc store_crl_latest(struct store *st, const char *issuer_key_id, struct store_crl **out);
+
+/* The CRL number to use next for a CA (1 for the first), or -1 with errmsg set. */
+int64_t store_crl_next_number(struct store *st, const char *issuer_key_id);
+
+/* Records a CRL; STORE_CONFLICT when its number is taken (another process made one). */
+enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const struct store_crl *c);
+
+void store_crl_free(struct store_crl *c);
 
 /* Calls fn for every certificate, newest first; stops and returns fn's non-zero result. */
 int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, void *), void *arg);

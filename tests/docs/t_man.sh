@@ -18,7 +18,8 @@ done
 for opt in -f -t -T; do
 	grep -q "^\.It Fl ${opt#-}\b" man/scepd.8; t $? "scepd.8 documents $opt"
 done
-for word in init challenge cert -listen -ca-key -ca-subject -import-ca -challenge; do
-	grep -qE "(Cm|Fl) ${word}\b" man/scepctl.8; t $? "scepctl.8 documents $word"
+for word in init challenge cert revoke request approve reject crl rollover -listen -ca-key \
+    -ca-subject -import-ca -challenge -reason -all -out -at -in; do
+	grep -qE "(Cm|Fl) ((cert|request|ca) )?${word}\b" man/scepctl.8; t $? "scepctl.8 documents $word"
 done
 echo "1..$n"

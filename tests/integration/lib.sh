@@ -19,8 +19,9 @@ SCEPD_BIN=$SCEPD_TOP/scepd
 SCEPCTL_BIN=$SCEPD_TOP/scepctl
 SCEP_SUBMIT=${SCEP_SUBMIT:-/usr/lib/certmonger/scep-submit}
 CAPTURE_SERVER=$SCEPD_FIXTURES/capture_server.py
-# The default GetCACaps answer (issue text): CRLF-separated, in this order.
-DEFAULT_CAPS="POSTPKIOperation SHA-512 SHA-384 SHA-256 SHA-1 AES DES3 SCEPStandard"
+# The default GetCACaps answer (issue text): CRLF-separated, in this order; scepd
+# adds Renewal itself because renewal is enabled by default.
+DEFAULT_CAPS="POSTPKIOperation SHA-512 SHA-384 SHA-256 SHA-1 AES DES3 SCEPStandard Renewal"
 NDES_PATH=/certsrv/mscep/mscep.dll
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/scepd-it.XXXXXX") || {

@@ -132,8 +132,10 @@ check_log "$mark" '(outcome="?HTTP |status=)400' "unknown operation: logged as o
 r=$(http "$T/e" "$SCEPD_URL?operation=getcacaps")
 is "${r%% *}" 400 "operation name is case-sensitive (getcacaps): HTTP 400"
 
+r=$(http "$T/e" "$SCEPD_BASE/cgi-bin/pkiclient.exe")
+is "${r%% *}" 400 "no operation (RFC path): HTTP 400"
 r=$(http "$T/e" "$SCEPD_URL")
-is "${r%% *}" 400 "no operation: HTTP 400"
+is "${r%% *}" 200 "plain GET of mscep.dll: HTTP 200, as NDES without the Intune connector"
 
 r=$(http "$T/e" "$SCEPD_URL?operation=PKIOperation")
 is "${r%% *}" 400 "GET PKIOperation without message: HTTP 400"

@@ -2,8 +2,9 @@
 /*
  * test_certrep.c: CertRep SUCCESS for real fixture requests (reply decrypted
  * with the client's key, attributes checked value by value), FAILURE and
- * PENDING (no eContent), OAEP mirroring, and the degenerate PKCS#7 against
- * lab/getcacert.der byte for byte.
+ * PENDING (no eContent), the NDES HRESULT attribute, GetCRL's SUCCESS (the
+ * CRL in the crls field of the enveloped degenerate SignedData), OAEP
+ * mirroring, and the degenerate PKCS#7 against lab/getcacert.der byte for byte.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -537,6 +538,30 @@ static void test_failure_pending(void)
 	CMS_ContentInfo_free(reply);
 	reply = NULL;
 	free(der);
+	/* The NDES HRESULT attribute (ndes.md §3.4): signed decimal PrintableString. */
+	rq.hresult = (int32_t)0x80070057u;
+	der = certrep_failure(sig, &rq, SCEP_FAIL_BADREQUEST, NULL, &len, err, sizeof(err));
+	reply = der ? parse_cms(der, len) : NULL;
+	ok(reply != NULL, "failure: with HRESULT built");
+	if (reply != NULL) {
+		si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(reply), 0);
+		ok(attr_is(si, nids->ms_scep_error, V_ASN1_PRINTABLESTRING, "-2147024809", 11),
+		    "failure: 1.3.6.1.4.1.311.21.33 = \"-2147024809\" (E_INVALIDARG)");
+	}
+	CMS_ContentInfo_free(reply);
+	reply = NULL;
+	free(der);
+	der = certrep_pending(sig, &rq, &len, err, sizeof(err));
+	reply = der ? parse_cms(der, len) : NULL;
+	if (reply != NULL) {
+		si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(reply), 0);
+		is_int(CMS_signed_get_attr_by_NID(si, nids->ms_scep_error, -1), -1,
+		    "pending: never an HRESULT");
+	}
+	CMS_ContentInfo_free(reply);
+	reply = NULL;
+	free(der);
+	rq.hresult = 0;
 	der = certrep_failure(sig, &rq, 5, NULL, &len, err, sizeof(err));
 	ok(der == NULL, "failure: failInfo 5 refused");
 	der = certrep_failure(sig, &rq, SCEP_FAIL_NONE, NULL, &len, err, sizeof(err));
@@ -673,6 +698,71 @@ out:
 	free(keypath);
 }
 
+
+/* GetCRL's SUCCESS: the CRL in the crls field of the enveloped degenerate SignedData. */
+static void test_success_crl(void)
+{
+	struct req r;
+	struct certrep_request rq;
+	struct signer_crl_entry e = { .serial = "0A1B", .revoked_at = 1800000000, .reason = 1 };
+	unsigned char *crl = NULL, *der = NULL, *content = NULL, nonce[16];
+	size_t crl_len = 0, len = 0, clen = 0;
+	CMS_ContentInfo *reply = NULL, *env = NULL;
+	EVP_PKEY *key = NULL;
+	BIO *out = NULL;
+	PKCS7 *p7 = NULL;
+	X509_CRL *x;
+	const unsigned char *p;
+	char *keypath = NULL, *data, err[512];
+	long n;
+
+	ok(read_request("strongswan-aes-sha256", &r) == 0, "crl: request read");
+	memset(&rq, 0, sizeof(rq));
+	rq.transaction_id = r.tid;
+	rq.sender_nonce = r.nonce;
+	rq.sender_nonce_len = r.nonce_len;
+	rq.digest_nid = r.digest_nid;
+	rq.recipient = r.signer;
+	rq.cipher_nid = r.env.cipher_nid;
+	crl = signer_sign_crl(sig, &e, 1, 9, 1800000000, 1800003600, &crl_len, err, sizeof(err));
+	ok(crl != NULL, "crl: a CRL to send (%s)", crl ? "" : err);
+	der = crl ? certrep_success_crl(sig, &rq, crl, crl_len, &len, err, sizeof(err)) : NULL;
+	ok(der != NULL, "crl: SUCCESS built (%s)", der ? "" : err);
+	if (der == NULL)
+		goto out;
+	reply = check_reply("crl", der, len, NID_sha256, &r, "0", nonce, &content, &clen);
+	keypath = xasprintf("%s/strongswan-aes-sha256/client.key", fixtures());
+	key = pem_key(keypath);
+	env = content ? parse_cms(content, clen) : NULL;
+	out = BIO_new(BIO_s_mem());
+	ok(env != NULL && key != NULL && CMS_decrypt(env, key, r.signer, NULL, out, CMS_BINARY) == 1,
+	    "crl: the envelope opens with the client's key");
+	n = BIO_get_mem_data(out, &data);
+	p = (const unsigned char *)data;
+	p7 = n > 0 ? d2i_PKCS7(NULL, &p, n) : NULL;
+	ok(p7 != NULL && PKCS7_type_is_signed(p7), "crl: a degenerate SignedData");
+	if (p7 != NULL && PKCS7_type_is_signed(p7)) {
+		ok(sk_X509_num(p7->d.sign->cert) <= 0, "crl: no certificates");
+		is_int(sk_X509_CRL_num(p7->d.sign->crl), 1, "crl: one CRL");
+		x = sk_X509_CRL_value(p7->d.sign->crl, 0);
+		ok(x != NULL && X509_CRL_verify(x, X509_get0_pubkey(lab_ca)) == 1,
+		    "crl: it is the CA's, and verifies");
+	}
+	ok(certrep_success_crl(sig, &rq, (const unsigned char *)"x", 1, &len, err, sizeof(err)) ==
+	    NULL, "crl: bytes that are no CRL are refused");
+out:
+	PKCS7_free(p7);
+	BIO_free(out);
+	CMS_ContentInfo_free(env);
+	CMS_ContentInfo_free(reply);
+	EVP_PKEY_free(key);
+	free(keypath);
+	free(content);
+	free(der);
+	free(crl);
+	req_free(&r);
+}
+
 static void test_degenerate(void)
 {
 	char *dir = xasprintf("%s/lab", fixtures());
@@ -756,6 +846,7 @@ int main(void)
 	lab_rs = signer_ra_sign_cert(sig);
 	lab_re = signer_ra_enc_cert(sig);
 
+	test_success_crl();
 	test_degenerate();
 	test_success("strongswan-aes-sha256", "client.key", 0);
 	test_success("sscep-aes256-sha512-post", "client.key", 0);

@@ -328,7 +328,7 @@ static void test_lists(void)
 	struct config *cfg;
 	char *errs = NULL;
 
-	cfg = load("scep = { capabilities = ( \"SCEPStandard\", \"Renewal\", \"GetNextCACert\" ); };\n"
+	cfg = load("scep = { capabilities = ( \"SCEPStandard\", \"SHA-224\", \"DES3\" ); };\n"
 	    "certificate = { key_usage = [ \"keyAgreement\", \"nonRepudiation\" ];\n"
 	    "  extended_key_usage = [ \"serverAuth\", \"1.3.6.1.5.5.7.3.2\",\n"
 	    "    \"1.3.6.1.4.1.311.20.2.2\", \"TLS Web Client Authentication\" ]; };\n", &errs);
@@ -337,7 +337,7 @@ static void test_lists(void)
 	if (cfg != NULL) {
 		is_int(cfg->n_caps, 3, "three capabilities");
 		is_str(cfg->caps[0], "SCEPStandard", "capabilities keep their order (0)");
-		is_str(cfg->caps[2], "GetNextCACert", "capabilities keep their order (2)");
+		is_str(cfg->caps[2], "DES3", "capabilities keep their order (2)");
 		is_int(cfg->key_usage, X509v3_KU_KEY_AGREEMENT | X509v3_KU_NON_REPUDIATION,
 		    "key usage names to bits");
 		is_int(cfg->n_ext_key_usage, 4, "four extended key usages");
@@ -358,10 +358,10 @@ static void test_lists(void)
 	    "scep = {\n  capabilities = [ \"AES\",\n  \"AES\",\n  \"SHA-256 \",\n  \"aes\" ];\n};\n",
 	    LABEL ":3: scep.capabilities: \"AES\" is listed twice\n"
 	    LABEL ":4: scep.capabilities: unknown value \"SHA-256 \"; known: AES, DES3, "
-	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "POSTPKIOperation, SHA-1, SHA-224, SHA-256, SHA-384, "
 	    "SHA-512, SCEPStandard\n"
 	    LABEL ":5: scep.capabilities: unknown value \"aes\"; known: AES, DES3, "
-	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "POSTPKIOperation, SHA-1, SHA-224, SHA-256, SHA-384, "
 	    "SHA-512, SCEPStandard\n");
 	fails_with("list entry lines past comments",
 	    "scep = {\n"
@@ -373,12 +373,12 @@ static void test_lists(void)
 	    "  );\n"
 	    "};\n",
 	    LABEL ":6: scep.capabilities: unknown value \"bogus\"; known: AES, DES3, "
-	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "POSTPKIOperation, SHA-1, SHA-224, SHA-256, SHA-384, "
 	    "SHA-512, SCEPStandard\n");
 	fails_with("adjacent strings are one entry",
 	    "scep = { capabilities = [ \"SHA-\"\n  \"256\", \"SHA-\"\n \"7\" ]; };\n",
 	    LABEL ":2: scep.capabilities: unknown value \"SHA-7\"; known: AES, DES3, "
-	    "GetNextCACert, POSTPKIOperation, Renewal, SHA-1, SHA-224, SHA-256, SHA-384, "
+	    "POSTPKIOperation, SHA-1, SHA-224, SHA-256, SHA-384, "
 	    "SHA-512, SCEPStandard\n");
 	fails_with("list entry of the wrong type",
 	    "scep = { capabilities = ( \"AES\",\n 5 ); };\n",
@@ -559,7 +559,7 @@ static void test_round_trip(void)
 	    "ca = { cert = \"ca/my ca.pem\"; key = \"ca/my \\\"ca\\\".key\"; };\n"
 	    "ra = { sign_cert = \"s.crt\"; sign_key = \"s.key\"; enc_cert = \"e.crt\";"
 	    " enc_key = \"e.key\"; };\n"
-	    "scep = { capabilities = [ \"Renewal\", \"SHA-224\" ]; allow_des = true;\n"
+	    "scep = { capabilities = [ \"DES3\", \"SHA-224\" ]; allow_des = true;\n"
 	    "  allow_sha1 = false; allow_md5 = true; include_ca_in_certrep = true; };\n"
 	    "challenge = { EnforcePassword = false; UseSinglePassword = true;\n"
 	    "  SinglePassword = \"q\\\"uo\\\\te\\ttab\\nnl\\x01 caf\xc3\xa9 #// /*\";\n"
@@ -611,7 +611,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 53, "schema has 53 settings");
+	is_int(n, 114, "schema has 114 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -672,6 +672,110 @@ static void test_documentation(void)
 	}
 	free(sample);
 	is_int(sample_missing, 0, "etc/scepd.conf shows every setting");
+}
+
+
+/* templates = ( ... ) and profiles = ( ... ): parsing, inheritance, checks, round trip. */
+static void test_templates_profiles(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "SignatureTemplate = \"sig\";\n"
+	    "challenge = { EnforcePassword = false; };\n"
+	    "scep = { allow_sha1 = false; allow_des = true; };\n"
+	    "renewal = { enabled = false; old_certificate = \"revoke\"; };\n"
+	    "templates = (\n"
+	    "  { name = \"sig\"; key_usage = [ \"digitalSignature\" ]; validity_days = 30;\n"
+	    "    subject_pattern = \"^CN=[a-z]+$\"; approval = true; },\n"
+	    "  { name = \"enc\"; key_types = [ \"rsa\" ]; san_required = true; }\n"
+	    ");\n"
+	    "profiles = (\n"
+	    "  { name = \"vpn\"; EncryptionTemplate = \"enc\"; ciphers = [ \"AES-256\" ];\n"
+	    "    ra_sign_cert = \"a\"; ra_sign_key = \"b\"; ra_enc_cert = \"c\"; ra_enc_key = \"d\"; },\n"
+	    "  { name = \"iot\"; path = \"/devices/scep\"; EnforcePassword = true;\n"
+	    "    UseSinglePassword = true; SinglePassword = \"s3\"; renewal = true; }\n"
+	    ");\n", &errs);
+	ok(cfg != NULL, "templates and profiles load");
+	is_str(errs, "", "templates and profiles: no messages");
+	free(errs);
+	if (cfg == NULL)
+		return;
+	is_int(cfg->n_templates, 2, "two templates");
+	is_str(cfg->templates[0].name, "sig", "template 0 name");
+	is_int(cfg->templates[0].validity_days, 30, "template 0 validity");
+	is_int(cfg->templates[0].key_usage, X509v3_KU_DIGITAL_SIGNATURE, "template 0 key usage");
+	is_int(cfg->templates[0].approval, 1, "template 0 approval");
+	is_int(cfg->templates[1].validity_days, 365, "template 1: schema default, not certificate's");
+	is_int(cfg->templates[1].n_key_types, 1, "template 1 key types");
+	is_int(cfg->templates[1].n_san_types, 7, "template 1: all SAN types by default");
+	is_int(cfg->n_profiles, 2, "two profiles");
+	is_str(cfg->profiles[0].path, "/scep/vpn", "empty path becomes /scep/NAME");
+	is_str(cfg->profiles[1].path, "/devices/scep", "explicit path kept");
+	is_int(cfg->profiles[0].enforce_password, 0, "EnforcePassword inherited (false)");
+	is_int(cfg->profiles[1].enforce_password, 1, "EnforcePassword given");
+	is_str(cfg->profiles[0].signature_template, "sig", "SignatureTemplate inherited");
+	is_str(cfg->profiles[0].encryption_template, "enc", "EncryptionTemplate given");
+	is_int(cfg->profiles[0].renewal, 0, "renewal inherited from renewal.enabled");
+	is_int(cfg->profiles[1].renewal, 1, "renewal given");
+	is_int(cfg->profiles[0].n_caps, 8, "capabilities inherited");
+	is_int(cfg->profiles[1].n_digests, 4, "digests from the scep group (no SHA-1)");
+	is_str(cfg->profiles[1].digests[0], "SHA-224", "digests start with SHA-224");
+	is_int(cfg->profiles[1].n_ciphers, 5, "ciphers from the scep group (with DES)");
+	is_str(cfg->profiles[1].ciphers[0], "DES", "DES allowed with allow_des");
+	is_int(cfg->profiles[0].n_ciphers, 1, "ciphers given");
+	is_int(cfg->profiles[0].n_key_transport, 2, "both key transports by default");
+	is_str(cfg->profiles[0].ra_sign_cert, "/var/lib/scepd/a", "profile RA path resolved");
+	is_int(cfg->profiles[1].ra_sign_cert == NULL, 1, "no RA for the other profile");
+	is_str(cfg->renewal_old_certificate, "revoke", "renewal.old_certificate");
+	round_trip("templates and profiles", cfg);
+	config_free(cfg);
+
+	fails_with("template errors",
+	    "templates = ( { validity_days = 3; bogus = 1; },\n"
+	    "  { name = \"default\"; subject_pattern = \"(\"; },\n"
+	    "  { name = \"x\"; }, { name = \"x\"; }, 5 );\n"
+	    "EncryptionTemplate = \"nope\";\n",
+	    LABEL ":1: unknown setting 'templates.bogus'\n"
+	    LABEL ":1: templates: entry 1 has no name\n"
+	    LABEL ":2: templates.name: \"default\" is not a usable name (letters, digits, '-', "
+	    "'_'; \"default\" is the certificate group)\n"
+	    LABEL ":2: templates.subject_pattern: not a POSIX extended regular expression: "
+	    "Unmatched ( or \\(\n"
+	    LABEL ":3: templates: entry 5: expected a group { ... }\n"
+	    LABEL ":3: templates.name: \"x\" is defined twice\n"
+	    LABEL ":4: EncryptionTemplate: no template named \"nope\" (\"default\" or a name in "
+	    "templates)\n");
+	fails_with("profile errors",
+	    "profiles = ( { name = \"a b\"; path = \"/SCEP\"; ciphers = [ \"DES\" ];\n"
+	    "  ra_sign_cert = \"x\"; capabilities = [ \"Renewal\" ]; },\n"
+	    "  { name = \"p\"; path = \"/crl/ca.crl\"; UseSinglePassword = true; },\n"
+	    "  { name = \"q\"; path = \"/x/\"; }, { name = \"r\"; path = \"/scep/q\"; },\n"
+	    "  { name = \"q\"; } );\n",
+	    LABEL ":1: profiles.name: \"a b\" is not a usable name (letters, digits, '-', '_'; "
+	    "not \"default\")\n"
+	    LABEL ":1: profiles.path: \"/SCEP\" is one of the built-in SCEP paths\n"
+	    LABEL ":1: profiles.ciphers: DES needs scep.allow_des = true (it loads OpenSSL's "
+	    "legacy provider)\n"
+	    LABEL ":1: profiles: ra_sign_cert, ra_sign_key, ra_enc_cert and ra_enc_key are "
+	    "given together or not at all\n"
+	    LABEL ":2: profiles.capabilities: \"Renewal\" is not listed here: scepd announces it "
+	    "by itself when renewal is enabled (renewal.enabled)\n"
+	    LABEL ":3: profiles.path: \"/crl/ca.crl\" is crl.path\n"
+	    LABEL ":3: profiles.SinglePassword must be set when UseSinglePassword is true\n"
+	    LABEL ":4: profiles.path: \"/x/\" must not end with '/'\n"
+	    LABEL ":5: profiles.name: \"q\" is defined twice\n"
+	    LABEL ":5: profiles.path: \"/scep/q\" is used by profile \"r\" already\n");
+	fails_with("not a list", "profiles = { name = \"x\"; };\n",
+	    LABEL ":1: 'profiles' must be a list of groups: profiles = ( { ... }, { ... } );\n");
+	fails_with("crl and caps",
+	    "crl = { path = \"crl\"; url = \"ftp://x\"; };\n"
+	    "scep = { capabilities = [ \"GetNextCACert\" ]; };\n",
+	    LABEL ":1: crl.path: \"crl\" must start with '/'\n"
+	    LABEL ":1: crl.url: \"ftp://x\" is not an http://, https:// or ldap:// URL\n"
+	    LABEL ":2: scep.capabilities: \"GetNextCACert\" is not listed here: scepd announces "
+	    "it by itself when a rollover CA waits (scepctl ca rollover)\n");
 }
 
 /* The backend group: defaults, a complete scep and exec set-up, and the cross-checks. */
@@ -759,6 +863,7 @@ int main(void)
 	test_backend();
 	test_paths();
 	test_round_trip();
+	test_templates_profiles();
 	test_documentation();
 	return done_testing();
 }

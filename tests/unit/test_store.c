@@ -685,6 +685,286 @@ out:
 	free(nodir);
 }
 
+
+/* Migration 003 (lifecycle): a database made at version 1 with a certificate keeps it. */
+static void test_migration_lifecycle(void)
+{
+	char err[256] = "", *path = db_path("m2.db");
+	struct store *st;
+	struct store_cert *c = NULL;
+
+	ok(raw_exec(path, (const char *)schema_migrations[0].sql) == 0 &&
+	    raw_exec(path, "PRAGMA user_version = 1") == 0 &&
+	    raw_exec(path, "INSERT INTO certificates (serial, subject, not_before, not_after, der,"
+	    " issued_at) VALUES ('0A', 'CN=old', 1, 2, x'3000', 3)") == 0,
+	    "made a version 1 database with one certificate");
+	st = store_open(path, err, sizeof(err));
+	ok(st != NULL, "it migrates to the current version (%s)", err);
+	is_int(store_schema_version(st), STORE_SCHEMA_VERSION, "current version");
+	is_int(store_cert_by_serial(st, "0a", &c), STORE_OK, "the old certificate is still there");
+	if (c != NULL) {
+		is_str(c->issuer_key_id, "", "without an issuer recorded");
+		is_str(c->renewed_serial, "", "and without a renewed serial");
+	}
+	store_cert_free(c);
+	is_int(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'crls'"), 1,
+	    "the crls table exists");
+	is_int(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'requests_one_pending'"
+	    " AND sql LIKE '%UNIQUE%pending%'"), 1, "one waiting request per transactionID");
+	store_close(st);
+	db_remove(path);
+	free(path);
+}
+
+static int count_pending(const struct store_pending *p, void *arg)
+{
+	(void)p;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Waiting requests: record, find, decide, issue; one per transactionID. */
+static void test_pending(void)
+{
+	char err[256] = "", *path = db_path("pending.db");
+	static const unsigned char csr[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	unsigned char key[32], signer[32], other[32];
+	struct store *st;
+	struct store_enrollment e;
+	struct store_pending *p = NULL;
+	struct store_cert c, *got = NULL;
+	unsigned char k2[32];
+	int n;
+
+	sha256("key", 3, key);
+	sha256("signer", 6, signer);
+	sha256("other", 5, other);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open (%s)", err);
+		return;
+	}
+	ok(store_challenge_add(st, "PW-PENDING", 100, 10000, 5) == STORE_OK, "a one-time password");
+	memset(&e, 0, sizeof(e));
+	e.transaction_id = "TX-P1";
+	e.message_type = 19;
+	e.client_addr = "192.0.2.9";
+	e.pubkey_sha256 = key;
+	e.signer_sha256 = signer;
+	e.subject = "CN=waiting";
+	e.challenge = "PW-PENDING";
+	e.now = 200;
+	e.profile = "default";
+	e.template_name = "sig";
+	e.renew_serial = "0B";
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK, "request recorded as waiting");
+	is_int(store_challenge_check(st, "PW-PENDING", 300), STORE_CHALLENGE_USED,
+	    "its one-time password is consumed with it");
+	e.challenge = NULL;
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_CONFLICT,
+	    "a second waiting request for the transaction is refused");
+	is_int(store_pending_for_transaction(st, "TX-P1", "0B", &p), STORE_OK,
+	    "found by transactionID and renewed serial");
+	if (p != NULL) {
+		ok(p->id > 0, "it has an id");
+		is_str(p->subject, "CN=waiting", "subject");
+		is_str(p->profile, "default", "profile");
+		is_str(p->template_name, "sig", "template");
+		is_str(p->renew_serial, "0B", "renewed serial");
+		is_str(p->decision, "", "no decision yet");
+		ok(memcmp(p->signer_sha256, signer, 32) == 0, "signer key hash");
+		ok(memcmp(p->pubkey_sha256, key, 32) == 0, "CSR key hash");
+		ok(p->csr_len == sizeof(csr) && memcmp(p->csr, csr, sizeof(csr)) == 0, "the CSR bytes");
+		is_int(p->created_at, 200, "created_at");
+	}
+	store_pending_free(p);
+	p = NULL;
+	is_int(store_pending_for_transaction(st, "TX-P1", NULL, &p), STORE_NOT_FOUND,
+	    "not as a first enrollment");
+	is_int(store_pending_for_transaction(st, "TX-NONE", NULL, &p), STORE_NOT_FOUND,
+	    "unknown transaction");
+	n = 0;
+	is_int(store_pending_foreach(st, 0, count_pending, &n), 0, "list waiting requests");
+	is_int(n, 1, "one undecided request");
+
+	/* Approve, then issue. */
+	is_int(store_pending_for_transaction(st, "TX-P1", "0B", &p), STORE_OK,
+	    "look-up before deciding");
+	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 1, 400), STORE_OK, "approve it");
+	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 0, 401), STORE_CONFLICT,
+	    "a second decision is refused");
+	is_int(store_pending_decide(st, 99999, 1, 401), STORE_NOT_FOUND, "unknown id");
+	n = 0;
+	store_pending_foreach(st, 0, count_pending, &n);
+	is_int(n, 0, "no undecided request left");
+	n = 0;
+	store_pending_foreach(st, 1, count_pending, &n);
+	is_int(n, 1, "one decided, not yet issued");
+	make_cert(&c, "0C", "CN=waiting");
+	snprintf(c.issuer_key_id, sizeof(c.issuer_key_id), "ABCDEF");
+	e.cert = &c;
+	e.now = 500;
+	is_int(store_pending_issue(st, p != NULL ? p->id : 0, &e), STORE_OK, "issue the approved request");
+	is_int(store_pending_issue(st, p != NULL ? p->id : 0, &e), STORE_CONFLICT,
+	    "issuing twice is refused");
+	store_pending_free(p);
+	p = NULL;
+	is_int(store_pending_for_transaction(st, "TX-P1", "0B", &p), STORE_NOT_FOUND,
+	    "no longer waiting");
+	is_int(store_issued_for_transaction(st, "TX-P1", &got, k2), STORE_NOT_FOUND,
+	    "a renewal is not the transaction's first enrollment");
+	is_int(store_issued_for_renewal(st, "TX-P1", "0B", &got, k2), STORE_OK,
+	    "it is an issued renewal now");
+	if (got != NULL) {
+		is_str(got->serial, "0C", "with its certificate");
+		is_str(got->issuer_key_id, "ABCDEF", "and the issuer recorded");
+		ok(got->has_signer_sha256 && memcmp(got->signer_sha256, signer, 32) == 0,
+		    "and the signer key hash");
+	}
+	store_cert_free(got);
+	got = NULL;
+
+	/* Reject. */
+	e.transaction_id = "TX-P2";
+	e.renew_serial = NULL;
+	e.cert = NULL;
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK, "second request waits");
+	is_int(store_pending_for_transaction(st, "TX-P2", NULL, &p), STORE_OK, "found");
+	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 0, 600), STORE_OK, "reject it");
+	store_pending_free(p);
+	p = NULL;
+	is_int(store_pending_for_transaction(st, "TX-P2", NULL, &p), STORE_OK, "still found");
+	is_str(p != NULL ? p->decision : "", "rejected", "as rejected");
+	e.cert = &c;
+	make_cert(&c, "0D", "CN=waiting");
+	is_int(store_pending_issue(st, p != NULL ? p->id : 0, &e), STORE_CONFLICT,
+	    "a rejected request cannot be issued");
+	store_pending_free(p);
+	p = NULL;
+	e.transaction_id = "TX-P1";
+	e.renew_serial = "0B";
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_CONFLICT,
+	    "an issued transaction cannot wait again");
+	e.renew_serial = "0C";
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK,
+	    "the same transactionID renewing another certificate can (key-derived IDs)");
+	e.renew_serial = NULL;
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK,
+	    "and so can its first enrollment");
+	store_close(st);
+	db_remove(path);
+	free(path);
+}
+
+/* Revocation, renewal with revocation of the old certificate, CRL rows. */
+static void test_revocation(void)
+{
+	char err[256] = "", *path = db_path("revoke.db");
+	unsigned char key[32];
+	struct store *st;
+	struct store_cert c, *got = NULL;
+	struct store_enrollment e;
+	struct store_revoked *list = NULL;
+	struct store_crl crl, *latest = NULL;
+	static unsigned char der[] = { 0x30, 0x00 };
+	size_t n = 0;
+
+	sha256("k", 1, key);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open (%s)", err);
+		return;
+	}
+	make_cert(&c, "1A", "CN=one");
+	snprintf(c.issuer_key_id, sizeof(c.issuer_key_id), "CAKEY1");
+	make_enrollment(&e, "TX-R1", key, NULL, 100, &c);
+	is_int(store_enroll_commit(st, &e), STORE_OK, "first certificate");
+	make_cert(&c, "1B", "CN=legacy");
+	make_enrollment(&e, "TX-R2", key, NULL, 100, &c);
+	is_int(store_enroll_commit(st, &e), STORE_OK, "a certificate without issuer recorded");
+
+	is_int(store_cert_revoke(st, "0x1b", STORE_REASON_KEY_COMPROMISE, 150), STORE_OK,
+	    "revoke by serial, any case, with 0x");
+	is_int(store_cert_revoke(st, "1B", STORE_REASON_KEY_COMPROMISE, 151), STORE_CONFLICT,
+	    "revoking twice is a conflict");
+	is_int(store_cert_revoke(st, "FF", 0, 151), STORE_NOT_FOUND, "unknown serial");
+	is_int(store_cert_by_serial(st, "1B", &got), STORE_OK, "look it up");
+	if (got != NULL) {
+		is_str(got->status, "revoked", "status revoked");
+		is_int(got->revoked_at, 150, "revoked_at");
+		is_int(got->revocation_reason, 1, "reason keyCompromise");
+	}
+	store_cert_free(got);
+	got = NULL;
+
+	/* A renewal of 1A that revokes it, in the same transaction. */
+	make_cert(&c, "1C", "CN=one");
+	snprintf(c.issuer_key_id, sizeof(c.issuer_key_id), "CAKEY1");
+	make_enrollment(&e, "TX-R3", key, NULL, 200, &c);
+	e.renew_serial = "1A";
+	e.revoke_renewed = 1;
+	is_int(store_enroll_commit(st, &e), STORE_OK, "renewal recorded");
+	is_int(store_cert_by_serial(st, "1A", &got), STORE_OK, "the renewed certificate");
+	if (got != NULL) {
+		is_str(got->status, "revoked", "is revoked");
+		is_int(got->revocation_reason, STORE_REASON_SUPERSEDED, "as superseded");
+	}
+	store_cert_free(got);
+	got = NULL;
+	is_int(store_cert_by_serial(st, "1C", &got), STORE_OK, "the new certificate");
+	is_str(got != NULL ? got->renewed_serial : "", "1A", "records what it renewed");
+	store_cert_free(got);
+	got = NULL;
+	make_cert(&c, "1D", "CN=one");
+	make_enrollment(&e, "TX-R4", key, NULL, 300, &c);
+	e.renew_serial = "1A";
+	e.revoke_renewed = 1;
+	is_int(store_enroll_commit(st, &e), STORE_CONFLICT,
+	    "renewing a revoked certificate with revocation conflicts");
+	is_int(store_cert_by_serial(st, "1D", &got), STORE_NOT_FOUND, "and records nothing");
+	store_cert_free(got);
+	got = NULL;
+
+	is_int(store_revoked_list(st, "CAKEY1", 0, &list, &n), STORE_OK, "revoked of CAKEY1");
+	is_int(n, 1, "one");
+	is_str(n > 0 ? list[0].serial : "", "1A", "1A");
+	free(list);
+	is_int(store_revoked_list(st, "CAKEY1", 1, &list, &n), STORE_OK, "with legacy ones");
+	is_int(n, 2, "two");
+	is_str(n > 1 ? list[0].serial : "", "1A", "in serial order (1A)");
+	is_str(n > 1 ? list[1].serial : "", "1B", "in serial order (1B)");
+	free(list);
+	is_int(store_revoked_list(st, "OTHER", 0, &list, &n), STORE_OK, "another CA");
+	is_int(n, 0, "has none");
+	free(list);
+
+	is_int(store_crl_latest(st, "CAKEY1", &latest), STORE_NOT_FOUND, "no CRL yet");
+	is_int(store_crl_next_number(st, "CAKEY1"), 1, "first CRL number is 1");
+	memset(&crl, 0, sizeof(crl));
+	crl.number = 1;
+	crl.this_update = 10;
+	crl.next_update = 20;
+	crl.revoked_count = 2;
+	crl.der = der;
+	crl.der_len = sizeof(der);
+	is_int(store_crl_put(st, "CAKEY1", &crl), STORE_OK, "CRL 1 stored");
+	is_int(store_crl_put(st, "CAKEY1", &crl), STORE_CONFLICT, "CRL number 1 again conflicts");
+	is_int(store_crl_next_number(st, "CAKEY1"), 2, "next is 2");
+	is_int(store_crl_next_number(st, "OTHER"), 1, "numbers are per CA");
+	crl.number = 2;
+	crl.this_update = 15;
+	is_int(store_crl_put(st, "CAKEY1", &crl), STORE_OK, "CRL 2 stored");
+	is_int(store_crl_latest(st, "CAKEY1", &latest), STORE_OK, "latest CRL");
+	if (latest != NULL) {
+		is_int(latest->number, 2, "is number 2");
+		is_int(latest->this_update, 15, "thisUpdate");
+		is_int(latest->revoked_count, 2, "revoked count");
+		ok(latest->der_len == sizeof(der) && memcmp(latest->der, der, sizeof(der)) == 0, "DER");
+	}
+	store_crl_free(latest);
+	store_close(st);
+	db_remove(path);
+	free(path);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/scepd-test-store-XXXXXX");
@@ -696,6 +976,9 @@ int main(void)
 	test_challenges();
 	test_enroll();
 	test_foreach();
+	test_migration_lifecycle();
+	test_pending();
+	test_revocation();
 	test_pool_and_races();
 	if (rmdir(tmpdir) != 0)
 		printf("# could not remove %s\n", tmpdir);

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * certid.c: parses the messageData of CertPoll (IssuerAndSubject, RFC 8894
+ * §3.3.3) and of GetCert and GetCRL (IssuerAndSerialNumber, RFC 5652
+ * §10.2.4), the plaintext inside their pkcsPKIEnvelope. It decides nothing:
+ * whether the issuer is this CA and whether the serial is known is for the
+ * caller. A pure function of (bytes, length): no globals, no files, plain
+ * malloc, every decode over the exact length with no trailing bytes.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/asn1t.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+
+#include "certid.h"
+
+/* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } (RFC 8894 §3.3.3) */
+typedef struct {
+	X509_NAME *issuer;
+	X509_NAME *subject;
+} ISSUER_AND_SUBJECT;
+
+ASN1_SEQUENCE(ISSUER_AND_SUBJECT) = {
+	ASN1_SIMPLE(ISSUER_AND_SUBJECT, issuer, X509_NAME),
+	ASN1_SIMPLE(ISSUER_AND_SUBJECT, subject, X509_NAME),
+} static_ASN1_SEQUENCE_END(ISSUER_AND_SUBJECT)
+
+__attribute__((format(printf, 3, 4)))
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The one place bytes are decoded here: exactly one it, no trailing bytes. */
+static ASN1_VALUE *decode_exact(const ASN1_ITEM *it, const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	ASN1_VALUE *v;
+
+	if (der == NULL || len == 0 || len > CERTID_MAX_DER)
+		return NULL;
+	if ((v = ASN1_item_d2i(NULL, &p, (long)len, it)) == NULL)
+		return NULL;
+	if (p != der + len) {
+		ASN1_item_free(v, it);
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * The serial as upper-case hex, two digits per octet without leading zero
+ * octets ("0" for zero): the form BN_bn2hex() gives and the store keeps.
+ */
+static int serial_to_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	const unsigned char *d = ASN1_STRING_get0_data(serial);
+	int n = ASN1_STRING_length(serial), i = 0;
+	size_t o = 0;
+
+	if (d == NULL || n < 0 || outlen < 2)
+		return -1;
+	while (i < n && d[i] == 0)
+		i++;
+	if (i == n) {
+		strcpy(out, "0");
+		return 0;
+	}
+	for (; i < n; i++) {
+		if (o + 2 >= outlen)
+			return -1;
+		out[o++] = digits[d[i] >> 4];
+		out[o++] = digits[d[i] & 0x0f];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t len,
+    char *err, size_t errlen)
+{
+	PKCS7_ISSUER_AND_SERIAL *ias = NULL;
+	struct certid *c = NULL, *result = NULL;
+
+	if (len > CERTID_MAX_DER) {
+		fail(err, errlen, "IssuerAndSerialNumber: larger than %d bytes", CERTID_MAX_DER);
+		goto out;
+	}
+	ias = (PKCS7_ISSUER_AND_SERIAL *)decode_exact(ASN1_ITEM_rptr(PKCS7_ISSUER_AND_SERIAL),
+	    der, len);
+	if (ias == NULL || ias->issuer == NULL || ias->serial == NULL) {
+		fail(err, errlen, "not a single DER IssuerAndSerialNumber, or bytes after it "
+		    "(RFC 8894 §3.3.4, RFC 5652 §10.2.4)");
+		goto out;
+	}
+	if (ASN1_STRING_type(ias->serial) == V_ASN1_NEG_INTEGER) {
+		fail(err, errlen, "IssuerAndSerialNumber: negative serial number (RFC 5280 §4.1.2.2)");
+		goto out;
+	}
+	if (ASN1_STRING_length(ias->serial) > CERTID_MAX_SERIAL_BYTES) {
+		fail(err, errlen, "IssuerAndSerialNumber: serial number longer than %d octets",
+		    CERTID_MAX_SERIAL_BYTES);
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	if (serial_to_hex(ias->serial, c->serial_hex, sizeof(c->serial_hex)) == -1) {
+		fail(err, errlen, "IssuerAndSerialNumber: unreadable serial number");
+		goto out;
+	}
+	c->issuer = ias->issuer;
+	c->serial = ias->serial;
+	ias->issuer = NULL;
+	ias->serial = NULL;
+	result = c;
+	c = NULL;
+out:
+	PKCS7_ISSUER_AND_SERIAL_free(ias);
+	certid_free(c);
+	return result;
+}
+
+struct certid *certid_parse_issuer_and_subject(const unsigned char *der, size_t len,
+    char *err, size_t errlen)
+{
+	ISSUER_AND_SUBJECT *ias = NULL;
+	struct certid *c = NULL, *result = NULL;
+
+	if (len > CERTID_MAX_DER) {
+		fail(err, errlen, "IssuerAndSubject: larger than %d bytes", CERTID_MAX_DER);
+		goto out;
+	}
+	ias = (ISSUER_AND_SUBJECT *)decode_exact(ASN1_ITEM_rptr(ISSUER_AND_SUBJECT), der, len);
+	if (ias == NULL || ias->issuer == NULL || ias->subject == NULL) {
+		fail(err, errlen, "not a single DER IssuerAndSubject, or bytes after it "
+		    "(RFC 8894 §3.3.3)");
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	c->issuer = ias->issuer;
+	c->subject = ias->subject;
+	ias->issuer = NULL;
+	ias->subject = NULL;
+	result = c;
+	c = NULL;
+out:
+	ASN1_item_free((ASN1_VALUE *)ias, ASN1_ITEM_rptr(ISSUER_AND_SUBJECT));
+	certid_free(c);
+	return result;
+}
+
+void certid_free(struct certid *c)
+{
+	if (c == NULL)
+		return;
+	X509_NAME_free(c->issuer);
+	X509_NAME_free(c->subject);
+	ASN1_INTEGER_free(c->serial);
+	free(c);
+}

@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "certid.h"
+#include "der.h"
 
 /* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } (RFC 8894 §3.3.3) */
 typedef struct {
@@ -43,23 +44,6 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* The one place bytes are decoded here: exactly one it, no trailing bytes. */
-static ASN1_VALUE *decode_exact(const ASN1_ITEM *it, const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	ASN1_VALUE *v;
-
-	if (der == NULL || len == 0 || len > CERTID_MAX_DER)
-		return NULL;
-	if ((v = ASN1_item_d2i(NULL, &p, (long)len, it)) == NULL)
-		return NULL;
-	if (p != der + len) {
-		ASN1_item_free(v, it);
-		return NULL;
-	}
-	return v;
 }
 
 /*
@@ -101,7 +85,7 @@ struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t l
 		fail(err, errlen, "IssuerAndSerialNumber: larger than %d bytes", CERTID_MAX_DER);
 		goto out;
 	}
-	ias = (PKCS7_ISSUER_AND_SERIAL *)decode_exact(ASN1_ITEM_rptr(PKCS7_ISSUER_AND_SERIAL),
+	ias = (PKCS7_ISSUER_AND_SERIAL *)der_decode_exact(ASN1_ITEM_rptr(PKCS7_ISSUER_AND_SERIAL),
 	    der, len);
 	if (ias == NULL || ias->issuer == NULL || ias->serial == NULL) {
 		fail(err, errlen, "not a single DER IssuerAndSerialNumber, or bytes after it "
@@ -147,7 +131,7 @@ struct certid *certid_parse_issuer_and_subject(const unsigned char *der, size_t 
 		fail(err, errlen, "IssuerAndSubject: larger than %d bytes", CERTID_MAX_DER);
 		goto out;
 	}
-	ias = (ISSUER_AND_SUBJECT *)decode_exact(ASN1_ITEM_rptr(ISSUER_AND_SUBJECT), der, len);
+	ias = (ISSUER_AND_SUBJECT *)der_decode_exact(ASN1_ITEM_rptr(ISSUER_AND_SUBJECT), der, len);
 	if (ias == NULL || ias->issuer == NULL || ias->subject == NULL) {
 		fail(err, errlen, "not a single DER IssuerAndSubject, or bytes after it "
 		    "(RFC 8894 §3.3.3)");

@@ -10,7 +10,7 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
 CFLAGS_USER ?= -O2 -g
 CFLAGS  = -std=c11 $(CFLAGS_USER) $(WARN) $(SANITIZE)
 CPPFLAGS = -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
-           -Isrc $(CPPFLAGS_EXT)
+           -DSCEPD_VERSION=\"$(PACKAGE_VERSION)\" -Isrc $(CPPFLAGS_EXT)
 LDFLAGS += $(SANITIZE)
 LDLIBS  = $(LIBS_EXT)
 

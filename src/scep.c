@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -25,6 +26,7 @@
 #include "envelope.h"
 #include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "pkimsg.h"
 #include "query.h"
 #include "policy.h"
@@ -42,6 +44,8 @@
 struct scep_server {
 	const struct config *cfg;
 	struct signer *signer;
+	struct signer *prev;            /* the RA generation before `scepctl ra renew`, or NULL */
+	struct metrics *metrics;        /* not owned; NULL: not counted */
 	struct policy *policy;
 	struct store_pool *pool;
 	unsigned char *cacert;          /* GetCACert body */
@@ -55,6 +59,7 @@ struct scep_server {
 /* The state of one PKIOperation, for the reply and its log line. */
 struct pkiop {
 	struct scep_server *srv;
+	const struct signer *signer;    /* the RA generation the client encrypted to */
 	const struct http_request *req;
 	struct pkimsg *msg;
 	struct certrep_request rq;
@@ -69,6 +74,9 @@ struct pkiop {
 	int resent;
 	X509 *issued;                   /* the certificate for a SUCCESS reply */
 };
+
+static int64_t asn1_time_seconds(const ASN1_TIME *t);
+static int serial_hex(X509 *cert, char *out, size_t len);
 
 static int build_caps(struct scep_server *srv)
 {
@@ -122,6 +130,58 @@ out:
 	return rc;
 }
 
+/*
+ * The previous RA generation: ra.* file names with SCEP_RA_PREVIOUS_SUFFIX,
+ * left by `scepctl ra renew`. Not there: NULL, quietly. There but unusable
+ * (half of it, expired, or not issued by the CA): NULL with a warning; the
+ * current generation serves alone.
+ */
+static struct signer *load_previous_ra(const struct config *cfg)
+{
+	struct config prev;
+	struct signer *s = NULL;
+	char *paths[4] = { NULL }, err[512];
+	const char *names[4] = { cfg->ra_sign_cert, cfg->ra_sign_key, cfg->ra_enc_cert,
+	    cfg->ra_enc_key };
+	int i, present = 0;
+	X509 *c;
+
+	if (cfg->ra_sign_cert == NULL)
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		paths[i] = xasprintf("%s%s", names[i], SCEP_RA_PREVIOUS_SUFFIX);
+		present += access(paths[i], F_OK) == 0;
+	}
+	if (present == 0)
+		goto out;
+	if (present != 4) {
+		log_msg(LOG_WARNING, "previous RA generation ignored: %s, %s, %s and %s must all "
+		    "exist", paths[0], paths[1], paths[2], paths[3]);
+		goto out;
+	}
+	prev = *cfg;
+	prev.ra_sign_cert = paths[0];
+	prev.ra_sign_key = paths[1];
+	prev.ra_enc_cert = paths[2];
+	prev.ra_enc_key = paths[3];
+	if ((s = signer_load(&prev, err, sizeof(err))) == NULL) {
+		log_msg(LOG_WARNING, "previous RA generation ignored: %s", err);
+		goto out;
+	}
+	c = signer_ra_enc_cert(s);
+	if (X509_cmp_time(X509_get0_notAfter(c), NULL) < 0 ||
+	    X509_cmp_time(X509_get0_notAfter(signer_ra_sign_cert(s)), NULL) < 0) {
+		log_msg(LOG_WARNING, "previous RA generation ignored: %s or %s has expired "
+		    "(remove the *%s files)", paths[0], paths[2], SCEP_RA_PREVIOUS_SUFFIX);
+		signer_free(s);
+		s = NULL;
+	}
+out:
+	for (i = 0; i < 4; i++)
+		free(paths[i]);
+	return s;
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -129,6 +189,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	srv->cfg = cfg;
 	if ((srv->signer = signer_load(cfg, err, errlen)) == NULL)
 		goto out;
+	srv->prev = load_previous_ra(cfg);
 	if ((srv->policy = policy_new(cfg, err, errlen)) == NULL)
 		goto out;
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
@@ -156,8 +217,112 @@ void scep_server_free(struct scep_server *srv)
 	free(srv->cacert);
 	store_pool_free(srv->pool);
 	policy_free(srv->policy);
+	signer_free(srv->prev);
 	signer_free(srv->signer);
 	free(srv);
+}
+
+void scep_server_set_metrics(struct scep_server *srv, struct metrics *m)
+{
+	srv->metrics = m;
+}
+
+int scep_server_has_previous_ra(const struct scep_server *srv)
+{
+	return srv->prev != NULL;
+}
+
+/* Fills one scep_cert_info from cert; 0 or -1. */
+static int cert_info(X509 *cert, const char *role, struct scep_cert_info *out)
+{
+	char *name;
+
+	memset(out, 0, sizeof(*out));
+	out->role = role;
+	out->not_after = asn1_time_seconds(X509_get0_notAfter(cert));
+	if (serial_hex(cert, out->serial, sizeof(out->serial)) != 0)
+		return -1;
+	if ((name = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0)) == NULL)
+		return -1;
+	snprintf(out->subject, sizeof(out->subject), "%s", name);
+	OPENSSL_free(name);
+	return 0;
+}
+
+size_t scep_server_certs(const struct scep_server *srv, struct scep_cert_info *out, size_t max)
+{
+	size_t n = 0;
+
+	if (n < max && cert_info(signer_ca_cert(srv->signer), "ca", &out[n]) == 0)
+		n++;
+	if (!signer_has_ra(srv->signer))
+		return n;
+	if (n < max && cert_info(signer_ra_sign_cert(srv->signer), "ra-sign", &out[n]) == 0)
+		n++;
+	if (X509_cmp(signer_ra_sign_cert(srv->signer), signer_ra_enc_cert(srv->signer)) != 0 &&
+	    n < max && cert_info(signer_ra_enc_cert(srv->signer), "ra-enc", &out[n]) == 0)
+		n++;
+	if (srv->prev == NULL)
+		return n;
+	if (n < max && cert_info(signer_ra_sign_cert(srv->prev), "ra-sign-previous", &out[n]) == 0)
+		n++;
+	if (X509_cmp(signer_ra_sign_cert(srv->prev), signer_ra_enc_cert(srv->prev)) != 0 &&
+	    n < max && cert_info(signer_ra_enc_cert(srv->prev), "ra-enc-previous", &out[n]) == 0)
+		n++;
+	return n;
+}
+
+int scep_server_challenges_cached(struct scep_server *srv)
+{
+	struct store *st;
+	char err[256];
+	int n;
+
+	if (!srv->cfg->enforce_password || srv->cfg->use_single_password)
+		return 0;
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL)
+		return -1;
+	n = store_challenge_count_unused(st, now_seconds());
+	store_pool_put(srv->pool, st);
+	return n;
+}
+
+int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
+{
+	static const unsigned char probe[] = "scepd health probe";
+	struct store *st = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	X509 *certs[3];
+	int i, rc = -1;
+
+	if ((st = store_pool_get(srv->pool, err, errlen)) == NULL)
+		goto out;
+	if (store_schema_version(st) != STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "the store does not answer: %s", store_errmsg(st));
+		goto out;
+	}
+	certs[0] = signer_ca_cert(srv->signer);
+	certs[1] = signer_ra_sign_cert(srv->signer);
+	certs[2] = signer_ra_enc_cert(srv->signer);
+	for (i = 0; i < 3; i++) {
+		if (X509_cmp_time(X509_get0_notAfter(certs[i]), NULL) < 0) {
+			snprintf(err, errlen, "the %s certificate has expired",
+			    i == 0 ? "CA" : i == 1 ? "RA signing" : "RA encryption");
+			goto out;
+		}
+	}
+	/* The RA signing key signs: the operation every reply needs. */
+	if ((sig = signer_sign_message(srv->signer, NID_sha256, probe, sizeof(probe) - 1, NULL,
+	    &siglen, err, errlen)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	free(sig);
+	ERR_clear_error();
+	if (st != NULL)
+		store_pool_put(srv->pool, st);
+	return rc;
 }
 
 /* NDES and RFC paths, matched case-insensitively as IIS does, with or without /pkiclient.exe. */
@@ -189,18 +354,30 @@ static void set_body(struct http_response *resp, int status, const char *type,
 	resp->body_len = len;
 }
 
-static void http_error(const struct http_request *req, struct http_response *resp,
-    const char *op, int status, int event, const char *reason)
+static void http_error(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp, const char *op, int status, int event, const char *reason)
 {
 	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
 	    .status = status, .event = event, .reason = reason });
+	metrics_request(srv->metrics, metrics_op_from_name(op), METRICS_ERROR);
 	httpd_text(resp, status, "%s", reason);
 }
 
-static void log_simple(const struct http_request *req, const char *op, int status)
+static void log_simple(struct scep_server *srv, const struct http_request *req, const char *op,
+    int status)
 {
 	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
 	    .status = status });
+	metrics_request(srv->metrics, metrics_op_from_name(op), METRICS_SUCCESS);
+}
+
+/* Seconds on CLOCK_MONOTONIC, for latencies. */
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* --- PKIOperation ------------------------------------------------------- */
@@ -360,7 +537,7 @@ static int pkcsreq(struct pkiop *op)
 	unsigned char *plain = NULL, keyhash[32];
 	const char *matched = NULL;
 	size_t plain_len = 0;
-	char err[256];
+	char err[256], prev_err[256];
 	int result, consume = 0;
 	enum challenge_result cr;
 
@@ -377,6 +554,14 @@ static int pkcsreq(struct pkiop *op)
 	op->rq.oaep = env.oaep;
 	result = signer_decrypt(srv->signer, op->msg->envelope, op->msg->envelope_len,
 	    srv->cfg->allow_des, &plain, &plain_len, &matched, err, sizeof(err));
+	if (result == SCEP_FAIL_BADREQUEST && srv->prev != NULL &&
+	    signer_decrypt(srv->prev, op->msg->envelope, op->msg->envelope_len,
+	    srv->cfg->allow_des, &plain, &plain_len, &matched, prev_err, sizeof(prev_err))
+	    == SCEP_FAIL_NONE) {
+		/* Encrypted to the RA certificates before the renewal: answer as that RA. */
+		op->signer = srv->prev;
+		result = SCEP_FAIL_NONE;
+	}
 	if (result != SCEP_FAIL_NONE) {
 		if (result == SCEP_FAIL_BADALG || env.cipher_nid == NID_undef)
 			op->rq.cipher_nid = NID_undef;
@@ -430,14 +615,16 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 	unsigned char *reply = NULL;
 	size_t reply_len = 0;
 	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1];
+	double started = mono_seconds();
 
 	memset(&op, 0, sizeof(op));
 	op.srv = srv;
+	op.signer = srv->signer;
 	op.req = req;
 	op.failinfo = SCEP_FAIL_NONE;
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
-		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
 	op.rq.transaction_id = op.msg->transaction_id;
@@ -472,10 +659,10 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 		    req->client_addr, op.have_keyhash ? op.keyhash : NULL, op.subject,
 		    op.failinfo, op.reason, now_seconds()) != STORE_OK)
 			log_msg(LOG_ERR, "store: %s", store_errmsg(op.st));
-		reply = certrep_failure(srv->signer, &op.rq, op.failinfo, op.reason, &reply_len,
+		reply = certrep_failure(op.signer, &op.rq, op.failinfo, op.reason, &reply_len,
 		    err, sizeof(err));
 	} else {
-		reply = certrep_success(srv->signer, &op.rq, op.issued, srv->certrep_extra,
+		reply = certrep_success(op.signer, &op.rq, op.issued, srv->certrep_extra,
 		    &reply_len, err, sizeof(err));
 	}
 
@@ -491,6 +678,7 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 		lr.status = 500;
 		lr.reason = err;
 		log_request(&lr);
+		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
 		httpd_text(resp, 500, "the server cannot sign its reply");
 		goto out;
 	}
@@ -506,6 +694,11 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 		lr.reason = op.resent ? "re-sent the certificate already issued for this transaction" : NULL;
 	}
 	log_request(&lr);
+	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,
+	    op.failinfo != SCEP_FAIL_NONE ? METRICS_FAILURE : METRICS_SUCCESS);
+	if (op.failinfo != SCEP_FAIL_NONE)
+		metrics_failinfo(srv->metrics, op.failinfo);
+	metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
 	resp->status = 200;
 	resp->content_type = CT_PKI;
 	resp->body = reply;
@@ -529,12 +722,12 @@ static void pkioperation_get(struct scep_server *srv, const struct http_request 
 	char err[256];
 
 	if (!query_find(req->query, req->query_len, "message", &val, &vlen) || vlen == 0) {
-		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE,
+		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE,
 		    "PKIOperation by GET needs a message parameter");
 		return;
 	}
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
-		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
 	pkioperation(srv, req, der, der_len, resp);
@@ -552,48 +745,48 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 	int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
 	if (!is_scep_path(req->path)) {
-		http_error(req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
+		http_error(srv, req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
 		return;
 	}
 	if (!query_find(req->query, req->query_len, "operation", &val, &vlen) ||
 	    (op = query_unescape(val, vlen)) == NULL || *op == '\0') {
-		http_error(req, resp, "-", 400, NDES_EVENT_NONE,
+		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
 		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
 		goto out;
 	}
 	if (strcmp(op, "PKIOperation") == 0) {
 		if (strcmp(req->method, "POST") == 0) {
 			if (req->body_len == 0)
-				http_error(req, resp, op, 400, NDES_EVENT_DECODE,
+				http_error(srv, req, resp, op, 400, NDES_EVENT_DECODE,
 				    "PKIOperation by POST needs the pkiMessage as the body");
 			else
 				pkioperation(srv, req, req->body, req->body_len, resp);
 		} else if (is_get)
 			pkioperation_get(srv, req, resp);
 		else {
-			http_error(req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
+			http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
 			resp->allow = "GET, POST";
 		}
 		goto out;
 	}
 	if (strcmp(op, "GetCACaps") != 0 && strcmp(op, "GetCACert") != 0 &&
 	    strcmp(op, "GetNextCACert") != 0) {
-		http_error(req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
+		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
 		goto out;
 	}
 	if (!is_get) {
-		http_error(req, resp, op, 405, NDES_EVENT_NONE, "use GET");
+		http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET");
 		resp->allow = "GET";
 		goto out;
 	}
 	if (strcmp(op, "GetCACaps") == 0) {
 		set_body(resp, 200, CT_CAPS, srv->caps, srv->caps_len);
-		log_simple(req, op, 200);
+		log_simple(srv, req, op, 200);
 	} else if (strcmp(op, "GetCACert") == 0) {
 		set_body(resp, 200, srv->cacert_type, srv->cacert, srv->cacert_len);
-		log_simple(req, op, 200);
+		log_simple(srv, req, op, 200);
 	} else
-		http_error(req, resp, op, 404, NDES_EVENT_NONE, "no next CA certificate is configured");
+		http_error(srv, req, resp, op, 404, NDES_EVENT_NONE, "no next CA certificate is configured");
 out:
 	free(op);
 }

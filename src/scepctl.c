@@ -103,6 +103,7 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 	cfg->ra_sign_key = xasprintf("%s/ra-sign.key", dir);
 	cfg->ra_enc_cert = xasprintf("%s/ra-enc.crt", dir);
 	cfg->ra_enc_key = xasprintf("%s/ra-enc.key", dir);
+	cfg->access_log = xasprintf("%s/access.log", dir);
 	if (o->challenge != NULL) {
 		cfg->use_single_password = 1;
 		free(cfg->single_password);
@@ -178,10 +179,11 @@ static int cmd_init(int argc, char **argv)
 	    "  CA certificate   %s\n"
 	    "  RA certificates  %s/ra-sign.crt (signing), %s/ra-enc.crt (encryption)\n"
 	    "  configuration    %s\n"
-	    "  database         %s\n\n"
+	    "  database         %s\n"
+	    "  access log       %s\n\n"
 	    "Start the server:  scepd -f %s\n"
 	    "SCEP URL:          http://%s/certsrv/mscep/mscep.dll\n",
-	    dir, cfg->ca_cert, dir, dir, conf, cfg->database, conf, o.listen);
+	    dir, cfg->ca_cert, dir, dir, conf, cfg->database, cfg->access_log, conf, o.listen);
 	if (o.challenge != NULL)
 		printf("Challenge:         the static password given with --challenge\n");
 	else

@@ -175,6 +175,9 @@ static struct signer *load_previous_ra(const struct config *cfg)
 		    "(remove the *%s files)", paths[0], paths[2], SCEP_RA_PREVIOUS_SUFFIX);
 		signer_free(s);
 		s = NULL;
+	} else {
+		log_msg(LOG_NOTICE, "previous RA generation %s and %s loaded: requests encrypted to "
+		    "it are still answered; GetCACert hands out the current one", paths[0], paths[2]);
 	}
 out:
 	for (i = 0; i < 4; i++)
@@ -691,7 +694,9 @@ static void pkioperation(struct scep_server *srv, const struct http_request *req
 	} else {
 		lr.outcome = "SUCCESS";
 		lr.serial = op.serial;
-		lr.reason = op.resent ? "re-sent the certificate already issued for this transaction" : NULL;
+		lr.reason = op.resent ? "re-sent the certificate already issued for this transaction" :
+		    op.signer != srv->signer ? "the client encrypted to the previous RA certificate "
+		    "(from before `scepctl ra renew`): answered by that RA" : NULL;
 	}
 	log_request(&lr);
 	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,

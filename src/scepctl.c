@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * scepctl.c: administration of a scepd state folder: `init` (lab CA, RA
- * certificates, configuration, database), one-time challenge passwords and the
- * list of issued certificates. It works on the same files and store as the
- * daemon, through the same modules.
+ * certificates, configuration, database), one-time challenge passwords, the
+ * list of issued certificates and RA certificate renewal. It works on the
+ * same files and store as the daemon, through the same modules.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include "config.h"
 #include "labca.h"
 #include "oids.h"
+#include "scep.h"
 #include "store.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ static void usage(void)
 	    "                    [--import-ca cert key] [--challenge secret]\n"
 	    "       scepctl [-f file] challenge new\n"
 	    "       scepctl [-f file] cert list\n"
+	    "       scepctl [-f file] ra renew [--days n]\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n");
 	exit(2);
@@ -285,6 +287,56 @@ out:
 	return rc;
 }
 
+/* --- ra -------------------------------------------------------------------- */
+
+static int cmd_ra(const struct config *cfg, int argc, char **argv)
+{
+	struct labca_renew_options o;
+	char err[512], *end;
+	unsigned long days = 730;
+
+	if (argc < 1 || strcmp(argv[0], "renew") != 0)
+		usage();
+	if (argc == 3 && strcmp(argv[1], "--days") == 0) {
+		errno = 0;
+		days = strtoul(argv[2], &end, 10);
+		if (errno != 0 || *end != '\0' || days < 1 || days > 3650) {
+			fprintf(stderr, "scepctl: --days takes 1 to 3650\n");
+			return 2;
+		}
+	} else if (argc != 1) {
+		usage();
+	}
+	if (cfg->ra_sign_cert == NULL) {
+		fprintf(stderr, "scepctl: %s has no ra group: the CA acts as RA, there are no RA "
+		    "certificates to renew\n", cfg->file);
+		return 1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.ca_cert = cfg->ca_cert;
+	o.ca_key = cfg->ca_key;
+	o.sign_cert = cfg->ra_sign_cert;
+	o.sign_key = cfg->ra_sign_key;
+	o.enc_cert = cfg->ra_enc_cert;
+	o.enc_key = cfg->ra_enc_key;
+	o.days = (unsigned)days;
+	o.prev_suffix = SCEP_RA_PREVIOUS_SUFFIX;
+	if (labca_ra_renew(&o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		return 1;
+	}
+	printf("New RA certificates, valid %lu days, issued by %s:\n  %s\n", days, cfg->ca_cert,
+	    cfg->ra_sign_cert);
+	if (strcmp(cfg->ra_sign_cert, cfg->ra_enc_cert) != 0)
+		printf("  %s\n", cfg->ra_enc_cert);
+	printf("The previous ones are kept as *%s.\n"
+	    "Reload scepd (systemctl reload scepd, or kill -HUP) to serve them: GetCACert then\n"
+	    "hands out the new certificates, and requests encrypted to the previous ones are\n"
+	    "still answered by them until they expire or the *%s files are removed (and\n"
+	    "scepd reloaded).\n", SCEP_RA_PREVIOUS_SUFFIX, SCEP_RA_PREVIOUS_SUFFIX);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *file = CONFIG_DEFAULT_FILE;
@@ -309,6 +361,8 @@ int main(int argc, char **argv)
 		rc = cmd_challenge(cfg, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "cert") == 0)
 		rc = cmd_cert(cfg, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "ra") == 0)
+		rc = cmd_ra(cfg, argc - i - 1, argv + i + 1);
 	else
 		usage();
 	config_free(cfg);

@@ -26,8 +26,11 @@ FUZZ_BINS = $(FUZZ_SRCS:.c=)
 
 all: scepd scepctl
 
-config.mk: configure.ac config.mk.in
-	autoconf && ./configure
+# A source tarball ships configure, so it builds without autoconf.
+configure: configure.ac
+	autoconf
+config.mk: configure config.mk.in
+	./configure
 
 src/libscepd.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $(LIB_OBJS)
@@ -88,19 +91,52 @@ check-sanitizers:
 	$(MAKE) SANITIZE="$(SANITIZERS)" CFLAGS_USER="-O1 -g" check
 	$(MAKE) clean
 
+# systemd's folders (Debian: /lib/... is /usr/lib/... with merged /usr).
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir ?= $(prefix)/lib/sysusers.d
+tmpfilesdir ?= $(prefix)/lib/tmpfiles.d
+logrotatedir ?= $(sysconfdir)/logrotate.d
+# The unit files name /usr/sbin and /etc/scepd; installed, they name where things went.
+UNIT_SED = sed -e 's|/usr/sbin/scepd|$(sbindir)/scepd|g' -e 's|/etc/scepd|$(sysconfdir)/scepd|g'
+
+# For a system install: make install prefix=/usr sysconfdir=/etc localstatedir=/var
+# An existing scepd.conf is never replaced; the sample is always refreshed.
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/scepd \
-	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(datarootdir)/scepd/sql
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(datarootdir)/scepd/sql \
+	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
+	    $(DESTDIR)$(logrotatedir)
 	install -m 0755 scepd scepctl $(DESTDIR)$(sbindir)/
 	install -m 0644 etc/scepd.conf $(DESTDIR)$(sysconfdir)/scepd/scepd.conf.sample
+	test -e $(DESTDIR)$(sysconfdir)/scepd/scepd.conf || \
+	    install -m 0644 etc/scepd.conf $(DESTDIR)$(sysconfdir)/scepd/scepd.conf
 	install -m 0644 man/scepd.conf.5 $(DESTDIR)$(mandir)/man5/
 	install -m 0644 man/scepd.8 man/scepctl.8 $(DESTDIR)$(mandir)/man8/
 	install -m 0644 sql/*.sql $(DESTDIR)$(datarootdir)/scepd/sql/
+	$(UNIT_SED) etc/scepd.service >$(DESTDIR)$(systemdunitdir)/scepd.service
+	$(UNIT_SED) etc/scepd.socket >$(DESTDIR)$(systemdunitdir)/scepd.socket
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/scepd.service $(DESTDIR)$(systemdunitdir)/scepd.socket
+	install -m 0644 etc/scepd.sysusers $(DESTDIR)$(sysusersdir)/scepd.conf
+	$(UNIT_SED) etc/scepd.tmpfiles >$(DESTDIR)$(tmpfilesdir)/scepd.conf
+	chmod 0644 $(DESTDIR)$(tmpfilesdir)/scepd.conf
+	install -m 0644 etc/scepd.logrotate $(DESTDIR)$(logrotatedir)/scepd
+
+# The source tarball: every file under version control plus configure.
+DIST = scepd-$(PACKAGE_VERSION)
+dist: configure
+	rm -rf $(DIST) $(DIST).tar.gz
+	mkdir $(DIST)
+	git ls-files -z | xargs -0 cp -P --parents -t $(DIST)
+	cp configure $(DIST)/
+	touch $(DIST)/configure
+	tar -czf $(DIST).tar.gz --owner=0 --group=0 $(DIST)
+	rm -rf $(DIST)
+	@echo "$(DIST).tar.gz"
 
 clean:
 	rm -f scepd scepctl src/*.o src/libscepd.a src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS)
 
 distclean: clean
-	rm -rf config.mk config.log config.status configure autom4te.cache
+	rm -rf config.mk config.log config.status configure autom4te.cache scepd-*.tar.gz
 
-.PHONY: all build-tests check check-sanitizers install clean distclean
+.PHONY: all build-tests check check-sanitizers install dist clean distclean

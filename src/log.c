@@ -315,6 +315,8 @@ static void emit(int priority, const char *msg, const struct field *f, size_t n)
 	}
 	if (atomic_load(&log_state.stderr_is_journal))
 		fprintf(stderr, "<%d>%s\n", LOG_PRI(priority), line);
+	else if (json)
+		fprintf(stderr, "%s\n", line);   /* JSON lines stay pure JSON */
 	else
 		fprintf(stderr, "%s: %s\n", log_state.ident, line);
 }

@@ -301,8 +301,8 @@ int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 
 	if ((st = store_pool_get(srv->pool, err, errlen)) == NULL)
 		goto out;
-	if (store_schema_version(st) != STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "the store does not answer: %s", store_errmsg(st));
+	if (store_schema_version(st) != STORE_SCHEMA_VERSION || store_ping(st) != STORE_OK) {
+		snprintf(err, errlen, "the store cannot record an enrollment: %s", store_errmsg(st));
 		goto out;
 	}
 	certs[0] = signer_ca_cert(srv->signer);

@@ -171,7 +171,7 @@ refused:
 	log_event(LOG_ERR, SCEPD_EVENT_RELOAD_REFUSED, "reload refused: %s; configuration "
 	    "generation %lu keeps serving", err, service_generation(d->svc));
 	(void)systemd_notifyf("READY=1\nSTATUS=reload refused (%s); serving the previous "
-	    "configuration", err);
+	    "configuration%s%s", err, d->expiry_status[0] ? "; " : "", d->expiry_status);
 	free(errs);
 }
 

@@ -17,6 +17,7 @@ else:
     if os.path.exists(name):
         os.unlink(name)
     s.bind(name)
+    os.chmod(name, 0o666)  # as systemd's: writable by a service's own user
 with open(out, "a") as f:
     f.flush()
     while True:

@@ -301,8 +301,8 @@ static void emit(int priority, const char *msg, const struct field *f, size_t n)
 	if (json && target != LOG_TO_JOURNALD) {
 		put_json(&b, priority, msg, f, n);
 	} else {
-		if (msg != NULL)
-			put_str(&b, msg);
+		for (; msg != NULL && *msg != '\0'; msg++)  /* one line, whatever the message */
+			put_char(&b, (unsigned char)*msg < 0x20 || *msg == 0x7f ? ' ' : *msg);
 		for (i = 0; i < n; i++)
 			if (f[i].val != NULL)
 				put_text(&b, f[i].key, f[i].val, f[i].quote);

@@ -33,7 +33,6 @@ enum ndes_event {
 	NDES_EVENT_STARTED = 1,          /* the service started */
 	NDES_EVENT_START_FAILED = 2,     /* the service cannot be started */
 	NDES_EVENT_STOPPED = 3,          /* the service stopped */
-	NDES_EVENT_RA_CERT = 10,         /* an RA certificate cannot be loaded */
 	NDES_EVENT_DECODE = 16,          /* cannot decode the request */
 	NDES_EVENT_RETRIEVE_INFO = 17,   /* cannot read the client's message */
 	NDES_EVENT_DECRYPT = 18,         /* cannot decrypt the client's PKCS7 message */

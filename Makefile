@@ -23,6 +23,9 @@ UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_SRCS:.c=)
+# Helper programs of the integration tests (e.g. ca_driver: calls a CA backend).
+INTEG_SRCS = $(sort $(wildcard tests/integration/*.c))
+INTEG_BINS = $(INTEG_SRCS:.c=)
 
 all: scepd scepctl
 
@@ -68,28 +71,38 @@ src/schema_sql.h: $(SCHEMA_SQL)
 src/store.o: src/schema_sql.h
 # --- end of store block ---------------------------------------------------------
 
-src/%.o: src/%.c $(wildcard src/*.h) config.mk
+# Objects depend on the flags they were built with, so a sanitizer build and a
+# normal build never mix: the stamp changes (and everything rebuilds) with them.
+FLAGS_STAMP = src/.build-flags
+$(FLAGS_STAMP): FORCE
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+src/%.o: src/%.c $(wildcard src/*.h) config.mk $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a
+tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
 
 # Without a fuzzing engine each target is linked with replay.c, which runs it over
 # its corpus and over every truncation and single-bit flip of each corpus file.
-tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c src/libscepd.a $(LDLIBS)
 
-build-tests: all $(UNIT_BINS) $(FUZZ_BINS)
+tests/integration/%: tests/integration/%.c tests/unit/catest.h src/libscepd.a $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
+
+build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(INTEG_BINS)
 
 check: build-tests
 	tests/run
 
 # The whole suite again, every program built with ASan + UBSan (any report fails it).
 SANITIZERS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# The next plain `make` rebuilds without them (see FLAGS_STAMP).
 check-sanitizers:
-	$(MAKE) clean
-	$(MAKE) SANITIZE="$(SANITIZERS)" CFLAGS_USER="-O1 -g" check
-	$(MAKE) clean
+	$(MAKE) --no-print-directory SANITIZE="$(SANITIZERS)" CFLAGS_USER="-O1 -g" check
 
 # systemd's folders (Debian: /lib/... is /usr/lib/... with merged /usr).
 systemdunitdir ?= $(prefix)/lib/systemd/system
@@ -134,9 +147,10 @@ dist: configure
 	@echo "$(DIST).tar.gz"
 
 clean:
-	rm -f scepd scepctl src/*.o src/libscepd.a src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS)
+	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS) \
+	    $(INTEG_BINS)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache scepd-*.tar.gz
 
-.PHONY: all build-tests check check-sanitizers install dist clean distclean
+.PHONY: all build-tests check check-sanitizers install dist clean distclean FORCE

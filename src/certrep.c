@@ -45,8 +45,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Appends attribute nid = type(bytes) to sk. 0 or -1. */
-static int add_attr(STACK_OF(X509_ATTRIBUTE) *sk, int nid, int type,
+int certrep_attr_add(STACK_OF(X509_ATTRIBUTE) *sk, int nid, int type,
     const void *bytes, size_t len)
 {
 	ASN1_STRING *str = NULL;
@@ -74,7 +73,7 @@ out:
 
 static int add_printable(STACK_OF(X509_ATTRIBUTE) *sk, int nid, const char *text)
 {
-	return add_attr(sk, nid, V_ASN1_PRINTABLESTRING, text, strlen(text));
+	return certrep_attr_add(sk, nid, V_ASN1_PRINTABLESTRING, text, strlen(text));
 }
 
 /* Copies text into a UTF8String-safe buffer: invalid UTF-8 bytes become '?'. */
@@ -145,19 +144,19 @@ static STACK_OF(X509_ATTRIBUTE) *reply_attrs(const struct certrep_request *rq, i
 			goto out;
 		if (text != NULL) {
 			clean = clean_utf8(text);
-			if (add_attr(sk, nids->fail_info_text, V_ASN1_UTF8STRING, clean,
+			if (certrep_attr_add(sk, nids->fail_info_text, V_ASN1_UTF8STRING, clean,
 			    strlen(clean)) == -1)
 				goto out;
 		}
 	}
-	if (add_attr(sk, nids->transaction_id, V_ASN1_PRINTABLESTRING, rq->transaction_id,
+	if (certrep_attr_add(sk, nids->transaction_id, V_ASN1_PRINTABLESTRING, rq->transaction_id,
 	    tidlen) == -1)
 		goto out;
 	if (rq->sender_nonce != NULL && rq->sender_nonce_len > 0 &&
-	    add_attr(sk, nids->recipient_nonce, V_ASN1_OCTET_STRING, rq->sender_nonce,
+	    certrep_attr_add(sk, nids->recipient_nonce, V_ASN1_OCTET_STRING, rq->sender_nonce,
 	    rq->sender_nonce_len) == -1)
 		goto out;
-	if (add_attr(sk, nids->sender_nonce, V_ASN1_OCTET_STRING, nonce, sizeof(nonce)) == -1)
+	if (certrep_attr_add(sk, nids->sender_nonce, V_ASN1_OCTET_STRING, nonce, sizeof(nonce)) == -1)
 		goto out;
 	result = sk;
 	sk = NULL;
@@ -256,12 +255,11 @@ static int reply_cipher_ok(int nid)
 	}
 }
 
-/* EnvelopedData (ContentInfo, DER) of content to recipient. */
-static unsigned char *envelope(const struct certrep_request *rq, const unsigned char *content,
-    size_t content_len, size_t *outlen, char *err, size_t errlen)
+unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
+    const unsigned char *content, size_t content_len, size_t *outlen, char *err, size_t errlen)
 {
 	const unsigned int flags = CMS_BINARY | CMS_PARTIAL;
-	int nid = rq->cipher_nid == NID_undef ? NID_aes_128_cbc : rq->cipher_nid;
+	int nid = cipher_nid == NID_undef ? NID_aes_128_cbc : cipher_nid;
 	EVP_CIPHER *cipher = NULL;
 	EVP_PKEY *pub;
 	CMS_ContentInfo *cms = NULL;
@@ -272,11 +270,11 @@ static unsigned char *envelope(const struct certrep_request *rq, const unsigned 
 	int len, reported = 1;
 	char ebuf[256];
 
-	if (rq->recipient == NULL) {
-		seterr(err, errlen, "no recipient certificate for the reply envelope");
+	if (recipient == NULL) {
+		seterr(err, errlen, "no recipient certificate for the envelope");
 		goto out;
 	}
-	pub = X509_get0_pubkey(rq->recipient);
+	pub = X509_get0_pubkey(recipient);
 	if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
 		seterr(err, errlen, "the request signer key is not RSA: cannot envelope the reply");
 		goto out;
@@ -296,14 +294,14 @@ static unsigned char *envelope(const struct certrep_request *rq, const unsigned 
 		goto out;
 	if ((cms = CMS_encrypt(NULL, NULL, cipher, flags)) == NULL)
 		goto out;
-	if (rq->oaep) {
-		if ((ri = CMS_add1_recipient_cert(cms, rq->recipient, CMS_KEY_PARAM)) == NULL)
+	if (oaep) {
+		if ((ri = CMS_add1_recipient_cert(cms, recipient, CMS_KEY_PARAM)) == NULL)
 			goto out;
 		if ((pctx = CMS_RecipientInfo_get0_pkey_ctx(ri)) == NULL)
 			goto out;
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0)
 			goto out;
-	} else if (CMS_add1_recipient_cert(cms, rq->recipient, 0) == NULL) {
+	} else if (CMS_add1_recipient_cert(cms, recipient, 0) == NULL) {
 		goto out;
 	}
 	if (CMS_final(cms, in, NULL, CMS_BINARY) != 1)
@@ -345,7 +343,8 @@ unsigned char *certrep_success(const struct signer *s, const struct certrep_requ
 		seterr(err, errlen, "building the degenerate PKCS#7 failed");
 		goto out;
 	}
-	if ((env = envelope(rq, inner, inner_len, &env_len, err, errlen)) == NULL)
+	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
+	    &env_len, err, errlen)) == NULL)
 		goto out;
 	result = sign_reply(s, rq, SCEP_STATUS_SUCCESS, SCEP_FAIL_NONE, NULL, env, env_len,
 	    outlen, err, errlen);

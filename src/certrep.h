@@ -43,6 +43,20 @@ unsigned char *certrep_failure(const struct signer *s, const struct certrep_requ
 unsigned char *certrep_pending(const struct signer *s, const struct certrep_request *rq,
     size_t *outlen, char *err, size_t errlen);
 
+/*
+ * A CMS EnvelopedData (ContentInfo, DER) of content to recipient (RSA), with
+ * content cipher cipher_nid (AES-128-CBC when NID_undef; AES-CBC, 3DES and,
+ * with the legacy provider, DES) and PKCS#1 v1.5 or (oaep) RSAES-OAEP key
+ * transport: the pkcsPKIEnvelope of a CertRep, and of the requests scepd
+ * sends upstream (scep_client.c). NULL with a reason.
+ */
+unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
+    const unsigned char *content, size_t content_len, size_t *outlen, char *err, size_t errlen);
+
+/* Appends the attribute nid = type(bytes) (an ASN1_STRING type) to sk. 0 or -1. */
+int certrep_attr_add(STACK_OF(X509_ATTRIBUTE) *sk, int nid, int type,
+    const void *bytes, size_t len);
+
 /* A degenerate certs-only PKCS#7 SignedData holding certs in the given order. */
 unsigned char *certrep_degenerate(STACK_OF(X509) *certs, size_t *outlen);
 

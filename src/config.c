@@ -92,7 +92,11 @@ static const struct cf_group cf_groups[] = {
 	    "certificate); when the group is absent the CA acts as RA." },
 	{ "scep", 0, "SCEP protocol: capabilities announced and algorithms accepted." },
 	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
+	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
+	    "(accounts: scepctl user add)." },
 	{ "certificate", 0, "Template for the certificates issued." },
+	{ "backend", 0, "Who issues the certificates: the local CA, an upstream SCEP CA or "
+	    "a program." },
 	{ "log", 0, "Event log and access log." },
 	{ "monitor", 0, "The /metrics and /healthz pages and certificate expiry warnings." },
 };
@@ -106,6 +110,10 @@ static const char *const cf_caps_known[] = {
 static const char *const cf_log_targets[] = { "stderr", "syslog", "journald", NULL };
 static const char *const cf_log_formats[] = { "text", "json", NULL };
 static const char *const cf_tls_versions[] = { "1.2", "1.3", NULL };
+
+static const char *const cf_backend_types[] = { "local", "scep", "exec", NULL };
+
+static const char *const cf_unavailable[] = { "failure", "pending", NULL };
 
 static const char *const cf_facilities[] = {
 	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news",
@@ -218,6 +226,31 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "new one is handed out (\"The password cache is full.\").") \
 	X("challenge.PasswordValidity", CF_UINT, password_validity, .min = 1, .max = 10080, \
 	    .def_num = 60, .desc = "Minutes a one-time password stays valid.") \
+	X("challenge.max_failures", CF_UINT, challenge_max_failures, .min = 0, .max = 100000, \
+	    .def_num = 20, .desc = "Rejected challenge passwords from one client address, " \
+	    "within failure_window, after which its requests are refused until the window " \
+	    "ends; 0 means no limit.") \
+	X("challenge.failure_window", CF_UINT, challenge_failure_window, .min = 1, \
+	    .max = 86400, .def_num = 300, .desc = "Seconds, counted from an address's first " \
+	    "rejected password, over which challenge.max_failures applies.") \
+	X("admin.enabled", CF_BOOL, admin_enabled, .def_num = 1, \
+	    .desc = "Serve the NDES challenge pages at /certsrv/mscep_admin/.") \
+	X("admin.basic", CF_BOOL, admin_basic, .def_num = 0, \
+	    .desc = "Offer Basic sign-in besides Negotiate and NTLM (the password then " \
+	    "crosses the network in clear unless TLS is in front).") \
+	X("admin.realm", CF_STRING, admin_realm, .def_str = "scepd", \
+	    .desc = "Realm named in the Basic challenge.") \
+	X("admin.domain", CF_STRING, admin_domain, .def_str = "WORKGROUP", \
+	    .desc = "NetBIOS domain name the NTLM challenge announces.") \
+	X("admin.hostname", CF_STRING, admin_hostname, .def_str = "", \
+	    .desc = "DNS host name the NTLM challenge announces; empty uses the " \
+	    "system's host name.") \
+	X("admin.max_failures", CF_UINT, admin_max_failures, .min = 0, .max = 100000, \
+	    .def_num = 10, .desc = "Failed sign-ins from one client address, within " \
+	    "failure_window, after which it gets 429 until the window ends; 0 means no limit.") \
+	X("admin.failure_window", CF_UINT, admin_failure_window, .min = 1, .max = 86400, \
+	    .def_num = 300, .desc = "Seconds, counted from an address's first failed " \
+	    "sign-in, over which admin.max_failures applies.") \
 	X("certificate.validity_days", CF_UINT, validity_days, .min = 1, .max = 3650, \
 	    .def_num = 365, .desc = "Days an issued certificate is valid.") \
 	X("certificate.min_rsa_bits", CF_UINT, min_rsa_bits, .min = 1024, .max = 16384, \
@@ -229,6 +262,39 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_eku, \
 	    .desc = "Extended key usages a certificate may carry: OpenSSL names " \
 	    "(clientAuth, serverAuth, ...) or dotted OIDs.") \
+	X("backend.type", CF_WORD, backend_type, .def_str = "local", \
+	    .choices = cf_backend_types, \
+	    .desc = "Who issues certificates: local (the CA key, ca.key), scep (an " \
+	    "upstream SCEP CA, through the RA certificates) or exec (a program).") \
+	X("backend.url", CF_STRING, backend_url, \
+	    .desc = "scep: the upstream's SCEP URL, http:// or https://.") \
+	X("backend.ca_identifier", CF_STRING, backend_ca_identifier, \
+	    .desc = "scep: the message parameter of GetCACaps and GetCACert (a CA name " \
+	    "for upstreams serving several CAs); unset sends none.") \
+	X("backend.ca_bundle", CF_PATH, backend_ca_bundle, \
+	    .desc = "scep over https: CA certificates (PEM) that verify the upstream's " \
+	    "TLS certificate; unset uses the system's.") \
+	X("backend.challenge", CF_STRING, backend_challenge, .secret = 1, \
+	    .desc = "scep: the upstream's challenge password for the requests scepd makes " \
+	    "for itself (its RA certificates); never put into devices' requests.") \
+	X("backend.program", CF_PATH, backend_program, \
+	    .desc = "exec: the program run for each request, without a shell, relative " \
+	    "to state_dir.") \
+	X("backend.timeout", CF_UINT, backend_timeout, .min = 1, .max = 600, .def_num = 30, \
+	    .desc = "Seconds one upstream exchange or one program run may take.") \
+	X("backend.max_concurrent", CF_UINT, backend_max_concurrent, .min = 1, .max = 1024, \
+	    .def_num = 8, .desc = "Upstream requests or programs running at once; more " \
+	    "wait up to backend.timeout for a free place.") \
+	X("backend.max_output", CF_SIZE, backend_max_output, .min = 4096, .max = 16777216, \
+	    .def_num = 65536, .desc = "exec: largest standard output accepted from the " \
+	    "program, in bytes.") \
+	X("backend.cache_time", CF_UINT, backend_cache_time, .min = 10, .max = 86400, \
+	    .def_num = 3600, .desc = "scep: seconds the upstream's GetCACaps and GetCACert " \
+	    "answers are kept before they are fetched again.") \
+	X("backend.when_unavailable", CF_WORD, backend_when_unavailable, \
+	    .def_str = "failure", .choices = cf_unavailable, \
+	    .desc = "Answer to a device while the backend cannot be reached: failure or " \
+	    "pending (the device polls and scepd asks again).") \
 	X("log.target", CF_WORD, log_target, .def_str = "stderr", .choices = cf_log_targets, \
 	    .desc = "Where events go: stderr, syslog or journald.") \
 	X("log.facility", CF_WORD, log_facility, .def_str = "daemon", .choices = cf_facilities, \
@@ -1337,6 +1403,31 @@ static void cf_check_listeners(struct cf_ctx *ctx, struct config *cfg)
 		    "when tls.listen is not empty");
 }
 
+/* The backend settings that depend on each other. */
+static void cf_check_backend(struct cf_ctx *ctx, const struct config *cfg)
+{
+	int t = cf_index("backend.type"), u = cf_index("backend.url");
+	int p = cf_index("backend.program"), ra = cf_group_find("ra");
+	unsigned tline = ctx->line[t] ? ctx->line[t] : 1;
+
+	if (cfg->backend_url != NULL && strncmp(cfg->backend_url, "http://", 7) != 0 &&
+	    strncmp(cfg->backend_url, "https://", 8) != 0)
+		cf_error(ctx, ctx->line[u], "backend.url: \"%s\" is not an http:// or https:// URL",
+		    cfg->backend_url);
+	if (cfg->backend_type == NULL)
+		return;
+	if (strcmp(cfg->backend_type, "scep") == 0) {
+		if (cfg->backend_url == NULL)
+			cf_error(ctx, tline, "backend.url must be set when backend.type is \"scep\"");
+		if (ctx->group_line[ra] == 0)
+			cf_error(ctx, tline, "backend.type \"scep\" needs the ra group: scepd signs "
+			    "the requests it forwards with its RA signing certificate");
+	}
+	if (strcmp(cfg->backend_type, "exec") == 0 && cfg->backend_program == NULL)
+		cf_error(ctx, ctx->line[p] ? ctx->line[p] : tline,
+		    "backend.program must be set when backend.type is \"exec\"");
+}
+
 /* Checks that span settings, then resolves relative paths. */
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
@@ -1355,6 +1446,8 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		}
 	}
 
+	cf_check_backend(ctx, cfg);
+
 	u = cf_index("challenge.UseSinglePassword");
 	p = cf_index("challenge.SinglePassword");
 	if (cfg->use_single_password && (cfg->single_password == NULL ||
@@ -1364,6 +1457,21 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "is true");
 
 	cf_check_listeners(ctx, cfg);
+	p = cf_index("admin.realm");
+	if (cfg->admin_realm != NULL && strpbrk(cfg->admin_realm, "\"\\\r\n") != NULL)
+		cf_error(ctx, ctx->line[p], "admin.realm must not contain quotes, backslashes "
+		    "or line breaks");
+	p = cf_index("admin.domain");
+	if (cfg->admin_domain != NULL && (cfg->admin_domain[0] == '\0' ||
+	    strlen(cfg->admin_domain) > 15 || strpbrk(cfg->admin_domain, "\\/:*?\"<>| .") != NULL))
+		cf_error(ctx, ctx->line[p], "admin.domain must be a NetBIOS name: 1 to 15 "
+		    "characters, none of \\/:*?\"<>| . or space");
+	p = cf_index("admin.hostname");
+	if (cfg->admin_hostname != NULL && (strlen(cfg->admin_hostname) > 253 ||
+	    strspn(cfg->admin_hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.") != strlen(cfg->admin_hostname)))
+		cf_error(ctx, ctx->line[p], "admin.hostname must be a DNS name (letters, digits, "
+		    "'-' and '.')");
 
 	for (i = 0; i < N_SETTINGS; i++)
 		if (cf_schema[i].type == CF_DIR)

@@ -80,6 +80,19 @@ struct config {
 	unsigned password_length; /* challenge.PasswordLength: bytes of randomness (hex = 2x); 4..32, default 8 */
 	unsigned password_max;    /* challenge.PasswordMax: unused one-time passwords cached; 1..1000, default 5 */
 	unsigned password_validity; /* challenge.PasswordValidity: minutes; 1..10080, default 60 */
+	unsigned challenge_max_failures; /* challenge.max_failures: rejected passwords per address
+	                                  * before it is blocked; 0 = no limit; default 20 */
+	unsigned challenge_failure_window; /* challenge.failure_window: seconds; default 300 */
+
+	/* admin { } : the /certsrv/mscep_admin/ pages and their sign-in */
+	int admin_enabled;        /* admin.enabled: serve the pages; default 1 */
+	int admin_basic;          /* admin.basic: offer Basic sign-in too; default 0 */
+	char *admin_realm;        /* admin.realm: Basic realm; default "scepd" */
+	char *admin_domain;       /* admin.domain: NetBIOS domain in NTLM; default "WORKGROUP" */
+	char *admin_hostname;     /* admin.hostname: DNS host name in NTLM; default "" (system's) */
+	unsigned admin_max_failures; /* admin.max_failures: failed sign-ins per address before
+	                              * it is blocked; 0 = no limit; default 10 */
+	unsigned admin_failure_window; /* admin.failure_window: seconds; default 300 */
 
 	/* certificate { } : the issuing template */
 	unsigned validity_days;   /* certificate.validity_days: 1..3650, default 365 */
@@ -89,6 +102,19 @@ struct config {
 	char *ext_key_usage[CONFIG_MAX_LIST]; /* certificate.extended_key_usage: names or dotted
 	                                       * OIDs allowed; default ["clientAuth"] */
 	size_t n_ext_key_usage;
+
+	/* backend { } : who issues the certificates (ca.h) */
+	char *backend_type;       /* backend.type: "local" | "scep" | "exec"; default "local" */
+	char *backend_url;        /* backend.url: scep: upstream SCEP URL; NULL when unset */
+	char *backend_ca_identifier; /* backend.ca_identifier: scep: GetCACert message=; NULL: none */
+	char *backend_ca_bundle;  /* backend.ca_bundle: scep: PEM bundle for https; NULL: system's */
+	char *backend_challenge;  /* backend.challenge: scep: upstream challenge for scepd's own requests */
+	char *backend_program;    /* backend.program: exec: program path (resolved against state_dir) */
+	unsigned backend_timeout; /* backend.timeout: seconds; 1..600, default 30 */
+	unsigned backend_max_concurrent; /* backend.max_concurrent: 1..1024, default 8 */
+	size_t backend_max_output; /* backend.max_output: exec stdout bytes; 4096..16777216, default 65536 */
+	unsigned backend_cache_time; /* backend.cache_time: scep CA cache seconds; 10..86400, default 3600 */
+	char *backend_when_unavailable; /* backend.when_unavailable: "failure" | "pending"; default "failure" */
 
 	/* log { } */
 	char *log_target;         /* log.target: "stderr" | "syslog" | "journald"; default "stderr" */

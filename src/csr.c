@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "der.h"
 #include "csr.h"
 
 /* DER of OID 2.16.840.1.113733.1.9.8, the VeriSign twin of extensionRequest. */
@@ -43,23 +44,6 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* The one place bytes are decoded here: exactly one it, no trailing bytes. */
-static ASN1_VALUE *decode_exact(const ASN1_ITEM *it, const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	ASN1_VALUE *v;
-
-	if (der == NULL || len == 0 || len > LONG_MAX)
-		return NULL;
-	if ((v = ASN1_item_d2i(NULL, &p, (long)len, it)) == NULL)
-		return NULL;
-	if (p != der + len) {
-		ASN1_item_free(v, it);
-		return NULL;
-	}
-	return v;
 }
 
 /* The name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL. */
@@ -155,7 +139,7 @@ static int read_extension(X509_EXTENSION *ext, struct csr *c, char *err, size_t 
 
 	switch (nid) {
 	case NID_key_usage:
-		ku = (ASN1_BIT_STRING *)decode_exact(ASN1_ITEM_rptr(ASN1_BIT_STRING), d, n);
+		ku = (ASN1_BIT_STRING *)der_decode_exact(ASN1_ITEM_rptr(ASN1_BIT_STRING), d, n);
 		if (ku == NULL) {
 			fail(err, errlen, "CSR: requested keyUsage is not a BIT STRING "
 			    "(RFC 5280 §4.2.1.3)");
@@ -170,7 +154,7 @@ static int read_extension(X509_EXTENSION *ext, struct csr *c, char *err, size_t 
 		c->has_key_usage = 1;
 		break;
 	case NID_ext_key_usage:
-		c->ext_key_usage = (STACK_OF(ASN1_OBJECT) *)decode_exact(
+		c->ext_key_usage = (STACK_OF(ASN1_OBJECT) *)der_decode_exact(
 		    ASN1_ITEM_rptr(EXTENDED_KEY_USAGE), d, n);
 		if (c->ext_key_usage == NULL || sk_ASN1_OBJECT_num(c->ext_key_usage) < 1) {
 			fail(err, errlen, "CSR: requested extKeyUsage is not a non-empty SEQUENCE "
@@ -179,7 +163,7 @@ static int read_extension(X509_EXTENSION *ext, struct csr *c, char *err, size_t 
 		}
 		break;
 	case NID_subject_alt_name:
-		c->san = (GENERAL_NAMES *)decode_exact(ASN1_ITEM_rptr(GENERAL_NAMES), d, n);
+		c->san = (GENERAL_NAMES *)der_decode_exact(ASN1_ITEM_rptr(GENERAL_NAMES), d, n);
 		if (c->san == NULL || sk_GENERAL_NAME_num(c->san) < 1) {
 			fail(err, errlen, "CSR: requested subjectAltName is not a non-empty "
 			    "GeneralNames (RFC 5280 §4.2.1.6)");
@@ -212,7 +196,7 @@ static int read_ext_req(X509_ATTRIBUTE *a, const char *name, STACK_OF(X509_EXTEN
 	if ((v = single_value(a, name, "RFC 2985 §5.4.2", err, errlen)) == NULL)
 		goto out;
 	if (v->type != V_ASN1_SEQUENCE ||
-	    (exts = (STACK_OF(X509_EXTENSION) *)decode_exact(ASN1_ITEM_rptr(X509_EXTENSIONS),
+	    (exts = (STACK_OF(X509_EXTENSION) *)der_decode_exact(ASN1_ITEM_rptr(X509_EXTENSIONS),
 	    ASN1_STRING_get0_data(v->value.sequence),
 	    (size_t)ASN1_STRING_length(v->value.sequence))) == NULL) {
 		fail(err, errlen, "CSR: %s is not a SEQUENCE OF Extension (RFC 2985 §5.4.2)",
@@ -278,7 +262,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 		fail(err, errlen, "CSR: out of memory");
 		goto out;
 	}
-	c->req = (X509_REQ *)decode_exact(ASN1_ITEM_rptr(X509_REQ), der, len);
+	c->req = (X509_REQ *)der_decode_exact(ASN1_ITEM_rptr(X509_REQ), der, len);
 	if (c->req == NULL) {
 		fail(err, errlen, "CSR: not a single DER CertificationRequest, or bytes after "
 		    "it (RFC 2986 §4)");

@@ -26,6 +26,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "der.h"
 #include "envelope.h"
 
 /* EncryptedContentInfo (RFC 5652 §6.1). */
@@ -81,23 +82,6 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The one place bytes are decoded here: exactly one it, no trailing bytes. */
-static ASN1_VALUE *decode_exact(const ASN1_ITEM *it, const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	ASN1_VALUE *v;
-
-	if (der == NULL || len == 0 || len > LONG_MAX)
-		return NULL;
-	if ((v = ASN1_item_d2i(NULL, &p, (long)len, it)) == NULL)
-		return NULL;
-	if (p != der + len) {
-		ASN1_item_free(v, it);
-		return NULL;
-	}
-	return v;
-}
-
 int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info *out,
     char *err, size_t errlen)
 {
@@ -109,7 +93,7 @@ int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info 
 
 	ERR_set_mark();
 	memset(&info, 0, sizeof(info));
-	cms = (CMS_ContentInfo *)decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
+	cms = (CMS_ContentInfo *)der_decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
 	if (cms == NULL) {
 		fail(err, errlen, "pkcsPKIEnvelope: not a single BER/DER CMS ContentInfo, or "
 		    "bytes after it (RFC 8894 §3.2.2, RFC 5652 §3)");
@@ -120,7 +104,7 @@ int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info 
 		    "(RFC 8894 §3.2.2)");
 		goto out;
 	}
-	ci = (ENV_CI *)decode_exact(ASN1_ITEM_rptr(ENV_CI), der, len);
+	ci = (ENV_CI *)der_decode_exact(ASN1_ITEM_rptr(ENV_CI), der, len);
 	if (ci == NULL || ci->ed == NULL || ci->ed->eci == NULL ||
 	    ci->ed->eci->algorithm == NULL) {
 		fail(err, errlen, "pkcsPKIEnvelope: EnvelopedData does not decode "

@@ -106,6 +106,7 @@ struct conn_req {
 	int body_too_large;
 	int status;                /* of the response queued; 0: none */
 	char *method, *user_agent, *referer;
+	char *user;                /* cs-username, from the handler */
 	char client[INET6_ADDRSTRLEN];
 	char server[INET6_ADDRSTRLEN];
 	unsigned server_port;
@@ -130,6 +131,42 @@ void httpd_text(struct http_response *resp, int status, const char *fmt, ...)
 	resp->body = (unsigned char *)xasprintf("%s\n", text);
 	resp->body_len = (size_t)n + 1;
 	free(text);
+}
+
+void httpd_add_header(struct http_response *resp, const char *name, const char *value)
+{
+	if (resp->n_headers >= HTTP_MAX_HEADERS)
+		return;
+	resp->headers[resp->n_headers].name = name;
+	resp->headers[resp->n_headers].value = xstrdup(value);
+	resp->n_headers++;
+}
+
+static void free_headers(struct http_response *resp)
+{
+	size_t i;
+
+	for (i = 0; i < resp->n_headers; i++)
+		free(resp->headers[i].value);
+	resp->n_headers = 0;
+}
+
+/* Connection slots: made when a connection opens, freed (with handler state) when it closes. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_conn *hc;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = xcalloc(1, sizeof(struct http_conn));
+		return;
+	}
+	if ((hc = *socket_context) != NULL) {
+		if (hc->state != NULL && hc->state_free != NULL)
+			hc->state_free(hc->state);
+		free(hc);
+		*socket_context = NULL;
+	}
 }
 
 /* Numeric host and port of a socket address; "-" and 0 when unknown. */
@@ -210,6 +247,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	log_access(&(struct log_access){
 		.server_ip = r->server, .server_port = r->server_port,
 		.method = r->method, .target = r->uri, .target_len = r->uri_len,
+		.username = r->user,
 		.client_ip = r->client, .user_agent = r->user_agent, .referer = r->referer,
 		.status = r->status ? r->status : 400,
 		.win32_status = win32_status(toe),
@@ -220,6 +258,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r->method);
 	free(r->user_agent);
 	free(r->referer);
+	free(r->user);
 	free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&l->h->in_flight, 1);
@@ -230,7 +269,13 @@ static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *
 {
 	struct MHD_Response *mr;
 	enum MHD_Result rc;
+	size_t i;
 
+	if (resp->log_user != NULL) {
+		free(r->user);
+		r->user = resp->log_user;
+		resp->log_user = NULL;
+	}
 	if (resp->body != NULL)
 		mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
 		    MHD_RESPMEM_MUST_FREE);
@@ -238,9 +283,14 @@ static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *
 		mr = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (mr == NULL) {
 		free(resp->body);
+		free_headers(resp);
 		return MHD_NO;
 	}
 	resp->body = NULL;
+	for (i = 0; i < resp->n_headers; i++)
+		if (MHD_add_response_header(mr, resp->headers[i].name, resp->headers[i].value) != MHD_YES)
+			goto fail;
+	free_headers(resp);
 	if (resp->content_type != NULL &&
 	    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) != MHD_YES)
 		goto fail;
@@ -257,6 +307,7 @@ static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *
 	MHD_destroy_response(mr);
 	return rc;
 fail:
+	free_headers(resp);
 	MHD_destroy_response(mr);
 	return MHD_NO;
 }
@@ -288,7 +339,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct conn_req *r = *con_cls;
 	struct http_request req;
 	struct http_response resp = { 0 };
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn fallback = { 0 };
 	const char *q, *clen;
+	enum MHD_Result rc;
 
 	if (r == NULL)
 		return MHD_NO;
@@ -335,8 +389,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.body_len = r->body_len;
 	req.client_addr = r->client;
 	req.user_agent = r->user_agent;
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req.conn = ci != NULL && ci->socket_context != NULL ? ci->socket_context : &fallback;
 	l->h->handler(l->h->ctx, &req, &resp);
-	return send_response(l, c, r, &resp);
+	/* Without a connection slot, state cannot outlive the request. */
+	if (fallback.state != NULL && fallback.state_free != NULL)
+		fallback.state_free(fallback.state);
+	rc = send_response(l, c, r, &resp);
+	free(resp.log_user);
+	return rc;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -590,6 +653,7 @@ static struct listener *listener_start(struct httpd *h, struct lsock *s, const s
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * o->max_url + HTTPD_HEADER_ROOM),
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 	    MHD_OPTION_ARRAY, tls_opts,
 	    MHD_OPTION_END);
 	if (l->d == NULL) {

@@ -22,6 +22,24 @@
 
 struct config;
 
+/*
+ * One slot of state per keep-alive connection (NTLM authenticates a
+ * connection, not a request). A handler may store state in it; httpd calls
+ * state_free(state) when the connection closes. Requests of one connection
+ * are handled one after another by the same thread.
+ */
+struct http_conn {
+	void *state;
+	void (*state_free)(void *state);
+};
+
+#define HTTP_MAX_HEADERS 6
+
+struct http_header {
+	const char *name;          /* static */
+	char *value;               /* malloc'd; httpd frees it */
+};
+
 struct http_request {
 	const char *method;
 	const char *path;          /* decoded path, without the query */
@@ -31,6 +49,8 @@ struct http_request {
 	size_t body_len;
 	const char *client_addr;   /* numeric address */
 	const char *user_agent;    /* NULL if none */
+	const char *authorization; /* Authorization header, NULL if none */
+	struct http_conn *conn;    /* this connection's slot (never NULL) */
 };
 
 struct http_response {
@@ -39,6 +59,11 @@ struct http_response {
 	unsigned char *body;       /* malloc'd; httpd frees it */
 	size_t body_len;
 	const char *allow;         /* Allow header for 405, or NULL */
+	struct http_header headers[HTTP_MAX_HEADERS]; /* more headers, in order (several
+	                                                 may share a name) */
+	size_t n_headers;
+	char *log_user;            /* signed-in account for the access log's cs-username
+	                            * (malloc'd; httpd frees it), or NULL */
 };
 
 typedef void (*httpd_handler)(void *ctx, const struct http_request *req,
@@ -89,5 +114,8 @@ void httpd_stop(struct httpd *h);
 /* Fills resp with a plain-text answer ("reason\n"). */
 void httpd_text(struct http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Adds a response header (name static, value copied); ignored beyond HTTP_MAX_HEADERS. */
+void httpd_add_header(struct http_response *resp, const char *name, const char *value);
 
 #endif

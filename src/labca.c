@@ -3,9 +3,10 @@
  * labca.c: makes the key material of a state folder for `scepctl init`: a CA
  * (new, or imported from a certificate and key) and the two NDES-style RA
  * certificates (signing and encryption, RSA-2048, EKU Certificate Request
- * Agent) issued by it. Everything is built in memory first and then written
- * with O_EXCL; it never overwrites a file and removes what it wrote when a
- * later write fails. The daemon itself never calls it.
+ * Agent) issued by it; and new RA certificates for `scepctl ra renew`, the
+ * replaced files kept under another name. Everything is built in memory first
+ * and then written with O_EXCL; it never overwrites a file and removes what it
+ * wrote when a later write fails. The daemon itself never calls it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -408,7 +409,7 @@ out:
 	return result;
 }
 
-static char *default_ra_name(void)
+char *labca_default_ra_name(void)
 {
 	char host[256];
 	char *dot;
@@ -506,7 +507,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	}
 
 	/* The RA pair, named like NDES's "<host>-MSCEP-RA". */
-	ra_cn = opt->ra_name != NULL ? xstrdup(opt->ra_name) : default_ra_name();
+	ra_cn = opt->ra_name != NULL ? xstrdup(opt->ra_name) : labca_default_ra_name();
 	if ((ra_name = X509_NAME_new()) == NULL ||
 	    X509_NAME_add_entry_by_txt(ra_name, "CN", MBSTRING_UTF8, (unsigned char *)ra_cn,
 	    -1, -1, 0) != 1) {
@@ -565,6 +566,97 @@ out:
 	EVP_PKEY_free(enc_key);
 	EVP_PKEY_free(sign_key);
 	EVP_PKEY_free(ca_key);
+	return result;
+}
+
+X509 *labca_self_signed(EVP_PKEY *key, const char *cn, const char *ku, const char *eku,
+    unsigned days, char *err, size_t errlen)
+{
+	X509 *x = NULL, *result = NULL;
+	X509_NAME *name = NULL;
+	const EVP_MD *md;
+	time_t now = time(NULL);
+	char ebuf[256];
+
+	if ((md = sign_digest(key)) == NULL) {
+		seterr(err, errlen, "the key type cannot sign (RSA or EC only)");
+		return NULL;
+	}
+	if ((name = X509_NAME_new()) == NULL || X509_NAME_add_entry_by_txt(name, "CN",
+	    MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) != 1)
+		goto out;
+	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
+	    set_random_serial(x) == -1 || X509_set_subject_name(x, name) != 1 ||
+	    X509_set_issuer_name(x, name) != 1 || X509_set_pubkey(x, key) != 1)
+		goto out;
+	if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
+	    ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)days, 0) == NULL)
+		goto out;
+	if (add_ext(x, x, NID_basic_constraints, "critical,CA:FALSE") == -1 ||
+	    add_ext(x, x, NID_key_usage, ku) == -1 ||
+	    (eku != NULL && add_ext(x, x, NID_ext_key_usage, eku) == -1) ||
+	    add_ext(x, x, NID_subject_key_identifier, "hash") == -1)
+		goto out;
+	if (X509_sign(x, key, md) <= 0)
+		goto out;
+	result = x;
+	x = NULL;
+out:
+	if (result == NULL)
+		seterr(err, errlen, "building a self-signed certificate failed: %s",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+	X509_NAME_free(name);
+	X509_free(x);
+	return result;
+}
+
+int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign_key,
+    X509 *ra_enc, EVP_PKEY *enc_key, char *err, size_t errlen)
+{
+	static const char *const names[5] = {
+		"ca.crt", "ra-sign.crt", "ra-sign.key", "ra-enc.crt", "ra-enc.key"
+	};
+	char *paths[5] = { NULL }, *pem[5] = { NULL };
+	size_t pem_len[5] = { 0 };
+	int written[5] = { 0 }, i, result = -1;
+	struct stat sb;
+	char ebuf[256];
+
+	for (i = 0; i < 5; i++) {
+		paths[i] = xasprintf("%s/%s", dir, names[i]);
+		if (lstat(paths[i], &sb) == 0) {
+			seterr(err, errlen, "%s exists already; nothing written", paths[i]);
+			goto out;
+		}
+	}
+	pem[0] = to_pem(ca, NULL, &pem_len[0]);
+	pem[1] = to_pem(ra_sign, NULL, &pem_len[1]);
+	pem[2] = to_pem(NULL, sign_key, &pem_len[2]);
+	pem[3] = to_pem(ra_enc, NULL, &pem_len[3]);
+	pem[4] = to_pem(NULL, enc_key, &pem_len[4]);
+	for (i = 0; i < 5; i++) {
+		if (pem[i] == NULL) {
+			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+	for (i = 0; i < 5; i++) {
+		if (write_new(paths[i], pem[i], pem_len[i], (i == 2 || i == 4) ? 0600 : 0644,
+		    err, errlen) == -1)
+			goto out;
+		written[i] = 1;
+	}
+	result = 0;
+out:
+	for (i = 0; i < 5; i++) {
+		if (result == -1 && written[i])
+			(void)unlink(paths[i]);
+		if (pem[i] != NULL) {
+			OPENSSL_cleanse(pem[i], pem_len[i]);
+			free(pem[i]);
+		}
+		free(paths[i]);
+	}
 	return result;
 }
 

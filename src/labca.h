@@ -9,6 +9,7 @@
 #define LABCA_H
 
 #include <stddef.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 struct labca_options {
@@ -52,6 +53,26 @@ struct labca_renew_options {
  * kept). Returns 0 or -1 with a reason in err; on failure nothing is replaced.
  */
 int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen);
+/* The default RA name: the host name (first label) + "-MSCEP-RA", as NDES names it. */
+char *labca_default_ra_name(void);
+
+/*
+ * A self-signed end-entity certificate (CA:FALSE) for key with subject CN=cn,
+ * keyUsage ku and extendedKeyUsage eku (OpenSSL extension texts; eku may be
+ * NULL), valid for days: scepd's identity while it enrolls with an upstream,
+ * and its RA certificates when the upstream cannot issue them.
+ */
+X509 *labca_self_signed(EVP_PKEY *key, const char *cn, const char *ku, const char *eku,
+    unsigned days, char *err, size_t errlen);
+
+/*
+ * Writes the files of a forwarding state folder (scepctl init --upstream):
+ * dir/ca.crt (the upstream CA), dir/ra-sign.crt, dir/ra-sign.key,
+ * dir/ra-enc.crt, dir/ra-enc.key; keys mode 0600. Nothing is written when one
+ * exists; what was written is removed when a later write fails. 0 or -1.
+ */
+int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign_key,
+    X509 *ra_enc, EVP_PKEY *enc_key, char *err, size_t errlen);
 
 /* Parses a subject given as "CN=x,O=y" or "/CN=x/O=y"; NULL on a syntax error. */
 X509_NAME *labca_parse_subject(const char *text);

@@ -349,23 +349,24 @@ void log_event(int priority, int event, const char *fmt, ...)
 void log_request(const struct log_request *r)
 {
 	char event[16], status[16];
-	struct field f[11];
+	struct field f[12];
 
 	snprintf(status, sizeof(status), "%d", r->status);
 	snprintf(event, sizeof(event), "%d", r->event);
 	f[0] = (struct field){ "client", "SCEPD_CLIENT", r->client, 0, 0 };
-	f[1] = (struct field){ "op", "SCEPD_OPERATION", r->operation, 0, 0 };
-	f[2] = (struct field){ "type", "SCEPD_MESSAGE_TYPE", r->message_type, 0, 0 };
-	f[3] = (struct field){ "txid", "SCEPD_TRANSACTION_ID", r->transaction_id, 0, 0 };
-	f[4] = (struct field){ "status", "SCEPD_HTTP_STATUS", status, 0, 1 };
-	f[5] = (struct field){ "outcome", "SCEPD_OUTCOME", r->outcome, 0, 0 };
-	f[6] = (struct field){ "failInfo", "SCEPD_FAILINFO", r->fail_info, 0, 0 };
-	f[7] = (struct field){ "serial", "SCEPD_SERIAL", r->serial, 0, 0 };
-	f[8] = (struct field){ "subject", "SCEPD_SUBJECT", r->subject, 1, 0 };
-	f[9] = (struct field){ "event", "SCEPD_EVENT",
+	f[1] = (struct field){ "user", "SCEPD_USER", r->user, 0, 0 };
+	f[2] = (struct field){ "op", "SCEPD_OPERATION", r->operation, 0, 0 };
+	f[3] = (struct field){ "type", "SCEPD_MESSAGE_TYPE", r->message_type, 0, 0 };
+	f[4] = (struct field){ "txid", "SCEPD_TRANSACTION_ID", r->transaction_id, 0, 0 };
+	f[5] = (struct field){ "status", "SCEPD_HTTP_STATUS", status, 0, 1 };
+	f[6] = (struct field){ "outcome", "SCEPD_OUTCOME", r->outcome, 0, 0 };
+	f[7] = (struct field){ "failInfo", "SCEPD_FAILINFO", r->fail_info, 0, 0 };
+	f[8] = (struct field){ "serial", "SCEPD_SERIAL", r->serial, 0, 0 };
+	f[9] = (struct field){ "subject", "SCEPD_SUBJECT", r->subject, 1, 0 };
+	f[10] = (struct field){ "event", "SCEPD_EVENT",
 	    r->event != NDES_EVENT_NONE ? event : NULL, 0, 1 };
-	f[10] = (struct field){ "reason", "SCEPD_REASON", r->reason, 1, 0 };
-	emit(r->fail_info || r->status >= 400 ? LOG_WARNING : LOG_INFO, NULL, f, 11);
+	f[11] = (struct field){ "reason", "SCEPD_REASON", r->reason, 1, 0 };
+	emit(r->fail_info || r->status >= 400 ? LOG_WARNING : LOG_INFO, NULL, f, 12);
 }
 
 int log_facility_from_name(const char *name)

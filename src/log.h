@@ -33,6 +33,8 @@ enum ndes_event {
 	NDES_EVENT_STARTED = 1,          /* the service started */
 	NDES_EVENT_START_FAILED = 2,     /* the service cannot be started */
 	NDES_EVENT_STOPPED = 3,          /* the service stopped */
+	NDES_EVENT_NO_PASSWORD = 6,      /* cannot provide a password (account lacks the enroll right) */
+	NDES_EVENT_INFO = 8,             /* cannot retrieve required information (store failure) */
 	NDES_EVENT_DECODE = 16,          /* cannot decode the request */
 	NDES_EVENT_RETRIEVE_INFO = 17,   /* cannot read the client's message */
 	NDES_EVENT_DECRYPT = 18,         /* cannot decrypt the client's PKCS7 message */
@@ -48,6 +50,7 @@ enum ndes_event {
 /* What one request did; NULL / 0 fields are left out of the line. */
 struct log_request {
 	const char *client;        /* client address */
+	const char *user;          /* signed-in account (mscep_admin) */
 	const char *operation;     /* GetCACaps, GetCACert, PKIOperation, ... */
 	const char *message_type;  /* PKCSReq, ... */
 	const char *transaction_id;

@@ -30,6 +30,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "der.h"
 #include "oids.h"
 #include "pkimsg.h"
 #include "scep_types.h"
@@ -52,18 +53,7 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
  */
 static CMS_ContentInfo *cms_decode(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	CMS_ContentInfo *cms;
-
-	if (der == NULL || len == 0 || len > LONG_MAX)
-		return NULL;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL)
-		return NULL;
-	if (p != der + len) {
-		CMS_ContentInfo_free(cms);
-		return NULL;
-	}
-	return cms;
+	return (CMS_ContentInfo *)der_decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
 }
 
 /*
@@ -210,6 +200,98 @@ static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nid
 	}
 	memcpy(msg->sender_nonce, d, (size_t)n);
 	msg->sender_nonce_len = (size_t)n;
+	return 0;
+}
+
+/* A decimal PrintableString attribute value of 1..9 digits into *out. 0 or -1. */
+static int read_decimal(const ASN1_TYPE *v, const char *name, const char *rule, int *out,
+    char *err, size_t errlen)
+{
+	const unsigned char *d;
+	int i, n, value = 0;
+
+	if (v->type != V_ASN1_PRINTABLESTRING) {
+		fail(err, errlen, "pkiMessage: %s is not a PrintableString (%s)", name, rule);
+		return -1;
+	}
+	d = ASN1_STRING_get0_data(v->value.printablestring);
+	n = ASN1_STRING_length(v->value.printablestring);
+	if (n < 1 || n > 9) {
+		fail(err, errlen, "pkiMessage: %s has %d digits (%s)", name, n, rule);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (d[i] < '0' || d[i] > '9') {
+			fail(err, errlen, "pkiMessage: %s is not a decimal number (%s)", name, rule);
+			return -1;
+		}
+		value = value * 10 + (d[i] - '0');
+	}
+	*out = value;
+	return 0;
+}
+
+/*
+ * The attributes only a CertRep carries: pkiStatus (required), failInfo,
+ * failInfoText, recipientNonce (each at most once). 0, or -1 with err.
+ */
+static int read_certrep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nids,
+    struct pkimsg *msg, char *err, size_t errlen)
+{
+	const ASN1_TYPE *v;
+	const unsigned char *d;
+	size_t i, n;
+	int len;
+
+	v = single_attr(si, nids->pki_status, "pkiStatus", "RFC 8894 §3.2.1.3", err, errlen);
+	if (v == NULL || read_decimal(v, "pkiStatus", "RFC 8894 §3.2.1.3", &msg->pki_status,
+	    err, errlen) != 0)
+		return -1;
+	if (CMS_signed_get_attr_by_NID(si, nids->fail_info, -1) >= 0) {
+		v = single_attr(si, nids->fail_info, "failInfo", "RFC 8894 §3.2.1.4", err, errlen);
+		if (v == NULL || read_decimal(v, "failInfo", "RFC 8894 §3.2.1.4",
+		    &msg->rep_fail_info, err, errlen) != 0)
+			return -1;
+	}
+	if (CMS_signed_get_attr_by_NID(si, nids->fail_info_text, -1) >= 0) {
+		v = single_attr(si, nids->fail_info_text, "failInfoText", "RFC 8894 §3.2.1.4",
+		    err, errlen);
+		if (v == NULL)
+			return -1;
+		if (v->type != V_ASN1_UTF8STRING) {
+			fail(err, errlen, "pkiMessage: failInfoText is not a UTF8String "
+			    "(RFC 8894 §3.2.1.4)");
+			return -1;
+		}
+		d = ASN1_STRING_get0_data(v->value.utf8string);
+		len = ASN1_STRING_length(v->value.utf8string);
+		n = len < 0 ? 0 : (size_t)len;
+		if (n > sizeof(msg->fail_info_text) - 1)
+			n = sizeof(msg->fail_info_text) - 1;
+		for (i = 0; i < n; i++)
+			msg->fail_info_text[i] = (d[i] < 0x20 || d[i] == 0x7f) ? '?' : (char)d[i];
+		msg->fail_info_text[n] = '\0';
+	}
+	if (CMS_signed_get_attr_by_NID(si, nids->recipient_nonce, -1) >= 0) {
+		v = single_attr(si, nids->recipient_nonce, "recipientNonce", "RFC 8894 §3.2.1.5",
+		    err, errlen);
+		if (v == NULL)
+			return -1;
+		if (v->type != V_ASN1_OCTET_STRING) {
+			fail(err, errlen, "pkiMessage: recipientNonce is not an OCTET STRING "
+			    "(RFC 8894 §3.2.1.5)");
+			return -1;
+		}
+		d = ASN1_STRING_get0_data(v->value.octet_string);
+		len = ASN1_STRING_length(v->value.octet_string);
+		if (len < 1 || len > PKIMSG_MAX_NONCE) {
+			fail(err, errlen, "pkiMessage: recipientNonce length %d is outside 1..%d "
+			    "(RFC 8894 §3.2.1.5)", len, PKIMSG_MAX_NONCE);
+			return -1;
+		}
+		memcpy(msg->recipient_nonce, d, (size_t)len);
+		msg->recipient_nonce_len = (size_t)len;
+	}
 	return 0;
 }
 
@@ -365,7 +447,12 @@ struct pkimsg *pkimsg_parse(const unsigned char *der, size_t len, char *err, siz
 	}
 	msg->digest_nid = NID_undef;
 	msg->signature_nid = NID_undef;
+	msg->pki_status = -1;
+	msg->rep_fail_info = -1;
 	if (read_scep_attrs(si, nids, msg, err, errlen) != 0)
+		goto out;
+	if (msg->message_type == SCEP_MSG_CERTREP &&
+	    read_certrep_attrs(si, nids, msg, err, errlen) != 0)
 		goto out;
 
 	content = CMS_get0_content(cms);

@@ -27,6 +27,19 @@ struct pkimsg {
 	unsigned char *envelope;   /* the encapsulated content: DER/BER ContentInfo(envelopedData) (owned); NULL if none */
 	size_t envelope_len;
 	/*
+	 * CertRep (messageType 3) only, RFC 8894 §3.3.2; left absent for every
+	 * other message type. pkiStatus is required in a CertRep (decimal
+	 * PrintableString, value not checked); failInfo (decimal PrintableString),
+	 * failInfoText (UTF8String, truncated, controls replaced by '?') and
+	 * recipientNonce (OCTET STRING, 1..PKIMSG_MAX_NONCE) are optional here:
+	 * what a reply must carry is the receiving client's decision.
+	 */
+	int pki_status;            /* -1 when absent */
+	int rep_fail_info;         /* CertRep failInfo; -1 when absent */
+	char fail_info_text[256];  /* "" when absent */
+	unsigned char recipient_nonce[PKIMSG_MAX_NONCE];
+	size_t recipient_nonce_len; /* 0 when absent */
+	/*
 	 * Checks answered with a CertRep rather than HTTP 400: SCEP_FAIL_NONE when the
 	 * signer was found and the signature and messageDigest verified;
 	 * SCEP_FAIL_BADMESSAGECHECK when the signer is missing or the signature fails;
@@ -41,7 +54,8 @@ struct pkimsg {
  * Returns NULL (reason in err) when no CertRep can be addressed: not a
  * ContentInfo/SignedData, trailing bytes, not exactly one SignerInfo, eContentType
  * not id-data, no signed attributes, a missing/duplicated/mistyped messageType,
- * transactionID or senderNonce. The signer certificate is never path-validated
+ * transactionID or senderNonce; for a CertRep also a missing pkiStatus and a
+ * duplicated or mistyped pkiStatus, failInfo, failInfoText or recipientNonce. The signer certificate is never path-validated
  * and its dates and extensions are not checked (scep.md 1.4.6).
  */
 struct pkimsg *pkimsg_parse(const unsigned char *der, size_t len, char *err, size_t errlen);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "query.h"
 
 __attribute__((format(printf, 3, 4)))
@@ -118,22 +119,6 @@ out:
 	return result;
 }
 
-/* The standard base64 alphabet value of c, or -1. */
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
     char *err, size_t errlen)
 {
@@ -182,7 +167,7 @@ unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
 			fail(err, errlen, "message: base64 data after '=' padding (RFC 4648 §4)");
 			goto out;
 		}
-		if (b64val(c) < 0) {
+		if (base64_value(c) < 0) {
 			fail(err, errlen, "message: character 0x%02x is not base64 (RFC 4648 §4)",
 			    (unsigned)c);
 			goto out;
@@ -204,7 +189,7 @@ unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		acc = (acc << 6 | (unsigned)b64val((unsigned char)text[i])) & 0xffffff;
+		acc = (acc << 6 | (unsigned)base64_value((unsigned char)text[i])) & 0xffffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;

@@ -19,6 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "admin.h"
 #include "certrep.h"
 #include "challenge.h"
 #include "config.h"
@@ -30,6 +31,7 @@
 #include "pkimsg.h"
 #include "query.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "scep.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -54,7 +56,11 @@ struct scep_server {
 	char *caps;                     /* GetCACaps body */
 	size_t caps_len;
 	STACK_OF(X509) *certrep_extra;  /* certificates after the issued one in a CertRep */
+	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
+	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 };
+
+#define CHALLENGE_RATELIMIT_ENTRIES 4096
 
 /* The state of one PKIOperation, for the reply and its log line. */
 struct pkiop {
@@ -204,6 +210,14 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	if (cfg->include_ca_in_certrep &&
 	    !sk_X509_push(srv->certrep_extra, signer_ca_cert(srv->signer)))
 		goto out;
+	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->signer), srv->pool, err, errlen))
+	    == NULL)
+		goto out;
+	if ((srv->challenge_limiter = ratelimit_new(cfg->challenge_max_failures,
+	    cfg->challenge_failure_window, CHALLENGE_RATELIMIT_ENTRIES)) == NULL) {
+		snprintf(err, errlen, "cannot create the challenge rate limiter");
+		goto out;
+	}
 	result = srv;
 	srv = NULL;
 out:
@@ -215,6 +229,8 @@ void scep_server_free(struct scep_server *srv)
 {
 	if (srv == NULL)
 		return;
+	ratelimit_free(srv->challenge_limiter);
+	admin_free(srv->admin);
 	sk_X509_free(srv->certrep_extra);
 	free(srv->caps);
 	free(srv->cacert);
@@ -455,9 +471,8 @@ static int issue_and_commit(struct pkiop *op, const struct csr *csr, int consume
 	char err[256];
 	int n, rc, result;
 
-	if ((result = policy_grant(op->srv->policy, csr, &grant, op->reason, sizeof(op->reason)))
-	    != SCEP_FAIL_NONE)
-		return fail(op, result, NDES_EVENT_SUBMIT, "%s", op->reason);
+	if ((result = policy_grant(op->srv->policy, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE)
+		return fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(csr->req);
 	ir.pubkey = X509_REQ_get0_pubkey(csr->req);
@@ -542,6 +557,7 @@ static int pkcsreq(struct pkiop *op)
 	size_t plain_len = 0;
 	char err[256], prev_err[256];
 	int result, consume = 0;
+	unsigned blocked;
 	enum challenge_result cr;
 
 	if (op->msg->envelope == NULL) {
@@ -594,14 +610,26 @@ static int pkcsreq(struct pkiop *op)
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
 		goto out;
 	}
+	if (srv->cfg->enforce_password &&
+	    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
+	    now_seconds())) > 0) {
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD,
+		    "too many rejected challenge passwords from this address (challenge.max_failures);"
+		    " refused for %u more seconds", blocked);
+		goto out;
+	}
 	cr = challenge_check(srv->cfg, op->st, csr->challenge, now_seconds(), &consume);
 	if (cr != CHALLENGE_OK) {
+		if (cr != CHALLENGE_ERROR)
+			ratelimit_fail(srv->challenge_limiter, op->req->client_addr, now_seconds());
 		result = fail(op, SCEP_FAIL_BADREQUEST,
 		    cr == CHALLENGE_ERROR ? NDES_EVENT_NONE : NDES_EVENT_PASSWORD, "%s",
 		    challenge_result_text(cr));
 		goto out;
 	}
 	result = issue_and_commit(op, csr, consume);
+	if (result != SCEP_FAIL_NONE && op->event == NDES_EVENT_PASSWORD)
+		ratelimit_fail(srv->challenge_limiter, op->req->client_addr, now_seconds());
 out:
 	store_cert_free(prev);
 	csr_free(csr);
@@ -749,7 +777,17 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 	char *op = NULL;
 	int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
-	if (!is_scep_path(req->path)) {
+	if (admin_is_path(req->path)) {
+		/*
+		 * The page, unless a SCEP operation is asked for (NDES answers those
+		 * here too); with admin.enabled false the whole path is absent.
+		 */
+		if (!srv->cfg->admin_enabled ||
+		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
+			admin_handle(srv->admin, req, resp);
+			return;
+		}
+	} else if (!is_scep_path(req->path)) {
 		http_error(srv, req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
 		return;
 	}

@@ -12,16 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/provider.h>
 
+#include "admin.h"
 #include "challenge.h"
 #include "config.h"
 #include "labca.h"
 #include "oids.h"
 #include "scep.h"
+#include "scep_client.h"
+#include "scep_types.h"
+#include "signer.h"
 #include "store.h"
 #include "util.h"
 
@@ -30,7 +40,13 @@ static void usage(void)
 	fprintf(stderr,
 	    "usage: scepctl init -d dir [--listen host:port] [--ca-key spec] [--ca-subject dn]\n"
 	    "                    [--import-ca cert key] [--challenge secret]\n"
-	    "       scepctl [-f file] challenge new\n"
+	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
+	    "                    [--upstream-ca-bundle file] [--listen host:port] [--challenge secret]\n"
+	    "       scepctl [-f file] challenge new | list | purge\n"
+	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
+	    "(password on stdin)\n"
+	    "       scepctl [-f file] user del name\n"
+	    "       scepctl [-f file] user list\n"
 	    "       scepctl [-f file] cert list\n"
 	    "       scepctl [-f file] ra renew [--days n]\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
@@ -45,6 +61,10 @@ struct init_options {
 	const char *listen;
 	const char *challenge;
 	struct labca_options ca;
+	const char *upstream;             /* --upstream: forward to this SCEP CA */
+	const char *upstream_challenge[2]; /* for the RA signing, then encryption request */
+	int n_upstream_challenge;
+	const char *upstream_ca_bundle;
 };
 
 static void parse_init(int argc, char **argv, struct init_options *o)
@@ -70,11 +90,26 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 		else if (strcmp(a, "--import-ca") == 0 && more >= 2) {
 			o->ca.import_cert = argv[++i];
 			o->ca.import_key = argv[++i];
-		} else
+		} else if (strcmp(a, "--upstream") == 0 && more >= 1)
+			o->upstream = argv[++i];
+		else if (strcmp(a, "--upstream-challenge") == 0 && more >= 1 &&
+		    o->n_upstream_challenge < 2)
+			o->upstream_challenge[o->n_upstream_challenge++] = argv[++i];
+		else if (strcmp(a, "--upstream-ca-bundle") == 0 && more >= 1)
+			o->upstream_ca_bundle = argv[++i];
+		else
 			usage();
 	}
 	if (o->dir == NULL)
 		usage();
+	if (o->upstream == NULL && (o->n_upstream_challenge > 0 || o->upstream_ca_bundle != NULL))
+		usage();
+	if (o->upstream != NULL && (o->ca.ca_key_spec != NULL || o->ca.ca_subject != NULL ||
+	    o->ca.import_cert != NULL)) {
+		fprintf(stderr, "scepctl: --upstream takes the CA from the upstream: --ca-key, "
+		    "--ca-subject and --import-ca do not apply\n");
+		exit(2);
+	}
 }
 
 /* The configuration init writes: defaults, this folder's files, the options. */
@@ -111,7 +146,253 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 		free(cfg->single_password);
 		cfg->single_password = xstrdup(o->challenge);
 	}
+	if (o->upstream != NULL) {
+		free(cfg->ca_key);
+		cfg->ca_key = NULL;   /* the upstream holds it */
+		free(cfg->backend_type);
+		cfg->backend_type = xstrdup("scep");
+		cfg->backend_url = xstrdup(o->upstream);
+		if (o->n_upstream_challenge > 0)
+			cfg->backend_challenge = xstrdup(o->upstream_challenge[0]);
+		if (o->upstream_ca_bundle != NULL) {
+			char real[PATH_MAX];
+
+			cfg->backend_ca_bundle = xstrdup(realpath(o->upstream_ca_bundle, real) != NULL ?
+			    real : o->upstream_ca_bundle);
+		}
+	}
 	return cfg;
+}
+
+/* --- init --upstream ------------------------------------------------------ */
+
+/* One RA key and certificate, obtained from the upstream or made here. */
+struct ra_pair {
+	EVP_PKEY *key;
+	X509 *cert;
+	int local;          /* made here (self-signed) */
+	int des;            /* the upstream's reply was enveloped with single DES */
+	char why[600];      /* why it was made here */
+};
+
+/*
+ * A CSR for an RA key: CN=name, the upstream challenge (if any), and an
+ * extensionRequest with keyUsage (critical) and, when eku, the NDES RA EKU.
+ */
+static X509_REQ *ra_csr(EVP_PKEY *key, const char *name, const char *challenge,
+    const char *ku, int eku)
+{
+	X509_REQ *req = NULL, *result = NULL;
+	X509_NAME *n = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext = NULL;
+
+	if ((req = X509_REQ_new()) == NULL || X509_REQ_set_version(req, 0) != 1 ||
+	    (n = X509_NAME_new()) == NULL || X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)name, -1, -1, 0) != 1 || X509_REQ_set_subject_name(req, n) != 1 ||
+	    X509_REQ_set_pubkey(req, key) != 1)
+		goto out;
+	if (challenge != NULL && X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
+	    MBSTRING_UTF8, (const unsigned char *)challenge, -1) != 1)
+		goto out;
+	if ((exts = sk_X509_EXTENSION_new_null()) == NULL ||
+	    (ext = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, ku)) == NULL ||
+	    sk_X509_EXTENSION_push(exts, ext) == 0)
+		goto out;
+	ext = NULL;
+	if (eku && ((ext = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage,
+	    "1.3.6.1.4.1.311.20.2.1")) == NULL || sk_X509_EXTENSION_push(exts, ext) == 0))
+		goto out;
+	ext = NULL;
+	if (X509_REQ_add_extensions(req, exts) != 1 || X509_REQ_sign(req, key, EVP_sha256()) <= 0)
+		goto out;
+	result = req;
+	req = NULL;
+out:
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(n);
+	X509_REQ_free(req);
+	return result;
+}
+
+/* Why cert does not serve as the RA certificate needing bit, or NULL when it does. */
+static const char *ra_unsuitable(X509 *cert, X509 *ca, uint32_t bit)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(ca);
+	uint32_t ku = X509_get_key_usage(cert);
+
+	if (pub == NULL || X509_check_issued(ca, cert) != X509_V_OK || X509_verify(cert, pub) != 1) {
+		ERR_clear_error();
+		return "it is not issued by the upstream CA certificate";
+	}
+	if (ku != UINT32_MAX && (ku & bit) == 0)
+		return bit == KU_DIGITAL_SIGNATURE ? "its key usage lacks digitalSignature" :
+		    "its key usage lacks keyEncipherment";
+	return NULL;
+}
+
+/*
+ * Enrolls one RA key with the upstream: first with the NDES RA EKU, then,
+ * when refused, without it (many CAs only issue the EKUs their template
+ * lists). On anything else the pair is made here, self-signed, with the reason.
+ */
+static int ra_enroll(struct scep_client *c, X509 *ca, const char *name, const char *challenge,
+    int encryption, struct ra_pair *rp)
+{
+	const char *ku = encryption ? "critical,keyEncipherment" : "critical,digitalSignature";
+	uint32_t bit = encryption ? KU_KEY_ENCIPHERMENT : KU_DIGITAL_SIGNATURE;
+	struct scep_client_reply rep;
+	struct signer *id = NULL;
+	X509 *idcert = NULL;
+	X509_REQ *req = NULL;
+	unsigned char *der = NULL, h[32];
+	char tid[80], err[512];
+	const char *bad;
+	int n, attempt, i, rc = -1;
+
+	memset(rp, 0, sizeof(*rp));
+	memset(&rep, 0, sizeof(rep));
+	if ((rp->key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)) == NULL) {
+		fprintf(stderr, "scepctl: cannot make an RSA key\n");
+		return -1;
+	}
+	/* the identity that signs the request and opens the reply, as any new client has */
+	if ((idcert = labca_self_signed(rp->key, name, "critical,digitalSignature,keyEncipherment",
+	    NULL, 2, err, sizeof(err))) == NULL ||
+	    (id = signer_from_pair(idcert, rp->key, 1, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	snprintf(rp->why, sizeof(rp->why), "no answer");
+	for (attempt = 0; attempt < 2 && rp->cert == NULL; attempt++) {
+		X509_REQ_free(req);
+		OPENSSL_free(der);
+		der = NULL;
+		scep_client_reply_free(&rep);
+		if ((req = ra_csr(rp->key, name, challenge, ku, attempt == 0)) == NULL ||
+		    (n = i2d_X509_REQ(req, &der)) <= 0) {
+			fprintf(stderr, "scepctl: cannot build the RA certificate request\n");
+			goto out;
+		}
+		/* transactionID: the key's hash, as clients make it, one per attempt */
+		if (EVP_Digest(der, (size_t)n, h, NULL, EVP_sha256(), NULL) != 1)
+			goto out;
+		hex_encode(h, 16, tid, 1);
+		switch (scep_client_pkcsreq(c, id, der, (size_t)n, tid, &rep)) {
+		case SCEP_CLIENT_SUCCESS:
+			rp->des = rep.cipher_nid == NID_des_cbc;
+			for (i = 0; i < sk_X509_num(rep.certs); i++) {
+				X509 *x = sk_X509_value(rep.certs, i);
+
+				if (EVP_PKEY_eq(X509_get0_pubkey(x), rp->key) != 1)
+					continue;
+				if ((bad = ra_unsuitable(x, ca, bit)) != NULL) {
+					snprintf(rp->why, sizeof(rp->why), "the upstream issued a certificate, "
+					    "but %s", bad);
+					break;
+				}
+				if (X509_up_ref(x) == 1)
+					rp->cert = x;
+				break;
+			}
+			if (rp->cert == NULL && i == sk_X509_num(rep.certs))
+				snprintf(rp->why, sizeof(rp->why), "the upstream's reply holds no "
+				    "certificate for the RA key");
+			attempt = 2;   /* an answer: do not ask again */
+			break;
+		case SCEP_CLIENT_FAILURE:
+			snprintf(rp->why, sizeof(rp->why), "the upstream refused%s: %s",
+			    attempt == 0 ? " (with the RA extended key usage)" : "", rep.reason);
+			break;
+		case SCEP_CLIENT_PENDING:
+			snprintf(rp->why, sizeof(rp->why), "the upstream left the request pending "
+			    "(manual approval?)");
+			attempt = 2;
+			break;
+		default:
+			snprintf(rp->why, sizeof(rp->why), "%s", rep.reason);
+			attempt = 2;
+			break;
+		}
+	}
+	if (rp->cert == NULL) {
+		rp->local = 1;
+		fprintf(stderr, "scepctl: RA %s certificate: %s; making it here, self-signed\n",
+		    encryption ? "encryption" : "signing", rp->why);
+		if ((rp->cert = labca_self_signed(rp->key, name, ku, "1.3.6.1.4.1.311.20.2.1", 730,
+		    err, sizeof(err))) == NULL) {
+			fprintf(stderr, "scepctl: %s\n", err);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	scep_client_reply_free(&rep);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	signer_free(id);
+	X509_free(idcert);
+	return rc;
+}
+
+static void fingerprint(X509 *x, char *out)
+{
+	unsigned char md[32];
+	unsigned int len = 0, i;
+
+	out[0] = '\0';
+	if (X509_digest(x, EVP_sha256(), md, &len) != 1)
+		return;
+	for (i = 0; i < len; i++)
+		sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < len ? ":" : "");
+}
+
+/* Obtains the RA pair from the upstream (or makes it) and writes the files. */
+static int init_upstream(const struct init_options *o, const char *dir, X509 **ca_out,
+    struct ra_pair rp[2])
+{
+	struct scep_client_options co;
+	struct scep_client *c = NULL;
+	struct scep_upstream *u = NULL;
+	char err[512], *name = NULL, *enc_name = NULL;
+	int rc = -1;
+
+	memset(&co, 0, sizeof(co));
+	co.url = o->upstream;
+	co.ca_bundle = o->upstream_ca_bundle;
+	co.timeout = 30;
+	co.max_concurrent = 1;
+	co.allow_des = 1;
+	if ((c = scep_client_new(&co, err, sizeof(err))) == NULL ||
+	    (u = scep_client_upstream(c, 0, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	/* Two names: CAs that keep one certificate per subject would revoke the first. */
+	name = labca_default_ra_name();
+	enc_name = xasprintf("%s-Encryption", name);
+	if (ra_enroll(c, u->ca, name, o->n_upstream_challenge > 0 ? o->upstream_challenge[0] :
+	    NULL, 0, &rp[0]) != 0 ||
+	    ra_enroll(c, u->ca, enc_name, o->n_upstream_challenge > 1 ? o->upstream_challenge[1] :
+	    o->n_upstream_challenge > 0 ? o->upstream_challenge[0] : NULL, 1, &rp[1]) != 0)
+		goto out;
+	if (labca_write_forward(dir, u->ca, rp[0].cert, rp[0].key, rp[1].cert, rp[1].key,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	if (X509_up_ref(u->ca) != 1)
+		goto out;
+	*ca_out = u->ca;
+	rc = 0;
+out:
+	free(enc_name);
+	free(name);
+	if (c != NULL)
+		scep_upstream_release(c, u);
+	scep_client_free(c);
+	return rc;
 }
 
 static int write_config(const struct config *cfg, const char *path)
@@ -146,9 +427,12 @@ static int cmd_init(int argc, char **argv)
 	struct init_options o;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
-	char dir[PATH_MAX], err[512], *conf = NULL;
-	int rc = 1;
+	struct ra_pair rp[2];
+	X509 *upstream_ca = NULL;
+	char dir[PATH_MAX], err[512], *conf = NULL, fp[100];
+	int i, rc = 1;
 
+	memset(rp, 0, sizeof(rp));
 	parse_init(argc, argv, &o);
 	if (mkdir(o.dir, 0700) == -1 && errno != EEXIST) {
 		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
@@ -167,7 +451,13 @@ static int cmd_init(int argc, char **argv)
 	if ((cfg = init_config(&o, dir)) == NULL)
 		goto out;
 	o.ca.dir = dir;
-	if (labca_create(&o.ca, err, sizeof(err)) != 0) {
+	if (o.upstream != NULL) {
+		if (init_upstream(&o, dir, &upstream_ca, rp) != 0)
+			goto out;
+		/* an upstream that answers with single DES needs the legacy provider */
+		if (rp[0].des || rp[1].des)
+			cfg->allow_des = 1;
+	} else if (labca_create(&o.ca, err, sizeof(err)) != 0) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
 	}
@@ -175,6 +465,52 @@ static int cmd_init(int argc, char **argv)
 		goto out;
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	if (o.upstream != NULL) {
+		/* what scepd will load must load */
+		struct signer *check = signer_load(cfg, err, sizeof(err));
+
+		if (check == NULL) {
+			fprintf(stderr, "scepctl: the new configuration does not load: %s\n", err);
+			goto out;
+		}
+		signer_free(check);
+		fingerprint(upstream_ca, fp);
+		printf("Created the scepd state folder %s, forwarding to %s:\n"
+		    "  upstream CA      %s (copied from its GetCACert)\n"
+		    "                   SHA-256 %s\n"
+		    "                   check this fingerprint with the upstream's administrator\n",
+		    dir, o.upstream, cfg->ca_cert, fp);
+		for (i = 0; i < 2; i++) {
+			printf("  RA %s  %s/%s: %s\n", i == 0 ? "signing   " : "encryption", dir,
+			    i == 0 ? "ra-sign.crt" : "ra-enc.crt", rp[i].local ?
+			    "made HERE, self-signed," : "issued by the upstream CA");
+			if (rp[i].local)
+				printf("                   because %s\n", rp[i].why);
+		}
+		if (rp[0].local)
+			printf("NOTE: the RA signing certificate is not issued by the upstream CA: the "
+			    "upstream must accept\n      requests signed by a self-signed "
+			    "certificate, and some devices may refuse it.\n");
+		if (cfg->allow_des)
+			printf("NOTE: the upstream envelopes its replies with single DES: scep.allow_des "
+			    "is set to true\n      (it also lets devices use single DES).\n");
+		if (rp[1].local)
+			printf("NOTE: the RA encryption certificate is not issued by the upstream CA: "
+			    "some devices may refuse\n      to encrypt to it; issue one with "
+			    "keyEncipherment from the upstream CA if they do.\n");
+		printf("  configuration    %s\n"
+		    "  database         %s\n\n"
+		    "Start the server:  scepd -f %s\n"
+		    "SCEP URL:          http://%s/certsrv/mscep/mscep.dll\n",
+		    conf, cfg->database, conf, o.listen);
+		if (o.challenge != NULL)
+			printf("Challenge:         the static password given with --challenge\n");
+		else
+			printf("Challenge:         scepctl -f %s challenge new   "
+			    "(one-time, valid %u minutes)\n", conf, cfg->password_validity);
+		rc = 0;
 		goto out;
 	}
 	printf("Created the scepd state folder %s:\n"
@@ -190,9 +526,16 @@ static int cmd_init(int argc, char **argv)
 		printf("Challenge:         the static password given with --challenge\n");
 	else
 		printf("Challenge:         scepctl -f %s challenge new   "
-		    "(one-time, valid %u minutes)\n", conf, cfg->password_validity);
+		    "(one-time, valid %u minutes)\n"
+		    "NDES admin page:   http://%s/certsrv/mscep_admin/ after "
+		    "`scepctl -f %s user add NAME`\n", conf, cfg->password_validity, o.listen, conf);
 	rc = 0;
 out:
+	for (i = 0; i < 2; i++) {
+		X509_free(rp[i].cert);
+		EVP_PKEY_free(rp[i].key);
+	}
+	X509_free(upstream_ca);
 	store_close(st);
 	config_free(cfg);
 	free(conf);
@@ -201,14 +544,53 @@ out:
 
 /* --- challenge ------------------------------------------------------------ */
 
+static void format_time(int64_t t, char *buf, size_t len);
+
+static int print_challenge(const struct store_challenge_info *ci, void *arg)
+{
+	char created[32], expires[32];
+
+	format_time(ci->created_at, created, sizeof(created));
+	format_time(ci->expires_at, expires, sizeof(expires));
+	printf("%-16s  %-20s  %s\n", ci->id, created, expires);
+	(*(int *)arg)++;
+	return 0;
+}
+
 static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 {
 	struct store *st = NULL;
 	char err[512], password[72];
-	int rc = 1;
+	int rc = 1, n = 0;
 
-	if (argc != 1 || strcmp(argv[0], "new") != 0)
+	if (argc != 1 || (strcmp(argv[0], "new") != 0 && strcmp(argv[0], "list") != 0 &&
+	    strcmp(argv[0], "purge") != 0))
 		usage();
+	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		/* Only hashes are kept: a password is listed by the start of its SHA-256. */
+		printf("%-16s  %-20s  %s\n", "SHA-256 (START)", "CREATED", "EXPIRES");
+		if (store_challenge_foreach(st, now_seconds(), print_challenge, &n) < 0) {
+			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			goto out;
+		}
+		fprintf(stderr, "%d unused one-time password%s (challenge.PasswordMax %u)\n", n,
+		    n == 1 ? "" : "s", cfg->password_max);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(argv[0], "purge") == 0) {
+		if ((n = store_challenge_purge(st, now_seconds())) < 0) {
+			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			goto out;
+		}
+		printf("removed %d used or expired one-time password%s\n", n, n == 1 ? "" : "s");
+		rc = 0;
+		goto out;
+	}
 	if (!cfg->enforce_password) {
 		fprintf(stderr, "scepctl: challenge.EnforcePassword is false: requests need no "
 		    "challenge password\n");
@@ -217,10 +599,6 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 	if (cfg->use_single_password) {
 		fprintf(stderr, "scepctl: challenge.UseSinglePassword is true: clients use the static "
 		    "password challenge.SinglePassword\n");
-		goto out;
-	}
-	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
 	}
 	switch (challenge_new(cfg, st, now_seconds(), password, sizeof(password))) {
@@ -240,6 +618,155 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 	OPENSSL_cleanse(password, sizeof(password));
 out:
 	store_close(st);
+	return rc;
+}
+
+/* --- user ---------------------------------------------------------------- */
+
+/* Reads one line (the password) from standard input, without echo on a terminal. */
+static int read_password(char *buf, size_t len)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), restore = 0;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "Password: ");
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			restore = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+		}
+	}
+	if (fgets(buf, (int)len, stdin) == NULL)
+		buf[0] = '\0';
+	if (restore) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(stdin)) {
+		fprintf(stderr, "scepctl: the password is longer than %zu bytes\n", len - 2);
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "scepctl: no password on standard input\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int print_user(const struct store_user *u, void *arg)
+{
+	char created[32];
+
+	format_time(u->created_at, created, sizeof(created));
+	printf("%-24s %-6s %-12s %s\n", u->name, u->enroll ? "yes" : "no",
+	    u->has_nt_hash ? "NTLM, Basic" : "Basic", created);
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int cmd_user(const struct config *cfg, int argc, char **argv)
+{
+	OSSL_PROVIDER *legacy = NULL, *deflt = NULL;
+	struct store *st = NULL;
+	struct store_user u;
+	char err[512], password[1024];
+	int rc = 1, i, enroll = 1, ntlm = 1, n = 0;
+
+	memset(&u, 0, sizeof(u));
+	memset(password, 0, sizeof(password));
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc != 1)
+			usage();
+	} else if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "del") == 0) {
+		if (argc < 2)
+			usage();
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[0], "add") == 0 && strcmp(argv[i], "--no-enroll-right") == 0)
+				enroll = 0;
+			else if (strcmp(argv[0], "add") == 0 && strcmp(argv[i], "--no-ntlm") == 0)
+				ntlm = 0;
+			else
+				usage();
+		}
+		if (strcmp(argv[0], "add") == 0 && !admin_valid_user_name(argv[1])) {
+			fprintf(stderr, "scepctl: %s: an account name is 1 to %d of A-Z a-z 0-9 . _ - @,"
+			    " starting with a letter or digit\n", argv[1], STORE_USER_NAME_MAX);
+			goto out;
+		}
+	} else
+		usage();
+	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		printf("%-24s %-6s %-12s %s\n", "NAME", "ENROLL", "SIGN-IN", "CREATED");
+		if (store_user_foreach(st, print_user, &n) < 0) {
+			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(argv[0], "del") == 0) {
+		switch (store_user_del(st, argv[1])) {
+		case STORE_OK:
+			rc = 0;
+			break;
+		case STORE_NOT_FOUND:
+			fprintf(stderr, "scepctl: no account named %s\n", argv[1]);
+			break;
+		default:
+			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			break;
+		}
+		goto out;
+	}
+	if (read_password(password, sizeof(password)) != 0)
+		goto out;
+	/* MD4 (the NT hash) lives in OpenSSL's legacy provider; load it only here. */
+	if (ntlm && ((legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
+	    (deflt = OSSL_PROVIDER_load(NULL, "default")) == NULL)) {
+		fprintf(stderr, "scepctl: OpenSSL's legacy provider (MD4, for the NT hash) is not "
+		    "available; use --no-ntlm for a Basic-only account\n");
+		goto out;
+	}
+	snprintf(u.name, sizeof(u.name), "%s", argv[1]);
+	u.enroll = enroll;
+	u.created_at = now_seconds();
+	if (admin_user_set_password(&u, password, ntlm) != 0) {
+		fprintf(stderr, "scepctl: cannot hash the password (invalid UTF-8?)\n");
+		goto out;
+	}
+	switch (store_user_add(st, &u)) {
+	case STORE_OK:
+		printf("added %s (%s sign-in, %s)\n", u.name, ntlm ? "NTLM and Basic" : "Basic only",
+		    enroll ? "may obtain challenge passwords" : "gets the insufficient-permission page");
+		rc = 0;
+		break;
+	case STORE_CONFLICT:
+		fprintf(stderr, "scepctl: an account named %s exists already (user del it first)\n",
+		    argv[1]);
+		break;
+	default:
+		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		break;
+	}
+out:
+	OPENSSL_cleanse(password, sizeof(password));
+	OPENSSL_cleanse(&u, sizeof(u));
+	store_close(st);
+	if (legacy != NULL)
+		OSSL_PROVIDER_unload(legacy);
+	if (deflt != NULL)
+		OSSL_PROVIDER_unload(deflt);
 	return rc;
 }
 
@@ -312,6 +839,11 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 		    "certificates to renew\n", cfg->file);
 		return 1;
 	}
+	if (cfg->ca_key == NULL) {
+		fprintf(stderr, "scepctl: %s has no ca.key: the RA certificates come from the "
+		    "upstream CA (backend), which must renew them\n", cfg->file);
+		return 1;
+	}
 	memset(&o, 0, sizeof(o));
 	o.ca_cert = cfg->ca_cert;
 	o.ca_key = cfg->ca_key;
@@ -363,6 +895,8 @@ int main(int argc, char **argv)
 		rc = cmd_cert(cfg, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "ra") == 0)
 		rc = cmd_ra(cfg, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "user") == 0)
+		rc = cmd_user(cfg, argc - i - 1, argv + i + 1);
 	else
 		usage();
 	config_free(cfg);

@@ -211,10 +211,36 @@ static int is_rsa(X509 *cert)
 	return pub != NULL && EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
 }
 
-static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint32_t need,
-    char *err, size_t errlen)
+/* 1 when x is issued by issuer: names match and the signature verifies. */
+static int issued_by(X509 *x, X509 *issuer)
 {
-	EVP_PKEY *capub = X509_get0_pubkey(ca);
+	EVP_PKEY *pub = X509_get0_pubkey(issuer);
+	int ok = X509_check_issued(issuer, x) == X509_V_OK && pub != NULL &&
+	    X509_verify(x, pub) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+/* 1 when x names itself as issuer and its own key verifies it (key usage not asked). */
+static int self_signed(X509 *x)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(x);
+	int ok = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0 &&
+	    pub != NULL && X509_verify(x, pub) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * An RA certificate must be issued by the CA; with a forwarding backend
+ * (forward set) it may also be self-signed, for upstreams that cannot issue
+ * RA certificates (scepctl init --upstream then makes them itself).
+ */
+static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint32_t need,
+    int forward, char *err, size_t errlen)
+{
 	uint32_t ku;
 
 	if (!is_rsa(ra)) {
@@ -222,10 +248,9 @@ static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint
 		    "key transport and PKCS#1 v1.5 verification)", what, path);
 		return -1;
 	}
-	if (X509_check_issued(ca, ra) != X509_V_OK || capub == NULL ||
-	    X509_verify(ra, capub) != 1) {
-		ERR_clear_error();
-		seterr(err, errlen, "%s %s: not issued by the CA certificate", what, path);
+	if (!issued_by(ra, ca) && !(forward && self_signed(ra))) {
+		seterr(err, errlen, "%s %s: not issued by the CA certificate%s", what, path,
+		    forward ? " and not self-signed" : "");
 		return -1;
 	}
 	ku = X509_get_key_usage(ra);
@@ -240,11 +265,13 @@ static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint
 struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 {
 	struct signer *s = NULL, *result = NULL;
-	int n_ra;
+	int n_ra, forward;
 	char ebuf[256];
 
 	s = xcalloc(1, sizeof(*s));
-	if (cfg->ca_cert == NULL || cfg->ca_key == NULL) {
+	/* A forwarding backend (scep, exec) issues elsewhere: no CA key is loaded. */
+	forward = cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0;
+	if (cfg->ca_cert == NULL || (cfg->ca_key == NULL && !forward)) {
 		seterr(err, errlen, "ca.cert and ca.key must be set");
 		goto out;
 	}
@@ -252,6 +279,11 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 	    (cfg->ra_enc_cert != NULL) + (cfg->ra_enc_key != NULL);
 	if (n_ra != 0 && n_ra != 4) {
 		seterr(err, errlen, "ra: sign_cert, sign_key, enc_cert and enc_key must all be set");
+		goto out;
+	}
+	if (forward && n_ra != 4) {
+		seterr(err, errlen, "backend.type \"%s\" needs the ra group: without the CA key, "
+		    "scepd signs and decrypts SCEP messages with its RA keys", cfg->backend_type);
 		goto out;
 	}
 	/*
@@ -270,7 +302,11 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if (load_pair("CA", cfg->ca_cert, cfg->ca_key, &s->ca_cert, &s->ca_key, err, errlen) == -1)
+	if (forward) {
+		if ((s->ca_cert = load_cert(cfg->ca_cert, err, errlen)) == NULL)
+			goto out;
+	} else if (load_pair("CA", cfg->ca_cert, cfg->ca_key, &s->ca_cert, &s->ca_key,
+	    err, errlen) == -1)
 		goto out;
 	if (n_ra == 4) {
 		if (load_pair("RA signing", cfg->ra_sign_cert, cfg->ra_sign_key, &s->ra_sign_cert,
@@ -280,10 +316,10 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 		    &s->ra_enc_key, err, errlen) == -1)
 			goto out;
 		if (check_ra("RA signing certificate", cfg->ra_sign_cert, s->ra_sign_cert,
-		    s->ca_cert, KU_DIGITAL_SIGNATURE, err, errlen) == -1)
+		    s->ca_cert, KU_DIGITAL_SIGNATURE, forward, err, errlen) == -1)
 			goto out;
 		if (check_ra("RA encryption certificate", cfg->ra_enc_cert, s->ra_enc_cert,
-		    s->ca_cert, KU_KEY_ENCIPHERMENT, err, errlen) == -1)
+		    s->ca_cert, KU_KEY_ENCIPHERMENT, forward, err, errlen) == -1)
 			goto out;
 		s->has_ra = 1;
 	} else {
@@ -307,6 +343,45 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 out:
 	signer_free(s);
 	return result;
+}
+
+struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *err,
+    size_t errlen)
+{
+	struct signer *s = NULL;
+	char ebuf[256];
+
+	if (!is_rsa(cert) || X509_check_private_key(cert, key) != 1) {
+		seterr(err, errlen, "the identity must be an RSA key and its certificate (%s)",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	if (allow_des && ((s->legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
+	    (s->dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL)) {
+		seterr(err, errlen, "cannot load OpenSSL's legacy provider (%s)",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		signer_free(s);
+		return NULL;
+	}
+	if (X509_up_ref(cert) != 1 || EVP_PKEY_up_ref(key) != 1) {
+		signer_free(s);
+		return NULL;
+	}
+	s->ra_sign_cert = cert;
+	s->ra_sign_key = key;
+	if (X509_up_ref(cert) != 1 || EVP_PKEY_up_ref(key) != 1) {
+		signer_free(s);
+		return NULL;
+	}
+	s->ra_enc_cert = cert;
+	s->ra_enc_key = key;
+	if (X509_up_ref(cert) != 1) {
+		signer_free(s);
+		return NULL;
+	}
+	s->ca_cert = cert;   /* no CA key: signer_issue refuses */
+	return s;
 }
 
 void signer_free(struct signer *s)
@@ -510,8 +585,8 @@ int signer_decrypt(const struct signer *s, const unsigned char *env, size_t envl
 	    s->ra_sign_cert, out, outlen) == 0) {
 		if (matched != NULL)
 			*matched = "ra-sign";
-	} else if (s->has_ra && (mask & 4) && try_decrypt(env, envlen, s->ca_key, s->ca_cert,
-	    out, outlen) == 0) {
+	} else if (s->has_ra && (mask & 4) && s->ca_key != NULL && try_decrypt(env, envlen,
+	    s->ca_key, s->ca_cert, out, outlen) == 0) {
 		if (matched != NULL)
 			*matched = "ca";
 	} else {
@@ -628,6 +703,10 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 	int reported = 1;
 	char ebuf[256];
 
+	if (s->ca_key == NULL) {
+		seterr(err, errlen, "this server holds no CA key: backend.type forwards requests");
+		goto out;
+	}
 	if (req->subject == NULL || req->pubkey == NULL) {
 		seterr(err, errlen, "issue request without subject or public key");
 		goto out;

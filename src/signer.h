@@ -22,10 +22,22 @@ struct signer;
  * encryption certificates and keys. Refuses key files readable by group or
  * others, keys that do not match their certificate, and RA certificates that are
  * not RSA or not issued by the CA. Loads OpenSSL's legacy provider only when
- * cfg->allow_des is set.
+ * cfg->allow_des is set. With a forwarding backend (backend.type scep or
+ * exec) the CA key is not loaded (signer_issue then refuses), the ra group is
+ * required, and self-signed RA certificates are accepted too.
  */
 struct signer *signer_load(const struct config *cfg, char *err, size_t errlen);
 void signer_free(struct signer *s);
+
+/*
+ * A signer holding one identity, for scepd acting as a SCEP client for itself
+ * (scepctl init --upstream): cert and key (RSA; up-referenced) sign messages
+ * and open the replies enveloped to cert (single DES too with allow_des, which
+ * loads the legacy provider). It has no CA key, so signer_issue refuses;
+ * signer_ca_cert returns cert.
+ */
+struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *err,
+    size_t errlen);
 
 X509 *signer_ca_cert(const struct signer *s);        /* borrowed */
 X509 *signer_ra_sign_cert(const struct signer *s);   /* borrowed; the CA when no RA */

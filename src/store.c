@@ -45,11 +45,16 @@ enum stmt_id {
 	Q_CERT_INSERT,
 	Q_ISSUED_FOR_TRANSACTION,
 	Q_CERT_BY_SERIAL,
+	Q_USER_INSERT,
+	Q_USER_GET,
+	Q_USER_DELETE,
 	Q_COUNT
 };
 
 #define CERT_COLS "c.serial, c.subject, c.not_before, c.not_after, c.der, c.status, " \
 	"c.transaction_id, c.issued_at"
+
+#define USER_COLS "name, nt_hash, basic_salt, basic_hash, basic_iterations, enroll, created_at"
 
 static const char *const stmt_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -81,7 +86,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 	    " JOIN certificates c ON c.serial = r.cert_serial"
 	    " WHERE r.transaction_id = ?1 AND r.outcome = 'issued'",
 	[Q_CERT_BY_SERIAL] = "SELECT " CERT_COLS " FROM certificates c WHERE c.serial = ?1",
+	[Q_USER_INSERT] =
+	    "INSERT INTO admin_users (name, nt_hash, basic_salt, basic_hash, basic_iterations,"
+	    " enroll, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_USER_GET] = "SELECT " USER_COLS " FROM admin_users WHERE name = ?1",
+	[Q_USER_DELETE] = "DELETE FROM admin_users WHERE name = ?1",
 };
+
+static int copy_field(char *dst, size_t dstlen, const unsigned char *src);
 
 struct store {
 	sqlite3 *db;
@@ -578,6 +590,187 @@ int store_challenge_purge(struct store *st, int64_t now)
 	result = sqlite3_changes(st->db);
 out:
 	stmt_done(s);
+	return result;
+}
+
+int store_challenge_foreach(struct store *st, int64_t now,
+    int (*fn)(const struct store_challenge_info *, void *), void *arg)
+{
+	struct store_challenge_info ci;
+	sqlite3_stmt *s = NULL;
+	const void *hash;
+	int rc, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT password_sha256, created_at, expires_at"
+	    " FROM challenges WHERE used_at IS NULL AND expires_at > ?1"
+	    " ORDER BY created_at, expires_at", -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "listing challenges");
+		goto out;
+	}
+	if (bind_int(st, s, 1, now) == -1)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&ci, 0, sizeof(ci));
+		hash = sqlite3_column_blob(s, 0);
+		if (hash == NULL || sqlite3_column_bytes(s, 0) != HASH_LEN) {
+			set_err(st, "a challenge row has no hash");
+			goto out;
+		}
+		hex_encode(hash, 8, ci.id, 1);
+		ci.created_at = sqlite3_column_int64(s, 1);
+		ci.expires_at = sqlite3_column_int64(s, 2);
+		if ((rc = fn(&ci, arg)) != 0) {
+			result = rc;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing challenges");
+		goto out;
+	}
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+/* --- accounts of the mscep_admin pages ------------------------------------ */
+
+/* Fills u from the USER_COLS columns of the current row. -1 if a value is malformed. */
+static int user_from_row(struct store *st, sqlite3_stmt *s, struct store_user *u)
+{
+	const void *b;
+
+	memset(u, 0, sizeof(*u));
+	if (copy_field(u->name, sizeof(u->name), sqlite3_column_text(s, 0)) == -1) {
+		set_err(st, "an account row has a missing or oversized name");
+		return -1;
+	}
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		if ((b = sqlite3_column_blob(s, 1)) == NULL ||
+		    sqlite3_column_bytes(s, 1) != (int)sizeof(u->nt_hash))
+			goto bad;
+		memcpy(u->nt_hash, b, sizeof(u->nt_hash));
+		u->has_nt_hash = 1;
+	}
+	if ((b = sqlite3_column_blob(s, 2)) == NULL ||
+	    sqlite3_column_bytes(s, 2) != (int)sizeof(u->basic_salt))
+		goto bad;
+	memcpy(u->basic_salt, b, sizeof(u->basic_salt));
+	if ((b = sqlite3_column_blob(s, 3)) == NULL ||
+	    sqlite3_column_bytes(s, 3) != (int)sizeof(u->basic_hash))
+		goto bad;
+	memcpy(u->basic_hash, b, sizeof(u->basic_hash));
+	u->basic_iterations = (unsigned)sqlite3_column_int64(s, 4);
+	u->enroll = sqlite3_column_int(s, 5) != 0;
+	u->created_at = sqlite3_column_int64(s, 6);
+	return 0;
+bad:
+	set_err(st, "account %s has a malformed hash", u->name);
+	OPENSSL_cleanse(u, sizeof(*u));
+	return -1;
+}
+
+enum store_rc store_user_add(struct store *st, const struct store_user *u)
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+
+	if ((s = stmt_get(st, Q_USER_INSERT)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, u->name) == -1 ||
+	    bind_blob(st, s, 2, u->has_nt_hash ? u->nt_hash : NULL, sizeof(u->nt_hash)) == -1 ||
+	    bind_blob(st, s, 3, u->basic_salt, sizeof(u->basic_salt)) == -1 ||
+	    bind_blob(st, s, 4, u->basic_hash, sizeof(u->basic_hash)) == -1 ||
+	    bind_int(st, s, 5, u->basic_iterations) == -1 ||
+	    bind_int(st, s, 6, u->enroll ? 1 : 0) == -1 ||
+	    bind_int(st, s, 7, u->created_at) == -1)
+		goto out;
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+			set_err(st, "an account named %s exists already", u->name);
+			result = STORE_CONFLICT;
+		} else
+			db_err(st, "adding the account");
+		goto out;
+	}
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+enum store_rc store_user_get(struct store *st, const char *name, struct store_user *out)
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((s = stmt_get(st, Q_USER_GET)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, name) == -1)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(st, "looking up the account");
+		goto out;
+	}
+	if (user_from_row(st, s, out) == -1)
+		goto out;
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+enum store_rc store_user_del(struct store *st, const char *name)
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+
+	if ((s = stmt_get(st, Q_USER_DELETE)) == NULL)
+		goto out;
+	if (bind_text(st, s, 1, name) == -1 || step_done(st, s, "deleting the account") == -1)
+		goto out;
+	result = sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+out:
+	stmt_done(s);
+	return result;
+}
+
+int store_user_foreach(struct store *st, int (*fn)(const struct store_user *, void *), void *arg)
+{
+	struct store_user u;
+	sqlite3_stmt *s = NULL;
+	int rc, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " USER_COLS " FROM admin_users ORDER BY name",
+	    -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "listing accounts");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (user_from_row(st, s, &u) == -1)
+			goto out;
+		rc = fn(&u, arg);
+		OPENSSL_cleanse(&u, sizeof(u));
+		if (rc != 0) {
+			result = rc;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing accounts");
+		goto out;
+	}
+	result = 0;
+out:
+	sqlite3_finalize(s);
 	return result;
 }
 

@@ -37,7 +37,7 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -57,6 +57,39 @@ int store_challenge_count_unused(struct store *st, int64_t now);
 
 /* Deletes expired and used challenges; returns how many, -1 on error. */
 int store_challenge_purge(struct store *st, int64_t now);
+
+/* An unused, unexpired one-time password as listed (the password itself is not kept). */
+struct store_challenge_info {
+	char id[17];              /* first 8 bytes of its SHA-256, upper-case hex */
+	int64_t created_at, expires_at;
+};
+
+/* Calls fn for each unused, unexpired challenge, oldest first; 0, fn's result or -1. */
+int store_challenge_foreach(struct store *st, int64_t now,
+    int (*fn)(const struct store_challenge_info *, void *), void *arg);
+
+/* --- accounts of the mscep_admin pages (sql/002_admin_users.sql) ---------- */
+
+#define STORE_USER_NAME_MAX 64
+
+struct store_user {
+	char name[STORE_USER_NAME_MAX + 1];
+	int has_nt_hash;
+	unsigned char nt_hash[16];          /* MD4(UTF-16LE(password)), for NTLM */
+	unsigned char basic_salt[16];
+	unsigned char basic_hash[32];       /* PBKDF2-HMAC-SHA256, for Basic */
+	unsigned basic_iterations;
+	int enroll;                         /* may obtain challenge passwords */
+	int64_t created_at;
+};
+
+/* Adds an account; STORE_CONFLICT if the name (case-insensitive) exists. */
+enum store_rc store_user_add(struct store *st, const struct store_user *u);
+/* Looks an account up by name, case-insensitively: STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_user_get(struct store *st, const char *name, struct store_user *out);
+enum store_rc store_user_del(struct store *st, const char *name);
+/* Calls fn for every account by name; 0, fn's non-zero result, or -1. */
+int store_user_foreach(struct store *st, int (*fn)(const struct store_user *, void *), void *arg);
 
 /* --- requests and certificates ------------------------------------------- */
 

@@ -13,7 +13,8 @@
 #    and a notification socket: READY=1, a one-time password from scepctl and
 #    a pki --scep enrollment, ExecReload, and a clean stop.
 #  - make dist: the tarball builds by itself, without autoconf, and the
-#    programs it builds work.
+#    programs it builds work. Everything above is installed from that tree,
+#    so the repository's own build (maybe with sanitizers) is left alone.
 set -u
 . "$(dirname "$0")/service_lib.sh"
 need_binaries
@@ -21,8 +22,36 @@ need_binaries
 R=$TEST_TMP/root
 T=$TEST_TMP
 chmod 0755 "$TEST_TMP"
-out=$(make -s -C "$SCEPD_TOP" install DESTDIR="$R" prefix=/usr sysconfdir=/etc localstatedir=/var 2>&1)
-is "$?" 0 "make install DESTDIR=... prefix=/usr sysconfdir=/etc"
+
+# --- make dist; the rest installs from the tree the tarball builds (so the
+# repository's objects, perhaps built with sanitizers, are left alone)
+if ! { [ -d "$SCEPD_TOP/.git" ] || [ -f "$SCEPD_TOP/.git" ]; }; then
+	skip "not a git checkout: make dist lists the files git knows"
+	done_testing; exit 0
+fi
+out=$(cd "$SCEPD_TOP" && make -s dist 2>&1)
+tarball=$SCEPD_TOP/$(printf '%s\n' "$out" | grep -E '^scepd-.*\.tar\.gz$' | tail -n 1)
+[ -s "$tarball" ] && pass "make dist writes a tarball" || bail "make dist writes a tarball" "$out"
+mkdir -p "$T/dist/bin"
+mv "$tarball" "$T/dist/"
+tar -xzf "$T/dist/$(basename "$tarball")" -C "$T/dist"
+src=$T/dist/$(basename "$tarball" .tar.gz)
+for f in configure Makefile config.mk.in src/scepd.c etc/scepd.service etc/scepd.socket \
+	etc/scepd.sysusers etc/scepd.tmpfiles etc/scepd.logrotate man/scepd.8; do
+	check "the tarball has $f" test -s "$src/$f"
+done
+printf '#!/bin/sh\necho "autoconf must not be needed" >&2\nexit 1\n' >"$T/dist/bin/autoconf"
+chmod +x "$T/dist/bin/autoconf"
+out=$(cd "$src" && PATH=$T/dist/bin:$PATH make -j2 2>&1)
+rc=$?
+is "$rc" 0 "the tarball builds by itself, without autoconf"
+[ $rc = 0 ] || bail "tarball build" "$(printf '%s\n' "$out" | tail -n 8)"
+out=$("$src/scepd" -t -f "$src/etc/scepd.conf" 2>&1)
+is "$?:$out" "0:" "the scepd built from the tarball checks the sample configuration"
+
+# --- make install
+out=$(make -s -C "$src" install DESTDIR="$R" prefix=/usr sysconfdir=/etc localstatedir=/var 2>&1)
+is "$?" 0 "make install DESTDIR=... prefix=/usr sysconfdir=/etc (from the tarball's tree)"
 [ -n "$out" ] && diag "$out"
 for f in usr/sbin/scepd usr/sbin/scepctl; do
 	is "$(stat -c %a "$R/$f" 2>/dev/null)" 755 "installed $f (mode 755)"
@@ -43,7 +72,7 @@ else
 	skip "mandoc not installed"
 fi
 echo '# edited by the administrator' >>"$R/etc/scepd/scepd.conf"
-make -s -C "$SCEPD_TOP" install DESTDIR="$R" prefix=/usr sysconfdir=/etc localstatedir=/var >/dev/null 2>&1
+make -s -C "$src" install DESTDIR="$R" prefix=/usr sysconfdir=/etc localstatedir=/var >/dev/null 2>&1
 like "$(tail -n 1 "$R/etc/scepd/scepd.conf")" 'edited by the administrator' "a second install keeps an existing scepd.conf"
 sed -i '$d' "$R/etc/scepd/scepd.conf"
 
@@ -119,30 +148,5 @@ wait_notify '^READY=1' 10 && pass "ExecReload ($(sed -n 's/^ExecReload=//p' "$un
 	fail "ExecReload: READY=1 after the reload"
 stop_pid "$SCEPD_PID" TERM
 is "$STOPPED_RC" 0 "the installed daemon stops with exit status 0"
-
-# --- make dist
-if [ -d "$SCEPD_TOP/.git" ] || [ -f "$SCEPD_TOP/.git" ]; then
-	out=$(cd "$SCEPD_TOP" && make -s dist 2>&1)
-	tarball=$SCEPD_TOP/$(printf '%s\n' "$out" | grep -E '^scepd-.*\.tar\.gz$' | tail -n 1)
-	check "make dist writes a tarball" test -s "$tarball"
-	mkdir -p "$T/dist/bin"
-	mv "$tarball" "$T/dist/"
-	tar -xzf "$T/dist/$(basename "$tarball")" -C "$T/dist"
-	src=$T/dist/$(basename "$tarball" .tar.gz)
-	for f in configure Makefile config.mk.in src/scepd.c etc/scepd.service etc/scepd.socket \
-		etc/scepd.sysusers etc/scepd.tmpfiles man/scepd.8; do
-		check "the tarball has $f" test -s "$src/$f"
-	done
-	printf '#!/bin/sh\necho "autoconf must not be needed" >&2\nexit 1\n' >"$T/dist/bin/autoconf"
-	chmod +x "$T/dist/bin/autoconf"
-	out=$(cd "$src" && PATH=$T/dist/bin:$PATH make -j2 2>&1)
-	rc=$?
-	is "$rc" 0 "the tarball builds by itself, without autoconf"
-	[ $rc = 0 ] || diag "$(printf '%s\n' "$out" | tail -n 8)"
-	out=$("$src/scepd" -t -f "$src/etc/scepd.conf" 2>&1)
-	is "$?:$out" "0:" "the scepd built from the tarball checks the sample configuration"
-else
-	skip "not a git checkout: make dist lists the files git knows"
-fi
 
 done_testing

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "util.h"
 #include "tap.h"
 
 #define LABEL "t.conf"
@@ -702,7 +703,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 42, "schema has 42 settings");
+	is_int(n, 62, "schema has 62 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -765,6 +766,79 @@ static void test_documentation(void)
 	is_int(sample_missing, 0, "etc/scepd.conf shows every setting");
 }
 
+/* The backend group: defaults, a complete scep and exec set-up, and the cross-checks. */
+static void test_backend(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+	static const char ra[] = "ra = { sign_cert = \"s.crt\"; sign_key = \"s.key\"; "
+	    "enc_cert = \"e.crt\"; enc_key = \"e.key\"; };\n";
+	char *text;
+
+	cfg = load_as("/etc/scepd/scepd.conf", "", &errs);
+	ok(cfg != NULL, "backend defaults load");
+	if (cfg != NULL) {
+		is_str(cfg->backend_type, "local", "backend.type defaults to local");
+		ok(cfg->backend_url == NULL && cfg->backend_program == NULL &&
+		    cfg->backend_challenge == NULL && cfg->backend_ca_bundle == NULL &&
+		    cfg->backend_ca_identifier == NULL, "backend strings default to unset");
+		is_int(cfg->backend_timeout, 30, "backend.timeout default");
+		is_int(cfg->backend_max_concurrent, 8, "backend.max_concurrent default");
+		is_int(cfg->backend_max_output, 65536, "backend.max_output default");
+		is_int(cfg->backend_cache_time, 3600, "backend.cache_time default");
+		is_str(cfg->backend_when_unavailable, "failure", "backend.when_unavailable default");
+	}
+	config_free(cfg);
+	free(errs);
+
+	text = xasprintf("%sbackend = { type = \"scep\"; url = \"https://ca.example/scep\"; "
+	    "ca_bundle = \"tls.pem\"; challenge = \"s3cret\"; timeout = 5; "
+	    "when_unavailable = \"pending\"; };\n", ra);
+	cfg = load_as("/etc/scepd/scepd.conf", text, &errs);
+	free(text);
+	ok(cfg != NULL, "scep backend with ra group loads");
+	is_str(errs, "", "scep backend: no messages");
+	if (cfg != NULL) {
+		is_str(cfg->backend_type, "scep", "backend.type scep");
+		is_str(cfg->backend_url, "https://ca.example/scep", "backend.url kept");
+		is_str(cfg->backend_ca_bundle, "/var/lib/scepd/tls.pem", "backend.ca_bundle resolved");
+		is_str(cfg->backend_challenge, "s3cret", "backend.challenge kept");
+		is_int(cfg->backend_timeout, 5, "backend.timeout set");
+		is_str(cfg->backend_when_unavailable, "pending", "backend.when_unavailable set");
+	}
+	config_free(cfg);
+	free(errs);
+
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "backend = { type = \"exec\"; program = \"bin/issue\"; max_output = 4096; };\n",
+	    &errs);
+	ok(cfg != NULL, "exec backend loads");
+	if (cfg != NULL) {
+		is_str(cfg->backend_program, "/var/lib/scepd/bin/issue", "backend.program resolved");
+		is_int(cfg->backend_max_output, 4096, "backend.max_output set");
+	}
+	config_free(cfg);
+	free(errs);
+
+	fails_with("scep backend without url and ra",
+	    "\nbackend = {\n type = \"scep\";\n};\n",
+	    LABEL ":3: backend.url must be set when backend.type is \"scep\"\n"
+	    LABEL ":3: backend.type \"scep\" needs the ra group: scepd signs the requests it "
+	    "forwards with its RA signing certificate\n");
+	fails_with("backend url not http",
+	    "backend = {\n url = \"ftp://x\";\n};\n",
+	    LABEL ":2: backend.url: \"ftp://x\" is not an http:// or https:// URL\n");
+	fails_with("exec backend without program",
+	    "backend = { type = \"exec\"; };\n",
+	    LABEL ":1: backend.program must be set when backend.type is \"exec\"\n");
+	fails_with("unknown backend type",
+	    "backend = { type = \"forward\"; };\n",
+	    LABEL ":1: backend.type: unknown value \"forward\"; known: local, scep, exec\n");
+	fails_with("backend.timeout out of range",
+	    "backend = { timeout = 0; };\n",
+	    LABEL ":1: backend.timeout: 0 is out of range (1..600)\n");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -774,6 +848,7 @@ int main(void)
 	test_listen();
 	test_lists();
 	test_groups();
+	test_backend();
 	test_paths();
 	test_round_trip();
 	test_service_settings();

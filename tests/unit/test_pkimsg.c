@@ -538,6 +538,14 @@ struct build {
 	int nonce_type;
 	int keyid, two_signers, noattr, detached, econtent_nid;
 	ASN1_TIME *signing_time;        /* NULL: OpenSSL adds the current time */
+	/* CertRep attributes; NULL / 0: omitted */
+	const char *status;
+	int status_type;
+	int status_twice;
+	const char *rep_failinfo;
+	const char *failtext;
+	int failtext_type;
+	int rnonce_len;
 };
 
 static X509 *b_cert;
@@ -597,6 +605,19 @@ static unsigned char *build(const struct build *b, size_t *len)
 		if (b->nonce_len >= 0 && add_str(si, nids->sender_nonce, b->nonce_type,
 		    (const char *)nonce, b->nonce_len) != 1)
 			goto out;
+		if (b->status != NULL && (add_str(si, nids->pki_status, b->status_type,
+		    b->status, -1) != 1 || (b->status_twice && add_str(si, nids->pki_status,
+		    b->status_type, b->status, -1) != 1)))
+			goto out;
+		if (b->rep_failinfo != NULL && add_str(si, nids->fail_info, V_ASN1_PRINTABLESTRING,
+		    b->rep_failinfo, -1) != 1)
+			goto out;
+		if (b->failtext != NULL && add_str(si, nids->fail_info_text, b->failtext_type,
+		    b->failtext, -1) != 1)
+			goto out;
+		if (b->rnonce_len > 0 && add_str(si, nids->recipient_nonce, V_ASN1_OCTET_STRING,
+		    (const char *)nonce, b->rnonce_len) != 1)
+			goto out;
 		if (b->signing_time != NULL && CMS_signed_add1_attr_by_NID(si,
 		    NID_pkcs9_signingTime, b->signing_time->type, b->signing_time, -1) != 1)
 			goto out;
@@ -648,6 +669,81 @@ static struct pkimsg *build_parse(const struct build *b, char *err, size_t errle
 	ok(built_ && m_ == NULL && strstr(err, (needle)) != NULL, "%s -> NULL (%s)", (what), err); \
 	pkimsg_free(m_); \
 } while (0)
+
+/* CertRep (messageType 3): pkiStatus, failInfo, failInfoText, recipientNonce. */
+static void test_certrep_attrs(void)
+{
+	struct build b;
+	struct pkimsg *m;
+	char err[256];
+	int built;
+
+	b = good();
+	b.msgtype = "3";
+	b.status = "0";
+	b.status_type = V_ASN1_PRINTABLESTRING;
+	b.rnonce_len = 16;
+	m = build_parse(&b, err, sizeof(err), &built);
+	ok(built && m != NULL && m->failinfo == SCEP_FAIL_NONE && m->message_type == 3 &&
+	    m->pki_status == 0 && m->rep_fail_info == -1 && m->fail_info_text[0] == '\0' &&
+	    m->recipient_nonce_len == 16 && m->recipient_nonce[15] == 0x5a,
+	    "CertRep SUCCESS: pkiStatus 0, recipientNonce read (%s)", err);
+	pkimsg_free(m);
+
+	b.status = "2";
+	b.rep_failinfo = "4";
+	b.failtext = "no such\ndevice";
+	b.failtext_type = V_ASN1_UTF8STRING;
+	b.rnonce_len = 0;
+	m = build_parse(&b, err, sizeof(err), &built);
+	ok(m != NULL && m->pki_status == 2 && m->rep_fail_info == 4 &&
+	    strcmp(m->fail_info_text, "no such?device") == 0 && m->recipient_nonce_len == 0,
+	    "CertRep FAILURE: failInfo 4, failInfoText (control replaced), no recipientNonce");
+	pkimsg_free(m);
+
+	b = good();
+	b.msgtype = "3";
+	b.status = "3";
+	b.status_type = V_ASN1_PRINTABLESTRING;
+	b.rnonce_len = 64;
+	m = build_parse(&b, err, sizeof(err), &built);
+	ok(m != NULL && m->pki_status == 3 && m->recipient_nonce_len == 64,
+	    "CertRep PENDING with a 64-byte recipientNonce");
+	pkimsg_free(m);
+
+	b.status = NULL;
+	EXPECT_NULL(b, "CertRep without pkiStatus", "pkiStatus missing");
+	b.status = "3";
+	b.status_twice = 1;
+	EXPECT_NULL(b, "CertRep with pkiStatus twice", "pkiStatus present more than once");
+	b.status_twice = 0;
+	b.status_type = V_ASN1_UTF8STRING;
+	EXPECT_NULL(b, "pkiStatus as UTF8String", "pkiStatus is not a PrintableString");
+	b.status_type = V_ASN1_PRINTABLESTRING;
+	b.status = "x";
+	EXPECT_NULL(b, "pkiStatus not decimal", "pkiStatus is not a decimal number");
+	b.status = "2";
+	b.rep_failinfo = "";
+	EXPECT_NULL(b, "empty failInfo", "failInfo has 0 digits");
+	b.rep_failinfo = "2";
+	b.rnonce_len = 65;
+	EXPECT_NULL(b, "65-byte recipientNonce", "recipientNonce length 65");
+	b.rnonce_len = 16;
+	b.failtext = "text";
+	b.failtext_type = V_ASN1_PRINTABLESTRING;
+	EXPECT_NULL(b, "failInfoText as PrintableString", "failInfoText is not a UTF8String");
+
+	/* a request's reply attributes are not read, whatever they hold */
+	b = good();
+	b.status = "bogus";
+	b.status_type = V_ASN1_UTF8STRING;
+	b.rnonce_len = 16;
+	m = build_parse(&b, err, sizeof(err), &built);
+	ok(m != NULL && m->message_type == 19 && m->pki_status == -1 &&
+	    m->recipient_nonce_len == 0 && m->failinfo == SCEP_FAIL_NONE,
+	    "PKCSReq: CertRep attributes ignored, as before");
+	pkimsg_free(m);
+}
 
 static void test_built(void)
 {
@@ -794,6 +890,7 @@ static void test_built(void)
 		    "255-character transactionID accepted");
 		pkimsg_free(m);
 	}
+	test_certrep_attrs();
 out:
 	X509_free(b_cert);
 	EVP_PKEY_free(b_key);

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * der.h: the one way untrusted DER/BER is decoded (STYLE.md 5): exactly one
+ * value of the given type, with the exact length, and no bytes after it.
+ */
+#ifndef DER_H
+#define DER_H
+
+#include <stddef.h>
+#include <openssl/asn1.h>
+
+/* The decoded value (free with ASN1_item_free), or NULL on error or trailing bytes. */
+ASN1_VALUE *der_decode_exact(const ASN1_ITEM *it, const unsigned char *der, size_t len);
+
+#endif

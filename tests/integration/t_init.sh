@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# t_init.sh: `scepctl init` variants end to end: an EC CA (ec:p256) with a subject
+# given in slash form still gets RSA RA certificates and issues to strongSwan; an
+# imported CA (--import-ca) is copied unchanged, its key copy is 0600 whatever
+# the source's mode, and the server it
+# configures issues certificates that chain to that CA.
+set -u
+. "$(dirname "$0")/lib.sh"
+need_binaries
+T=$TEST_TMP
+
+if ! have_cmd pki; then
+	skip "pki (strongswan-pki) not installed: cannot enroll"
+	done_testing
+	exit 0
+fi
+
+# enroll_pki NAME: one enrollment with a one-time password; verifies the result.
+enroll_pki() {
+	local name=$1 key=$T/$1.key crt=$T/$1.der
+	new_rsa_key "$key"
+	timeout 30 pki --scep --url "$SCEPD_URL" --in "$key" --dn "CN=$name" \
+		--password "$(new_otp)" --cacert-enc "$SCEPD_DIR/ra-enc.crt" \
+		--cacert-sig "$SCEPD_DIR/ra-sign.crt" --cacert "$SCEPD_DIR/ca.crt" \
+		--maxpolltime 1 >"$crt" 2>"$T/$name.err"
+	is "$?" 0 "$name: pki --scep enrolls"
+	openssl x509 -inform DER -in "$crt" -out "$T/$name.pem" 2>/dev/null
+	check "$name: the certificate chains to the CA and carries the client's key" \
+		verify_issued "$T/$name.pem" "$key"
+}
+
+# --- EC CA
+D=$(new_dir ec)
+if start_scepd "$D" --ca-key ec:p256 --ca-subject "/CN=EC Test CA/O=scepd tests"; then
+	like "$(openssl x509 -in "$D/ca.crt" -noout -text)" "ASN1 OID: prime256v1" "ec:p256 gives a P-256 CA key"
+	like "$(openssl x509 -in "$D/ca.crt" -noout -subject)" "CN = EC Test CA, O = scepd tests" \
+		"--ca-subject in /CN=.../O=... form"
+	like "$(openssl x509 -in "$D/ra-enc.crt" -noout -text)" "rsaEncryption" \
+		"the RA encryption certificate is RSA (clients encrypt only to RSA)"
+	enroll_pki ec-ca-device
+	stop_scepd
+else
+	fail "scepd starts on an ec:p256 state folder"
+fi
+
+# --- imported CA
+D=$(new_dir import)
+cp "$SCEPD_FIXTURES/lab/ca.key" "$T/import.key"; chmod 600 "$T/import.key"
+if start_scepd "$D" --import-ca "$SCEPD_FIXTURES/lab/ca.crt" "$T/import.key"; then
+	check "the imported CA certificate is copied unchanged" cmp -s "$D/ca.crt" "$SCEPD_FIXTURES/lab/ca.crt"
+	is "$(stat -c %a "$D/ca.key")" 600 "the imported CA key is written with mode 0600"
+	check "the RA certificates are issued by the imported CA" \
+		openssl verify -CAfile "$SCEPD_FIXTURES/lab/ca.crt" "$D/ra-sign.crt" "$D/ra-enc.crt"
+	enroll_pki imported-ca-device
+	stop_scepd
+else
+	fail "scepd starts on a state folder with an imported CA"
+fi
+
+# a source key readable by others is accepted, and its copy is private
+D=$(new_dir import-open)
+chmod 644 "$T/import.key"
+"$SCEPCTL_BIN" init -d "$D" --import-ca "$SCEPD_FIXTURES/lab/ca.crt" "$T/import.key" >/dev/null 2>"$T/open.err"
+is "$?" 0 "init imports a CA key whatever the source file's mode"
+is "$(stat -c %a "$D/ca.key")" 600 "the copy of the CA key has mode 0600"
+done_testing

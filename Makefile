@@ -10,7 +10,7 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
 CFLAGS_USER ?= -O2 -g
 CFLAGS  = -std=c11 $(CFLAGS_USER) $(WARN) $(SANITIZE)
 CPPFLAGS = -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
-           -Isrc $(CPPFLAGS_EXT)
+           -DSCEPD_VERSION=\"$(PACKAGE_VERSION)\" -Isrc $(CPPFLAGS_EXT)
 LDFLAGS += $(SANITIZE)
 LDLIBS  = $(LIBS_EXT)
 
@@ -29,8 +29,11 @@ INTEG_BINS = $(INTEG_SRCS:.c=)
 
 all: scepd scepctl
 
-config.mk: configure.ac config.mk.in
-	autoconf && ./configure
+# A source tarball ships configure, so it builds without autoconf.
+configure: configure.ac
+	autoconf
+config.mk: configure config.mk.in
+	./configure
 
 src/libscepd.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $(LIB_OBJS)
@@ -101,20 +104,53 @@ SANITIZERS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 check-sanitizers:
 	$(MAKE) --no-print-directory SANITIZE="$(SANITIZERS)" CFLAGS_USER="-O1 -g" check
 
+# systemd's folders (Debian: /lib/... is /usr/lib/... with merged /usr).
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir ?= $(prefix)/lib/sysusers.d
+tmpfilesdir ?= $(prefix)/lib/tmpfiles.d
+logrotatedir ?= $(sysconfdir)/logrotate.d
+# The unit files name /usr/sbin and /etc/scepd; installed, they name where things went.
+UNIT_SED = sed -e 's|/usr/sbin/scepd|$(sbindir)/scepd|g' -e 's|/etc/scepd|$(sysconfdir)/scepd|g'
+
+# For a system install: make install prefix=/usr sysconfdir=/etc localstatedir=/var
+# An existing scepd.conf is never replaced; the sample is always refreshed.
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/scepd \
-	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(datarootdir)/scepd/sql
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(datarootdir)/scepd/sql \
+	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
+	    $(DESTDIR)$(logrotatedir)
 	install -m 0755 scepd scepctl $(DESTDIR)$(sbindir)/
 	install -m 0644 etc/scepd.conf $(DESTDIR)$(sysconfdir)/scepd/scepd.conf.sample
+	test -e $(DESTDIR)$(sysconfdir)/scepd/scepd.conf || \
+	    install -m 0644 etc/scepd.conf $(DESTDIR)$(sysconfdir)/scepd/scepd.conf
 	install -m 0644 man/scepd.conf.5 $(DESTDIR)$(mandir)/man5/
 	install -m 0644 man/scepd.8 man/scepctl.8 $(DESTDIR)$(mandir)/man8/
 	install -m 0644 sql/*.sql $(DESTDIR)$(datarootdir)/scepd/sql/
+	$(UNIT_SED) etc/scepd.service >$(DESTDIR)$(systemdunitdir)/scepd.service
+	$(UNIT_SED) etc/scepd.socket >$(DESTDIR)$(systemdunitdir)/scepd.socket
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/scepd.service $(DESTDIR)$(systemdunitdir)/scepd.socket
+	install -m 0644 etc/scepd.sysusers $(DESTDIR)$(sysusersdir)/scepd.conf
+	$(UNIT_SED) etc/scepd.tmpfiles >$(DESTDIR)$(tmpfilesdir)/scepd.conf
+	chmod 0644 $(DESTDIR)$(tmpfilesdir)/scepd.conf
+	install -m 0644 etc/scepd.logrotate $(DESTDIR)$(logrotatedir)/scepd
+
+# The source tarball: every file under version control plus configure.
+DIST = scepd-$(PACKAGE_VERSION)
+dist: configure
+	rm -rf $(DIST) $(DIST).tar.gz
+	mkdir $(DIST)
+	git ls-files -z | xargs -0 cp -P --parents -t $(DIST)
+	cp configure $(DIST)/
+	touch $(DIST)/configure
+	tar -czf $(DIST).tar.gz --owner=0 --group=0 $(DIST)
+	rm -rf $(DIST)
+	@echo "$(DIST).tar.gz"
 
 clean:
 	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h $(UNIT_BINS) $(FUZZ_BINS) \
 	    $(INTEG_BINS)
 
 distclean: clean
-	rm -rf config.mk config.log config.status configure autom4te.cache
+	rm -rf config.mk config.log config.status configure autom4te.cache scepd-*.tar.gz
 
-.PHONY: all build-tests check check-sanitizers install clean distclean FORCE
+.PHONY: all build-tests check check-sanitizers install dist clean distclean FORCE

@@ -326,6 +326,9 @@ static void log_admin(struct admin_req *r, int status, int event, const char *re
 {
 	log_request(&(struct log_request){ .client = r->req->client_addr, .user = r->user,
 	    .operation = ADMIN_OP, .status = status, .event = event, .reason = reason });
+	/* the access log's cs-username, as IIS writes the signed-in account */
+	if (r->user != NULL && r->resp->log_user == NULL)
+		r->resp->log_user = xstrdup(r->user);
 }
 
 /* 401 with the schemes offered, or with one scheme's next token. */

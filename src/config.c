@@ -45,7 +45,8 @@ enum cf_type {
 	CF_LISTEN,	/* struct config_listen[]: list of "HOST:PORT" / "[V6]:PORT" */
 	CF_WORDS,	/* char *[]: list of choices, no duplicates */
 	CF_OIDS,	/* char *[]: list of OpenSSL object names or dotted OIDs */
-	CF_KEYUSAGE	/* unsigned X509v3_KU_* mask: list of key usage names */
+	CF_KEYUSAGE,	/* unsigned X509v3_KU_* mask: list of key usage names */
+	CF_NETS		/* struct config_net[]: list of "ADDRESS" / "ADDRESS/PREFIX" */
 };
 
 /* The C type of the struct field behind each setting type (checked at compile time). */
@@ -60,6 +61,7 @@ enum cf_type {
 #define CF_CTYPE_CF_WORDS char **
 #define CF_CTYPE_CF_OIDS char **
 #define CF_CTYPE_CF_KEYUSAGE unsigned
+#define CF_CTYPE_CF_NETS struct config_net *
 
 struct cf_setting {
 	const char *path;	/* "http.max_body"; "group.name" or "name" */
@@ -86,6 +88,8 @@ struct cf_group {
 
 static const struct cf_group cf_groups[] = {
 	{ "http", 0, "HTTP listener and request limits." },
+	{ "tls", 0, "HTTPS listeners (libmicrohttpd with GnuTLS); no client certificate is "
+	    "ever requested." },
 	{ "ca", 0, "The issuing CA certificate and its key." },
 	{ "ra", 1, "RA certificates and keys (as NDES has a signing and an encryption "
 	    "certificate); when the group is absent the CA acts as RA." },
@@ -99,7 +103,8 @@ static const struct cf_group cf_groups[] = {
 	{ "crl", 0, "Revocation: the CRL, its distribution point and GetCRL." },
 	{ "backend", 0, "Who issues the certificates: the local CA, an upstream SCEP CA or "
 	    "a program." },
-	{ "log", 0, "Event log." },
+	{ "log", 0, "Event log and access log." },
+	{ "monitor", 0, "The /metrics and /healthz pages and certificate expiry warnings." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
 
@@ -122,7 +127,9 @@ static const char *const cf_ciphers[] = {
 };
 static const char *const cf_key_transports[] = { "rsaEncryption", "RSAES-OAEP", NULL };
 
-static const char *const cf_log_targets[] = { "stderr", "syslog", NULL };
+static const char *const cf_log_targets[] = { "stderr", "syslog", "journald", NULL };
+static const char *const cf_log_formats[] = { "text", "json", NULL };
+static const char *const cf_tls_versions[] = { "1.2", "1.3", NULL };
 
 static const char *const cf_backend_types[] = { "local", "scep", "exec", NULL };
 
@@ -147,6 +154,7 @@ static const struct {
 #define N_KEY_USAGES (sizeof(cf_key_usages) / sizeof(cf_key_usages[0]))
 
 static const char *const cf_def_listen[] = { "127.0.0.1:8080", NULL };
+static const char *const cf_def_none[] = { NULL };
 static const char *const cf_def_caps[] = {
 	"POSTPKIOperation", "SHA-512", "SHA-384", "SHA-256", "SHA-1", "AES", "DES3",
 	"SCEPStandard", NULL
@@ -154,6 +162,7 @@ static const char *const cf_def_caps[] = {
 static const char *const cf_def_key_usage[] = { "digitalSignature", "keyEncipherment", NULL };
 static const char *const cf_def_eku[] = { "clientAuth", NULL };
 static const char *const cf_def_key_types[] = { "rsa", "ec", NULL };
+static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 
 /* CF_STRUCT is the struct a table describes; it is defined before each table. */
 #define CF_FIELD(f) offsetof(CF_STRUCT, f)
@@ -219,7 +228,7 @@ static const char *const cf_def_key_types[] = { "rsa", "ec", NULL };
 	    .def_str = "default", .desc = "Template for requests asking for both key " \
 	    "usages, or none.") \
 	X("http.listen", CF_LISTEN, listen, CF_COUNT(n_listen), \
-	    .max_items = CONFIG_MAX_LISTEN, .min = 1, .def_list = cf_def_listen, \
+	    .max_items = CONFIG_MAX_LISTEN, .min = 0, .def_list = cf_def_listen, \
 	    .desc = "Addresses to listen on: \"IPV4:PORT\" or \"[IPV6]:PORT\", numeric " \
 	    "addresses only.") \
 	X("http.threads", CF_UINT, threads, .min = 0, .max = 256, .def_num = 0, \
@@ -236,6 +245,20 @@ static const char *const cf_def_key_types[] = { "rsa", "ec", NULL };
 	X("http.per_ip_connections", CF_UINT, per_ip_connections, .min = 0, .max = 65536, \
 	    .def_num = 0, .desc = "Connections open at once from one client address; " \
 	    "0 means no limit.") \
+	X("http.drain_timeout", CF_UINT, drain_timeout, .min = 0, .max = 3600, \
+	    .def_num = 10, .desc = "Seconds requests in flight get to finish when scepd " \
+	    "stops, and connections of a listener replaced by a reload get to close.") \
+	X("tls.listen", CF_LISTEN, tls_listen, CF_COUNT(n_tls_listen), \
+	    .max_items = CONFIG_MAX_LISTEN, .min = 0, .def_list = cf_def_none, \
+	    .desc = "HTTPS addresses to listen on, written like http.listen; none by " \
+	    "default.") \
+	X("tls.cert", CF_PATH, tls_cert, \
+	    .desc = "TLS server certificate (PEM), followed by its intermediate CA " \
+	    "certificates; required when tls.listen is not empty.") \
+	X("tls.key", CF_PATH, tls_key, \
+	    .desc = "Private key of tls.cert (PEM, mode 0600).") \
+	X("tls.min_version", CF_WORD, tls_min_version, .def_str = "1.2", \
+	    .choices = cf_tls_versions, .desc = "Oldest TLS version accepted: 1.2 or 1.3.") \
 	X("ca.cert", CF_PATH, ca_cert, .def_str = "ca.crt", \
 	    .desc = "CA certificate (PEM), relative to state_dir.") \
 	X("ca.key", CF_PATH, ca_key, .def_str = "ca.key", \
@@ -379,11 +402,23 @@ static const char *const cf_def_key_types[] = { "rsa", "ec", NULL };
 	    .desc = "Answer to a device while the backend cannot be reached: failure or " \
 	    "pending (the device polls and scepd asks again).") \
 	X("log.target", CF_WORD, log_target, .def_str = "stderr", .choices = cf_log_targets, \
-	    .desc = "Where events go: stderr or syslog.") \
+	    .desc = "Where events go: stderr, syslog or journald.") \
 	X("log.facility", CF_WORD, log_facility, .def_str = "daemon", .choices = cf_facilities, \
 	    .desc = "Syslog facility: daemon, user, auth, authpriv, local0 ... local7, ...") \
 	X("log.debug", CF_BOOL, log_debug, .def_num = 0, \
-	    .desc = "Log debugging detail.")
+	    .desc = "Log debugging detail.") \
+	X("log.format", CF_WORD, log_format, .def_str = "text", .choices = cf_log_formats, \
+	    .desc = "Event lines as key=value text or as JSON objects, one per line.") \
+	X("log.access_log", CF_PATH, access_log, \
+	    .desc = "W3C access log file (IIS default fields), relative to state_dir; " \
+	    "none when not set. Re-opened on SIGUSR1.") \
+	X("monitor.allow", CF_NETS, monitor_allow, CF_COUNT(n_monitor_allow), \
+	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_monitor_allow, \
+	    .desc = "Client addresses or networks (ADDRESS/PREFIX) allowed to read " \
+	    "/metrics and /healthz; an empty list allows nobody.") \
+	X("monitor.expiry_warning_days", CF_UINT, expiry_warning_days, .min = 0, \
+	    .max = 3650, .def_num = 60, .desc = "Warn this many days before the CA, RA or " \
+	    "TLS certificate expires; 0 never warns.")
 
 /*
  * A field whose C type does not match its setting type makes the array size
@@ -1010,6 +1045,11 @@ static void cf_clear(const struct cf_setting *s, void *cfg)
 		memset(cf_ptr(cfg, s->off), 0, s->max_items * sizeof(struct config_listen));
 		*count = 0;
 		break;
+	case CF_NETS:
+		count = cf_ptr(cfg, s->count_off);
+		memset(cf_ptr(cfg, s->off), 0, s->max_items * sizeof(struct config_net));
+		*count = 0;
+		break;
 	case CF_KEYUSAGE:
 		*(unsigned *)cf_ptr(cfg, s->off) = 0;
 		break;
@@ -1081,6 +1121,53 @@ static const char *cf_listen_parse(const char *s, struct config_listen *out)
 	return NULL;
 }
 
+/*
+ * Parses "ADDRESS" or "ADDRESS/PREFIX" (numeric IPv4 or IPv6, no brackets) into
+ * out. Host bits beyond the prefix are refused. Returns NULL or what is wrong.
+ */
+static const char *cf_net_parse(const char *s, struct config_net *out)
+{
+	const char *slash = strchr(s, '/');
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s), i, max, bits;
+	unsigned long p = 0;
+
+	if (alen == 0)
+		return "missing address";
+	if (alen >= sizeof(buf))
+		return "address too long";
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		return "not a numeric IPv4 or IPv6 address";
+	max = out->family == AF_INET ? 32 : 128;
+	if (slash == NULL) {
+		out->prefix = (unsigned)max;
+		return NULL;
+	}
+	if (slash[1] == '\0')
+		return "missing prefix length after '/'";
+	for (i = 1; slash[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)slash[i]) || i > 3)
+			return out->family == AF_INET ? "prefix length must be 0 to 32" :
+			    "prefix length must be 0 to 128";
+		p = p * 10 + (unsigned long)(slash[i] - '0');
+	}
+	if (p > max || (slash[1] == '0' && slash[2] != '\0'))
+		return out->family == AF_INET ? "prefix length must be 0 to 32" :
+		    "prefix length must be 0 to 128";
+	out->prefix = (unsigned)p;
+	for (bits = p; bits < max; bits++)
+		if (out->addr[bits / 8] & (0x80 >> (bits % 8)))
+			return "address has bits set beyond the prefix length";
+	return NULL;
+}
+
 /* NULL when s names an OpenSSL object or is a dotted OID, else why not. */
 static const char *cf_oid_check(const char *s)
 {
@@ -1101,6 +1188,7 @@ static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, void *cf
     const char *item, unsigned line)
 {
 	struct config_listen one, *l;
+	struct config_net net, *nets;
 	char **v, buf[256];
 	const char *why;
 	unsigned *bits;
@@ -1124,6 +1212,23 @@ static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, void *cf
 		if (*count >= s->max_items)
 			return;
 		l[(*count)++] = one;
+		break;
+	case CF_NETS:
+		nets = cf_ptr(cfg, s->off);
+		if ((why = cf_net_parse(item, &net)) != NULL) {
+			cf_error(ctx, line, "%s: \"%s\": %s", s->path, item, why);
+			return;
+		}
+		for (i = 0; i < *count; i++) {
+			if (nets[i].family == net.family && nets[i].prefix == net.prefix &&
+			    memcmp(nets[i].addr, net.addr, sizeof(net.addr)) == 0) {
+				cf_error(ctx, line, "%s: \"%s\" is listed twice", s->path, item);
+				return;
+			}
+		}
+		if (*count >= s->max_items)
+			return;
+		nets[(*count)++] = net;
 		break;
 	case CF_WORDS:
 	case CF_OIDS:
@@ -1207,6 +1312,7 @@ static void cf_defaults_table(struct cf_ctx *ctx, const struct cf_setting *table
 				*(char **)cf_ptr(cfg, s->off) = cf_strdup(ctx, s->def_str);
 			break;
 		case CF_LISTEN:
+		case CF_NETS:
 		case CF_WORDS:
 		case CF_OIDS:
 		case CF_KEYUSAGE:
@@ -1290,6 +1396,7 @@ static void cf_parse_value(struct cf_ctx *ctx, const struct cf_setting *s,
 		*sp = cf_strdup(ctx, str);
 		break;
 	case CF_LISTEN:
+	case CF_NETS:
 	case CF_WORDS:
 	case CF_OIDS:
 	case CF_KEYUSAGE:
@@ -1384,6 +1491,7 @@ static void cf_copy(struct cf_ctx *ctx, const struct cf_setting *dst, void *obj,
 			cf_list_add(ctx, dst, obj, v[i], 0);
 		break;
 	case CF_LISTEN:
+	case CF_NETS:
 		break;
 	}
 }
@@ -1626,6 +1734,41 @@ static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, void *cfg
 	*sp = p;
 }
 
+/* The line a setting was given on, or else its group's line, or else 0. */
+static unsigned cf_line_of(const struct cf_ctx *ctx, const char *path)
+{
+	int i = cf_index(path), g;
+
+	if (i < 0)
+		return 0;
+	if (ctx->line[i] != 0)
+		return ctx->line[i];
+	g = cf_group_of(&cf_schema[i]);
+	return g >= 0 ? ctx->group_line[g] : 0;
+}
+
+/* HTTP and HTTPS listeners: at least one, none twice, HTTPS with its certificate. */
+static void cf_check_listeners(struct cf_ctx *ctx, struct config *cfg)
+{
+	size_t i, j;
+
+	/* Only when the lists themselves were fine: bad entries are left out of them. */
+	if (ctx->n_errs == 0 && cfg->n_listen == 0 && cfg->n_tls_listen == 0)
+		cf_error(ctx, cf_line_of(ctx, "http.listen"), "http.listen and tls.listen are "
+		    "both empty: scepd would not listen anywhere");
+	for (i = 0; i < cfg->n_tls_listen; i++)
+		for (j = 0; j < cfg->n_listen; j++)
+			if (cfg->tls_listen[i].port == cfg->listen[j].port &&
+			    strcmp(cfg->tls_listen[i].host, cfg->listen[j].host) == 0)
+				cf_error(ctx, cf_line_of(ctx, "tls.listen"), "tls.listen: \"%s%s%s:%u\" "
+				    "is in http.listen too", strchr(cfg->listen[j].host, ':') ? "[" : "",
+				    cfg->listen[j].host, strchr(cfg->listen[j].host, ':') ? "]" : "",
+				    cfg->listen[j].port);
+	if (cfg->n_tls_listen > 0 && (cfg->tls_cert == NULL || cfg->tls_key == NULL))
+		cf_error(ctx, cf_line_of(ctx, "tls.listen"), "tls.cert and tls.key are required "
+		    "when tls.listen is not empty");
+}
+
 /* The backend settings that depend on each other. */
 static void cf_check_backend(struct cf_ctx *ctx, const struct config *cfg)
 {
@@ -1652,18 +1795,6 @@ static void cf_check_backend(struct cf_ctx *ctx, const struct config *cfg)
 }
 
 /* Checks that span settings, then resolves relative paths. */
-/* The line of top-level setting path, else of its group, else 0. */
-static unsigned cf_line_of(const struct cf_ctx *ctx, const char *path)
-{
-	int i = cf_index(path), g;
-
-	if (i < 0)
-		return 0;
-	if (ctx->line[i] != 0)
-		return ctx->line[i];
-	g = cf_group_of(&cf_schema[i]);
-	return g >= 0 ? ctx->group_line[g] : 0;
-}
 
 /* The line of element setting leaf of element lines l (or of the element). */
 static unsigned cf_elem_line_of(const unsigned *l, const struct cf_setting *table, size_t n,
@@ -1919,6 +2050,7 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "challenge.SinglePassword must be set when challenge.UseSinglePassword "
 		    "is true");
 
+	cf_check_listeners(ctx, cfg);
 	p = cf_index("admin.realm");
 	if (cfg->admin_realm != NULL && strpbrk(cfg->admin_realm, "\"\\\r\n") != NULL)
 		cf_error(ctx, ctx->line[p], "admin.realm must not contain quotes, backslashes "
@@ -2198,12 +2330,15 @@ static void cf_print_string(FILE *out, const char *s)
 static void cf_print_value(FILE *out, const struct cf_setting *s, const void *cfg)
 {
 	const struct config_listen *l;
+	const struct config_net *nets;
+	char host[INET6_ADDRSTRLEN];
 	char *const *v;
 	const size_t *count = NULL;
 	size_t i, n = 0;
 	unsigned bits;
 
-	if (s->type == CF_LISTEN || s->type == CF_WORDS || s->type == CF_OIDS)
+	if (s->type == CF_LISTEN || s->type == CF_NETS || s->type == CF_WORDS ||
+	    s->type == CF_OIDS)
 		count = cf_cptr(cfg, s->count_off);
 	switch (s->type) {
 	case CF_BOOL:
@@ -2227,6 +2362,19 @@ static void cf_print_value(FILE *out, const struct cf_setting *s, const void *cf
 		for (i = 0; i < *count; i++)
 			fprintf(out, strchr(l[i].host, ':') ? "%s \"[%s]:%u\"" : "%s \"%s:%u\"",
 			    i ? "," : "", l[i].host, l[i].port);
+		fputs(" ]", out);
+		break;
+	case CF_NETS:
+		nets = cf_cptr(cfg, s->off);
+		fputs("[", out);
+		for (i = 0; i < *count; i++) {
+			if (inet_ntop(nets[i].family, nets[i].addr, host, sizeof(host)) == NULL)
+				snprintf(host, sizeof(host), "?");
+			if (nets[i].prefix == (nets[i].family == AF_INET ? 32u : 128u))
+				fprintf(out, "%s \"%s\"", i ? "," : "", host);
+			else
+				fprintf(out, "%s \"%s/%u\"", i ? "," : "", host, nets[i].prefix);
+		}
 		fputs(" ]", out);
 		break;
 	case CF_WORDS:
@@ -2389,6 +2537,7 @@ static int cf_equal_table(const struct cf_setting *table, size_t n_set, const vo
 {
 	const struct cf_setting *s;
 	const struct config_listen *la, *lb;
+	const struct config_net *na, *nb;
 	char *const *va, *const *vb;
 	size_t i, j, n;
 
@@ -2418,13 +2567,20 @@ static int cf_equal_table(const struct cf_setting *table, size_t n_set, const vo
 				return 0;
 			break;
 		case CF_LISTEN:
+		case CF_NETS:
 		case CF_WORDS:
 		case CF_OIDS:
 			n = *(const size_t *)cf_cptr(a, s->count_off);
 			if (n != *(const size_t *)cf_cptr(b, s->count_off))
 				return 0;
 			for (j = 0; j < n; j++) {
-				if (s->type == CF_LISTEN) {
+				if (s->type == CF_NETS) {
+					na = (const struct config_net *)cf_cptr(a, s->off) + j;
+					nb = (const struct config_net *)cf_cptr(b, s->off) + j;
+					if (na->family != nb->family || na->prefix != nb->prefix ||
+					    memcmp(na->addr, nb->addr, sizeof(na->addr)) != 0)
+						return 0;
+				} else if (s->type == CF_LISTEN) {
 					la = (const struct config_listen *)cf_cptr(a, s->off) + j;
 					lb = (const struct config_listen *)cf_cptr(b, s->off) + j;
 					if (la->port != lb->port || strcmp(la->host, lb->host) != 0)

@@ -80,6 +80,13 @@ struct config_listen {
 	unsigned port;
 };
 
+/* An address or network allowed somewhere (monitor.allow). */
+struct config_net {
+	int family;               /* AF_INET or AF_INET6 */
+	unsigned char addr[16];   /* network byte order; IPv4 in the first 4 bytes */
+	unsigned prefix;          /* 0..32 or 0..128 */
+};
+
 struct config {
 	char *file;               /* the file it was read from */
 
@@ -99,6 +106,14 @@ struct config {
 	unsigned max_connections; /* http.max_connections: 1..65536, default 512 */
 	unsigned connection_timeout; /* http.connection_timeout: idle seconds; 1..3600, default 30 */
 	unsigned per_ip_connections; /* http.per_ip_connections: 0 = unlimited; default 0 */
+	unsigned drain_timeout;   /* http.drain_timeout: seconds for requests in flight at stop; 0..3600, default 10 */
+
+	/* tls { } */
+	struct config_listen tls_listen[CONFIG_MAX_LISTEN]; /* tls.listen: HTTPS addresses; default [] */
+	size_t n_tls_listen;
+	char *tls_cert;           /* tls.cert: PEM chain, resolved against state_dir; required with tls.listen */
+	char *tls_key;            /* tls.key */
+	char *tls_min_version;    /* tls.min_version: "1.2" | "1.3"; default "1.2" */
 
 	/* ca { } : paths resolved against state_dir */
 	char *ca_cert;            /* ca.cert: default "ca.crt" */
@@ -196,9 +211,17 @@ struct config {
 	char *backend_when_unavailable; /* backend.when_unavailable: "failure" | "pending"; default "failure" */
 
 	/* log { } */
-	char *log_target;         /* log.target: "stderr" | "syslog"; default "stderr" */
+	char *log_target;         /* log.target: "stderr" | "syslog" | "journald"; default "stderr" */
 	char *log_facility;       /* log.facility: syslog facility name; default "daemon" */
 	int log_debug;            /* log.debug: default 0 */
+	char *log_format;         /* log.format: "text" | "json"; default "text" */
+	char *access_log;         /* log.access_log: W3C access log file; NULL = none */
+
+	/* monitor { } */
+	struct config_net monitor_allow[CONFIG_MAX_LIST]; /* monitor.allow: who may read /metrics
+	                                                   * and /healthz; default ["127.0.0.1","::1"] */
+	size_t n_monitor_allow;
+	unsigned expiry_warning_days; /* monitor.expiry_warning_days: 0..3650, default 60 */
 
 	/* lists of groups */
 	struct config_template *templates; /* templates = ( { ... }, ... ) */

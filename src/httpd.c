@@ -1,19 +1,39 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * httpd.c: libmicrohttpd set-up with explicit limits, raw-URI capture through
- * MHD_OPTION_URI_LOG_CALLBACK, bounded body collection, and the hand-off of a
- * complete request to the handler. One MHD daemon per listen address, each with
- * its own thread pool; the handler runs in the pool thread.
+ * MHD_OPTION_URI_LOG_CALLBACK, bounded body collection, the hand-off of a
+ * complete request to the handler, and the access-log line when a request
+ * ends.
+ *
+ * Sockets are bound here (or adopted from systemd) and kept in struct lsock;
+ * each serving libmicrohttpd daemon (struct listener) gets its own duplicate
+ * of one socket through MHD_OPTION_LISTEN_SOCKET. That is what lets a reload
+ * start a new daemon on a socket before the old one is quiesced, and a retired
+ * daemon finish its requests while the new one accepts. Every daemon has its
+ * own thread pool; the handler runs in the pool thread. TLS is libmicrohttpd's
+ * (GnuTLS); the certificate and key are read and checked with OpenSSL first so
+ * a mistake gets a clear message. No client certificate is ever requested.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "config.h"
 #include "httpd.h"
@@ -22,13 +42,58 @@
 
 /* Headers and the rest of the request line get this much room beside the URL. */
 #define HTTPD_HEADER_ROOM (64 * 1024)
+#define HTTPD_MAX_SOCKS (2 * CONFIG_MAX_LISTEN + 16)
+#define HTTPD_MAX_RETIRING 64
+#define HTTPD_MAX_PEM (1024 * 1024)
+
+/* A listening socket: bound here, or passed by systemd. */
+struct lsock {
+	int fd;
+	int adopted;
+	int family;
+	char host[256];
+	unsigned port;
+};
+
+/* The settings a daemon is started with; a change means a new daemon. */
+struct lopts {
+	int tls;
+	unsigned threads;
+	unsigned max_connections;
+	unsigned connection_timeout;
+	unsigned per_ip_connections;
+	size_t max_url;
+	size_t max_body;
+	char min_tls[8];
+};
+
+/* One libmicrohttpd daemon serving one socket. */
+struct listener {
+	struct httpd *h;
+	struct MHD_Daemon *d;
+	struct lsock *sock;        /* NULL once retired */
+	struct lopts o;
+	char *cert_pem, *key_pem;  /* TLS material it was started with (key wiped on free) */
+	size_t cert_len, key_len;
+	atomic_int closing;        /* retiring: replies close their connection */
+	int qfd;                   /* the socket handed back by MHD_quiesce_daemon, or -1 */
+	time_t deadline;           /* retiring: stopped by then at the latest */
+	char url[300];
+};
 
 struct httpd {
-	const struct config *cfg;
 	httpd_handler handler;
 	void *ctx;
-	struct MHD_Daemon *daemons[CONFIG_MAX_LISTEN];
-	size_t n_daemons;
+	struct lsock *socks[HTTPD_MAX_SOCKS];
+	size_t n_socks;
+	struct listener *active[HTTPD_MAX_SOCKS];
+	size_t n_active;
+	struct listener *retiring[HTTPD_MAX_RETIRING];
+	size_t n_retiring;
+	int adopted;               /* sockets come from systemd */
+	unsigned drain_timeout;
+	atomic_uint in_flight;
+	atomic_int draining;
 };
 
 /* Per-request state, created by the URI log callback and freed on completion. */
@@ -39,6 +104,13 @@ struct conn_req {
 	size_t body_len;
 	int started;
 	int body_too_large;
+	int status;                /* of the response queued; 0: none */
+	char *method, *user_agent, *referer;
+	char *user;                /* cs-username, from the handler */
+	char client[INET6_ADDRSTRLEN];
+	char server[INET6_ADDRSTRLEN];
+	unsigned server_port;
+	struct timespec t0;
 };
 
 void httpd_text(struct http_response *resp, int status, const char *fmt, ...)
@@ -97,34 +169,113 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	}
 }
 
+/* Numeric host and port of a socket address; "-" and 0 when unknown. */
+static void sa_text(const struct sockaddr *sa, socklen_t len, char *host, size_t hlen,
+    unsigned *port)
+{
+	char serv[16];
+
+	snprintf(host, hlen, "-");
+	if (port != NULL)
+		*port = 0;
+	if (sa == NULL || getnameinfo(sa, len, host, (socklen_t)hlen, serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, hlen, "-");
+		return;
+	}
+	if (port != NULL)
+		*port = (unsigned)strtoul(serv, NULL, 10);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	struct listener *l = cls;
 	struct conn_req *r = xcalloc(1, sizeof(*r));
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_storage ss;
+	socklen_t slen;
 
+	atomic_fetch_add(&l->h->in_flight, 1);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->uri_len = strlen(uri);
 	r->uri = xstrdup(uri);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    r->client, sizeof(r->client), NULL);
+	else
+		snprintf(r->client, sizeof(r->client), "-");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	slen = sizeof(ss);
+	if (ci != NULL && getsockname(ci->connect_fd, (struct sockaddr *)&ss, &slen) == 0)
+		sa_text((struct sockaddr *)&ss, slen, r->server, sizeof(r->server),
+		    &r->server_port);
+	else
+		snprintf(r->server, sizeof(r->server), "-");
 	return r;
+}
+
+/* IIS's sc-win32-status for a request that did not end normally. */
+static unsigned win32_status(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+		return 0;
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+		return 121;     /* ERROR_SEM_TIMEOUT */
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+		return 1236;    /* ERROR_CONNECTION_ABORTED */
+	default:
+		return 64;      /* ERROR_NETNAME_DELETED: the client went away */
+	}
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct listener *l = cls;
 	struct conn_req *r = *con_cls;
+	struct timespec t1;
+	long long ms;
 
-	if (r != NULL) {
-		free(r->uri);
-		free(r->body);
-		free(r);
-		*con_cls = NULL;
-	}
+	if (r == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - r->t0.tv_nsec) / 1000000;
+	log_access(&(struct log_access){
+		.server_ip = r->server, .server_port = r->server_port,
+		.method = r->method, .target = r->uri, .target_len = r->uri_len,
+		.username = r->user,
+		.client_ip = r->client, .user_agent = r->user_agent, .referer = r->referer,
+		.status = r->status ? r->status : 400,
+		.win32_status = win32_status(toe),
+		.time_taken = ms < 0 ? 0 : (unsigned long)ms,
+	});
+	free(r->uri);
+	free(r->body);
+	free(r->method);
+	free(r->user_agent);
+	free(r->referer);
+	free(r->user);
+	free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&l->h->in_flight, 1);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, struct http_response *resp)
+static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *c,
+    struct conn_req *r, struct http_response *resp)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result rc;
 	size_t i;
 
+	if (resp->log_user != NULL) {
+		free(r->user);
+		r->user = resp->log_user;
+		resp->log_user = NULL;
+	}
 	if (resp->body != NULL)
 		mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
 		    MHD_RESPMEM_MUST_FREE);
@@ -146,7 +297,13 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 	if (resp->allow != NULL &&
 	    MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES)
 		goto fail;
+	/* A listener being retired, or a server stopping, takes no next request. */
+	if ((atomic_load(&l->closing) || atomic_load(&l->h->draining)) &&
+	    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
+		goto fail;
 	rc = MHD_queue_response(c, (unsigned)resp->status, mr);
+	if (rc == MHD_YES)
+		r->status = resp->status;
 	MHD_destroy_response(mr);
 	return rc;
 fail:
@@ -155,64 +312,57 @@ fail:
 	return MHD_NO;
 }
 
-static void client_address(struct MHD_Connection *c, char *buf, size_t len)
-{
-	const union MHD_ConnectionInfo *ci;
-	socklen_t slen;
-
-	snprintf(buf, len, "-");
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	slen = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, slen, buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
-		snprintf(buf, len, "-");
-}
-
 /* Answers a request refused by a limit, and logs it. */
-static enum MHD_Result refuse(struct MHD_Connection *c, const char *method, int status,
-    const char *reason)
+static enum MHD_Result refuse(struct listener *l, struct MHD_Connection *c, struct conn_req *r,
+    const char *method, int status, const char *reason)
 {
 	struct http_response resp = { 0 };
-	char addr[64];
 
-	client_address(c, addr, sizeof(addr));
-	log_request(&(struct log_request){ .client = addr, .operation = method,
+	log_request(&(struct log_request){ .client = r->client, .operation = method,
 	    .status = status, .reason = reason });
 	httpd_text(&resp, status, "%s", reason);
-	return send_response(c, &resp);
+	return send_response(l, c, r, &resp);
+}
+
+static char *dup_header(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+
+	return v != NULL ? xstrdup(v) : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	struct httpd *h = cls;
+	struct listener *l = cls;
 	struct conn_req *r = *con_cls;
 	struct http_request req;
 	struct http_response resp = { 0 };
 	const union MHD_ConnectionInfo *ci;
 	struct http_conn fallback = { 0 };
 	const char *q, *clen;
-	char addr[64];
+	enum MHD_Result rc;
 
 	if (r == NULL)
 		return MHD_NO;
 	if (!r->started) {
 		r->started = 1;
-		if (r->uri_len > h->cfg->max_url)
-			return refuse(c, method, MHD_HTTP_URI_TOO_LONG,
+		r->method = xstrdup(method);
+		r->user_agent = dup_header(c, MHD_HTTP_HEADER_USER_AGENT);
+		r->referer = dup_header(c, MHD_HTTP_HEADER_REFERER);
+		if (r->uri_len > l->o.max_url)
+			return refuse(l, c, r, method, MHD_HTTP_URI_TOO_LONG,
 			    "the request URL is longer than http.max_url allows");
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (clen != NULL && strtoull(clen, NULL, 10) > h->cfg->max_body)
-			return refuse(c, method, MHD_HTTP_CONTENT_TOO_LARGE,
+		if (clen != NULL && strtoull(clen, NULL, 10) > l->o.max_body)
+			return refuse(l, c, r, method, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "the request body is larger than http.max_body allows");
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		if (!r->body_too_large && r->body_len + *upload_data_size > h->cfg->max_body) {
+		if (!r->body_too_large && r->body_len + *upload_data_size > l->o.max_body) {
 			r->body_too_large = 1;
 			free(r->body);
 			r->body = NULL;
@@ -227,10 +377,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (r->body_too_large)
-		return refuse(c, method, MHD_HTTP_CONTENT_TOO_LARGE,
+		return refuse(l, c, r, method, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is larger than http.max_body allows");
 
-	client_address(c, addr, sizeof(addr));
 	q = memchr(r->uri, '?', r->uri_len);
 	req.method = method;
 	req.path = url;
@@ -238,22 +387,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.query_len = q ? r->uri_len - (size_t)(q + 1 - r->uri) : 0;
 	req.body = r->body;
 	req.body_len = r->body_len;
-	req.client_addr = addr;
-	req.user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_USER_AGENT);
+	req.client_addr = r->client;
+	req.user_agent = r->user_agent;
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	req.conn = ci != NULL && ci->socket_context != NULL ? ci->socket_context : &fallback;
-	h->handler(h->ctx, &req, &resp);
+	l->h->handler(l->h->ctx, &req, &resp);
 	/* Without a connection slot, state cannot outlive the request. */
 	if (fallback.state != NULL && fallback.state_free != NULL)
 		fallback.state_free(fallback.state);
-	return send_response(c, &resp);
+	rc = send_response(l, c, r, &resp);
+	free(resp.log_user);
+	return rc;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct listener *l = cls;
 	char line[512];
 	size_t n;
 
@@ -261,76 +412,555 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	log_msg(LOG_NOTICE, "httpd: %s", line);
+	log_msg(LOG_NOTICE, "httpd %s: %s", l != NULL ? l->url : "", line);
 }
 
-static struct MHD_Daemon *start_one(struct httpd *h, const struct config_listen *l,
-    unsigned threads, char *err, size_t errlen)
+/* --- sockets ------------------------------------------------------------------- */
+
+static void sock_url(const struct lsock *s, int tls, char *buf, size_t len)
 {
-	const struct config *cfg = h->cfg;
+	snprintf(buf, len, "%s://%s%s%s:%u", tls ? "https" : "http",
+	    s->family == AF_INET6 ? "[" : "", s->host, s->family == AF_INET6 ? "]" : "", s->port);
+}
+
+static void sock_free(struct lsock *s)
+{
+	if (s == NULL)
+		return;
+	if (s->fd != -1)
+		close(s->fd);
+	free(s);
+}
+
+/* Binds and listens on host:port (numeric). NULL with a reason. */
+static struct lsock *sock_bind(const char *host, unsigned port, char *err, size_t errlen)
+{
 	struct addrinfo hints = { 0 }, *ai = NULL;
-	struct MHD_Daemon *d = NULL;
-	char port[8];
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	int gai;
+	struct lsock *s = NULL, *result = NULL;
+	char serv[8];
+	int gai, one = 1;
 
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", l->port);
-	if ((gai = getaddrinfo(l->host, port, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "listen address %s:%u: %s", l->host, l->port, gai_strerror(gai));
+	snprintf(serv, sizeof(serv), "%u", port);
+	if ((gai = getaddrinfo(host, serv, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "listen address %s:%u: %s", host, port, gai_strerror(gai));
 		goto out;
 	}
-	if (ai->ai_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, (uint16_t)l->port, NULL, NULL, on_request, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_connections,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * cfg->max_url + HTTPD_HEADER_ROOM),
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-	    MHD_OPTION_END);
-	if (d == NULL)
-		snprintf(err, errlen, "cannot listen on %s:%u (address in use, or not allowed?)",
-		    l->host, l->port);
+	s = xcalloc(1, sizeof(*s));
+	s->family = ai->ai_family;
+	s->port = port;
+	snprintf(s->host, sizeof(s->host), "%s", host);
+	if ((s->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
+		goto fail;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		goto fail;
+	if (ai->ai_family == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (bind(s->fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(s->fd, SOMAXCONN) != 0)
+		goto fail;
+	result = s;
+	s = NULL;
+	goto out;
+fail:
+	snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s%s",
+	    ai->ai_family == AF_INET6 ? "[" : "", host, ai->ai_family == AF_INET6 ? "]" : "",
+	    port, strerror(errno), errno == EACCES ? " (ports below 1024 need "
+	    "CAP_NET_BIND_SERVICE)" : "");
 out:
+	sock_free(s);
 	if (ai != NULL)
 		freeaddrinfo(ai);
-	return d;
+	return result;
+}
+
+int httpd_adopt(struct httpd *h, int fd, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof(ss);
+	struct lsock *s;
+	int flags;
+
+	if (h->n_socks >= HTTPD_MAX_SOCKS) {
+		snprintf(err, errlen, "too many sockets");
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &slen) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		snprintf(err, errlen, "socket %d from systemd is not an IPv4 or IPv6 socket", fd);
+		return -1;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "socket %d from systemd: %s", fd, strerror(errno));
+		return -1;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->fd = fd;
+	s->adopted = 1;
+	s->family = ss.ss_family;
+	sa_text((struct sockaddr *)&ss, slen, s->host, sizeof(s->host), &s->port);
+	h->socks[h->n_socks++] = s;
+	h->adopted = 1;
+	return 0;
+}
+
+/* --- TLS material ---------------------------------------------------------------- */
+
+/* Reads the certificate and key, checks them with OpenSSL. 0 or -1 with a reason. */
+static int tls_load(const struct config *cfg, char **cert, size_t *cert_len, char **key,
+    size_t *key_len, char *err, size_t errlen)
+{
+	struct stat sb;
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+	char ebuf[256];
+	int rc = -1;
+
+	*cert = *key = NULL;
+	if ((*cert = (char *)read_file(cfg->tls_cert, HTTPD_MAX_PEM, cert_len)) == NULL) {
+		snprintf(err, errlen, "tls.cert %s: %s", cfg->tls_cert, strerror(errno));
+		goto out;
+	}
+	if (stat(cfg->tls_key, &sb) != 0) {
+		snprintf(err, errlen, "tls.key %s: %s", cfg->tls_key, strerror(errno));
+		goto out;
+	}
+	if (sb.st_mode & 077) {
+		snprintf(err, errlen, "tls.key %s: readable by group or others (mode %04o); "
+		    "chmod 600 it", cfg->tls_key, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if ((*key = (char *)read_file(cfg->tls_key, HTTPD_MAX_PEM, key_len)) == NULL) {
+		snprintf(err, errlen, "tls.key %s: %s", cfg->tls_key, strerror(errno));
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(*cert, (int)*cert_len)) == NULL ||
+	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		snprintf(err, errlen, "tls.cert %s: not a PEM certificate (%s)", cfg->tls_cert,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	BIO_free(bio);
+	if ((bio = BIO_new_mem_buf(*key, (int)*key_len)) == NULL ||
+	    (pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"")) == NULL) {
+		snprintf(err, errlen, "tls.key %s: not an unencrypted PEM private key (%s)",
+		    cfg->tls_key, ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (X509_check_private_key(x, pk) != 1) {
+		snprintf(err, errlen, "tls.key %s does not match tls.cert %s", cfg->tls_key,
+		    cfg->tls_cert);
+		goto out;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(x), NULL) < 0)
+		log_msg(LOG_WARNING, "tls.cert %s has expired: clients will refuse it",
+		    cfg->tls_cert);
+	rc = 0;
+out:
+	ERR_clear_error();
+	BIO_free(bio);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	if (rc != 0) {
+		free(*cert);
+		if (*key != NULL)
+			OPENSSL_clear_free(*key, *key_len);
+		*cert = *key = NULL;
+	}
+	return rc;
+}
+
+/* --- listeners ----------------------------------------------------------------- */
+
+static void listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->d != NULL)
+		MHD_stop_daemon(l->d);
+	if (l->qfd != -1)
+		close(l->qfd);
+	free(l->cert_pem);
+	if (l->key_pem != NULL)
+		OPENSSL_clear_free(l->key_pem, l->key_len);
+	free(l);
+}
+
+static int same_listener(const struct listener *l, const struct lopts *o, const char *cert,
+    size_t cert_len, const char *key, size_t key_len)
+{
+	if (memcmp(&l->o, o, sizeof(*o)) != 0)
+		return 0;
+	if (!o->tls)
+		return 1;
+	return l->cert_len == cert_len && l->key_len == key_len &&
+	    memcmp(l->cert_pem, cert, cert_len) == 0 &&
+	    CRYPTO_memcmp(l->key_pem, key, key_len) == 0;
+}
+
+/* Starts a daemon on a duplicate of s's socket. NULL with a reason. */
+static struct listener *listener_start(struct httpd *h, struct lsock *s, const struct lopts *o,
+    const char *cert, size_t cert_len, const char *key, size_t key_len, char *err,
+    size_t errlen)
+{
+	struct listener *l = xcalloc(1, sizeof(*l)), *result = NULL;
+	struct MHD_OptionItem tls_opts[4];
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC;
+	int fd;
+
+	l->h = h;
+	l->sock = s;
+	l->o = *o;
+	l->qfd = -1;
+	atomic_init(&l->closing, 0);
+	sock_url(s, o->tls, l->url, sizeof(l->url));
+	memset(tls_opts, 0, sizeof(tls_opts));
+	tls_opts[0].option = MHD_OPTION_END;
+	if (o->tls) {
+		/* NUL-terminated copies that live as long as the daemon. */
+		l->cert_pem = xmalloc(cert_len + 1);
+		memcpy(l->cert_pem, cert, cert_len);
+		l->cert_pem[cert_len] = '\0';
+		l->cert_len = cert_len;
+		l->key_pem = xmalloc(key_len + 1);
+		memcpy(l->key_pem, key, key_len);
+		l->key_pem[key_len] = '\0';
+		l->key_len = key_len;
+		flags |= MHD_USE_TLS;
+		tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert_pem };
+		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, l->key_pem };
+		tls_opts[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    strcmp(o->min_tls, "1.3") == 0 ? (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3" :
+		    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+		tls_opts[3].option = MHD_OPTION_END;
+	}
+	if (s->family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if ((fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 3)) == -1) {
+		snprintf(err, errlen, "%s: %s", l->url, strerror(errno));
+		goto out;
+	}
+	l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * o->max_url + HTTPD_HEADER_ROOM),
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+	    MHD_OPTION_ARRAY, tls_opts,
+	    MHD_OPTION_END);
+	if (l->d == NULL) {
+		close(fd);
+		snprintf(err, errlen, "cannot start %s (see the httpd message before)", l->url);
+		goto out;
+	}
+	result = l;
+	l = NULL;
+out:
+	listener_free(l);
+	return result;
+}
+
+/* Stops l accepting and puts it on the retiring list (or stops it when the list is full). */
+static void listener_retire(struct httpd *h, struct listener *l)
+{
+	MHD_socket qfd;
+
+	atomic_store(&l->closing, 1);
+	l->sock = NULL;
+	qfd = MHD_quiesce_daemon(l->d);
+	l->qfd = qfd == MHD_INVALID_SOCKET ? -1 : qfd;
+	l->deadline = time(NULL) + (time_t)h->drain_timeout;
+	if (h->n_retiring >= HTTPD_MAX_RETIRING) {
+		listener_free(l);
+		return;
+	}
+	h->retiring[h->n_retiring++] = l;
+}
+
+struct httpd *httpd_new(httpd_handler handler, void *ctx)
+{
+	struct httpd *h = xcalloc(1, sizeof(*h));
+
+	h->handler = handler;
+	h->ctx = ctx;
+	atomic_init(&h->in_flight, 0);
+	atomic_init(&h->draining, 0);
+	return h;
+}
+
+/* What apply wants: one socket and whether it speaks TLS. */
+struct want {
+	struct lsock *sock;
+	int tls;
+	int created;               /* bound by this apply */
+};
+
+static int is_any(const char *host)
+{
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+}
+
+/* 1 when s is one of list (see httpd_adopt for the rule). */
+static int sock_matches(const struct lsock *s, const struct config_listen *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i].port == s->port && (strcmp(list[i].host, s->host) == 0 ||
+		    is_any(list[i].host) || is_any(s->host)))
+			return 1;
+	return 0;
+}
+
+static struct lsock *find_sock(struct httpd *h, const char *host, unsigned port)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_socks; i++)
+		if (h->socks[i]->port == port && strcmp(h->socks[i]->host, host) == 0)
+			return h->socks[i];
+	return NULL;
+}
+
+/* The wanted sockets for cfg, binding new addresses. -1 with a reason. */
+static int plan(struct httpd *h, const struct config *cfg, struct want *w, size_t *n,
+    char *err, size_t errlen)
+{
+	const struct config_listen *l;
+	struct lsock *s;
+	size_t i, k;
+	int tls;
+
+	*n = 0;
+	if (h->adopted) {
+		for (i = 0; i < h->n_socks; i++) {
+			w[*n].sock = h->socks[i];
+			w[*n].tls = sock_matches(h->socks[i], cfg->tls_listen, cfg->n_tls_listen);
+			w[*n].created = 0;
+			(*n)++;
+		}
+		return 0;
+	}
+	for (k = 0; k < cfg->n_listen + cfg->n_tls_listen; k++) {
+		tls = k >= cfg->n_listen;
+		l = tls ? &cfg->tls_listen[k - cfg->n_listen] : &cfg->listen[k];
+		w[*n].tls = tls;
+		w[*n].created = 0;
+		if ((s = find_sock(h, l->host, l->port)) == NULL) {
+			if ((s = sock_bind(l->host, l->port, err, errlen)) == NULL)
+				return -1;
+			w[*n].created = 1;
+		}
+		w[*n].sock = s;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void log_unmatched(const struct httpd *h, const struct config *cfg)
+{
+	size_t i, j;
+	const struct config_listen *l;
+	int found;
+
+	for (i = 0; i < cfg->n_listen + cfg->n_tls_listen; i++) {
+		l = i < cfg->n_listen ? &cfg->listen[i] : &cfg->tls_listen[i - cfg->n_listen];
+		for (j = 0, found = 0; j < h->n_socks && !found; j++)
+			found = sock_matches(h->socks[j], l, 1);
+		if (!found)
+			log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "%s %s%s%s:%u is not among "
+			    "the sockets systemd passed: add it to scepd.socket and restart",
+			    i < cfg->n_listen ? "http.listen" : "tls.listen",
+			    strchr(l->host, ':') ? "[" : "", l->host, strchr(l->host, ':') ? "]" : "",
+			    l->port);
+	}
+}
+
+int httpd_apply(struct httpd *h, const struct config *cfg, char *err, size_t errlen)
+{
+	struct want w[HTTPD_MAX_SOCKS];
+	struct listener *next[HTTPD_MAX_SOCKS], *l;
+	int started[HTTPD_MAX_SOCKS] = { 0 }, kept[HTTPD_MAX_SOCKS] = { 0 };
+	struct lsock *socks[HTTPD_MAX_SOCKS];
+	struct lopts o;
+	char *cert = NULL, *key = NULL;
+	size_t n = 0, i, j, n_socks = 0, cert_len = 0, key_len = 0;
+	long ncpu;
+	int rc = -1, need_tls = 0, still;
+
+	memset(w, 0, sizeof(w));
+	memset(next, 0, sizeof(next));
+	memset(&o, 0, sizeof(o));
+	o.threads = cfg->threads;
+	if (o.threads == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		o.threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	o.max_connections = cfg->max_connections;
+	o.connection_timeout = cfg->connection_timeout;
+	o.per_ip_connections = cfg->per_ip_connections;
+	o.max_url = cfg->max_url;
+	o.max_body = cfg->max_body;
+	snprintf(o.min_tls, sizeof(o.min_tls), "%s", cfg->tls_min_version);
+
+	if (plan(h, cfg, w, &n, err, errlen) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		need_tls |= w[i].tls;
+	if (need_tls && tls_load(cfg, &cert, &cert_len, &key, &key_len, err, errlen) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		o.tls = w[i].tls;
+		for (j = 0; j < h->n_active; j++) {
+			l = h->active[j];
+			if (!kept[j] && l->sock == w[i].sock &&
+			    same_listener(l, &o, cert, cert_len, key, key_len)) {
+				kept[j] = 1;
+				next[i] = l;
+				break;
+			}
+		}
+		if (next[i] != NULL)
+			continue;
+		if ((next[i] = listener_start(h, w[i].sock, &o, cert, cert_len, key, key_len,
+		    err, errlen)) == NULL)
+			goto out;
+		started[i] = 1;
+	}
+
+	/* Commit: nothing can fail from here on. */
+	for (j = 0; j < h->n_active; j++) {
+		if (!kept[j]) {
+			log_msg(LOG_NOTICE, "%s: replaced; finishing its requests", h->active[j]->url);
+			listener_retire(h, h->active[j]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (started[i])
+			log_msg(LOG_NOTICE, "listening on %s", next[i]->url);
+		h->active[i] = next[i];
+		started[i] = 0;
+	}
+	h->n_active = n;
+	/* Sockets no longer wanted are closed (adopted ones are always wanted). */
+	for (i = 0; i < h->n_socks; i++) {
+		for (j = 0, still = 0; j < n && !still; j++)
+			still = w[j].sock == h->socks[i];
+		if (still) {
+			socks[n_socks++] = h->socks[i];
+		} else {
+			/* its listener is quiesced already: stop the socket listening */
+			(void)shutdown(h->socks[i]->fd, SHUT_RDWR);
+			sock_free(h->socks[i]);
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (w[i].created)
+			socks[n_socks++] = w[i].sock;
+	memcpy(h->socks, socks, n_socks * sizeof(socks[0]));
+	h->n_socks = n_socks;
+	for (i = 0; i < n; i++)
+		w[i].created = 0;
+	h->drain_timeout = cfg->drain_timeout;
+	if (h->adopted)
+		log_unmatched(h, cfg);
+	rc = 0;
+out:
+	for (i = 0; i < n; i++) {
+		if (started[i])
+			listener_free(next[i]);
+		if (w[i].created)
+			sock_free(w[i].sock);
+	}
+	free(cert);
+	if (key != NULL)
+		OPENSSL_clear_free(key, key_len);
+	return rc;
 }
 
 struct httpd *httpd_start(const struct config *cfg, httpd_handler handler, void *ctx,
     char *err, size_t errlen)
 {
-	struct httpd *h = xcalloc(1, sizeof(*h)), *result = NULL;
-	unsigned threads = cfg->threads;
-	long ncpu;
+	struct httpd *h = httpd_new(handler, ctx);
+
+	if (httpd_apply(h, cfg, err, errlen) != 0) {
+		httpd_stop(h);
+		return NULL;
+	}
+	return h;
+}
+
+void httpd_describe(const struct httpd *h, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	int n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < h->n_active && used < len; i++) {
+		n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", h->active[i]->url);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+void httpd_quiesce(struct httpd *h)
+{
+	MHD_socket qfd;
 	size_t i;
 
-	if (threads == 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	atomic_store(&h->draining, 1);
+	for (i = 0; i < h->n_active; i++) {
+		if (h->active[i]->qfd != -1)
+			continue;
+		qfd = MHD_quiesce_daemon(h->active[i]->d);
+		h->active[i]->qfd = qfd == MHD_INVALID_SOCKET ? -1 : qfd;
 	}
-	h->cfg = cfg;
-	h->handler = handler;
-	h->ctx = ctx;
-	for (i = 0; i < cfg->n_listen; i++) {
-		h->daemons[i] = start_one(h, &cfg->listen[i], threads, err, errlen);
-		if (h->daemons[i] == NULL)
-			goto out;
-		h->n_daemons++;
+	/*
+	 * Our own sockets stop listening, so new connections are refused rather
+	 * than queued (shutdown reaches the daemons' duplicates too). Sockets from
+	 * systemd stay: systemd queues for the next start.
+	 */
+	for (i = 0; i < h->n_socks; i++)
+		if (!h->socks[i]->adopted && h->socks[i]->fd != -1)
+			(void)shutdown(h->socks[i]->fd, SHUT_RDWR);
+}
+
+unsigned httpd_in_flight(const struct httpd *h)
+{
+	return atomic_load(&((struct httpd *)h)->in_flight);
+}
+
+void httpd_tick(struct httpd *h)
+{
+	const union MHD_DaemonInfo *di;
+	struct listener *l;
+	time_t now = time(NULL);
+	size_t i, k = 0;
+
+	for (i = 0; i < h->n_retiring; i++) {
+		l = h->retiring[i];
+		di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if ((di != NULL && di->num_connections == 0) || now >= l->deadline) {
+			if (di != NULL && di->num_connections != 0)
+				log_msg(LOG_NOTICE, "%s (replaced): closing %u connections still open "
+				    "after http.drain_timeout", l->url, di->num_connections);
+			listener_free(l);
+		} else {
+			h->retiring[k++] = l;
+		}
 	}
-	result = h;
-	h = NULL;
-out:
-	if (h != NULL)
-		httpd_stop(h);
-	return result;
+	h->n_retiring = k;
 }
 
 void httpd_stop(struct httpd *h)
@@ -339,7 +969,11 @@ void httpd_stop(struct httpd *h)
 
 	if (h == NULL)
 		return;
-	for (i = 0; i < h->n_daemons; i++)
-		MHD_stop_daemon(h->daemons[i]);
+	for (i = 0; i < h->n_retiring; i++)
+		listener_free(h->retiring[i]);
+	for (i = 0; i < h->n_active; i++)
+		listener_free(h->active[i]);
+	for (i = 0; i < h->n_socks; i++)
+		sock_free(h->socks[i]);
 	free(h);
 }

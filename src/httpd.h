@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * httpd.h: the HTTP front end on libmicrohttpd. It owns sockets, the thread
- * pool and every input limit (request line and query, body, connections, idle
- * time), answers 413/414 itself, and hands each complete request to one handler
- * with the raw query string (before form decoding, which would turn '+' into a
+ * httpd.h: the HTTP front end on libmicrohttpd. It owns sockets (bound here
+ * or passed by systemd), the thread pools, TLS (GnuTLS inside
+ * libmicrohttpd), every input limit (request line and query, body,
+ * connections, idle time), answers 413/414 itself, writes the access log
+ * line of every request, and hands each complete request to one handler with
+ * the raw query string (before form decoding, which would turn '+' into a
  * space). It knows nothing about SCEP.
+ *
+ * Listeners are replaced, never changed: when a reload changes a listener's
+ * settings (or its TLS certificate), a new libmicrohttpd daemon starts on the
+ * same socket before the old one stops accepting, and the old one finishes
+ * its connections (for at most http.drain_timeout seconds) before it is
+ * stopped, so no connection is refused.
  */
 #ifndef HTTPD_H
 #define HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 
@@ -53,6 +62,8 @@ struct http_response {
 	struct http_header headers[HTTP_MAX_HEADERS]; /* more headers, in order (several
 	                                                 may share a name) */
 	size_t n_headers;
+	char *log_user;            /* signed-in account for the access log's cs-username
+	                            * (malloc'd; httpd frees it), or NULL */
 };
 
 typedef void (*httpd_handler)(void *ctx, const struct http_request *req,
@@ -60,10 +71,44 @@ typedef void (*httpd_handler)(void *ctx, const struct http_request *req,
 
 struct httpd;
 
-/* Binds every cfg->listen address and starts serving. NULL with a reason on failure. */
+/* Binds every cfg->listen and cfg->tls_listen address and starts serving. NULL with a reason on failure. */
 struct httpd *httpd_start(const struct config *cfg, httpd_handler handler, void *ctx,
     char *err, size_t errlen);
-/* Stops accepting, waits for requests in flight, frees everything. */
+
+/* An httpd with no listener yet. */
+struct httpd *httpd_new(httpd_handler handler, void *ctx);
+
+/*
+ * Takes a listening socket passed by systemd (socket activation). Once one
+ * is adopted, httpd_apply() binds nothing itself: each adopted socket serves
+ * HTTPS when its address matches an entry of tls.listen (the same address and
+ * port, or the same port when either address is 0.0.0.0 or ::), plain HTTP
+ * otherwise. 0, or -1 with a reason.
+ */
+int httpd_adopt(struct httpd *h, int fd, char *err, size_t errlen);
+
+/*
+ * Brings the listeners in line with cfg: binds new addresses, replaces the
+ * listeners whose settings or TLS certificate and key changed, retires those
+ * no longer configured. All or nothing: on failure (an address that cannot be
+ * bound, an unreadable TLS key, ...) nothing changes and -1 is returned with a
+ * reason.
+ */
+int httpd_apply(struct httpd *h, const struct config *cfg, char *err, size_t errlen);
+
+/* The listeners serving now, as "http://127.0.0.1:8080 https://[::]:443" (truncated to fit). */
+void httpd_describe(const struct httpd *h, char *buf, size_t len);
+
+/* Stops accepting on every listener; requests in flight go on (their replies close the connection). */
+void httpd_quiesce(struct httpd *h);
+
+/* Requests received and not yet answered, over all listeners. */
+unsigned httpd_in_flight(const struct httpd *h);
+
+/* Stops the retired listeners whose connections have closed or whose time is up. */
+void httpd_tick(struct httpd *h);
+
+/* Stops everything (connections still open are closed) and frees it. */
 void httpd_stop(struct httpd *h);
 
 /* Fills resp with a plain-text answer ("reason\n"). */

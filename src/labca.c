@@ -766,3 +766,211 @@ out:
 	EVP_PKEY_free(enc_key);
 	return result;
 }
+
+/* --- RA renewal ------------------------------------------------------------ */
+
+/* Writes data to path (which must not exist) with the owner and mode of like. 0 or -1. */
+static int write_like(const char *path, const char *like, const char *data, size_t len,
+    char *err, size_t errlen)
+{
+	struct stat sb;
+	size_t done = 0;
+	ssize_t n;
+	int fd, result = -1;
+
+	if (stat(like, &sb) == -1) {
+		seterr(err, errlen, "%s: %s", like, strerror(errno));
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		seterr(err, errlen, "%s: %s%s", path, strerror(errno), errno == EEXIST ?
+		    " (left by an interrupted renewal? remove it)" : "");
+		return -1;
+	}
+	if (geteuid() == 0 && fchown(fd, sb.st_uid, sb.st_gid) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, sb.st_mode & 07777) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (done < len) {
+		n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			seterr(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	result = 0;
+out:
+	if (close(fd) == -1 && result == 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		result = -1;
+	}
+	if (result == -1)
+		(void)unlink(path);
+	return result;
+}
+
+/* The directory part of path, for fsync; malloc'd. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xasprintf("%.*s", (int)(slash - path), path);
+}
+
+int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen)
+{
+	enum { SIGN_CERT, SIGN_KEY, ENC_CERT, ENC_KEY, N };
+	const char *cur[N] = { o->sign_cert, o->sign_key, o->enc_cert, o->enc_key };
+	char *prev[N] = { NULL }, *next[N] = { NULL }, *pem[N] = { NULL }, *dir = NULL;
+	size_t pem_len[N] = { 0 };
+	int linked[N] = { 0 }, staged[N] = { 0 }, renamed[N] = { 0 };
+	X509 *ca = NULL, *old_sign = NULL, *old_enc = NULL, *sign = NULL, *enc = NULL;
+	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
+	const char *suffix = o->prev_suffix != NULL ? o->prev_suffix : ".prev";
+	unsigned days = o->days ? o->days : 730;
+	int combined, i, n, bits, dirfd, result = -1;
+	struct stat sb;
+	char ebuf[256];
+
+	combined = strcmp(o->sign_cert, o->enc_cert) == 0;
+	if (combined != (strcmp(o->sign_key, o->enc_key) == 0)) {
+		seterr(err, errlen, "the RA signing and encryption certificates are the same file "
+		    "but their keys are not (or the reverse)");
+		goto out;
+	}
+	n = combined ? 2 : N;
+	if (days > 36500) {
+		seterr(err, errlen, "validity over 100 years");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		prev[i] = xasprintf("%s%s", cur[i], suffix);
+		next[i] = xasprintf("%s.new", cur[i]);
+		if (lstat(prev[i], &sb) == 0) {
+			seterr(err, errlen, "%s exists: the RA generation before is still kept; "
+			    "remove the *%s files (ending that overlap) and run this again", prev[i],
+			    suffix);
+			goto out;
+		}
+	}
+	if ((ca = read_cert_file(o->ca_cert, err, errlen)) == NULL ||
+	    (ca_key = read_key_file(o->ca_key, err, errlen)) == NULL ||
+	    (old_sign = read_cert_file(o->sign_cert, err, errlen)) == NULL ||
+	    (old_enc = read_cert_file(o->enc_cert, err, errlen)) == NULL)
+		goto out;
+	if (X509_check_private_key(ca, ca_key) != 1) {
+		seterr(err, errlen, "%s does not match %s (%s)", o->ca_key, o->ca_cert,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+
+	/* New keys as large as the old ones, RSA (SCEP clients only do RSA). */
+	bits = EVP_PKEY_get_bits(X509_get0_pubkey(old_sign));
+	if ((sign_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)(bits > 2048 ? bits :
+	    2048))) == NULL) {
+		seterr(err, errlen, "generating an RSA key failed: %s",
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (combined) {
+		if ((sign = make_cert(X509_get_subject_name(old_sign), sign_key, ca, ca_key, days,
+		    "critical,digitalSignature,keyEncipherment", LABCA_EKU_RA, err, errlen)) == NULL)
+			goto out;
+	} else {
+		bits = EVP_PKEY_get_bits(X509_get0_pubkey(old_enc));
+		if ((enc_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)(bits > 2048 ? bits :
+		    2048))) == NULL) {
+			seterr(err, errlen, "generating an RSA key failed: %s",
+			    ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+		if ((sign = make_cert(X509_get_subject_name(old_sign), sign_key, ca, ca_key, days,
+		    "critical,digitalSignature", LABCA_EKU_RA, err, errlen)) == NULL ||
+		    (enc = make_cert(X509_get_subject_name(old_enc), enc_key, ca, ca_key, days,
+		    "critical,keyEncipherment", LABCA_EKU_RA, err, errlen)) == NULL)
+			goto out;
+	}
+	pem[SIGN_CERT] = to_pem(sign, NULL, &pem_len[SIGN_CERT]);
+	pem[SIGN_KEY] = to_pem(NULL, sign_key, &pem_len[SIGN_KEY]);
+	if (!combined) {
+		pem[ENC_CERT] = to_pem(enc, NULL, &pem_len[ENC_CERT]);
+		pem[ENC_KEY] = to_pem(NULL, enc_key, &pem_len[ENC_KEY]);
+	}
+	for (i = 0; i < n; i++) {
+		if (pem[i] == NULL) {
+			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+
+	/* Stage the new files, keep the current ones, then switch names. */
+	for (i = 0; i < n; i++) {
+		if (write_like(next[i], cur[i], pem[i], pem_len[i], err, errlen) == -1)
+			goto out;
+		staged[i] = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (link(cur[i], prev[i]) == -1) {
+			seterr(err, errlen, "cannot keep %s as %s: %s", cur[i], prev[i], strerror(errno));
+			goto out;
+		}
+		linked[i] = 1;
+	}
+	/* Keys before certificates: a reload in between refuses the mismatch and waits. */
+	for (i = 0; i < n; i++) {
+		int k = (i % 2 == 0) ? i + 1 : i - 1;   /* key, cert, key, cert */
+		if (rename(next[k], cur[k]) == -1) {
+			seterr(err, errlen, "cannot put %s in place: %s", cur[k], strerror(errno));
+			goto out;
+		}
+		staged[k] = 0;
+		renamed[k] = 1;
+	}
+	dir = dir_of(o->sign_cert);
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dirfd);
+		close(dirfd);
+	}
+	result = 0;
+out:
+	for (i = 0; i < N; i++) {
+		if (result == -1 && staged[i])
+			(void)unlink(next[i]);
+		/* undo: the kept link goes back to the current name, or away */
+		if (result == -1 && renamed[i])
+			(void)rename(prev[i], cur[i]);
+		else if (result == -1 && linked[i])
+			(void)unlink(prev[i]);
+		if (pem[i] != NULL) {
+			OPENSSL_cleanse(pem[i], pem_len[i]);
+			free(pem[i]);
+		}
+		free(prev[i]);
+		free(next[i]);
+	}
+	free(dir);
+	X509_free(ca);
+	X509_free(old_sign);
+	X509_free(old_enc);
+	X509_free(sign);
+	X509_free(enc);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(sign_key);
+	EVP_PKEY_free(enc_key);
+	return result;
+}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * labca.h: creates the key material of a state folder for `scepctl init`: a CA
- * (or an imported one) and the two NDES-style RA certificates issued by it.
- * Never overwrites an existing file.
+ * (or an imported one) and the two NDES-style RA certificates issued by it;
+ * and renews those RA certificates for `scepctl ra renew`. Never overwrites an
+ * existing file: a renewal keeps the previous files under another name.
  */
 #ifndef LABCA_H
 #define LABCA_H
@@ -53,6 +54,27 @@ struct labca_rollover {
  * subject. Fails without writing anything when a file exists already.
  */
 int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen);
+
+/* What `scepctl ra renew` works on: the files named by the configuration. */
+struct labca_renew_options {
+	const char *ca_cert, *ca_key;   /* issuing CA */
+	const char *sign_cert, *sign_key; /* RA signing pair, replaced */
+	const char *enc_cert, *enc_key;   /* RA encryption pair, replaced (may equal the signing pair) */
+	unsigned days;                  /* validity; default 730, never past the CA's notAfter */
+	const char *prev_suffix;        /* the replaced files are kept under name + suffix */
+};
+
+/*
+ * Issues new RA certificates from the CA: same subjects as the current ones,
+ * new RSA keys of the same size (at least 2048 bits), key usage and EKU as
+ * labca_create() makes them (one certificate with both key usages when the
+ * signing and encryption files are the same). The current files are kept as
+ * name + prev_suffix (hard links) and the new ones take their names, with the
+ * owner, group and mode of the files they replace. Refuses when a
+ * name + prev_suffix file exists already (an earlier generation is still
+ * kept). Returns 0 or -1 with a reason in err; on failure nothing is replaced.
+ */
+int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen);
 /* The default RA name: the host name (first label) + "-MSCEP-RA", as NDES names it. */
 char *labca_default_ra_name(void);
 

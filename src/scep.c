@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -43,6 +44,7 @@
 #include "renewal.h"
 #include "scep.h"
 #include "scep_types.h"
+#include "metrics.h"
 #include "signer.h"
 #include "store.h"
 #include "util.h"
@@ -70,6 +72,8 @@
 
 struct scep_server {
 	const struct config *cfg;
+	struct signer *prev;            /* the RA generation before `scepctl ra renew`, or NULL */
+	struct metrics *metrics;        /* not owned; NULL: not counted */
 	struct policy *policy;
 	struct profiles *ps;
 	struct renewal *renewal;
@@ -97,6 +101,7 @@ struct pkiop {
 	struct pkimsg *msg;
 	struct certrep_request rq;
 	struct store *st;
+	int by_prev;                    /* the client encrypted to the previous RA generation */
 	unsigned char signer_sha256[32];/* SHA-256 of the message signer's SubjectPublicKeyInfo */
 	int have_signer;
 	enum reply_kind kind;
@@ -123,19 +128,85 @@ static void set_body(struct http_response *resp, int status, const char *type,
 	resp->body_len = len;
 }
 
-static void http_error(const struct http_request *req, struct http_response *resp,
-    const char *op, int status, int event, const char *reason)
+static void http_error(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp, const char *op, int status, int event, const char *reason)
 {
+	metrics_request(srv->metrics, metrics_op_from_name(op), METRICS_ERROR);
 	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
 	    .status = status, .event = event, .reason = reason });
 	httpd_text(resp, status, "%s", reason);
 }
 
-static void log_simple(const struct http_request *req, const char *op, int status,
-    const char *reason)
+static void log_simple(struct scep_server *srv, const struct http_request *req, const char *op,
+    int status, const char *reason)
 {
+	metrics_request(srv->metrics, metrics_op_from_name(op), METRICS_SUCCESS);
 	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
 	    .status = status, .reason = reason });
+}
+
+/* Seconds on CLOCK_MONOTONIC, for latencies. */
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The previous RA generation: ra.* file names with SCEP_RA_PREVIOUS_SUFFIX,
+ * left by `scepctl ra renew`. Not there: NULL, quietly. There but unusable
+ * (half of it, expired, or not issued by the CA): NULL with a warning; the
+ * current generation serves alone.
+ */
+static struct signer *load_previous_ra(const struct config *cfg)
+{
+	struct config prev;
+	struct signer *s = NULL;
+	char *paths[4] = { NULL }, err[512];
+	const char *names[4] = { cfg->ra_sign_cert, cfg->ra_sign_key, cfg->ra_enc_cert,
+	    cfg->ra_enc_key };
+	int i, present = 0;
+	X509 *c;
+
+	if (cfg->ra_sign_cert == NULL)
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		paths[i] = xasprintf("%s%s", names[i], SCEP_RA_PREVIOUS_SUFFIX);
+		present += access(paths[i], F_OK) == 0;
+	}
+	if (present == 0)
+		goto out;
+	if (present != 4) {
+		log_msg(LOG_WARNING, "previous RA generation ignored: %s, %s, %s and %s must all "
+		    "exist", paths[0], paths[1], paths[2], paths[3]);
+		goto out;
+	}
+	prev = *cfg;
+	prev.ra_sign_cert = paths[0];
+	prev.ra_sign_key = paths[1];
+	prev.ra_enc_cert = paths[2];
+	prev.ra_enc_key = paths[3];
+	if ((s = signer_load(&prev, err, sizeof(err))) == NULL) {
+		log_msg(LOG_WARNING, "previous RA generation ignored: %s", err);
+		goto out;
+	}
+	c = signer_ra_enc_cert(s);
+	if (X509_cmp_time(X509_get0_notAfter(c), NULL) < 0 ||
+	    X509_cmp_time(X509_get0_notAfter(signer_ra_sign_cert(s)), NULL) < 0) {
+		log_msg(LOG_WARNING, "previous RA generation ignored: %s or %s has expired "
+		    "(remove the *%s files)", paths[0], paths[2], SCEP_RA_PREVIOUS_SUFFIX);
+		signer_free(s);
+		s = NULL;
+	} else {
+		log_msg(LOG_NOTICE, "previous RA generation %s and %s loaded: requests encrypted to "
+		    "it are still answered; GetCACert hands out the current one", paths[0], paths[2]);
+	}
+out:
+	for (i = 0; i < 4; i++)
+		free(paths[i]);
+	return s;
 }
 
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
@@ -145,6 +216,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	size_t g;
 
 	srv->cfg = cfg;
+	srv->prev = load_previous_ra(cfg);
 	if ((srv->policy = policy_new(cfg, err, errlen)) == NULL)
 		goto out;
 	if ((srv->ps = profiles_new(cfg, srv->policy, err, errlen)) == NULL)
@@ -182,6 +254,7 @@ void scep_server_free(struct scep_server *srv)
 	renewal_free(srv->renewal);
 	profiles_free(srv->ps);
 	policy_free(srv->policy);
+	signer_free(srv->prev);
 	free(srv);
 }
 
@@ -394,6 +467,13 @@ static int open_envelope(struct pkiop *op, unsigned char **plain, size_t *plain_
 		    cfg->allow_des, plain, plain_len, &matched, err, sizeof(err));
 		if (result != SCEP_FAIL_BADREQUEST)
 			break;
+	}
+	if (result == SCEP_FAIL_BADREQUEST && op->srv->prev != NULL && op->prof == &op->srv->ps->p[0] &&
+	    signer_decrypt(op->srv->prev, op->msg->envelope, op->msg->envelope_len, cfg->allow_des,
+	    plain, plain_len, &matched, where, sizeof(where)) == SCEP_FAIL_NONE) {
+		/* Encrypted to the RA certificates before `scepctl ra renew`: answer as that RA. */
+		op->by_prev = 1;
+		result = SCEP_FAIL_NONE;
 	}
 	if (result != SCEP_FAIL_NONE) {
 		if (result == SCEP_FAIL_BADALG || env.cipher_nid == NID_undef)
@@ -1022,6 +1102,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 {
 	const struct config *cfg = srv->cfg;
 	const struct signer *signer;
+	double started = mono_seconds();
 	struct pkiop op;
 	struct log_request lr;
 	unsigned char *reply = NULL;
@@ -1040,7 +1121,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	op.kind = REPLY_FAILURE;
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
-		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
 	op.rq.transaction_id = op.msg->transaction_id;
@@ -1096,7 +1177,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		}
 	}
 
-	signer = prof->signer[op.gen];
+	signer = op.by_prev ? srv->prev : prof->signer[op.gen];
 	switch (op.kind) {
 	case REPLY_FAILURE:
 		/* A refused digest is not used for the reply either. */
@@ -1137,6 +1218,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		lr.status = 500;
 		lr.reason = err;
 		log_request(&lr);
+		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
 		httpd_text(resp, 500, "the server cannot sign its reply");
 		goto out;
 	}
@@ -1158,7 +1240,15 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		lr.reason = op.note;
 		break;
 	}
+	if (op.by_prev && lr.reason == NULL)
+		lr.reason = "the client encrypted to the previous RA certificate (from before "
+		    "`scepctl ra renew`): answered by that RA";
 	log_request(&lr);
+	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,
+	    op.kind == REPLY_FAILURE ? METRICS_FAILURE : METRICS_SUCCESS);
+	if (op.kind == REPLY_FAILURE)
+		metrics_failinfo(srv->metrics, op.failinfo);
+	metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
 	resp->status = 200;
 	resp->content_type = CT_PKI;
 	resp->body = reply;
@@ -1173,6 +1263,116 @@ out:
 	free(op.subject);
 	pkimsg_free(op.msg);
 }
+
+/* The default profile's signer in the current CA generation. */
+static const struct signer *default_signer(const struct scep_server *srv)
+{
+	return srv->ps->p[0].signer[profiles_current(srv->ps, now_seconds())];
+}
+
+void scep_server_set_metrics(struct scep_server *srv, struct metrics *m)
+{
+	srv->metrics = m;
+}
+
+int scep_server_has_previous_ra(const struct scep_server *srv)
+{
+	return srv->prev != NULL;
+}
+
+/* Fills one scep_cert_info from cert; 0 or -1. */
+static int cert_info(X509 *cert, const char *role, struct scep_cert_info *out)
+{
+	char *name;
+
+	memset(out, 0, sizeof(*out));
+	out->role = role;
+	out->not_after = asn1_time_seconds(X509_get0_notAfter(cert));
+	if (serial_hex(cert, out->serial, sizeof(out->serial)) != 0)
+		return -1;
+	if ((name = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0)) == NULL)
+		return -1;
+	snprintf(out->subject, sizeof(out->subject), "%s", name);
+	OPENSSL_free(name);
+	return 0;
+}
+
+size_t scep_server_certs(const struct scep_server *srv, struct scep_cert_info *out, size_t max)
+{
+	size_t n = 0;
+
+	if (n < max && cert_info(signer_ca_cert(default_signer(srv)), "ca", &out[n]) == 0)
+		n++;
+	if (!signer_has_ra(default_signer(srv)))
+		return n;
+	if (n < max && cert_info(signer_ra_sign_cert(default_signer(srv)), "ra-sign", &out[n]) == 0)
+		n++;
+	if (X509_cmp(signer_ra_sign_cert(default_signer(srv)), signer_ra_enc_cert(default_signer(srv))) != 0 &&
+	    n < max && cert_info(signer_ra_enc_cert(default_signer(srv)), "ra-enc", &out[n]) == 0)
+		n++;
+	if (srv->prev == NULL)
+		return n;
+	if (n < max && cert_info(signer_ra_sign_cert(srv->prev), "ra-sign-previous", &out[n]) == 0)
+		n++;
+	if (X509_cmp(signer_ra_sign_cert(srv->prev), signer_ra_enc_cert(srv->prev)) != 0 &&
+	    n < max && cert_info(signer_ra_enc_cert(srv->prev), "ra-enc-previous", &out[n]) == 0)
+		n++;
+	return n;
+}
+
+int scep_server_challenges_cached(struct scep_server *srv)
+{
+	struct store *st;
+	char err[256];
+	int n;
+
+	if (!srv->cfg->enforce_password || srv->cfg->use_single_password)
+		return 0;
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL)
+		return -1;
+	n = store_challenge_count_unused(st, now_seconds());
+	store_pool_put(srv->pool, st);
+	return n;
+}
+
+int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
+{
+	static const unsigned char probe[] = "scepd health probe";
+	struct store *st = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	X509 *certs[3];
+	int i, rc = -1;
+
+	if ((st = store_pool_get(srv->pool, err, errlen)) == NULL)
+		goto out;
+	if (store_schema_version(st) != STORE_SCHEMA_VERSION || store_ping(st) != STORE_OK) {
+		snprintf(err, errlen, "the store cannot record an enrollment: %s", store_errmsg(st));
+		goto out;
+	}
+	certs[0] = signer_ca_cert(default_signer(srv));
+	certs[1] = signer_ra_sign_cert(default_signer(srv));
+	certs[2] = signer_ra_enc_cert(default_signer(srv));
+	for (i = 0; i < 3; i++) {
+		if (X509_cmp_time(X509_get0_notAfter(certs[i]), NULL) < 0) {
+			snprintf(err, errlen, "the %s certificate has expired",
+			    i == 0 ? "CA" : i == 1 ? "RA signing" : "RA encryption");
+			goto out;
+		}
+	}
+	/* The RA signing key signs: the operation every reply needs. */
+	if ((sig = signer_sign_message(default_signer(srv), NID_sha256, probe, sizeof(probe) - 1, NULL,
+	    &siglen, err, errlen)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	free(sig);
+	ERR_clear_error();
+	if (st != NULL)
+		store_pool_put(srv->pool, st);
+	return rc;
+}
+
 
 /* 1 when the query's message parameter is one of Microsoft's validation probes. */
 static int ndes_probe(const struct http_request *req)
@@ -1207,7 +1407,7 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 	char err[256];
 
 	if (!query_find(req->query, req->query_len, "message", &val, &vlen) || vlen == 0) {
-		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE,
+		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE,
 		    "PKIOperation by GET needs a message parameter");
 		return;
 	}
@@ -1216,7 +1416,7 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 		return;
 	}
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
-		http_error(req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
 	pkioperation(srv, prof, req, der, der_len, resp);
@@ -1241,7 +1441,7 @@ static int crl_http(struct scep_server *srv, const struct http_request *req,
 	if (g == ps->n_gen)
 		return 0;
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		http_error(req, resp, "CRL", 405, NDES_EVENT_NONE, "use GET");
+		http_error(srv, req, resp, "CRL", 405, NDES_EVENT_NONE, "use GET");
 		resp->allow = "GET";
 		return 1;
 	}
@@ -1249,7 +1449,7 @@ static int crl_http(struct scep_server *srv, const struct http_request *req,
 	    crl_current(st, ps->gen[g].signer, ps->gen[g].legacy, srv->cfg->crl_validity_hours,
 	    now_seconds(), 0, &der, &len, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "CRL: %s", err);
-		http_error(req, resp, "CRL", 503, NDES_EVENT_NONE, "the CRL is not available");
+		http_error(srv, req, resp, "CRL", 503, NDES_EVENT_NONE, "the CRL is not available");
 		goto out;
 	}
 	resp->status = 200;
@@ -1257,7 +1457,7 @@ static int crl_http(struct scep_server *srv, const struct http_request *req,
 	resp->body = der;
 	resp->body_len = len;
 	der = NULL;
-	log_simple(req, "CRL", 200, NULL);
+	log_simple(srv, req, "CRL", 200, NULL);
 out:
 	free(der);
 	if (st != NULL)
@@ -1304,35 +1504,35 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 		prof = &srv->ps->p[0];
 		ndes = 1;
 	} else if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
-		http_error(req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
+		http_error(srv, req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
 		return;
 	}
 	if (!query_find(req->query, req->query_len, "operation", &val, &vlen)) {
 		if (ndes && is_get) {
 			set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
-			log_simple(req, "-", 200, "plain GET of the NDES URL: the general page");
+			log_simple(srv, req, "-", 200, "plain GET of the NDES URL: the general page");
 			return;
 		}
-		http_error(req, resp, "-", 400, NDES_EVENT_NONE,
+		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
 		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
 		return;
 	}
 	if ((op = query_unescape(val, vlen)) == NULL || *op == '\0') {
-		http_error(req, resp, "-", 400, NDES_EVENT_NONE,
+		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
 		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
 		goto out;
 	}
 	if (strcmp(op, "PKIOperation") == 0) {
 		if (strcmp(req->method, "POST") == 0) {
 			if (req->body_len == 0)
-				http_error(req, resp, op, 400, NDES_EVENT_DECODE,
+				http_error(srv, req, resp, op, 400, NDES_EVENT_DECODE,
 				    "PKIOperation by POST needs the pkiMessage as the body");
 			else
 				pkioperation(srv, prof, req, req->body, req->body_len, resp);
 		} else if (is_get)
 			pkioperation_get(srv, prof, req, resp);
 		else {
-			http_error(req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
+			http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
 			resp->allow = "GET, POST";
 		}
 		goto out;
@@ -1342,26 +1542,26 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 		if (is_get && ndes_probe(req))
 			probe_answer(req, resp, "-", NDES_EVENT_NONE);
 		else
-			http_error(req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
+			http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
 		goto out;
 	}
 	if (!is_get) {
-		http_error(req, resp, op, 405, NDES_EVENT_NONE, "use GET");
+		http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET");
 		resp->allow = "GET";
 		goto out;
 	}
 	g = profiles_current(srv->ps, now_seconds());
 	if (strcmp(op, "GetCACaps") == 0) {
 		set_body(resp, 200, CT_CAPS, prof->caps[g], prof->caps_len[g]);
-		log_simple(req, op, 200, NULL);
+		log_simple(srv, req, op, 200, NULL);
 	} else if (strcmp(op, "GetCACert") == 0) {
 		set_body(resp, 200, prof->cacert_type[g], prof->cacert[g], prof->cacert_len[g]);
-		log_simple(req, op, 200, NULL);
+		log_simple(srv, req, op, 200, NULL);
 	} else if (srv->ps->next_ca != NULL && g == 0) {
 		set_body(resp, 200, CT_NEXT_CA, srv->ps->next_ca, srv->ps->next_ca_len);
-		log_simple(req, op, 200, NULL);
+		log_simple(srv, req, op, 200, NULL);
 	} else
-		http_error(req, resp, op, 404, NDES_EVENT_NONE, "no rollover CA certificate is "
+		http_error(srv, req, resp, op, 404, NDES_EVENT_NONE, "no rollover CA certificate is "
 		    "waiting (scepctl ca rollover)");
 out:
 	free(op);

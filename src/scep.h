@@ -21,6 +21,42 @@ struct scep_server;
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen);
 void scep_server_free(struct scep_server *srv);
 
+/*
+ * The previous RA generation is read from the ra.* files with this suffix
+ * appended ("ra-sign.crt.prev", ...), written by `scepctl ra renew`. While it
+ * loads and has not expired, requests encrypted to it are decrypted and
+ * answered by it; GetCACert hands out only the current generation.
+ */
+#define SCEP_RA_PREVIOUS_SUFFIX ".prev"
+
+struct metrics;
+
+/* Counts requests in m from now on (not owned; it outlives the server). */
+void scep_server_set_metrics(struct scep_server *srv, struct metrics *m);
+
+/* 1 when a previous RA generation is loaded. */
+int scep_server_has_previous_ra(const struct scep_server *srv);
+
+/* A certificate the server serves with, for expiry warnings and /metrics. */
+struct scep_cert_info {
+	const char *role;          /* "ca", "ra-sign", "ra-enc", "ra-sign-previous", "ra-enc-previous" */
+	char subject[256];
+	char serial[80];
+	long long not_after;       /* seconds since the epoch */
+};
+
+/* The CA and RA certificates in use (at most max); returns how many. */
+size_t scep_server_certs(const struct scep_server *srv, struct scep_cert_info *out, size_t max);
+
+/* Unused one-time passwords in the store (0 in static or no-password mode); -1 on error. */
+int scep_server_challenges_cached(struct scep_server *srv);
+
+/*
+ * 0 when the store answers and the RA signing key signs, with no CA or RA
+ * certificate expired; -1 with the reason otherwise.
+ */
+int scep_server_health(struct scep_server *srv, char *err, size_t errlen);
+
 /* The httpd_handler: answers one request. ctx is the struct scep_server. */
 void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp);
 

@@ -3,9 +3,9 @@
  * scepctl.c: administration of a scepd state folder: `init` (lab CA, RA
  * certificates, configuration, database), one-time challenge passwords,
  * requests waiting for approval, issued certificates and their revocation,
- * the CRL, and the CA rollover. It works on the same files and store as the
- * daemon, through the same modules; a revocation makes the CRL again at once
- * (the daemon would at the next CRL request anyway).
+ * the CRL, the CA rollover and RA certificate renewal. It works on the same
+ * files and store as the daemon, through the same modules; a revocation makes
+ * the CRL again at once (the daemon would at the next CRL request anyway).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,7 @@
 #include "csr.h"
 #include "labca.h"
 #include "oids.h"
+#include "scep.h"
 #include "scep_client.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -57,6 +58,7 @@ static void usage(void)
 	    "       scepctl [-f file] crl [--out FILE]\n"
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
+	    "       scepctl [-f file] ra renew [--days n]\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n");
 	exit(2);
@@ -160,6 +162,7 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 	cfg->next_ra_sign_key = xasprintf("%s/ra-sign-next.key", dir);
 	cfg->next_ra_enc_cert = xasprintf("%s/ra-enc-next.crt", dir);
 	cfg->next_ra_enc_key = xasprintf("%s/ra-enc-next.key", dir);
+	cfg->access_log = xasprintf("%s/access.log", dir);
 	if (o->challenge != NULL) {
 		cfg->use_single_password = 1;
 		free(cfg->single_password);
@@ -536,10 +539,11 @@ static int cmd_init(int argc, char **argv)
 	    "  CA certificate   %s\n"
 	    "  RA certificates  %s/ra-sign.crt (signing), %s/ra-enc.crt (encryption)\n"
 	    "  configuration    %s\n"
-	    "  database         %s\n\n"
+	    "  database         %s\n"
+	    "  access log       %s\n\n"
 	    "Start the server:  scepd -f %s\n"
 	    "SCEP URL:          http://%s/certsrv/mscep/mscep.dll\n",
-	    dir, cfg->ca_cert, dir, dir, conf, cfg->database, conf, o.listen);
+	    dir, cfg->ca_cert, dir, dir, conf, cfg->database, cfg->access_log, conf, o.listen);
 	if (o.challenge != NULL)
 		printf("Challenge:         the static password given with --challenge\n");
 	else
@@ -1241,6 +1245,61 @@ static int cmd_ca(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* --- ra -------------------------------------------------------------------- */
+
+static int cmd_ra(const struct config *cfg, int argc, char **argv)
+{
+	struct labca_renew_options o;
+	char err[512], *end;
+	unsigned long days = 730;
+
+	if (argc < 1 || strcmp(argv[0], "renew") != 0)
+		usage();
+	if (argc == 3 && strcmp(argv[1], "--days") == 0) {
+		errno = 0;
+		days = strtoul(argv[2], &end, 10);
+		if (errno != 0 || *end != '\0' || days < 1 || days > 3650) {
+			fprintf(stderr, "scepctl: --days takes 1 to 3650\n");
+			return 2;
+		}
+	} else if (argc != 1) {
+		usage();
+	}
+	if (cfg->ra_sign_cert == NULL) {
+		fprintf(stderr, "scepctl: %s has no ra group: the CA acts as RA, there are no RA "
+		    "certificates to renew\n", cfg->file);
+		return 1;
+	}
+	if (cfg->ca_key == NULL) {
+		fprintf(stderr, "scepctl: %s has no ca.key: the RA certificates come from the "
+		    "upstream CA (backend), which must renew them\n", cfg->file);
+		return 1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.ca_cert = cfg->ca_cert;
+	o.ca_key = cfg->ca_key;
+	o.sign_cert = cfg->ra_sign_cert;
+	o.sign_key = cfg->ra_sign_key;
+	o.enc_cert = cfg->ra_enc_cert;
+	o.enc_key = cfg->ra_enc_key;
+	o.days = (unsigned)days;
+	o.prev_suffix = SCEP_RA_PREVIOUS_SUFFIX;
+	if (labca_ra_renew(&o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		return 1;
+	}
+	printf("New RA certificates, valid %lu days, issued by %s:\n  %s\n", days, cfg->ca_cert,
+	    cfg->ra_sign_cert);
+	if (strcmp(cfg->ra_sign_cert, cfg->ra_enc_cert) != 0)
+		printf("  %s\n", cfg->ra_enc_cert);
+	printf("The previous ones are kept as *%s.\n"
+	    "Reload scepd (systemctl reload scepd, or kill -HUP) to serve them: GetCACert then\n"
+	    "hands out the new certificates, and requests encrypted to the previous ones are\n"
+	    "still answered by them until they expire or the *%s files are removed (and\n"
+	    "scepd reloaded).\n", SCEP_RA_PREVIOUS_SUFFIX, SCEP_RA_PREVIOUS_SUFFIX);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *file = CONFIG_DEFAULT_FILE;
@@ -1271,6 +1330,8 @@ int main(int argc, char **argv)
 		rc = cmd_crl(cfg, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "ca") == 0)
 		rc = cmd_ca(cfg, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "ra") == 0)
+		rc = cmd_ra(cfg, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "user") == 0)
 		rc = cmd_user(cfg, argc - i - 1, argv + i + 1);
 	else

@@ -1,23 +1,52 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * scepd.c: the daemon's command line and start-up order: read the
+ * scepd.c: the daemon's command line, start-up order and signals: read the
  * configuration (or only check it, -t, or print it, -T), register OIDs, start
- * logging, load keys and the store, start HTTP, then wait for a signal. SIGTERM
- * and SIGINT stop it with exit status 0.
+ * logging, take the sockets systemd passed, load keys and the store, start
+ * HTTP, tell systemd READY=1, then wait for signals:
+ *   SIGHUP   reload: configuration, certificates and keys, as a new state
+ *            generation; a configuration that does not load, or a listener
+ *            that cannot start, is refused and the running one keeps serving
+ *   SIGUSR1  re-open the access log (after logrotate)
+ *   SIGTERM, SIGINT  stop accepting, let requests in flight finish for at
+ *            most http.drain_timeout seconds, exit 0
+ * and, once a second, retire replaced listeners and, once a day, check
+ * certificate expiry. systemd hears READY, RELOADING, STOPPING and STATUS.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "oids.h"
-#include "scep.h"
+#include "service.h"
+#include "systemd.h"
+#include "util.h"
+
+#ifndef SCEPD_VERSION
+#define SCEPD_VERSION "0"
+#endif
+
+#define EXPIRY_CHECK_INTERVAL 86400
+
+/* What the main loop works with. */
+struct daemon {
+	const char *file;
+	struct metrics *metrics;
+	struct service *svc;
+	struct httpd *httpd;
+	int64_t last_expiry_check;
+	char expiry_status[256];
+};
 
 static void usage(void)
 {
@@ -28,58 +57,253 @@ static void usage(void)
 	exit(2);
 }
 
-static int serve(const struct config *cfg)
+/* The log settings of cfg; 0, or -1 with a reason. */
+static int log_options(const struct config *cfg, struct log_options *o, char *err,
+    size_t errlen)
 {
-	struct scep_server *srv = NULL;
-	struct httpd *httpd = NULL;
-	sigset_t set;
-	char err[512];
-	int sig, rc = 1;
-	size_t i;
+	int facility = log_facility_from_name(cfg->log_facility);
 
+	memset(o, 0, sizeof(*o));
+	o->target = strcmp(cfg->log_target, "syslog") == 0 ? LOG_TO_SYSLOG :
+	    strcmp(cfg->log_target, "journald") == 0 ? LOG_TO_JOURNALD : LOG_TO_STDERR;
+	o->json = strcmp(cfg->log_format, "json") == 0;
+	o->facility = facility < 0 ? LOG_DAEMON : facility;
+	o->debug = cfg->log_debug;
+	return log_configure(o, err, errlen);
+}
+
+static int same_string(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Tells systemd the state, with the expiry warning when there is one. */
+static void notify_status(struct daemon *d, const char *prefix, const char *what)
+{
+	char where[512];
+
+	httpd_describe(d->httpd, where, sizeof(where));
+	(void)systemd_notifyf("%sSTATUS=%s%s%s%s%s", prefix, what, where[0] ? " on " : "", where,
+	    d->expiry_status[0] ? "; " : "", d->expiry_status);
+}
+
+static void check_expiry(struct daemon *d, int log_events)
+{
+	int64_t now = now_seconds();
+
+	(void)service_check_expiry(d->svc, now, log_events, d->expiry_status,
+	    sizeof(d->expiry_status));
+	if (log_events)
+		d->last_expiry_check = now;
+}
+
+/* CA backends other than the local one are not wired to PKCSReq yet (issue 6). */
+static void warn_backend(const struct config *cfg)
+{
+	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0)
+		log_msg(LOG_WARNING, "backend.type \"%s\": GetCACaps and GetCACert are served, but "
+		    "this version does not route enrollments to this backend yet: PKCSReq is "
+		    "answered FAILURE", cfg->backend_type);
+}
+
+/* Logs what config_load() wrote, one event per line. */
+static void log_config_errors(char *text)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		log_event(LOG_ERR, SCEPD_EVENT_RELOAD_REFUSED, "%s", line);
+}
+
+/* SIGHUP: a new generation, all or nothing. */
+static void reload(struct daemon *d)
+{
+	const struct config *old = service_config(d->svc);
+	struct service_state *st = NULL;
+	struct config *cfg = NULL;
+	struct log_options lo;
+	char *errs = NULL, err[1024];
+	size_t errs_len = 0;
+	FILE *f;
+	int fd;
+
+	(void)systemd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+	    systemd_monotonic_usec(), d->file);
+	log_msg(LOG_NOTICE, "SIGHUP: reloading %s", d->file);
+	if ((f = open_memstream(&errs, &errs_len)) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto refused;
+	}
+	cfg = config_load(d->file, f);
+	fclose(f);
+	if (cfg == NULL) {
+		log_config_errors(errs);
+		snprintf(err, sizeof(err), "%s has errors (logged above)", d->file);
+		goto refused;
+	}
+	if ((st = service_state_new(d->svc, cfg, err, sizeof(err))) == NULL)
+		goto refused;
+	/* owned by st from here on */
+	/* A new access log file must open before anything changes. */
+	if (cfg->access_log != NULL && !same_string(cfg->access_log, old->access_log)) {
+		if ((fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+			snprintf(err, sizeof(err), "log.access_log %s: %s", cfg->access_log,
+			    strerror(errno));
+			goto refused_st;
+		}
+		close(fd);
+	}
+	if (httpd_apply(d->httpd, cfg, err, sizeof(err)) != 0)
+		goto refused_st;
+
+	/* Committed: nothing below refuses the reload. */
+	if (log_options(cfg, &lo, err, sizeof(err)) != 0)
+		log_msg(LOG_WARNING, "log settings not applied: %s", err);
+	if (!same_string(cfg->access_log, old->access_log) &&
+	    log_access_open(cfg->access_log, err, sizeof(err)) != 0)
+		log_msg(LOG_ERR, "%s", err);
+	service_install(d->svc, st);
+	warn_backend(cfg);
+	metrics_reload(d->metrics, 1, now_seconds());
+	check_expiry(d, 1);
+	log_event(LOG_NOTICE, SCEPD_EVENT_RELOADED, "reloaded %s: configuration generation %lu "
+	    "is serving; requests in flight finish on the previous one", d->file,
+	    service_generation(d->svc));
+	notify_status(d, "READY=1\n", "serving");
+	free(errs);
+	return;
+refused_st:
+	service_state_discard(st);
+	cfg = NULL;
+refused:
+	config_free(cfg);
+	metrics_reload(d->metrics, 0, now_seconds());
+	log_event(LOG_ERR, SCEPD_EVENT_RELOAD_REFUSED, "reload refused: %s; configuration "
+	    "generation %lu keeps serving", err, service_generation(d->svc));
+	(void)systemd_notifyf("READY=1\nSTATUS=reload refused (%s); serving the previous "
+	    "configuration%s%s", err, d->expiry_status[0] ? "; " : "", d->expiry_status);
+	free(errs);
+}
+
+/* SIGTERM: stop accepting, let requests in flight finish (bounded), stop. */
+static void drain(struct daemon *d, int sig)
+{
+	const struct config *cfg = service_config(d->svc);
+	struct timespec t0, t1, pause = { 0, 20 * 1000 * 1000 };
+	unsigned left;
+	double waited = 0;
+
+	(void)systemd_notify("STOPPING=1\nSTATUS=stopping: finishing the requests in flight");
+	httpd_quiesce(d->httpd);
+	left = httpd_in_flight(d->httpd);
+	log_msg(LOG_NOTICE, "%s: stopping; no new connections, %u requests in flight get up to "
+	    "%u s (http.drain_timeout)", sig == SIGTERM ? "SIGTERM" : "SIGINT", left,
+	    cfg->drain_timeout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((left = httpd_in_flight(d->httpd)) > 0 && waited < cfg->drain_timeout) {
+		nanosleep(&pause, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	}
+	if (left > 0)
+		log_msg(LOG_WARNING, "%u requests still in flight after %u s: closing them", left,
+		    cfg->drain_timeout);
+}
+
+static int serve(const char *file, struct config *cfg)
+{
+	struct daemon d;
+	struct service_state *st = NULL;
+	struct log_options lo;
+	sigset_t set;
+	siginfo_t info;
+	struct timespec tick = { 1, 0 };
+	char err[1024], where[512];
+	int fds[SYSTEMD_MAX_LISTEN_FDS], n_fds, i, sig, rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.file = file;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	/* Blocked before any thread starts, so every thread inherits the mask. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		log_msg(LOG_ERR, "cannot set up signal handling");
 		goto out;
 	}
-	/* event=N: the NDES event numbers for start (1), failed start (2), stop (3). */
-	if ((srv = scep_server_new(cfg, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, "cannot start: %s event=%d", err, NDES_EVENT_START_FAILED);
+	if (log_options(cfg, &lo, err, sizeof(err)) != 0)
+		log_msg(LOG_WARNING, "%s", err);
+	if ((n_fds = systemd_listen_fds(fds, SYSTEMD_MAX_LISTEN_FDS, err, sizeof(err))) < 0) {
+		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
-	if ((httpd = httpd_start(cfg, scep_handle, srv, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, "cannot start: %s event=%d", err, NDES_EVENT_START_FAILED);
+	d.metrics = metrics_new(now_seconds());
+	d.svc = service_new(d.metrics);
+	if ((st = service_state_new(d.svc, cfg, err, sizeof(err))) == NULL) {
+		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
-	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0)
-		log_msg(LOG_WARNING, "backend.type \"%s\": GetCACaps and GetCACert are served, but "
-		    "this version does not route enrollments to this backend yet: PKCSReq is "
-		    "answered FAILURE", cfg->backend_type);
-	for (i = 0; i < cfg->n_listen; i++)
-		log_msg(LOG_NOTICE, "serving SCEP on http://%s%s%s:%u/certsrv/mscep/mscep.dll "
-		    "event=%d", strchr(cfg->listen[i].host, ':') ? "[" : "", cfg->listen[i].host,
-		    strchr(cfg->listen[i].host, ':') ? "]" : "", cfg->listen[i].port,
-		    NDES_EVENT_STARTED);
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_msg(LOG_WARNING, "SIGHUP: reloading is not supported yet; restart scepd "
-			    "to apply a new configuration");
-			continue;
+	cfg = NULL;   /* owned by st */
+	service_install(d.svc, st);
+	d.httpd = httpd_new(service_handle, d.svc);
+	service_set_httpd(d.svc, d.httpd);
+	for (i = 0; i < n_fds; i++) {
+		if (httpd_adopt(d.httpd, fds[i], err, sizeof(err)) != 0) {
+			log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+			goto out;
 		}
-		log_msg(LOG_NOTICE, "%s: stopping event=%d", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-		    NDES_EVENT_STOPPED);
-		break;
+	}
+	if (n_fds > 0)
+		log_msg(LOG_NOTICE, "socket activation: %d sockets from systemd", n_fds);
+	if (httpd_apply(d.httpd, service_config(d.svc), err, sizeof(err)) != 0) {
+		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+		goto out;
+	}
+	if (service_config(d.svc)->access_log != NULL &&
+	    log_access_open(service_config(d.svc)->access_log, err, sizeof(err)) != 0) {
+		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+		goto out;
+	}
+	warn_backend(service_config(d.svc));
+	httpd_describe(d.httpd, where, sizeof(where));
+	log_event(LOG_NOTICE, NDES_EVENT_STARTED, "scepd %s started: serving SCEP on %s "
+	    "(path /certsrv/mscep/mscep.dll)", SCEPD_VERSION, where);
+	check_expiry(&d, 1);
+	notify_status(&d, "READY=1\n", "serving");
+
+	for (;;) {
+		sig = sigtimedwait(&set, &info, &tick);
+		if (sig == SIGHUP) {
+			reload(&d);
+		} else if (sig == SIGUSR1) {
+			if (log_access_reopen(err, sizeof(err)) != 0)
+				log_msg(LOG_ERR, "SIGUSR1: %s", err);
+			else
+				log_msg(LOG_NOTICE, "SIGUSR1: access log re-opened");
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			drain(&d, sig);
+			break;
+		} else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
+			log_msg(LOG_ERR, "sigtimedwait: %s", strerror(errno));
+		}
+		httpd_tick(d.httpd);
+		if (now_seconds() - d.last_expiry_check >= EXPIRY_CHECK_INTERVAL) {
+			check_expiry(&d, 1);
+			notify_status(&d, "", "serving");
+		}
 	}
 	rc = 0;
 out:
-	httpd_stop(httpd);
-	scep_server_free(srv);
+	httpd_stop(d.httpd);
+	service_free(d.svc);
+	metrics_free(d.metrics);
+	config_free(cfg);
+	if (rc == 0)
+		log_event(LOG_NOTICE, NDES_EVENT_STOPPED, "scepd stopped");
+	else
+		(void)systemd_notifyf("STATUS=cannot start: %s", err);
 	return rc;
 }
 
@@ -114,7 +338,8 @@ int main(int argc, char **argv)
 	facility = log_facility_from_name(cfg->log_facility);
 	log_init("scepd", strcmp(cfg->log_target, "syslog") == 0,
 	    facility < 0 ? LOG_DAEMON : facility, cfg->log_debug);
-	rc = serve(cfg);
+	rc = serve(file, cfg);
+	cfg = NULL;
 out:
 	config_free(cfg);
 	return rc;

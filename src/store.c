@@ -353,6 +353,14 @@ out:
 	return result;
 }
 
+enum store_rc store_ping(struct store *st)
+{
+	if (tx_begin(st) == -1)
+		return STORE_ERROR;
+	tx_rollback(st);
+	return STORE_OK;
+}
+
 int store_schema_version(struct store *st)
 {
 	char buf[32];

@@ -35,6 +35,8 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
+/* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
+enum store_rc store_ping(struct store *st);
 #define STORE_SCHEMA_VERSION 3
 
 /* --- one-time challenges ------------------------------------------------- */

@@ -19,7 +19,20 @@ for opt in -f -t -T; do
 	grep -q "^\.It Fl ${opt#-}\b" man/scepd.8; t $? "scepd.8 documents $opt"
 done
 for word in init challenge cert revoke request approve reject crl rollover -listen -ca-key \
-    -ca-subject -import-ca -challenge -reason -all -out -at -in; do
+    -ca-subject -import-ca -challenge -reason -all -out -at -in ra -days; do
 	grep -qE "(Cm|Fl) ((cert|request|ca) )?${word}\b" man/scepctl.8; t $? "scepctl.8 documents $word"
 done
+# scepd.8: signals, systemd, logs and monitoring (issue 5)
+for sect in SIGNALS SYSTEMD LOGGING MONITORING "RA RENEWAL" ENVIRONMENT FILES "EXIT STATUS" EXAMPLES \
+	"SEE ALSO" STANDARDS; do
+	grep -q "^\.Sh $sect\$" man/scepd.8; t $? "scepd.8 has a $sect section"
+done
+for sig in SIGHUP SIGTERM SIGUSR1; do
+	grep -qE "^\.It Dv $sig\b" man/scepd.8; t $? "scepd.8 SIGNALS lists $sig"
+done
+# every event number scepd logs (log.h) is in scepd.8's table, and only those
+want=$(sed -n 's/^\t[A-Z_]*EVENT_[A-Z_]* = \([0-9]*\),.*/\1/p' src/log.h | grep -v '^0$' | sort -n | tr '\n' ' ')
+got=$(sed -n '/^\.Bl -tag -width 1005 -compact/,/^\.El/s/^\.It \([0-9]*\)$/\1/p' man/scepd.8 | sort -n | tr '\n' ' ')
+[ "$want" = "$got" ]; t $? "scepd.8 lists the event numbers of log.h ($want)"
+[ "$want" = "$got" ] || echo "# log.h: $want; scepd.8: $got"
 echo "1..$n"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,8 +166,8 @@ static void test_errors(void)
 	    LABEL ":3: duplicate setting name\n");
 	fails_with("unknown key in a group", "http = {\n  threads = 2;\n  foo = 1;\n};\n",
 	    LABEL ":3: unknown setting 'http.foo'\n");
-	fails_with("unknown top-level group", "# tls\n\ntls = {\n  cert = \"x\";\n};\n",
-	    LABEL ":3: unknown setting 'tls'\n");
+	fails_with("unknown top-level group", "# ldap\n\nldap = {\n  cert = \"x\";\n};\n",
+	    LABEL ":3: unknown setting 'ldap'\n");
 	fails_with("unknown key with a hint", "challenge = {\n  enforcepassword = true;\n};\n",
 	    LABEL ":2: unknown setting 'challenge.enforcepassword' (did you mean "
 	    "'challenge.EnforcePassword'?)\n");
@@ -190,7 +191,7 @@ static void test_errors(void)
 	fails_with("@include refused", "log = { debug = true; };\n@include \"/etc/passwd\"\n",
 	    LABEL ":2: @include is not supported: keep the configuration in one file\n");
 	fails_with("log.target", "log = {\n  target = \"file\";\n};\n",
-	    LABEL ":2: log.target: unknown value \"file\"; known: stderr, syslog\n");
+	    LABEL ":2: log.target: unknown value \"file\"; known: stderr, syslog, journald\n");
 	fails_with("log.facility", "log = {\n  facility = \"local8\";\n};\n",
 	    LABEL ":2: log.facility: unknown value \"local8\"; known: auth, authpriv, cron, "
 	    "daemon, ftp, kern, lpr, mail, news, syslog, user, uucp, local0, local1, local2, "
@@ -213,7 +214,7 @@ static void test_all_errors(void)
 	    LABEL ":5: http.max_body: 1 is out of range (1024..16777216)\n");
 	fails_with("two errors on one line",
 	    "log = { target = \"x\"; debug = 3; };\n",
-	    LABEL ":1: log.target: unknown value \"x\"; known: stderr, syslog\n"
+	    LABEL ":1: log.target: unknown value \"x\"; known: stderr, syslog, journald\n"
 	    LABEL ":1: log.debug: expected true or false, got an integer\n");
 }
 
@@ -316,7 +317,8 @@ static void test_listen(void)
 	    "http = { listen = [ \"[::1]:443\",\n \"[0::1]:443\" ]; };\n",
 	    LABEL ":2: http.listen: \"[0::1]:443\" is listed twice\n");
 	fails_with("empty listen list", "http = {\n  listen = [ ];\n};\n",
-	    LABEL ":2: http.listen: needs at least 1 entry\n");
+	    LABEL ":2: http.listen and tls.listen are both empty: scepd would not listen "
+	    "anywhere\n");
 	fails_with("too many listen addresses",
 	    "http = { listen = [ \"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\", \"127.0.0.1:4\",\n"
 	    "  \"127.0.0.1:5\", \"127.0.0.1:6\", \"127.0.0.1:7\", \"127.0.0.1:8\", \"127.0.0.1:9\" ]; };\n",
@@ -600,6 +602,96 @@ static void test_round_trip(void)
 	config_free(defaults);
 }
 
+/* tls and monitor groups, log.format / log.access_log, http.drain_timeout (issue 5). */
+static void test_service_settings(void)
+{
+	struct config *cfg;
+	char *errs = NULL;
+	char host[64];
+
+	cfg = load("", &errs);
+	ok(cfg != NULL, "service defaults load");
+	free(errs);
+	if (cfg != NULL) {
+		is_int(cfg->drain_timeout, 10, "http.drain_timeout default 10");
+		is_int(cfg->n_tls_listen, 0, "tls.listen default empty");
+		ok(cfg->tls_cert == NULL && cfg->tls_key == NULL, "tls.cert and tls.key unset");
+		is_str(cfg->tls_min_version, "1.2", "tls.min_version default 1.2");
+		is_str(cfg->log_format, "text", "log.format default text");
+		ok(cfg->access_log == NULL, "log.access_log unset by default");
+		is_int(cfg->n_monitor_allow, 2, "monitor.allow: two defaults");
+		is_int(cfg->monitor_allow[0].family, AF_INET, "monitor.allow[0] IPv4");
+		is_int(cfg->monitor_allow[0].prefix, 32, "monitor.allow[0] /32");
+		is_int(cfg->monitor_allow[0].addr[0], 127, "monitor.allow[0] 127.x");
+		is_int(cfg->monitor_allow[1].family, AF_INET6, "monitor.allow[1] IPv6");
+		is_int(cfg->monitor_allow[1].prefix, 128, "monitor.allow[1] /128");
+		is_int(cfg->monitor_allow[1].addr[15], 1, "monitor.allow[1] ::1");
+		is_int(cfg->expiry_warning_days, 60, "monitor.expiry_warning_days default 60");
+	}
+	config_free(cfg);
+
+	cfg = load("state_dir = \"/srv/s\";\n"
+	    "http = { listen = [ ]; drain_timeout = 0; };\n"
+	    "tls = { listen = [ \"[::]:443\", \"0.0.0.0:443\" ]; cert = \"t.crt\";\n"
+	    "  key = \"/k/t.key\"; min_version = \"1.3\"; };\n"
+	    "log = { target = \"journald\"; format = \"json\"; access_log = \"log/a.log\"; };\n"
+	    "monitor = { allow = [ \"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.7\", \"::/0\" ];\n"
+	    "  expiry_warning_days = 0; };\n", &errs);
+	ok(cfg != NULL, "HTTPS only, journald, JSON, access log, networks: accepted");
+	is_str(errs, "", "HTTPS only ...: no messages");
+	free(errs);
+	if (cfg != NULL) {
+		is_int(cfg->n_listen, 0, "no plain HTTP listener");
+		is_int(cfg->n_tls_listen, 2, "two HTTPS listeners");
+		is_str(cfg->tls_listen[0].host, "::", "tls.listen [::]");
+		is_int(cfg->tls_listen[1].port, 443, "tls.listen port");
+		is_str(cfg->tls_cert, "/srv/s/t.crt", "tls.cert resolved against state_dir");
+		is_str(cfg->tls_key, "/k/t.key", "absolute tls.key kept");
+		is_str(cfg->tls_min_version, "1.3", "tls.min_version 1.3");
+		is_str(cfg->log_target, "journald", "log.target journald");
+		is_str(cfg->log_format, "json", "log.format json");
+		is_str(cfg->access_log, "/srv/s/log/a.log", "log.access_log resolved");
+		is_int(cfg->n_monitor_allow, 4, "four networks");
+		is_int(cfg->monitor_allow[0].prefix, 8, "10.0.0.0/8 prefix");
+		is_int(cfg->monitor_allow[1].prefix, 32, "2001:db8::/32 prefix");
+		is_int(cfg->monitor_allow[1].family, AF_INET6, "2001:db8::/32 family");
+		is_int(cfg->monitor_allow[3].prefix, 0, "::/0 prefix");
+		is_int(cfg->expiry_warning_days, 0, "expiry warnings off");
+		snprintf(host, sizeof(host), "%u.%u.%u.%u", cfg->monitor_allow[2].addr[0],
+		    cfg->monitor_allow[2].addr[1], cfg->monitor_allow[2].addr[2],
+		    cfg->monitor_allow[2].addr[3]);
+		is_str(host, "192.0.2.7", "single address");
+		round_trip("service settings", cfg);
+	}
+	config_free(cfg);
+
+	fails_with("bad networks",
+	    "monitor = { allow = [ \"10.0.0.1/8\", \"10.0.0.0/33\", \"::1/129\", \"host\",\n"
+	    "  \"10.0.0.0/\", \"/8\", \"10.0.0.0/08\", \"127.0.0.1\", \"127.0.0.1/32\" ]; };\n",
+	    LABEL ":1: monitor.allow: \"10.0.0.1/8\": address has bits set beyond the prefix "
+	    "length\n"
+	    LABEL ":1: monitor.allow: \"10.0.0.0/33\": prefix length must be 0 to 32\n"
+	    LABEL ":1: monitor.allow: \"::1/129\": prefix length must be 0 to 128\n"
+	    LABEL ":1: monitor.allow: \"host\": not a numeric IPv4 or IPv6 address\n"
+	    LABEL ":2: monitor.allow: \"10.0.0.0/\": missing prefix length after '/'\n"
+	    LABEL ":2: monitor.allow: \"/8\": missing address\n"
+	    LABEL ":2: monitor.allow: \"10.0.0.0/08\": prefix length must be 0 to 32\n"
+	    LABEL ":2: monitor.allow: \"127.0.0.1/32\" is listed twice\n");
+	fails_with("HTTPS without a certificate",
+	    "tls = {\n  listen = [ \"127.0.0.1:8443\" ];\n};\n",
+	    LABEL ":2: tls.cert and tls.key are required when tls.listen is not empty\n");
+	fails_with("HTTPS and HTTP on one address",
+	    "http = { listen = [ \"127.0.0.1:8443\" ]; };\n"
+	    "tls = { listen = [ \"127.0.0.1:8443\" ]; cert = \"c\"; key = \"k\"; };\n",
+	    LABEL ":2: tls.listen: \"127.0.0.1:8443\" is in http.listen too\n");
+	fails_with("TLS 1.1", "tls = { min_version = \"1.1\"; };\n",
+	    LABEL ":1: tls.min_version: unknown value \"1.1\"; known: 1.2, 1.3\n");
+	fails_with("log.format", "log = { format = \"xml\"; };\n",
+	    LABEL ":1: log.format: unknown value \"xml\"; known: text, json\n");
+	fails_with("drain_timeout range", "http = { drain_timeout = 3601; };\n",
+	    LABEL ":1: http.drain_timeout: 3601 is out of range (0..3600)\n");
+}
+
 /* The schema, the man page and the sample list the same settings. */
 static void test_documentation(void)
 {
@@ -611,7 +703,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 114, "schema has 114 settings");
+	is_int(n, 123, "schema has 123 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -864,6 +956,7 @@ int main(void)
 	test_paths();
 	test_round_trip();
 	test_templates_profiles();
+	test_service_settings();
 	test_documentation();
 	return done_testing();
 }

@@ -56,9 +56,8 @@ static int serve(const struct config *cfg)
 		goto out;
 	}
 	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0)
-		log_msg(LOG_WARNING, "backend.type \"%s\": GetCACaps and GetCACert are served, but "
-		    "this version does not route enrollments to this backend yet: PKCSReq is "
-		    "answered FAILURE", cfg->backend_type);
+		log_msg(LOG_NOTICE, "certificates are issued by the %s backend (backend.type)",
+		    cfg->backend_type);
 	for (i = 0; i < cfg->n_listen; i++)
 		log_msg(LOG_NOTICE, "serving SCEP on http://%s%s%s:%u/certsrv/mscep/mscep.dll "
 		    "event=%d", strchr(cfg->listen[i].host, ':') ? "[" : "", cfg->listen[i].host,

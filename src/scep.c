@@ -1067,6 +1067,13 @@ static void certpoll(struct pkiop *op)
 	renew = op->prof->renewal ? renew_key(op, keybuf, sizeof(keybuf)) : NULL;
 	if (answer_issued(op, NULL, renew, &result) || answer_waiting(op, renew, &result))
 		goto out;
+	/*
+	 * Signed by a certificate of ours but not a renewal: an RA (a scepd
+	 * forwarding to this one) polls for a device's enrollment.
+	 */
+	if (renew != NULL && (answer_issued(op, NULL, NULL, &result) ||
+	    answer_waiting(op, NULL, &result)))
+		goto out;
 	fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "CertPoll: no request with "
 	    "transactionID %s is known", op->msg->transaction_id);
 out:

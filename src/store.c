@@ -50,6 +50,8 @@ enum stmt_id {
 	Q_PENDING_BY_ID,
 	Q_PENDING_DECIDE,
 	Q_PENDING_ISSUE,
+	Q_PENDING_BACKEND,
+	Q_PENDING_REFUSE,
 	Q_CERT_REVOKE,
 	Q_CERT_STATUS,
 	Q_REVOKED_LIST,
@@ -68,7 +70,7 @@ enum stmt_id {
 #define N_CERT_COLS 12
 #define PENDING_COLS "id, transaction_id, message_type, client_addr, subject, profile, " \
 	"template, pubkey_sha256, signer_sha256, csr, renew_serial, decision, created_at, " \
-	"decided_at FROM requests WHERE outcome = 'pending'"
+	"decided_at, backend, backend_handle, failinfo, reason FROM requests WHERE outcome = 'pending'"
 
 #define USER_COLS "name, nt_hash, basic_salt, basic_hash, basic_iterations, enroll, created_at"
 
@@ -94,8 +96,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_REQUEST_INSERT] =
 	    "INSERT INTO requests (transaction_id, message_type, client_addr, pubkey_sha256,"
 	    " subject, outcome, failinfo, reason, created_at, cert_serial, signer_sha256,"
-	    " profile, template, csr, renew_serial)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	    " profile, template, csr, renew_serial, backend, backend_handle)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[Q_CERT_INSERT] =
 	    "INSERT INTO certificates (serial, subject, not_before, not_after, der, status,"
 	    " transaction_id, issued_at, issuer_key_id, renewed_serial)"
@@ -117,7 +119,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NULL",
 	[Q_PENDING_ISSUE] =
 	    "UPDATE requests SET outcome = 'issued', cert_serial = ?2"
-	    " WHERE id = ?1 AND outcome = 'pending' AND decision = 'approved'",
+	    " WHERE id = ?1 AND outcome = 'pending' AND (decision = 'approved'"
+	    " OR (decision IS NULL AND backend IS NOT NULL))",
+	[Q_PENDING_BACKEND] =
+	    "UPDATE requests SET backend = ?2, backend_handle = ?3"
+	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NOT 'rejected'",
+	[Q_PENDING_REFUSE] =
+	    "UPDATE requests SET decision = 'rejected', decided_at = ?2, failinfo = ?3, reason = ?4"
+	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NOT 'rejected'",
 	[Q_CERT_REVOKE] =
 	    "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3"
 	    " WHERE serial = ?1 AND status = 'valid'",
@@ -929,7 +938,9 @@ static int request_insert_full(struct store *st, const char *transaction_id, int
 	    bind_text(st, s, 12, e != NULL ? e->profile : NULL) == -1 ||
 	    bind_text(st, s, 13, e != NULL ? e->template_name : NULL) == -1 ||
 	    bind_blob(st, s, 14, csr, csr_len) == -1 ||
-	    bind_text(st, s, 15, e != NULL ? e->renew_serial : NULL) == -1)
+	    bind_text(st, s, 15, e != NULL ? e->renew_serial : NULL) == -1 ||
+	    bind_text(st, s, 16, e != NULL ? e->backend : NULL) == -1 ||
+	    bind_text(st, s, 17, e != NULL && e->backend != NULL ? e->backend_handle : NULL) == -1)
 		goto out;
 	if (step_done(st, s, "recording the request") == -1)
 		goto out;
@@ -1416,6 +1427,10 @@ static struct store_pending *pending_from_row(struct store *st, sqlite3_stmt *s)
 	}
 	p->created_at = sqlite3_column_int64(s, 12);
 	p->decided_at = sqlite3_column_int64(s, 13);
+	p->backend = column_strdup(s, 14);
+	p->backend_handle = column_strdup(s, 15);
+	p->failinfo = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 16);
+	p->reason = column_strdup(s, 17);
 	result = p;
 	p = NULL;
 out:
@@ -1432,6 +1447,9 @@ void store_pending_free(struct store_pending *p)
 	free(p->profile);
 	free(p->template_name);
 	free(p->csr);
+	free(p->backend);
+	free(p->backend_handle);
+	free(p->reason);
 	free(p);
 }
 
@@ -1576,7 +1594,8 @@ enum store_rc store_pending_issue(struct store *st, int64_t id, const struct sto
 	/* Checked first, so a second issue is a conflict rather than a duplicate serial. */
 	switch (store_pending_by_id(st, id, &p)) {
 	case STORE_OK:
-		if (strcmp(p->decision, "approved") == 0)
+		if (strcmp(p->decision, "approved") == 0 ||
+		    (p->decision[0] == '\0' && p->backend != NULL))
 			break;
 		/* FALLTHROUGH */
 	case STORE_NOT_FOUND:
@@ -1622,6 +1641,72 @@ out:
 	if (in_tx)
 		tx_rollback(st);
 	return result;
+}
+
+/* Runs Q_PENDING_BACKEND or Q_PENDING_REFUSE, bound by fn, on waiting request id. */
+static enum store_rc pending_update(struct store *st, int q, int64_t id, const char *what,
+    int (*bind)(struct store *, sqlite3_stmt *, const void *), const void *arg)
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+
+	if ((s = stmt_get(st, q)) == NULL)
+		goto out;
+	if (bind_int(st, s, 1, id) == -1 || bind(st, s, arg) == -1 || step_done(st, s, what) == -1)
+		goto out;
+	if (sqlite3_changes(st->db) != 1) {
+		set_err(st, "no waiting request %lld", (long long)id);
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+struct backend_args {
+	const char *backend, *handle;
+	int failinfo;
+	const char *reason;
+	int64_t now;
+};
+
+static int bind_backend(struct store *st, sqlite3_stmt *s, const void *arg)
+{
+	const struct backend_args *a = arg;
+
+	return bind_text(st, s, 2, a->backend) == -1 || bind_text(st, s, 3, a->handle) == -1 ?
+	    -1 : 0;
+}
+
+static int bind_refuse(struct store *st, sqlite3_stmt *s, const void *arg)
+{
+	const struct backend_args *a = arg;
+
+	return bind_int(st, s, 2, a->now) == -1 || bind_int(st, s, 3, a->failinfo) == -1 ||
+	    bind_text(st, s, 4, a->reason) == -1 ? -1 : 0;
+}
+
+enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char *backend,
+    const char *handle)
+{
+	struct backend_args a = { .backend = backend, .handle = handle };
+
+	if (backend == NULL || (handle != NULL && strlen(handle) > 4096)) {
+		set_err(st, "store_pending_set_backend: no backend, or an oversized handle");
+		return STORE_ERROR;
+	}
+	return pending_update(st, Q_PENDING_BACKEND, id, "recording the backend's handle",
+	    bind_backend, &a);
+}
+
+enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,
+    const char *reason, int64_t now)
+{
+	struct backend_args a = { .failinfo = failinfo, .reason = reason, .now = now };
+
+	return pending_update(st, Q_PENDING_REFUSE, id, "recording the refusal", bind_refuse, &a);
 }
 
 /* --- revocation and CRLs --------------------------------------------------- */

@@ -37,7 +37,7 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -130,6 +130,8 @@ struct store_enrollment {
 	const char *template_name;
 	const char *renew_serial;             /* the certificate a renewal renews, or NULL */
 	int revoke_renewed;                   /* revoke renew_serial as superseded */
+	const char *backend;                  /* waiting: the CA backend that has it ("scep"), or NULL */
+	const char *backend_handle;           /* waiting: its handle, NULL: submit again */
 };
 
 /*
@@ -195,6 +197,10 @@ struct store_pending {
 	char renew_serial[80];    /* the certificate a renewal renews, or "" */
 	char decision[16];        /* "", "approved" or "rejected" */
 	int64_t created_at, decided_at;
+	char *backend;            /* the CA backend that has the request (ca.h), or NULL */
+	char *backend_handle;     /* its handle to poll; NULL: submit again */
+	int failinfo;             /* a backend's refusal (decision "rejected"), else -1 */
+	char *reason;             /* its reason, or NULL */
 };
 
 /*
@@ -225,13 +231,27 @@ int store_pending_foreach(struct store *st, int all,
 enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now);
 
 /*
- * Turns approved request id into an issued one with e->cert (and revokes
- * e->renew_serial when e->revoke_renewed), in one transaction.
+ * Turns approved request id, or an undecided one a CA backend has, into an
+ * issued one with e->cert (and revokes e->renew_serial when e->revoke_renewed),
+ * in one transaction.
  * STORE_CONFLICT when it is not an approved waiting request any more.
  */
 enum store_rc store_pending_issue(struct store *st, int64_t id, const struct store_enrollment *e);
 
 void store_pending_free(struct store_pending *p);
+
+/*
+ * A waiting request handed to a CA backend (manual approval done, or not
+ * needed): records which backend has it and the handle to poll with (NULL:
+ * the backend was unavailable, submit again). STORE_NOT_FOUND when id is not
+ * a waiting request (or was refused).
+ */
+enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char *backend,
+    const char *handle);
+
+/* The backend refused waiting request id: decision "rejected" with failinfo and reason. */
+enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,
+    const char *reason, int64_t now);
 
 /* --- revocation and CRLs --------------------------------------------------- */
 

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# t_forward.sh: a front scepd whose CA backend is not the local CA, with a real
+# client (strongSwan `pki --scep`) enrolling against the FRONT on 127.0.0.1:
+#   - backend scep forwarding to a second scepd (local CA): SUCCESS, the
+#     certificate verifies against the upstream CA and is in both stores;
+#     upstream manual approval -> PENDING at the front -> pki polls -> SUCCESS
+#     after `scepctl request approve` on the upstream;
+#   - the upstream stopped: FAILURE (when_unavailable = failure) or PENDING
+#     (= pending, completed by a later poll once the upstream is back), while
+#     GetCACaps and GetCACert keep answering 200;
+#   - backend scep forwarding to micromdm's scepserver (Debian package scep);
+#   - backend exec with a small script around `openssl x509 -req`.
+# It also prints the added latency of forwarding (pki direct vs through the front).
+set -u
+. "$(dirname "$0")/lib.sh"
+need_binaries
+T=$TEST_TMP
+
+if ! have_cmd pki; then
+	skip "pki (strongswan-pki) is not installed: forwarding not exercised with a real client"
+	done_testing
+	exit 0
+fi
+
+# enroll URL DIR KEY CN PASSWORD OUT [SECONDS]: pki --scep against URL with DIR's
+# RA and CA certificates; polls every second for up to SECONDS (default 30)
+enroll() {
+	local url=$1 dir=$2 key=$3 cn=$4 pw=$5 out=$6 secs=${7:-30}
+	timeout $((secs + 30)) pki --scep --url "$url" --in "$key" \
+		--dn "C=CH, O=scepd forward, CN=$cn" --password "$pw" \
+		--cacert-enc "$dir/ra-enc.crt" --cacert-sig "$dir/ra-sign.crt" \
+		--cacert "$dir/ca.crt" --interval 1 --maxpolltime "$secs" --outform pem \
+		>"$out" 2>"$out.err"
+}
+
+# use NAME: make daemon NAME (up, front, ...) the current one for lib.sh
+declare -A D_PID
+use() {
+	SCEPD_DIR=$T/$1
+	SCEPD_CONF=$SCEPD_DIR/scepd.conf
+	SCEPD_PORT=$(cat "$SCEPD_DIR/.test-port")
+	SCEPD_BASE=http://127.0.0.1:$SCEPD_PORT
+	SCEPD_URL=$SCEPD_BASE$NDES_PATH
+	SCEPD_LOG=$SCEPD_DIR/scepd.log
+	SCEPD_PID=${D_PID[$1]:-}
+}
+start() { run_scepd "$T/$1" && D_PID[$1]=$SCEPD_PID; }
+stop() { use "$1"; stop_scepd; D_PID[$1]=; }
+# front_init NAME UPSTREAM-URL CHALLENGE [init options]: scepctl init --upstream
+front_init() {
+	local name=$1 url=$2 pw=$3 port; shift 3
+	port=$(free_port)
+	"$SCEPCTL_BIN" init -d "$T/$name" --upstream "$url" --upstream-challenge "$pw" \
+	    --challenge "$pw" --listen "127.0.0.1:$port" "$@" >"$T/$name.init.log" 2>&1 &&
+	    echo "$port" >"$T/$name/.test-port"
+}
+ms_now() { date +%s%N | cut -c1-13; }
+
+# ------------------------------------------------------------ scepd -> scepd
+
+init_scepd "$T/up" --challenge up-secret-1 || bail "scepctl init (upstream)"
+start up || bail "upstream scepd starts"
+pass "upstream scepd (local CA) starts"
+UP_URL=$SCEPD_URL
+check "front: scepctl init --upstream (scepd)" front_init front "$UP_URL" up-secret-1
+start front || bail "front scepd starts"
+pass "front scepd (backend scep) starts"
+like "$(cat "$SCEPD_LOG")" "certificates are issued by the scep backend" \
+    "front logs which backend issues"
+FRONT_URL=$SCEPD_URL
+
+new_rsa_key "$T/a.key"
+mark=$(log_mark)
+enroll "$FRONT_URL" "$T/front" "$T/a.key" it-fwd-a up-secret-1 "$T/a.crt"
+is "$?" 0 "pki --scep through the front: SUCCESS"
+check "the certificate verifies against the upstream CA, for the device's key" \
+    verify_issued "$T/a.crt" "$T/a.key" "$T/up/ca.crt"
+check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "front log: PKCSReq SUCCESS"
+check "the front's store records the certificate (scepctl cert list)" in_cert_list "$T/a.crt"
+use up
+check "the upstream's store records it too" in_cert_list "$T/a.crt"
+
+# latency: one enrollment direct to the upstream vs through the front (3 each)
+direct=() fwd=()
+for i in 1 2 3; do
+	new_rsa_key "$T/ld$i.key"
+	new_rsa_key "$T/lf$i.key"
+	t0=$(ms_now); enroll "$UP_URL" "$T/up" "$T/ld$i.key" it-lat-d$i up-secret-1 "$T/ld$i.crt"
+	t1=$(ms_now); direct+=($((t1 - t0)))
+	t0=$(ms_now); enroll "$FRONT_URL" "$T/front" "$T/lf$i.key" it-lat-f$i up-secret-1 "$T/lf$i.crt"
+	t1=$(ms_now); fwd+=($((t1 - t0)))
+done
+check "latency runs enrolled (direct and forwarded)" \
+    test -s "$T/ld1.crt" -a -s "$T/ld2.crt" -a -s "$T/ld3.crt" -a -s "$T/lf1.crt" -a -s "$T/lf2.crt" -a -s "$T/lf3.crt"
+diag "latency of one pki --scep enrollment (GetCACaps + GetCACert + PKCSReq), ms:" \
+    "  direct to the upstream: ${direct[*]}" "  through the front:      ${fwd[*]}"
+
+# upstream manual approval: PENDING carries through the front
+check "upstream: certificate.approval = true" set_conf "$T/up" approval true
+stop up
+start up || bail "upstream restarts with approval"
+new_rsa_key "$T/b.key"
+use front
+mark=$(log_mark)
+enroll "$FRONT_URL" "$T/front" "$T/b.key" it-fwd-b up-secret-1 "$T/b.crt" 60 &
+PKI_B=$!
+track_pid "$PKI_B"
+check_log "$mark" 'type=PKCSReq.*outcome="?PENDING' "front answers PENDING (upstream waits for approval)"
+check_log "$mark" 'type=CertPoll.*outcome="?PENDING' "pki polls the front, still PENDING"
+id=
+for _ in $(seq 50); do
+	id=$("$SCEPCTL_BIN" -f "$T/up/scepd.conf" request list 2>/dev/null |
+	    awk 'NR > 1 && /it-fwd-b/ { print $1; exit }')
+	[ -n "$id" ] && break
+	sleep 0.1
+done
+like "$id" '^[0-9]+$' "the request waits on the upstream (scepctl request list there)"
+check "scepctl request approve on the UPSTREAM" \
+    "$SCEPCTL_BIN" -f "$T/up/scepd.conf" request approve "$id"
+wait "$PKI_B"
+is "$?" 0 "pki gets its certificate through the front after the upstream approval"
+check "that certificate verifies against the upstream CA" \
+    verify_issued "$T/b.crt" "$T/b.key" "$T/up/ca.crt"
+check_log "$mark" 'type=CertPoll.*outcome="?SUCCESS' "front log: CertPoll SUCCESS"
+check "the front's store records it" in_cert_list "$T/b.crt"
+check "upstream: certificate.approval = false" set_conf "$T/up" approval false
+stop up
+
+# ------------------------------------------------------------ upstream stopped
+use front
+new_rsa_key "$T/c.key"
+mark=$(log_mark)
+enroll "$FRONT_URL" "$T/front" "$T/c.key" it-fwd-down up-secret-1 "$T/c.crt" 5
+isnt "$?" 0 "upstream down, when_unavailable = failure: pki fails"
+check_log "$mark" 'type=PKCSReq.*outcome="?FAILURE.*failInfo="?badRequest.*not available' \
+    "front log: FAILURE badRequest, the CA is not available"
+code=$(curl -s -o "$T/caps" -w '%{http_code}' "$FRONT_URL?operation=GetCACaps")
+is "$code" 200 "GetCACaps answers 200 with the upstream down"
+code=$(curl -s -o "$T/cacert" -w '%{http_code}' "$FRONT_URL?operation=GetCACert")
+is "$code" 200 "GetCACert answers 200 with the upstream down"
+stop front
+check "front: backend.when_unavailable = pending" set_conf "$T/front" when_unavailable '"pending"'
+start front || bail "front restarts"
+new_rsa_key "$T/d.key"
+mark=$(log_mark)
+enroll "$FRONT_URL" "$T/front" "$T/d.key" it-fwd-later up-secret-1 "$T/d.crt" 60 &
+PKI_D=$!
+track_pid "$PKI_D"
+check_log "$mark" 'type=PKCSReq.*outcome="?PENDING.*not available' \
+    "upstream down, when_unavailable = pending: PENDING"
+check_log "$mark" 'type=CertPoll.*outcome="?PENDING' "pki polls, still PENDING while the upstream is down"
+start up || bail "upstream starts again"
+wait "$PKI_D"
+is "$?" 0 "pki gets its certificate once the upstream is back (the poll resubmits)"
+check "that certificate verifies against the upstream CA" \
+    verify_issued "$T/d.crt" "$T/d.key" "$T/up/ca.crt"
+stop up
+stop front
+
+# ------------------------------------------------------------ scepd -> micromdm scepserver
+if command -v scepserver >/dev/null; then
+	mkdir -p "$T/mm"
+	check "scepserver ca -init" scepserver ca -init -depot "$T/mm/depot" -keySize 2048
+	mport=$(free_port)
+	scepserver -depot "$T/mm/depot" -port "$mport" -challenge mm-secret -allowrenew 0 \
+	    >"$T/mm.log" 2>&1 &
+	MPID=$!
+	track_pid "$MPID"
+	murl=http://127.0.0.1:$mport/scep
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$murl?operation=GetCACaps" && break
+		sleep 0.1
+	done
+	check "front2: scepctl init --upstream (scepserver)" front_init front2 "$murl" mm-secret
+	start front2 || bail "front2 starts"
+	new_rsa_key "$T/m.key"
+	mark=$(log_mark)
+	enroll "$SCEPD_URL" "$T/front2" "$T/m.key" it-fwd-mm mm-secret "$T/m.crt"
+	is "$?" 0 "pki --scep through the front to scepserver: SUCCESS"
+	check "the certificate verifies against scepserver's CA" \
+	    verify_issued "$T/m.crt" "$T/m.key" "$T/mm/depot/ca.pem"
+	check "the front's store records it" in_cert_list "$T/m.crt"
+	stop_pid "$MPID"
+	stop front2
+else
+	skip "scepserver (Debian package scep) is not installed"
+fi
+
+# ------------------------------------------------------------ exec backend
+init_scepd "$T/ex" --challenge ex-secret || bail "scepctl init (exec)"
+mkdir -p "$T/exca"
+cat >"$T/exca/sign.sh" <<EOF
+#!/bin/sh
+# CSR (PEM) on stdin -> certificate (PEM) on stdout, signed by the CA in ca.crt
+exec openssl x509 -req -CA "$T/ex/ca.crt" -CAkey "$T/ex/ca.key" -set_serial "0x\$(openssl rand -hex 12)" -days 1 2>/dev/null
+EOF
+chmod 755 "$T/exca/sign.sh"
+check "exec: backend.type = exec" set_conf "$T/ex" type '"exec"'
+sed -i "s|^\([[:space:]]*\)type = \"exec\";|&\\n\\1program = \"$T/exca/sign.sh\";|" "$T/ex/scepd.conf"
+check "exec: backend.program set, scepd -t accepts it" "$SCEPD_BIN" -t -f "$T/ex/scepd.conf"
+start ex || bail "scepd with the exec backend starts"
+new_rsa_key "$T/e.key"
+mark=$(log_mark)
+enroll "$SCEPD_URL" "$T/ex" "$T/e.key" it-exec ex-secret "$T/e.crt"
+is "$?" 0 "pki --scep with the exec backend: SUCCESS"
+check "the certificate verifies against the CA the script signs with" \
+    verify_issued "$T/e.crt" "$T/e.key" "$T/ex/ca.crt"
+check "the store records it" in_cert_list "$T/e.crt"
+stop ex
+
+done_testing

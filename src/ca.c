@@ -29,18 +29,6 @@ struct ca_backend {
 	void *impl;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 struct ca_backend *ca_backend_new(const struct config *cfg, const struct signer *signer,
     char *err, size_t errlen)
 {
@@ -58,7 +46,7 @@ struct ca_backend *ca_backend_new(const struct config *cfg, const struct signer 
 		ca->ops = &ca_scep_ops;
 		ca->impl = ca_scep_new(cfg, signer, err, errlen);
 	} else {
-		seterr(err, errlen, "backend.type: unknown backend \"%s\"", type);
+		errorf(err, errlen, "backend.type: unknown backend \"%s\"", type);
 	}
 	if (ca->impl == NULL) {
 		free(ca);

@@ -22,6 +22,7 @@
 
 #include "certid.h"
 #include "der.h"
+#include "util.h"
 
 /* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } (RFC 8894 §3.3.3) */
 typedef struct {
@@ -33,18 +34,6 @@ ASN1_SEQUENCE(ISSUER_AND_SUBJECT) = {
 	ASN1_SIMPLE(ISSUER_AND_SUBJECT, issuer, X509_NAME),
 	ASN1_SIMPLE(ISSUER_AND_SUBJECT, subject, X509_NAME),
 } static_ASN1_SEQUENCE_END(ISSUER_AND_SUBJECT)
-
-__attribute__((format(printf, 3, 4)))
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The serial as upper-case hex, two digits per octet without leading zero
@@ -82,31 +71,31 @@ struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t l
 	struct certid *c = NULL, *result = NULL;
 
 	if (len > CERTID_MAX_DER) {
-		fail(err, errlen, "IssuerAndSerialNumber: larger than %d bytes", CERTID_MAX_DER);
+		errorf(err, errlen, "IssuerAndSerialNumber: larger than %d bytes", CERTID_MAX_DER);
 		goto out;
 	}
 	ias = (PKCS7_ISSUER_AND_SERIAL *)der_decode_exact(ASN1_ITEM_rptr(PKCS7_ISSUER_AND_SERIAL),
 	    der, len);
 	if (ias == NULL || ias->issuer == NULL || ias->serial == NULL) {
-		fail(err, errlen, "not a single DER IssuerAndSerialNumber, or bytes after it "
+		errorf(err, errlen, "not a single DER IssuerAndSerialNumber, or bytes after it "
 		    "(RFC 8894 §3.3.4, RFC 5652 §10.2.4)");
 		goto out;
 	}
 	if (ASN1_STRING_type(ias->serial) == V_ASN1_NEG_INTEGER) {
-		fail(err, errlen, "IssuerAndSerialNumber: negative serial number (RFC 5280 §4.1.2.2)");
+		errorf(err, errlen, "IssuerAndSerialNumber: negative serial number (RFC 5280 §4.1.2.2)");
 		goto out;
 	}
 	if (ASN1_STRING_length(ias->serial) > CERTID_MAX_SERIAL_BYTES) {
-		fail(err, errlen, "IssuerAndSerialNumber: serial number longer than %d octets",
+		errorf(err, errlen, "IssuerAndSerialNumber: serial number longer than %d octets",
 		    CERTID_MAX_SERIAL_BYTES);
 		goto out;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		fail(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (serial_to_hex(ias->serial, c->serial_hex, sizeof(c->serial_hex)) == -1) {
-		fail(err, errlen, "IssuerAndSerialNumber: unreadable serial number");
+		errorf(err, errlen, "IssuerAndSerialNumber: unreadable serial number");
 		goto out;
 	}
 	c->issuer = ias->issuer;
@@ -128,17 +117,17 @@ struct certid *certid_parse_issuer_and_subject(const unsigned char *der, size_t 
 	struct certid *c = NULL, *result = NULL;
 
 	if (len > CERTID_MAX_DER) {
-		fail(err, errlen, "IssuerAndSubject: larger than %d bytes", CERTID_MAX_DER);
+		errorf(err, errlen, "IssuerAndSubject: larger than %d bytes", CERTID_MAX_DER);
 		goto out;
 	}
 	ias = (ISSUER_AND_SUBJECT *)der_decode_exact(ASN1_ITEM_rptr(ISSUER_AND_SUBJECT), der, len);
 	if (ias == NULL || ias->issuer == NULL || ias->subject == NULL) {
-		fail(err, errlen, "not a single DER IssuerAndSubject, or bytes after it "
+		errorf(err, errlen, "not a single DER IssuerAndSubject, or bytes after it "
 		    "(RFC 8894 §3.3.3)");
 		goto out;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		fail(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		goto out;
 	}
 	c->issuer = ias->issuer;

@@ -33,18 +33,6 @@
 #define CERTREP_MAX_TEXT 1024     /* failInfoText bytes */
 #define CERTREP_MAX_TID 1024      /* transactionID bytes */
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int certrep_attr_add(STACK_OF(X509_ATTRIBUTE) *sk, int nid, int type,
     const void *bytes, size_t len)
 {
@@ -117,16 +105,16 @@ static STACK_OF(X509_ATTRIBUTE) *reply_attrs(const struct certrep_request *rq, i
 	int reported = 1;
 
 	if (nids->message_type == NID_undef) {
-		seterr(err, errlen, "SCEP OIDs are not registered (oids_register)");
+		errorf(err, errlen, "SCEP OIDs are not registered (oids_register)");
 		goto out;
 	}
 	if (rq->transaction_id == NULL || (tidlen = strlen(rq->transaction_id)) == 0 ||
 	    tidlen > CERTREP_MAX_TID) {
-		seterr(err, errlen, "CertRep without a usable transactionID");
+		errorf(err, errlen, "CertRep without a usable transactionID");
 		goto out;
 	}
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
-		seterr(err, errlen, "no random bytes for senderNonce");
+		errorf(err, errlen, "no random bytes for senderNonce");
 		goto out;
 	}
 	reported = 0;
@@ -168,7 +156,7 @@ static STACK_OF(X509_ATTRIBUTE) *reply_attrs(const struct certrep_request *rq, i
 	sk = NULL;
 out:
 	if (result == NULL && !reported)
-		seterr(err, errlen, "building the CertRep attributes failed");
+		errorf(err, errlen, "building the CertRep attributes failed");
 	free(clean);
 	sk_X509_ATTRIBUTE_pop_free(sk, X509_ATTRIBUTE_free);
 	return result;
@@ -277,20 +265,20 @@ unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
 	char ebuf[256];
 
 	if (recipient == NULL) {
-		seterr(err, errlen, "no recipient certificate for the envelope");
+		errorf(err, errlen, "no recipient certificate for the envelope");
 		goto out;
 	}
 	pub = X509_get0_pubkey(recipient);
 	if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
-		seterr(err, errlen, "the request signer key is not RSA: cannot envelope the reply");
+		errorf(err, errlen, "the request signer key is not RSA: cannot envelope the reply");
 		goto out;
 	}
 	if (!reply_cipher_ok(nid)) {
-		seterr(err, errlen, "content cipher %s is not allowed for replies", OBJ_nid2sn(nid));
+		errorf(err, errlen, "content cipher %s is not allowed for replies", OBJ_nid2sn(nid));
 		goto out;
 	}
 	if ((cipher = EVP_CIPHER_fetch(NULL, OBJ_nid2sn(nid), NULL)) == NULL) {
-		seterr(err, errlen, "content cipher %s is not available%s (%s)", OBJ_nid2sn(nid),
+		errorf(err, errlen, "content cipher %s is not available%s (%s)", OBJ_nid2sn(nid),
 		    nid == NID_des_cbc ? " without the legacy provider (scep.allow_des)" : "",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
@@ -323,7 +311,7 @@ unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
 	der = NULL;
 out:
 	if (result == NULL && !reported)
-		seterr(err, errlen, "enveloping the reply failed: %s",
+		errorf(err, errlen, "enveloping the reply failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	free(der);
 	BIO_free(in);
@@ -341,12 +329,12 @@ unsigned char *certrep_success(const struct signer *s, const struct certrep_requ
 
 	*outlen = 0;
 	if (issued == NULL) {
-		seterr(err, errlen, "SUCCESS without a certificate");
+		errorf(err, errlen, "SUCCESS without a certificate");
 		goto out;
 	}
 	if ((p7 = degenerate(issued, extra)) == NULL ||
 	    (inner = p7_der(p7, &inner_len)) == NULL) {
-		seterr(err, errlen, "building the degenerate PKCS#7 failed");
+		errorf(err, errlen, "building the degenerate PKCS#7 failed");
 		goto out;
 	}
 	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
@@ -373,12 +361,12 @@ unsigned char *certrep_success_crl(const struct signer *s, const struct certrep_
 	*outlen = 0;
 	if (crl == NULL || crl_len == 0 || crl_len > INT32_MAX ||
 	    (x = d2i_X509_CRL(NULL, &p, (long)crl_len)) == NULL || p != crl + crl_len) {
-		seterr(err, errlen, "SUCCESS without a usable CRL");
+		errorf(err, errlen, "SUCCESS without a usable CRL");
 		goto out;
 	}
 	if ((p7 = degenerate(NULL, NULL)) == NULL || PKCS7_add_crl(p7, x) != 1 ||
 	    (inner = p7_der(p7, &inner_len)) == NULL) {
-		seterr(err, errlen, "building the degenerate PKCS#7 with the CRL failed");
+		errorf(err, errlen, "building the degenerate PKCS#7 with the CRL failed");
 		goto out;
 	}
 	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
@@ -408,7 +396,7 @@ unsigned char *certrep_failure(const struct signer *s, const struct certrep_requ
 {
 	*outlen = 0;
 	if (failinfo < SCEP_FAIL_BADALG || failinfo > SCEP_FAIL_BADCERTID) {
-		seterr(err, errlen, "failInfo %d is not one of 0..4", failinfo);
+		errorf(err, errlen, "failInfo %d is not one of 0..4", failinfo);
 		return NULL;
 	}
 	return sign_reply(s, rq, SCEP_STATUS_FAILURE, failinfo, text, no_envelope, 0, outlen,

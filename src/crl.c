@@ -22,18 +22,6 @@
 
 #define CRL_TRIES 3
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* 1 when c can still be served at now with n revoked certificates. */
 static int fresh(const struct store_crl *c, size_t n, int64_t now)
 {
@@ -57,7 +45,7 @@ int crl_current(struct store *st, const struct signer *s, int legacy,
 	*len = 0;
 	memset(&made, 0, sizeof(made));
 	if (signer_key_id(signer_ca_cert(s), key_id) == -1) {
-		seterr(err, errlen, "the CA certificate has no usable public key");
+		errorf(err, errlen, "the CA certificate has no usable public key");
 		goto out;
 	}
 	for (tries = 0; tries < CRL_TRIES; tries++) {
@@ -66,7 +54,7 @@ int crl_current(struct store *st, const struct signer *s, int legacy,
 		store_crl_free(latest);
 		latest = NULL;
 		if (store_revoked_list(st, key_id, legacy, &revoked, &n) != STORE_OK) {
-			seterr(err, errlen, "store: %s", store_errmsg(st));
+			errorf(err, errlen, "store: %s", store_errmsg(st));
 			goto out;
 		}
 		switch (store_crl_latest(st, key_id, &latest)) {
@@ -82,11 +70,11 @@ int crl_current(struct store *st, const struct signer *s, int legacy,
 		case STORE_NOT_FOUND:
 			break;
 		default:
-			seterr(err, errlen, "store: %s", store_errmsg(st));
+			errorf(err, errlen, "store: %s", store_errmsg(st));
 			goto out;
 		}
 		if ((number = store_crl_next_number(st, key_id)) <= 0) {
-			seterr(err, errlen, "store: %s", store_errmsg(st));
+			errorf(err, errlen, "store: %s", store_errmsg(st));
 			goto out;
 		}
 		free(entries);
@@ -116,11 +104,11 @@ int crl_current(struct store *st, const struct signer *s, int legacy,
 			force = 0;   /* someone else made one just now: use it if it is fresh */
 			continue;
 		default:
-			seterr(err, errlen, "store: %s", store_errmsg(st));
+			errorf(err, errlen, "store: %s", store_errmsg(st));
 			goto out;
 		}
 	}
-	seterr(err, errlen, "the CRL number kept being taken by another process");
+	errorf(err, errlen, "the CRL number kept being taken by another process");
 out:
 	free(made.der);
 	free(entries);

@@ -28,23 +28,12 @@
 
 #include "der.h"
 #include "csr.h"
+#include "util.h"
 
 /* DER of OID 2.16.840.1.113733.1.9.8, the VeriSign twin of extensionRequest. */
 static const unsigned char verisign_ext_req[] = {
 	0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x45, 0x01, 0x09, 0x08
 };
-
-__attribute__((format(printf, 3, 4)))
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* The name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL. */
 static char *name_text(const X509_NAME *name)
@@ -76,7 +65,7 @@ static const ASN1_TYPE *single_value(X509_ATTRIBUTE *a, const char *name, const 
 	const ASN1_TYPE *v;
 
 	if (X509_ATTRIBUTE_count(a) != 1 || (v = X509_ATTRIBUTE_get0_type(a, 0)) == NULL) {
-		fail(err, errlen, "CSR: %s must have exactly one value (%s)", name, rule);
+		errorf(err, errlen, "CSR: %s must have exactly one value (%s)", name, rule);
 		return NULL;
 	}
 	return v;
@@ -99,22 +88,22 @@ static int read_challenge(X509_ATTRIBUTE *a, struct csr *c, char *err, size_t er
 	case V_ASN1_IA5STRING:
 		break;
 	default:
-		fail(err, errlen, "CSR: challengePassword is not a DirectoryString or IA5String "
+		errorf(err, errlen, "CSR: challengePassword is not a DirectoryString or IA5String "
 		    "(RFC 2985 §5.4.1)");
 		goto out;
 	}
 	if ((n = ASN1_STRING_to_UTF8(&utf8, v->value.asn1_string)) < 0) {
-		fail(err, errlen, "CSR: challengePassword is not valid in its string type "
+		errorf(err, errlen, "CSR: challengePassword is not valid in its string type "
 		    "(RFC 2985 §5.4.1)");
 		goto out;
 	}
 	if (memchr(utf8, '\0', (size_t)n) != NULL) {
-		fail(err, errlen, "CSR: challengePassword contains a NUL character "
+		errorf(err, errlen, "CSR: challengePassword contains a NUL character "
 		    "(RFC 2985 §5.4.1)");
 		goto out;
 	}
 	if ((c->challenge = malloc((size_t)n + 1)) == NULL) {
-		fail(err, errlen, "CSR: out of memory");
+		errorf(err, errlen, "CSR: out of memory");
 		goto out;
 	}
 	memcpy(c->challenge, utf8, (size_t)n);
@@ -141,7 +130,7 @@ static int read_extension(X509_EXTENSION *ext, struct csr *c, char *err, size_t 
 	case NID_key_usage:
 		ku = (ASN1_BIT_STRING *)der_decode_exact(ASN1_ITEM_rptr(ASN1_BIT_STRING), d, n);
 		if (ku == NULL) {
-			fail(err, errlen, "CSR: requested keyUsage is not a BIT STRING "
+			errorf(err, errlen, "CSR: requested keyUsage is not a BIT STRING "
 			    "(RFC 5280 §4.2.1.3)");
 			goto out;
 		}
@@ -157,7 +146,7 @@ static int read_extension(X509_EXTENSION *ext, struct csr *c, char *err, size_t 
 		c->ext_key_usage = (STACK_OF(ASN1_OBJECT) *)der_decode_exact(
 		    ASN1_ITEM_rptr(EXTENDED_KEY_USAGE), d, n);
 		if (c->ext_key_usage == NULL || sk_ASN1_OBJECT_num(c->ext_key_usage) < 1) {
-			fail(err, errlen, "CSR: requested extKeyUsage is not a non-empty SEQUENCE "
+			errorf(err, errlen, "CSR: requested extKeyUsage is not a non-empty SEQUENCE "
 			    "OF KeyPurposeId (RFC 5280 §4.2.1.12)");
 			goto out;
 		}
@@ -165,7 +154,7 @@ static int read_extension(X509_EXTENSION *ext, struct csr *c, char *err, size_t 
 	case NID_subject_alt_name:
 		c->san = (GENERAL_NAMES *)der_decode_exact(ASN1_ITEM_rptr(GENERAL_NAMES), d, n);
 		if (c->san == NULL || sk_GENERAL_NAME_num(c->san) < 1) {
-			fail(err, errlen, "CSR: requested subjectAltName is not a non-empty "
+			errorf(err, errlen, "CSR: requested subjectAltName is not a non-empty "
 			    "GeneralNames (RFC 5280 §4.2.1.6)");
 			goto out;
 		}
@@ -199,7 +188,7 @@ static int read_ext_req(X509_ATTRIBUTE *a, const char *name, STACK_OF(X509_EXTEN
 	    (exts = (STACK_OF(X509_EXTENSION) *)der_decode_exact(ASN1_ITEM_rptr(X509_EXTENSIONS),
 	    ASN1_STRING_get0_data(v->value.sequence),
 	    (size_t)ASN1_STRING_length(v->value.sequence))) == NULL) {
-		fail(err, errlen, "CSR: %s is not a SEQUENCE OF Extension (RFC 2985 §5.4.2)",
+		errorf(err, errlen, "CSR: %s is not a SEQUENCE OF Extension (RFC 2985 §5.4.2)",
 		    name);
 		goto out;
 	}
@@ -221,7 +210,7 @@ static int read_ext_req(X509_ATTRIBUTE *a, const char *name, STACK_OF(X509_EXTEN
 				continue;
 			if (OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1) < 0)
 				snprintf(oid, sizeof(oid), "?");
-			fail(err, errlen, "CSR: extension %s requested twice with different "
+			errorf(err, errlen, "CSR: extension %s requested twice with different "
 			    "values (RFC 5280 §4.2)", oid);
 			goto out;
 		}
@@ -231,7 +220,7 @@ static int read_ext_req(X509_ATTRIBUTE *a, const char *name, STACK_OF(X509_EXTEN
 			goto out;
 		if ((copy = X509_EXTENSION_dup(ext)) == NULL ||
 		    sk_X509_EXTENSION_push(seen, copy) <= 0) {
-			fail(err, errlen, "CSR: out of memory");
+			errorf(err, errlen, "CSR: out of memory");
 			goto out;
 		}
 		copy = NULL;
@@ -259,38 +248,38 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 
 	ERR_set_mark();
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		fail(err, errlen, "CSR: out of memory");
+		errorf(err, errlen, "CSR: out of memory");
 		goto out;
 	}
 	c->req = (X509_REQ *)der_decode_exact(ASN1_ITEM_rptr(X509_REQ), der, len);
 	if (c->req == NULL) {
-		fail(err, errlen, "CSR: not a single DER CertificationRequest, or bytes after "
+		errorf(err, errlen, "CSR: not a single DER CertificationRequest, or bytes after "
 		    "it (RFC 2986 §4)");
 		goto out;
 	}
 	if ((c->subject = name_text(X509_REQ_get_subject_name(c->req))) == NULL) {
-		fail(err, errlen, "CSR: subject cannot be printed (RFC 2986 §4.1)");
+		errorf(err, errlen, "CSR: subject cannot be printed (RFC 2986 §4.1)");
 		goto out;
 	}
 	if ((pkey = X509_REQ_get0_pubkey(c->req)) == NULL) {
-		fail(err, errlen, "CSR: subjectPKInfo holds no public key OpenSSL can use "
+		errorf(err, errlen, "CSR: subjectPKInfo holds no public key OpenSSL can use "
 		    "(RFC 2986 §4.1)");
 		goto out;
 	}
 	c->key_type = EVP_PKEY_get_base_id(pkey);
 	if ((c->key_bits = EVP_PKEY_get_bits(pkey)) <= 0) {
-		fail(err, errlen, "CSR: public key has no size (RFC 2986 §4.1)");
+		errorf(err, errlen, "CSR: public key has no size (RFC 2986 §4.1)");
 		goto out;
 	}
 	if ((n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(c->req), &spki)) <= 0 ||
 	    EVP_Digest(spki, (size_t)n, c->spki_sha256, NULL, EVP_sha256(), NULL) != 1) {
-		fail(err, errlen, "CSR: cannot hash the SubjectPublicKeyInfo");
+		errorf(err, errlen, "CSR: cannot hash the SubjectPublicKeyInfo");
 		goto out;
 	}
 	c->self_signature_ok = X509_REQ_verify(c->req, pkey) == 1;
 
 	if ((seen = sk_X509_EXTENSION_new_null()) == NULL) {
-		fail(err, errlen, "CSR: out of memory");
+		errorf(err, errlen, "CSR: out of memory");
 		goto out;
 	}
 	n = X509_REQ_get_attr_count(c->req);
@@ -302,7 +291,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 
 		if (nid == NID_pkcs9_challengePassword) {
 			if (c->challenge != NULL) {
-				fail(err, errlen, "CSR: challengePassword present more than once "
+				errorf(err, errlen, "CSR: challengePassword present more than once "
 				    "(RFC 2985 §5.4.1)");
 				goto out;
 			}
@@ -323,7 +312,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 			continue;
 		}
 		if (*have) {
-			fail(err, errlen, "CSR: %s present more than once (RFC 2985 §5.4.2)", name);
+			errorf(err, errlen, "CSR: %s present more than once (RFC 2985 §5.4.2)", name);
 			goto out;
 		}
 		*have = 1;

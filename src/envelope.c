@@ -28,6 +28,7 @@
 
 #include "der.h"
 #include "envelope.h"
+#include "util.h"
 
 /* EncryptedContentInfo (RFC 5652 §6.1). */
 typedef struct {
@@ -70,18 +71,6 @@ ASN1_SEQUENCE(ENV_CI) = {
 	ASN1_EXP(ENV_CI, ed, ENV_ED, 0)
 } static_ASN1_SEQUENCE_END(ENV_CI)
 
-__attribute__((format(printf, 3, 4)))
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info *out,
     char *err, size_t errlen)
 {
@@ -95,33 +84,33 @@ int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info 
 	memset(&info, 0, sizeof(info));
 	cms = (CMS_ContentInfo *)der_decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
 	if (cms == NULL) {
-		fail(err, errlen, "pkcsPKIEnvelope: not a single BER/DER CMS ContentInfo, or "
+		errorf(err, errlen, "pkcsPKIEnvelope: not a single BER/DER CMS ContentInfo, or "
 		    "bytes after it (RFC 8894 §3.2.2, RFC 5652 §3)");
 		goto out;
 	}
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
-		fail(err, errlen, "pkcsPKIEnvelope: ContentInfo is not envelopedData "
+		errorf(err, errlen, "pkcsPKIEnvelope: ContentInfo is not envelopedData "
 		    "(RFC 8894 §3.2.2)");
 		goto out;
 	}
 	ci = (ENV_CI *)der_decode_exact(ASN1_ITEM_rptr(ENV_CI), der, len);
 	if (ci == NULL || ci->ed == NULL || ci->ed->eci == NULL ||
 	    ci->ed->eci->algorithm == NULL) {
-		fail(err, errlen, "pkcsPKIEnvelope: EnvelopedData does not decode "
+		errorf(err, errlen, "pkcsPKIEnvelope: EnvelopedData does not decode "
 		    "(RFC 5652 §6.1)");
 		goto out;
 	}
 	info.cipher_nid = OBJ_obj2nid(ci->ed->eci->algorithm->algorithm);
 	if (OBJ_obj2txt(info.cipher_oid, sizeof(info.cipher_oid),
 	    ci->ed->eci->algorithm->algorithm, 1) <= 0) {
-		fail(err, errlen, "pkcsPKIEnvelope: contentEncryptionAlgorithm OID unreadable "
+		errorf(err, errlen, "pkcsPKIEnvelope: contentEncryptionAlgorithm OID unreadable "
 		    "(RFC 5652 §6.1)");
 		goto out;
 	}
 
 	if ((ris = CMS_get0_RecipientInfos(cms)) == NULL ||
 	    sk_CMS_RecipientInfo_num(ris) < 1) {
-		fail(err, errlen, "pkcsPKIEnvelope: no RecipientInfo (RFC 5652 §6.1)");
+		errorf(err, errlen, "pkcsPKIEnvelope: no RecipientInfo (RFC 5652 §6.1)");
 		goto out;
 	}
 	info.n_recipients = sk_CMS_RecipientInfo_num(ris);
@@ -134,7 +123,7 @@ int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info 
 			continue;
 		info.n_ktri++;
 		if (CMS_RecipientInfo_ktri_get0_algs(ri, NULL, NULL, &alg) != 1 || alg == NULL) {
-			fail(err, errlen, "pkcsPKIEnvelope: KeyTransRecipientInfo without "
+			errorf(err, errlen, "pkcsPKIEnvelope: KeyTransRecipientInfo without "
 			    "keyEncryptionAlgorithm (RFC 5652 §6.2.1)");
 			goto out;
 		}

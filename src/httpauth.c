@@ -14,12 +14,7 @@
 
 #include "base64.h"
 #include "httpauth.h"
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-}
+#include "util.h"
 
 void httpauth_clear(struct httpauth *a)
 {
@@ -46,15 +41,15 @@ int httpauth_parse(const char *value, size_t len, struct httpauth *out, char *er
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	if (value == NULL || len == 0) {
-		set_err(err, errlen, "the Authorization header is empty");
+		errorf(err, errlen, "the Authorization header is empty");
 		goto out;
 	}
 	if (len > HTTPAUTH_MAX_HEADER) {
-		set_err(err, errlen, "the Authorization header is too long");
+		errorf(err, errlen, "the Authorization header is too long");
 		goto out;
 	}
 	if (memchr(value, '\0', len) != NULL) {
-		set_err(err, errlen, "the Authorization header holds a NUL byte");
+		errorf(err, errlen, "the Authorization header holds a NUL byte");
 		goto out;
 	}
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -69,7 +64,7 @@ int httpauth_parse(const char *value, size_t len, struct httpauth *out, char *er
 	else if (n == 9 && strncasecmp(tok, "Negotiate", 9) == 0)
 		a.scheme = HTTPAUTH_NEGOTIATE;
 	else {
-		set_err(err, errlen, "the Authorization scheme is not Basic, NTLM or Negotiate");
+		errorf(err, errlen, "the Authorization scheme is not Basic, NTLM or Negotiate");
 		goto out;
 	}
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -77,22 +72,22 @@ int httpauth_parse(const char *value, size_t len, struct httpauth *out, char *er
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	if (p == end) {
-		set_err(err, errlen, "the Authorization header has no credentials after the scheme");
+		errorf(err, errlen, "the Authorization header has no credentials after the scheme");
 		goto out;
 	}
 	if ((dec = base64_decode(p, (size_t)(end - p), &dec_len)) == NULL || dec_len == 0) {
-		set_err(err, errlen, "the Authorization credentials are not valid base64");
+		errorf(err, errlen, "the Authorization credentials are not valid base64");
 		goto out;
 	}
 	if (a.scheme == HTTPAUTH_BASIC) {
 		if (memchr(dec, '\0', dec_len) != NULL ||
 		    (colon = memchr(dec, ':', dec_len)) == NULL) {
-			set_err(err, errlen, "the Basic credentials are not \"user:password\"");
+			errorf(err, errlen, "the Basic credentials are not \"user:password\"");
 			goto out;
 		}
 		n = (size_t)(colon - (const char *)dec);
 		if ((a.user = malloc(n + 1)) == NULL || (a.password = strdup(colon + 1)) == NULL) {
-			set_err(err, errlen, "out of memory");
+			errorf(err, errlen, "out of memory");
 			goto out;
 		}
 		memcpy(a.user, dec, n);

@@ -35,18 +35,6 @@
 #define LABCA_EKU_RA "1.3.6.1.4.1.311.20.2.1"
 #define LABCA_N_FILES 6
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Adds one "KEY=value" (key and value trimmed) to name. 0 or -1. */
 static int add_rdn(X509_NAME *name, char *key, char *value)
 {
@@ -155,12 +143,12 @@ static EVP_PKEY *make_key(const char *spec, char *err, size_t errlen)
 	else if (strcmp(spec, "ec:p384") == 0)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	else {
-		seterr(err, errlen, "unknown key type '%s' (rsa:2048, rsa:3072, rsa:4096, ec:p256, "
+		errorf(err, errlen, "unknown key type '%s' (rsa:2048, rsa:3072, rsa:4096, ec:p256, "
 		    "ec:p384)", spec);
 		return NULL;
 	}
 	if (key == NULL)
-		seterr(err, errlen, "generating a %s key failed: %s", spec,
+		errorf(err, errlen, "generating a %s key failed: %s", spec,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	return key;
 }
@@ -233,7 +221,7 @@ static X509 *make_cert_at(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
 	int reported = 0;
 
 	if ((md = sign_digest(issuer_key)) == NULL) {
-		seterr(err, errlen, "the CA key type cannot sign certificates (RSA or EC only)");
+		errorf(err, errlen, "the CA key type cannot sign certificates (RSA or EC only)");
 		reported = 1;
 		goto out;
 	}
@@ -257,7 +245,7 @@ static X509 *make_cert_at(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
 		    X509_set1_notAfter(x, end) != 1)
 			goto out;
 		if (ASN1_TIME_compare(X509_get0_notBefore(x), X509_get0_notAfter(x)) >= 0) {
-			seterr(err, errlen, "the CA certificate has expired");
+			errorf(err, errlen, "the CA certificate has expired");
 			reported = 1;
 			goto out;
 		}
@@ -280,7 +268,7 @@ static X509 *make_cert_at(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
 	x = NULL;
 out:
 	if (result == NULL && !reported)
-		seterr(err, errlen, "building a certificate failed: %s",
+		errorf(err, errlen, "building a certificate failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	X509_free(x);
 	return result;
@@ -329,12 +317,12 @@ static X509 *read_cert_file(const char *path, char *err, size_t errlen)
 	char ebuf[256];
 
 	if ((buf = read_file(path, LABCA_MAX_PEM, &len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
 	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		seterr(err, errlen, "%s: not a PEM certificate (%s)", path,
+		errorf(err, errlen, "%s: not a PEM certificate (%s)", path,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 out:
 	BIO_free(bio);
@@ -360,12 +348,12 @@ static EVP_PKEY *read_key_file(const char *path, char *err, size_t errlen)
 	char ebuf[256];
 
 	if ((buf = read_file(path, LABCA_MAX_PEM, &len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
 	    (key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL)
-		seterr(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
+		errorf(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 out:
 	BIO_free(bio);
@@ -385,11 +373,11 @@ static int write_new(const char *path, const char *data, size_t len, mode_t mode
 	int fd, result = -1;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, mode) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	while (done < len) {
@@ -397,19 +385,19 @@ static int write_new(const char *path, const char *data, size_t len, mode_t mode
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
+			errorf(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
 			goto out;
 		}
 		done += (size_t)n;
 	}
 	if (fsync(fd) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	result = 0;
 out:
 	if (close(fd) == -1 && result == 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		result = -1;
 	}
 	return result;
@@ -448,37 +436,37 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	int i, dirfd, result = -1;
 
 	if (opt->dir == NULL || opt->dir[0] == '\0') {
-		seterr(err, errlen, "no state folder given");
+		errorf(err, errlen, "no state folder given");
 		goto out;
 	}
 	if ((opt->import_cert == NULL) != (opt->import_key == NULL)) {
-		seterr(err, errlen, "importing a CA needs both its certificate and its key");
+		errorf(err, errlen, "importing a CA needs both its certificate and its key");
 		goto out;
 	}
 	ca_days = opt->ca_days ? opt->ca_days : 3650;
 	ra_days = opt->ra_days ? opt->ra_days : 730;
 	if (ca_days > 36500 || ra_days > 36500) {
-		seterr(err, errlen, "validity over 100 years");
+		errorf(err, errlen, "validity over 100 years");
 		goto out;
 	}
 	if (stat(opt->dir, &sb) == -1) {
 		/* A missing state folder (one level) is created, private. */
 		if (errno != ENOENT || mkdir(opt->dir, 0700) == -1) {
-			seterr(err, errlen, "%s: %s", opt->dir, strerror(errno));
+			errorf(err, errlen, "%s: %s", opt->dir, strerror(errno));
 			goto out;
 		}
 	} else if (!S_ISDIR(sb.st_mode)) {
-		seterr(err, errlen, "%s: not a directory", opt->dir);
+		errorf(err, errlen, "%s: not a directory", opt->dir);
 		goto out;
 	}
 	for (i = 0; i < LABCA_N_FILES; i++) {
 		paths[i] = xasprintf("%s/%s", opt->dir, names[i]);
 		if (lstat(paths[i], &sb) == 0) {
-			seterr(err, errlen, "%s exists already; nothing written", paths[i]);
+			errorf(err, errlen, "%s exists already; nothing written", paths[i]);
 			goto out;
 		}
 		if (errno != ENOENT) {
-			seterr(err, errlen, "%s: %s", paths[i], strerror(errno));
+			errorf(err, errlen, "%s: %s", paths[i], strerror(errno));
 			goto out;
 		}
 	}
@@ -490,19 +478,19 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 		if ((ca_key = read_key_file(opt->import_key, err, errlen)) == NULL)
 			goto out;
 		if (X509_check_private_key(ca, ca_key) != 1) {
-			seterr(err, errlen, "%s does not match %s (%s)", opt->import_key,
+			errorf(err, errlen, "%s does not match %s (%s)", opt->import_key,
 			    opt->import_cert, ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if (X509_check_ca(ca) < 1) {
-			seterr(err, errlen, "%s is not a CA certificate", opt->import_cert);
+			errorf(err, errlen, "%s is not a CA certificate", opt->import_cert);
 			goto out;
 		}
 	} else {
 		spec = opt->ca_key_spec != NULL ? opt->ca_key_spec : "rsa:2048";
 		subject = opt->ca_subject != NULL ? opt->ca_subject : "CN=scepd Lab CA,O=scepd";
 		if ((ca_name = labca_parse_subject(subject)) == NULL) {
-			seterr(err, errlen, "cannot parse the CA subject '%s'", subject);
+			errorf(err, errlen, "cannot parse the CA subject '%s'", subject);
 			goto out;
 		}
 		if ((ca_key = make_key(spec, err, errlen)) == NULL)
@@ -517,7 +505,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	if ((ra_name = X509_NAME_new()) == NULL ||
 	    X509_NAME_add_entry_by_txt(ra_name, "CN", MBSTRING_UTF8, (unsigned char *)ra_cn,
 	    -1, -1, 0) != 1) {
-		seterr(err, errlen, "bad RA name '%s'", ra_cn);
+		errorf(err, errlen, "bad RA name '%s'", ra_cn);
 		goto out;
 	}
 	if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
@@ -538,7 +526,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
 	for (i = 0; i < LABCA_N_FILES; i++) {
 		if (pem[i] == NULL) {
-			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
 	}
@@ -585,7 +573,7 @@ X509 *labca_self_signed(EVP_PKEY *key, const char *cn, const char *ku, const cha
 	char ebuf[256];
 
 	if ((md = sign_digest(key)) == NULL) {
-		seterr(err, errlen, "the key type cannot sign (RSA or EC only)");
+		errorf(err, errlen, "the key type cannot sign (RSA or EC only)");
 		return NULL;
 	}
 	if ((name = X509_NAME_new()) == NULL || X509_NAME_add_entry_by_txt(name, "CN",
@@ -609,7 +597,7 @@ X509 *labca_self_signed(EVP_PKEY *key, const char *cn, const char *ku, const cha
 	x = NULL;
 out:
 	if (result == NULL)
-		seterr(err, errlen, "building a self-signed certificate failed: %s",
+		errorf(err, errlen, "building a self-signed certificate failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	X509_NAME_free(name);
 	X509_free(x);
@@ -631,7 +619,7 @@ int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign
 	for (i = 0; i < 5; i++) {
 		paths[i] = xasprintf("%s/%s", dir, names[i]);
 		if (lstat(paths[i], &sb) == 0) {
-			seterr(err, errlen, "%s exists already; nothing written", paths[i]);
+			errorf(err, errlen, "%s exists already; nothing written", paths[i]);
 			goto out;
 		}
 	}
@@ -642,7 +630,7 @@ int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign
 	pem[4] = to_pem(NULL, enc_key, &pem_len[4]);
 	for (i = 0; i < 5; i++) {
 		if (pem[i] == NULL) {
-			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
 	}
@@ -689,16 +677,16 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	ca_days = opt->ca_days ? opt->ca_days : 3650;
 	ra_days = opt->ra_days ? opt->ra_days : 730;
 	if (ca_days > 36500 || ra_days > 36500) {
-		seterr(err, errlen, "validity over 100 years");
+		errorf(err, errlen, "validity over 100 years");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if (paths[i] == NULL) {
-			seterr(err, errlen, "a file name for the rollover CA is missing");
+			errorf(err, errlen, "a file name for the rollover CA is missing");
 			goto out;
 		}
 		if (lstat(paths[i], &sb) == 0) {
-			seterr(err, errlen, "%s exists already; nothing written", paths[i]);
+			errorf(err, errlen, "%s exists already; nothing written", paths[i]);
 			goto out;
 		}
 	}
@@ -737,7 +725,7 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	}
 	for (i = 0; i < n; i++) {
 		if (pem[i] == NULL) {
-			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
 	}
@@ -779,20 +767,20 @@ static int write_like(const char *path, const char *like, const char *data, size
 	int fd, result = -1;
 
 	if (stat(like, &sb) == -1) {
-		seterr(err, errlen, "%s: %s", like, strerror(errno));
+		errorf(err, errlen, "%s: %s", like, strerror(errno));
 		return -1;
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
-		seterr(err, errlen, "%s: %s%s", path, strerror(errno), errno == EEXIST ?
+		errorf(err, errlen, "%s: %s%s", path, strerror(errno), errno == EEXIST ?
 		    " (left by an interrupted renewal? remove it)" : "");
 		return -1;
 	}
 	if (geteuid() == 0 && fchown(fd, sb.st_uid, sb.st_gid) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, sb.st_mode & 07777) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	while (done < len) {
@@ -800,19 +788,19 @@ static int write_like(const char *path, const char *like, const char *data, size
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
+			errorf(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
 			goto out;
 		}
 		done += (size_t)n;
 	}
 	if (fsync(fd) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	result = 0;
 out:
 	if (close(fd) == -1 && result == 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		result = -1;
 	}
 	if (result == -1)
@@ -849,20 +837,20 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 
 	combined = strcmp(o->sign_cert, o->enc_cert) == 0;
 	if (combined != (strcmp(o->sign_key, o->enc_key) == 0)) {
-		seterr(err, errlen, "the RA signing and encryption certificates are the same file "
+		errorf(err, errlen, "the RA signing and encryption certificates are the same file "
 		    "but their keys are not (or the reverse)");
 		goto out;
 	}
 	n = combined ? 2 : N;
 	if (days > 36500) {
-		seterr(err, errlen, "validity over 100 years");
+		errorf(err, errlen, "validity over 100 years");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		prev[i] = xasprintf("%s%s", cur[i], suffix);
 		next[i] = xasprintf("%s.new", cur[i]);
 		if (lstat(prev[i], &sb) == 0) {
-			seterr(err, errlen, "%s exists: the RA generation before is still kept; "
+			errorf(err, errlen, "%s exists: the RA generation before is still kept; "
 			    "remove the *%s files (ending that overlap) and run this again", prev[i],
 			    suffix);
 			goto out;
@@ -874,7 +862,7 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	    (old_enc = read_cert_file(o->enc_cert, err, errlen)) == NULL)
 		goto out;
 	if (X509_check_private_key(ca, ca_key) != 1) {
-		seterr(err, errlen, "%s does not match %s (%s)", o->ca_key, o->ca_cert,
+		errorf(err, errlen, "%s does not match %s (%s)", o->ca_key, o->ca_cert,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -883,7 +871,7 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	bits = EVP_PKEY_get_bits(X509_get0_pubkey(old_sign));
 	if ((sign_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)(bits > 2048 ? bits :
 	    2048))) == NULL) {
-		seterr(err, errlen, "generating an RSA key failed: %s",
+		errorf(err, errlen, "generating an RSA key failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -895,7 +883,7 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 		bits = EVP_PKEY_get_bits(X509_get0_pubkey(old_enc));
 		if ((enc_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)(bits > 2048 ? bits :
 		    2048))) == NULL) {
-			seterr(err, errlen, "generating an RSA key failed: %s",
+			errorf(err, errlen, "generating an RSA key failed: %s",
 			    ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
@@ -913,7 +901,7 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	}
 	for (i = 0; i < n; i++) {
 		if (pem[i] == NULL) {
-			seterr(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
 	}
@@ -926,7 +914,7 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	}
 	for (i = 0; i < n; i++) {
 		if (link(cur[i], prev[i]) == -1) {
-			seterr(err, errlen, "cannot keep %s as %s: %s", cur[i], prev[i], strerror(errno));
+			errorf(err, errlen, "cannot keep %s as %s: %s", cur[i], prev[i], strerror(errno));
 			goto out;
 		}
 		linked[i] = 1;
@@ -935,7 +923,7 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	for (i = 0; i < n; i++) {
 		int k = (i % 2 == 0) ? i + 1 : i - 1;   /* key, cert, key, cert */
 		if (rename(next[k], cur[k]) == -1) {
-			seterr(err, errlen, "cannot put %s in place: %s", cur[k], strerror(errno));
+			errorf(err, errlen, "cannot put %s in place: %s", cur[k], strerror(errno));
 			goto out;
 		}
 		staged[k] = 0;

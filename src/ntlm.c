@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "ntlm.h"
+#include "util.h"
 
 static const unsigned char ntlm_sig[8] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0 };
 
@@ -26,12 +27,6 @@ static const unsigned char ntlm_version[8] = { 10, 0, 0x63, 0x45, 0, 0, 0, 15 };
 #define AUTH_MIN_LEN 52          /* header up to WorkstationFields */
 #define NTLMV2_MIN_RESPONSE 48   /* NTProofStr 16 + blob header 28 + MsvAvEOL 4 */
 #define NTLM_MAX_RESPONSE 4096
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-}
 
 static uint16_t get16(const unsigned char *p)
 {
@@ -77,16 +72,16 @@ int ntlm_parse_negotiate(const unsigned char *msg, size_t len, uint32_t *flags,
 {
 	*flags = 0;
 	if (ntlm_message_type(msg, len) != 1) {
-		set_err(err, errlen, "not an NTLMSSP NEGOTIATE_MESSAGE");
+		errorf(err, errlen, "not an NTLMSSP NEGOTIATE_MESSAGE");
 		return -1;
 	}
 	if (len < 16) {
-		set_err(err, errlen, "the NEGOTIATE_MESSAGE is truncated (no flags)");
+		errorf(err, errlen, "the NEGOTIATE_MESSAGE is truncated (no flags)");
 		return -1;
 	}
 	*flags = get32(msg + 12);
 	if (!(*flags & (NTLM_FLAG_UNICODE | NTLM_FLAG_OEM))) {
-		set_err(err, errlen, "the NEGOTIATE_MESSAGE offers neither Unicode nor OEM strings");
+		errorf(err, errlen, "the NEGOTIATE_MESSAGE offers neither Unicode nor OEM strings");
 		return -1;
 	}
 	return 0;
@@ -373,43 +368,43 @@ struct ntlm_auth *ntlm_parse_authenticate(const unsigned char *msg, size_t len,
 	int unicode = (challenge_flags & NTLM_FLAG_UNICODE) != 0;
 
 	if (ntlm_message_type(msg, len) != 3) {
-		set_err(err, errlen, "not an NTLMSSP AUTHENTICATE_MESSAGE");
+		errorf(err, errlen, "not an NTLMSSP AUTHENTICATE_MESSAGE");
 		goto out;
 	}
 	if (len < AUTH_MIN_LEN) {
-		set_err(err, errlen, "the AUTHENTICATE_MESSAGE is truncated");
+		errorf(err, errlen, "the AUTHENTICATE_MESSAGE is truncated");
 		goto out;
 	}
 	if (field(msg, len, 12, &lm, &lm_len) != 0 || field(msg, len, 20, &nt, &nt_len) != 0 ||
 	    field(msg, len, 28, &dom, &dom_len) != 0 || field(msg, len, 36, &user, &user_len) != 0 ||
 	    field(msg, len, 44, &ws, &ws_len) != 0 ||
 	    (len >= 60 && field(msg, len, 52, &key, &key_len) != 0)) {
-		set_err(err, errlen, "an AUTHENTICATE_MESSAGE field lies outside the message");
+		errorf(err, errlen, "an AUTHENTICATE_MESSAGE field lies outside the message");
 		goto out;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		set_err(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		goto out;
 	}
 	a->flags = len >= 64 ? get32(msg + 60) : challenge_flags;
 	if (user_len == 0 || (a->flags & NTLM_FLAG_ANONYMOUS)) {
-		set_err(err, errlen, "anonymous NTLM sign-in is refused");
+		errorf(err, errlen, "anonymous NTLM sign-in is refused");
 		goto out;
 	}
 	if (nt_len == 0) {
-		set_err(err, errlen, "the AUTHENTICATE_MESSAGE has no NT response (LM only is refused)");
+		errorf(err, errlen, "the AUTHENTICATE_MESSAGE has no NT response (LM only is refused)");
 		goto out;
 	}
 	if (nt_len == 24) {
-		set_err(err, errlen, "NTLMv1 responses are refused; the client must use NTLMv2");
+		errorf(err, errlen, "NTLMv1 responses are refused; the client must use NTLMv2");
 		goto out;
 	}
 	if (nt_len < NTLMV2_MIN_RESPONSE || nt_len > NTLM_MAX_RESPONSE) {
-		set_err(err, errlen, "the NTLMv2 response has an impossible length");
+		errorf(err, errlen, "the NTLMv2 response has an impossible length");
 		goto out;
 	}
 	if (nt[16] != 1 || nt[17] != 1) {
-		set_err(err, errlen, "the NTLMv2 client blob has an unknown RespType");
+		errorf(err, errlen, "the NTLMv2 client blob has an unknown RespType");
 		goto out;
 	}
 	if (string_field(user, user_len, unicode, a->user, sizeof(a->user), &a->user_u16,
@@ -418,12 +413,12 @@ struct ntlm_auth *ntlm_parse_authenticate(const unsigned char *msg, size_t len,
 	    &a->domain_u16_len) != 0 ||
 	    string_field(ws, ws_len, unicode, a->workstation, sizeof(a->workstation), NULL,
 	    NULL) != 0) {
-		set_err(err, errlen, "a user, domain or workstation name is not valid text "
+		errorf(err, errlen, "%s", "a user, domain or workstation name is not valid text "
 		    "or is too long");
 		goto out;
 	}
 	if ((a->nt_response = malloc(nt_len)) == NULL) {
-		set_err(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		goto out;
 	}
 	memcpy(a->nt_response, nt, nt_len);

@@ -34,18 +34,7 @@
 #include "oids.h"
 #include "pkimsg.h"
 #include "scep_types.h"
-
-__attribute__((format(printf, 3, 4)))
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "util.h"
 
 /*
  * The one place a pkiMessage is decoded: the whole input must be exactly one
@@ -68,17 +57,17 @@ static const ASN1_TYPE *single_attr(const CMS_SignerInfo *si, int nid, const cha
 	int idx;
 
 	if ((idx = CMS_signed_get_attr_by_NID(si, nid, -1)) < 0) {
-		fail(err, errlen, "pkiMessage: %s missing (%s)", name, rule);
+		errorf(err, errlen, "pkiMessage: %s missing (%s)", name, rule);
 		return NULL;
 	}
 	if (CMS_signed_get_attr_by_NID(si, nid, idx) >= 0) {
-		fail(err, errlen, "pkiMessage: %s present more than once (%s)", name, rule);
+		errorf(err, errlen, "pkiMessage: %s present more than once (%s)", name, rule);
 		return NULL;
 	}
 	if ((attr = CMS_signed_get_attr(si, idx)) == NULL ||
 	    X509_ATTRIBUTE_count(attr) != 1 ||
 	    (value = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL) {
-		fail(err, errlen, "pkiMessage: %s must have exactly one value (%s)", name, rule);
+		errorf(err, errlen, "pkiMessage: %s must have exactly one value (%s)", name, rule);
 		return NULL;
 	}
 	return value;
@@ -116,7 +105,7 @@ static int read_signing_time(const CMS_SignerInfo *si, struct pkimsg *msg, char 
 		return -1;
 	if ((value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME) ||
 	    ASN1_TIME_to_tm(value->value.utctime, &tm) != 1) {
-		fail(err, errlen, "pkiMessage: signingTime is not a valid UTCTime or "
+		errorf(err, errlen, "pkiMessage: signingTime is not a valid UTCTime or "
 		    "GeneralizedTime (RFC 5652 §11.3)");
 		return -1;
 	}
@@ -138,19 +127,19 @@ static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nid
 	if (v == NULL)
 		return -1;
 	if (v->type != V_ASN1_PRINTABLESTRING) {
-		fail(err, errlen, "pkiMessage: messageType is not a PrintableString "
+		errorf(err, errlen, "pkiMessage: messageType is not a PrintableString "
 		    "(RFC 8894 §3.2.1.2)");
 		return -1;
 	}
 	d = ASN1_STRING_get0_data(v->value.printablestring);
 	n = ASN1_STRING_length(v->value.printablestring);
 	if (n < 1 || n > 9) {
-		fail(err, errlen, "pkiMessage: messageType has %d digits (RFC 8894 §3.2.1.2)", n);
+		errorf(err, errlen, "pkiMessage: messageType has %d digits (RFC 8894 §3.2.1.2)", n);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if (d[i] < '0' || d[i] > '9') {
-			fail(err, errlen, "pkiMessage: messageType is not a decimal number "
+			errorf(err, errlen, "pkiMessage: messageType is not a decimal number "
 			    "(RFC 8894 §3.2.1.2)");
 			return -1;
 		}
@@ -164,19 +153,19 @@ static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nid
 		return -1;
 	if (v->type != V_ASN1_PRINTABLESTRING && v->type != V_ASN1_UTF8STRING &&
 	    v->type != V_ASN1_IA5STRING) {
-		fail(err, errlen, "pkiMessage: transactionID is not a PrintableString, "
+		errorf(err, errlen, "pkiMessage: transactionID is not a PrintableString, "
 		    "UTF8String or IA5String (RFC 8894 §3.2.1.1)");
 		return -1;
 	}
 	d = ASN1_STRING_get0_data(v->value.asn1_string);
 	n = ASN1_STRING_length(v->value.asn1_string);
 	if (n < 1 || n > PKIMSG_MAX_TRANSACTION_ID) {
-		fail(err, errlen, "pkiMessage: transactionID length %d is outside 1..%d "
+		errorf(err, errlen, "pkiMessage: transactionID length %d is outside 1..%d "
 		    "(RFC 8894 §3.2.1.1)", n, PKIMSG_MAX_TRANSACTION_ID);
 		return -1;
 	}
 	if (memchr(d, '\0', (size_t)n) != NULL) {
-		fail(err, errlen, "pkiMessage: transactionID contains a NUL byte "
+		errorf(err, errlen, "pkiMessage: transactionID contains a NUL byte "
 		    "(RFC 8894 §3.2.1.1)");
 		return -1;
 	}
@@ -187,14 +176,14 @@ static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nid
 	if (v == NULL)
 		return -1;
 	if (v->type != V_ASN1_OCTET_STRING) {
-		fail(err, errlen, "pkiMessage: senderNonce is not an OCTET STRING "
+		errorf(err, errlen, "pkiMessage: senderNonce is not an OCTET STRING "
 		    "(RFC 8894 §3.2.1.5)");
 		return -1;
 	}
 	d = ASN1_STRING_get0_data(v->value.octet_string);
 	n = ASN1_STRING_length(v->value.octet_string);
 	if (n < 1 || n > PKIMSG_MAX_NONCE) {
-		fail(err, errlen, "pkiMessage: senderNonce length %d is outside 1..%d "
+		errorf(err, errlen, "pkiMessage: senderNonce length %d is outside 1..%d "
 		    "(RFC 8894 §3.2.1.5)", n, PKIMSG_MAX_NONCE);
 		return -1;
 	}
@@ -211,18 +200,18 @@ static int read_decimal(const ASN1_TYPE *v, const char *name, const char *rule, 
 	int i, n, value = 0;
 
 	if (v->type != V_ASN1_PRINTABLESTRING) {
-		fail(err, errlen, "pkiMessage: %s is not a PrintableString (%s)", name, rule);
+		errorf(err, errlen, "pkiMessage: %s is not a PrintableString (%s)", name, rule);
 		return -1;
 	}
 	d = ASN1_STRING_get0_data(v->value.printablestring);
 	n = ASN1_STRING_length(v->value.printablestring);
 	if (n < 1 || n > 9) {
-		fail(err, errlen, "pkiMessage: %s has %d digits (%s)", name, n, rule);
+		errorf(err, errlen, "pkiMessage: %s has %d digits (%s)", name, n, rule);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if (d[i] < '0' || d[i] > '9') {
-			fail(err, errlen, "pkiMessage: %s is not a decimal number (%s)", name, rule);
+			errorf(err, errlen, "pkiMessage: %s is not a decimal number (%s)", name, rule);
 			return -1;
 		}
 		value = value * 10 + (d[i] - '0');
@@ -259,7 +248,7 @@ static int read_certrep_attrs(const CMS_SignerInfo *si, const struct scep_nids *
 		if (v == NULL)
 			return -1;
 		if (v->type != V_ASN1_UTF8STRING) {
-			fail(err, errlen, "pkiMessage: failInfoText is not a UTF8String "
+			errorf(err, errlen, "pkiMessage: failInfoText is not a UTF8String "
 			    "(RFC 8894 §3.2.1.4)");
 			return -1;
 		}
@@ -278,14 +267,14 @@ static int read_certrep_attrs(const CMS_SignerInfo *si, const struct scep_nids *
 		if (v == NULL)
 			return -1;
 		if (v->type != V_ASN1_OCTET_STRING) {
-			fail(err, errlen, "pkiMessage: recipientNonce is not an OCTET STRING "
+			errorf(err, errlen, "pkiMessage: recipientNonce is not an OCTET STRING "
 			    "(RFC 8894 §3.2.1.5)");
 			return -1;
 		}
 		d = ASN1_STRING_get0_data(v->value.octet_string);
 		len = ASN1_STRING_length(v->value.octet_string);
 		if (len < 1 || len > PKIMSG_MAX_NONCE) {
-			fail(err, errlen, "pkiMessage: recipientNonce length %d is outside 1..%d "
+			errorf(err, errlen, "pkiMessage: recipientNonce length %d is outside 1..%d "
 			    "(RFC 8894 §3.2.1.5)", len, PKIMSG_MAX_NONCE);
 			return -1;
 		}
@@ -413,36 +402,36 @@ struct pkimsg *pkimsg_parse(const unsigned char *der, size_t len, char *err, siz
 
 	ERR_set_mark();
 	if (nids->message_type == NID_undef) {
-		fail(err, errlen, "pkiMessage: SCEP OIDs not registered (oids_register)");
+		errorf(err, errlen, "pkiMessage: SCEP OIDs not registered (oids_register)");
 		goto out;
 	}
 	if ((cms = cms_decode(der, len)) == NULL) {
-		fail(err, errlen, "pkiMessage: not a single BER/DER CMS ContentInfo, or bytes "
+		errorf(err, errlen, "pkiMessage: not a single BER/DER CMS ContentInfo, or bytes "
 		    "after it (RFC 8894 §3.2, RFC 5652 §3)");
 		goto out;
 	}
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-		fail(err, errlen, "pkiMessage: ContentInfo is not signedData (RFC 8894 §3.2)");
+		errorf(err, errlen, "pkiMessage: ContentInfo is not signedData (RFC 8894 §3.2)");
 		goto out;
 	}
 	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
-		fail(err, errlen, "pkiMessage: eContentType is not id-data (RFC 8894 §3.2)");
+		errorf(err, errlen, "pkiMessage: eContentType is not id-data (RFC 8894 §3.2)");
 		goto out;
 	}
 	sis = CMS_get0_SignerInfos(cms);
 	if (sis == NULL || sk_CMS_SignerInfo_num(sis) != 1) {
-		fail(err, errlen, "pkiMessage: %d SignerInfos, exactly one required (RFC 8894 §3.2)",
+		errorf(err, errlen, "pkiMessage: %d SignerInfos, exactly one required (RFC 8894 §3.2)",
 		    sis == NULL ? 0 : sk_CMS_SignerInfo_num(sis));
 		goto out;
 	}
 	si = sk_CMS_SignerInfo_value(sis, 0);
 	if (CMS_signed_get_attr_count(si) <= 0) {
-		fail(err, errlen, "pkiMessage: SignerInfo has no signed attributes "
+		errorf(err, errlen, "pkiMessage: SignerInfo has no signed attributes "
 		    "(RFC 8894 §3.2.1)");
 		goto out;
 	}
 	if ((msg = calloc(1, sizeof(*msg))) == NULL) {
-		fail(err, errlen, "pkiMessage: out of memory");
+		errorf(err, errlen, "pkiMessage: out of memory");
 		goto out;
 	}
 	msg->digest_nid = NID_undef;
@@ -459,7 +448,7 @@ struct pkimsg *pkimsg_parse(const unsigned char *der, size_t len, char *err, siz
 	if (content != NULL && *content != NULL && ASN1_STRING_length(*content) > 0) {
 		msg->envelope_len = (size_t)ASN1_STRING_length(*content);
 		if ((msg->envelope = malloc(msg->envelope_len)) == NULL) {
-			fail(err, errlen, "pkiMessage: out of memory");
+			errorf(err, errlen, "pkiMessage: out of memory");
 			goto out;
 		}
 		memcpy(msg->envelope, ASN1_STRING_get0_data(*content), msg->envelope_len);

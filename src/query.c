@@ -16,18 +16,7 @@
 
 #include "base64.h"
 #include "query.h"
-
-__attribute__((format(printf, 3, 4)))
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "util.h"
 
 int query_find(const char *query, size_t len, const char *name, const char **val, size_t *vlen)
 {
@@ -132,15 +121,15 @@ unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
 	if (outlen != NULL)
 		*outlen = 0;
 	if (val == NULL || len == 0 || outlen == NULL) {
-		fail(err, errlen, "message: empty (RFC 8894 §4.1 needs the base64 pkiMessage)");
+		errorf(err, errlen, "message: empty (RFC 8894 §4.1 needs the base64 pkiMessage)");
 		goto out;
 	}
 	if (len == (size_t)-1 || (text = malloc(len + 1)) == NULL) {
-		fail(err, errlen, "message: out of memory");
+		errorf(err, errlen, "message: out of memory");
 		goto out;
 	}
 	if ((dlen = percent_decode(val, len, text)) < 0) {
-		fail(err, errlen, "message: malformed percent escape or NUL (RFC 3986 §2.1)");
+		errorf(err, errlen, "message: malformed percent escape or NUL (RFC 3986 §2.1)");
 		goto out;
 	}
 	/*
@@ -164,28 +153,28 @@ unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
 			continue;
 		}
 		if (pad > 0) {
-			fail(err, errlen, "message: base64 data after '=' padding (RFC 4648 §4)");
+			errorf(err, errlen, "message: base64 data after '=' padding (RFC 4648 §4)");
 			goto out;
 		}
 		if (base64_value(c) < 0) {
-			fail(err, errlen, "message: character 0x%02x is not base64 (RFC 4648 §4)",
+			errorf(err, errlen, "message: character 0x%02x is not base64 (RFC 4648 §4)",
 			    (unsigned)c);
 			goto out;
 		}
 		text[n++] = (char)c;
 	}
 	if (n == 0) {
-		fail(err, errlen, "message: no base64 data (RFC 8894 §4.1)");
+		errorf(err, errlen, "message: no base64 data (RFC 8894 §4.1)");
 		goto out;
 	}
 	/* Padding may be missing or short, never too long. */
 	if (n % 4 == 1 || pad > (4 - n % 4) % 4) {
-		fail(err, errlen, "message: base64 length %zu with %zu '=' is impossible (RFC 4648 §4)",
+		errorf(err, errlen, "message: base64 length %zu with %zu '=' is impossible (RFC 4648 §4)",
 		    n, pad);
 		goto out;
 	}
 	if ((bin = malloc(n / 4 * 3 + 3)) == NULL) {
-		fail(err, errlen, "message: out of memory");
+		errorf(err, errlen, "message: out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {

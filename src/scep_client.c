@@ -65,18 +65,6 @@ struct scep_client {
 	struct snapshot *cur;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 struct scep_client *scep_client_new(const struct scep_client_options *o, char *err,
     size_t errlen)
 {
@@ -84,11 +72,11 @@ struct scep_client *scep_client_new(const struct scep_client_options *o, char *e
 
 	if (o->url == NULL || (strncmp(o->url, "http://", 7) != 0 &&
 	    strncmp(o->url, "https://", 8) != 0) || strlen(o->url) > CLIENT_MAX_URL / 2) {
-		seterr(err, errlen, "the upstream URL must be an http:// or https:// URL");
+		errorf(err, errlen, "the upstream URL must be an http:// or https:// URL");
 		return NULL;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		seterr(err, errlen, "libcurl cannot be initialised");
+		errorf(err, errlen, "libcurl cannot be initialised");
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -102,7 +90,7 @@ struct scep_client *scep_client_new(const struct scep_client_options *o, char *e
 		c->anchor = o->anchor;
 	if (ca_slots_init(&c->slots, o->max_concurrent ? o->max_concurrent : 8) != 0 ||
 	    pthread_mutex_init(&c->mu, NULL) != 0) {
-		seterr(err, errlen, "scep client: out of resources");
+		errorf(err, errlen, "scep client: out of resources");
 		X509_free(c->anchor);
 		free(c->ca_bundle);
 		free(c->ca_identifier);
@@ -226,14 +214,14 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 	if (ctype != NULL && ctlen > 0)
 		ctype[0] = '\0';
 	if (ca_slots_acquire(&c->slots, c->timeout) != 0) {
-		seterr(err, errlen, "upstream %s: every place for upstream requests is taken "
+		errorf(err, errlen, "upstream %s: every place for upstream requests is taken "
 		    "(backend.max_concurrent); none came free within %u seconds", c->url, c->timeout);
 		goto out;
 	}
 	held = 1;
 	ebuf[0] = '\0';
 	if ((h = curl_easy_init()) == NULL) {
-		seterr(err, errlen, "upstream %s: libcurl: out of memory", c->url);
+		errorf(err, errlen, "upstream %s: libcurl: out of memory", c->url);
 		goto out;
 	}
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
@@ -249,7 +237,7 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 	    (c->ca_bundle != NULL && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle) != CURLE_OK)) {
-		seterr(err, errlen, "upstream %s: libcurl refuses an option", c->url);
+		errorf(err, errlen, "upstream %s: libcurl refuses an option", c->url);
 		goto out;
 	}
 	if (body != NULL) {
@@ -257,16 +245,16 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 		    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
 		    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len) != CURLE_OK ||
 		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK) {
-			seterr(err, errlen, "upstream %s: libcurl refuses the request body", c->url);
+			errorf(err, errlen, "upstream %s: libcurl refuses the request body", c->url);
 			goto out;
 		}
 	}
 	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
 		if (out->over)
-			seterr(err, errlen, "upstream %s: the answer is larger than %d bytes", c->url,
+			errorf(err, errlen, "upstream %s: the answer is larger than %d bytes", c->url,
 			    CLIENT_MAX_ANSWER);
 		else
-			seterr(err, errlen, "upstream %s: %s", c->url,
+			errorf(err, errlen, "upstream %s: %s", c->url,
 			    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
 		goto out;
 	}
@@ -443,7 +431,7 @@ static int pick_certs(struct scep_client *c, STACK_OF(X509) *certs, struct scep_
 	}
 	ERR_clear_error();
 	if (ca == NULL) {
-		seterr(err, errlen, "upstream %s: GetCACert holds no CA certificate", c->url);
+		errorf(err, errlen, "upstream %s: GetCACert holds no CA certificate", c->url);
 		return -1;
 	}
 	if (enc == NULL)
@@ -451,13 +439,13 @@ static int pick_certs(struct scep_client *c, STACK_OF(X509) *certs, struct scep_
 	if (sign == NULL)
 		sign = ca;
 	if (!is_rsa(enc)) {
-		seterr(err, errlen, "upstream %s: its encryption certificate is not RSA, so no "
+		errorf(err, errlen, "upstream %s: its encryption certificate is not RSA, so no "
 		    "request can be enveloped to it", c->url);
 		return -1;
 	}
 	if (c->anchor != NULL) {
 		if (!chains_to(enc, c->anchor, certs) || !chains_to(sign, c->anchor, certs)) {
-			seterr(err, errlen, "upstream %s: its GetCACert certificates are not ca.cert "
+			errorf(err, errlen, "upstream %s: its GetCACert certificates are not ca.cert "
 			    "nor issued by it: is ca.cert the upstream's CA certificate?", c->url);
 			return -1;
 		}
@@ -518,11 +506,11 @@ static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 	if (http(c, url, NULL, 0, &b, &status, ctype, sizeof(ctype), err, errlen) != 0)
 		goto out;
 	if (status != 200) {
-		seterr(err, errlen, "upstream %s: GetCACert answered HTTP %ld", c->url, status);
+		errorf(err, errlen, "upstream %s: GetCACert answered HTTP %ld", c->url, status);
 		goto out;
 	}
 	if ((s->u.certs = scep_client_parse_cacert(b.p, b.len)) == NULL) {
-		seterr(err, errlen, "upstream %s: GetCACert (%s) is neither a certificate nor a "
+		errorf(err, errlen, "upstream %s: GetCACert (%s) is neither a certificate nor a "
 		    "degenerate PKCS#7", c->url, ctype[0] ? ctype : "no content type");
 		goto out;
 	}
@@ -573,7 +561,7 @@ struct scep_upstream *scep_client_upstream(struct scep_client *c, int force, cha
 		s->refs++;
 	pthread_mutex_unlock(&c->mu);
 	if (s == NULL)
-		seterr(err, errlen, "%s", why);
+		errorf(err, errlen, "%s", why);
 	return s != NULL ? &s->u : NULL;
 }
 
@@ -634,7 +622,7 @@ static unsigned char *build_request(const struct signer *id, const struct scep_u
 	    strlen(tid)) != 0 ||
 	    certrep_attr_add(attrs, nids->sender_nonce, V_ASN1_OCTET_STRING, nonce,
 	    CLIENT_NONCE_BYTES) != 0) {
-		seterr(err, errlen, "building the request attributes failed");
+		errorf(err, errlen, "building the request attributes failed");
 		goto out;
 	}
 	der = signer_sign_message(id, u->digest_nid, env, env_len, attrs, outlen, err, errlen);

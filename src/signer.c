@@ -52,18 +52,6 @@ struct signer {
 	OSSL_PROVIDER *dflt;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Reads a key file: NULL with a reason when it is not a regular file, when
  * group or others have any permission on it, or when it cannot be read.
@@ -77,24 +65,24 @@ static unsigned char *read_key_file(const char *path, size_t *len, char *err, si
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		errorf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		seterr(err, errlen, "%s: key file is accessible by group or others (mode %04o); "
+		errorf(err, errlen, "%s: key file is accessible by group or others (mode %04o); "
 		    "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
 	if (sb.st_size < 0 || (size_t)sb.st_size > SIGNER_MAX_PEM) {
-		seterr(err, errlen, "%s: file too large", path);
+		errorf(err, errlen, "%s: file too large", path);
 		goto out;
 	}
 	buf = xmalloc((size_t)sb.st_size + 1);
@@ -103,7 +91,7 @@ static unsigned char *read_key_file(const char *path, size_t *len, char *err, si
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s: %s", path, n == 0 ? "short read" : strerror(errno));
+			errorf(err, errlen, "%s: %s", path, n == 0 ? "short read" : strerror(errno));
 			goto out;
 		}
 		got += (size_t)n;
@@ -142,11 +130,11 @@ static EVP_PKEY *load_key(const char *path, char *err, size_t errlen)
 	if ((buf = read_key_file(path, &len, err, errlen)) == NULL)
 		goto out;
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
+		errorf(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	if ((key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL) {
-		seterr(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
+		errorf(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -171,15 +159,15 @@ static X509 *load_cert(const char *path, char *err, size_t errlen)
 	char ebuf[256];
 
 	if ((buf = read_file(path, SIGNER_MAX_PEM, &len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
+		errorf(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		seterr(err, errlen, "%s: not a PEM certificate (%s)", path,
+		errorf(err, errlen, "%s: not a PEM certificate (%s)", path,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 out:
 	BIO_free(bio);
@@ -197,7 +185,7 @@ static int load_pair(const char *what, const char *cert_path, const char *key_pa
 	if ((*key = load_key(key_path, err, errlen)) == NULL)
 		return -1;
 	if (X509_check_private_key(*cert, *key) != 1) {
-		seterr(err, errlen, "%s: key %s does not match certificate %s (%s)", what,
+		errorf(err, errlen, "%s: key %s does not match certificate %s (%s)", what,
 		    key_path, cert_path, ossl_errors(ebuf, sizeof(ebuf)));
 		return -1;
 	}
@@ -244,18 +232,18 @@ static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint
 	uint32_t ku;
 
 	if (!is_rsa(ra)) {
-		seterr(err, errlen, "%s %s: the RA key must be RSA (SCEP clients only do RSA "
+		errorf(err, errlen, "%s %s: the RA key must be RSA (SCEP clients only do RSA "
 		    "key transport and PKCS#1 v1.5 verification)", what, path);
 		return -1;
 	}
 	if (!issued_by(ra, ca) && !(forward && self_signed(ra))) {
-		seterr(err, errlen, "%s %s: not issued by the CA certificate%s", what, path,
+		errorf(err, errlen, "%s %s: not issued by the CA certificate%s", what, path,
 		    forward ? " and not self-signed" : "");
 		return -1;
 	}
 	ku = X509_get_key_usage(ra);
 	if (ku != UINT32_MAX && (ku & need) == 0) {
-		seterr(err, errlen, "%s %s: keyUsage lacks %s", what, path,
+		errorf(err, errlen, "%s %s: keyUsage lacks %s", what, path,
 		    need == KU_DIGITAL_SIGNATURE ? "digitalSignature" : "keyEncipherment");
 		return -1;
 	}
@@ -271,17 +259,17 @@ struct signer *signer_load_files(const struct signer_files *f, int allow_des,
 
 	s = xcalloc(1, sizeof(*s));
 	if (f->ca_cert == NULL || (f->ca_key == NULL && !f->forward)) {
-		seterr(err, errlen, "ca.cert and ca.key must be set");
+		errorf(err, errlen, "ca.cert and ca.key must be set");
 		goto out;
 	}
 	n_ra = (f->ra_sign_cert != NULL) + (f->ra_sign_key != NULL) +
 	    (f->ra_enc_cert != NULL) + (f->ra_enc_key != NULL);
 	if (n_ra != 0 && n_ra != 4) {
-		seterr(err, errlen, "ra: sign_cert, sign_key, enc_cert and enc_key must all be set");
+		errorf(err, errlen, "ra: sign_cert, sign_key, enc_cert and enc_key must all be set");
 		goto out;
 	}
 	if (f->forward && n_ra != 4) {
-		seterr(err, errlen, "a forwarding backend needs the ra group: without the CA key, "
+		errorf(err, errlen, "a forwarding backend needs the ra group: without the CA key, "
 		    "scepd signs and decrypts SCEP messages with its RA keys");
 		goto out;
 	}
@@ -291,12 +279,12 @@ struct signer *signer_load_files(const struct signer_files *f, int allow_des,
 	 */
 	if (allow_des) {
 		if ((s->legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL) {
-			seterr(err, errlen, "scep.allow_des: cannot load OpenSSL's legacy provider (%s)",
+			errorf(err, errlen, "scep.allow_des: cannot load OpenSSL's legacy provider (%s)",
 			    ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if ((s->dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL) {
-			seterr(err, errlen, "cannot load OpenSSL's default provider (%s)",
+			errorf(err, errlen, "cannot load OpenSSL's default provider (%s)",
 			    ossl_errors(ebuf, sizeof(ebuf)));
 			goto out;
 		}
@@ -323,7 +311,7 @@ struct signer *signer_load_files(const struct signer_files *f, int allow_des,
 		s->has_ra = 1;
 	} else {
 		if (!is_rsa(s->ca_cert)) {
-			seterr(err, errlen, "%s: without an RA the CA signs and decrypts SCEP messages "
+			errorf(err, errlen, "%s: without an RA the CA signs and decrypts SCEP messages "
 			    "and must be RSA; configure ra { } (scepctl init makes RSA RA certificates)",
 			    f->ca_cert);
 			goto out;
@@ -364,14 +352,14 @@ struct signer *signer_from_pair(X509 *cert, EVP_PKEY *key, int allow_des, char *
 	char ebuf[256];
 
 	if (!is_rsa(cert) || X509_check_private_key(cert, key) != 1) {
-		seterr(err, errlen, "the identity must be an RSA key and its certificate (%s)",
+		errorf(err, errlen, "the identity must be an RSA key and its certificate (%s)",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
 	if (allow_des && ((s->legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
 	    (s->dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL)) {
-		seterr(err, errlen, "cannot load OpenSSL's legacy provider (%s)",
+		errorf(err, errlen, "cannot load OpenSSL's legacy provider (%s)",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		signer_free(s);
 		return NULL;
@@ -550,42 +538,42 @@ int signer_decrypt(const struct signer *s, const unsigned char *env, size_t envl
 	if (matched != NULL)
 		*matched = NULL;
 	if (envlen == 0 || envlen > SIGNER_MAX_ENVELOPE) {
-		seterr(err, errlen, "the envelope is empty or larger than %d bytes",
+		errorf(err, errlen, "the envelope is empty or larger than %d bytes",
 		    SIGNER_MAX_ENVELOPE);
 		goto out;
 	}
 	memset(&info, 0, sizeof(info));
 	why[0] = '\0';
 	if (envelope_inspect(env, envlen, &info, why, sizeof(why)) == -1) {
-		seterr(err, errlen, "pkcsPKIEnvelope: %s", why);
+		errorf(err, errlen, "pkcsPKIEnvelope: %s", why);
 		goto out;
 	}
 	if (info.cipher_nid == NID_des_cbc && (!allow_des || s->legacy == NULL)) {
-		seterr(err, errlen, "content encryption DES-CBC (1.3.14.3.2.7) is not enabled "
+		errorf(err, errlen, "content encryption DES-CBC (1.3.14.3.2.7) is not enabled "
 		    "(scep.allow_des)");
 		result = SCEP_FAIL_BADALG;
 		goto out;
 	}
 	if (!cipher_known(info.cipher_nid)) {
-		seterr(err, errlen, "content encryption %s is not supported",
+		errorf(err, errlen, "content encryption %s is not supported",
 		    info.cipher_oid[0] != '\0' ? info.cipher_oid : "(unknown)");
 		result = SCEP_FAIL_BADALG;
 		goto out;
 	}
 	if ((cms = cms_parse(env, envlen)) == NULL ||
 	    OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
-		seterr(err, errlen, "pkcsPKIEnvelope is not a CMS EnvelopedData");
+		errorf(err, errlen, "pkcsPKIEnvelope is not a CMS EnvelopedData");
 		goto out;
 	}
 	mask = addressed_to(s, cms, &supported);
 	if (!supported) {
-		seterr(err, errlen, "the envelope has no recipient with RSA key transport "
+		errorf(err, errlen, "the envelope has no recipient with RSA key transport "
 		    "(rsaEncryption or RSAES-OAEP)");
 		result = SCEP_FAIL_BADALG;
 		goto out;
 	}
 	if (mask == 0) {
-		seterr(err, errlen, "the envelope is not addressed to any certificate of this server");
+		errorf(err, errlen, "the envelope is not addressed to any certificate of this server");
 		goto out;
 	}
 	/* Recipients in the order RA encryption, RA signing, CA; each key tried once. */
@@ -602,7 +590,7 @@ int signer_decrypt(const struct signer *s, const unsigned char *env, size_t envl
 		if (matched != NULL)
 			*matched = "ca";
 	} else {
-		seterr(err, errlen, "could not decrypt the envelope");
+		errorf(err, errlen, "could not decrypt the envelope");
 		goto out;
 	}
 	result = SCEP_FAIL_NONE;
@@ -766,27 +754,27 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 	char ebuf[256];
 
 	if (s->ca_key == NULL) {
-		seterr(err, errlen, "this server holds no CA key: backend.type forwards requests");
+		errorf(err, errlen, "this server holds no CA key: backend.type forwards requests");
 		goto out;
 	}
 	if (req->subject == NULL || req->pubkey == NULL) {
-		seterr(err, errlen, "issue request without subject or public key");
+		errorf(err, errlen, "issue request without subject or public key");
 		goto out;
 	}
 	if (req->validity_days == 0 || req->validity_days > 36500) {
-		seterr(err, errlen, "validity of %u days is out of range", req->validity_days);
+		errorf(err, errlen, "validity of %u days is out of range", req->validity_days);
 		goto out;
 	}
 	if (req->key_usage & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) {
-		seterr(err, errlen, "keyCertSign and cRLSign are not issued to end entities");
+		errorf(err, errlen, "keyCertSign and cRLSign are not issued to end entities");
 		goto out;
 	}
 	if (req->n_eku > 0 && req->eku == NULL) {
-		seterr(err, errlen, "issue request with EKU count but no list");
+		errorf(err, errlen, "issue request with EKU count but no list");
 		goto out;
 	}
 	if ((md = cert_digest(s->ca_key)) == NULL) {
-		seterr(err, errlen, "the CA key type cannot sign certificates here (RSA or EC only)");
+		errorf(err, errlen, "the CA key type cannot sign certificates here (RSA or EC only)");
 		goto out;
 	}
 	now = (time_t)req->now;
@@ -814,7 +802,7 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 		goto out;
 	cmp = ASN1_TIME_compare(X509_get0_notBefore(x), X509_get0_notAfter(x));
 	if (cmp >= 0) {
-		seterr(err, errlen, "the CA certificate expires before the new certificate would start");
+		errorf(err, errlen, "the CA certificate expires before the new certificate would start");
 		reported = 1;
 		goto out;
 	}
@@ -868,7 +856,7 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 	x = NULL;
 out:
 	if (result == NULL && !reported)
-		seterr(err, errlen, "issuing the certificate failed: %s",
+		errorf(err, errlen, "issuing the certificate failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	ASN1_OBJECT_free(obj);
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
@@ -912,7 +900,7 @@ unsigned char *signer_sign_message(const struct signer *s, int md_nid,
 
 	*outlen = 0;
 	if (econtent_len > SIGNER_MAX_ENVELOPE || econtent_len > INT_MAX) {
-		seterr(err, errlen, "content to sign is too large");
+		errorf(err, errlen, "content to sign is too large");
 		goto out;
 	}
 	reported = 0;
@@ -938,7 +926,7 @@ unsigned char *signer_sign_message(const struct signer *s, int md_nid,
 		nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
 		if (nid == NID_pkcs9_contentType || nid == NID_pkcs9_messageDigest ||
 		    nid == NID_pkcs9_signingTime) {
-			seterr(err, errlen, "attribute %s is set by the signer", OBJ_nid2sn(nid));
+			errorf(err, errlen, "attribute %s is set by the signer", OBJ_nid2sn(nid));
 			reported = 1;
 			goto out;
 		}
@@ -958,7 +946,7 @@ unsigned char *signer_sign_message(const struct signer *s, int md_nid,
 	der = NULL;
 out:
 	if (result == NULL && !reported)
-		seterr(err, errlen, "signing the message failed: %s",
+		errorf(err, errlen, "signing the message failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	free(der);
 	CMS_ContentInfo_free(cms);
@@ -979,15 +967,15 @@ unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *co
 
 	*outlen = 0;
 	if (s->ca_key == NULL) {
-		seterr(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
+		errorf(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
 		return NULL;
 	}
 	if (content == NULL || content_len == 0 || content_len > SIGNER_MAX_ENVELOPE) {
-		seterr(err, errlen, "no content, or content too large, to sign");
+		errorf(err, errlen, "no content, or content too large, to sign");
 		return NULL;
 	}
 	if ((md = cert_digest(s->ca_key)) == NULL) {
-		seterr(err, errlen, "the CA key type cannot sign here (RSA or EC only)");
+		errorf(err, errlen, "the CA key type cannot sign here (RSA or EC only)");
 		return NULL;
 	}
 	if ((in = BIO_new_mem_buf(content, (int)content_len)) == NULL)
@@ -1009,7 +997,7 @@ unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *co
 	der = NULL;
 out:
 	if (result == NULL)
-		seterr(err, errlen, "signing with the CA key failed: %s",
+		errorf(err, errlen, "signing with the CA key failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
 	free(der);
 	CMS_ContentInfo_free(cms);
@@ -1075,11 +1063,11 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 
 	*outlen = 0;
 	if (s->ca_key == NULL) {
-		seterr(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
+		errorf(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
 		return NULL;
 	}
 	if ((md = cert_digest(s->ca_key)) == NULL) {
-		seterr(err, errlen, "the CA key type cannot sign CRLs here (RSA or EC only)");
+		errorf(err, errlen, "the CA key type cannot sign CRLs here (RSA or EC only)");
 		return NULL;
 	}
 	if ((crl = X509_CRL_new()) == NULL || X509_CRL_set_version(crl, 1) != 1)
@@ -1095,7 +1083,7 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((r = crl_entry(&entries[i])) == NULL) {
-			seterr(err, errlen, "revoked serial \"%.80s\" cannot be put in a CRL",
+			errorf(err, errlen, "revoked serial \"%.80s\" cannot be put in a CRL",
 			    entries[i].serial ? entries[i].serial : "");
 			reported = 1;
 			goto out;
@@ -1131,7 +1119,7 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 	der = NULL;
 out:
 	if (result == NULL && !reported)
-		seterr(err, errlen, "signing the CRL failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+		errorf(err, errlen, "signing the CRL failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
 	free(der);
 	AUTHORITY_KEYID_free(aki);
 	ASN1_INTEGER_free(num);

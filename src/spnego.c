@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "spnego.h"
+#include "util.h"
 
 /* 1.3.6.1.5.5.2 (SPNEGO) and 1.3.6.1.4.1.311.2.2.10 (NTLMSSP), as DER contents. */
 static const unsigned char oid_spnego[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 };
@@ -24,12 +25,6 @@ struct der {
 	const unsigned char *p;
 	size_t len;
 };
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-}
 
 /*
  * Reads one TLV from *in (single-byte tags only, definite lengths up to 4
@@ -95,26 +90,26 @@ static int parse_init(struct der *body, struct spnego_token *out, char *err, siz
 	/* NegotiationToken ::= CHOICE { negTokenInit [0] NegTokenInit, ... } */
 	if (der_expect(body, 0xa0, &inner) != 0 || body->len != 0 ||
 	    der_expect(&inner, 0x30, &seq) != 0 || inner.len != 0) {
-		set_err(err, errlen, "the SPNEGO token holds no NegTokenInit");
+		errorf(err, errlen, "the SPNEGO token holds no NegTokenInit");
 		return -1;
 	}
 	while (seq.len > 0) {
 		if (der_read(&seq, &tag, &item) != 0 || tag < 0xa0 || tag > 0xa4 ||
 		    (int)(tag - 0xa0) <= last) {
-			set_err(err, errlen, "the NegTokenInit has a bad or repeated field");
+			errorf(err, errlen, "the NegTokenInit has a bad or repeated field");
 			return -1;
 		}
 		last = tag - 0xa0;
 		switch (tag) {
 		case 0xa0:      /* mechTypes */
 			if (der_expect(&item, 0x30, &mechs) != 0 || item.len != 0) {
-				set_err(err, errlen, "the NegTokenInit mechTypes is not a SEQUENCE");
+				errorf(err, errlen, "the NegTokenInit mechTypes is not a SEQUENCE");
 				return -1;
 			}
 			while (mechs.len > 0) {
 				if (der_expect(&mechs, 0x06, &oid) != 0 || oid.len == 0 ||
 				    ++n > SPNEGO_MAX_MECHS) {
-					set_err(err, errlen, "the NegTokenInit mechTypes holds a bad OID");
+					errorf(err, errlen, "the NegTokenInit mechTypes holds a bad OID");
 					return -1;
 				}
 				if (is_ntlm_oid(&oid)) {
@@ -126,7 +121,7 @@ static int parse_init(struct der *body, struct spnego_token *out, char *err, siz
 			break;
 		case 0xa2:      /* mechToken */
 			if (der_expect(&item, 0x04, &oid) != 0 || item.len != 0) {
-				set_err(err, errlen, "the NegTokenInit mechToken is not an OCTET STRING");
+				errorf(err, errlen, "the NegTokenInit mechToken is not an OCTET STRING");
 				return -1;
 			}
 			out->mech_token = oid.p;
@@ -140,7 +135,7 @@ static int parse_init(struct der *body, struct spnego_token *out, char *err, siz
 		}
 	}
 	if (n == 0) {
-		set_err(err, errlen, "the NegTokenInit lists no mechanism");
+		errorf(err, errlen, "the NegTokenInit lists no mechanism");
 		return -1;
 	}
 	return 0;
@@ -153,13 +148,13 @@ static int parse_resp(struct der *body, struct spnego_token *out, char *err, siz
 	int last = -1;
 
 	if (der_expect(body, 0x30, &seq) != 0 || body->len != 0) {
-		set_err(err, errlen, "the NegTokenResp is not a SEQUENCE");
+		errorf(err, errlen, "the NegTokenResp is not a SEQUENCE");
 		return -1;
 	}
 	while (seq.len > 0) {
 		if (der_read(&seq, &tag, &item) != 0 || tag < 0xa0 || tag > 0xa3 ||
 		    (int)(tag - 0xa0) <= last) {
-			set_err(err, errlen, "the NegTokenResp has a bad or repeated field");
+			errorf(err, errlen, "the NegTokenResp has a bad or repeated field");
 			return -1;
 		}
 		last = tag - 0xa0;
@@ -167,20 +162,20 @@ static int parse_resp(struct der *body, struct spnego_token *out, char *err, siz
 		case 0xa0:      /* negState ENUMERATED */
 			if (der_expect(&item, 0x0a, &v) != 0 || item.len != 0 || v.len != 1 ||
 			    v.p[0] > 3) {
-				set_err(err, errlen, "the NegTokenResp negState is not valid");
+				errorf(err, errlen, "the NegTokenResp negState is not valid");
 				return -1;
 			}
 			out->neg_state = v.p[0];
 			break;
 		case 0xa1:      /* supportedMech */
 			if (der_expect(&item, 0x06, &v) != 0 || item.len != 0 || !is_ntlm_oid(&v)) {
-				set_err(err, errlen, "the NegTokenResp names a mechanism other than NTLM");
+				errorf(err, errlen, "the NegTokenResp names a mechanism other than NTLM");
 				return -1;
 			}
 			break;
 		case 0xa2:      /* responseToken */
 			if (der_expect(&item, 0x04, &v) != 0 || item.len != 0) {
-				set_err(err, errlen, "the NegTokenResp responseToken is not an OCTET STRING");
+				errorf(err, errlen, "the NegTokenResp responseToken is not an OCTET STRING");
 				return -1;
 			}
 			out->mech_token = v.p;
@@ -203,14 +198,14 @@ int spnego_parse(const unsigned char *in, size_t len, struct spnego_token *out,
 	memset(out, 0, sizeof(*out));
 	out->neg_state = -1;
 	if (in == NULL || der_read(&all, &tag, &body) != 0 || all.len != 0) {
-		set_err(err, errlen, "the Negotiate token is not one DER value of its exact length");
+		errorf(err, errlen, "the Negotiate token is not one DER value of its exact length");
 		return -1;
 	}
 	if (tag == 0x60) {
 		/* InitialContextToken ::= [APPLICATION 0] { thisMech OID, innerToken } */
 		if (der_expect(&body, 0x06, &oid) != 0 || oid.len != sizeof(oid_spnego) ||
 		    memcmp(oid.p, oid_spnego, sizeof(oid_spnego)) != 0) {
-			set_err(err, errlen, "the GSS-API token is not SPNEGO");
+			errorf(err, errlen, "the GSS-API token is not SPNEGO");
 			return -1;
 		}
 		out->kind = SPNEGO_INIT;
@@ -220,7 +215,7 @@ int spnego_parse(const unsigned char *in, size_t len, struct spnego_token *out,
 		out->kind = SPNEGO_RESP;
 		return parse_resp(&body, out, err, errlen);
 	}
-	set_err(err, errlen, "the Negotiate token is neither a NegTokenInit nor a NegTokenResp");
+	errorf(err, errlen, "the Negotiate token is neither a NegTokenInit nor a NegTokenResp");
 	return -1;
 }
 

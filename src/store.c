@@ -180,12 +180,6 @@ static void db_err(struct store *st, const char *what)
 	set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
-static void copy_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-}
-
 /*
  * The cached statement id, prepared on first use, with no bindings. Give it back
  * with stmt_done() before returning. NULL (and errmsg set) on failure.
@@ -449,7 +443,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	int rc;
 
 	if (!sqlite3_threadsafe()) {
-		copy_err(err, errlen, "SQLite was built without thread support");
+		errorf(err, errlen, "SQLite was built without thread support");
 		goto out;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -488,9 +482,9 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 out:
 	if (st != NULL) {
 		if (st->errmsg[0] != '\0')
-			copy_err(err, errlen, st->errmsg);
+			errorf(err, errlen, "%s", st->errmsg);
 		else
-			copy_err(err, errlen, "cannot open the database");
+			errorf(err, errlen, "cannot open the database");
 		store_close(st);
 	}
 	return result;
@@ -1885,7 +1879,7 @@ struct store_pool *store_pool_new(const char *path, char *err, size_t errlen)
 	pool = xcalloc(1, sizeof(*pool));
 	pool->path = xstrdup(path);
 	if (pthread_mutex_init(&pool->lock, NULL) != 0) {
-		copy_err(err, errlen, "cannot create the store pool's mutex");
+		errorf(err, errlen, "cannot create the store pool's mutex");
 		goto out;
 	}
 	mutex_ok = 1;
@@ -1910,7 +1904,7 @@ struct store *store_pool_get(struct store_pool *pool, char *err, size_t errlen)
 	struct store *st = NULL;
 
 	if (pthread_mutex_lock(&pool->lock) != 0) {
-		copy_err(err, errlen, "cannot lock the store pool");
+		errorf(err, errlen, "cannot lock the store pool");
 		return NULL;
 	}
 	if (pool->n_idle > 0)

@@ -23,6 +23,12 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 char *ossl_errors(char *buf, size_t len);
 
+/*
+ * Formats a message into err (nothing when err is NULL or errlen is 0): the
+ * way every module reports why it failed to its caller.
+ */
+void errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Lower/upper-case hex of len bytes into out (2*len+1 bytes). Returns out. */
 char *hex_encode(const unsigned char *in, size_t len, char *out, int upper);
 

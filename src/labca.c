@@ -28,10 +28,10 @@
 #include <openssl/x509v3.h>
 
 #include "labca.h"
+#include "pemfile.h"
 #include "util.h"
 
 #define LABCA_SERIAL_BYTES 16
-#define LABCA_MAX_PEM (1024 * 1024)
 #define LABCA_EKU_RA "1.3.6.1.4.1.311.20.2.1"
 #define LABCA_N_FILES 6
 
@@ -308,62 +308,6 @@ out:
 	return out;
 }
 
-static X509 *read_cert_file(const char *path, char *err, size_t errlen)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	X509 *cert = NULL;
-	char ebuf[256];
-
-	if ((buf = read_file(path, LABCA_MAX_PEM, &len)) == NULL) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		errorf(err, errlen, "%s: not a PEM certificate (%s)", path,
-		    ossl_errors(ebuf, sizeof(ebuf)));
-out:
-	BIO_free(bio);
-	free(buf);
-	return cert;
-}
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-static EVP_PKEY *read_key_file(const char *path, char *err, size_t errlen)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	EVP_PKEY *key = NULL;
-	char ebuf[256];
-
-	if ((buf = read_file(path, LABCA_MAX_PEM, &len)) == NULL) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL)
-		errorf(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
-		    ossl_errors(ebuf, sizeof(ebuf)));
-out:
-	BIO_free(bio);
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	return key;
-}
-
 /* Writes a new file (never an existing one) with exactly mode. 0 or -1. */
 static int write_new(const char *path, const char *data, size_t len, mode_t mode,
     char *err, size_t errlen)
@@ -473,9 +417,9 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 
 	/* The CA: imported, or a new self-signed one. */
 	if (opt->import_cert != NULL) {
-		if ((ca = read_cert_file(opt->import_cert, err, errlen)) == NULL)
+		if ((ca = pemfile_cert(opt->import_cert, err, errlen)) == NULL)
 			goto out;
-		if ((ca_key = read_key_file(opt->import_key, err, errlen)) == NULL)
+		if ((ca_key = pemfile_key(opt->import_key, 0, err, errlen)) == NULL)
 			goto out;
 		if (X509_check_private_key(ca, ca_key) != 1) {
 			errorf(err, errlen, "%s does not match %s (%s)", opt->import_key,
@@ -690,7 +634,7 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if ((cur = read_cert_file(opt->ca_cert, err, errlen)) == NULL)
+	if ((cur = pemfile_cert(opt->ca_cert, err, errlen)) == NULL)
 		goto out;
 	if ((ca_key = make_key(opt->ca_key_spec != NULL ? opt->ca_key_spec : "rsa:2048",
 	    err, errlen)) == NULL)
@@ -701,7 +645,7 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	    err, errlen)) == NULL)
 		goto out;
 	if (n == LABCA_N_FILES) {
-		if ((cur_ra = read_cert_file(opt->ra_sign_cert, err, errlen)) == NULL)
+		if ((cur_ra = pemfile_cert(opt->ra_sign_cert, err, errlen)) == NULL)
 			goto out;
 		if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
 		    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
@@ -856,10 +800,10 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 			goto out;
 		}
 	}
-	if ((ca = read_cert_file(o->ca_cert, err, errlen)) == NULL ||
-	    (ca_key = read_key_file(o->ca_key, err, errlen)) == NULL ||
-	    (old_sign = read_cert_file(o->sign_cert, err, errlen)) == NULL ||
-	    (old_enc = read_cert_file(o->enc_cert, err, errlen)) == NULL)
+	if ((ca = pemfile_cert(o->ca_cert, err, errlen)) == NULL ||
+	    (ca_key = pemfile_key(o->ca_key, 0, err, errlen)) == NULL ||
+	    (old_sign = pemfile_cert(o->sign_cert, err, errlen)) == NULL ||
+	    (old_enc = pemfile_cert(o->enc_cert, err, errlen)) == NULL)
 		goto out;
 	if (X509_check_private_key(ca, ca_key) != 1) {
 		errorf(err, errlen, "%s does not match %s (%s)", o->ca_key, o->ca_cert,

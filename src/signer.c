@@ -33,10 +33,10 @@
 #include "config.h"
 #include "envelope.h"
 #include "scep_types.h"
+#include "pemfile.h"
 #include "signer.h"
 #include "util.h"
 
-#define SIGNER_MAX_PEM (1024 * 1024)          /* a key or certificate file */
 #define SIGNER_MAX_ENVELOPE (4 * 1024 * 1024) /* a pkcsPKIEnvelope, and its content */
 #define SIGNER_SERIAL_BYTES 16
 
@@ -52,137 +52,14 @@ struct signer {
 	OSSL_PROVIDER *dflt;
 };
 
-/*
- * Reads a key file: NULL with a reason when it is not a regular file, when
- * group or others have any permission on it, or when it cannot be read.
- */
-static unsigned char *read_key_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	unsigned char *buf = NULL, *result = NULL;
-	struct stat sb;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &sb) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		errorf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		errorf(err, errlen, "%s: key file is accessible by group or others (mode %04o); "
-		    "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	if (sb.st_size < 0 || (size_t)sb.st_size > SIGNER_MAX_PEM) {
-		errorf(err, errlen, "%s: file too large", path);
-		goto out;
-	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (got < (size_t)sb.st_size) {
-		n = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			errorf(err, errlen, "%s: %s", path, n == 0 ? "short read" : strerror(errno));
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*len = got;
-	result = buf;
-	buf = NULL;
-out:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, (size_t)sb.st_size + 1);
-		free(buf);
-	}
-	close(fd);
-	return result;
-}
-
-/* Refuses to prompt for a passphrase: the daemon runs unattended. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-static EVP_PKEY *load_key(const char *path, char *err, size_t errlen)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	EVP_PKEY *key = NULL, *result = NULL;
-	char ebuf[256];
-
-	if ((buf = read_key_file(path, &len, err, errlen)) == NULL)
-		goto out;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		errorf(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	if ((key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL) {
-		errorf(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
-		    ossl_errors(ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	result = key;
-	key = NULL;
-out:
-	EVP_PKEY_free(key);
-	BIO_free(bio);
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	return result;
-}
-
-static X509 *load_cert(const char *path, char *err, size_t errlen)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	X509 *cert = NULL;
-	char ebuf[256];
-
-	if ((buf = read_file(path, SIGNER_MAX_PEM, &len)) == NULL) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		errorf(err, errlen, "%s: %s", path, ossl_errors(ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		errorf(err, errlen, "%s: not a PEM certificate (%s)", path,
-		    ossl_errors(ebuf, sizeof(ebuf)));
-out:
-	BIO_free(bio);
-	free(buf);
-	return cert;
-}
-
 static int load_pair(const char *what, const char *cert_path, const char *key_path,
     X509 **cert, EVP_PKEY **key, char *err, size_t errlen)
 {
 	char ebuf[256];
 
-	if ((*cert = load_cert(cert_path, err, errlen)) == NULL)
+	if ((*cert = pemfile_cert(cert_path, err, errlen)) == NULL)
 		return -1;
-	if ((*key = load_key(key_path, err, errlen)) == NULL)
+	if ((*key = pemfile_key(key_path, 1, err, errlen)) == NULL)
 		return -1;
 	if (X509_check_private_key(*cert, *key) != 1) {
 		errorf(err, errlen, "%s: key %s does not match certificate %s (%s)", what,
@@ -290,7 +167,7 @@ struct signer *signer_load_files(const struct signer_files *f, int allow_des,
 		}
 	}
 	if (f->forward) {
-		if ((s->ca_cert = load_cert(f->ca_cert, err, errlen)) == NULL)
+		if ((s->ca_cert = pemfile_cert(f->ca_cert, err, errlen)) == NULL)
 			goto out;
 	} else if (load_pair("CA", f->ca_cert, f->ca_key, &s->ca_cert, &s->ca_key, err,
 	    errlen) == -1)

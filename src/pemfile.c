@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: ISC */
+/* pemfile.c: reads PEM certificates and keys from files; see pemfile.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "pemfile.h"
+#include "util.h"
+
+/* Reads a whole file of at most PEMFILE_MAX bytes, checking the mode when asked. */
+static unsigned char *read_pem(const char *path, int private_only, size_t *len,
+    char *err, size_t errlen)
+{
+	unsigned char *buf = NULL, *result = NULL;
+	struct stat sb;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1) {
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (private_only && !S_ISREG(sb.st_mode)) {
+		errorf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (private_only && (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		errorf(err, errlen, "%s: key file is accessible by group or others (mode %04o); "
+		    "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (sb.st_size < 0 || (size_t)sb.st_size > PEMFILE_MAX) {
+		errorf(err, errlen, "%s: file too large", path);
+		goto out;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errorf(err, errlen, "%s: %s", path, n == 0 ? "short read" : strerror(errno));
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	result = buf;
+	buf = NULL;
+out:
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, (size_t)sb.st_size + 1);
+	close(fd);
+	return result;
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+X509 *pemfile_cert(const char *path, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	X509 *cert = NULL;
+	char ebuf[256];
+
+	if ((buf = read_pem(path, 0, &len, err, errlen)) == NULL)
+		goto out;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		errorf(err, errlen, "%s: not a PEM certificate (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+out:
+	BIO_free(bio);
+	free(buf);
+	return cert;
+}
+
+EVP_PKEY *pemfile_key(const char *path, int private_only, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+	char ebuf[256];
+
+	if ((buf = read_pem(path, private_only, &len, err, errlen)) == NULL)
+		goto out;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL)
+		errorf(err, errlen, "%s: not an unencrypted PEM private key (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+out:
+	BIO_free(bio);
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, len + 1);
+	return key;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * pemfile.h: the one place certificate and key files are read: PEM, a size
+ * ceiling, never a passphrase prompt (scepd runs unattended), key buffers wiped.
+ */
+#ifndef PEMFILE_H
+#define PEMFILE_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define PEMFILE_MAX (1024 * 1024)
+
+/* The first certificate in a PEM file, or NULL with a reason. */
+X509 *pemfile_cert(const char *path, char *err, size_t errlen);
+
+/*
+ * An unencrypted PEM private key. With private_only, refuses a file that is not
+ * a regular file or that group or others may access (STYLE.md 15). NULL with a
+ * reason on failure.
+ */
+EVP_PKEY *pemfile_key(const char *path, int private_only, char *err, size_t errlen);
+
+#endif

@@ -30,8 +30,8 @@
 #include "labca.h"
 #include "pemfile.h"
 #include "util.h"
+#include "x509build.h"
 
-#define LABCA_SERIAL_BYTES 16
 #define LABCA_EKU_RA "1.3.6.1.4.1.311.20.2.1"
 #define LABCA_N_FILES 6
 
@@ -153,44 +153,6 @@ static EVP_PKEY *make_key(const char *spec, char *err, size_t errlen)
 	return key;
 }
 
-static const EVP_MD *sign_digest(EVP_PKEY *key)
-{
-	switch (EVP_PKEY_get_base_id(key)) {
-	case EVP_PKEY_RSA:
-		return EVP_sha256();
-	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_bits(key) > 384)
-			return EVP_sha512();
-		return EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
-	default:
-		return NULL;
-	}
-}
-
-static int set_random_serial(X509 *x)
-{
-	unsigned char buf[LABCA_SERIAL_BYTES];
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *serial = NULL;
-	int result = -1;
-
-	if (RAND_bytes(buf, sizeof(buf)) != 1)
-		goto out;
-	buf[0] &= 0x7f;
-	buf[0] |= 0x40;
-	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
-		goto out;
-	if ((serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
-		goto out;
-	if (X509_set_serialNumber(x, serial) != 1)
-		goto out;
-	result = 0;
-out:
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	return result;
-}
-
 /* Adds extension nid from its OpenSSL config text (issuer for AKI). 0 or -1. */
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
@@ -220,14 +182,14 @@ static X509 *make_cert_at(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
 	char ebuf[256];
 	int reported = 0;
 
-	if ((md = sign_digest(issuer_key)) == NULL) {
+	if ((md = x509build_digest(issuer_key)) == NULL) {
 		errorf(err, errlen, "the CA key type cannot sign certificates (RSA or EC only)");
 		reported = 1;
 		goto out;
 	}
 	if ((x = X509_new()) == NULL)
 		goto out;
-	if (X509_set_version(x, X509_VERSION_3) != 1 || set_random_serial(x) == -1)
+	if (X509_set_version(x, X509_VERSION_3) != 1 || x509build_random_serial(x) == -1)
 		goto out;
 	if (X509_set_subject_name(x, subject) != 1)
 		goto out;
@@ -516,7 +478,7 @@ X509 *labca_self_signed(EVP_PKEY *key, const char *cn, const char *ku, const cha
 	time_t now = time(NULL);
 	char ebuf[256];
 
-	if ((md = sign_digest(key)) == NULL) {
+	if ((md = x509build_digest(key)) == NULL) {
 		errorf(err, errlen, "the key type cannot sign (RSA or EC only)");
 		return NULL;
 	}
@@ -524,7 +486,7 @@ X509 *labca_self_signed(EVP_PKEY *key, const char *cn, const char *ku, const cha
 	    MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) != 1)
 		goto out;
 	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
-	    set_random_serial(x) == -1 || X509_set_subject_name(x, name) != 1 ||
+	    x509build_random_serial(x) == -1 || X509_set_subject_name(x, name) != 1 ||
 	    X509_set_issuer_name(x, name) != 1 || X509_set_pubkey(x, key) != 1)
 		goto out;
 	if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||

@@ -36,9 +36,9 @@
 #include "pemfile.h"
 #include "signer.h"
 #include "util.h"
+#include "x509build.h"
 
 #define SIGNER_MAX_ENVELOPE (4 * 1024 * 1024) /* a pkcsPKIEnvelope, and its content */
-#define SIGNER_SERIAL_BYTES 16
 
 struct signer {
 	X509 *ca_cert;
@@ -477,31 +477,6 @@ out:
 	return result;
 }
 
-/* A random positive serial of exactly SIGNER_SERIAL_BYTES octets. */
-static int set_random_serial(X509 *x)
-{
-	unsigned char buf[SIGNER_SERIAL_BYTES];
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *serial = NULL;
-	int result = -1;
-
-	if (RAND_bytes(buf, sizeof(buf)) != 1)
-		goto out;
-	buf[0] &= 0x7f;   /* positive: no leading 0x00 needed in DER */
-	buf[0] |= 0x40;   /* and never shorter than 16 octets */
-	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
-		goto out;
-	if ((serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
-		goto out;
-	if (X509_set_serialNumber(x, serial) != 1)
-		goto out;
-	result = 0;
-out:
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	return result;
-}
-
 /* SKI = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 §4.2.1.2, method 1). */
 static ASN1_OCTET_STRING *key_id(X509 *x)
 {
@@ -599,21 +574,6 @@ out:
 	return result;
 }
 
-/* The digest a CA key signs certificates with. */
-static const EVP_MD *cert_digest(EVP_PKEY *key)
-{
-	switch (EVP_PKEY_get_base_id(key)) {
-	case EVP_PKEY_RSA:
-		return EVP_sha256();
-	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_bits(key) > 384)
-			return EVP_sha512();
-		return EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
-	default:
-		return NULL;
-	}
-}
-
 X509 *signer_issue(const struct signer *s, const struct issue_request *req,
     char *err, size_t errlen)
 {
@@ -650,7 +610,7 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 		errorf(err, errlen, "issue request with EKU count but no list");
 		goto out;
 	}
-	if ((md = cert_digest(s->ca_key)) == NULL) {
+	if ((md = x509build_digest(s->ca_key)) == NULL) {
 		errorf(err, errlen, "the CA key type cannot sign certificates here (RSA or EC only)");
 		goto out;
 	}
@@ -660,7 +620,7 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 		goto out;
 	if (X509_set_version(x, X509_VERSION_3) != 1)
 		goto out;
-	if (set_random_serial(x) == -1)
+	if (x509build_random_serial(x) == -1)
 		goto out;
 	if (X509_set_issuer_name(x, X509_get_subject_name(s->ca_cert)) != 1)
 		goto out;
@@ -851,7 +811,7 @@ unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *co
 		errorf(err, errlen, "no content, or content too large, to sign");
 		return NULL;
 	}
-	if ((md = cert_digest(s->ca_key)) == NULL) {
+	if ((md = x509build_digest(s->ca_key)) == NULL) {
 		errorf(err, errlen, "the CA key type cannot sign here (RSA or EC only)");
 		return NULL;
 	}
@@ -943,7 +903,7 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 		errorf(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
 		return NULL;
 	}
-	if ((md = cert_digest(s->ca_key)) == NULL) {
+	if ((md = x509build_digest(s->ca_key)) == NULL) {
 		errorf(err, errlen, "the CA key type cannot sign CRLs here (RSA or EC only)");
 		return NULL;
 	}

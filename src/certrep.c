@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "certrep.h"
+#include "der.h"
 #include "oids.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -208,19 +209,7 @@ out:
 
 static unsigned char *p7_der(PKCS7 *p7, size_t *outlen)
 {
-	unsigned char *der, *p;
-	int len;
-
-	if ((len = i2d_PKCS7(p7, NULL)) <= 0)
-		return NULL;
-	der = xmalloc((size_t)len);
-	p = der;
-	if (i2d_PKCS7(p7, &p) != len) {
-		free(der);
-		return NULL;
-	}
-	*outlen = (size_t)len;
-	return der;
+	return der_encode(ASN1_ITEM_rptr(PKCS7), p7, outlen);
 }
 
 unsigned char *certrep_degenerate(STACK_OF(X509) *certs, size_t *outlen)
@@ -260,8 +249,8 @@ unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
 	CMS_RecipientInfo *ri;
 	EVP_PKEY_CTX *pctx;
 	BIO *in = NULL;
-	unsigned char *der = NULL, *p, *result = NULL;
-	int len, reported = 1;
+	unsigned char *result = NULL;
+	int reported = 1;
 	char ebuf[256];
 
 	if (recipient == NULL) {
@@ -300,20 +289,12 @@ unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
 	}
 	if (CMS_final(cms, in, NULL, CMS_BINARY) != 1)
 		goto out;
-	if ((len = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
+	if ((result = der_encode(ASN1_ITEM_rptr(CMS_ContentInfo), cms, outlen)) == NULL)
 		goto out;
-	der = xmalloc((size_t)len);
-	p = der;
-	if (i2d_CMS_ContentInfo(cms, &p) != len)
-		goto out;
-	*outlen = (size_t)len;
-	result = der;
-	der = NULL;
 out:
 	if (result == NULL && !reported)
 		errorf(err, errlen, "enveloping the reply failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
-	free(der);
 	BIO_free(in);
 	CMS_ContentInfo_free(cms);
 	EVP_CIPHER_free(cipher);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * der.h: the one way untrusted DER/BER is decoded (STYLE.md 5): exactly one
- * value of the given type, with the exact length, and no bytes after it.
+ * value of the given type, with the exact length, and no bytes after it; and
+ * its twin, encoding one value to a malloc'd DER buffer.
  */
 #ifndef DER_H
 #define DER_H
@@ -11,5 +12,8 @@
 
 /* The decoded value (free with ASN1_item_free), or NULL on error or trailing bytes. */
 ASN1_VALUE *der_decode_exact(const ASN1_ITEM *it, const unsigned char *der, size_t len);
+
+/* DER of v as type it, malloc'd (free with free()), or NULL. */
+unsigned char *der_encode(const ASN1_ITEM *it, const void *v, size_t *outlen);
 
 #endif

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "scep_types.h"
+#include "der.h"
 #include "pemfile.h"
 #include "signer.h"
 #include "util.h"
@@ -316,18 +317,9 @@ static int cipher_known(int nid)
 /* Parses the whole buffer as a CMS ContentInfo; NULL on error or trailing bytes. */
 static CMS_ContentInfo *cms_parse(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	CMS_ContentInfo *cms;
-
 	if (len > SIGNER_MAX_ENVELOPE)
 		return NULL;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL)
-		return NULL;
-	if (p != der + len) {
-		CMS_ContentInfo_free(cms);
-		return NULL;
-	}
-	return cms;
+	return (CMS_ContentInfo *)der_decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
 }
 
 /*
@@ -730,8 +722,8 @@ unsigned char *signer_sign_message(const struct signer *s, int md_nid,
 	BIO *in = NULL;
 	const EVP_MD *md;
 	X509_ATTRIBUTE *attr;
-	unsigned char *der = NULL, *p, *result = NULL;
-	int i, len, nid;
+	unsigned char *result = NULL;
+	int i, nid;
 	int reported = 1;
 	char ebuf[256];
 
@@ -772,20 +764,12 @@ unsigned char *signer_sign_message(const struct signer *s, int md_nid,
 	}
 	if (CMS_final(cms, in, NULL, flags) != 1)
 		goto out;
-	if ((len = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
+	if ((result = der_encode(ASN1_ITEM_rptr(CMS_ContentInfo), cms, outlen)) == NULL)
 		goto out;
-	der = xmalloc((size_t)len);
-	p = der;
-	if (i2d_CMS_ContentInfo(cms, &p) != len)
-		goto out;
-	*outlen = (size_t)len;
-	result = der;
-	der = NULL;
 out:
 	if (result == NULL && !reported)
 		errorf(err, errlen, "signing the message failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
-	free(der);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	return result;
@@ -798,8 +782,7 @@ unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *co
 	CMS_ContentInfo *cms = NULL;
 	BIO *in = NULL;
 	const EVP_MD *md;
-	unsigned char *der = NULL, *p, *result = NULL;
-	int len;
+	unsigned char *result = NULL;
 	char ebuf[256];
 
 	*outlen = 0;
@@ -823,20 +806,12 @@ unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *co
 		goto out;
 	if (CMS_final(cms, in, NULL, flags) != 1)
 		goto out;
-	if ((len = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
+	if ((result = der_encode(ASN1_ITEM_rptr(CMS_ContentInfo), cms, outlen)) == NULL)
 		goto out;
-	der = xmalloc((size_t)len);
-	p = der;
-	if (i2d_CMS_ContentInfo(cms, &p) != len)
-		goto out;
-	*outlen = (size_t)len;
-	result = der;
-	der = NULL;
 out:
 	if (result == NULL)
 		errorf(err, errlen, "signing with the CA key failed: %s",
 		    ossl_errors(ebuf, sizeof(ebuf)));
-	free(der);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	return result;
@@ -893,9 +868,9 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 	AUTHORITY_KEYID *aki = NULL;
 	const ASN1_OCTET_STRING *ski;
 	const EVP_MD *md;
-	unsigned char *der = NULL, *p, *result = NULL;
+	unsigned char *result = NULL;
 	size_t i;
-	int len, reported = 0;
+	int reported = 0;
 	char ebuf[256];
 
 	*outlen = 0;
@@ -945,19 +920,11 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 		goto out;
 	if (X509_CRL_sign(crl, s->ca_key, md) <= 0)
 		goto out;
-	if ((len = i2d_X509_CRL(crl, NULL)) <= 0)
+	if ((result = der_encode(ASN1_ITEM_rptr(X509_CRL), crl, outlen)) == NULL)
 		goto out;
-	der = xmalloc((size_t)len);
-	p = der;
-	if (i2d_X509_CRL(crl, &p) != len)
-		goto out;
-	*outlen = (size_t)len;
-	result = der;
-	der = NULL;
 out:
 	if (result == NULL && !reported)
 		errorf(err, errlen, "signing the CRL failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
-	free(der);
 	AUTHORITY_KEYID_free(aki);
 	ASN1_INTEGER_free(num);
 	ASN1_TIME_free(t);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ca.c: the CA backend interface (ca.h). Picks the backend backend.type
- * names, dispatches submit and poll to it, and holds what every backend
+ * ca.c: the CA backend interface (ca.h). Builds the backend a configured
+ * backend group names (its type), dispatches submit and poll to it, and holds what every backend
  * shares: the result helpers, the check an issued certificate passes before
  * any backend may return it (the CSR's key, a chain to ca.cert), and the
  * counting limit on concurrent work. It holds no key and decides no policy.
@@ -27,31 +27,35 @@
 struct ca_backend {
 	const struct ca_ops *ops;
 	void *impl;
+	char *name;
 };
 
-struct ca_backend *ca_backend_new(const struct config *cfg, const struct signer *signer,
-    char *err, size_t errlen)
+struct ca_backend *ca_backend_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen)
 {
 	struct ca_backend *ca = NULL;
-	const char *type = cfg->backend_type != NULL ? cfg->backend_type : "local";
+	const char *type = b->type != NULL ? b->type : "local";
+	char why[400] = "";
 
 	ca = xcalloc(1, sizeof(*ca));
 	if (strcmp(type, "local") == 0) {
 		ca->ops = &ca_local_ops;
-		ca->impl = ca_local_new(cfg, signer, err, errlen);
+		ca->impl = ca_local_new(cfg, b, signer, why, sizeof(why));
 	} else if (strcmp(type, "exec") == 0) {
 		ca->ops = &ca_exec_ops;
-		ca->impl = ca_exec_new(cfg, signer, err, errlen);
+		ca->impl = ca_exec_new(cfg, b, signer, why, sizeof(why));
 	} else if (strcmp(type, "scep") == 0) {
 		ca->ops = &ca_scep_ops;
-		ca->impl = ca_scep_new(cfg, signer, err, errlen);
+		ca->impl = ca_scep_new(cfg, b, signer, why, sizeof(why));
 	} else {
-		errorf(err, errlen, "backend.type: unknown backend \"%s\"", type);
+		errorf(why, sizeof(why), "unknown backend type \"%s\"", type);
 	}
 	if (ca->impl == NULL) {
+		errorf(err, errlen, "backend \"%s\": %s", CONFIG_BACKEND_NAME(b), why);
 		free(ca);
 		return NULL;
 	}
+	ca->name = xstrdup(CONFIG_BACKEND_NAME(b));
 	return ca;
 }
 
@@ -60,12 +64,18 @@ void ca_backend_free(struct ca_backend *ca)
 	if (ca == NULL)
 		return;
 	ca->ops->free(ca->impl);
+	free(ca->name);
 	free(ca);
 }
 
 const char *ca_backend_type(const struct ca_backend *ca)
 {
 	return ca->ops->type;
+}
+
+const char *ca_backend_name(const struct ca_backend *ca)
+{
+	return ca->name;
 }
 
 enum ca_outcome ca_submit(struct ca_backend *ca, const struct ca_request *req,

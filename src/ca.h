@@ -5,14 +5,16 @@
  * to ca_submit() and gets one of four outcomes: the certificate, PENDING with
  * a handle to poll later with ca_poll(), a refusal with a reason, or
  * "unavailable" (the backend could not answer now), which the caller answers
- * with FAILURE or PENDING as backend.when_unavailable says. The pipeline
+ * with FAILURE or PENDING as the backend's when_unavailable says. The pipeline
  * never knows which backend runs:
  *   local  the CA key through signer_issue() (ca_local.c)
  *   scep   an upstream SCEP CA, scepd enrolling as an RA (ca_scep.c, scep_client.c)
  *   exec   a program run for each request (ca_exec.c)
- * A backend is built once at start-up from the configuration and is then
- * safe to use from every request thread at once; each bounds its own
- * concurrency and time (backend.max_concurrent, backend.timeout).
+ * A backend is built once at start-up from its configuration group (the
+ * backend group, named "default", or an entry of backends, which profiles
+ * name with profiles.backend) and is then safe to use from every request
+ * thread at once; each bounds its own concurrency and time (max_concurrent,
+ * timeout).
  */
 #ifndef CA_H
 #define CA_H
@@ -23,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 struct config;
+struct config_backend;
 struct signer;
 struct ca_backend;
 
@@ -78,7 +81,8 @@ struct ca_result {
 };
 
 /*
- * Builds the backend backend.type names. signer is borrowed and must outlive
+ * Builds backend b (the backend group or a backends entry; cfg gives the
+ * settings every backend shares, such as scep.allow_des). signer is borrowed and must outlive
  * the backend: local issues with it, scep signs its requests and opens the
  * replies with the RA keys; every backend takes ca.cert from it (signer_ca_cert)
  * as the certificate each issued certificate must chain to. The scep backend
@@ -86,12 +90,15 @@ struct ca_result {
  * first use, so scepd starts while the upstream is down.
  * NULL with a reason on a bad configuration.
  */
-struct ca_backend *ca_backend_new(const struct config *cfg, const struct signer *signer,
-    char *err, size_t errlen);
+struct ca_backend *ca_backend_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen);
 void ca_backend_free(struct ca_backend *ca);
 
 /* "local", "scep" or "exec". */
 const char *ca_backend_type(const struct ca_backend *ca);
+
+/* Its name: "default" (the backend group) or its backends.name; the store records it. */
+const char *ca_backend_name(const struct ca_backend *ca);
 
 /*
  * Submits a request. Fills *res (cleared first; release it with

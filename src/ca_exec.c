@@ -68,27 +68,27 @@ struct exec_run {
 	size_t err_len;
 };
 
-void *ca_exec_new(const struct config *cfg, const struct signer *signer, char *err,
-    size_t errlen)
+void *ca_exec_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen)
 {
 	struct ca_exec *x = NULL;
 
-	if (cfg->backend_program == NULL) {
+	if (b->program == NULL) {
 		snprintf(err, errlen, "backend.program must be set for the exec backend");
 		return NULL;
 	}
-	if (access(cfg->backend_program, X_OK) != 0) {
-		snprintf(err, errlen, "backend.program %s: %s", cfg->backend_program,
+	if (access(b->program, X_OK) != 0) {
+		snprintf(err, errlen, "backend.program %s: %s", b->program,
 		    strerror(errno));
 		return NULL;
 	}
 	x = xcalloc(1, sizeof(*x));
-	x->program = xstrdup(cfg->backend_program);
-	x->timeout = cfg->backend_timeout ? cfg->backend_timeout : 30;
-	x->max_output = cfg->backend_max_output ? cfg->backend_max_output : 65536;
+	x->program = xstrdup(b->program);
+	x->timeout = b->timeout ? b->timeout : 30;
+	x->max_output = b->max_output ? b->max_output : 65536;
 	x->ca_cert = signer_ca_cert(signer);
 	if (X509_up_ref(x->ca_cert) != 1 ||
-	    ca_slots_init(&x->slots, cfg->backend_max_concurrent ? cfg->backend_max_concurrent : 8)
+	    ca_slots_init(&x->slots, b->max_concurrent ? b->max_concurrent : 8)
 	    != 0) {
 		snprintf(err, errlen, "exec backend: out of resources");
 		X509_free(x->ca_cert);

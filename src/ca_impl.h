@@ -24,12 +24,12 @@ struct ca_ops {
 
 extern const struct ca_ops ca_local_ops, ca_exec_ops, ca_scep_ops;
 
-void *ca_local_new(const struct config *cfg, const struct signer *signer, char *err,
-    size_t errlen);
-void *ca_exec_new(const struct config *cfg, const struct signer *signer, char *err,
-    size_t errlen);
-void *ca_scep_new(const struct config *cfg, const struct signer *signer, char *err,
-    size_t errlen);
+void *ca_local_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen);
+void *ca_exec_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen);
+void *ca_scep_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen);
 
 /* Sets res->outcome and res->reason (printf format); returns the outcome. */
 enum ca_outcome ca_set(struct ca_result *res, enum ca_outcome o, const char *fmt, ...)

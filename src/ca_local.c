@@ -19,8 +19,8 @@ struct ca_local {
 	const struct signer *signer;
 };
 
-void *ca_local_new(const struct config *cfg, const struct signer *signer, char *err,
-    size_t errlen)
+void *ca_local_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen)
 {
 	struct ca_local *l = xcalloc(1, sizeof(*l));
 

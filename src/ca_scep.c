@@ -43,13 +43,13 @@ struct ca_scep {
 	X509 *ca_cert;
 };
 
-void *ca_scep_new(const struct config *cfg, const struct signer *signer, char *err,
-    size_t errlen)
+void *ca_scep_new(const struct config *cfg, const struct config_backend *b,
+    const struct signer *signer, char *err, size_t errlen)
 {
 	struct scep_client_options o;
 	struct ca_scep *s;
 
-	if (cfg->backend_url == NULL) {
+	if (b->url == NULL) {
 		snprintf(err, errlen, "backend.url must be set for the scep backend");
 		return NULL;
 	}
@@ -59,12 +59,12 @@ void *ca_scep_new(const struct config *cfg, const struct signer *signer, char *e
 		return NULL;
 	}
 	memset(&o, 0, sizeof(o));
-	o.url = cfg->backend_url;
-	o.ca_identifier = cfg->backend_ca_identifier;
-	o.ca_bundle = cfg->backend_ca_bundle;
-	o.timeout = cfg->backend_timeout;
-	o.max_concurrent = cfg->backend_max_concurrent;
-	o.cache_time = cfg->backend_cache_time;
+	o.url = b->url;
+	o.ca_identifier = b->ca_identifier;
+	o.ca_bundle = b->ca_bundle;
+	o.timeout = b->timeout;
+	o.max_concurrent = b->max_concurrent;
+	o.cache_time = b->cache_time;
 	o.anchor = signer_ca_cert(signer);
 	o.allow_des = cfg->allow_des;
 	s = xcalloc(1, sizeof(*s));

@@ -169,6 +169,48 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 #define CF_COUNT(f) .count_off = CF_FIELD(f)
 
 /*
+ * The settings of a CA backend, shared by the backend group (fields of
+ * cfg->backend: F is CF_IN_BACKEND) and the elements of the backends list
+ * (struct config_backend: F is CF_AS_IS); pre is "backend." or "backends.".
+ */
+#define CF_IN_BACKEND(f) backend.f
+#define CF_AS_IS(f) f
+#define CF_BACKEND(X, pre, F) \
+	X(pre "type", CF_WORD, F(type), .def_str = "local", \
+	    .choices = cf_backend_types, \
+	    .desc = "Who issues certificates: local (the CA key, ca.key), scep (an " \
+	    "upstream SCEP CA, through the RA certificates) or exec (a program).") \
+	X(pre "url", CF_STRING, F(url), \
+	    .desc = "scep: the upstream's SCEP URL, http:// or https://.") \
+	X(pre "ca_identifier", CF_STRING, F(ca_identifier), \
+	    .desc = "scep: the message parameter of GetCACaps and GetCACert (a CA name " \
+	    "for upstreams serving several CAs); unset sends none.") \
+	X(pre "ca_bundle", CF_PATH, F(ca_bundle), \
+	    .desc = "scep over https: CA certificates (PEM) that verify the upstream's " \
+	    "TLS certificate; unset uses the system's.") \
+	X(pre "challenge", CF_STRING, F(challenge), .secret = 1, \
+	    .desc = "scep: the upstream's challenge password for the requests scepd makes " \
+	    "for itself (its RA certificates); never put into devices' requests.") \
+	X(pre "program", CF_PATH, F(program), \
+	    .desc = "exec: the program run for each request, without a shell, relative " \
+	    "to state_dir.") \
+	X(pre "timeout", CF_UINT, F(timeout), .min = 1, .max = 600, .def_num = 30, \
+	    .desc = "Seconds one upstream exchange or one program run may take.") \
+	X(pre "max_concurrent", CF_UINT, F(max_concurrent), .min = 1, .max = 1024, \
+	    .def_num = 8, .desc = "Upstream requests or programs running at once; more " \
+	    "wait up to backend.timeout for a free place.") \
+	X(pre "max_output", CF_SIZE, F(max_output), .min = 4096, .max = 16777216, \
+	    .def_num = 65536, .desc = "exec: largest standard output accepted from the " \
+	    "program, in bytes.") \
+	X(pre "cache_time", CF_UINT, F(cache_time), .min = 10, .max = 86400, \
+	    .def_num = 3600, .desc = "scep: seconds the upstream's GetCACaps and GetCACert " \
+	    "answers are kept before they are fetched again.") \
+	X(pre "when_unavailable", CF_WORD, F(when_unavailable), \
+	    .def_str = "failure", .choices = cf_unavailable, \
+	    .desc = "Answer to a device while the backend cannot be reached: failure or " \
+	    "pending (the device polls and scepd asks again).")
+
+/*
  * The settings of a certificate template, shared by the certificate group
  * (the template "default", fields of struct config) and the elements of the
  * templates list (struct config_template): pre is "certificate." or "".
@@ -368,39 +410,7 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "made again after half of that, and at every revocation.") \
 	X("crl.scep", CF_BOOL, crl_scep, .def_num = 1, \
 	    .desc = "Answer GetCRL with the CRL; false answers FAILURE badRequest.") \
-	X("backend.type", CF_WORD, backend_type, .def_str = "local", \
-	    .choices = cf_backend_types, \
-	    .desc = "Who issues certificates: local (the CA key, ca.key), scep (an " \
-	    "upstream SCEP CA, through the RA certificates) or exec (a program).") \
-	X("backend.url", CF_STRING, backend_url, \
-	    .desc = "scep: the upstream's SCEP URL, http:// or https://.") \
-	X("backend.ca_identifier", CF_STRING, backend_ca_identifier, \
-	    .desc = "scep: the message parameter of GetCACaps and GetCACert (a CA name " \
-	    "for upstreams serving several CAs); unset sends none.") \
-	X("backend.ca_bundle", CF_PATH, backend_ca_bundle, \
-	    .desc = "scep over https: CA certificates (PEM) that verify the upstream's " \
-	    "TLS certificate; unset uses the system's.") \
-	X("backend.challenge", CF_STRING, backend_challenge, .secret = 1, \
-	    .desc = "scep: the upstream's challenge password for the requests scepd makes " \
-	    "for itself (its RA certificates); never put into devices' requests.") \
-	X("backend.program", CF_PATH, backend_program, \
-	    .desc = "exec: the program run for each request, without a shell, relative " \
-	    "to state_dir.") \
-	X("backend.timeout", CF_UINT, backend_timeout, .min = 1, .max = 600, .def_num = 30, \
-	    .desc = "Seconds one upstream exchange or one program run may take.") \
-	X("backend.max_concurrent", CF_UINT, backend_max_concurrent, .min = 1, .max = 1024, \
-	    .def_num = 8, .desc = "Upstream requests or programs running at once; more " \
-	    "wait up to backend.timeout for a free place.") \
-	X("backend.max_output", CF_SIZE, backend_max_output, .min = 4096, .max = 16777216, \
-	    .def_num = 65536, .desc = "exec: largest standard output accepted from the " \
-	    "program, in bytes.") \
-	X("backend.cache_time", CF_UINT, backend_cache_time, .min = 10, .max = 86400, \
-	    .def_num = 3600, .desc = "scep: seconds the upstream's GetCACaps and GetCACert " \
-	    "answers are kept before they are fetched again.") \
-	X("backend.when_unavailable", CF_WORD, backend_when_unavailable, \
-	    .def_str = "failure", .choices = cf_unavailable, \
-	    .desc = "Answer to a device while the backend cannot be reached: failure or " \
-	    "pending (the device polls and scepd asks again).") \
+	CF_BACKEND(X, "backend.", CF_IN_BACKEND) \
 	X("log.target", CF_WORD, log_target, .def_str = "stderr", .choices = cf_log_targets, \
 	    .desc = "Where events go: stderr, syslog or journald.") \
 	X("log.facility", CF_WORD, log_facility, .def_str = "daemon", .choices = cf_facilities, \
@@ -481,7 +491,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X(pre "ra_sign_key", CF_PATH, ra_sign_key, .desc = "Private key of ra_sign_cert.") \
 	X(pre "ra_enc_cert", CF_PATH, ra_enc_cert, .desc = "RA encryption certificate of this " \
 	    "profile.") \
-	X(pre "ra_enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra_enc_cert.")
+	X(pre "ra_enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra_enc_cert.") \
+	X(pre "backend", CF_STRING, backend, .def_str = "default", \
+	    .desc = "The backend that issues this profile's certificates: \"default\" " \
+	    "(the backend group) or a name in backends.")
 
 #define CF_STRUCT struct config
 static const struct cf_setting cf_schema[] = { CF_SCHEMA(CF_ENTRY) };
@@ -497,13 +510,23 @@ static const struct cf_setting cf_tmpl_schema[] = {
 #define CF_STRUCT struct config_profile
 static const struct cf_setting cf_prof_schema[] = { CF_PROFILE(CF_ENTRY, "profiles.") };
 #undef CF_STRUCT
+#define CF_STRUCT struct config_backend
+static const struct cf_setting cf_bk_schema[] = {
+	{ .path = "backends.name", .type = CF_STRING, .off = offsetof(struct config_backend, name),
+	    .required = 1, .desc = "Name of the backend, used by profiles.backend: letters, "
+	    "digits, '-' and '_'; not \"default\" (the backend group)." },
+	CF_BACKEND(CF_ENTRY, "backends.", CF_AS_IS)
+};
+#undef CF_STRUCT
 static const char *const cf_names[] = {
 	CF_SCHEMA(CF_NAME) "templates.name", CF_TEMPLATE(CF_NAME, "templates.")
-	CF_PROFILE(CF_NAME, "profiles.") NULL
+	CF_PROFILE(CF_NAME, "profiles.") "backends.name",
+	CF_BACKEND(CF_NAME, "backends.", CF_AS_IS) NULL
 };
 #define N_SETTINGS (sizeof(cf_schema) / sizeof(cf_schema[0]))
 #define N_TMPL_SETTINGS (sizeof(cf_tmpl_schema) / sizeof(cf_tmpl_schema[0]))
 #define N_PROF_SETTINGS (sizeof(cf_prof_schema) / sizeof(cf_prof_schema[0]))
+#define N_BK_SETTINGS (sizeof(cf_bk_schema) / sizeof(cf_bk_schema[0]))
 
 struct cf_error {
 	unsigned line;		/* 0: none applies */
@@ -530,10 +553,11 @@ struct cf_ctx {
 	int unterminated;	/* a string runs to the end of the text */
 	unsigned line[N_SETTINGS];	/* source line of each setting; 0 = default */
 	unsigned group_line[N_GROUPS];	/* source line of each group; 0 = absent */
-	const config_setting_t *tmpl_list, *prof_list;	/* parsed after the walk */
+	const config_setting_t *tmpl_list, *prof_list, *bk_list;	/* parsed after the walk */
 	/* [i][0]: line of element i; [i][1 + j]: line of its setting j (0 = not given) */
 	unsigned tmpl_line[CONFIG_MAX_TEMPLATES][N_TMPL_SETTINGS + 1];
 	unsigned prof_line[CONFIG_MAX_PROFILES][N_PROF_SETTINGS + 1];
+	unsigned bk_line[CONFIG_MAX_BACKENDS][N_BK_SETTINGS + 1];
 };
 
 /* ---- errors ---- */
@@ -1629,7 +1653,8 @@ static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct con
 				else
 					cf_parse(ctx, (size_t)idx, c, cfg);
 			}
-		} else if (strcmp(name, "templates") == 0 || strcmp(name, "profiles") == 0) {
+		} else if (strcmp(name, "templates") == 0 || strcmp(name, "profiles") == 0 ||
+		    strcmp(name, "backends") == 0) {
 			if (config_setting_type(m) != CONFIG_TYPE_LIST) {
 				cf_error(ctx, line, "'%s' must be a list of groups: %s = ( { ... }, "
 				    "{ ... } );", name, name);
@@ -1637,8 +1662,10 @@ static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct con
 			}
 			if (name[0] == 't')
 				ctx->tmpl_list = m;
-			else
+			else if (name[0] == 'p')
 				ctx->prof_list = m;
+			else
+				ctx->bk_list = m;
 		} else if ((idx = cf_find(NULL, name)) >= 0) {
 			cf_parse(ctx, (size_t)idx, m, cfg);
 		} else {
@@ -1767,31 +1794,6 @@ static void cf_check_listeners(struct cf_ctx *ctx, struct config *cfg)
 	if (cfg->n_tls_listen > 0 && (cfg->tls_cert == NULL || cfg->tls_key == NULL))
 		cf_error(ctx, cf_line_of(ctx, "tls.listen"), "tls.cert and tls.key are required "
 		    "when tls.listen is not empty");
-}
-
-/* The backend settings that depend on each other. */
-static void cf_check_backend(struct cf_ctx *ctx, const struct config *cfg)
-{
-	int t = cf_index("backend.type"), u = cf_index("backend.url");
-	int p = cf_index("backend.program"), ra = cf_group_find("ra");
-	unsigned tline = ctx->line[t] ? ctx->line[t] : 1;
-
-	if (cfg->backend_url != NULL && strncmp(cfg->backend_url, "http://", 7) != 0 &&
-	    strncmp(cfg->backend_url, "https://", 8) != 0)
-		cf_error(ctx, ctx->line[u], "backend.url: \"%s\" is not an http:// or https:// URL",
-		    cfg->backend_url);
-	if (cfg->backend_type == NULL)
-		return;
-	if (strcmp(cfg->backend_type, "scep") == 0) {
-		if (cfg->backend_url == NULL)
-			cf_error(ctx, tline, "backend.url must be set when backend.type is \"scep\"");
-		if (ctx->group_line[ra] == 0)
-			cf_error(ctx, tline, "backend.type \"scep\" needs the ra group: scepd signs "
-			    "the requests it forwards with its RA signing certificate");
-	}
-	if (strcmp(cfg->backend_type, "exec") == 0 && cfg->backend_program == NULL)
-		cf_error(ctx, ctx->line[p] ? ctx->line[p] : tline,
-		    "backend.program must be set when backend.type is \"exec\"");
 }
 
 /* Checks that span settings, then resolves relative paths. */
@@ -1997,6 +1999,70 @@ static void cf_check_profiles(struct cf_ctx *ctx, struct config *cfg)
 	}
 }
 
+/*
+ * The settings of backend b (the backend group, pre "backend.", or a backends
+ * entry) that depend on each other; line(b, leaf) is where leaf was given.
+ */
+static void cf_check_one_backend(struct cf_ctx *ctx, const struct config_backend *b,
+    const char *pre, unsigned tline, unsigned uline, unsigned pline)
+{
+	int ra = cf_group_find("ra");
+
+	if (b->url != NULL && strncmp(b->url, "http://", 7) != 0 &&
+	    strncmp(b->url, "https://", 8) != 0)
+		cf_error(ctx, uline, "%surl: \"%s\" is not an http:// or https:// URL", pre,
+		    b->url);
+	if (b->type == NULL)
+		return;
+	if (strcmp(b->type, "scep") == 0) {
+		if (b->url == NULL)
+			cf_error(ctx, tline, "%surl must be set when %stype is \"scep\"", pre, pre);
+		if (ctx->group_line[ra] == 0)
+			cf_error(ctx, tline, "%stype \"scep\" needs the ra group: scepd signs "
+			    "the requests it forwards with its RA signing certificate", pre);
+	}
+	if (strcmp(b->type, "exec") == 0 && b->program == NULL)
+		cf_error(ctx, pline ? pline : tline,
+		    "%sprogram must be set when %stype is \"exec\"", pre, pre);
+}
+
+/* The backend group, the backends list, and the backend each profile names. */
+static void cf_check_backends(struct cf_ctx *ctx, const struct config *cfg)
+{
+	const struct config_backend *b;
+	const unsigned *l;
+	size_t i, j;
+	unsigned tline = cf_line_of(ctx, "backend.type");
+
+	cf_check_one_backend(ctx, &cfg->backend, "backend.", tline ? tline : 1,
+	    cf_line_of(ctx, "backend.url"), cf_line_of(ctx, "backend.program"));
+	for (i = 0; i < cfg->n_backends; i++) {
+		b = &cfg->backends[i];
+		l = ctx->bk_line[i];
+		if (b->name == NULL)
+			continue;
+		if (!cf_name_ok(b->name) || strcmp(b->name, "default") == 0)
+			cf_error(ctx, cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "name"),
+			    "backends.name: \"%s\" is not a usable name (letters, digits, '-', "
+			    "'_'; \"default\" is the backend group)", b->name);
+		for (j = 0; j < i; j++)
+			if (cfg->backends[j].name != NULL &&
+			    strcmp(cfg->backends[j].name, b->name) == 0)
+				cf_error(ctx, l[0], "backends.name: \"%s\" is defined twice",
+				    b->name);
+		cf_check_one_backend(ctx, b, "backends.",
+		    cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "type"),
+		    cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "url"),
+		    cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "program"));
+	}
+	for (i = 0; i < cfg->n_profiles; i++)
+		if (cfg->profiles[i].backend != NULL &&
+		    config_backend_find(cfg, cfg->profiles[i].backend) == NULL)
+			cf_error(ctx, cf_elem_line_of(ctx->prof_line[i], cf_prof_schema,
+			    N_PROF_SETTINGS, "backend"), "profiles.backend: no backend named \"%s\" "
+			    "(\"default\" or a name in backends)", cfg->profiles[i].backend);
+}
+
 static void cf_check_crl(struct cf_ctx *ctx, struct config *cfg)
 {
 	const char *why;
@@ -2040,7 +2106,7 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		}
 	}
 
-	cf_check_backend(ctx, cfg);
+	cf_check_backends(ctx, cfg);
 
 	u = cf_index("challenge.UseSinglePassword");
 	p = cf_index("challenge.SinglePassword");
@@ -2084,17 +2150,48 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 			if (cf_prof_schema[i].type == CF_PATH)
 				cf_resolve(ctx, &cf_prof_schema[i], &cfg->profiles[g],
 				    cfg->state_dir);
+	for (g = 0; g < cfg->n_backends; g++)
+		for (i = 0; i < N_BK_SETTINGS; i++)
+			if (cf_bk_schema[i].type == CF_PATH)
+				cf_resolve(ctx, &cf_bk_schema[i], &cfg->backends[g],
+				    cfg->state_dir);
 }
 
 /* ---- loading ---- */
 
-/* Wipes libconfig's copies of secret settings. */
-static void cf_wipe_tree(config_t *lc)
+/* Wipes libconfig's copies of the secret settings of the elements of list name. */
+static void cf_wipe_list(config_t *lc, const char *name, const struct cf_setting *table,
+    size_t n_set)
 {
 	config_setting_t *st, *list, *el;
 	const char *str;
 	size_t i;
 	int k, n;
+
+	list = config_lookup(lc, name);
+	n = list != NULL && config_setting_type(list) == CONFIG_TYPE_LIST ?
+	    config_setting_length(list) : 0;
+	for (k = 0; k < n; k++) {
+		el = config_setting_get_elem(list, (unsigned)k);
+		if (el == NULL || !config_setting_is_group(el))
+			continue;
+		for (i = 0; i < n_set; i++) {
+			if (!table[i].secret)
+				continue;
+			st = config_setting_get_member(el, cf_leaf(&table[i]));
+			if (st != NULL && config_setting_type(st) == CONFIG_TYPE_STRING &&
+			    (str = config_setting_get_string(st)) != NULL)
+				OPENSSL_cleanse((char *)str, strlen(str));
+		}
+	}
+}
+
+/* Wipes libconfig's copies of secret settings. */
+static void cf_wipe_tree(config_t *lc)
+{
+	config_setting_t *st;
+	const char *str;
+	size_t i;
 
 	if (config_root_setting(lc) == NULL)
 		return;
@@ -2106,22 +2203,8 @@ static void cf_wipe_tree(config_t *lc)
 		    (str = config_setting_get_string(st)) != NULL)
 			OPENSSL_cleanse((char *)str, strlen(str));
 	}
-	list = config_lookup(lc, "profiles");
-	n = list != NULL && config_setting_type(list) == CONFIG_TYPE_LIST ?
-	    config_setting_length(list) : 0;
-	for (k = 0; k < n; k++) {
-		el = config_setting_get_elem(list, (unsigned)k);
-		if (el == NULL || !config_setting_is_group(el))
-			continue;
-		for (i = 0; i < N_PROF_SETTINGS; i++) {
-			if (!cf_prof_schema[i].secret)
-				continue;
-			st = config_setting_get_member(el, cf_leaf(&cf_prof_schema[i]));
-			if (st != NULL && config_setting_type(st) == CONFIG_TYPE_STRING &&
-			    (str = config_setting_get_string(st)) != NULL)
-				OPENSSL_cleanse((char *)str, strlen(str));
-		}
-	}
+	cf_wipe_list(lc, "profiles", cf_prof_schema, N_PROF_SETTINGS);
+	cf_wipe_list(lc, "backends", cf_bk_schema, N_BK_SETTINGS);
 }
 
 /* Parses text (named label in messages); relative state_dir is taken from basedir. */
@@ -2175,6 +2258,13 @@ static struct config *cf_load_text(const char *label, const char *text, const ch
 		    sizeof(struct config_profile), CONFIG_MAX_PROFILES, &elems,
 		    &cfg->n_profiles, ctx.prof_line, N_PROF_SETTINGS + 1);
 		cfg->profiles = elems;
+	}
+	if (ctx.bk_list != NULL) {
+		elems = NULL;
+		cf_parse_list(&ctx, ctx.bk_list, "backends", cf_bk_schema, N_BK_SETTINGS,
+		    sizeof(struct config_backend), CONFIG_MAX_BACKENDS, &elems,
+		    &cfg->n_backends, ctx.bk_line, N_BK_SETTINGS + 1);
+		cfg->backends = elems;
 	}
 	cf_inherit(&ctx, cfg);
 	cf_finish(&ctx, cfg, basedir);
@@ -2280,8 +2370,39 @@ void config_free(struct config *cfg)
 		for (i = 0; i < N_PROF_SETTINGS; i++)
 			cf_clear(&cf_prof_schema[i], &cfg->profiles[j]);
 	free(cfg->profiles);
+	for (j = 0; j < cfg->n_backends; j++)
+		for (i = 0; i < N_BK_SETTINGS; i++)
+			cf_clear(&cf_bk_schema[i], &cfg->backends[j]);
+	free(cfg->backends);
 	free(cfg->file);
 	free(cfg);
+}
+
+const struct config_backend *config_backend_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	if (name == NULL || strcmp(name, "default") == 0)
+		return &cfg->backend;
+	for (i = 0; i < cfg->n_backends; i++)
+		if (cfg->backends[i].name != NULL && strcmp(cfg->backends[i].name, name) == 0)
+			return &cfg->backends[i];
+	return NULL;
+}
+
+int config_needs_ca_key(const struct config *cfg)
+{
+	const struct config_backend *b;
+	size_t i;
+
+	if (cfg->backend.type == NULL || strcmp(cfg->backend.type, "local") == 0)
+		return 1;
+	for (i = 0; i < cfg->n_profiles; i++) {
+		b = config_backend_find(cfg, cfg->profiles[i].backend);
+		if (b != NULL && (b->type == NULL || strcmp(b->type, "local") == 0))
+			return 1;
+	}
+	return 0;
 }
 
 const char *const *config_setting_names(void)
@@ -2522,6 +2643,11 @@ void config_print(const struct config *cfg, FILE *out)
 	cf_print_comment(out, "", "Profiles: SCEP endpoints besides the NDES paths.");
 	cf_print_list(out, "profiles", cf_prof_schema, N_PROF_SETTINGS, cfg->profiles,
 	    sizeof(struct config_profile), cfg->n_profiles);
+	fputc('\n', out);
+	cf_print_comment(out, "", "Named CA backends, for profiles.backend (the backend group "
+	    "is the backend \"default\").");
+	cf_print_list(out, "backends", cf_bk_schema, N_BK_SETTINGS, cfg->backends,
+	    sizeof(struct config_backend), cfg->n_backends);
 }
 
 static int cf_streq(const char *a, const char *b)
@@ -2603,7 +2729,8 @@ int config_equal(const struct config *a, const struct config *b)
 	size_t i;
 
 	if (!cf_equal_table(cf_schema, N_SETTINGS, a, b) ||
-	    a->n_templates != b->n_templates || a->n_profiles != b->n_profiles)
+	    a->n_templates != b->n_templates || a->n_profiles != b->n_profiles ||
+	    a->n_backends != b->n_backends)
 		return 0;
 	for (i = 0; i < a->n_templates; i++)
 		if (!cf_equal_table(cf_tmpl_schema, N_TMPL_SETTINGS, &a->templates[i],
@@ -2612,6 +2739,9 @@ int config_equal(const struct config *a, const struct config *b)
 	for (i = 0; i < a->n_profiles; i++)
 		if (!cf_equal_table(cf_prof_schema, N_PROF_SETTINGS, &a->profiles[i],
 		    &b->profiles[i]))
+			return 0;
+	for (i = 0; i < a->n_backends; i++)
+		if (!cf_equal_table(cf_bk_schema, N_BK_SETTINGS, &a->backends[i], &b->backends[i]))
 			return 0;
 	return 1;
 }

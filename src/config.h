@@ -18,6 +18,7 @@
 #define CONFIG_MAX_LIST 16
 #define CONFIG_MAX_TEMPLATES 32
 #define CONFIG_MAX_PROFILES 32
+#define CONFIG_MAX_BACKENDS 32
 
 /*
  * A certificate template: what a certificate may say and which requests it
@@ -44,6 +45,29 @@ struct config_template {
 	int allow_subject_change; /* allow_subject_change: a renewal may change subject and SANs; default 0 */
 	int approval;             /* approval: requests wait for `scepctl request approve`; default 0 */
 };
+
+/*
+ * Who issues certificates (ca.h): the backend { } group (named "default") or
+ * an element of backends = ( { ... } ), which profiles name. The same
+ * settings in both places; paths are resolved against state_dir.
+ */
+struct config_backend {
+	char *name;               /* backends.name: required, unique, [A-Za-z0-9_-]; NULL for backend { } */
+	char *type;               /* type: "local" | "scep" | "exec"; default "local" */
+	char *url;                /* url: scep: upstream SCEP URL; NULL when unset */
+	char *ca_identifier;      /* ca_identifier: scep: GetCACert message=; NULL: none */
+	char *ca_bundle;          /* ca_bundle: scep: PEM bundle for https; NULL: system's */
+	char *challenge;          /* challenge: scep: upstream challenge for scepd's own requests */
+	char *program;            /* program: exec: program path (resolved against state_dir) */
+	unsigned timeout;         /* timeout: seconds; 1..600, default 30 */
+	unsigned max_concurrent;  /* max_concurrent: 1..1024, default 8 */
+	size_t max_output;        /* max_output: exec stdout bytes; 4096..16777216, default 65536 */
+	unsigned cache_time;      /* cache_time: scep CA cache seconds; 10..86400, default 3600 */
+	char *when_unavailable;   /* when_unavailable: "failure" | "pending"; default "failure" */
+};
+
+/* The name a backend is known by: backends.name, or "default" for backend { }. */
+#define CONFIG_BACKEND_NAME(b) ((b)->name != NULL ? (b)->name : "default")
 
 /*
  * A SCEP endpoint besides the NDES paths (profiles = ( { ... } )). Settings not
@@ -73,6 +97,7 @@ struct config_profile {
 	char *ra_sign_key;
 	char *ra_enc_cert;
 	char *ra_enc_key;
+	char *backend;            /* backend: name of the backend that issues; default "default" */
 };
 
 struct config_listen {
@@ -197,18 +222,9 @@ struct config {
 	unsigned crl_validity_hours; /* crl.validity_hours: nextUpdate - thisUpdate; 1..8760, default 168 */
 	int crl_scep;             /* crl.scep: answer GetCRL; default 1 */
 
-	/* backend { } : who issues the certificates (ca.h) */
-	char *backend_type;       /* backend.type: "local" | "scep" | "exec"; default "local" */
-	char *backend_url;        /* backend.url: scep: upstream SCEP URL; NULL when unset */
-	char *backend_ca_identifier; /* backend.ca_identifier: scep: GetCACert message=; NULL: none */
-	char *backend_ca_bundle;  /* backend.ca_bundle: scep: PEM bundle for https; NULL: system's */
-	char *backend_challenge;  /* backend.challenge: scep: upstream challenge for scepd's own requests */
-	char *backend_program;    /* backend.program: exec: program path (resolved against state_dir) */
-	unsigned backend_timeout; /* backend.timeout: seconds; 1..600, default 30 */
-	unsigned backend_max_concurrent; /* backend.max_concurrent: 1..1024, default 8 */
-	size_t backend_max_output; /* backend.max_output: exec stdout bytes; 4096..16777216, default 65536 */
-	unsigned backend_cache_time; /* backend.cache_time: scep CA cache seconds; 10..86400, default 3600 */
-	char *backend_when_unavailable; /* backend.when_unavailable: "failure" | "pending"; default "failure" */
+	/* backend { } : who issues the certificates for the NDES paths and every
+	 * profile without a backend of its own (ca.h); its name is "default" */
+	struct config_backend backend;
 
 	/* log { } */
 	char *log_target;         /* log.target: "stderr" | "syslog" | "journald"; default "stderr" */
@@ -228,6 +244,8 @@ struct config {
 	size_t n_templates;
 	struct config_profile *profiles;   /* profiles = ( { ... }, ... ) */
 	size_t n_profiles;
+	struct config_backend *backends;   /* backends = ( { ... }, ... ): named, for profiles */
+	size_t n_backends;
 };
 
 /*
@@ -248,6 +266,16 @@ void config_print(const struct config *cfg, FILE *out);
 char *config_path(const struct config *cfg, const char *name);
 
 void config_free(struct config *cfg);
+
+/* The backend called name: "default" (the backend group) or a backends entry; NULL if none. */
+const struct config_backend *config_backend_find(const struct config *cfg, const char *name);
+
+/*
+ * 1 when a backend in use is the local CA (the backend group, or one a
+ * profile names), so the CA key must be loaded; 0 when every request is
+ * forwarded (scep, exec) and the CA key need not exist.
+ */
+int config_needs_ca_key(const struct config *cfg);
 
 /* 1 when every setting of a and b is equal (the file name is not compared). */
 int config_equal(const struct config *a, const struct config *b);

@@ -267,6 +267,7 @@ struct profile_settings {
 	char *const *caps;
 	size_t n_caps;
 	const char *ra[4];        /* own RA: sign cert, sign key, enc cert, enc key; or NULLs */
+	const char *backend;      /* name of the backend that issues */
 };
 
 static int build_profile(struct profiles *ps, struct profile *p, const struct profile_settings *in,
@@ -277,6 +278,7 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 	char why[400];
 
 	p->name = xstrdup(in->name);
+	p->backend = xstrdup(in->backend != NULL ? in->backend : "default");
 	p->path = in->path != NULL ? xstrdup(in->path) : NULL;
 	p->challenge = in->challenge;
 	for (i = 0; i < 3; i++) {
@@ -299,7 +301,7 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 		f.ra_sign_key = in->ra[1];
 		f.ra_enc_cert = in->ra[2];
 		f.ra_enc_key = in->ra[3];
-		f.forward = cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0;
+		f.forward = !config_needs_ca_key(cfg);
 		if ((p->signer[0] = signer_load_files(&f, cfg->allow_des, why, sizeof(why))) == NULL) {
 			snprintf(err, errlen, "profile %s: %s", in->name, why);
 			return -1;
@@ -361,6 +363,7 @@ struct profiles *profiles_new(const struct config *cfg, const struct policy *pol
 
 	memset(&in, 0, sizeof(in));
 	in.name = "default";
+	in.backend = "default";
 	in.challenge.enforce_password = cfg->enforce_password;
 	in.challenge.use_single_password = cfg->use_single_password;
 	in.challenge.single_password = cfg->single_password;
@@ -402,6 +405,7 @@ struct profiles *profiles_new(const struct config *cfg, const struct policy *pol
 		in.ra[1] = cp->ra_sign_key;
 		in.ra[2] = cp->ra_enc_cert;
 		in.ra[3] = cp->ra_enc_key;
+		in.backend = cp->backend;
 		ps->n++;
 		if (build_profile(ps, &ps->p[i + 1], &in, cfg, policy, err, errlen) == -1)
 			goto out;
@@ -431,6 +435,7 @@ void profiles_free(struct profiles *ps)
 			signer_free(ps->p[i].signer[0]);
 		free(ps->p[i].name);
 		free(ps->p[i].path);
+		free(ps->p[i].backend);
 	}
 	free(ps->p);
 	for (g = 0; g < 2; g++) {

@@ -4,7 +4,7 @@
  * from the configuration and then read-only: the default profile (the
  * top-level settings, at the NDES and RFC paths) and one per profiles entry,
  * each with its challenge mode, templates chosen by key usage, approval and
- * renewal rules, algorithm allow-lists and signers; and the CA generations
+ * renewal rules, algorithm allow-lists, signers and the name of its CA backend; and the CA generations
  * (the CA in ca.cert, and the rollover CA of ca.next_cert when its file
  * exists, current from its notBefore on). Every response that does not depend
  * on the request (GetCACaps, GetCACert, GetNextCACert) is built here for both
@@ -52,6 +52,7 @@ struct profile_gen {
 struct profile {
 	char *name;                /* "default" or the profile's name */
 	char *path;                /* NULL for the default (built-in paths) */
+	char *backend;             /* name of the CA backend that issues ("default": backend { }) */
 	struct challenge_mode challenge;
 	const struct policy_template *tmpl[3];  /* by enum policy_usage */
 	int approval, renewal, renewal_challenge;

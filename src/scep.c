@@ -71,6 +71,12 @@
 /* Microsoft's NDES URL validation scripts send this in `message` (ndes.md §3.1). */
 #define NDES_PROBE "NDESLongUrlValidator"
 
+/* A configured CA backend (ca.h), by the name profiles use. */
+struct srv_backend {
+	const struct config_backend *conf;
+	struct ca_backend *ca;          /* scep or exec; NULL: the local CA (see issue()) */
+};
+
 struct scep_server {
 	const struct config *cfg;
 	struct signer *prev;            /* the RA generation before `scepctl ra renew`, or NULL */
@@ -81,7 +87,8 @@ struct scep_server {
 	struct store_pool *pool;
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
-	struct ca_backend *ca;          /* backend.type scep or exec (ca.h); NULL: local CA */
+	struct srv_backend *backends;   /* [0]: the backend group ("default"), then backends */
+	size_t n_backends;
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
@@ -98,6 +105,8 @@ struct pkiop {
 	struct scep_server *srv;
 	const struct http_request *req;
 	const struct profile *prof;
+	const struct srv_backend *be;   /* who issues: the profile's backend, or the one a
+	                                 * waiting request was handed to */
 	size_t gen;                     /* CA generation current for this request */
 	int64_t now;
 	struct pkimsg *msg;
@@ -213,6 +222,55 @@ out:
 	return s;
 }
 
+/* The backend called name ("default": the backend group), or NULL. */
+static const struct srv_backend *backend_named(const struct scep_server *srv, const char *name)
+{
+	for (size_t i = 0; i < srv->n_backends; i++)
+		if (strcmp(CONFIG_BACKEND_NAME(srv->backends[i].conf), name) == 0)
+			return &srv->backends[i];
+	return NULL;
+}
+
+/* The backend that issues for profile p. */
+static const struct srv_backend *backend_of(const struct scep_server *srv,
+    const struct profile *p)
+{
+	const struct srv_backend *be = backend_named(srv, p->backend);
+
+	return be != NULL ? be : &srv->backends[0];
+}
+
+/*
+ * Builds every configured backend, the backend group first. The local CA
+ * issues through the signer of the current CA generation (issue()), as
+ * ca_local.c does, so a rollover keeps working: a local backend has no
+ * ca_backend here. The scep backends sign with the default RA.
+ */
+static int backends_new(struct scep_server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	const struct config_backend *b;
+	struct srv_backend *be;
+	size_t i;
+
+	srv->backends = xcalloc(1 + cfg->n_backends, sizeof(*srv->backends));
+	for (i = 0; i < 1 + cfg->n_backends; i++) {
+		b = i == 0 ? &cfg->backend : &cfg->backends[i - 1];
+		be = &srv->backends[srv->n_backends++];
+		be->conf = b;
+		if (b->type != NULL && strcmp(b->type, "local") != 0 &&
+		    (be->ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err, errlen)) == NULL)
+			return -1;
+	}
+	for (i = 0; i < srv->ps->n; i++) {
+		be = (struct srv_backend *)backend_of(srv, &srv->ps->p[i]);
+		log_msg(LOG_INFO, "profile %s: certificates are issued by backend %s (%s)",
+		    srv->ps->p[i].name, CONFIG_BACKEND_NAME(be->conf),
+		    be->ca != NULL ? ca_backend_type(be->ca) : "local");
+	}
+	return 0;
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -241,13 +299,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 		snprintf(err, errlen, "cannot create the challenge rate limiter");
 		goto out;
 	}
-	/*
-	 * The local CA issues through the signer of the current CA generation
-	 * (issue()), as ca_local.c does, so a rollover keeps working; the other
-	 * backends are built here and serve every profile.
-	 */
-	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0 &&
-	    (srv->ca = ca_backend_new(cfg, srv->ps->gen[0].signer, err, errlen)) == NULL)
+	if (backends_new(srv, err, errlen) != 0)
 		goto out;
 	result = srv;
 	srv = NULL;
@@ -260,7 +312,9 @@ void scep_server_free(struct scep_server *srv)
 {
 	if (srv == NULL)
 		return;
-	ca_backend_free(srv->ca);
+	for (size_t i = 0; i < srv->n_backends; i++)
+		ca_backend_free(srv->backends[i].ca);
+	free(srv->backends);
 	ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
 	store_pool_free(srv->pool);
@@ -591,20 +645,20 @@ static enum ask ca_answer(struct pkiop *op, struct ca_result *res, int unavailab
 		op->ca_refused = 1;
 		fail(op, res->failinfo != SCEP_FAIL_NONE ? res->failinfo : SCEP_FAIL_BADREQUEST,
 		    NDES_EVENT_SUBMIT, "the CA (backend %s) refused the request: %s",
-		    ca_backend_type(op->srv->ca), why);
+		    ca_backend_name(op->be->ca), why);
 		return ASK_FAILED;
 	case CA_UNAVAILABLE:
 	default:
 		snprintf(why, sizeof(why), "%s", res->reason);
 		if (unavailable_pending) {
 			log_msg(LOG_WARNING, "%s: the CA (backend %s) is not available, the request "
-			    "waits: %s", op->msg->transaction_id, ca_backend_type(op->srv->ca), why);
+			    "waits: %s", op->msg->transaction_id, ca_backend_name(op->be->ca), why);
 			free(op->ca_handle);
 			op->ca_handle = NULL;
 			return ASK_PENDING;
 		}
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the CA (backend %s) is not "
-		    "available: %s", ca_backend_type(op->srv->ca), why);
+		    "available: %s", ca_backend_name(op->be->ca), why);
 		return ASK_FAILED;
 	}
 }
@@ -612,8 +666,8 @@ static enum ask ca_answer(struct pkiop *op, struct ca_result *res, int unavailab
 /*
  * Asks the CA for a certificate for a checked CSR (der: its DER as received)
  * under template t: grant, then the local CA generation's signer or the CA
- * backend. unavailable_pending: an unavailable backend leaves the request
- * waiting (backend.when_unavailable, or a request that waits already).
+ * backend op->be. unavailable_pending: an unavailable backend leaves the
+ * request waiting (its when_unavailable, or a request that waits already).
  */
 static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned char *der,
     size_t der_len, const struct policy_template *t, int unavailable_pending)
@@ -631,7 +685,7 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 		fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 		return ASK_FAILED;
 	}
-	if (op->srv->ca != NULL) {
+	if (op->be->ca != NULL) {
 		memset(&cr, 0, sizeof(cr));
 		cr.csr = csr->req;
 		cr.csr_der = der;
@@ -645,7 +699,7 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 		cr.transaction_id = op->msg->transaction_id;
 		cr.client_addr = op->req->client_addr;
 		cr.now = op->now;
-		ca_submit(op->srv->ca, &cr, &res);
+		ca_submit(op->be->ca, &cr, &res);
 		a = ca_answer(op, &res, unavailable_pending);
 		ca_result_free(&res);
 		return a;
@@ -668,10 +722,10 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 	return ASK_ISSUED;
 }
 
-/* backend.when_unavailable = "pending". */
+/* The backend's when_unavailable is "pending". */
 static int unavailable_waits(const struct pkiop *op)
 {
-	const char *w = op->srv->cfg->backend_when_unavailable;
+	const char *w = op->be->conf->when_unavailable;
 
 	return w != NULL && strcmp(w, "pending") == 0;
 }
@@ -805,7 +859,7 @@ static enum ask poll_backend(struct pkiop *op, const struct store_pending *pend)
 	pr.transaction_id = pend->transaction_id;
 	pr.client_addr = op->req->client_addr;
 	pr.now = op->now;
-	ca_poll(op->srv->ca, &pr, &res);
+	ca_poll(op->be->ca, &pr, &res);
 	a = ca_answer(op, &res, 1);
 	ca_result_free(&res);
 	if (a == ASK_PENDING && op->ca_handle == NULL)
@@ -849,7 +903,10 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 	}
 	free(op->subject);
 	op->subject = xstrdup(csr->subject);
-	if (pend->backend != NULL && srv->ca == NULL) {
+	/* A request handed to a backend stays with it; others go to the profile's. */
+	op->be = pend->backend != NULL ? backend_named(srv, pend->backend) : backend_of(srv, prof);
+	if (pend->backend != NULL && (op->be == NULL || op->be->ca == NULL)) {
+		op->be = backend_of(srv, prof);
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "request %lld waits "
 		    "for backend %s, which is not configured any more", (long long)pend->id,
 		    pend->backend);
@@ -870,7 +927,7 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 	case ASK_PENDING:
 		if ((pend->backend == NULL || pend->backend_handle == NULL ||
 		    op->ca_handle == NULL || strcmp(pend->backend_handle, op->ca_handle) != 0) &&
-		    store_pending_set_backend(op->st, pend->id, ca_backend_type(srv->ca),
+		    store_pending_set_backend(op->st, pend->id, ca_backend_name(op->be->ca),
 		    op->ca_handle) != STORE_OK) {
 			result = store_failed(op);
 			goto out;
@@ -1096,7 +1153,7 @@ static void enroll(struct pkiop *op)
 				    "revoked (superseded)" : "renewal";
 			goto out;
 		case ASK_PENDING:
-			e.backend = ca_backend_type(srv->ca);
+			e.backend = ca_backend_name(op->be->ca);
 			e.backend_handle = op->ca_handle;
 			break;
 		}
@@ -1297,6 +1354,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	op.srv = srv;
 	op.req = req;
 	op.prof = prof;
+	op.be = backend_of(srv, prof);
 	op.now = now_seconds();
 	op.gen = profiles_current(srv->ps, op.now);
 	op.failinfo = SCEP_FAIL_NONE;

@@ -171,15 +171,15 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 	if (o->upstream != NULL) {
 		free(cfg->ca_key);
 		cfg->ca_key = NULL;   /* the upstream holds it */
-		free(cfg->backend_type);
-		cfg->backend_type = xstrdup("scep");
-		cfg->backend_url = xstrdup(o->upstream);
+		free(cfg->backend.type);
+		cfg->backend.type = xstrdup("scep");
+		cfg->backend.url = xstrdup(o->upstream);
 		if (o->n_upstream_challenge > 0)
-			cfg->backend_challenge = xstrdup(o->upstream_challenge[0]);
+			cfg->backend.challenge = xstrdup(o->upstream_challenge[0]);
 		if (o->upstream_ca_bundle != NULL) {
 			char real[PATH_MAX];
 
-			cfg->backend_ca_bundle = xstrdup(realpath(o->upstream_ca_bundle, real) != NULL ?
+			cfg->backend.ca_bundle = xstrdup(realpath(o->upstream_ca_bundle, real) != NULL ?
 			    real : o->upstream_ca_bundle);
 		}
 	}

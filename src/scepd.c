@@ -97,14 +97,6 @@ static void check_expiry(struct daemon *d, int log_events)
 		d->last_expiry_check = now;
 }
 
-/* CA backends other than the local one are not wired to PKCSReq yet (issue 6). */
-static void log_backend(const struct config *cfg)
-{
-	if (cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0)
-		log_msg(LOG_NOTICE, "certificates are issued by the %s backend (backend.type)",
-		    cfg->backend_type);
-}
-
 /* Logs what config_load() wrote, one event per line. */
 static void log_config_errors(char *text)
 {
@@ -162,7 +154,6 @@ static void reload(struct daemon *d)
 	    log_access_open(cfg->access_log, err, sizeof(err)) != 0)
 		log_msg(LOG_ERR, "%s", err);
 	service_install(d->svc, st);
-	log_backend(cfg);
 	metrics_reload(d->metrics, 1, now_seconds());
 	check_expiry(d, 1);
 	log_event(LOG_NOTICE, SCEPD_EVENT_RELOADED, "reloaded %s: configuration generation %lu "
@@ -265,7 +256,6 @@ static int serve(const char *file, struct config *cfg)
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
-	log_backend(service_config(d.svc));
 	httpd_describe(d.httpd, where, sizeof(where));
 	log_event(LOG_NOTICE, NDES_EVENT_STARTED, "scepd %s started: serving SCEP on %s "
 	    "(path /certsrv/mscep/mscep.dll)", SCEPD_VERSION, where);

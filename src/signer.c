@@ -216,8 +216,8 @@ struct signer *signer_load(const struct config *cfg, char *err, size_t errlen)
 		.ca_cert = cfg->ca_cert, .ca_key = cfg->ca_key,
 		.ra_sign_cert = cfg->ra_sign_cert, .ra_sign_key = cfg->ra_sign_key,
 		.ra_enc_cert = cfg->ra_enc_cert, .ra_enc_key = cfg->ra_enc_key,
-		/* A forwarding backend (scep, exec) issues elsewhere: no CA key is loaded. */
-		.forward = cfg->backend_type != NULL && strcmp(cfg->backend_type, "local") != 0,
+		/* Forwarding backends (scep, exec) only: no CA key is loaded. */
+		.forward = !config_needs_ca_key(cfg),
 	};
 
 	return signer_load_files(&f, cfg->allow_des, err, errlen);

@@ -37,7 +37,7 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -130,7 +130,7 @@ struct store_enrollment {
 	const char *template_name;
 	const char *renew_serial;             /* the certificate a renewal renews, or NULL */
 	int revoke_renewed;                   /* revoke renew_serial as superseded */
-	const char *backend;                  /* waiting: the CA backend that has it ("scep"), or NULL */
+	const char *backend;                  /* waiting: name of the CA backend that has it, or NULL */
 	const char *backend_handle;           /* waiting: its handle, NULL: submit again */
 };
 
@@ -197,7 +197,7 @@ struct store_pending {
 	char renew_serial[80];    /* the certificate a renewal renews, or "" */
 	char decision[16];        /* "", "approved" or "rejected" */
 	int64_t created_at, decided_at;
-	char *backend;            /* the CA backend that has the request (ca.h), or NULL */
+	char *backend;            /* name of the CA backend that has the request (ca.h), or NULL */
 	char *backend_handle;     /* its handle to poll; NULL: submit again */
 	int failinfo;             /* a backend's refusal (decision "rejected"), else -1 */
 	char *reason;             /* its reason, or NULL */

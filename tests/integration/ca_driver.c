@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	if (oids_register() != 0 || (cfg = config_load(conf, stderr)) == NULL)
 		goto out;
 	if ((signer = signer_load(cfg, err, sizeof(err))) == NULL ||
-	    (ca = ca_backend_new(cfg, signer, err, sizeof(err))) == NULL) {
+	    (ca = ca_backend_new(cfg, &cfg->backend, signer, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "ca_driver: %s\n", err);
 		goto out;
 	}

@@ -68,7 +68,8 @@ static int open_backend(struct be *b, const char *backend_text)
 		printf("# signer_load: %s\n", err);
 		return -1;
 	}
-	if ((b->ca = ca_backend_new(b->cfg, b->signer, err, sizeof(err))) == NULL) {
+	if ((b->ca = ca_backend_new(b->cfg, &b->cfg->backend, b->signer, err,
+	    sizeof(err))) == NULL) {
 		printf("# ca_backend_new: %s\n", err);
 		return -1;
 	}

@@ -399,7 +399,8 @@ static int open_front(struct front *fr, unsigned timeout)
 		printf("# front signer_load: %s\n", err);
 		return -1;
 	}
-	if ((fr->ca = ca_backend_new(fr->cfg, fr->signer, err, sizeof(err))) == NULL) {
+	if ((fr->ca = ca_backend_new(fr->cfg, &fr->cfg->backend, fr->signer, err,
+	    sizeof(err))) == NULL) {
 		printf("# front ca_backend_new: %s\n", err);
 		return -1;
 	}
@@ -767,7 +768,7 @@ static void test_down(const struct device *d)
 	cfg = catest_config(dir_front, text);
 	free(text);
 	s = cfg != NULL ? signer_load(cfg, err, sizeof(err)) : NULL;
-	ca = s != NULL ? ca_backend_new(cfg, s, err, sizeof(err)) : NULL;
+	ca = s != NULL ? ca_backend_new(cfg, &cfg->backend, s, err, sizeof(err)) : NULL;
 	ok(ca != NULL, "scep wrong anchor: backend made");
 	if (ca != NULL) {
 		is_int(ca_submit(ca, &r, &res), CA_UNAVAILABLE, "scep wrong anchor: UNAVAILABLE");

@@ -703,7 +703,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 123, "schema has 123 settings");
+	is_int(n, 136, "schema has 136 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -882,15 +882,15 @@ static void test_backend(void)
 	cfg = load_as("/etc/scepd/scepd.conf", "", &errs);
 	ok(cfg != NULL, "backend defaults load");
 	if (cfg != NULL) {
-		is_str(cfg->backend_type, "local", "backend.type defaults to local");
-		ok(cfg->backend_url == NULL && cfg->backend_program == NULL &&
-		    cfg->backend_challenge == NULL && cfg->backend_ca_bundle == NULL &&
-		    cfg->backend_ca_identifier == NULL, "backend strings default to unset");
-		is_int(cfg->backend_timeout, 30, "backend.timeout default");
-		is_int(cfg->backend_max_concurrent, 8, "backend.max_concurrent default");
-		is_int(cfg->backend_max_output, 65536, "backend.max_output default");
-		is_int(cfg->backend_cache_time, 3600, "backend.cache_time default");
-		is_str(cfg->backend_when_unavailable, "failure", "backend.when_unavailable default");
+		is_str(cfg->backend.type, "local", "backend.type defaults to local");
+		ok(cfg->backend.url == NULL && cfg->backend.program == NULL &&
+		    cfg->backend.challenge == NULL && cfg->backend.ca_bundle == NULL &&
+		    cfg->backend.ca_identifier == NULL, "backend strings default to unset");
+		is_int(cfg->backend.timeout, 30, "backend.timeout default");
+		is_int(cfg->backend.max_concurrent, 8, "backend.max_concurrent default");
+		is_int(cfg->backend.max_output, 65536, "backend.max_output default");
+		is_int(cfg->backend.cache_time, 3600, "backend.cache_time default");
+		is_str(cfg->backend.when_unavailable, "failure", "backend.when_unavailable default");
 	}
 	config_free(cfg);
 	free(errs);
@@ -903,12 +903,12 @@ static void test_backend(void)
 	ok(cfg != NULL, "scep backend with ra group loads");
 	is_str(errs, "", "scep backend: no messages");
 	if (cfg != NULL) {
-		is_str(cfg->backend_type, "scep", "backend.type scep");
-		is_str(cfg->backend_url, "https://ca.example/scep", "backend.url kept");
-		is_str(cfg->backend_ca_bundle, "/var/lib/scepd/tls.pem", "backend.ca_bundle resolved");
-		is_str(cfg->backend_challenge, "s3cret", "backend.challenge kept");
-		is_int(cfg->backend_timeout, 5, "backend.timeout set");
-		is_str(cfg->backend_when_unavailable, "pending", "backend.when_unavailable set");
+		is_str(cfg->backend.type, "scep", "backend.type scep");
+		is_str(cfg->backend.url, "https://ca.example/scep", "backend.url kept");
+		is_str(cfg->backend.ca_bundle, "/var/lib/scepd/tls.pem", "backend.ca_bundle resolved");
+		is_str(cfg->backend.challenge, "s3cret", "backend.challenge kept");
+		is_int(cfg->backend.timeout, 5, "backend.timeout set");
+		is_str(cfg->backend.when_unavailable, "pending", "backend.when_unavailable set");
 	}
 	config_free(cfg);
 	free(errs);
@@ -918,8 +918,8 @@ static void test_backend(void)
 	    &errs);
 	ok(cfg != NULL, "exec backend loads");
 	if (cfg != NULL) {
-		is_str(cfg->backend_program, "/var/lib/scepd/bin/issue", "backend.program resolved");
-		is_int(cfg->backend_max_output, 4096, "backend.max_output set");
+		is_str(cfg->backend.program, "/var/lib/scepd/bin/issue", "backend.program resolved");
+		is_int(cfg->backend.max_output, 4096, "backend.max_output set");
 	}
 	config_free(cfg);
 	free(errs);
@@ -943,6 +943,118 @@ static void test_backend(void)
 	    LABEL ":1: backend.timeout: 0 is out of range (1..600)\n");
 }
 
+/* Named backends and profiles.backend. */
+static void test_backends(void)
+{
+	struct config *cfg;
+	const struct config_backend *b;
+	char *errs = NULL, *printed = NULL, *text;
+	struct config *again;
+	static const char ra[] = "ra = { sign_cert = \"s.crt\"; sign_key = \"s.key\"; "
+	    "enc_cert = \"e.crt\"; enc_key = \"e.key\"; };\n";
+
+	text = xasprintf("%sbackend = { type = \"scep\"; url = \"http://up/scep\"; };\n"
+	    "backends = (\n"
+	    " { name = \"vpn\"; type = \"scep\"; url = \"https://ca.example/vpn\";\n"
+	    "   ca_bundle = \"tls.pem\"; challenge = \"up-secret\"; timeout = 7;\n"
+	    "   when_unavailable = \"pending\"; },\n"
+	    " { name = \"script\"; type = \"exec\"; program = \"bin/issue\"; max_concurrent = 2; },\n"
+	    " { name = \"here\"; }\n"
+	    ");\n"
+	    "profiles = (\n"
+	    " { name = \"a\"; backend = \"vpn\"; },\n"
+	    " { name = \"b\"; backend = \"script\"; },\n"
+	    " { name = \"c\"; },\n"
+	    " { name = \"d\"; backend = \"default\"; },\n"
+	    " { name = \"e\"; backend = \"here\"; }\n"
+	    ");\n", ra);
+	cfg = load_as("/etc/scepd/scepd.conf", text, &errs);
+	ok(cfg != NULL, "backends list loads");
+	is_str(errs, "", "backends list: no messages");
+	if (cfg != NULL) {
+		is_int(cfg->n_backends, 3, "three named backends");
+		is_str(cfg->backends[0].name, "vpn", "backends[0].name");
+		is_str(cfg->backends[0].url, "https://ca.example/vpn", "backends[0].url");
+		is_str(cfg->backends[0].ca_bundle, "/var/lib/scepd/tls.pem",
+		    "backends[0].ca_bundle resolved against state_dir");
+		is_str(cfg->backends[0].challenge, "up-secret", "backends[0].challenge");
+		is_int(cfg->backends[0].timeout, 7, "backends[0].timeout");
+		is_int(cfg->backends[0].max_concurrent, 8, "backends[0].max_concurrent default");
+		is_str(cfg->backends[0].when_unavailable, "pending", "backends[0].when_unavailable");
+		is_str(cfg->backends[1].program, "/var/lib/scepd/bin/issue",
+		    "backends[1].program resolved");
+		is_int(cfg->backends[1].max_concurrent, 2, "backends[1].max_concurrent");
+		is_str(cfg->backends[1].when_unavailable, "failure",
+		    "backends[1].when_unavailable default");
+		is_str(cfg->backends[2].type, "local", "backends[2].type defaults to local");
+		is_str(cfg->profiles[0].backend, "vpn", "profile a names vpn");
+		is_str(cfg->profiles[2].backend, "default", "profile c: backend defaults to default");
+		b = config_backend_find(cfg, "script");
+		ok(b == &cfg->backends[1], "config_backend_find by name");
+		ok(config_backend_find(cfg, "default") == &cfg->backend,
+		    "config_backend_find(default) is the backend group");
+		ok(config_backend_find(cfg, "nope") == NULL, "config_backend_find: unknown name");
+		is_str(CONFIG_BACKEND_NAME(&cfg->backend), "default", "the group's name is default");
+		is_int(config_needs_ca_key(cfg), 1, "a profile on a local backend needs the CA key");
+		printed = print(cfg);
+		again = printed != NULL ? load_as("/etc/scepd/scepd.conf", printed, &errs) : NULL;
+		ok(again != NULL && config_equal(cfg, again), "backends survive config_print");
+		config_free(again);
+		free(printed);
+	}
+	config_free(cfg);
+	free(errs);
+	free(text);
+
+	text = xasprintf("%sbackend = { type = \"scep\"; url = \"http://up/scep\"; };\n"
+	    "backends = ( { name = \"x\"; type = \"exec\"; program = \"/bin/true\"; } );\n"
+	    "profiles = ( { name = \"a\"; backend = \"x\"; } );\n", ra);
+	cfg = load_as("/etc/scepd/scepd.conf", text, &errs);
+	ok(cfg != NULL && config_needs_ca_key(cfg) == 0,
+	    "every backend forwarding: no CA key needed");
+	config_free(cfg);
+	free(errs);
+	free(text);
+	cfg = load_as("/etc/scepd/scepd.conf", "backends = ( { name = \"x\"; type = \"exec\"; "
+	    "program = \"/bin/true\"; } );\n", &errs);
+	ok(cfg != NULL && config_needs_ca_key(cfg) == 1,
+	    "the default backend local: the CA key is needed");
+	config_free(cfg);
+	free(errs);
+
+	fails_with("profile names an unknown backend",
+	    "profiles = (\n { name = \"a\";\n backend = \"nope\"; }\n);\n",
+	    LABEL ":3: profiles.backend: no backend named \"nope\" (\"default\" or a name in "
+	    "backends)\n");
+	fails_with("backend named default",
+	    "backends = ( { name = \"default\"; } );\n",
+	    LABEL ":1: backends.name: \"default\" is not a usable name (letters, digits, '-', "
+	    "'_'; \"default\" is the backend group)\n");
+	fails_with("backend defined twice",
+	    "backends = (\n { name = \"a\"; },\n { name = \"a\"; }\n);\n",
+	    LABEL ":3: backends.name: \"a\" is defined twice\n");
+	fails_with("backend without a name",
+	    "backends = (\n { type = \"local\"; }\n);\n",
+	    LABEL ":2: backends: entry 1 has no name\n");
+	fails_with("named scep backend without url and ra",
+	    "backends = (\n { name = \"u\";\n type = \"scep\"; }\n);\n",
+	    LABEL ":3: backends.url must be set when backends.type is \"scep\"\n"
+	    LABEL ":3: backends.type \"scep\" needs the ra group: scepd signs the requests it "
+	    "forwards with its RA signing certificate\n");
+	fails_with("named exec backend without program",
+	    "backends = (\n { name = \"e\"; type = \"exec\"; }\n);\n",
+	    LABEL ":2: backends.program must be set when backends.type is \"exec\"\n");
+	fails_with("named backend setting out of range",
+	    "backends = (\n { name = \"e\";\n timeout = 0; }\n);\n",
+	    LABEL ":3: backends.timeout: 0 is out of range (1..600)\n");
+	fails_with("unknown setting in a backend",
+	    "backends = (\n { name = \"e\";\n colour = 1; }\n);\n",
+	    LABEL ":3: unknown setting 'backends.colour'\n");
+	fails_with("backends not a list",
+	    "backends = { name = \"e\"; };\n",
+	    LABEL ":1: 'backends' must be a list of groups: backends = ( { ... }, { ... } );\n");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -953,6 +1065,7 @@ int main(void)
 	test_lists();
 	test_groups();
 	test_backend();
+	test_backends();
 	test_paths();
 	test_round_trip();
 	test_templates_profiles();

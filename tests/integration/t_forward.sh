@@ -66,7 +66,7 @@ UP_URL=$SCEPD_URL
 check "front: scepctl init --upstream (scepd)" front_init front "$UP_URL" up-secret-1
 start front || bail "front scepd starts"
 pass "front scepd (backend scep) starts"
-like "$(cat "$SCEPD_LOG")" "profile default: certificates are issued by backend default (scep)" \
+like "$(cat "$SCEPD_LOG")" "profile default: certificates are issued by backend default .scep." \
     "front logs which backend issues"
 FRONT_URL=$SCEPD_URL
 

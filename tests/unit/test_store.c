@@ -716,6 +716,34 @@ static void test_migration_lifecycle(void)
 	free(path);
 }
 
+/* Migration 005: a request a backend held at version 4 (by type) belongs to "default". */
+static void test_migration_backend_names(void)
+{
+	char err[256] = "", out[64], *path = db_path("m5.db");
+	struct store *st;
+	int made = 1;
+
+	for (size_t i = 0; i < 4; i++)
+		made = made && raw_exec(path, (const char *)schema_migrations[i].sql) == 0;
+	ok(made && raw_exec(path, "PRAGMA user_version = 4") == 0 &&
+	    raw_exec(path, "INSERT INTO requests (transaction_id, message_type, outcome, created_at,"
+	    " backend, backend_handle) VALUES ('T1', 19, 'pending', 1, 'scep', 'h1'),"
+	    " ('T2', 19, 'pending', 2, NULL, NULL)") == 0,
+	    "made a version 4 database with a request the scep backend holds");
+	st = store_open(path, err, sizeof(err));
+	ok(st != NULL, "it migrates to the current version (%s)", err);
+	is_int(store_schema_version(st), STORE_SCHEMA_VERSION, "current version");
+	is_str(raw_text(path, "SELECT backend FROM requests WHERE transaction_id = 'T1'", out,
+	    sizeof(out)), "default", "the held request now names the backend \"default\"");
+	is_str(raw_text(path, "SELECT backend_handle FROM requests WHERE transaction_id = 'T1'",
+	    out, sizeof(out)), "h1", "and keeps its handle");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'T2' AND "
+	    "backend IS NULL"), 1, "a request waiting for an administrator names no backend");
+	store_close(st);
+	db_remove(path);
+	free(path);
+}
+
 static int count_pending(const struct store_pending *p, void *arg)
 {
 	(void)p;
@@ -977,6 +1005,7 @@ int main(void)
 	test_enroll();
 	test_foreach();
 	test_migration_lifecycle();
+	test_migration_backend_names();
 	test_pending();
 	test_revocation();
 	test_pool_and_races();

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
-# t_forward.sh: a front scepd whose CA backend is not the local CA, with a real
-# client (strongSwan `pki --scep`) enrolling against the FRONT on 127.0.0.1:
-#   - backend scep forwarding to a second scepd (local CA): SUCCESS, the
-#     certificate verifies against the upstream CA and is in both stores;
+# t_forward.sh: a front scepd whose CA backend is not the local CA, with real
+# clients (strongSwan `pki --scep`, micromdm's scepclient) enrolling against
+# the FRONT on 127.0.0.1:
+#   - backend scep forwarding to a second scepd (local CA): SUCCESS with pki
+#     and with scepclient (single DES: the front has scep.allow_des = true),
+#     the certificate verifies against the upstream CA and is in both stores;
 #     upstream manual approval -> PENDING at the front -> pki polls -> SUCCESS
 #     after `scepctl request approve` on the upstream;
 #   - the upstream stopped: FAILURE (when_unavailable = failure) or PENDING
 #     (= pending, completed by a later poll once the upstream is back), while
 #     GetCACaps and GetCACert keep answering 200;
 #   - backend scep forwarding to micromdm's scepserver (Debian package scep);
-#   - backend exec with a small script around `openssl x509 -req`.
+#   - backend exec with a small script around `openssl x509 -req`, with pki
+#     and scepclient.
 # It also prints the added latency of forwarding (pki direct vs through the front).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +60,19 @@ front_init() {
 }
 ms_now() { date +%s%N | cut -c1-13; }
 
+# sc_enroll NAME URL PASSWORD: scepclient (single DES) in a fresh folder
+# $T/sc-NAME (it keeps csr.pem beside its key and reuses it); sets EK (key),
+# EC (certificate), EOUT (its output); returns its exit status
+sc_enroll() {
+	local dir=$T/sc-$1
+	mkdir -p "$dir"
+	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
+	timeout 30 scepclient -server-url "$2" -challenge "$3" -private-key "$EK" \
+	    -certificate "$EC" -cn "it-$1" -debug >"$EOUT" 2>&1
+}
+HAVE_SCEPCLIENT=1
+have_cmd scepclient || HAVE_SCEPCLIENT=0
+
 # ------------------------------------------------------------ scepd -> scepd
 
 init_scepd "$T/up" --challenge up-secret-1 || bail "scepctl init (upstream)"
@@ -64,6 +80,8 @@ start up || bail "upstream scepd starts"
 pass "upstream scepd (local CA) starts"
 UP_URL=$SCEPD_URL
 check "front: scepctl init --upstream (scepd)" front_init front "$UP_URL" up-secret-1
+# scepclient 2.1 envelopes with single DES only
+check "front: scep.allow_des = true (for scepclient)" set_conf "$T/front" allow_des true
 start front || bail "front scepd starts"
 pass "front scepd (backend scep) starts"
 like "$(cat "$SCEPD_LOG")" "certificates are issued by the scep backend" \
@@ -80,6 +98,23 @@ check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "front log: PKCSReq SUCCESS"
 check "the front's store records the certificate (scepctl cert list)" in_cert_list "$T/a.crt"
 use up
 check "the upstream's store records it too" in_cert_list "$T/a.crt"
+
+# scepclient (single DES to the front) through the front
+if [ $HAVE_SCEPCLIENT = 1 ]; then
+	use front
+	mark=$(log_mark)
+	sc_enroll fwd "$FRONT_URL" up-secret-1
+	is "$?" 0 "scepclient through the front: SUCCESS"
+	check "scepclient's certificate verifies against the upstream CA, for its key" \
+	    verify_issued "$EC" "$EK" "$T/up/ca.crt"
+	is "$(cert_cn "$EC")" it-fwd "scepclient's certificate has the requested CN"
+	check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "front log: scepclient's PKCSReq SUCCESS"
+	check "the front's store records scepclient's certificate" in_cert_list "$EC"
+	use up
+	check "the upstream's store records it too" in_cert_list "$EC"
+else
+	skip "scepclient (Debian package scep) is not installed: not enrolled through the front"
+fi
 
 # latency: one enrollment direct to the upstream vs through the front (3 each)
 direct=() fwd=()
@@ -198,6 +233,7 @@ EOF
 chmod 755 "$T/exca/sign.sh"
 check "exec: backend.type = exec" set_conf "$T/ex" type '"exec"'
 sed -i "s|^\([[:space:]]*\)type = \"exec\";|&\\n\\1program = \"$T/exca/sign.sh\";|" "$T/ex/scepd.conf"
+check "exec: scep.allow_des = true (for scepclient)" set_conf "$T/ex" allow_des true
 check "exec: backend.program set, scepd -t accepts it" "$SCEPD_BIN" -t -f "$T/ex/scepd.conf"
 start ex || bail "scepd with the exec backend starts"
 new_rsa_key "$T/e.key"
@@ -207,6 +243,19 @@ is "$?" 0 "pki --scep with the exec backend: SUCCESS"
 check "the certificate verifies against the CA the script signs with" \
     verify_issued "$T/e.crt" "$T/e.key" "$T/ex/ca.crt"
 check "the store records it" in_cert_list "$T/e.crt"
+
+if [ $HAVE_SCEPCLIENT = 1 ]; then
+	mark=$(log_mark)
+	sc_enroll exec "$SCEPD_URL" ex-secret
+	is "$?" 0 "scepclient with the exec backend: SUCCESS"
+	check "scepclient's certificate verifies against the script's CA, for its key" \
+	    verify_issued "$EC" "$EK" "$T/ex/ca.crt"
+	check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "log: scepclient's PKCSReq SUCCESS"
+	check "the store records scepclient's certificate" in_cert_list "$EC"
+else
+	skip "scepclient (Debian package scep) is not installed: not enrolled with the exec backend"
+fi
+
 stop ex
 
 done_testing

@@ -11,6 +11,9 @@
 #   - the upstream stopped: FAILURE (when_unavailable = failure) or PENDING
 #     (= pending, completed by a later poll once the upstream is back), while
 #     GetCACaps and GetCACert keep answering 200;
+#   - `scepctl request list` / `request show` name what a waiting request
+#     waits for: at the front the CA backend with a handle (upstream approval)
+#     or the backend to submit to again (upstream down), at the upstream approval;
 #   - backend scep forwarding to micromdm's scepserver (Debian package scep);
 #   - backend exec with a small script around `openssl x509 -req`, with pki
 #     and scepclient.
@@ -72,6 +75,12 @@ sc_enroll() {
 }
 HAVE_SCEPCLIENT=1
 have_cmd scepclient || HAVE_SCEPCLIENT=0
+
+# waiting_line DIR ERE: the line of DIR's `scepctl request list` matching ERE
+waiting_line() {
+	"$SCEPCTL_BIN" -f "$1/scepd.conf" request list 2>&1 |
+	    awk -v re="$2" 'NR > 1 && $0 ~ re { print; exit }'
+}
 
 # ------------------------------------------------------------ scepd -> scepd
 
@@ -151,6 +160,17 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 like "$id" '^[0-9]+$' "the request waits on the upstream (scepctl request list there)"
+like "$(waiting_line "$T/up" it-fwd-b)" '^[0-9]+ +waiting .* approval +CN=it-fwd-b,' \
+    "upstream's request list: it waits for approval"
+# the front holds it for its backend, with the upstream's handle to poll
+line=$(waiting_line "$T/front" it-fwd-b)
+like "$line" '^[0-9]+ +waiting .* ca [[:alnum:]_.-]+ +CN=it-fwd-b,' \
+    "front's request list: WAITS FOR ca NAME (the backend has it)"
+fid=${line%% *}
+out=$("$SCEPCTL_BIN" -f "$T/front/scepd.conf" request show "$fid" 2>&1)
+like "$out" '^waits for +ca [[:alnum:]_.-]+$' "front's request show: waits for ca NAME"
+like "$out" '^backend +[[:alnum:]_.-]+$' "front's request show: the backend"
+like "$out" '^backend handle +[^- ]' "front's request show: the backend's handle"
 check "scepctl request approve on the UPSTREAM" \
     "$SCEPCTL_BIN" -f "$T/up/scepd.conf" request approve "$id"
 wait "$PKI_B"
@@ -185,6 +205,11 @@ track_pid "$PKI_D"
 check_log "$mark" 'type=PKCSReq.*outcome="?PENDING.*not available' \
     "upstream down, when_unavailable = pending: PENDING"
 check_log "$mark" 'type=CertPoll.*outcome="?PENDING' "pki polls, still PENDING while the upstream is down"
+line=$(waiting_line "$T/front" it-fwd-later)
+like "$line" '^[0-9]+ +waiting .* ca [[:alnum:]_.-]+ \(resubmit\) +CN=it-fwd-later,' \
+    "front's request list: WAITS FOR ca NAME (resubmit) (no handle, the upstream is down)"
+out=$("$SCEPCTL_BIN" -f "$T/front/scepd.conf" request show "${line%% *}" 2>&1)
+like "$out" '^backend handle +- \(submitted again' "front's request show: no handle, submitted again"
 start up || bail "upstream starts again"
 wait "$PKI_D"
 is "$?" 0 "pki gets its certificate once the upstream is back (the poll resubmits)"

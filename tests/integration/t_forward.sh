@@ -15,8 +15,10 @@
 #     waits for: at the front the CA backend with a handle (upstream approval)
 #     or the backend to submit to again (upstream down), at the upstream approval;
 #   - backend scep forwarding to micromdm's scepserver (Debian package scep);
-#   - backend exec with a small script around `openssl x509 -req`, with pki
-#     and scepclient.
+#   - backend exec with a small script around `openssl x509 -req`: SUCCESS
+#     with pki and scepclient; the script's "pending" (exit 75) until the test
+#     releases the request, pki polling until it gets the certificate; its
+#     refusal (exit 1, reason on stderr) is a FAILURE with that reason.
 # It also prints the added latency of forwarding (pki direct vs through the front).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -249,11 +251,39 @@ fi
 
 # ------------------------------------------------------------ exec backend
 init_scepd "$T/ex" --challenge ex-secret || bail "scepctl init (exec)"
-mkdir -p "$T/exca"
-cat >"$T/exca/sign.sh" <<EOF
-#!/bin/sh
-# CSR (PEM) on stdin -> certificate (PEM) on stdout, signed by the CA in ca.crt
-exec openssl x509 -req -CA "$T/ex/ca.crt" -CAkey "$T/ex/ca.key" -set_serial "0x\$(openssl rand -hex 12)" -days 1 2>/dev/null
+mkdir -p "$T/exca/held"
+{ echo '#!/bin/sh'; echo "T='$T'"; cat <<'EOF'; } >"$T/exca/sign.sh"
+# backend.program for the test (scepd.conf(5) THE EXEC BACKEND): the CSR (PEM)
+# on stdin -> the certificate (PEM) on stdout, signed by the CA in ex/ca.crt.
+# CN=it-exec-refuse: refused (exit 1, the reason on stderr).
+# CN=it-exec-hold: pending (exit 75, the handle on stdout; the CSR is kept in
+# exca/held) until the file exca/release exists; polls then get the certificate.
+sign() {
+	exec openssl x509 -req -CA "$T/ex/ca.crt" -CAkey "$T/ex/ca.key" \
+	    -set_serial "0x$(openssl rand -hex 12)" -days 1 "$@" 2>/dev/null
+}
+case "$SCEPD_OPERATION:$SCEPD_SUBJECT" in
+poll:*)
+	case "$SCEPD_HANDLE" in
+	hold-*[!A-Za-z0-9-]* | hold-) echo "bad handle: $SCEPD_HANDLE" >&2; exit 1 ;;
+	hold-*) ;;
+	*) echo "unknown handle: $SCEPD_HANDLE" >&2; exit 1 ;;
+	esac
+	[ -e "$T/exca/release" ] || { echo "held by the test" >&2; exit 75; }
+	sign -in "$T/exca/held/$SCEPD_HANDLE.csr"
+	;;
+submit:*CN=it-exec-refuse*)
+	echo "the test CA refuses it-exec-refuse (policy 42)" >&2
+	exit 1
+	;;
+submit:*CN=it-exec-hold*)
+	h=hold-$(printf '%s' "$SCEPD_TRANSACTION_ID" | tr -cd 'A-Za-z0-9' | cut -c1-64)
+	cat >"$T/exca/held/$h.csr" || exit 1
+	echo "$h"
+	exit 75
+	;;
+esac
+sign
 EOF
 chmod 755 "$T/exca/sign.sh"
 check "exec: backend.type = exec" set_conf "$T/ex" type '"exec"'
@@ -281,6 +311,42 @@ else
 	skip "scepclient (Debian package scep) is not installed: not enrolled with the exec backend"
 fi
 
+# the program answers pending (exit 75) until the test releases the request
+new_rsa_key "$T/h.key"
+mark=$(log_mark)
+enroll "$SCEPD_URL" "$T/ex" "$T/h.key" it-exec-hold ex-secret "$T/h.crt" 20 &
+PKI_H=$!
+track_pid "$PKI_H"
+check_log "$mark" 'type=PKCSReq.*outcome="?PENDING' "exec program exits 75: PENDING"
+check_log "$mark" 'type=CertPoll.*outcome="?PENDING' \
+    "pki polls, still PENDING while the program holds it"
+line=$(waiting_line "$T/ex" it-exec-hold)
+like "$line" '^[0-9]+ +waiting .* ca [[:alnum:]_.-]+ +CN=it-exec-hold,' \
+    "request list: WAITS FOR ca NAME (the exec backend has it)"
+out=$(scepctl_cmd request show "${line%% *}" 2>&1)
+like "$out" '^backend handle +exec1;hold-[[:alnum:]]+$' \
+    "request show: the handle the program printed"
+check "the test releases the request" touch "$T/exca/release"
+wait "$PKI_H"
+is "$?" 0 "pki gets its certificate once the program issues on a poll"
+check "that certificate verifies against the script's CA, for the device's key" \
+    verify_issued "$T/h.crt" "$T/h.key" "$T/ex/ca.crt"
+check_log "$mark" 'type=CertPoll.*outcome="?SUCCESS' "log: CertPoll SUCCESS"
+check "the store records it" in_cert_list "$T/h.crt"
+is "$(waiting_line "$T/ex" it-exec-hold)" "" "request list: no longer waiting"
+
+# the program refuses (exit 1): FAILURE with its stderr as the reason
+new_rsa_key "$T/r.key"
+mark=$(log_mark)
+enroll "$SCEPD_URL" "$T/ex" "$T/r.key" it-exec-refuse ex-secret "$T/r.crt" 5
+isnt "$?" 0 "exec program exits 1: pki fails"
+check "no certificate for the refused request" test ! -s "$T/r.crt"
+like "$(cat "$T/r.crt.err")" 'failInfo: +badRequest' "pki reports the FAILURE with failInfo badRequest"
+check_log "$mark" 'type=PKCSReq.*outcome="?FAILURE.*failInfo="?badRequest' \
+    "log: PKCSReq FAILURE badRequest"
+check_log "$mark" \
+    'type=PKCSReq.*outcome="?FAILURE.*reason=.*the test CA refuses it-exec-refuse \(policy 42\)' \
+    "log: the reason is the program's stderr"
 stop ex
 
 done_testing

@@ -968,14 +968,29 @@ static const char *request_state(const struct store_pending *p)
 	return p->decision[0] == '\0' ? "waiting" : p->decision;
 }
 
+/*
+ * What a waiting request waits for: a CA backend that has it (with a handle to
+ * poll, or to be submitted again at the next poll when the backend was
+ * unavailable), an administrator, or, once decided, the client's next poll.
+ */
+static const char *request_waits_for(const struct store_pending *p, char *buf, size_t len)
+{
+	if (p->backend != NULL && strcmp(p->decision, "rejected") != 0) {
+		snprintf(buf, len, "ca %s%s", p->backend,
+		    p->backend_handle == NULL ? " (resubmit)" : "");
+		return buf;
+	}
+	return p->decision[0] == '\0' ? "approval" : "client poll";
+}
+
 static int print_request(const struct store_pending *p, void *arg)
 {
-	char when[32];
+	char when[32], waits[128];
 
 	format_time(p->created_at, when, sizeof(when));
-	printf("%-6lld %-9s %-21s %-12s %-12s %s\n", (long long)p->id, request_state(p), when,
-	    p->profile ? p->profile : "-", p->template_name ? p->template_name : "-",
-	    p->subject ? p->subject : "");
+	printf("%-6lld %-9s %-21s %-12s %-12s %-20s %s\n", (long long)p->id, request_state(p),
+	    when, p->profile ? p->profile : "-", p->template_name ? p->template_name : "-",
+	    request_waits_for(p, waits, sizeof(waits)), p->subject ? p->subject : "");
 	(*(int *)arg)++;
 	return 0;
 }
@@ -996,10 +1011,18 @@ static void print_names(const GENERAL_NAMES *san)
 static int show_request(const struct store_pending *p)
 {
 	struct csr *csr;
-	char when[32], hex[65], err[256];
+	char when[32], hex[65], err[256], waits[128];
 
 	printf("request          %lld\n", (long long)p->id);
 	printf("state            %s\n", request_state(p));
+	printf("waits for        %s\n", request_waits_for(p, waits, sizeof(waits)));
+	if (p->backend != NULL) {
+		printf("backend          %s\n", p->backend);
+		printf("backend handle   %s\n", p->backend_handle != NULL ? p->backend_handle :
+		    "- (submitted again at the next poll)");
+	}
+	if (p->reason != NULL)
+		printf("reason           %s\n", p->reason);
 	printf("transactionID    %s\n", p->transaction_id);
 	printf("message type     %s\n", scep_msgtype_name(p->message_type));
 	printf("profile          %s\n", p->profile ? p->profile : "-");
@@ -1062,8 +1085,8 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(argv[0], "list") == 0) {
-		printf("%-6s %-9s %-21s %-12s %-12s %s\n", "ID", "STATE", "RECEIVED", "PROFILE",
-		    "TEMPLATE", "SUBJECT");
+		printf("%-6s %-9s %-21s %-12s %-12s %-20s %s\n", "ID", "STATE", "RECEIVED",
+		    "PROFILE", "TEMPLATE", "WAITS FOR", "SUBJECT");
 		if (store_pending_foreach(st, all, print_request, &n) < 0) {
 			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
 			goto out;

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
-# t_forward.sh: a front scepd whose CA backend is not the local CA, with a real
-# client (strongSwan `pki --scep`) enrolling against the FRONT on 127.0.0.1:
-#   - backend scep forwarding to a second scepd (local CA): SUCCESS, the
-#     certificate verifies against the upstream CA and is in both stores;
+# t_forward.sh: a front scepd whose CA backend is not the local CA, with real
+# clients (strongSwan `pki --scep`, micromdm's scepclient) enrolling against
+# the FRONT on 127.0.0.1:
+#   - backend scep forwarding to a second scepd (local CA): SUCCESS with pki
+#     and with scepclient (single DES: the front has scep.allow_des = true),
+#     the certificate verifies against the upstream CA and is in both stores;
 #     upstream manual approval -> PENDING at the front -> pki polls -> SUCCESS
 #     after `scepctl request approve` on the upstream;
 #   - the upstream stopped: FAILURE (when_unavailable = failure) or PENDING
 #     (= pending, completed by a later poll once the upstream is back), while
 #     GetCACaps and GetCACert keep answering 200;
+#   - `scepctl request list` / `request show` name what a waiting request
+#     waits for: at the front the CA backend with a handle (upstream approval)
+#     or the backend to submit to again (upstream down), at the upstream approval;
 #   - backend scep forwarding to micromdm's scepserver (Debian package scep);
-#   - backend exec with a small script around `openssl x509 -req`.
+#   - backend exec with a small script around `openssl x509 -req`: SUCCESS
+#     with pki and scepclient; the script's "pending" (exit 75) until the test
+#     releases the request, pki polling until it gets the certificate; its
+#     refusal (exit 1, reason on stderr) is a FAILURE with that reason.
 # It also prints the added latency of forwarding (pki direct vs through the front).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +65,25 @@ front_init() {
 }
 ms_now() { date +%s%N | cut -c1-13; }
 
+# sc_enroll NAME URL PASSWORD: scepclient (single DES) in a fresh folder
+# $T/sc-NAME (it keeps csr.pem beside its key and reuses it); sets EK (key),
+# EC (certificate), EOUT (its output); returns its exit status
+sc_enroll() {
+	local dir=$T/sc-$1
+	mkdir -p "$dir"
+	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
+	timeout 30 scepclient -server-url "$2" -challenge "$3" -private-key "$EK" \
+	    -certificate "$EC" -cn "it-$1" -debug >"$EOUT" 2>&1
+}
+HAVE_SCEPCLIENT=1
+have_cmd scepclient || HAVE_SCEPCLIENT=0
+
+# waiting_line DIR ERE: the line of DIR's `scepctl request list` matching ERE
+waiting_line() {
+	"$SCEPCTL_BIN" -f "$1/scepd.conf" request list 2>&1 |
+	    awk -v re="$2" 'NR > 1 && $0 ~ re { print; exit }'
+}
+
 # ------------------------------------------------------------ scepd -> scepd
 
 init_scepd "$T/up" --challenge up-secret-1 || bail "scepctl init (upstream)"
@@ -64,6 +91,8 @@ start up || bail "upstream scepd starts"
 pass "upstream scepd (local CA) starts"
 UP_URL=$SCEPD_URL
 check "front: scepctl init --upstream (scepd)" front_init front "$UP_URL" up-secret-1
+# scepclient 2.1 envelopes with single DES only
+check "front: scep.allow_des = true (for scepclient)" set_conf "$T/front" allow_des true
 start front || bail "front scepd starts"
 pass "front scepd (backend scep) starts"
 like "$(cat "$SCEPD_LOG")" "profile default: certificates are issued by backend default .scep." \
@@ -80,6 +109,23 @@ check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "front log: PKCSReq SUCCESS"
 check "the front's store records the certificate (scepctl cert list)" in_cert_list "$T/a.crt"
 use up
 check "the upstream's store records it too" in_cert_list "$T/a.crt"
+
+# scepclient (single DES to the front) through the front
+if [ $HAVE_SCEPCLIENT = 1 ]; then
+	use front
+	mark=$(log_mark)
+	sc_enroll fwd "$FRONT_URL" up-secret-1
+	is "$?" 0 "scepclient through the front: SUCCESS"
+	check "scepclient's certificate verifies against the upstream CA, for its key" \
+	    verify_issued "$EC" "$EK" "$T/up/ca.crt"
+	is "$(cert_cn "$EC")" it-fwd "scepclient's certificate has the requested CN"
+	check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "front log: scepclient's PKCSReq SUCCESS"
+	check "the front's store records scepclient's certificate" in_cert_list "$EC"
+	use up
+	check "the upstream's store records it too" in_cert_list "$EC"
+else
+	skip "scepclient (Debian package scep) is not installed: not enrolled through the front"
+fi
 
 # latency: one enrollment direct to the upstream vs through the front (3 each)
 direct=() fwd=()
@@ -116,6 +162,17 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 like "$id" '^[0-9]+$' "the request waits on the upstream (scepctl request list there)"
+like "$(waiting_line "$T/up" it-fwd-b)" '^[0-9]+ +waiting .* approval +CN=it-fwd-b,' \
+    "upstream's request list: it waits for approval"
+# the front holds it for its backend, with the upstream's handle to poll
+line=$(waiting_line "$T/front" it-fwd-b)
+like "$line" '^[0-9]+ +waiting .* ca [[:alnum:]_.-]+ +CN=it-fwd-b,' \
+    "front's request list: WAITS FOR ca NAME (the backend has it)"
+fid=${line%% *}
+out=$("$SCEPCTL_BIN" -f "$T/front/scepd.conf" request show "$fid" 2>&1)
+like "$out" '^waits for +ca [[:alnum:]_.-]+$' "front's request show: waits for ca NAME"
+like "$out" '^backend +[[:alnum:]_.-]+$' "front's request show: the backend"
+like "$out" '^backend handle +[^- ]' "front's request show: the backend's handle"
 check "scepctl request approve on the UPSTREAM" \
     "$SCEPCTL_BIN" -f "$T/up/scepd.conf" request approve "$id"
 wait "$PKI_B"
@@ -150,6 +207,11 @@ track_pid "$PKI_D"
 check_log "$mark" 'type=PKCSReq.*outcome="?PENDING.*not available' \
     "upstream down, when_unavailable = pending: PENDING"
 check_log "$mark" 'type=CertPoll.*outcome="?PENDING' "pki polls, still PENDING while the upstream is down"
+line=$(waiting_line "$T/front" it-fwd-later)
+like "$line" '^[0-9]+ +waiting .* ca [[:alnum:]_.-]+ \(resubmit\) +CN=it-fwd-later,' \
+    "front's request list: WAITS FOR ca NAME (resubmit) (no handle, the upstream is down)"
+out=$("$SCEPCTL_BIN" -f "$T/front/scepd.conf" request show "${line%% *}" 2>&1)
+like "$out" '^backend handle +- \(submitted again' "front's request show: no handle, submitted again"
 start up || bail "upstream starts again"
 wait "$PKI_D"
 is "$?" 0 "pki gets its certificate once the upstream is back (the poll resubmits)"
@@ -189,15 +251,44 @@ fi
 
 # ------------------------------------------------------------ exec backend
 init_scepd "$T/ex" --challenge ex-secret || bail "scepctl init (exec)"
-mkdir -p "$T/exca"
-cat >"$T/exca/sign.sh" <<EOF
-#!/bin/sh
-# CSR (PEM) on stdin -> certificate (PEM) on stdout, signed by the CA in ca.crt
-exec openssl x509 -req -CA "$T/ex/ca.crt" -CAkey "$T/ex/ca.key" -set_serial "0x\$(openssl rand -hex 12)" -days 1 2>/dev/null
+mkdir -p "$T/exca/held"
+{ echo '#!/bin/sh'; echo "T='$T'"; cat <<'EOF'; } >"$T/exca/sign.sh"
+# backend.program for the test (scepd.conf(5) THE EXEC BACKEND): the CSR (PEM)
+# on stdin -> the certificate (PEM) on stdout, signed by the CA in ex/ca.crt.
+# CN=it-exec-refuse: refused (exit 1, the reason on stderr).
+# CN=it-exec-hold: pending (exit 75, the handle on stdout; the CSR is kept in
+# exca/held) until the file exca/release exists; polls then get the certificate.
+sign() {
+	exec openssl x509 -req -CA "$T/ex/ca.crt" -CAkey "$T/ex/ca.key" \
+	    -set_serial "0x$(openssl rand -hex 12)" -days 1 "$@" 2>/dev/null
+}
+case "$SCEPD_OPERATION:$SCEPD_SUBJECT" in
+poll:*)
+	case "$SCEPD_HANDLE" in
+	hold-*[!A-Za-z0-9-]* | hold-) echo "bad handle: $SCEPD_HANDLE" >&2; exit 1 ;;
+	hold-*) ;;
+	*) echo "unknown handle: $SCEPD_HANDLE" >&2; exit 1 ;;
+	esac
+	[ -e "$T/exca/release" ] || { echo "held by the test" >&2; exit 75; }
+	sign -in "$T/exca/held/$SCEPD_HANDLE.csr"
+	;;
+submit:*CN=it-exec-refuse*)
+	echo "the test CA refuses it-exec-refuse (policy 42)" >&2
+	exit 1
+	;;
+submit:*CN=it-exec-hold*)
+	h=hold-$(printf '%s' "$SCEPD_TRANSACTION_ID" | tr -cd 'A-Za-z0-9' | cut -c1-64)
+	cat >"$T/exca/held/$h.csr" || exit 1
+	echo "$h"
+	exit 75
+	;;
+esac
+sign
 EOF
 chmod 755 "$T/exca/sign.sh"
 check "exec: backend.type = exec" set_conf "$T/ex" type '"exec"'
 sed -i "s|^\([[:space:]]*\)type = \"exec\";|&\\n\\1program = \"$T/exca/sign.sh\";|" "$T/ex/scepd.conf"
+check "exec: scep.allow_des = true (for scepclient)" set_conf "$T/ex" allow_des true
 check "exec: backend.program set, scepd -t accepts it" "$SCEPD_BIN" -t -f "$T/ex/scepd.conf"
 start ex || bail "scepd with the exec backend starts"
 new_rsa_key "$T/e.key"
@@ -207,6 +298,55 @@ is "$?" 0 "pki --scep with the exec backend: SUCCESS"
 check "the certificate verifies against the CA the script signs with" \
     verify_issued "$T/e.crt" "$T/e.key" "$T/ex/ca.crt"
 check "the store records it" in_cert_list "$T/e.crt"
+
+if [ $HAVE_SCEPCLIENT = 1 ]; then
+	mark=$(log_mark)
+	sc_enroll exec "$SCEPD_URL" ex-secret
+	is "$?" 0 "scepclient with the exec backend: SUCCESS"
+	check "scepclient's certificate verifies against the script's CA, for its key" \
+	    verify_issued "$EC" "$EK" "$T/ex/ca.crt"
+	check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "log: scepclient's PKCSReq SUCCESS"
+	check "the store records scepclient's certificate" in_cert_list "$EC"
+else
+	skip "scepclient (Debian package scep) is not installed: not enrolled with the exec backend"
+fi
+
+# the program answers pending (exit 75) until the test releases the request
+new_rsa_key "$T/h.key"
+mark=$(log_mark)
+enroll "$SCEPD_URL" "$T/ex" "$T/h.key" it-exec-hold ex-secret "$T/h.crt" 20 &
+PKI_H=$!
+track_pid "$PKI_H"
+check_log "$mark" 'type=PKCSReq.*outcome="?PENDING' "exec program exits 75: PENDING"
+check_log "$mark" 'type=CertPoll.*outcome="?PENDING' \
+    "pki polls, still PENDING while the program holds it"
+line=$(waiting_line "$T/ex" it-exec-hold)
+like "$line" '^[0-9]+ +waiting .* ca [[:alnum:]_.-]+ +CN=it-exec-hold,' \
+    "request list: WAITS FOR ca NAME (the exec backend has it)"
+out=$(scepctl_cmd request show "${line%% *}" 2>&1)
+like "$out" '^backend handle +exec1;hold-[[:alnum:]]+$' \
+    "request show: the handle the program printed"
+check "the test releases the request" touch "$T/exca/release"
+wait "$PKI_H"
+is "$?" 0 "pki gets its certificate once the program issues on a poll"
+check "that certificate verifies against the script's CA, for the device's key" \
+    verify_issued "$T/h.crt" "$T/h.key" "$T/ex/ca.crt"
+check_log "$mark" 'type=CertPoll.*outcome="?SUCCESS' "log: CertPoll SUCCESS"
+check "the store records it" in_cert_list "$T/h.crt"
+is "$(waiting_line "$T/ex" it-exec-hold)" "" "request list: no longer waiting"
+
+# the program refuses (exit 1): FAILURE with its stderr as the reason
+new_rsa_key "$T/r.key"
+mark=$(log_mark)
+enroll "$SCEPD_URL" "$T/ex" "$T/r.key" it-exec-refuse ex-secret "$T/r.crt" 5
+isnt "$?" 0 "exec program exits 1: pki fails"
+check "no certificate for the refused request" test ! -s "$T/r.crt"
+like "$(cat "$T/r.crt.err")" 'failInfo: +badRequest' "pki reports the FAILURE with failInfo badRequest"
+check_log "$mark" 'type=PKCSReq.*outcome="?FAILURE.*failInfo="?badRequest' \
+    "log: PKCSReq FAILURE badRequest"
+check_log "$mark" \
+    'type=PKCSReq.*outcome="?FAILURE.*reason=.*the test CA refuses it-exec-refuse \(policy 42\)' \
+    "log: the reason is the program's stderr"
 stop ex
 
 done_testing

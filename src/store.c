@@ -116,7 +116,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_PENDING_BY_ID] = "SELECT " PENDING_COLS " AND id = ?1",
 	[Q_PENDING_DECIDE] =
 	    "UPDATE requests SET decision = ?2, decided_at = ?3"
-	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NULL",
+	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NULL"
+	    " AND (?2 = 'rejected' OR backend IS NULL)",
 	[Q_PENDING_ISSUE] =
 	    "UPDATE requests SET outcome = 'issued', cert_serial = ?2"
 	    " WHERE id = ?1 AND outcome = 'pending' AND (decision = 'approved'"
@@ -1554,7 +1555,12 @@ enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, in
 	/* Not changed: unknown, or decided already. */
 	switch (store_pending_by_id(st, id, &p)) {
 	case STORE_OK:
-		set_err(st, "request %lld was %s already", (long long)id, p->decision);
+		if (p->decision[0] == '\0' && p->backend != NULL)
+			set_err(st, "request %lld waits for CA backend %s, which decides it; "
+			    "`scepctl request reject` stops waiting for it", (long long)id,
+			    p->backend);
+		else
+			set_err(st, "request %lld was %s already", (long long)id, p->decision);
 		result = STORE_CONFLICT;
 		break;
 	case STORE_NOT_FOUND:

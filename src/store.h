@@ -227,7 +227,11 @@ enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pen
 int store_pending_foreach(struct store *st, int all,
     int (*fn)(const struct store_pending *, void *), void *arg);
 
-/* Approves or rejects request id: STORE_NOT_FOUND, or STORE_CONFLICT when decided already. */
+/*
+ * Approves or rejects request id: STORE_NOT_FOUND, or STORE_CONFLICT when
+ * decided already, or on approving a request a CA backend holds (the backend
+ * decides it; rejecting it stops the wait, the backend is not told).
+ */
 enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now);
 
 /*

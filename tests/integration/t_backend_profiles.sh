@@ -140,6 +140,12 @@ check "and the device's polls reached the script (SCEPD_HANDLE passed back)" \
 backend=$(sqlite3 "$T/front/scepd.db" \
     "SELECT backend FROM requests WHERE subject LIKE '%bp-script%' AND outcome = 'pending';" 2>&1)
 is "$backend" "script" "the front's store names the backend holding the request: script"
+list=$(scepctl_cmd request list 2>&1)
+like "$list" 'ca script.*bp-script' "scepctl request list: it waits for ca script"
+id=$(printf '%s\n' "$list" | awk '/bp-script/ { print $1; exit }')
+out=$(scepctl_cmd request approve "$id" 2>&1)
+isnt "$?" 0 "scepctl request approve is refused for a request the backend holds"
+like "$out" 'waits for CA backend script, which decides it' "and says the backend decides it"
 touch "$T/release"
 wait "$PKI_S"
 is "$?" 0 "pki gets its certificate once the script issues"

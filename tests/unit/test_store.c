@@ -878,6 +878,27 @@ static void test_pending(void)
 	e.renew_serial = NULL;
 	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK,
 	    "and so can its first enrollment");
+
+	/* A request a CA backend holds: the backend decides, an administrator may only reject. */
+	e.transaction_id = "TX-P3";
+	e.backend = "script";
+	e.backend_handle = "h-3";
+	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK,
+	    "a request the backend script holds");
+	is_int(store_pending_for_transaction(st, "TX-P3", NULL, &p), STORE_OK, "found");
+	is_str(p != NULL ? p->backend : "", "script", "it names its backend");
+	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 1, 700), STORE_CONFLICT,
+	    "approving it is refused");
+	ok(strstr(store_errmsg(st), "waits for CA backend script, which decides it") != NULL,
+	    "and the message says why (%s)", store_errmsg(st));
+	is_int(store_pending_decide(st, p != NULL ? p->id : 0, 0, 701), STORE_OK,
+	    "rejecting it stops the wait");
+	store_pending_free(p);
+	p = NULL;
+	is_int(store_pending_for_transaction(st, "TX-P3", NULL, &p), STORE_OK, "still found");
+	is_str(p != NULL ? p->decision : "", "rejected", "as rejected");
+	store_pending_free(p);
+	p = NULL;
 	store_close(st);
 	db_remove(path);
 	free(path);

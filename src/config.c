@@ -1853,11 +1853,35 @@ static int cf_name_ok(const char *s)
 	return 1;
 }
 
+/*
+ * The name of element i of list (templates, profiles, backends; each element
+ * of elem_size bytes, lines l): usable, not "default" (default_is says what
+ * that name is), and not an earlier element's.
+ */
+static void cf_check_elem_name(struct cf_ctx *ctx, const char *list,
+    const struct cf_setting *table, size_t n_set, const void *elems, size_t elem_size,
+    size_t i, const unsigned *l, const char *default_is)
+{
+	size_t off = table[cf_elem_find(table, n_set, "name")].off, j;
+	const char *name = *(char *const *)((const char *)elems + i * elem_size + off), *other;
+
+	if (name == NULL)
+		return;
+	if (!cf_name_ok(name) || strcmp(name, "default") == 0)
+		cf_error(ctx, cf_elem_line_of(l, table, n_set, "name"), "%s.name: \"%s\" is not a "
+		    "usable name (letters, digits, '-', '_'; %s)", list, name, default_is);
+	for (j = 0; j < i; j++) {
+		other = *(char *const *)((const char *)elems + j * elem_size + off);
+		if (other != NULL && strcmp(other, name) == 0)
+			cf_error(ctx, l[0], "%s.name: \"%s\" is defined twice", list, name);
+	}
+}
+
 static void cf_check_templates(struct cf_ctx *ctx, struct config *cfg)
 {
 	const struct config_template *t;
 	const unsigned *l;
-	size_t i, j;
+	size_t i;
 	static const char *const refs[] = {
 		"SignatureTemplate", "EncryptionTemplate", "GeneralPurposeTemplate"
 	};
@@ -1872,15 +1896,8 @@ static void cf_check_templates(struct cf_ctx *ctx, struct config *cfg)
 		l = ctx->tmpl_line[i];
 		if (t->name == NULL)
 			continue;
-		if (!cf_name_ok(t->name) || strcmp(t->name, "default") == 0)
-			cf_error(ctx, cf_elem_line_of(l, cf_tmpl_schema, N_TMPL_SETTINGS, "name"),
-			    "templates.name: \"%s\" is not a usable name (letters, digits, '-', "
-			    "'_'; \"default\" is the certificate group)", t->name);
-		for (j = 0; j < i; j++)
-			if (cfg->templates[j].name != NULL &&
-			    strcmp(cfg->templates[j].name, t->name) == 0)
-				cf_error(ctx, l[0], "templates.name: \"%s\" is defined twice",
-				    t->name);
+		cf_check_elem_name(ctx, "templates", cf_tmpl_schema, N_TMPL_SETTINGS, cfg->templates,
+		    sizeof(*t), i, l, "\"default\" is the certificate group");
 		cf_check_regex(ctx, cf_elem_line_of(l, cf_tmpl_schema, N_TMPL_SETTINGS,
 		    "subject_pattern"), "templates.subject_pattern", t->subject_pattern);
 		cf_check_regex(ctx, cf_elem_line_of(l, cf_tmpl_schema, N_TMPL_SETTINGS,
@@ -1937,14 +1954,8 @@ static void cf_check_profiles(struct cf_ctx *ctx, struct config *cfg)
 		l = ctx->prof_line[i];
 		if (p->name == NULL)
 			continue;
-		if (!cf_name_ok(p->name) || strcmp(p->name, "default") == 0)
-			cf_error(ctx, cf_elem_line_of(l, cf_prof_schema, N_PROF_SETTINGS, "name"),
-			    "profiles.name: \"%s\" is not a usable name (letters, digits, '-', "
-			    "'_'; not \"default\")", p->name);
-		for (j = 0; j < i; j++)
-			if (cfg->profiles[j].name != NULL &&
-			    strcmp(cfg->profiles[j].name, p->name) == 0)
-				cf_error(ctx, l[0], "profiles.name: \"%s\" is defined twice", p->name);
+		cf_check_elem_name(ctx, "profiles", cf_prof_schema, N_PROF_SETTINGS, cfg->profiles,
+		    sizeof(*p), i, l, "not \"default\"");
 		if (p->path != NULL && p->path[0] == '\0' && cf_name_ok(p->name)) {
 			if ((path = malloc(strlen(p->name) + 7)) == NULL) {
 				ctx->oom = 1;
@@ -2031,7 +2042,7 @@ static void cf_check_backends(struct cf_ctx *ctx, const struct config *cfg)
 {
 	const struct config_backend *b;
 	const unsigned *l;
-	size_t i, j;
+	size_t i;
 	unsigned tline = cf_line_of(ctx, "backend.type");
 
 	cf_check_one_backend(ctx, &cfg->backend, "backend.", tline ? tline : 1,
@@ -2041,15 +2052,8 @@ static void cf_check_backends(struct cf_ctx *ctx, const struct config *cfg)
 		l = ctx->bk_line[i];
 		if (b->name == NULL)
 			continue;
-		if (!cf_name_ok(b->name) || strcmp(b->name, "default") == 0)
-			cf_error(ctx, cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "name"),
-			    "backends.name: \"%s\" is not a usable name (letters, digits, '-', "
-			    "'_'; \"default\" is the backend group)", b->name);
-		for (j = 0; j < i; j++)
-			if (cfg->backends[j].name != NULL &&
-			    strcmp(cfg->backends[j].name, b->name) == 0)
-				cf_error(ctx, l[0], "backends.name: \"%s\" is defined twice",
-				    b->name);
+		cf_check_elem_name(ctx, "backends", cf_bk_schema, N_BK_SETTINGS, cfg->backends,
+		    sizeof(*b), i, l, "\"default\" is the backend group");
 		cf_check_one_backend(ctx, b, "backends.",
 		    cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "type"),
 		    cf_elem_line_of(l, cf_bk_schema, N_BK_SETTINGS, "url"),

@@ -195,14 +195,19 @@ set_conf() {
 # run_scepd DIR: start scepd on an initialised DIR, wait until GetCACaps answers
 # (at most ~10 s). Sets SCEPD_DIR SCEPD_CONF SCEPD_PORT SCEPD_BASE SCEPD_URL
 # SCEPD_PID SCEPD_LOG.
-run_scepd() {
-	local dir=$1 code
-	SCEPD_DIR=$dir
-	SCEPD_CONF=$dir/scepd.conf
-	SCEPD_PORT=$(cat "$dir/.test-port")
+# scepd_env DIR: point SCEPD_DIR, _CONF, _PORT, _BASE, _URL and _LOG at the
+# scepd whose state folder is DIR (made by init_scepd)
+scepd_env() {
+	SCEPD_DIR=$1
+	SCEPD_CONF=$1/scepd.conf
+	SCEPD_PORT=$(cat "$1/.test-port")
 	SCEPD_BASE=http://127.0.0.1:$SCEPD_PORT
 	SCEPD_URL=$SCEPD_BASE$NDES_PATH
-	SCEPD_LOG=$dir/scepd.log
+	SCEPD_LOG=$1/scepd.log
+}
+run_scepd() {
+	local dir=$1 code
+	scepd_env "$dir"
 	"$SCEPD_BIN" -f "$SCEPD_CONF" 2>"$SCEPD_LOG" &
 	SCEPD_PID=$!
 	track_pid "$SCEPD_PID"

@@ -35,14 +35,7 @@ enroll() {
 		--cacert "$T/front/ca.crt" --interval 1 --maxpolltime "$secs" --outform pem \
 		>"$out" 2>"$out.err"
 }
-use() {
-	SCEPD_DIR=$T/$1
-	SCEPD_CONF=$SCEPD_DIR/scepd.conf
-	SCEPD_PORT=$(cat "$SCEPD_DIR/.test-port")
-	SCEPD_BASE=http://127.0.0.1:$SCEPD_PORT
-	SCEPD_URL=$SCEPD_BASE$NDES_PATH
-	SCEPD_LOG=$SCEPD_DIR/scepd.log
-}
+use() { scepd_env "$T/$1"; }
 # seen_by_upstream CERT: the upstream's store holds CERT
 seen_by_upstream() { (use up; in_cert_list "$1") >/dev/null; }
 # seen_by_script CN: the exec script was run for CN

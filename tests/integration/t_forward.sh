@@ -45,12 +45,7 @@ enroll() {
 # use NAME: make daemon NAME (up, front, ...) the current one for lib.sh
 declare -A D_PID
 use() {
-	SCEPD_DIR=$T/$1
-	SCEPD_CONF=$SCEPD_DIR/scepd.conf
-	SCEPD_PORT=$(cat "$SCEPD_DIR/.test-port")
-	SCEPD_BASE=http://127.0.0.1:$SCEPD_PORT
-	SCEPD_URL=$SCEPD_BASE$NDES_PATH
-	SCEPD_LOG=$SCEPD_DIR/scepd.log
+	scepd_env "$T/$1"
 	SCEPD_PID=${D_PID[$1]:-}
 }
 start() { run_scepd "$T/$1" && D_PID[$1]=$SCEPD_PID; }

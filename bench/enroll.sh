@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
 # bench/enroll.sh [N]: measures enrollment time against a local scepd.
-#  1. N enrollments with strongSwan `pki --scep` (real client: key already made,
-#     so the time is the client's SCEP work plus the server's), wall clock each;
+#  1. N enrollments with strongSwan `pki --scep` (real client: keys already made,
+#     one each, so the time is the client's SCEP work plus the server's),
+#     wall clock each;
 #  2. N GetCACaps with curl (the HTTP path without crypto).
 # Prints min / median / mean in milliseconds. Not part of `make check`.
 set -eu
@@ -18,10 +19,12 @@ for i in $(seq 50); do curl -fs "$url?operation=GetCACaps" >/dev/null && break; 
 stats() { sort -n | awk '{a[NR]=$1; s+=$1} END {printf "min %.1f  median %.1f  mean %.1f ms (n=%d)\n", a[1], a[int((NR+1)/2)], s/NR, NR}'; }
 ms() { date +%s%N; }
 
-pki --gen --type rsa --size 2048 > "$tmp/k.der"
+# A key each: pki derives the transactionID from the key, and a second PKCSReq
+# of one transactionID is answered with the certificate already issued.
+for i in $(seq "$N"); do pki --gen --type rsa --size 2048 > "$tmp/k$i.der" 2>/dev/null; done
 for i in $(seq "$N"); do
 	t0=$(ms)
-	pki --scep --url "$url" --in "$tmp/k.der" --dn "CN=bench$i" --password bench \
+	pki --scep --url "$url" --in "$tmp/k$i.der" --dn "CN=bench$i" --password bench \
 	    --cacert-enc "$tmp/s/ra-enc.crt" --cacert-sig "$tmp/s/ra-sign.crt" \
 	    --cacert "$tmp/s/ca.crt" > "$tmp/c$i.der" 2>/dev/null
 	echo $(( ($(ms) - t0) / 1000 ))

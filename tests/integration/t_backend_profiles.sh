@@ -147,6 +147,26 @@ check "it verifies against the CA, for the device's key" \
 check "the upstream did not see it" eval '! seen_by_upstream "$T/s.crt"'
 check_log "$mark" 'type=CertPoll.*outcome="?SUCCESS' "front log: CertPoll SUCCESS"
 check "the front's store records it" in_cert_list "$T/s.crt"
+
+# A held request whose backend is taken out of the configuration: FAILURE, said plainly.
+rm -f "$T/release"
+new_rsa_key "$T/o.key"
+mark=$(log_mark)
+enroll "$FRONT_BASE/scep/script" "$T/o.key" bp-orphan "$T/o.crt" 60 &
+PKI_O=$!
+track_pid "$PKI_O"
+check_log "$mark" 'type=PKCSReq.*outcome="?PENDING' "another request waits at the script"
+kill "$PKI_O" 2>/dev/null; wait "$PKI_O" 2>/dev/null
+stop_scepd
+sed -i 's/{ name = "script"; backend = "script"; }/{ name = "script"; backend = "here"; }/; /name = "script"; type = "exec"/d' \
+    "$T/front/scepd.conf"
+run_scepd "$T/front" || bail "front restarts without the script backend"
+mark=$(log_mark)
+enroll "$FRONT_BASE/scep/script" "$T/o.key" bp-orphan "$T/o.crt" 5
+isnt "$?" 0 "the device sending its request again gets FAILURE"
+check_log "$mark" 'waits for backend script, which is not configured any more' \
+    "front log: the request waits for backend script, which is not configured any more"
+check "and it was not issued by another backend" test ! -s "$T/o.crt"
 stop_scepd
 
 # ------------------------------------------------------------ a backend that does not exist

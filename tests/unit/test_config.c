@@ -948,7 +948,7 @@ static void test_backends(void)
 {
 	struct config *cfg;
 	const struct config_backend *b;
-	char *errs = NULL, *printed = NULL, *text;
+	char *errs = NULL, *errs2 = NULL, *printed = NULL, *text;
 	struct config *again;
 	static const char ra[] = "ra = { sign_cert = \"s.crt\"; sign_key = \"s.key\"; "
 	    "enc_cert = \"e.crt\"; enc_key = \"e.key\"; };\n";
@@ -997,9 +997,10 @@ static void test_backends(void)
 		is_str(CONFIG_BACKEND_NAME(&cfg->backend), "default", "the group's name is default");
 		is_int(config_needs_ca_key(cfg), 1, "a profile on a local backend needs the CA key");
 		printed = print(cfg);
-		again = printed != NULL ? load_as("/etc/scepd/scepd.conf", printed, &errs) : NULL;
+		again = printed != NULL ? load_as("/etc/scepd/scepd.conf", printed, &errs2) : NULL;
 		ok(again != NULL && config_equal(cfg, again), "backends survive config_print");
 		config_free(again);
+		free(errs2);
 		free(printed);
 	}
 	config_free(cfg);

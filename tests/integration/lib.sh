@@ -51,10 +51,11 @@ trap _cleanup EXIT
 # remember a background process (by PID) so that cleanup ends it
 track_pid() { _bg_pids+=("$1"); }
 
-# end one tracked process (by its PID) and forget it
+# stop_pid PID [SIGNAL]: end one tracked process (default SIGTERM), wait for it
+# (5 s, then KILL) and forget it; its exit status is left in STOPPED_RC
 stop_pid() {
-	local p=$1 q keep=()
-	kill "$p" 2>/dev/null
+	local p=$1 sig=${2:-TERM} q keep=()
+	kill -s "$sig" "$p" 2>/dev/null
 	# wait at most ~5 s for it to go, then force
 	for _ in $(seq 50); do
 		kill -0 "$p" 2>/dev/null || break
@@ -62,6 +63,7 @@ stop_pid() {
 	done
 	kill -9 "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
+	STOPPED_RC=$?
 	for q in "${_bg_pids[@]}"; do
 		[ "$q" = "$p" ] || keep+=("$q")
 	done
@@ -119,6 +121,12 @@ like() {
 	else fail "$3" "got:      '$(printf '%s' "$1" | head -c 300)'" "expected: /$2/"; fi
 }
 
+# unlike GOT ERE DESC
+unlike() {
+	if ! printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"
+	else fail "$3" "got '$(printf '%s' "$1" | grep -E -- "$2" | head -c 300)', which must not match /$2/"; fi
+}
+
 done_testing() { echo "1..$_tap_n"; }
 
 # bail DESC [diag...]: a failure that makes the rest of the script meaningless
@@ -138,7 +146,7 @@ need_binaries() {
 		fi
 	done
 	if [ $missing = 1 ]; then done_testing; exit 0; fi
-	for b in curl openssl; do
+	for b in curl openssl python3; do
 		command -v "$b" >/dev/null 2>&1 || bail "$b is installed (needed by every test)"
 	done
 }
@@ -286,9 +294,9 @@ check_serving() { check "server still answers GetCACaps with 200 ${1:-}" still_s
 log_mark() { if [ -f "$SCEPD_LOG" ]; then wc -l <"$SCEPD_LOG"; else echo 0; fi; }
 
 # log_wait MARK ERE [SECONDS]: print the first log line after MARK matching ERE,
-# waiting up to SECONDS (default 3) for it to be written
+# waiting up to SECONDS (default 5) for it to be written
 log_wait() {
-	local mark=$1 re=$2 secs=${3:-3} line
+	local mark=$1 re=$2 secs=${3:-5} line
 	for _ in $(seq $((secs * 10))); do
 		line=$(tail -n +"$((mark + 1))" "$SCEPD_LOG" 2>/dev/null | grep -E -- "$re" | head -n 1)
 		if [ -n "$line" ]; then printf '%s\n' "$line"; return 0; fi

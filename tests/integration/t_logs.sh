@@ -22,12 +22,12 @@ need_binaries
 
 D=$(new_dir lab)
 T=$TEST_TMP
-lab "$D" --challenge s3cret || bail "scepctl init"
+init_scepd "$D" --challenge s3cret || bail "scepctl init"
 like "$(grep -E '^\s*access_log = ' "$D/scepd.conf")" "access_log = \"$D/access.log\";" \
 	"scepctl init sets log.access_log to access.log in the state folder"
-start_scepd "$D" || bail "scepd starts"
+start_notified "$D" || bail "scepd starts"
 A=$D/access.log
-port=$(cat "$D/.port")
+port=$(cat "$D/.test-port")
 
 # --- one request of each kind
 curl -s -o /dev/null -A 'Mozilla/4.0 (compatible; Win32; NDES client)' \
@@ -124,7 +124,7 @@ stop_pid "$SCEPD_PID" TERM
 
 # --- log.format = "json"
 conf_set "$D" log format '"json"'
-start_scepd "$D" || bail "scepd starts with JSON logs"
+start_notified "$D" || bail "scepd starts with JSON logs"
 curl -s -o /dev/null "$SCEPD_URL?operation=GetCACert"
 if have_cmd pki; then
 	new_keys "$T/wrong2" 1
@@ -167,7 +167,7 @@ conf_set "$D" log format '"text"'
 conf_set "$D" log target '"journald"'
 J=$T/journal.sock
 start_listener "$J" "$T/journal.log" || bail "journal listener"
-start_scepd "$D" SCEPD_JOURNAL_SOCKET="$J" || bail "scepd starts with the journal target"
+start_notified "$D" SCEPD_JOURNAL_SOCKET="$J" || bail "scepd starts with the journal target"
 curl -s -o /dev/null "$SCEPD_URL?operation=GetCACaps"
 if have_cmd pki; then
 	new_keys "$T/wrong3" 1

@@ -21,8 +21,8 @@ need_binaries
 
 D=$(new_dir lab)
 T=$TEST_TMP
-lab "$D" || bail "scepctl init (one-time passwords)"
-start_scepd "$D" || bail "scepd starts"
+init_scepd "$D" || bail "scepctl init (one-time passwords)"
+start_notified "$D" || bail "scepd starts"
 
 scrape() {   # scrape NAME: /metrics into $T/NAME.txt, parsed into $T/NAME.samples
 	curl -s -o "$T/$1.txt" "$SCEPD_BASE/metrics" &&

@@ -28,7 +28,7 @@ fi
 
 D=$(new_dir lab)
 T=$TEST_TMP
-lab "$D" --challenge s3cret || bail "scepctl init"
+init_scepd "$D" --challenge s3cret || bail "scepctl init"
 cp "$D/scepd.conf" "$D/a.conf"
 cp "$D/scepd.conf" "$D/b.conf"
 python3 "$HELPERS/conf_set.py" "$D/b.conf" certificate validity_days 366 &&
@@ -36,7 +36,7 @@ python3 "$HELPERS/conf_set.py" "$D/b.conf" certificate validity_days 366 &&
 NKEYS=40
 new_keys "$T/keys" $NKEYS
 [ -s "$T/keys/k$NKEYS.pem" ] || bail "$NKEYS RSA keys generated"
-start_scepd "$D" || bail "scepd starts"
+start_notified "$D" || bail "scepd starts"
 
 # --- 1. reload under load
 worker() {
@@ -140,7 +140,7 @@ python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' "$busy" &
 bp=$!; track_pid $bp; sleep 0.3
-python3 "$HELPERS/conf_set.py" "$D/scepd.conf" http listen "[ \"127.0.0.1:$(cat "$D/.port")\", \"127.0.0.1:$busy\" ]"
+python3 "$HELPERS/conf_set.py" "$D/scepd.conf" http listen "[ \"127.0.0.1:$(cat "$D/.test-port")\", \"127.0.0.1:$busy\" ]"
 refused "address in use" "cannot listen on 127\.0\.0\.1:$busy: Address already in use"
 stop_pid $bp
 enroll "$SCEPD_URL" "$T/fresh/k2.pem" after-refusals s3cret "$D" "$T/after-refusals.pem"
@@ -201,7 +201,7 @@ check_log "$m" 'failInfo=badRequest.*not addressed to any certificate' "log: the
 # --- 6. SIGTERM drain
 conf_set "$D" http drain_timeout 3
 notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
-port=$(cat "$D/.port")
+port=$(cat "$D/.test-port")
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/go1" "$T/slow1" &
 s1=$!; track_pid $s1
 for _ in $(seq 50); do [ -s "$T/slow1" ] && break; sleep 0.1; done
@@ -218,7 +218,7 @@ is "$STOPPED_RC" 0 "exit status 0 after the drain"
 like "$(tail -n 2 "$D/access.log")" 'GET /certsrv/mscep/mscep.dll operation=GetCACert .* slow\+client - 200 ' \
 	"access log: the drained request logged with 200"
 
-start_scepd "$D" || bail "scepd restarts"
+start_notified "$D" || bail "scepd restarts"
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/never" "$T/slow2" &
 s2=$!; track_pid $s2
 for _ in $(seq 50); do [ -s "$T/slow2" ] && break; sleep 0.1; done

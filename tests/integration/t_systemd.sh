@@ -16,10 +16,10 @@ set -u
 need_binaries
 
 D=$(new_dir lab)
-lab "$D" --challenge s3cret || bail "scepctl init"
+init_scepd "$D" --challenge s3cret || bail "scepctl init"
 
 # --- notify protocol on a socket path
-start_scepd "$D" || bail "scepd starts and sends READY=1"
+start_notified "$D" || bail "scepd starts and sends READY=1"
 pass "READY=1 arrives on \$NOTIFY_SOCKET (a path)"
 msgs=$(notify_messages)
 like "$msgs" '^READY=1\|STATUS=serving on http://127\.0\.0\.1:[0-9]+' "READY=1 comes with STATUS=serving on <listener>"
@@ -67,7 +67,7 @@ like "$out" 'broken\.conf:[0-9]+: ' "scepd -t: the error names file:line"
 
 # --- a start that fails: no READY=1, STATUS says why, exit 1, event 2
 F=$(new_dir failing)
-lab "$F" --challenge s3cret || bail "scepctl init (failing)"
+init_scepd "$F" --challenge s3cret || bail "scepctl init (failing)"
 chmod 0644 "$F/ra-sign.key"
 SCEPD_LOG=$F/scepd.log
 start_listener "$F/notify.sock" "$F/notify.log" || bail "listener"
@@ -84,7 +84,7 @@ like "$(cat "$SCEPD_LOG")" 'cannot start: .*event=2' "log: event 2 (NDES: cannot
 # --- socket activation
 if have_cmd systemd-socket-activate; then
 	S=$(new_dir sockact)
-	lab "$S" --challenge s3cret || bail "scepctl init (socket activation)"
+	init_scepd "$S" --challenge s3cret || bail "scepctl init (socket activation)"
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$S/tls.key" -out "$S/tls.crt" \
 		-days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
 	chmod 0600 "$S/tls.key"
@@ -112,7 +112,7 @@ if have_cmd systemd-socket-activate; then
 	like "$(cat "$SCEPD_LOG")" 'socket activation: 2 sockets from systemd' "log: 2 sockets taken from systemd"
 	like "$(cat "$SCEPD_LOG")" 'http.listen 127\.0\.0\.1:[0-9]+ is not among the sockets systemd passed.*event=1005' \
 		"log: an http.listen address systemd did not pass is named (restart needed)"
-	unlike "$(cat "$SCEPD_LOG")" "listening on http://127.0.0.1:$(cat "$S/.port")" \
+	unlike "$(cat "$SCEPD_LOG")" "listening on http://127.0.0.1:$(cat "$S/.test-port")" \
 		"socket activation: scepd binds nothing itself"
 	wait_notify '^READY=1' 5 && pass "socket activation: READY=1" || fail "socket activation: READY=1"
 	stop_pid "$pid" TERM
@@ -124,7 +124,7 @@ fi
 # --- a privileged port with only CAP_NET_BIND_SERVICE (what the unit grants)
 if have_cmd setpriv && [ "$(id -u)" = 0 ]; then
 	P=$(new_dir priv)
-	lab "$P" --challenge s3cret || bail "scepctl init (privileged port)"
+	init_scepd "$P" --challenge s3cret || bail "scepctl init (privileged port)"
 	port=
 	for cand in $(shuf -i 600-1000 -n 40); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$cand") 2>/dev/null; then port=$cand; break; fi

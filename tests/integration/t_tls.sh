@@ -21,7 +21,7 @@ need_binaries
 
 D=$(new_dir lab)
 T=$TEST_TMP
-lab "$D" --challenge s3cret || bail "scepctl init"
+init_scepd "$D" --challenge s3cret || bail "scepctl init"
 
 # A test PKI for TLS: root -> intermediate -> leaf for 127.0.0.1 and ::1.
 P=$T/tlspki
@@ -50,7 +50,7 @@ cp "$P/leaf.key" "$D/tls.key"; chmod 600 "$D/tls.key"
 t1=$(free_port); t2=$(free_port); t3=$(free_port)
 conf_set "$D" tls listen "[ \"127.0.0.1:$t1\", \"127.0.0.1:$t2\", \"[::1]:$t3\" ]" &&
 	conf_set "$D" tls cert '"tls.crt"' && conf_set "$D" tls key '"tls.key"' || bail "configure tls"
-start_scepd "$D" || bail "scepd starts with three HTTPS listeners"
+start_notified "$D" || bail "scepd starts with three HTTPS listeners"
 H1=https://127.0.0.1:$t1$NDES_PATH H2=https://127.0.0.1:$t2$NDES_PATH H3=https://[::1]:$t3$NDES_PATH
 
 is "$(http_code "$SCEPD_URL?operation=GetCACaps")" 200 "plain HTTP listener answers"

@@ -828,7 +828,8 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 		break;
 	}
 out:
-	if (result != SCEP_FAIL_NONE && op->kind != REPLY_FAILURE)
+	/* op->kind starts as REPLY_FAILURE: a failure nobody described has no failinfo yet. */
+	if (result != SCEP_FAIL_NONE && op->failinfo == SCEP_FAIL_NONE)
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "the certificate could not be recorded in the store");
 	if (op->kind != REPLY_CERT) {

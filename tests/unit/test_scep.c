@@ -100,6 +100,26 @@ static void post(struct scep_server *srv, const unsigned char *der, size_t len,
 	scep_handle(srv, &req, resp);
 }
 
+/* The CA and RA certificates in use: the lab's CA, RA signing and RA encryption. */
+static void test_certs(struct scep_server *srv)
+{
+	struct scep_cert_info info[6];
+	size_t n = scep_server_certs(srv, info, 6);
+
+	is_int(n, 3, "scep_server_certs: CA, RA signing, RA encryption");
+	if (n != 3)
+		return;
+	is_str(info[0].role, "ca", "first the CA");
+	ok(strstr(info[0].subject, "CN=Fixture Lab CA") != NULL, "CA subject (%s)", info[0].subject);
+	is_str(info[1].role, "ra-sign", "then the RA signing certificate");
+	ok(strstr(info[1].subject, "CN=Fixture Lab RA Signing") != NULL, "RA signing subject");
+	is_str(info[2].role, "ra-enc", "then the RA encryption certificate");
+	ok(strstr(info[2].subject, "CN=Fixture Lab RA Encryption") != NULL, "RA encryption subject");
+	ok(info[0].serial[0] != '\0' && info[0].not_after > 0, "serial and notAfter filled in");
+	is_int(scep_server_certs(srv, info, 2), 2, "at most max entries");
+	is_int(scep_server_has_previous_ra(srv), 0, "no previous RA generation");
+}
+
 /*
  * A certificate the store cannot record is answered with a signed CertRep
  * FAILURE (badRequest), not with HTTP 500: commit() used to leave the
@@ -171,6 +191,7 @@ int main(void)
 	ok(srv != NULL, "scep_server_new%s%s", srv == NULL ? ": " : "", srv == NULL ? err : "");
 	if (srv == NULL)
 		goto out;
+	test_certs(srv);
 	test_store_refuses_certificate(dir, srv, der, len);
 out:
 	scep_server_free(srv);

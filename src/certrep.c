@@ -301,12 +301,29 @@ out:
 	return result;
 }
 
+/* A SUCCESS CertRep: inner (a degenerate PKCS#7) enveloped to the requester, then signed. */
+static unsigned char *sign_success(const struct signer *s, const struct certrep_request *rq,
+    const unsigned char *inner, size_t inner_len, size_t *outlen, char *err, size_t errlen)
+{
+	unsigned char *env = NULL, *result = NULL;
+	size_t env_len = 0;
+
+	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
+	    &env_len, err, errlen)) == NULL)
+		goto out;
+	result = sign_reply(s, rq, SCEP_STATUS_SUCCESS, SCEP_FAIL_NONE, NULL, env, env_len,
+	    outlen, err, errlen);
+out:
+	free(env);
+	return result;
+}
+
 unsigned char *certrep_success(const struct signer *s, const struct certrep_request *rq,
     X509 *issued, STACK_OF(X509) *extra, size_t *outlen, char *err, size_t errlen)
 {
 	PKCS7 *p7 = NULL;
-	unsigned char *inner = NULL, *env = NULL, *result = NULL;
-	size_t inner_len = 0, env_len = 0;
+	unsigned char *inner = NULL, *result = NULL;
+	size_t inner_len = 0;
 
 	*outlen = 0;
 	if (issued == NULL) {
@@ -318,13 +335,8 @@ unsigned char *certrep_success(const struct signer *s, const struct certrep_requ
 		errorf(err, errlen, "building the degenerate PKCS#7 failed");
 		goto out;
 	}
-	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
-	    &env_len, err, errlen)) == NULL)
-		goto out;
-	result = sign_reply(s, rq, SCEP_STATUS_SUCCESS, SCEP_FAIL_NONE, NULL, env, env_len,
-	    outlen, err, errlen);
+	result = sign_success(s, rq, inner, inner_len, outlen, err, errlen);
 out:
-	free(env);
 	free(inner);
 	PKCS7_free(p7);
 	return result;
@@ -336,8 +348,8 @@ unsigned char *certrep_success_crl(const struct signer *s, const struct certrep_
 	PKCS7 *p7 = NULL;
 	X509_CRL *x = NULL;
 	const unsigned char *p = crl;
-	unsigned char *inner = NULL, *env = NULL, *result = NULL;
-	size_t inner_len = 0, env_len = 0;
+	unsigned char *inner = NULL, *result = NULL;
+	size_t inner_len = 0;
 
 	*outlen = 0;
 	if (crl == NULL || crl_len == 0 || crl_len > INT32_MAX ||
@@ -350,13 +362,8 @@ unsigned char *certrep_success_crl(const struct signer *s, const struct certrep_
 		errorf(err, errlen, "building the degenerate PKCS#7 with the CRL failed");
 		goto out;
 	}
-	if ((env = certrep_envelope(rq->recipient, rq->cipher_nid, rq->oaep, inner, inner_len,
-	    &env_len, err, errlen)) == NULL)
-		goto out;
-	result = sign_reply(s, rq, SCEP_STATUS_SUCCESS, SCEP_FAIL_NONE, NULL, env, env_len,
-	    outlen, err, errlen);
+	result = sign_success(s, rq, inner, inner_len, outlen, err, errlen);
 out:
-	free(env);
 	free(inner);
 	PKCS7_free(p7);
 	X509_CRL_free(x);

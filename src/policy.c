@@ -125,15 +125,6 @@ struct policy *policy_new(const struct config *cfg, char *err, size_t errlen)
 	size_t i;
 
 	p->cfg = cfg;
-	for (i = 0; i < cfg->n_ext_key_usage; i++) {
-		p->allowed_eku[i] = OBJ_txt2obj(cfg->ext_key_usage[i], 0);
-		if (p->allowed_eku[i] == NULL) {
-			snprintf(err, errlen, "certificate.extended_key_usage: unknown usage '%s'",
-			    cfg->ext_key_usage[i]);
-			goto out;
-		}
-		p->n_allowed_eku++;
-	}
 	/* The certificate group is the template "default" (same field names). */
 	memset(&def, 0, sizeof(def));
 	def.name = "default";
@@ -175,8 +166,6 @@ void policy_free(struct policy *p)
 
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->n_allowed_eku; i++)
-		ASN1_OBJECT_free(p->allowed_eku[i]);
 	for (i = 0; i < p->n_templates; i++)
 		template_clear(&p->templates[i]);
 	free(p->templates);

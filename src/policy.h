@@ -55,8 +55,6 @@ struct policy_template {
 
 struct policy {
 	const struct config *cfg;
-	ASN1_OBJECT *allowed_eku[CONFIG_MAX_LIST];   /* the default template's */
-	size_t n_allowed_eku;
 	struct policy_template *templates;           /* [0] is "default" */
 	size_t n_templates;
 };

@@ -828,7 +828,8 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 		break;
 	}
 out:
-	if (result != SCEP_FAIL_NONE && op->kind != REPLY_FAILURE)
+	/* op->kind starts as REPLY_FAILURE: a failure nobody described has no failinfo yet. */
+	if (result != SCEP_FAIL_NONE && op->failinfo == SCEP_FAIL_NONE)
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
 		    "the certificate could not be recorded in the store");
 	if (op->kind != REPLY_CERT) {
@@ -1538,26 +1539,31 @@ static int cert_info(X509 *cert, const char *role, struct scep_cert_info *out)
 	return 0;
 }
 
+/* The RA certificates of s from out[n] on: signing, then encryption unless the same. */
+static size_t ra_cert_infos(const struct signer *s, const char *sign_role, const char *enc_role,
+    struct scep_cert_info *out, size_t n, size_t max)
+{
+	X509 *sign = signer_ra_sign_cert(s), *enc = signer_ra_enc_cert(s);
+
+	if (n < max && cert_info(sign, sign_role, &out[n]) == 0)
+		n++;
+	if (X509_cmp(sign, enc) != 0 && n < max && cert_info(enc, enc_role, &out[n]) == 0)
+		n++;
+	return n;
+}
+
 size_t scep_server_certs(const struct scep_server *srv, struct scep_cert_info *out, size_t max)
 {
+	const struct signer *s = default_signer(srv);
 	size_t n = 0;
 
-	if (n < max && cert_info(signer_ca_cert(default_signer(srv)), "ca", &out[n]) == 0)
+	if (n < max && cert_info(signer_ca_cert(s), "ca", &out[n]) == 0)
 		n++;
-	if (!signer_has_ra(default_signer(srv)))
+	if (!signer_has_ra(s))
 		return n;
-	if (n < max && cert_info(signer_ra_sign_cert(default_signer(srv)), "ra-sign", &out[n]) == 0)
-		n++;
-	if (X509_cmp(signer_ra_sign_cert(default_signer(srv)), signer_ra_enc_cert(default_signer(srv))) != 0 &&
-	    n < max && cert_info(signer_ra_enc_cert(default_signer(srv)), "ra-enc", &out[n]) == 0)
-		n++;
-	if (srv->prev == NULL)
-		return n;
-	if (n < max && cert_info(signer_ra_sign_cert(srv->prev), "ra-sign-previous", &out[n]) == 0)
-		n++;
-	if (X509_cmp(signer_ra_sign_cert(srv->prev), signer_ra_enc_cert(srv->prev)) != 0 &&
-	    n < max && cert_info(signer_ra_enc_cert(srv->prev), "ra-enc-previous", &out[n]) == 0)
-		n++;
+	n = ra_cert_infos(s, "ra-sign", "ra-enc", out, n, max);
+	if (srv->prev != NULL)
+		n = ra_cert_infos(srv->prev, "ra-sign-previous", "ra-enc-previous", out, n, max);
 	return n;
 }
 
@@ -1579,6 +1585,7 @@ int scep_server_challenges_cached(struct scep_server *srv)
 int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 {
 	static const unsigned char probe[] = "scepd health probe";
+	const struct signer *s = default_signer(srv);
 	struct store *st = NULL;
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
@@ -1591,9 +1598,9 @@ int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "the store cannot record an enrollment: %s", store_errmsg(st));
 		goto out;
 	}
-	certs[0] = signer_ca_cert(default_signer(srv));
-	certs[1] = signer_ra_sign_cert(default_signer(srv));
-	certs[2] = signer_ra_enc_cert(default_signer(srv));
+	certs[0] = signer_ca_cert(s);
+	certs[1] = signer_ra_sign_cert(s);
+	certs[2] = signer_ra_enc_cert(s);
 	for (i = 0; i < 3; i++) {
 		if (X509_cmp_time(X509_get0_notAfter(certs[i]), NULL) < 0) {
 			snprintf(err, errlen, "the %s certificate has expired",
@@ -1602,8 +1609,8 @@ int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 		}
 	}
 	/* The RA signing key signs: the operation every reply needs. */
-	if ((sig = signer_sign_message(default_signer(srv), NID_sha256, probe, sizeof(probe) - 1, NULL,
-	    &siglen, err, errlen)) == NULL)
+	if ((sig = signer_sign_message(s, NID_sha256, probe, sizeof(probe) - 1, NULL, &siglen,
+	    err, errlen)) == NULL)
 		goto out;
 	rc = 0;
 out:

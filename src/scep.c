@@ -89,6 +89,7 @@ struct scep_server {
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 	struct srv_backend *backends;   /* [0]: the backend group ("default"), then backends */
 	size_t n_backends;
+	const struct srv_backend **profile_backend; /* [i]: the backend of ps->p[i] */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
@@ -231,13 +232,11 @@ static const struct srv_backend *backend_named(const struct scep_server *srv, co
 	return NULL;
 }
 
-/* The backend that issues for profile p. */
+/* The backend that issues for profile p (one of srv->ps->p), settled at start-up. */
 static const struct srv_backend *backend_of(const struct scep_server *srv,
     const struct profile *p)
 {
-	const struct srv_backend *be = backend_named(srv, p->backend);
-
-	return be != NULL ? be : &srv->backends[0];
+	return srv->profile_backend[p - srv->ps->p];
 }
 
 /*
@@ -250,20 +249,24 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = srv->cfg;
 	const struct config_backend *b;
-	struct srv_backend *be;
+	const struct srv_backend *be;
 	size_t i;
 
 	srv->backends = xcalloc(1 + cfg->n_backends, sizeof(*srv->backends));
 	for (i = 0; i < 1 + cfg->n_backends; i++) {
 		b = i == 0 ? &cfg->backend : &cfg->backends[i - 1];
-		be = &srv->backends[srv->n_backends++];
-		be->conf = b;
+		srv->backends[srv->n_backends++].conf = b;
 		if (b->type != NULL && strcmp(b->type, "local") != 0 &&
-		    (be->ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err, errlen)) == NULL)
+		    (srv->backends[i].ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err,
+		    errlen)) == NULL)
 			return -1;
 	}
+	/* config.c checked that every profiles.backend names one of them. */
+	srv->profile_backend = xcalloc(srv->ps->n, sizeof(*srv->profile_backend));
 	for (i = 0; i < srv->ps->n; i++) {
-		be = (struct srv_backend *)backend_of(srv, &srv->ps->p[i]);
+		if ((be = backend_named(srv, srv->ps->p[i].backend)) == NULL)
+			be = &srv->backends[0];
+		srv->profile_backend[i] = be;
 		log_msg(LOG_INFO, "profile %s: certificates are issued by backend %s (%s)",
 		    srv->ps->p[i].name, CONFIG_BACKEND_NAME(be->conf),
 		    be->ca != NULL ? ca_backend_type(be->ca) : "local");
@@ -315,6 +318,7 @@ void scep_server_free(struct scep_server *srv)
 	for (size_t i = 0; i < srv->n_backends; i++)
 		ca_backend_free(srv->backends[i].ca);
 	free(srv->backends);
+	free(srv->profile_backend);
 	ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
 	store_pool_free(srv->pool);

@@ -270,17 +270,21 @@ out:
 	return out;
 }
 
-/* Writes a new file (never an existing one) with exactly mode. 0 or -1. */
-static int write_new(const char *path, const char *data, size_t len, mode_t mode,
-    char *err, size_t errlen)
+/*
+ * Fills fd, just created as path, with data: the owner of owner (when given
+ * and running as root), exactly mode, written out and synced, then closed.
+ * On failure path is removed, so no partial file is left. 0 or -1.
+ */
+static int write_fd(int fd, const char *path, const char *data, size_t len, mode_t mode,
+    const struct stat *owner, char *err, size_t errlen)
 {
 	size_t done = 0;
 	ssize_t n;
-	int fd, result = -1;
+	int result = -1;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
+	if (owner != NULL && geteuid() == 0 && fchown(fd, owner->st_uid, owner->st_gid) == -1) {
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		goto out;
 	}
 	if (fchmod(fd, mode) == -1) {
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
@@ -306,7 +310,22 @@ out:
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		result = -1;
 	}
+	if (result == -1)
+		(void)unlink(path);
 	return result;
+}
+
+/* Writes a new file (never an existing one) with exactly mode. 0 or -1. */
+static int write_new(const char *path, const char *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return write_fd(fd, path, data, len, mode, NULL, err, errlen);
 }
 
 char *labca_default_ra_name(void)
@@ -668,9 +687,7 @@ static int write_like(const char *path, const char *like, const char *data, size
     char *err, size_t errlen)
 {
 	struct stat sb;
-	size_t done = 0;
-	ssize_t n;
-	int fd, result = -1;
+	int fd;
 
 	if (stat(like, &sb) == -1) {
 		errorf(err, errlen, "%s: %s", like, strerror(errno));
@@ -681,37 +698,7 @@ static int write_like(const char *path, const char *like, const char *data, size
 		    " (left by an interrupted renewal? remove it)" : "");
 		return -1;
 	}
-	if (geteuid() == 0 && fchown(fd, sb.st_uid, sb.st_gid) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, sb.st_mode & 07777) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	while (done < len) {
-		n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			errorf(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
-			goto out;
-		}
-		done += (size_t)n;
-	}
-	if (fsync(fd) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	result = 0;
-out:
-	if (close(fd) == -1 && result == 0) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		result = -1;
-	}
-	if (result == -1)
-		(void)unlink(path);
-	return result;
+	return write_fd(fd, path, data, len, sb.st_mode & 07777, &sb, err, errlen);
 }
 
 /* The directory part of path, for fsync; malloc'd. */

@@ -6,9 +6,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -443,6 +445,38 @@ static void test_partial_exists(void)
 	free(dir);
 }
 
+/* A write that fails half-way (file size limit) leaves no partial file behind. */
+static void test_write_fails(void)
+{
+	char *dir = mktemp_dir(), err[256] = "";
+	struct labca_options opt;
+	struct rlimit old, small;
+	void (*oldsig)(int);
+	int rc;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.dir = dir;
+	opt.ra_name = "full-MSCEP-RA";
+	if (getrlimit(RLIMIT_FSIZE, &old) != 0) {
+		skip("getrlimit: %s", strerror(errno));
+		skip("getrlimit: %s", strerror(errno));
+		rm_dir(dir);
+		free(dir);
+		return;
+	}
+	small = old;
+	small.rlim_cur = 64;   /* every PEM file is larger: the first write() is short */
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	(void)setrlimit(RLIMIT_FSIZE, &small);
+	rc = labca_create(&opt, err, sizeof(err));
+	(void)setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, oldsig);
+	is_int(rc, -1, "file too large: labca_create fails (%s)", err);
+	is_int(count_entries(dir), 0, "file too large: no partial file left");
+	rm_dir(dir);
+	free(dir);
+}
+
 static void test_capped_and_signer(void)
 {
 	char *dir = mktemp_dir(), err[256] = "";
@@ -594,6 +628,7 @@ int main(void)
 	test_ec("ec:p384", 384, NID_ecdsa_with_SHA384);
 	test_import();
 	test_partial_exists();
+	test_write_fails();
 	test_capped_and_signer();
 	test_missing_dir();
 	return done_testing();

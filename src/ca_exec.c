@@ -10,7 +10,8 @@
  * with the first line of standard error as the reason. A run is bounded in
  * time (backend.timeout; then the process group is killed), in output
  * (backend.max_output; stderr beyond 1 KiB is read and dropped) and in number
- * (backend.max_concurrent). scepd.conf(5) documents the contract.
+ * (backend.max_concurrent). It gets no descriptor but its three pipes.
+ * scepd.conf(5) documents the contract.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -394,9 +395,12 @@ static int run_program(const struct ca_exec *x, char *const envp[], const unsign
 	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
 		goto spawn_error;
 	have_fa = 1;
+	/* Only the three pipes: any descriptor opened without O_CLOEXEC (by a library, or
+	 * inherited by scepd) is closed in the child too. */
 	if ((e = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
 	    (e = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, errp[1], 2)) != 0)
+	    (e = posix_spawn_file_actions_adddup2(&fa, errp[1], 2)) != 0 ||
+	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
 		goto spawn_error;
 	if ((e = posix_spawnattr_init(&attr)) != 0)
 		goto spawn_error;

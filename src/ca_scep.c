@@ -87,21 +87,13 @@ static void scep_free(void *impl)
 	free(s);
 }
 
-static int printable(const char *t)
-{
-	for (; *t != '\0'; t++)
-		if (!isalnum((unsigned char)*t) && strchr(" '()+,-./:=?", *t) == NULL)
-			return 0;
-	return 1;
-}
-
 /* The transactionID used upstream, into out (at least 65 bytes). */
 static void upstream_tid(const char *tid, char *out, size_t outlen)
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 
-	if (printable(tid) && strlen(tid) < outlen) {
+	if (scep_client_printable(tid) && strlen(tid) < outlen) {
 		snprintf(out, outlen, "%s", tid);
 		return;
 	}

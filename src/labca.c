@@ -270,17 +270,21 @@ out:
 	return out;
 }
 
-/* Writes a new file (never an existing one) with exactly mode. 0 or -1. */
-static int write_new(const char *path, const char *data, size_t len, mode_t mode,
-    char *err, size_t errlen)
+/*
+ * Fills fd, just created as path, with data: the owner of owner (when given
+ * and running as root), exactly mode, written out and synced, then closed.
+ * On failure path is removed, so no partial file is left. 0 or -1.
+ */
+static int write_fd(int fd, const char *path, const char *data, size_t len, mode_t mode,
+    const struct stat *owner, char *err, size_t errlen)
 {
 	size_t done = 0;
 	ssize_t n;
-	int fd, result = -1;
+	int result = -1;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
+	if (owner != NULL && geteuid() == 0 && fchown(fd, owner->st_uid, owner->st_gid) == -1) {
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		goto out;
 	}
 	if (fchmod(fd, mode) == -1) {
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
@@ -306,7 +310,49 @@ out:
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		result = -1;
 	}
+	if (result == -1)
+		(void)unlink(path);
 	return result;
+}
+
+/* Writes a new file (never an existing one) with exactly mode. 0 or -1. */
+static int write_new(const char *path, const char *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return write_fd(fd, path, data, len, mode, NULL, err, errlen);
+}
+
+/*
+ * Writes the n new files paths[i] (text pem[i], mode modes[i]) in order, once
+ * every text is there; when one fails, the ones written before it are removed.
+ * 0 or -1.
+ */
+static int write_files(const char *const paths[], char *const pem[], const size_t pem_len[],
+    const mode_t modes[], int n, char *err, size_t errlen)
+{
+	char ebuf[256];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (pem[i] == NULL) {
+			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
+			return -1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (write_new(paths[i], pem[i], pem_len[i], modes[i], err, errlen) == -1) {
+			while (i-- > 0)
+				(void)unlink(paths[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 char *labca_default_ra_name(void)
@@ -330,7 +376,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	char *paths[LABCA_N_FILES] = { NULL };
 	char *pem[LABCA_N_FILES] = { NULL };
 	size_t pem_len[LABCA_N_FILES] = { 0 };
-	int written[LABCA_N_FILES] = { 0 };
+	static const mode_t modes[LABCA_N_FILES] = { 0644, 0600, 0644, 0600, 0644, 0600 };
 	X509 *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
 	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
 	X509_NAME *ca_name = NULL, *ra_name = NULL;
@@ -430,18 +476,9 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
 	pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
 	pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
-	for (i = 0; i < LABCA_N_FILES; i++) {
-		if (pem[i] == NULL) {
-			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
-			goto out;
-		}
-	}
-	for (i = 0; i < LABCA_N_FILES; i++) {
-		if (write_new(paths[i], pem[i], pem_len[i], (i % 2) ? 0600 : 0644,
-		    err, errlen) == -1)
-			goto out;
-		written[i] = 1;
-	}
+	if (write_files((const char *const *)paths, pem, pem_len, modes, LABCA_N_FILES,
+	    err, errlen) == -1)
+		goto out;
 	if ((dirfd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		(void)fsync(dirfd);
 		close(dirfd);
@@ -449,8 +486,6 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	result = 0;
 out:
 	for (i = 0; i < LABCA_N_FILES; i++) {
-		if (result == -1 && written[i])
-			(void)unlink(paths[i]);
 		if (pem[i] != NULL) {
 			OPENSSL_cleanse(pem[i], pem_len[i]);
 			free(pem[i]);
@@ -518,9 +553,9 @@ int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign
 	};
 	char *paths[5] = { NULL }, *pem[5] = { NULL };
 	size_t pem_len[5] = { 0 };
-	int written[5] = { 0 }, i, result = -1;
+	static const mode_t modes[5] = { 0644, 0644, 0600, 0644, 0600 };
+	int i, result = -1;
 	struct stat sb;
-	char ebuf[256];
 
 	for (i = 0; i < 5; i++) {
 		paths[i] = xasprintf("%s/%s", dir, names[i]);
@@ -534,23 +569,11 @@ int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign
 	pem[2] = to_pem(NULL, sign_key, &pem_len[2]);
 	pem[3] = to_pem(ra_enc, NULL, &pem_len[3]);
 	pem[4] = to_pem(NULL, enc_key, &pem_len[4]);
-	for (i = 0; i < 5; i++) {
-		if (pem[i] == NULL) {
-			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
-			goto out;
-		}
-	}
-	for (i = 0; i < 5; i++) {
-		if (write_new(paths[i], pem[i], pem_len[i], (i == 2 || i == 4) ? 0600 : 0644,
-		    err, errlen) == -1)
-			goto out;
-		written[i] = 1;
-	}
+	if (write_files((const char *const *)paths, pem, pem_len, modes, 5, err, errlen) == -1)
+		goto out;
 	result = 0;
 out:
 	for (i = 0; i < 5; i++) {
-		if (result == -1 && written[i])
-			(void)unlink(paths[i]);
 		if (pem[i] != NULL) {
 			OPENSSL_cleanse(pem[i], pem_len[i]);
 			free(pem[i]);
@@ -565,13 +588,12 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	const char *paths[LABCA_N_FILES];
 	char *pem[LABCA_N_FILES] = { NULL };
 	size_t pem_len[LABCA_N_FILES] = { 0 };
-	int written[LABCA_N_FILES] = { 0 };
+	static const mode_t modes[LABCA_N_FILES] = { 0644, 0600, 0644, 0600, 0644, 0600 };
 	X509 *cur = NULL, *cur_ra = NULL, *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
 	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
 	struct stat sb;
 	unsigned ca_days, ra_days;
 	int i, n, result = -1;
-	char ebuf[256];
 
 	paths[0] = opt->next_cert;
 	paths[1] = opt->next_key;
@@ -629,22 +651,11 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 		pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
 		pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
 	}
-	for (i = 0; i < n; i++) {
-		if (pem[i] == NULL) {
-			errorf(err, errlen, "PEM encoding failed: %s", ossl_errors(ebuf, sizeof(ebuf)));
-			goto out;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (write_new(paths[i], pem[i], pem_len[i], (i % 2) ? 0600 : 0644, err, errlen) == -1)
-			goto out;
-		written[i] = 1;
-	}
+	if (write_files(paths, pem, pem_len, modes, n, err, errlen) == -1)
+		goto out;
 	result = 0;
 out:
 	for (i = 0; i < LABCA_N_FILES; i++) {
-		if (result == -1 && written[i])
-			(void)unlink(paths[i]);
 		if (pem[i] != NULL) {
 			OPENSSL_cleanse(pem[i], pem_len[i]);
 			free(pem[i]);
@@ -668,9 +679,7 @@ static int write_like(const char *path, const char *like, const char *data, size
     char *err, size_t errlen)
 {
 	struct stat sb;
-	size_t done = 0;
-	ssize_t n;
-	int fd, result = -1;
+	int fd;
 
 	if (stat(like, &sb) == -1) {
 		errorf(err, errlen, "%s: %s", like, strerror(errno));
@@ -681,37 +690,7 @@ static int write_like(const char *path, const char *like, const char *data, size
 		    " (left by an interrupted renewal? remove it)" : "");
 		return -1;
 	}
-	if (geteuid() == 0 && fchown(fd, sb.st_uid, sb.st_gid) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, sb.st_mode & 07777) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	while (done < len) {
-		n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			errorf(err, errlen, "%s: %s", path, n == 0 ? "short write" : strerror(errno));
-			goto out;
-		}
-		done += (size_t)n;
-	}
-	if (fsync(fd) == -1) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	result = 0;
-out:
-	if (close(fd) == -1 && result == 0) {
-		errorf(err, errlen, "%s: %s", path, strerror(errno));
-		result = -1;
-	}
-	if (result == -1)
-		(void)unlink(path);
-	return result;
+	return write_fd(fd, path, data, len, sb.st_mode & 07777, &sb, err, errlen);
 }
 
 /* The directory part of path, for fsync; malloc'd. */

@@ -795,13 +795,21 @@ out:
 	return result;
 }
 
+int scep_client_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(" '()+,-./:=?", *s) == NULL)
+			return 0;
+	return 1;
+}
+
 static enum scep_client_status request(struct scep_client *c, const struct signer *id,
     int msgtype, const unsigned char *content, size_t content_len, const char *tid,
     struct scep_client_reply *rep)
 {
 	struct scep_upstream *u = NULL;
 	unsigned char nonce[CLIENT_NONCE_BYTES], *der = NULL;
-	size_t der_len = 0, i, tlen;
+	size_t der_len = 0, tlen;
 	char err[512];
 	enum scep_client_status result;
 
@@ -810,9 +818,8 @@ static enum scep_client_status request(struct scep_client *c, const struct signe
 	tlen = tid != NULL ? strlen(tid) : 0;
 	if (tlen == 0 || tlen > PKIMSG_MAX_TRANSACTION_ID)
 		return rep_error(rep, "transactionID for the upstream is empty or too long");
-	for (i = 0; i < tlen; i++)
-		if (!isalnum((unsigned char)tid[i]) && strchr(" '()+,-./:=?", tid[i]) == NULL)
-			return rep_error(rep, "transactionID for the upstream is not a PrintableString");
+	if (!scep_client_printable(tid))
+		return rep_error(rep, "transactionID for the upstream is not a PrintableString");
 	if ((u = scep_client_upstream(c, 0, err, sizeof(err))) == NULL)
 		return rep_error(rep, "%s", err);
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {

@@ -106,6 +106,9 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
 
 void scep_client_reply_free(struct scep_client_reply *rep);
 
+/* 1 when s is a PrintableString (what a transactionID sent upstream must be), else 0. */
+int scep_client_printable(const char *s);
+
 /* Parses GetCACaps text into SCEP_CAP_* bits (keywords case-insensitive, one a line). */
 unsigned scep_client_parse_caps(const char *text, size_t len);
 

@@ -372,7 +372,8 @@ static int try_decrypt(const unsigned char *env, size_t envlen, EVP_PKEY *key, X
 
 	if ((cms = cms_parse(env, envlen)) == NULL)
 		goto out;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+	/* secmem: the content (a CSR with its challenge password) is wiped when freed */
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
 		goto out;
 	if (CMS_decrypt_set1_pkey(cms, key, cert) != 1)
 		goto out;

@@ -9,6 +9,7 @@
  * signer in forwarding mode (no CA key, self-signed RA certificates).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -514,6 +515,40 @@ static void test_exec_cases(X509_REQ *csr)
 	free(pidfile);
 }
 
+/* A descriptor scepd holds without O_CLOEXEC does not reach the program. */
+static void test_exec_fds(X509_REQ *csr)
+{
+	struct be b;
+	struct ca_request r;
+	struct ca_result res;
+	char *prog;
+	int fd;
+
+	memset(&res, 0, sizeof(res));
+	prog = script("fds.sh", "cat >/dev/null; [ -e /proc/$$/fd/200 ] && "
+	    "{ echo 'fd 200 inherited' >&2; exit 5; }; echo 'only the pipes' >&2; exit 6\n");
+	fd = open("/dev/null", O_RDONLY);   /* no O_CLOEXEC, as a library may leave one */
+	if (prog == NULL || fd == -1 || dup2(fd, 200) != 200 ||
+	    open_backend(&b, "backend = { type = \"exec\"; program = \"fds.sh\"; };") != 0) {
+		ok(0, "exec fds: backend made");
+		ok(0, "exec fds: reason");
+		if (fd != -1)
+			close(fd);
+		close(200);
+		free(prog);
+		return;
+	}
+	make_request(&r, csr, "TXFDS", NULL, 0);
+	is_int(ca_submit(b.ca, &r, &res), CA_REFUSED, "exec fds: REFUSED");
+	is_str(res.reason, "refused by backend.program (exit status 6): only the pipes",
+	    "exec fds: the program sees no other descriptor");
+	ca_result_free(&res);
+	close_backend(&b);
+	close(fd);
+	close(200);
+	free(prog);
+}
+
 struct conc {
 	struct ca_backend *ca;
 	X509_REQ *csr;
@@ -737,6 +772,7 @@ int main(void)
 	test_exec_issue(csr, spki);
 	test_exec_pending(csr, spki);
 	test_exec_cases(csr);
+	test_exec_fds(csr);
 	test_exec_concurrency(csr);
 	test_signer_forward();
 

@@ -6,9 +6,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,47 +26,12 @@
 #include "signer.h"
 #include "util.h"
 #include "tap.h"
+#include "catest.h"
+#include "fixture.h"
 
 static const char *const files[6] = {
 	"ca.crt", "ca.key", "ra-sign.crt", "ra-sign.key", "ra-enc.crt", "ra-enc.key"
 };
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("SCEPD_FIXTURES");
-
-	return f != NULL ? f : "../shared/fixtures/clients";
-}
-
-static char *mktemp_dir(void)
-{
-	char *d = xstrdup("/tmp/scepd-labca-XXXXXX");
-
-	if (mkdtemp(d) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return d;
-}
-
-static void rm_dir(const char *dir)
-{
-	DIR *d;
-	struct dirent *e;
-	char *p;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int count_entries(const char *dir)
 {
@@ -242,7 +209,7 @@ static void check_files(const char *dir, const char *label)
 
 static void test_default(void)
 {
-	char *dir = mktemp_dir(), err[256] = "";
+	char *dir = catest_tmpdir("labca"), err[256] = "";
 	struct labca_options opt;
 	unsigned char *before[6] = { NULL }, *after;
 	size_t blen[6] = { 0 }, alen;
@@ -318,13 +285,13 @@ out:
 		free(before[i]);
 	X509_free(ca);
 	EVP_PKEY_free(cak);
-	rm_dir(dir);
+	catest_rmrf(dir);
 	free(dir);
 }
 
 static void test_ec(const char *spec, int bits, int sig_nid)
 {
-	char *dir = mktemp_dir(), err[256] = "", label[64];
+	char *dir = catest_tmpdir("labca"), err[256] = "", label[64];
 	struct labca_options opt;
 	X509 *ca = NULL, *sign = NULL;
 	EVP_PKEY *cak = NULL;
@@ -355,17 +322,17 @@ out:
 	X509_free(sign);
 	X509_free(ca);
 	EVP_PKEY_free(cak);
-	rm_dir(dir);
+	catest_rmrf(dir);
 	free(dir);
 }
 
 static void test_import(void)
 {
-	char *dir = mktemp_dir(), err[256] = "";
-	char *lab_crt = xasprintf("%s/lab/ca.crt", fixtures());
-	char *lab_key = xasprintf("%s/lab/ca.key", fixtures());
-	char *wrong_key = xasprintf("%s/lab/ra-sign.key", fixtures());
-	char *labdir = xasprintf("%s/lab", fixtures());
+	char *dir = catest_tmpdir("labca"), err[256] = "";
+	char *lab_crt = xasprintf("%s/lab/ca.crt", fixture_dir());
+	char *lab_key = xasprintf("%s/lab/ca.key", fixture_dir());
+	char *wrong_key = xasprintf("%s/lab/ra-sign.key", fixture_dir());
+	char *labdir = xasprintf("%s/lab", fixture_dir());
 	struct labca_options opt;
 	X509 *lab = NULL, *ca = NULL;
 	EVP_PKEY *labk = NULL, *cak = NULL;
@@ -401,7 +368,7 @@ out:
 	X509_free(ca);
 	EVP_PKEY_free(labk);
 	EVP_PKEY_free(cak);
-	rm_dir(dir);
+	catest_rmrf(dir);
 	free(dir);
 	free(lab_crt);
 	free(lab_key);
@@ -411,7 +378,7 @@ out:
 
 static void test_partial_exists(void)
 {
-	char *dir = mktemp_dir(), err[256] = "", *p;
+	char *dir = catest_tmpdir("labca"), err[256] = "", *p;
 	struct labca_options opt;
 	FILE *f;
 
@@ -439,13 +406,45 @@ static void test_partial_exists(void)
 	opt.ca_subject = "CN";
 	is_int(labca_create(&opt, err, sizeof(err)), -1, "bad subject fails");
 	is_int(count_entries(dir), 0, "bad subject: nothing written");
-	rm_dir(dir);
+	catest_rmrf(dir);
+	free(dir);
+}
+
+/* A write that fails half-way (file size limit) leaves no partial file behind. */
+static void test_write_fails(void)
+{
+	char *dir = catest_tmpdir("labca"), err[256] = "";
+	struct labca_options opt;
+	struct rlimit old, small;
+	void (*oldsig)(int);
+	int rc;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.dir = dir;
+	opt.ra_name = "full-MSCEP-RA";
+	if (getrlimit(RLIMIT_FSIZE, &old) != 0) {
+		skip("getrlimit: %s", strerror(errno));
+		skip("getrlimit: %s", strerror(errno));
+		catest_rmrf(dir);
+		free(dir);
+		return;
+	}
+	small = old;
+	small.rlim_cur = 64;   /* every PEM file is larger: the first write() is short */
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	(void)setrlimit(RLIMIT_FSIZE, &small);
+	rc = labca_create(&opt, err, sizeof(err));
+	(void)setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, oldsig);
+	is_int(rc, -1, "file too large: labca_create fails (%s)", err);
+	is_int(count_entries(dir), 0, "file too large: no partial file left");
+	catest_rmrf(dir);
 	free(dir);
 }
 
 static void test_capped_and_signer(void)
 {
-	char *dir = mktemp_dir(), err[256] = "";
+	char *dir = catest_tmpdir("labca"), err[256] = "";
 	struct labca_options opt;
 	struct config cfg;
 	struct signer *s;
@@ -483,13 +482,13 @@ static void test_capped_and_signer(void)
 	free(cfg.ra_enc_key);
 	X509_free(ca);
 	X509_free(sign);
-	rm_dir(dir);
+	catest_rmrf(dir);
 	free(dir);
 }
 
 static void test_missing_dir(void)
 {
-	char *dir = mktemp_dir(), err[256] = "", *sub;
+	char *dir = catest_tmpdir("labca"), err[256] = "", *sub;
 	struct labca_options opt;
 	struct stat sb;
 
@@ -501,8 +500,8 @@ static void test_missing_dir(void)
 	ok(stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 07777) == 0700,
 	    "missing dir: mode 0700");
 	is_int(count_entries(sub), 6, "missing dir: six files");
-	rm_dir(sub);
-	rm_dir(dir);
+	catest_rmrf(sub);
+	catest_rmrf(dir);
 	free(sub);
 	free(dir);
 }
@@ -594,6 +593,7 @@ int main(void)
 	test_ec("ec:p384", 384, NID_ecdsa_with_SHA384);
 	test_import();
 	test_partial_exists();
+	test_write_fails();
 	test_capped_and_signer();
 	test_missing_dir();
 	return done_testing();

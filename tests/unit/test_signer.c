@@ -31,43 +31,8 @@
 #include "signer.h"
 #include "util.h"
 #include "tap.h"
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("SCEPD_FIXTURES");
-
-	return f != NULL ? f : "../shared/fixtures/clients";
-}
-
-static char *mktemp_dir(void)
-{
-	char *d = xstrdup("/tmp/scepd-signer-XXXXXX");
-
-	if (mkdtemp(d) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return d;
-}
-
-static void rm_dir(const char *dir)
-{
-	DIR *d;
-	struct dirent *e;
-	char *p;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
+#include "catest.h"
+#include "fixture.h"
 
 static unsigned char *slurp2(const char *dir, const char *name, size_t *len)
 {
@@ -155,7 +120,7 @@ static void cfg_set(struct config *cfg, const struct paths *p, int with_ra, int 
 /* The pkcsPKIEnvelope (eContent of the signed request) of a fixture. */
 static unsigned char *fixture_envelope(const char *fixture, size_t *len)
 {
-	char *dir = xasprintf("%s/%s", fixtures(), fixture);
+	char *dir = xasprintf("%s/%s", fixture_dir(), fixture);
 	size_t rlen = 0;
 	unsigned char *req = slurp2(dir, "request.der", &rlen), *out = NULL;
 	const unsigned char *p = req;
@@ -292,7 +257,7 @@ static void test_load(void)
 	signer_free(s);
 
 	/* RA certificates of another CA. */
-	other_dir = mktemp_dir();
+	other_dir = catest_tmpdir("signer");
 	memset(&opt, 0, sizeof(opt));
 	opt.dir = other_dir;
 	opt.ra_name = "other-MSCEP-RA";
@@ -311,7 +276,7 @@ static void test_load(void)
 	signer_free(s);
 
 	/* The EC CA of labca without an RA cannot sign SCEP messages. */
-	rm_dir(other_dir);
+	catest_rmrf(other_dir);
 	opt.ca_key_spec = "ec:p256";
 	if (labca_create(&opt, err, sizeof(err)) != 0) {
 		printf("Bail out! labca_create ec: %s\n", err);
@@ -327,7 +292,7 @@ static void test_load(void)
 	ok(s != NULL, "load: EC CA with RSA RA accepted (%s)", s ? "" : err);
 	signer_free(s);
 	paths_free(&other);
-	rm_dir(other_dir);
+	catest_rmrf(other_dir);
 	free(other_dir);
 }
 
@@ -352,12 +317,12 @@ static void test_decrypt_fixtures(void)
 	ok(s != NULL && s_des != NULL, "decrypt: signers load (allow_des 0 and 1)");
 	if (s == NULL || s_des == NULL)
 		goto out;
-	if ((d = opendir(fixtures())) == NULL) {
-		ok(0, "decrypt: fixtures at %s", fixtures());
+	if ((d = opendir(fixture_dir())) == NULL) {
+		ok(0, "decrypt: fixtures at %s", fixture_dir());
 		goto out;
 	}
 	while ((e = readdir(d)) != NULL) {
-		char *dir = xasprintf("%s/%s", fixtures(), e->d_name);
+		char *dir = xasprintf("%s/%s", fixture_dir(), e->d_name);
 		unsigned char *env = NULL, *csr = NULL, *out = NULL;
 		size_t envlen = 0, csrlen = 0, outlen = 0;
 		const char *matched = NULL;
@@ -410,7 +375,7 @@ static void test_decrypt_made(void)
 {
 	struct config cfg;
 	struct signer *s = NULL, *s_ca = NULL, *other = NULL;
-	char err[512], *other_dir = mktemp_dir();
+	char err[512], *other_dir = catest_tmpdir("signer");
 	struct paths op;
 	struct labca_options opt;
 	static const unsigned char msg[] = "a PKCS#10 stand-in";
@@ -507,7 +472,7 @@ static void test_decrypt_made(void)
 	rc = signer_decrypt(s, msg, 0, 0, &out, &outlen, &matched, err, sizeof(err));
 	is_int(rc, SCEP_FAIL_BADREQUEST, "made: empty is badRequest");
 	{
-		char *p = xasprintf("%s/strongswan-aes-sha256", fixtures());
+		char *p = xasprintf("%s/strongswan-aes-sha256", fixture_dir());
 		size_t rlen = 0;
 		unsigned char *req = slurp2(p, "request.der", &rlen);
 
@@ -563,7 +528,7 @@ out:
 	signer_free(s);
 	signer_free(s_ca);
 	signer_free(other);
-	rm_dir(other_dir);
+	catest_rmrf(other_dir);
 	free(other_dir);
 }
 
@@ -578,7 +543,7 @@ static int ext_critical(X509 *x, int nid)
 
 static X509_REQ *fixture_csr(const char *fixture)
 {
-	char *dir = xasprintf("%s/%s", fixtures(), fixture);
+	char *dir = xasprintf("%s/%s", fixture_dir(), fixture);
 	size_t len = 0;
 	unsigned char *b = slurp2(dir, "request.csr.der", &len);
 	const unsigned char *p = b;
@@ -600,7 +565,7 @@ static void test_issue(void)
 	ASN1_IA5STRING *dns;
 	ASN1_OBJECT *ekus[2] = { NULL, NULL };
 	X509 *x = NULL, *y = NULL, *ca = pem_cert(tmp, "ca.crt");
-	char err[512], *ec_dir = mktemp_dir();
+	char err[512], *ec_dir = catest_tmpdir("signer");
 	struct labca_options opt;
 	struct paths ep;
 	const ASN1_INTEGER *serial;
@@ -761,7 +726,7 @@ out:
 	GENERAL_NAMES_free(san);
 	signer_free(s);
 	signer_free(s_ec);
-	rm_dir(ec_dir);
+	catest_rmrf(ec_dir);
 	free(ec_dir);
 }
 
@@ -956,7 +921,7 @@ int main(void)
 {
 	static const char *const certs[] = { "ca.crt", "ra-sign.crt", "ra-enc.crt" };
 	static const char *const keys[] = { "ca.key", "ra-sign.key", "ra-enc.key" };
-	char *labdir = xasprintf("%s/lab", fixtures()), *dir = mktemp_dir();
+	char *labdir = xasprintf("%s/lab", fixture_dir()), *dir = catest_tmpdir("signer");
 	char *from, *to;
 	size_t i;
 
@@ -992,7 +957,7 @@ int main(void)
 	test_sign();
 
 	paths_free(&lab);
-	rm_dir(dir);
+	catest_rmrf(dir);
 	free(dir);
 	free(labdir);
 	return done_testing();

@@ -251,6 +251,19 @@ static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
+/* Steps a statement that returns one row or none: 1 (a row), 0 (none), -1 (errmsg set). */
+static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_err(st, what);
+	return -1;
+}
+
 /* Runs one of the cached BEGIN / COMMIT / ROLLBACK statements. */
 static int tx_run(struct store *st, enum stmt_id id, const char *what)
 {
@@ -524,13 +537,9 @@ static enum store_rc challenge_state(struct store *st, const unsigned char hash[
 		goto out;
 	if (bind_blob(st, s, 1, hash, HASH_LEN) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_CHALLENGE_UNKNOWN;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "reading a challenge");
+	if ((rc = step_row(st, s, "reading a challenge")) <= 0) {
+		if (rc == 0)
+			result = STORE_CHALLENGE_UNKNOWN;
 		goto out;
 	}
 	if (sqlite3_column_type(s, 1) != SQLITE_NULL)
@@ -762,13 +771,9 @@ enum store_rc store_user_get(struct store *st, const char *name, struct store_us
 		goto out;
 	if (bind_text(st, s, 1, name) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up the account");
+	if ((rc = step_row(st, s, "looking up the account")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if (user_from_row(st, s, out) == -1)
@@ -954,23 +959,21 @@ static int request_insert(struct store *st, const char *transaction_id, int mess
 	    subject, outcome, failinfo, reason, now, cert_serial, NULL, NULL, 0);
 }
 
-/* 1 if transaction_id (renewing renew_serial) has an issued request, 0 if not, -1 on error. */
-static int transaction_issued(struct store *st, const char *transaction_id,
+/*
+ * Runs Q_REQUEST_ISSUED_EXISTS or Q_REQUEST_ACTIVE_EXISTS: 1 if transaction_id
+ * (renewing renew_serial) has such a request, 0 if not, -1 on error.
+ */
+static int transaction_exists(struct store *st, enum stmt_id q, const char *transaction_id,
     const char *renew_serial)
 {
 	sqlite3_stmt *s;
-	int rc, result = -1;
+	int result = -1;
 
-	if ((s = stmt_get(st, Q_REQUEST_ISSUED_EXISTS)) == NULL)
+	if ((s = stmt_get(st, q)) == NULL)
 		goto out;
 	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_err(st, "looking up the transactionID");
-		goto out;
-	}
-	result = rc == SQLITE_ROW;
+	result = step_row(st, s, "looking up the transactionID");
 out:
 	stmt_done(s);
 	return result;
@@ -1088,15 +1091,13 @@ static enum store_rc revoke_one(struct store *st, const char *serial, int reason
 		goto out;
 	if (bind_text(st, s, 1, norm) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	rc = step_row(st, s, "reading a certificate's status");
+	if (rc == 0) {
 		set_err(st, "no certificate with serial %s", norm);
 		result = STORE_NOT_FOUND;
-	} else if (rc == SQLITE_ROW) {
+	} else if (rc == 1) {
 		set_err(st, "certificate %s is revoked already", norm);
 		result = STORE_CONFLICT;
-	} else {
-		db_err(st, "reading a certificate's status");
 	}
 out:
 	stmt_done(s);
@@ -1131,7 +1132,8 @@ enum store_rc store_enroll_commit(struct store *st, const struct store_enrollmen
 	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
 	 * rather than "challenge used".
 	 */
-	if ((issued = transaction_issued(st, e->transaction_id, e->renew_serial)) < 0)
+	if ((issued = transaction_exists(st, Q_REQUEST_ISSUED_EXISTS, e->transaction_id,
+	    e->renew_serial)) < 0)
 		goto out;
 	if (issued) {
 		set_err(st, "transactionID %s has a certificate already", e->transaction_id);
@@ -1199,13 +1201,9 @@ enum store_rc store_issued_for_renewal(struct store *st, const char *transaction
 		goto out;
 	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up the transactionID");
+	if ((rc = step_row(st, s, "looking up the transactionID")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if ((c = cert_from_row(st, s)) == NULL)
@@ -1248,13 +1246,9 @@ enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct 
 		goto out;
 	if (bind_text(st, s, 1, norm) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up the serial");
+	if ((rc = step_row(st, s, "looking up the serial")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if ((*out = cert_from_row(st, s)) == NULL)
@@ -1304,28 +1298,6 @@ out:
 
 /* --- manual approval ----------------------------------------------------- */
 
-/* 1 if transaction_id (renewing renew_serial) has a waiting or issued request, 0 if not. */
-static int transaction_active(struct store *st, const char *transaction_id,
-    const char *renew_serial)
-{
-	sqlite3_stmt *s;
-	int rc, result = -1;
-
-	if ((s = stmt_get(st, Q_REQUEST_ACTIVE_EXISTS)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_err(st, "looking up the transactionID");
-		goto out;
-	}
-	result = rc == SQLITE_ROW;
-out:
-	stmt_done(s);
-	return result;
-}
-
 enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
     const unsigned char *csr, size_t csr_len)
 {
@@ -1340,7 +1312,8 @@ enum store_rc store_request_pending(struct store *st, const struct store_enrollm
 	if (tx_begin(st) == -1)
 		goto out;
 	in_tx = 1;
-	if ((active = transaction_active(st, e->transaction_id, e->renew_serial)) < 0)
+	if ((active = transaction_exists(st, Q_REQUEST_ACTIVE_EXISTS, e->transaction_id,
+	    e->renew_serial)) < 0)
 		goto out;
 	if (active) {
 		set_err(st, "transactionID %s has a waiting or issued request already",
@@ -1454,13 +1427,9 @@ static enum store_rc pending_get(struct store *st, sqlite3_stmt *s, struct store
 	enum store_rc result = STORE_ERROR;
 	int rc;
 
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up a waiting request");
+	if ((rc = step_row(st, s, "looking up a waiting request")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if ((*out = pending_from_row(st, s)) == NULL)
@@ -1788,13 +1757,9 @@ enum store_rc store_crl_latest(struct store *st, const char *issuer_key_id, stru
 		goto out;
 	if (bind_text(st, s, 1, issuer_key_id) == -1)
 		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "reading the CRL");
+	if ((rc = step_row(st, s, "reading the CRL")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	der = sqlite3_column_blob(s, 4);

@@ -528,6 +528,64 @@ static const char *const cf_names[] = {
 #define N_PROF_SETTINGS (sizeof(cf_prof_schema) / sizeof(cf_prof_schema[0]))
 #define N_BK_SETTINGS (sizeof(cf_bk_schema) / sizeof(cf_bk_schema[0]))
 
+/*
+ * The lists of groups, name = ( { ... }, ... ): each element is a struct
+ * described by its own table. cf_list_get() and cf_list_set() reach the array
+ * and its count in struct config, cf_list_lines() the source lines.
+ */
+enum cf_list_id { CF_LIST_TEMPLATES, CF_LIST_PROFILES, CF_LIST_BACKENDS, N_LISTS };
+
+static const struct cf_list {
+	const char *name;
+	const struct cf_setting *table;
+	size_t n_set, elem_size, max;
+	const char *heading;	/* config_print's comment above the list */
+} cf_lists[N_LISTS] = {
+	[CF_LIST_TEMPLATES] = { "templates", cf_tmpl_schema, N_TMPL_SETTINGS,
+	    sizeof(struct config_template), CONFIG_MAX_TEMPLATES, "Named certificate templates "
+	    "(the certificate group is the template \"default\")." },
+	[CF_LIST_PROFILES] = { "profiles", cf_prof_schema, N_PROF_SETTINGS,
+	    sizeof(struct config_profile), CONFIG_MAX_PROFILES,
+	    "Profiles: SCEP endpoints besides the NDES paths." },
+	[CF_LIST_BACKENDS] = { "backends", cf_bk_schema, N_BK_SETTINGS,
+	    sizeof(struct config_backend), CONFIG_MAX_BACKENDS, "Named CA backends, for "
+	    "profiles.backend (the backend group is the backend \"default\")." },
+};
+
+/* The elements of list k in cfg (*n of them). */
+static void *cf_list_get(const struct config *cfg, enum cf_list_id k, size_t *n)
+{
+	switch (k) {
+	case CF_LIST_TEMPLATES:
+		*n = cfg->n_templates;
+		return cfg->templates;
+	case CF_LIST_PROFILES:
+		*n = cfg->n_profiles;
+		return cfg->profiles;
+	default:
+		*n = cfg->n_backends;
+		return cfg->backends;
+	}
+}
+
+static void cf_list_set(struct config *cfg, enum cf_list_id k, void *elems, size_t n)
+{
+	switch (k) {
+	case CF_LIST_TEMPLATES:
+		cfg->templates = elems;
+		cfg->n_templates = n;
+		break;
+	case CF_LIST_PROFILES:
+		cfg->profiles = elems;
+		cfg->n_profiles = n;
+		break;
+	default:
+		cfg->backends = elems;
+		cfg->n_backends = n;
+		break;
+	}
+}
+
 struct cf_error {
 	unsigned line;		/* 0: none applies */
 	size_t seq;		/* order found, to keep the sort stable */
@@ -553,12 +611,25 @@ struct cf_ctx {
 	int unterminated;	/* a string runs to the end of the text */
 	unsigned line[N_SETTINGS];	/* source line of each setting; 0 = default */
 	unsigned group_line[N_GROUPS];	/* source line of each group; 0 = absent */
-	const config_setting_t *tmpl_list, *prof_list, *bk_list;	/* parsed after the walk */
+	const config_setting_t *list[N_LISTS];	/* parsed after the walk */
 	/* [i][0]: line of element i; [i][1 + j]: line of its setting j (0 = not given) */
 	unsigned tmpl_line[CONFIG_MAX_TEMPLATES][N_TMPL_SETTINGS + 1];
 	unsigned prof_line[CONFIG_MAX_PROFILES][N_PROF_SETTINGS + 1];
 	unsigned bk_line[CONFIG_MAX_BACKENDS][N_BK_SETTINGS + 1];
 };
+
+/* The lines of list k: element i's at [i * (n_set + 1)], as in tmpl_line. */
+static unsigned *cf_list_lines(struct cf_ctx *ctx, enum cf_list_id k)
+{
+	switch (k) {
+	case CF_LIST_TEMPLATES:
+		return &ctx->tmpl_line[0][0];
+	case CF_LIST_PROFILES:
+		return &ctx->prof_line[0][0];
+	default:
+		return &ctx->bk_line[0][0];
+	}
+}
 
 /* ---- errors ---- */
 
@@ -1521,34 +1592,36 @@ static void cf_copy(struct cf_ctx *ctx, const struct cf_setting *dst, void *obj,
 }
 
 /*
- * Parses the list of groups st (templates or profiles) into *elems (n_elems of
- * them), with table describing an element; lines[i] receives the lines.
+ * Parses the list of groups ctx->list[id] into cfg (templates, profiles or
+ * backends); the lines go to cf_list_lines().
  */
-static void cf_parse_list(struct cf_ctx *ctx, const config_setting_t *st, const char *what,
-    const struct cf_setting *table, size_t n_set, size_t elem_size, size_t max,
-    void **elems, size_t *n_elems, unsigned (*lines)[], size_t stride)
+static void cf_parse_list(struct cf_ctx *ctx, enum cf_list_id id, struct config *cfg)
 {
-	const config_setting_t *el, *c;
+	const struct cf_list *L = &cf_lists[id];
+	const config_setting_t *st = ctx->list[id], *el, *c;
+	const struct cf_setting *table = L->table;
+	const char *what = L->name;
+	size_t n_set = L->n_set, elem_size = L->elem_size;
 	unsigned line = config_setting_source_line(st), *l;
 	int i, j, n, k, idx;
-	char *obj;
+	char *elems, *obj;
 
 	n = config_setting_length(st);
-	if ((size_t)n > max) {
-		cf_error(ctx, line, "%s: %d entries, at most %zu allowed", what, n, max);
+	if ((size_t)n > L->max) {
+		cf_error(ctx, line, "%s: %d entries, at most %zu allowed", what, n, L->max);
 		return;
 	}
 	if (n == 0)
 		return;
-	if ((*elems = calloc((size_t)n, elem_size)) == NULL) {
+	if ((elems = calloc((size_t)n, elem_size)) == NULL) {
 		ctx->oom = 1;
 		return;
 	}
+	cf_list_set(cfg, id, elems, (size_t)n);
 	for (i = 0; i < n; i++) {
 		el = config_setting_get_elem(st, (unsigned)i);
-		obj = (char *)*elems + (size_t)i * elem_size;
-		l = (unsigned *)lines + (size_t)i * stride;
-		(*n_elems)++;
+		obj = elems + (size_t)i * elem_size;
+		l = cf_list_lines(ctx, id) + (size_t)i * (n_set + 1);
 		cf_defaults_table(ctx, table, n_set, obj);
 		l[0] = config_setting_source_line(el) ? config_setting_source_line(el) : line;
 		if (!config_setting_is_group(el)) {
@@ -1621,13 +1694,24 @@ static void cf_inherit(struct cf_ctx *ctx, struct config *cfg)
 	}
 }
 
+/* Index of the list of groups called name, or -1. */
+static int cf_list_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_LISTS; i++)
+		if (strcmp(cf_lists[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Walks the parsed file: every setting must be in the schema. */
 static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct config *cfg)
 {
 	const config_setting_t *m, *c;
 	const char *name;
 	unsigned line;
-	int i, j, n, k, g, idx;
+	int i, j, n, k, g, l, idx;
 
 	n = config_setting_length(root);
 	for (i = 0; i < n; i++) {
@@ -1653,19 +1737,13 @@ static void cf_walk(struct cf_ctx *ctx, const config_setting_t *root, struct con
 				else
 					cf_parse(ctx, (size_t)idx, c, cfg);
 			}
-		} else if (strcmp(name, "templates") == 0 || strcmp(name, "profiles") == 0 ||
-		    strcmp(name, "backends") == 0) {
+		} else if ((l = cf_list_find(name)) >= 0) {
 			if (config_setting_type(m) != CONFIG_TYPE_LIST) {
 				cf_error(ctx, line, "'%s' must be a list of groups: %s = ( { ... }, "
 				    "{ ... } );", name, name);
 				continue;
 			}
-			if (name[0] == 't')
-				ctx->tmpl_list = m;
-			else if (name[0] == 'p')
-				ctx->prof_list = m;
-			else
-				ctx->bk_list = m;
+			ctx->list[l] = m;
 		} else if ((idx = cf_find(NULL, name)) >= 0) {
 			cf_parse(ctx, (size_t)idx, m, cfg);
 		} else {
@@ -2096,7 +2174,10 @@ static void cf_check_crl(struct cf_ctx *ctx, struct config *cfg)
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
 	const struct cf_setting *s;
-	size_t i, g;
+	const struct cf_list *L;
+	enum cf_list_id k;
+	size_t i, g, n;
+	char *elems;
 	int u, p;
 
 	for (g = 0; g < N_GROUPS; g++) {
@@ -2149,30 +2230,29 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		if (s->type == CF_PATH)
 			cf_resolve(ctx, s, cfg, cfg->state_dir);
 	}
-	for (g = 0; g < cfg->n_profiles; g++)
-		for (i = 0; i < N_PROF_SETTINGS; i++)
-			if (cf_prof_schema[i].type == CF_PATH)
-				cf_resolve(ctx, &cf_prof_schema[i], &cfg->profiles[g],
-				    cfg->state_dir);
-	for (g = 0; g < cfg->n_backends; g++)
-		for (i = 0; i < N_BK_SETTINGS; i++)
-			if (cf_bk_schema[i].type == CF_PATH)
-				cf_resolve(ctx, &cf_bk_schema[i], &cfg->backends[g],
-				    cfg->state_dir);
+	for (k = 0; k < N_LISTS; k++) {
+		L = &cf_lists[k];
+		elems = cf_list_get(cfg, k, &n);
+		for (g = 0; g < n; g++)
+			for (i = 0; i < L->n_set; i++)
+				if (L->table[i].type == CF_PATH)
+					cf_resolve(ctx, &L->table[i], elems + g * L->elem_size,
+					    cfg->state_dir);
+	}
 }
 
 /* ---- loading ---- */
 
-/* Wipes libconfig's copies of the secret settings of the elements of list name. */
-static void cf_wipe_list(config_t *lc, const char *name, const struct cf_setting *table,
-    size_t n_set)
+/* Wipes libconfig's copies of the secret settings of the elements of list L. */
+static void cf_wipe_list(config_t *lc, const struct cf_list *L)
 {
+	const struct cf_setting *table = L->table;
 	config_setting_t *st, *list, *el;
 	const char *str;
-	size_t i;
+	size_t i, n_set = L->n_set;
 	int k, n;
 
-	list = config_lookup(lc, name);
+	list = config_lookup(lc, L->name);
 	n = list != NULL && config_setting_type(list) == CONFIG_TYPE_LIST ?
 	    config_setting_length(list) : 0;
 	for (k = 0; k < n; k++) {
@@ -2195,6 +2275,7 @@ static void cf_wipe_tree(config_t *lc)
 {
 	config_setting_t *st;
 	const char *str;
+	enum cf_list_id k;
 	size_t i;
 
 	if (config_root_setting(lc) == NULL)
@@ -2207,8 +2288,8 @@ static void cf_wipe_tree(config_t *lc)
 		    (str = config_setting_get_string(st)) != NULL)
 			OPENSSL_cleanse((char *)str, strlen(str));
 	}
-	cf_wipe_list(lc, "profiles", cf_prof_schema, N_PROF_SETTINGS);
-	cf_wipe_list(lc, "backends", cf_bk_schema, N_BK_SETTINGS);
+	for (k = 0; k < N_LISTS; k++)
+		cf_wipe_list(lc, &cf_lists[k]);
 }
 
 /* Parses text (named label in messages); relative state_dir is taken from basedir. */
@@ -2220,7 +2301,7 @@ static struct config *cf_load_text(const char *label, const char *text, const ch
 	char *copy = NULL;
 	size_t len = strlen(text);
 	config_t lc;
-	void *elems;
+	enum cf_list_id k;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.label = label;
@@ -2249,27 +2330,9 @@ static struct config *cf_load_text(const char *label, const char *text, const ch
 		goto out;
 	}
 	cf_walk(&ctx, config_root_setting(&lc), cfg);
-	if (ctx.tmpl_list != NULL) {
-		elems = NULL;
-		cf_parse_list(&ctx, ctx.tmpl_list, "templates", cf_tmpl_schema, N_TMPL_SETTINGS,
-		    sizeof(struct config_template), CONFIG_MAX_TEMPLATES, &elems,
-		    &cfg->n_templates, ctx.tmpl_line, N_TMPL_SETTINGS + 1);
-		cfg->templates = elems;
-	}
-	if (ctx.prof_list != NULL) {
-		elems = NULL;
-		cf_parse_list(&ctx, ctx.prof_list, "profiles", cf_prof_schema, N_PROF_SETTINGS,
-		    sizeof(struct config_profile), CONFIG_MAX_PROFILES, &elems,
-		    &cfg->n_profiles, ctx.prof_line, N_PROF_SETTINGS + 1);
-		cfg->profiles = elems;
-	}
-	if (ctx.bk_list != NULL) {
-		elems = NULL;
-		cf_parse_list(&ctx, ctx.bk_list, "backends", cf_bk_schema, N_BK_SETTINGS,
-		    sizeof(struct config_backend), CONFIG_MAX_BACKENDS, &elems,
-		    &cfg->n_backends, ctx.bk_line, N_BK_SETTINGS + 1);
-		cfg->backends = elems;
-	}
+	for (k = 0; k < N_LISTS; k++)
+		if (ctx.list[k] != NULL)
+			cf_parse_list(&ctx, k, cfg);
 	cf_inherit(&ctx, cfg);
 	cf_finish(&ctx, cfg, basedir);
 	if (ctx.n_errs != 0 || ctx.oom)
@@ -2360,24 +2423,23 @@ char *config_path(const struct config *cfg, const char *name)
 
 void config_free(struct config *cfg)
 {
-	size_t i, j;
+	const struct cf_list *L;
+	enum cf_list_id k;
+	size_t i, j, n;
+	char *elems;
 
 	if (cfg == NULL)
 		return;
 	for (i = 0; i < N_SETTINGS; i++)
 		cf_clear(&cf_schema[i], cfg);
-	for (j = 0; j < cfg->n_templates; j++)
-		for (i = 0; i < N_TMPL_SETTINGS; i++)
-			cf_clear(&cf_tmpl_schema[i], &cfg->templates[j]);
-	free(cfg->templates);
-	for (j = 0; j < cfg->n_profiles; j++)
-		for (i = 0; i < N_PROF_SETTINGS; i++)
-			cf_clear(&cf_prof_schema[i], &cfg->profiles[j]);
-	free(cfg->profiles);
-	for (j = 0; j < cfg->n_backends; j++)
-		for (i = 0; i < N_BK_SETTINGS; i++)
-			cf_clear(&cf_bk_schema[i], &cfg->backends[j]);
-	free(cfg->backends);
+	for (k = 0; k < N_LISTS; k++) {
+		L = &cf_lists[k];
+		elems = cf_list_get(cfg, k, &n);
+		for (j = 0; j < n; j++)
+			for (i = 0; i < L->n_set; i++)
+				cf_clear(&L->table[i], elems + j * L->elem_size);
+		free(elems);
+	}
 	free(cfg->file);
 	free(cfg);
 }
@@ -2560,23 +2622,22 @@ static void cf_print_comment(FILE *out, const char *prefix, const char *text)
 }
 
 /* Prints a list of groups, name = ( { ... }, ... ); every setting of each element. */
-static void cf_print_list(FILE *out, const char *name, const struct cf_setting *table,
-    size_t n_set, const void *elems, size_t elem_size, size_t n)
+static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems, size_t n)
 {
 	const struct cf_setting *s;
 	const char *obj;
 	size_t i, j;
 
 	if (n == 0) {
-		fprintf(out, "# %s = ( { name = \"...\"; ... } ); is not set.\n", name);
+		fprintf(out, "# %s = ( { name = \"...\"; ... } ); is not set.\n", L->name);
 		return;
 	}
-	fprintf(out, "%s = (\n", name);
+	fprintf(out, "%s = (\n", L->name);
 	for (i = 0; i < n; i++) {
-		obj = (const char *)elems + i * elem_size;
+		obj = (const char *)elems + i * L->elem_size;
 		fputs("\t{\n", out);
-		for (j = 0; j < n_set; j++) {
-			s = &table[j];
+		for (j = 0; j < L->n_set; j++) {
+			s = &L->table[j];
 			if ((s->type == CF_STRING || s->type == CF_WORD || s->type == CF_DIR ||
 			    s->type == CF_PATH) && *(char *const *)cf_cptr(obj, s->off) == NULL)
 				continue;
@@ -2595,7 +2656,9 @@ void config_print(const struct config *cfg, FILE *out)
 	const char *indent;
 	char range[64];
 	int cur = -1, g, skipping = 0;
-	size_t i;
+	enum cf_list_id k;
+	const void *elems;
+	size_t i, n;
 
 	cf_print_comment(out, "", "scepd configuration: effective values (scepd -T).");
 	if (cfg->file != NULL)
@@ -2638,20 +2701,12 @@ void config_print(const struct config *cfg, FILE *out)
 	}
 	if (cur >= 0 && !skipping)
 		fputs("};\n", out);
-	fputc('\n', out);
-	cf_print_comment(out, "", "Named certificate templates (the certificate group is the "
-	    "template \"default\").");
-	cf_print_list(out, "templates", cf_tmpl_schema, N_TMPL_SETTINGS, cfg->templates,
-	    sizeof(struct config_template), cfg->n_templates);
-	fputc('\n', out);
-	cf_print_comment(out, "", "Profiles: SCEP endpoints besides the NDES paths.");
-	cf_print_list(out, "profiles", cf_prof_schema, N_PROF_SETTINGS, cfg->profiles,
-	    sizeof(struct config_profile), cfg->n_profiles);
-	fputc('\n', out);
-	cf_print_comment(out, "", "Named CA backends, for profiles.backend (the backend group "
-	    "is the backend \"default\").");
-	cf_print_list(out, "backends", cf_bk_schema, N_BK_SETTINGS, cfg->backends,
-	    sizeof(struct config_backend), cfg->n_backends);
+	for (k = 0; k < N_LISTS; k++) {
+		fputc('\n', out);
+		cf_print_comment(out, "", cf_lists[k].heading);
+		elems = cf_list_get(cfg, k, &n);
+		cf_print_list(out, &cf_lists[k], elems, n);
+	}
 }
 
 static int cf_streq(const char *a, const char *b)
@@ -2730,22 +2785,23 @@ static int cf_equal_table(const struct cf_setting *table, size_t n_set, const vo
 
 int config_equal(const struct config *a, const struct config *b)
 {
-	size_t i;
+	const struct cf_list *L;
+	const char *ea, *eb;
+	enum cf_list_id k;
+	size_t i, na, nb;
 
-	if (!cf_equal_table(cf_schema, N_SETTINGS, a, b) ||
-	    a->n_templates != b->n_templates || a->n_profiles != b->n_profiles ||
-	    a->n_backends != b->n_backends)
+	if (!cf_equal_table(cf_schema, N_SETTINGS, a, b))
 		return 0;
-	for (i = 0; i < a->n_templates; i++)
-		if (!cf_equal_table(cf_tmpl_schema, N_TMPL_SETTINGS, &a->templates[i],
-		    &b->templates[i]))
+	for (k = 0; k < N_LISTS; k++) {
+		L = &cf_lists[k];
+		ea = cf_list_get(a, k, &na);
+		eb = cf_list_get(b, k, &nb);
+		if (na != nb)
 			return 0;
-	for (i = 0; i < a->n_profiles; i++)
-		if (!cf_equal_table(cf_prof_schema, N_PROF_SETTINGS, &a->profiles[i],
-		    &b->profiles[i]))
-			return 0;
-	for (i = 0; i < a->n_backends; i++)
-		if (!cf_equal_table(cf_bk_schema, N_BK_SETTINGS, &a->backends[i], &b->backends[i]))
-			return 0;
+		for (i = 0; i < na; i++)
+			if (!cf_equal_table(L->table, L->n_set, ea + i * L->elem_size,
+			    eb + i * L->elem_size))
+				return 0;
+	}
 	return 1;
 }

@@ -427,8 +427,11 @@ size_t log_access_format(const struct log_access *a, long long t, char *out, siz
 	struct tm tm;
 	char num[32];
 
-	if (len == 0)
+	if (len < 2) {		/* no room for a newline and its NUL */
+		if (len == 1)
+			out[0] = '\0';
 		return 0;
+	}
 	out[0] = '\0';
 	if (a->target != NULL && (q = memchr(a->target, '?', a->target_len)) != NULL) {
 		stem_len = (size_t)(q - a->target);

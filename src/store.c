@@ -241,6 +241,77 @@ static int bind_blob(struct store *st, sqlite3_stmt *s, int i, const void *v, si
 	return 0;
 }
 
+/*
+ * One parameter of a cached statement, for stmt_bound(): text, an integer or a
+ * blob; NULL text or blob binds SQL NULL, and so does BIND_INT_OR_NULL when its
+ * condition is false.
+ */
+struct bind {
+	char type;              /* 't', 'i', 'b' or 'n' (NULL) */
+	const char *text;
+	int64_t i;
+	const void *blob;
+	size_t len;
+};
+
+#define BIND_TEXT(v) { .type = 't', .text = (v) }
+#define BIND_INT(v) { .type = 'i', .i = (v) }
+#define BIND_BLOB(v, n) { .type = 'b', .blob = (v), .len = (n) }
+#define BIND_INT_OR_NULL(v, present) { .type = (present) ? 'i' : 'n', .i = (v) }
+
+static int bind_all(struct store *st, sqlite3_stmt *s, const struct bind *b, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		switch (b[i].type) {
+		case 't':
+			rc = bind_text(st, s, (int)i + 1, b[i].text);
+			break;
+		case 'i':
+			rc = bind_int(st, s, (int)i + 1, b[i].i);
+			break;
+		case 'b':
+			rc = bind_blob(st, s, (int)i + 1, b[i].blob, b[i].len);
+			break;
+		default:
+			rc = bind_text(st, s, (int)i + 1, NULL);
+			break;
+		}
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The cached statement id with parameters ?1.. bound to b[0..n-1], or NULL
+ * (errmsg set). Give it back with stmt_done() as stmt_get() says.
+ */
+static sqlite3_stmt *stmt_bind(struct store *st, enum stmt_id id, const struct bind *b, size_t n)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt_get(st, id)) == NULL)
+		return NULL;
+	if ((size_t)sqlite3_bind_parameter_count(s) != n) {
+		set_err(st, "statement %d takes %d parameters, not %zu", (int)id,
+		    sqlite3_bind_parameter_count(s), n);
+		stmt_done(s);
+		return NULL;
+	}
+	if (bind_all(st, s, b, n) == -1) {
+		stmt_done(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* stmt_bind(st, id, BIND_...(), ...) with the parameters listed in order. */
+#define stmt_bound(st, id, ...) stmt_bind((st), (id), (const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
+
 /* Steps a statement that returns no rows. 0 on success. */
 static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
 {
@@ -249,6 +320,44 @@ static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Runs the cached statement id, which returns no rows, with b[0..n-1] bound;
+ * 0, or -1 (errmsg set). sqlite3_changes() says how many rows it changed.
+ */
+static int stmt_exec_bind(struct store *st, enum stmt_id id, const char *what,
+    const struct bind *b, size_t n)
+{
+	sqlite3_stmt *s;
+	int result = -1;
+
+	if ((s = stmt_bind(st, id, b, n)) == NULL)
+		goto out;
+	if (step_done(st, s, what) == -1)
+		goto out;
+	result = 0;
+out:
+	stmt_done(s);
+	return result;
+}
+
+/* stmt_exec_bind(st, id, what, BIND_...(), ...) with the parameters listed in order. */
+#define stmt_exec(st, id, what, ...) stmt_exec_bind((st), (id), (what), \
+	(const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
+
+/* Steps a statement that returns one row or none: 1 (a row), 0 (none), -1 (errmsg set). */
+static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_err(st, what);
+	return -1;
 }
 
 /* Runs one of the cached BEGIN / COMMIT / ROLLBACK statements. */
@@ -520,17 +629,11 @@ static enum store_rc challenge_state(struct store *st, const unsigned char hash[
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt_get(st, Q_CHALLENGE_GET)) == NULL)
+	if ((s = stmt_bound(st, Q_CHALLENGE_GET, BIND_BLOB(hash, HASH_LEN))) == NULL)
 		goto out;
-	if (bind_blob(st, s, 1, hash, HASH_LEN) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_CHALLENGE_UNKNOWN;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "reading a challenge");
+	if ((rc = step_row(st, s, "reading a challenge")) <= 0) {
+		if (rc == 0)
+			result = STORE_CHALLENGE_UNKNOWN;
 		goto out;
 	}
 	if (sqlite3_column_type(s, 1) != SQLITE_NULL)
@@ -549,9 +652,7 @@ static int count_unused(struct store *st, int64_t now)
 	sqlite3_stmt *s;
 	int result = -1;
 
-	if ((s = stmt_get(st, Q_CHALLENGE_COUNT_UNUSED)) == NULL)
-		goto out;
-	if (bind_int(st, s, 1, now) == -1)
+	if ((s = stmt_bound(st, Q_CHALLENGE_COUNT_UNUSED, BIND_INT(now))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		db_err(st, "counting challenges");
@@ -568,7 +669,6 @@ enum store_rc store_challenge_add(struct store *st, const char *password,
 {
 	enum store_rc result = STORE_ERROR;
 	unsigned char hash[HASH_LEN];
-	sqlite3_stmt *s = NULL;
 	int in_tx = 0, n;
 
 	if (password_hash(st, password, hash) == -1)
@@ -576,12 +676,9 @@ enum store_rc store_challenge_add(struct store *st, const char *password,
 	if (tx_begin(st) == -1)
 		goto out;
 	in_tx = 1;
-	if ((s = stmt_get(st, Q_CHALLENGE_DELETE_EXPIRED)) == NULL)
+	if (stmt_exec(st, Q_CHALLENGE_DELETE_EXPIRED, "purging expired challenges",
+	    BIND_INT(now)) == -1)
 		goto out;
-	if (bind_int(st, s, 1, now) == -1 || step_done(st, s, "purging expired challenges") == -1)
-		goto out;
-	stmt_done(s);
-	s = NULL;
 	if ((n = count_unused(st, now)) < 0)
 		goto out;
 	if ((unsigned)n >= max_unused) {
@@ -590,21 +687,14 @@ enum store_rc store_challenge_add(struct store *st, const char *password,
 		result = STORE_CACHE_FULL;
 		goto out;
 	}
-	if ((s = stmt_get(st, Q_CHALLENGE_INSERT)) == NULL)
+	if (stmt_exec(st, Q_CHALLENGE_INSERT, "recording a challenge", BIND_BLOB(hash, HASH_LEN),
+	    BIND_INT(now), BIND_INT(expires_at)) == -1)
 		goto out;
-	if (bind_blob(st, s, 1, hash, HASH_LEN) == -1 || bind_int(st, s, 2, now) == -1 ||
-	    bind_int(st, s, 3, expires_at) == -1)
-		goto out;
-	if (step_done(st, s, "recording a challenge") == -1)
-		goto out;
-	stmt_done(s);
-	s = NULL;
 	if (tx_commit(st) == -1)
 		goto out;
 	in_tx = 0;
 	result = STORE_OK;
 out:
-	stmt_done(s);
 	if (in_tx)
 		tx_rollback(st);
 	OPENSSL_cleanse(hash, sizeof(hash));
@@ -631,17 +721,9 @@ int store_challenge_count_unused(struct store *st, int64_t now)
 
 int store_challenge_purge(struct store *st, int64_t now)
 {
-	sqlite3_stmt *s;
-	int result = -1;
-
-	if ((s = stmt_get(st, Q_CHALLENGE_PURGE)) == NULL)
-		goto out;
-	if (bind_int(st, s, 1, now) == -1 || step_done(st, s, "purging challenges") == -1)
-		goto out;
-	result = sqlite3_changes(st->db);
-out:
-	stmt_done(s);
-	return result;
+	if (stmt_exec(st, Q_CHALLENGE_PURGE, "purging challenges", BIND_INT(now)) == -1)
+		return -1;
+	return sqlite3_changes(st->db);
 }
 
 int store_challenge_foreach(struct store *st, int64_t now,
@@ -727,15 +809,12 @@ enum store_rc store_user_add(struct store *st, const struct store_user *u)
 	enum store_rc result = STORE_ERROR;
 	sqlite3_stmt *s;
 
-	if ((s = stmt_get(st, Q_USER_INSERT)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, u->name) == -1 ||
-	    bind_blob(st, s, 2, u->has_nt_hash ? u->nt_hash : NULL, sizeof(u->nt_hash)) == -1 ||
-	    bind_blob(st, s, 3, u->basic_salt, sizeof(u->basic_salt)) == -1 ||
-	    bind_blob(st, s, 4, u->basic_hash, sizeof(u->basic_hash)) == -1 ||
-	    bind_int(st, s, 5, u->basic_iterations) == -1 ||
-	    bind_int(st, s, 6, u->enroll ? 1 : 0) == -1 ||
-	    bind_int(st, s, 7, u->created_at) == -1)
+	if ((s = stmt_bound(st, Q_USER_INSERT, BIND_TEXT(u->name),
+	    BIND_BLOB(u->has_nt_hash ? u->nt_hash : NULL, sizeof(u->nt_hash)),
+	    BIND_BLOB(u->basic_salt, sizeof(u->basic_salt)),
+	    BIND_BLOB(u->basic_hash, sizeof(u->basic_hash)),
+	    BIND_INT(u->basic_iterations), BIND_INT(u->enroll ? 1 : 0),
+	    BIND_INT(u->created_at))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -758,17 +837,11 @@ enum store_rc store_user_get(struct store *st, const char *name, struct store_us
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((s = stmt_get(st, Q_USER_GET)) == NULL)
+	if ((s = stmt_bound(st, Q_USER_GET, BIND_TEXT(name))) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, name) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up the account");
+	if ((rc = step_row(st, s, "looking up the account")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if (user_from_row(st, s, out) == -1)
@@ -781,17 +854,9 @@ out:
 
 enum store_rc store_user_del(struct store *st, const char *name)
 {
-	enum store_rc result = STORE_ERROR;
-	sqlite3_stmt *s;
-
-	if ((s = stmt_get(st, Q_USER_DELETE)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, name) == -1 || step_done(st, s, "deleting the account") == -1)
-		goto out;
-	result = sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
-out:
-	stmt_done(s);
-	return result;
+	if (stmt_exec(st, Q_USER_DELETE, "deleting the account", BIND_TEXT(name)) == -1)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int store_user_foreach(struct store *st, int (*fn)(const struct store_user *, void *), void *arg)
@@ -914,35 +979,24 @@ static int request_insert_full(struct store *st, const char *transaction_id, int
     const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial,
     const struct store_enrollment *e, const unsigned char *csr, size_t csr_len)
 {
-	sqlite3_stmt *s;
-	int result = -1;
-
-	if ((s = stmt_get(st, Q_REQUEST_INSERT)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1 ||
-	    bind_int(st, s, 2, message_type) == -1 ||
-	    bind_text(st, s, 3, client_addr) == -1 ||
-	    bind_blob(st, s, 4, pubkey_sha256, HASH_LEN) == -1 ||
-	    bind_text(st, s, 5, subject) == -1 ||
-	    bind_text(st, s, 6, outcome) == -1 ||
-	    (failinfo >= 0 ? bind_int(st, s, 7, failinfo) : bind_blob(st, s, 7, NULL, 0)) == -1 ||
-	    bind_text(st, s, 8, reason) == -1 ||
-	    bind_int(st, s, 9, now) == -1 ||
-	    bind_text(st, s, 10, cert_serial) == -1 ||
-	    bind_blob(st, s, 11, e != NULL ? e->signer_sha256 : NULL, HASH_LEN) == -1 ||
-	    bind_text(st, s, 12, e != NULL ? e->profile : NULL) == -1 ||
-	    bind_text(st, s, 13, e != NULL ? e->template_name : NULL) == -1 ||
-	    bind_blob(st, s, 14, csr, csr_len) == -1 ||
-	    bind_text(st, s, 15, e != NULL ? e->renew_serial : NULL) == -1 ||
-	    bind_text(st, s, 16, e != NULL ? e->backend : NULL) == -1 ||
-	    bind_text(st, s, 17, e != NULL && e->backend != NULL ? e->backend_handle : NULL) == -1)
-		goto out;
-	if (step_done(st, s, "recording the request") == -1)
-		goto out;
-	result = 0;
-out:
-	stmt_done(s);
-	return result;
+	return stmt_exec(st, Q_REQUEST_INSERT, "recording the request",
+	    BIND_TEXT(transaction_id),
+	    BIND_INT(message_type),
+	    BIND_TEXT(client_addr),
+	    BIND_BLOB(pubkey_sha256, HASH_LEN),
+	    BIND_TEXT(subject),
+	    BIND_TEXT(outcome),
+	    BIND_INT_OR_NULL(failinfo, failinfo >= 0),
+	    BIND_TEXT(reason),
+	    BIND_INT(now),
+	    BIND_TEXT(cert_serial),
+	    BIND_BLOB(e != NULL ? e->signer_sha256 : NULL, HASH_LEN),
+	    BIND_TEXT(e != NULL ? e->profile : NULL),
+	    BIND_TEXT(e != NULL ? e->template_name : NULL),
+	    BIND_BLOB(csr, csr_len),
+	    BIND_TEXT(e != NULL ? e->renew_serial : NULL),
+	    BIND_TEXT(e != NULL ? e->backend : NULL),
+	    BIND_TEXT(e != NULL && e->backend != NULL ? e->backend_handle : NULL));
 }
 
 /* Inserts a requests row without the columns of store_request_pending. */
@@ -954,23 +1008,19 @@ static int request_insert(struct store *st, const char *transaction_id, int mess
 	    subject, outcome, failinfo, reason, now, cert_serial, NULL, NULL, 0);
 }
 
-/* 1 if transaction_id (renewing renew_serial) has an issued request, 0 if not, -1 on error. */
-static int transaction_issued(struct store *st, const char *transaction_id,
+/*
+ * Runs Q_REQUEST_ISSUED_EXISTS or Q_REQUEST_ACTIVE_EXISTS: 1 if transaction_id
+ * (renewing renew_serial) has such a request, 0 if not, -1 on error.
+ */
+static int transaction_exists(struct store *st, enum stmt_id q, const char *transaction_id,
     const char *renew_serial)
 {
 	sqlite3_stmt *s;
-	int rc, result = -1;
+	int result = -1;
 
-	if ((s = stmt_get(st, Q_REQUEST_ISSUED_EXISTS)) == NULL)
+	if ((s = stmt_bound(st, q, BIND_TEXT(transaction_id), BIND_TEXT(renew_serial))) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_err(st, "looking up the transactionID");
-		goto out;
-	}
-	result = rc == SQLITE_ROW;
+	result = step_row(st, s, "looking up the transactionID");
 out:
 	stmt_done(s);
 	return result;
@@ -982,17 +1032,16 @@ static int cert_insert(struct store *st, const struct store_cert *c, const char 
 	sqlite3_stmt *s;
 	int result = -1;
 
-	if ((s = stmt_get(st, Q_CERT_INSERT)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, c->serial) == -1 ||
-	    bind_text(st, s, 2, c->subject != NULL ? c->subject : "") == -1 ||
-	    bind_int(st, s, 3, c->not_before) == -1 ||
-	    bind_int(st, s, 4, c->not_after) == -1 ||
-	    bind_blob(st, s, 5, c->der, c->der_len) == -1 ||
-	    bind_text(st, s, 6, transaction_id) == -1 ||
-	    bind_int(st, s, 7, now) == -1 ||
-	    bind_text(st, s, 8, c->issuer_key_id[0] != '\0' ? c->issuer_key_id : NULL) == -1 ||
-	    bind_text(st, s, 9, renewed_serial) == -1)
+	if ((s = stmt_bound(st, Q_CERT_INSERT,
+	    BIND_TEXT(c->serial),
+	    BIND_TEXT(c->subject != NULL ? c->subject : ""),
+	    BIND_INT(c->not_before),
+	    BIND_INT(c->not_after),
+	    BIND_BLOB(c->der, c->der_len),
+	    BIND_TEXT(transaction_id),
+	    BIND_INT(now),
+	    BIND_TEXT(c->issuer_key_id[0] != '\0' ? c->issuer_key_id : NULL),
+	    BIND_TEXT(renewed_serial))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -1011,20 +1060,13 @@ static enum store_rc challenge_consume(struct store *st, const char *password, i
 {
 	enum store_rc result = STORE_ERROR;
 	unsigned char hash[HASH_LEN];
-	sqlite3_stmt *s = NULL;
-	int changed;
 
 	if (password_hash(st, password, hash) == -1)
 		goto out;
-	if ((s = stmt_get(st, Q_CHALLENGE_CONSUME)) == NULL)
+	if (stmt_exec(st, Q_CHALLENGE_CONSUME, "consuming the challenge", BIND_INT(now),
+	    BIND_BLOB(hash, HASH_LEN)) == -1)
 		goto out;
-	if (bind_int(st, s, 1, now) == -1 || bind_blob(st, s, 2, hash, HASH_LEN) == -1 ||
-	    step_done(st, s, "consuming the challenge") == -1)
-		goto out;
-	changed = sqlite3_changes(st->db);
-	stmt_done(s);
-	s = NULL;
-	if (changed == 1) {
+	if (sqlite3_changes(st->db) == 1) {
 		result = STORE_OK;
 		goto out;
 	}
@@ -1039,7 +1081,6 @@ static enum store_rc challenge_consume(struct store *st, const char *password, i
 		    "the challenge password is unknown");
 	}
 out:
-	stmt_done(s);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return result;
 }
@@ -1074,29 +1115,22 @@ static enum store_rc revoke_one(struct store *st, const char *serial, int reason
 		result = STORE_NOT_FOUND;
 		goto out;
 	}
-	if ((s = stmt_get(st, Q_CERT_REVOKE)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, norm) == -1 || bind_int(st, s, 2, now) == -1 ||
-	    bind_int(st, s, 3, reason) == -1 || step_done(st, s, "revoking") == -1)
+	if (stmt_exec(st, Q_CERT_REVOKE, "revoking", BIND_TEXT(norm), BIND_INT(now),
+	    BIND_INT(reason)) == -1)
 		goto out;
 	if (sqlite3_changes(st->db) == 1) {
 		result = STORE_OK;
 		goto out;
 	}
-	stmt_done(s);
-	if ((s = stmt_get(st, Q_CERT_STATUS)) == NULL)
+	if ((s = stmt_bound(st, Q_CERT_STATUS, BIND_TEXT(norm))) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, norm) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	rc = step_row(st, s, "reading a certificate's status");
+	if (rc == 0) {
 		set_err(st, "no certificate with serial %s", norm);
 		result = STORE_NOT_FOUND;
-	} else if (rc == SQLITE_ROW) {
+	} else if (rc == 1) {
 		set_err(st, "certificate %s is revoked already", norm);
 		result = STORE_CONFLICT;
-	} else {
-		db_err(st, "reading a certificate's status");
 	}
 out:
 	stmt_done(s);
@@ -1131,7 +1165,8 @@ enum store_rc store_enroll_commit(struct store *st, const struct store_enrollmen
 	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
 	 * rather than "challenge used".
 	 */
-	if ((issued = transaction_issued(st, e->transaction_id, e->renew_serial)) < 0)
+	if ((issued = transaction_exists(st, Q_REQUEST_ISSUED_EXISTS, e->transaction_id,
+	    e->renew_serial)) < 0)
 		goto out;
 	if (issued) {
 		set_err(st, "transactionID %s has a certificate already", e->transaction_id);
@@ -1195,17 +1230,12 @@ enum store_rc store_issued_for_renewal(struct store *st, const char *transaction
 	int rc;
 
 	*out = NULL;
-	if ((s = stmt_get(st, Q_ISSUED_FOR_TRANSACTION)) == NULL)
+	if ((s = stmt_bound(st, Q_ISSUED_FOR_TRANSACTION, BIND_TEXT(transaction_id),
+	    BIND_TEXT(renew_serial))) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up the transactionID");
+	if ((rc = step_row(st, s, "looking up the transactionID")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if ((c = cert_from_row(st, s)) == NULL)
@@ -1244,17 +1274,11 @@ enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct 
 		result = STORE_NOT_FOUND;
 		goto out;
 	}
-	if ((s = stmt_get(st, Q_CERT_BY_SERIAL)) == NULL)
+	if ((s = stmt_bound(st, Q_CERT_BY_SERIAL, BIND_TEXT(norm))) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, norm) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up the serial");
+	if ((rc = step_row(st, s, "looking up the serial")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if ((*out = cert_from_row(st, s)) == NULL)
@@ -1304,28 +1328,6 @@ out:
 
 /* --- manual approval ----------------------------------------------------- */
 
-/* 1 if transaction_id (renewing renew_serial) has a waiting or issued request, 0 if not. */
-static int transaction_active(struct store *st, const char *transaction_id,
-    const char *renew_serial)
-{
-	sqlite3_stmt *s;
-	int rc, result = -1;
-
-	if ((s = stmt_get(st, Q_REQUEST_ACTIVE_EXISTS)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_err(st, "looking up the transactionID");
-		goto out;
-	}
-	result = rc == SQLITE_ROW;
-out:
-	stmt_done(s);
-	return result;
-}
-
 enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
     const unsigned char *csr, size_t csr_len)
 {
@@ -1340,7 +1342,8 @@ enum store_rc store_request_pending(struct store *st, const struct store_enrollm
 	if (tx_begin(st) == -1)
 		goto out;
 	in_tx = 1;
-	if ((active = transaction_active(st, e->transaction_id, e->renew_serial)) < 0)
+	if ((active = transaction_exists(st, Q_REQUEST_ACTIVE_EXISTS, e->transaction_id,
+	    e->renew_serial)) < 0)
 		goto out;
 	if (active) {
 		set_err(st, "transactionID %s has a waiting or issued request already",
@@ -1454,13 +1457,9 @@ static enum store_rc pending_get(struct store *st, sqlite3_stmt *s, struct store
 	enum store_rc result = STORE_ERROR;
 	int rc;
 
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "looking up a waiting request");
+	if ((rc = step_row(st, s, "looking up a waiting request")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	if ((*out = pending_from_row(st, s)) == NULL)
@@ -1477,12 +1476,9 @@ enum store_rc store_pending_for_transaction(struct store *st, const char *transa
 	sqlite3_stmt *s;
 
 	*out = NULL;
-	if ((s = stmt_get(st, Q_PENDING_BY_TXID)) == NULL)
+	if ((s = stmt_bound(st, Q_PENDING_BY_TXID, BIND_TEXT(transaction_id),
+	    BIND_TEXT(renew_serial))) == NULL)
 		return STORE_ERROR;
-	if (bind_text(st, s, 1, transaction_id) == -1 || bind_text(st, s, 2, renew_serial) == -1) {
-		stmt_done(s);
-		return STORE_ERROR;
-	}
 	return pending_get(st, s, out);
 }
 
@@ -1491,12 +1487,8 @@ enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pen
 	sqlite3_stmt *s;
 
 	*out = NULL;
-	if ((s = stmt_get(st, Q_PENDING_BY_ID)) == NULL)
+	if ((s = stmt_bound(st, Q_PENDING_BY_ID, BIND_INT(id))) == NULL)
 		return STORE_ERROR;
-	if (bind_int(st, s, 1, id) == -1) {
-		stmt_done(s);
-		return STORE_ERROR;
-	}
 	return pending_get(st, s, out);
 }
 
@@ -1538,20 +1530,14 @@ enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, in
 {
 	enum store_rc result = STORE_ERROR;
 	struct store_pending *p = NULL;
-	sqlite3_stmt *s = NULL;
 
-	if ((s = stmt_get(st, Q_PENDING_DECIDE)) == NULL)
-		goto out;
-	if (bind_int(st, s, 1, id) == -1 ||
-	    bind_text(st, s, 2, approve ? "approved" : "rejected") == -1 ||
-	    bind_int(st, s, 3, now) == -1 || step_done(st, s, "recording the decision") == -1)
+	if (stmt_exec(st, Q_PENDING_DECIDE, "recording the decision", BIND_INT(id),
+	    BIND_TEXT(approve ? "approved" : "rejected"), BIND_INT(now)) == -1)
 		goto out;
 	if (sqlite3_changes(st->db) == 1) {
 		result = STORE_OK;
 		goto out;
 	}
-	stmt_done(s);
-	s = NULL;
 	/* Not changed: unknown, or decided already. */
 	switch (store_pending_by_id(st, id, &p)) {
 	case STORE_OK:
@@ -1571,7 +1557,6 @@ enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, in
 		break;
 	}
 out:
-	stmt_done(s);
 	store_pending_free(p);
 	return result;
 }
@@ -1611,9 +1596,7 @@ enum store_rc store_pending_issue(struct store *st, int64_t id, const struct sto
 	}
 	if (cert_insert(st, e->cert, e->transaction_id, e->renew_serial, e->now) == -1)
 		goto out;
-	if ((s = stmt_get(st, Q_PENDING_ISSUE)) == NULL)
-		goto out;
-	if (bind_int(st, s, 1, id) == -1 || bind_text(st, s, 2, e->cert->serial) == -1)
+	if ((s = stmt_bound(st, Q_PENDING_ISSUE, BIND_INT(id), BIND_TEXT(e->cert->serial))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) {
@@ -1643,70 +1626,34 @@ out:
 	return result;
 }
 
-/* Runs Q_PENDING_BACKEND or Q_PENDING_REFUSE, bound by fn, on waiting request id. */
-static enum store_rc pending_update(struct store *st, int q, int64_t id, const char *what,
-    int (*bind)(struct store *, sqlite3_stmt *, const void *), const void *arg)
+/* What Q_PENDING_BACKEND or Q_PENDING_REFUSE (stmt_exec() result rc) did to waiting request id. */
+static enum store_rc pending_updated(struct store *st, int64_t id, int rc)
 {
-	enum store_rc result = STORE_ERROR;
-	sqlite3_stmt *s;
-
-	if ((s = stmt_get(st, q)) == NULL)
-		goto out;
-	if (bind_int(st, s, 1, id) == -1 || bind(st, s, arg) == -1 || step_done(st, s, what) == -1)
-		goto out;
+	if (rc == -1)
+		return STORE_ERROR;
 	if (sqlite3_changes(st->db) != 1) {
 		set_err(st, "no waiting request %lld", (long long)id);
-		result = STORE_NOT_FOUND;
-		goto out;
+		return STORE_NOT_FOUND;
 	}
-	result = STORE_OK;
-out:
-	stmt_done(s);
-	return result;
-}
-
-struct backend_args {
-	const char *backend, *handle;
-	int failinfo;
-	const char *reason;
-	int64_t now;
-};
-
-static int bind_backend(struct store *st, sqlite3_stmt *s, const void *arg)
-{
-	const struct backend_args *a = arg;
-
-	return bind_text(st, s, 2, a->backend) == -1 || bind_text(st, s, 3, a->handle) == -1 ?
-	    -1 : 0;
-}
-
-static int bind_refuse(struct store *st, sqlite3_stmt *s, const void *arg)
-{
-	const struct backend_args *a = arg;
-
-	return bind_int(st, s, 2, a->now) == -1 || bind_int(st, s, 3, a->failinfo) == -1 ||
-	    bind_text(st, s, 4, a->reason) == -1 ? -1 : 0;
+	return STORE_OK;
 }
 
 enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char *backend,
     const char *handle)
 {
-	struct backend_args a = { .backend = backend, .handle = handle };
-
 	if (backend == NULL || (handle != NULL && strlen(handle) > 4096)) {
 		set_err(st, "store_pending_set_backend: no backend, or an oversized handle");
 		return STORE_ERROR;
 	}
-	return pending_update(st, Q_PENDING_BACKEND, id, "recording the backend's handle",
-	    bind_backend, &a);
+	return pending_updated(st, id, stmt_exec(st, Q_PENDING_BACKEND,
+	    "recording the backend's handle", BIND_INT(id), BIND_TEXT(backend), BIND_TEXT(handle)));
 }
 
 enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,
     const char *reason, int64_t now)
 {
-	struct backend_args a = { .failinfo = failinfo, .reason = reason, .now = now };
-
-	return pending_update(st, Q_PENDING_REFUSE, id, "recording the refusal", bind_refuse, &a);
+	return pending_updated(st, id, stmt_exec(st, Q_PENDING_REFUSE, "recording the refusal",
+	    BIND_INT(id), BIND_INT(now), BIND_INT(failinfo), BIND_TEXT(reason)));
 }
 
 /* --- revocation and CRLs --------------------------------------------------- */
@@ -1743,9 +1690,8 @@ enum store_rc store_revoked_list(struct store *st, const char *issuer_key_id, in
 
 	*out = NULL;
 	*n = 0;
-	if ((s = stmt_get(st, Q_REVOKED_LIST)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, issuer_key_id) == -1 || bind_int(st, s, 2, legacy != 0) == -1)
+	if ((s = stmt_bound(st, Q_REVOKED_LIST, BIND_TEXT(issuer_key_id),
+	    BIND_INT(legacy != 0))) == NULL)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (count == cap) {
@@ -1784,17 +1730,11 @@ enum store_rc store_crl_latest(struct store *st, const char *issuer_key_id, stru
 	int rc, len;
 
 	*out = NULL;
-	if ((s = stmt_get(st, Q_CRL_LATEST)) == NULL)
+	if ((s = stmt_bound(st, Q_CRL_LATEST, BIND_TEXT(issuer_key_id))) == NULL)
 		goto out;
-	if (bind_text(st, s, 1, issuer_key_id) == -1)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		result = STORE_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_err(st, "reading the CRL");
+	if ((rc = step_row(st, s, "reading the CRL")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
 		goto out;
 	}
 	der = sqlite3_column_blob(s, 4);
@@ -1825,9 +1765,7 @@ int64_t store_crl_next_number(struct store *st, const char *issuer_key_id)
 	sqlite3_stmt *s;
 	int64_t result = -1;
 
-	if ((s = stmt_get(st, Q_CRL_NEXT)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, issuer_key_id) == -1)
+	if ((s = stmt_bound(st, Q_CRL_NEXT, BIND_TEXT(issuer_key_id))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		db_err(st, "numbering the CRL");
@@ -1844,12 +1782,9 @@ enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const s
 	enum store_rc result = STORE_ERROR;
 	sqlite3_stmt *s;
 
-	if ((s = stmt_get(st, Q_CRL_INSERT)) == NULL)
-		goto out;
-	if (bind_text(st, s, 1, issuer_key_id) == -1 || bind_int(st, s, 2, c->number) == -1 ||
-	    bind_int(st, s, 3, c->this_update) == -1 || bind_int(st, s, 4, c->next_update) == -1 ||
-	    bind_int(st, s, 5, (int64_t)c->revoked_count) == -1 ||
-	    bind_blob(st, s, 6, c->der, c->der_len) == -1)
+	if ((s = stmt_bound(st, Q_CRL_INSERT, BIND_TEXT(issuer_key_id), BIND_INT(c->number),
+	    BIND_INT(c->this_update), BIND_INT(c->next_update),
+	    BIND_INT((int64_t)c->revoked_count), BIND_BLOB(c->der, c->der_len))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {

@@ -96,6 +96,11 @@ static void test_format(void)
 	n = log_access_format(&a, 0, line, 64);
 	is_int(n, 63, "a line cut to a small buffer keeps its newline");
 	ok(line[62] == '\n' && line[63] == '\0', "cut line ends with newline and NUL");
+	memset(line, 'x', 4);
+	n = log_access_format(&a, 0, line + 1, 1);
+	is_int(n, 0, "a 1-byte buffer holds no line");
+	ok(line[0] == 'x' && line[1] == '\0' && line[2] == 'x',
+	    "a 1-byte buffer gets only its NUL, nothing before or after it");
 	free(q);
 }
 

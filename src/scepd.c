@@ -220,7 +220,8 @@ static int serve(const char *file, struct config *cfg)
 	sigaddset(&set, SIGUSR1);
 	/* Blocked before any thread starts, so every thread inherits the mask. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-		log_msg(LOG_ERR, "cannot set up signal handling");
+		snprintf(err, sizeof(err), "cannot set up signal handling");
+		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
 	if (log_options(cfg, &lo, err, sizeof(err)) != 0)

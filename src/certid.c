@@ -41,10 +41,8 @@ ASN1_SEQUENCE(ISSUER_AND_SUBJECT) = {
  */
 static int serial_to_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
 {
-	static const char digits[] = "0123456789ABCDEF";
 	const unsigned char *d = ASN1_STRING_get0_data(serial);
 	int n = ASN1_STRING_length(serial), i = 0;
-	size_t o = 0;
 
 	if (d == NULL || n < 0 || outlen < 2)
 		return -1;
@@ -54,13 +52,9 @@ static int serial_to_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
 		strcpy(out, "0");
 		return 0;
 	}
-	for (; i < n; i++) {
-		if (o + 2 >= outlen)
-			return -1;
-		out[o++] = digits[d[i] >> 4];
-		out[o++] = digits[d[i] & 0x0f];
-	}
-	out[o] = '\0';
+	if ((size_t)(n - i) * 2 + 1 > outlen)
+		return -1;
+	hex_encode(d + i, (size_t)(n - i), out, 1);
 	return 0;
 }
 

@@ -86,12 +86,11 @@ int httpauth_parse(const char *value, size_t len, struct httpauth *out, char *er
 			goto out;
 		}
 		n = (size_t)(colon - (const char *)dec);
-		if ((a.user = malloc(n + 1)) == NULL || (a.password = strdup(colon + 1)) == NULL) {
+		if ((a.user = strndup((const char *)dec, n)) == NULL ||
+		    (a.password = strdup(colon + 1)) == NULL) {
 			errorf(err, errlen, "out of memory");
 			goto out;
 		}
-		memcpy(a.user, dec, n);
-		a.user[n] = '\0';
 	} else {
 		a.token = dec;
 		a.token_len = dec_len;

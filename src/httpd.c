@@ -600,6 +600,22 @@ static int same_listener(const struct listener *l, const struct lopts *o, const 
 	    CRYPTO_memcmp(l->key_pem, key, key_len) == 0;
 }
 
+/*
+ * Closes fd, a duplicate of sock, unless libmicrohttpd closed it already:
+ * MHD_start_daemon() closes the socket it was given on most failures (a TLS
+ * key GnuTLS refuses) but not on all, and once closed, the number may belong
+ * to a descriptor another thread opened since. Only this thread duplicates
+ * listening sockets, so the same inode means fd is still the duplicate.
+ */
+static void close_dup(int fd, int sock)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) == 0 && fstat(sock, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		close(fd);
+}
+
 /* Starts a daemon on a duplicate of s's socket. NULL with a reason. */
 static struct listener *listener_start(struct httpd *h, struct lsock *s, const struct lopts *o,
     const char *cert, size_t cert_len, const char *key, size_t key_len, char *err,
@@ -657,7 +673,7 @@ static struct listener *listener_start(struct httpd *h, struct lsock *s, const s
 	    MHD_OPTION_ARRAY, tls_opts,
 	    MHD_OPTION_END);
 	if (l->d == NULL) {
-		close(fd);
+		close_dup(fd, s->fd);
 		snprintf(err, errlen, "cannot start %s (see the httpd message before)", l->url);
 		goto out;
 	}

@@ -115,37 +115,46 @@ static int read_signing_time(const CMS_SignerInfo *si, struct pkimsg *msg, char 
 	return 0;
 }
 
+/* A decimal PrintableString attribute value of 1..9 digits into *out. 0 or -1. */
+static int read_decimal(const ASN1_TYPE *v, const char *name, const char *rule, int *out,
+    char *err, size_t errlen)
+{
+	const unsigned char *d;
+	int i, n, value = 0;
+
+	if (v->type != V_ASN1_PRINTABLESTRING) {
+		errorf(err, errlen, "pkiMessage: %s is not a PrintableString (%s)", name, rule);
+		return -1;
+	}
+	d = ASN1_STRING_get0_data(v->value.printablestring);
+	n = ASN1_STRING_length(v->value.printablestring);
+	if (n < 1 || n > 9) {
+		errorf(err, errlen, "pkiMessage: %s has %d digits (%s)", name, n, rule);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (d[i] < '0' || d[i] > '9') {
+			errorf(err, errlen, "pkiMessage: %s is not a decimal number (%s)", name, rule);
+			return -1;
+		}
+		value = value * 10 + (d[i] - '0');
+	}
+	*out = value;
+	return 0;
+}
+
 /* Reads messageType, transactionID and senderNonce. 0, or -1 with err. */
 static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nids,
     struct pkimsg *msg, char *err, size_t errlen)
 {
 	const ASN1_TYPE *v;
 	const unsigned char *d;
-	int i, n, type = 0;
+	int n;
 
 	v = single_attr(si, nids->message_type, "messageType", "RFC 8894 §3.2.1.2", err, errlen);
-	if (v == NULL)
+	if (v == NULL || read_decimal(v, "messageType", "RFC 8894 §3.2.1.2", &msg->message_type,
+	    err, errlen) != 0)
 		return -1;
-	if (v->type != V_ASN1_PRINTABLESTRING) {
-		errorf(err, errlen, "pkiMessage: messageType is not a PrintableString "
-		    "(RFC 8894 §3.2.1.2)");
-		return -1;
-	}
-	d = ASN1_STRING_get0_data(v->value.printablestring);
-	n = ASN1_STRING_length(v->value.printablestring);
-	if (n < 1 || n > 9) {
-		errorf(err, errlen, "pkiMessage: messageType has %d digits (RFC 8894 §3.2.1.2)", n);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (d[i] < '0' || d[i] > '9') {
-			errorf(err, errlen, "pkiMessage: messageType is not a decimal number "
-			    "(RFC 8894 §3.2.1.2)");
-			return -1;
-		}
-		type = type * 10 + (d[i] - '0');
-	}
-	msg->message_type = type;
 
 	v = single_attr(si, nids->transaction_id, "transactionID", "RFC 8894 §3.2.1.1",
 	    err, errlen);
@@ -189,34 +198,6 @@ static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nid
 	}
 	memcpy(msg->sender_nonce, d, (size_t)n);
 	msg->sender_nonce_len = (size_t)n;
-	return 0;
-}
-
-/* A decimal PrintableString attribute value of 1..9 digits into *out. 0 or -1. */
-static int read_decimal(const ASN1_TYPE *v, const char *name, const char *rule, int *out,
-    char *err, size_t errlen)
-{
-	const unsigned char *d;
-	int i, n, value = 0;
-
-	if (v->type != V_ASN1_PRINTABLESTRING) {
-		errorf(err, errlen, "pkiMessage: %s is not a PrintableString (%s)", name, rule);
-		return -1;
-	}
-	d = ASN1_STRING_get0_data(v->value.printablestring);
-	n = ASN1_STRING_length(v->value.printablestring);
-	if (n < 1 || n > 9) {
-		errorf(err, errlen, "pkiMessage: %s has %d digits (%s)", name, n, rule);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (d[i] < '0' || d[i] > '9') {
-			errorf(err, errlen, "pkiMessage: %s is not a decimal number (%s)", name, rule);
-			return -1;
-		}
-		value = value * 10 + (d[i] - '0');
-	}
-	*out = value;
 	return 0;
 }
 

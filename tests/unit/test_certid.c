@@ -104,6 +104,12 @@ static void test_issuer_and_serial(X509 *ca, X509 *ee)
 	ok(certid_parse_issuer_and_serial(der, (size_t)len, err, sizeof(err)) == NULL &&
 	    strstr(err, "longer than 32") != NULL, "a 33-octet serial is refused: %s", err);
 	OPENSSL_free(der);
+	der = ias_der(X509_get_subject_name(ca), big, CERTID_MAX_SERIAL_BYTES, 0, &len);
+	c = certid_parse_issuer_and_serial(der, (size_t)len, err, sizeof(err));
+	is_str(c ? c->serial_hex : "", "4141414141414141414141414141414141414141414141414141414141414141",
+	    "a 32-octet serial fills serial_hex");
+	certid_free(c);
+	OPENSSL_free(der);
 	der = ias_der(X509_get_subject_name(ca), big, 4, 1, &len);
 	err[0] = '\0';
 	ok(certid_parse_issuer_and_serial(der, (size_t)len, err, sizeof(err)) == NULL &&

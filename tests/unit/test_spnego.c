@@ -17,6 +17,23 @@
 #include "spnego.h"
 #include "util.h"
 
+/* When set, the next strdup() fails (the out-of-memory paths of httpauth_parse). */
+static int fail_strdup;
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (fail_strdup) {
+		fail_strdup = 0;
+		return NULL;
+	}
+	if ((p = malloc(n)) != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
 /* GSS InitialContextToken: SPNEGO, NegTokenInit { mechTypes, mechToken }. */
 static unsigned char *make_init(const unsigned char *tok, size_t tok_len, int krb5_first,
     size_t *len)
@@ -126,6 +143,14 @@ static void test_httpauth(void)
 	is_str(a.user, "alice", "user before the first colon");
 	is_str(a.password, "pa:ss", "password keeps later colons");
 	httpauth_clear(&a);
+	/* Out of memory after the user was copied: a clean failure, nothing leaked. */
+	h = "Basic YWxpY2U6cGE6c3M=";
+	fail_strdup = 1;
+	is_int(httpauth_parse(h, strlen(h), &a, err, sizeof(err)), -1,
+	    "Basic: out of memory copying the password fails");
+	is_str(err, "out of memory", "... and says so");
+	ok(a.user == NULL && a.password == NULL, "... leaving nothing behind");
+	fail_strdup = 0;
 	h = "basic   YWxpY2U6  ";
 	is_int(httpauth_parse(h, strlen(h), &a, err, sizeof(err)), 0,
 	    "scheme is case-insensitive, spaces around the token ignored");

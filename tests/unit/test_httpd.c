@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_httpd.c: the HTTP front end (src/httpd.c) where it meets
+ * libmicrohttpd's start-up: a TLS certificate OpenSSL accepts but GnuTLS
+ * refuses (brainpoolP256r1) fails cleanly, and the socket libmicrohttpd
+ * already closed is not closed a second time (another thread may own that
+ * descriptor number by then). close() is wrapped to count double closes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "tap.h"
+#include "config.h"
+#include "httpd.h"
+#include "util.h"
+
+static int ebadf_closes;
+
+/* Every close() of the program, libmicrohttpd's too: counts those of a closed descriptor. */
+int close(int fd)
+{
+	long rc = syscall(SYS_close, fd);
+
+	if (rc != 0 && errno == EBADF)
+		ebadf_closes++;
+	return (int)rc;
+}
+
+static void handler(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	httpd_text(resp, 200, "ok");
+}
+
+/* A self-signed certificate and key on curve into dir/name.crt and dir/name.key (0600). */
+static int write_tls(const char *dir, const char *name, const char *curve)
+{
+	EVP_PKEY *k = EVP_EC_gen(curve);
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	char path[512];
+	FILE *f;
+	int fd, rc = -1;
+
+	if (k == NULL || x == NULL || n == NULL ||
+	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"t", -1,
+	    -1, 0) != 1 || X509_set_subject_name(x, n) != 1 || X509_set_issuer_name(x, n) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
+	    X509_set_pubkey(x, k) != 1 || X509_sign(x, k, EVP_sha256()) <= 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s.crt", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		goto out;
+	PEM_write_X509(f, x);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL)
+		goto out;
+	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	rc = 0;
+out:
+	EVP_PKEY_free(k);
+	X509_free(x);
+	X509_NAME_free(n);
+	return rc;
+}
+
+/* A loopback port free right now. */
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned port = 0;
+
+	if (s != -1 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (s != -1)
+		close(s);
+	return port;
+}
+
+static struct config *tls_config(const char *dir, const char *name, unsigned port)
+{
+	char *text = xasprintf("http = { listen = [ ]; };\n"
+	    "tls = { listen = [ \"127.0.0.1:%u\" ]; cert = \"%s/%s.crt\"; key = \"%s/%s.key\"; };\n",
+	    port, dir, name, dir, name);
+	struct config *cfg = config_load_string("t.conf", text, stderr);
+
+	free(text);
+	return cfg;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/test_httpd.XXXXXX", err[512], path[600];
+	struct config *cfg;
+	struct httpd *h;
+	unsigned port;
+
+	if (mkdtemp(dir) == NULL || write_tls(dir, "p256", "P-256") != 0 ||
+	    write_tls(dir, "bp", "brainpoolP256r1") != 0 || (port = free_port()) == 0) {
+		ok(0, "test set-up");
+		return done_testing();
+	}
+
+	cfg = tls_config(dir, "p256", port);
+	ok(cfg != NULL, "configuration with a P-256 TLS listener");
+	err[0] = '\0';
+	h = cfg != NULL ? httpd_start(cfg, handler, NULL, err, sizeof(err)) : NULL;
+	ok(h != NULL, "a P-256 certificate serves (%s)", err);
+	httpd_stop(h);
+	config_free(cfg);
+	is_int(ebadf_closes, 0, "no descriptor closed twice");
+
+	cfg = tls_config(dir, "bp", port);
+	ok(cfg != NULL, "configuration with a brainpoolP256r1 TLS listener");
+	err[0] = '\0';
+	h = cfg != NULL ? httpd_start(cfg, handler, NULL, err, sizeof(err)) : NULL;
+	ok(h == NULL, "a certificate GnuTLS refuses fails the start");
+	ok(strstr(err, "cannot start https://127.0.0.1:") != NULL, "... saying which listener (%s)",
+	    err);
+	is_int(ebadf_closes, 0, "... and closes no descriptor twice");
+	httpd_stop(h);
+	config_free(cfg);
+
+	snprintf(path, sizeof(path), "%s/p256.crt", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/p256.key", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/bp.crt", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/bp.key", dir);
+	unlink(path);
+	rmdir(dir);
+	return done_testing();
+}

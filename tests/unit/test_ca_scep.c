@@ -653,10 +653,13 @@ static void test_bad_replies(const struct device *d)
 	struct ca_result res;
 	size_t i;
 	double t0, secs;
+	unsigned timeout;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* 1 s where the timeout is the point; room for a loaded machine elsewhere */
+		timeout = cases[i].mode == M_SLOW ? 1 : 5;
 		set_mode(M_ISSUE, "POSTPKIOperation\nSHA-256\nAES\n");
-		if (open_front(&fr, 1) != 0) {
+		if (open_front(&fr, timeout) != 0) {
 			ok(0, "scep %s: backend made", cases[i].name);
 			close_front(&fr);
 			continue;
@@ -676,7 +679,7 @@ static void test_bad_replies(const struct device *d)
 			printf("#   got  '%s'\n#   want '...%s...'\n", res.reason, cases[i].reason);
 		is_int(res.failinfo, cases[i].want == CA_REFUSED ? cases[i].failinfo : SCEP_FAIL_NONE,
 		    "scep %s: failInfo", cases[i].name);
-		ok(res.cert == NULL && res.handle == NULL && secs < 2.5,
+		ok(res.cert == NULL && res.handle == NULL && secs < timeout + 1.5,
 		    "scep %s: nothing issued, answered in %.1f s", cases[i].name, secs);
 		ca_result_free(&res);
 		close_front(&fr);

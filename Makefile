@@ -7,11 +7,15 @@
 
 WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
           -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
+# The builder's flags (dpkg-buildflags, a distribution's hardening) come in
+# through ./configure (CFLAGS=... CPPFLAGS=... LDFLAGS=... ./configure, which
+# dh_auto_configure does) as CFLAGS_USER, CPPFLAGS_USER and LDFLAGS_USER in
+# config.mk, or on the make command line under those names.
 CFLAGS_USER ?= -O2 -g
 CFLAGS  = -std=c11 $(CFLAGS_USER) $(WARN) $(SANITIZE)
 CPPFLAGS = -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
-           -DSCEPD_VERSION=\"$(PACKAGE_VERSION)\" -Isrc $(CPPFLAGS_EXT)
-LDFLAGS += $(SANITIZE)
+           -DSCEPD_VERSION=\"$(PACKAGE_VERSION)\" -Isrc $(CPPFLAGS_EXT) $(CPPFLAGS_USER)
+LDFLAGS = $(LDFLAGS_USER) $(SANITIZE)
 LDLIBS  = $(LIBS_EXT)
 
 # Every source in src/ except the two programs' entry points goes into libscepd.a,

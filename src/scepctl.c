@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,10 @@
 #include "store.h"
 #include "util.h"
 
-static void usage(void)
+/* The synopsis of every command, to out. Reads no configuration. */
+static void print_usage(FILE *out)
 {
-	fprintf(stderr,
+	fprintf(out,
 	    "usage: scepctl init -d dir [--listen host:port] [--ca-key spec] [--ca-subject dn]\n"
 	    "                    [--import-ca cert key] [--challenge secret]\n"
 	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
@@ -59,9 +61,34 @@ static void usage(void)
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
 	    "       scepctl [-f file] ra renew [--days n]\n"
+	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
-	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n");
+	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
+	    "Exit status: 0 done, 1 failed (the message says why), 2 usage error.\n"
+	    "See scepctl(8).\n");
+}
+
+/* A usage error: what is wrong (naming the argument), the synopsis, exit 2. */
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fputs("scepctl: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	print_usage(stderr);
 	exit(2);
+}
+
+/* The first word of argv, or a placeholder when there is none, for messages. */
+static const char *arg0(int argc, char **argv)
+{
+	return argc > 0 ? argv[0] : "(nothing)";
 }
 
 /* --- init ---------------------------------------------------------------- */
@@ -108,12 +135,12 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 		else if (strcmp(a, "--upstream-ca-bundle") == 0 && more >= 1)
 			o->upstream_ca_bundle = argv[++i];
 		else
-			usage();
+			usage_error("init: unknown option, or a value missing after it: '%s'", a);
 	}
 	if (o->dir == NULL)
-		usage();
+		usage_error("init: -d dir is required");
 	if (o->upstream == NULL && (o->n_upstream_challenge > 0 || o->upstream_ca_bundle != NULL))
-		usage();
+		usage_error("init: --upstream-challenge and --upstream-ca-bundle need --upstream");
 	if (o->upstream != NULL && (o->ca.ca_key_spec != NULL || o->ca.ca_subject != NULL ||
 	    o->ca.import_cert != NULL)) {
 		fprintf(stderr, "scepctl: --upstream takes the CA from the upstream: --ca-key, "
@@ -587,7 +614,8 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 
 	if (argc != 1 || (strcmp(argv[0], "new") != 0 && strcmp(argv[0], "list") != 0 &&
 	    strcmp(argv[0], "purge") != 0))
-		usage();
+		usage_error("challenge: expected new, list or purge, not '%s'", argc > 1 ?
+		    argv[1] : arg0(argc, argv));
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -702,20 +730,20 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 	memset(&u, 0, sizeof(u));
 	memset(password, 0, sizeof(password));
 	if (argc < 1)
-		usage();
+		usage_error("user: expected add, del or list");
 	if (strcmp(argv[0], "list") == 0) {
 		if (argc != 1)
-			usage();
+			usage_error("user list: unexpected argument '%s'", argv[1]);
 	} else if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "del") == 0) {
 		if (argc < 2)
-			usage();
+			usage_error("user %s: the account name is missing", argv[0]);
 		for (i = 2; i < argc; i++) {
 			if (strcmp(argv[0], "add") == 0 && strcmp(argv[i], "--no-enroll-right") == 0)
 				enroll = 0;
 			else if (strcmp(argv[0], "add") == 0 && strcmp(argv[i], "--no-ntlm") == 0)
 				ntlm = 0;
 			else
-				usage();
+				usage_error("user %s: unexpected argument '%s'", argv[0], argv[i]);
 		}
 		if (strcmp(argv[0], "add") == 0 && !admin_valid_user_name(argv[1])) {
 			fprintf(stderr, "scepctl: %s: an account name is 1 to %d of A-Z a-z 0-9 . _ - @,"
@@ -723,7 +751,7 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 			goto out;
 		}
 	} else
-		usage();
+		usage_error("user: expected add, del or list, not '%s'", argv[0]);
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -878,10 +906,11 @@ static int cmd_revoke(const struct config *cfg, int argc, char **argv)
 		else if (serial == NULL && argv[a][0] != '-')
 			serial = argv[a];
 		else
-			usage();
+			usage_error("cert revoke: unexpected argument, or a value missing after it: "
+			    "'%s'", argv[a]);
 	}
 	if (serial == NULL)
-		usage();
+		usage_error("cert revoke: the serial number is missing");
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (strcmp(reasons[i].name, rname) == 0)
 			reason = reasons[i].code;
@@ -945,7 +974,8 @@ static int cmd_cert(const struct config *cfg, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[0], "revoke") == 0)
 		return cmd_revoke(cfg, argc - 1, argv + 1);
 	if (argc != 1 || strcmp(argv[0], "list") != 0)
-		usage();
+		usage_error("cert: expected list or revoke SERIAL, not '%s'", argc > 1 &&
+		    strcmp(argv[0], "list") == 0 ? argv[1] : arg0(argc, argv));
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -1062,16 +1092,16 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 	int rc = 1, n = 0, all = 0;
 
 	if (argc < 1)
-		usage();
+		usage_error("request: expected list, show, approve or reject");
 	if (strcmp(argv[0], "list") == 0) {
 		if (argc == 2 && strcmp(argv[1], "--all") == 0)
 			all = 1;
 		else if (argc != 1)
-			usage();
+			usage_error("request list: unexpected argument '%s'", argv[1]);
 	} else if (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "approve") == 0 ||
 	    strcmp(argv[0], "reject") == 0) {
 		if (argc != 2)
-			usage();
+			usage_error("request %s: expected one request ID", argv[0]);
 		id = strtoll(argv[1], &end, 10);
 		if (*argv[1] == '\0' || *end != '\0' || id <= 0) {
 			fprintf(stderr, "scepctl: '%s' is not a request ID (see scepctl request list)\n",
@@ -1079,7 +1109,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 			return 2;
 		}
 	} else
-		usage();
+		usage_error("request: expected list, show, approve or reject, not '%s'", argv[0]);
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -1145,7 +1175,7 @@ static int cmd_crl(const struct config *cfg, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[0], "--out") == 0)
 		out = argv[1];
 	else if (argc != 0)
-		usage();
+		usage_error("crl: unexpected argument, or a value missing after it: '%s'", argv[0]);
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -1226,7 +1256,7 @@ static int cmd_ca(const struct config *cfg, int argc, char **argv)
 	int a;
 
 	if (argc < 1 || strcmp(argv[0], "rollover") != 0)
-		usage();
+		usage_error("ca: expected rollover, not '%s'", arg0(argc, argv));
 	memset(&ro, 0, sizeof(ro));
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "--at") == 0 && a + 1 < argc) {
@@ -1244,7 +1274,8 @@ static int cmd_ca(const struct config *cfg, int argc, char **argv)
 		} else if (strcmp(argv[a], "--ca-key") == 0 && a + 1 < argc) {
 			ro.ca_key_spec = argv[++a];
 		} else
-			usage();
+			usage_error("ca rollover: unexpected argument, or a value missing after it: "
+			    "'%s'", argv[a]);
 	}
 	ro.ca_cert = cfg->ca_cert;
 	ro.ra_sign_cert = cfg->ra_sign_cert;
@@ -1277,7 +1308,7 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 	unsigned long days = 730;
 
 	if (argc < 1 || strcmp(argv[0], "renew") != 0)
-		usage();
+		usage_error("ra: expected renew, not '%s'", arg0(argc, argv));
 	if (argc == 3 && strcmp(argv[1], "--days") == 0) {
 		errno = 0;
 		days = strtoul(argv[2], &end, 10);
@@ -1286,7 +1317,8 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 			return 2;
 		}
 	} else if (argc != 1) {
-		usage();
+		usage_error("ra renew: unexpected argument, or a value missing after it: '%s'",
+		    argv[1]);
 	}
 	if (cfg->ra_sign_cert == NULL) {
 		fprintf(stderr, "scepctl: %s has no ra group: the CA acts as RA, there are no RA "
@@ -1323,9 +1355,30 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* The commands that work on a configuration (init makes one). */
+static const struct command {
+	const char *name;
+	int (*run)(const struct config *cfg, int argc, char **argv);
+} commands[] = {
+	{ "challenge", cmd_challenge },
+	{ "cert", cmd_cert },
+	{ "request", cmd_request },
+	{ "crl", cmd_crl },
+	{ "ca", cmd_ca },
+	{ "ra", cmd_ra },
+	{ "user", cmd_user },
+	{ NULL, NULL },
+};
+
+static int is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *file = CONFIG_DEFAULT_FILE;
+	const struct command *c;
 	struct config *cfg = NULL;
 	int i = 1, rc = 1;
 
@@ -1333,32 +1386,38 @@ int main(int argc, char **argv)
 		fprintf(stderr, "scepctl: cannot register the SCEP OIDs with OpenSSL\n");
 		return 1;
 	}
-	if (i + 1 < argc && strcmp(argv[i], "-f") == 0) {
+	if (i < argc && is_help(argv[i])) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (i < argc && strcmp(argv[i], "--version") == 0) {
+		printf("scepctl %s\n", SCEPD_VERSION);
+		return 0;
+	}
+	if (i < argc && strcmp(argv[i], "-f") == 0) {
+		if (i + 1 >= argc)
+			usage_error("-f needs a file name");
 		file = argv[i + 1];
 		i += 2;
 	}
+	if (i >= argc && i > 1)
+		usage_error("a command is missing after -f %s", file);
 	if (i >= argc)
-		usage();
+		usage_error(NULL);
+	/* COMMAND -h|--help: the synopsis, before any configuration is read */
+	if (is_help(argv[i]) || (i + 1 < argc && is_help(argv[i + 1]))) {
+		print_usage(stdout);
+		return 0;
+	}
 	if (strcmp(argv[i], "init") == 0)
 		return cmd_init(argc - i - 1, argv + i + 1);
+	for (c = commands; c->name != NULL && strcmp(c->name, argv[i]) != 0; c++)
+		;
+	if (c->name == NULL)
+		usage_error("unknown command '%s'", argv[i]);
 	if ((cfg = config_load(file, stderr)) == NULL)
 		return 1;
-	if (strcmp(argv[i], "challenge") == 0)
-		rc = cmd_challenge(cfg, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "cert") == 0)
-		rc = cmd_cert(cfg, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "request") == 0)
-		rc = cmd_request(cfg, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "crl") == 0)
-		rc = cmd_crl(cfg, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "ca") == 0)
-		rc = cmd_ca(cfg, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "ra") == 0)
-		rc = cmd_ra(cfg, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "user") == 0)
-		rc = cmd_user(cfg, argc - i - 1, argv + i + 1);
-	else
-		usage();
+	rc = c->run(cfg, argc - i - 1, argv + i + 1);
 	config_free(cfg);
 	return rc;
 }

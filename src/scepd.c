@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,13 +49,21 @@ struct daemon {
 	char expiry_status[256];
 };
 
-static void usage(void)
+/*
+ * Prints the usage to out and exits with status: 0 for -h/--help (stdout), 2
+ * for a usage error (stderr). Reads no configuration.
+ */
+static void usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: scepd [-t | -T] [-f file]\n"
-	    "  -f file  configuration file (default " CONFIG_DEFAULT_FILE ")\n"
-	    "  -t       check the configuration and exit 0 (valid) or 1\n"
-	    "  -T       check it and print the effective configuration\n");
-	exit(2);
+	fprintf(out, "usage: scepd [-t | -T] [-f file]\n"
+	    "       scepd -h | --help | --version\n"
+	    "  -f file    configuration file (default " CONFIG_DEFAULT_FILE ")\n"
+	    "  -t         check the configuration and exit 0 (valid) or 1\n"
+	    "  -T         check it and print the effective configuration\n"
+	    "  -h, --help this help; --version: the version\n"
+	    "Exit status: 0 stopped by a signal or configuration valid, 1 configuration\n"
+	    "or start-up error, 2 usage error. See scepd(8) and scepd.conf(5).\n");
+	exit(status);
 }
 
 /* The log settings of cfg; 0, or -1 with a reason. */
@@ -297,22 +306,35 @@ out:
 	return rc;
 }
 
+/* The long options: --help (as -h) and --version ('V', which has no short form). */
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int main(int argc, char **argv)
 {
 	const char *file = CONFIG_DEFAULT_FILE;
 	struct config *cfg = NULL;
 	int ch, check = 0, dump = 0, facility, rc = 1;
 
-	while ((ch = getopt(argc, argv, "f:tTh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:tTh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': file = optarg; break;
 		case 't': check = 1; break;
 		case 'T': dump = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		case 'V':
+			printf("scepd %s\n", SCEPD_VERSION);
+			return 0;
+		default: usage(stderr, 2);   /* getopt named the option */
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr, "scepd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr, 2);
+	}
 	if (oids_register() != 0) {
 		fprintf(stderr, "scepd: cannot register the SCEP OIDs with OpenSSL\n");
 		goto out;

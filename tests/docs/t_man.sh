@@ -15,8 +15,16 @@ for page in man/scepd.8 man/scepctl.8 man/scepd.conf.5; do
 	[ -n "$out" ] && echo "$out" | sed 's/^/# /'
 	t $([ $rc = 0 ] && [ -z "$out" ] && echo 0 || echo 1) "mandoc -Tlint $page"
 done
-for opt in -f -t -T; do
-	grep -q "^\.It Fl ${opt#-}\b" man/scepd.8; t $? "scepd.8 documents $opt"
+for opt in -f -t -T -h --help --version; do
+	grep -qE "^\.It (Fl [a-zA-Z-]+ , )?Fl ${opt#-}\b" man/scepd.8; t $? "scepd.8 documents $opt"
+done
+for page in man/scepd.8 man/scepctl.8; do
+	grep -q '^\.Fl h | -help | -version$' "$page"; t $? "$page: -h, --help and --version in the SYNOPSIS"
+	# EXIT STATUS lists each status the program uses, with what it means
+	for st in 0 1 2; do
+		sed -n '/^\.Sh EXIT STATUS$/,/^\.Sh /p' "$page" | grep -q "^\.It $st\$"
+		t $? "$page: EXIT STATUS explains status $st"
+	done
 done
 for word in init challenge cert revoke request approve reject crl rollover -listen -ca-key \
     -ca-subject -import-ca -challenge -reason -all -out -at -in ra -days; do

@@ -47,16 +47,18 @@ restore_machine() {
 			dpkg --purge scepd >/dev/null 2>&1
 	fi
 	rm -rf /var/lib/scepd /var/log/scepd /etc/scepd
-	if [ $made_user = 1 ]; then
-		userdel scepd >/dev/null 2>&1
-		groupdel scepd >/dev/null 2>&1
+	if [ $made_user = 1 ] && getent passwd scepd >/dev/null; then
+		# fails while a process of an interrupted run still runs as scepd:
+		# then the mark stays, and the next run tries again
+		userdel scepd >/dev/null 2>&1 || return 1
 	fi
+	[ $made_user = 1 ] && getent group scepd >/dev/null && groupdel scepd >/dev/null 2>&1
 	rm -f "$MARK"
 }
 if [ -e "$MARK" ]; then
 	diag "a previous t_deb.sh run was interrupted: removing what it installed"
 	made_user=$(cat "$MARK"); [ "$made_user" = 1 ] || made_user=0
-	restore_machine
+	restore_machine || done_skip "cannot remove the user scepd of an interrupted run (a process still runs as scepd)"
 fi
 if dpkg-query -W -f='${Status}' scepd 2>/dev/null | grep -q 'installed'; then
 	done_skip "a scepd package is installed on this machine: t_deb.sh does not touch it"

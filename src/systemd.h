@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * systemd.h: the two systemd protocols scepd speaks, written by hand so that
- * no library is needed: sd_notify (datagrams such as "READY=1" or
- * "STATUS=..." to the socket named by $NOTIFY_SOCKET, a path or, with a
- * leading '@', an abstract-namespace name) and socket activation ($LISTEN_PID,
- * $LISTEN_FDS: listening sockets passed from fd 3 on). Both do nothing when
- * scepd is not started by systemd.
+ * systemd.h: the two systemd protocols scepd speaks, through libsystemd:
+ * sd_notify (datagrams such as "READY=1" or "STATUS=..." to the socket named
+ * by $NOTIFY_SOCKET, a path or, with a leading '@', an abstract-namespace
+ * name) and socket activation ($LISTEN_PID, $LISTEN_FDS: listening sockets
+ * passed from fd 3 on). Both do nothing when scepd is not started by systemd.
  */
 #ifndef SYSTEMD_H
 #define SYSTEMD_H

@@ -146,9 +146,14 @@ static void test_listen(void)
 	    getenv("LISTEN_FDNAMES") == NULL, "the variables are unset");
 	ok((fcntl(3, F_GETFD) & FD_CLOEXEC) != 0, "marked close-on-exec");
 
+	/* five real listening sockets, fd 3 to 7, as systemd would pass them */
+	for (s = 4; s <= 7; s++)
+		ok(dup2(3, s) == s, "listening socket as fd %d", s);
 	set_listen((long)getpid(), "5");
 	is_int(systemd_listen_fds(fds, 4, err, sizeof(err)), -1, "more sockets than room: -1");
 	ok(strstr(err, "at most 4") != NULL, "the reason says the limit");
+	for (s = 4; s <= 7; s++)
+		close(s);
 
 	close(3);
 	to_fd3(socket(AF_INET, SOCK_STREAM, 0));

@@ -91,6 +91,19 @@ isnt "$out" 0 "the build uses dpkg-buildflags (-D_FORTIFY_SOURCE=2 reaches the c
 out=$(lintian "$B"/scepd_"${version}"_*.changes 2>&1 | grep -E '^[EW]: ')
 is "$out" "" "lintian: no errors, no warnings"
 
+# hardening from dpkg-buildflags reaches the binaries
+mkdir -p "$T/x" && dpkg-deb -x "$deb" "$T/x"
+if have_cmd readelf && have_cmd nm; then
+	for b in scepd scepctl; do
+		f=$T/x/usr/sbin/$b
+		like "$(readelf -d "$f")" 'FLAGS_1.*NOW.*PIE' "$b: position-independent, bound now"
+		like "$(readelf -lW "$f")" 'GNU_RELRO' "$b: read-only relocations"
+		like "$(nm -D "$f")" '__[a-z]+_chk' "$b: fortified functions (_FORTIFY_SOURCE)"
+	done
+else
+	skip "readelf/nm (binutils) not installed"
+fi
+
 list=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|')
 for f in /usr/sbin/scepd /usr/sbin/scepctl /lib/systemd/system/scepd.service \
 	/lib/systemd/system/scepd.socket /usr/lib/sysusers.d/scepd.conf /usr/lib/tmpfiles.d/scepd.conf \

@@ -156,7 +156,8 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 	char *text = NULL;
 
 	if (strpbrk(o->listen, "\"\\") != NULL) {
-		fprintf(stderr, "scepctl: bad --listen value\n");
+		fprintf(stderr, "scepctl: --listen %s: quotes and backslashes are not allowed\n",
+		    o->listen);
 		return NULL;
 	}
 	text = xasprintf("http: { listen = [\"%s\"]; };\n", o->listen);
@@ -624,7 +625,7 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 		/* Only hashes are kept: a password is listed by the start of its SHA-256. */
 		printf("%-16s  %-20s  %s\n", "SHA-256 (START)", "CREATED", "EXPIRES");
 		if (store_challenge_foreach(st, now_seconds(), print_challenge, &n) < 0) {
-			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			goto out;
 		}
 		fprintf(stderr, "%d unused one-time password%s (challenge.PasswordMax %u)\n", n,
@@ -634,7 +635,7 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "purge") == 0) {
 		if ((n = store_challenge_purge(st, now_seconds())) < 0) {
-			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			goto out;
 		}
 		printf("removed %d used or expired one-time password%s\n", n, n == 1 ? "" : "s");
@@ -662,7 +663,7 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 		    cfg->password_max);
 		break;
 	default:
-		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 		break;
 	}
 	OPENSSL_cleanse(password, sizeof(password));
@@ -759,7 +760,7 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 	if (strcmp(argv[0], "list") == 0) {
 		printf("%-24s %-6s %-12s %s\n", "NAME", "ENROLL", "SIGN-IN", "CREATED");
 		if (store_user_foreach(st, print_user, &n) < 0) {
-			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			goto out;
 		}
 		rc = 0;
@@ -774,7 +775,7 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "scepctl: no account named %s\n", argv[1]);
 			break;
 		default:
-			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			break;
 		}
 		goto out;
@@ -806,7 +807,7 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 		    argv[1]);
 		break;
 	default:
-		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 		break;
 	}
 out:
@@ -931,7 +932,7 @@ static int cmd_revoke(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "scepctl: no certificate with serial %s\n", serial);
 		goto out;
 	default:
-		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 		goto out;
 	}
 	switch (store_cert_revoke(st, c->serial, reason, now_seconds())) {
@@ -941,7 +942,7 @@ static int cmd_revoke(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "scepctl: certificate %s is revoked already\n", c->serial);
 		goto out;
 	default:
-		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 		goto out;
 	}
 	printf("revoked %s (%s), reason %s\n", c->serial, c->subject, rname);
@@ -982,7 +983,7 @@ static int cmd_cert(const struct config *cfg, int argc, char **argv)
 	}
 	printf("%-34s %-8s %-21s %s\n", "SERIAL", "STATUS", "NOT AFTER", "SUBJECT");
 	if (store_cert_foreach(st, print_cert, &n) < 0) {
-		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 		goto out;
 	}
 	rc = 0;
@@ -1118,7 +1119,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 		printf("%-6s %-9s %-21s %-12s %-12s %-20s %s\n", "ID", "STATE", "RECEIVED",
 		    "PROFILE", "TEMPLATE", "WAITS FOR", "SUBJECT");
 		if (store_pending_foreach(st, all, print_request, &n) < 0) {
-			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			goto out;
 		}
 		rc = 0;
@@ -1133,7 +1134,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "scepctl: no waiting request %lld\n", id);
 			break;
 		default:
-			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			break;
 		}
 		goto out;
@@ -1150,7 +1151,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "scepctl: %s\n", store_errmsg(st));
 		break;
 	default:
-		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 		break;
 	}
 out:

@@ -79,6 +79,10 @@ run "$SCEPCTL_BIN" -f
 is "$RC" 2 "scepctl -f: exit 2"
 like "$ERR" '^scepctl: -f needs a file name' "scepctl -f: says the file name is missing"
 
+run "$SCEPCTL_BIN" init -d "$T/quoted" --listen '127.0.0.1:80"80'
+is "$RC" 1 "scepctl init --listen with a quote: exit 1"
+like "$ERR" "^scepctl: --listen 127.0.0.1:80\"80: " "scepctl init --listen with a quote: names the value"
+
 # --- a configuration that cannot be read: named, exit 1
 run "$SCEPD_BIN" -t -f "$missing"
 is "$RC" 1 "scepd -t -f MISSING: exit 1"

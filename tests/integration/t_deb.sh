@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: ISC
 # t_deb.sh: the Debian package (debian/).
 #  - dpkg-buildpackage -us -uc -b builds scepd_VERSION_amd64.deb in a copy of
-#    the tree (the source tree is never written to); lintian reports no error
-#    and no warning.
+#    the tree under tests/tmp (nothing else in the tree is written to);
+#    lintian reports no error and no warning; the binaries are hardened.
 #  - The package holds the binaries, units, sysusers/tmpfiles/logrotate files,
 #    man pages, the SQL migrations and /etc/scepd/scepd.conf as a conffile.
 #  - apt-get install ./scepd_*.deb on THIS machine: the scepd user and
@@ -23,7 +23,7 @@ set -u
 . "$(dirname "$0")/service_lib.sh"
 
 T=$TEST_TMP
-chmod 0755 "$T"   # apt's download user reads the .deb from here
+chmod 0755 "$T"   # the scepd user reads its configuration and the notify socket here
 MARK=/run/lock/scepd-t_deb.installed   # set while this test's package may be installed
 STATE=/var/lib/scepd
 
@@ -69,13 +69,17 @@ done
 getent passwd scepd >/dev/null || made_user=1
 trap 'restore_machine; _cleanup' EXIT
 
-# --- build in a copy of the tree
-B=$T/build
+# --- build in a copy of the tree, under tests/tmp (ignored by git)
+mkdir -p "$SCEPD_TOP/tests/tmp"
+B=$(mktemp -d "$SCEPD_TOP/tests/tmp/t_deb.XXXXXX") || bail "a build folder under tests/tmp"
+chmod 0755 "$B"   # apt's download user reads the .deb from here
+trap 'restore_machine; rm -rf "$B"; _cleanup' EXIT
 mkdir -p "$B/scepd"
 (cd "$SCEPD_TOP" && git ls-files -z --cached --others --exclude-standard 2>/dev/null |
 	grep -zv '^tests/tmp/' | xargs -0 tar -cf - --no-recursion 2>/dev/null) | tar -xf - -C "$B/scepd"
 check "the copy of the tree has debian/rules" test -x "$B/scepd/debian/rules"
-before=$(cd "$SCEPD_TOP" && git status --porcelain --ignored 2>/dev/null | md5sum)
+tree_state() { (cd "$SCEPD_TOP" && git status --porcelain --ignored -- . ':!tests/tmp' 2>/dev/null | md5sum); }
+before=$(tree_state)
 (cd "$B/scepd" && dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1
 rc=$?
 is "$rc" 0 "dpkg-buildpackage -us -uc -b"
@@ -83,8 +87,7 @@ is "$rc" 0 "dpkg-buildpackage -us -uc -b"
 version=$(cd "$B/scepd" && dpkg-parsechangelog -S Version)
 deb=$B/scepd_${version}_$(dpkg --print-architecture).deb
 check "it writes $(basename "$deb")" test -s "$deb"
-is "$(cd "$SCEPD_TOP" && git status --porcelain --ignored 2>/dev/null | md5sum)" "$before" \
-	"the source tree is left as it was"
+is "$(tree_state)" "$before" "the source tree is left as it was (tests/tmp aside)"
 out=$(grep -i 'dpkg-buildflags\|_FORTIFY_SOURCE' "$T/build.log" | grep -c -- '-D_FORTIFY_SOURCE=2')
 isnt "$out" 0 "the build uses dpkg-buildflags (-D_FORTIFY_SOURCE=2 reaches the compiler)"
 

@@ -28,6 +28,9 @@ MARK=/run/lock/scepd-t_deb.installed   # set while this test's package may be in
 STATE=/var/lib/scepd
 
 done_skip() { skip "$1"; done_testing; exit 0; }
+# apt-get without questions, waiting (rather than failing) while another
+# apt or dpkg on this machine holds the lock
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
 [ "$(id -u)" = 0 ] || done_skip "t_deb.sh installs a package: run as root"
 for c in dpkg-buildpackage dh lintian fakeroot apt-get flock setpriv runuser; do
@@ -43,7 +46,7 @@ flock -w 900 9 || done_skip "another t_deb.sh holds /run/lock/scepd-t_deb.lock"
 made_user=0
 restore_machine() {
 	if dpkg-query -W -f='${Status}' scepd 2>/dev/null | grep -qv 'not-installed'; then
-		DEBIAN_FRONTEND=noninteractive apt-get purge -y scepd >/dev/null 2>&1 ||
+		apt_get purge -y scepd >/dev/null 2>&1 ||
 			dpkg --purge scepd >/dev/null 2>&1
 	fi
 	rm -rf /var/lib/scepd /var/log/scepd /etc/scepd
@@ -121,7 +124,7 @@ like "$conffiles" '^/etc/scepd/scepd.conf$' "/etc/scepd/scepd.conf is a conffile
 
 # --- install it here
 echo "$made_user" >"$MARK"
-out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb" 2>&1)
+out=$(apt_get install -y "$deb" 2>&1)
 rc=$?
 is "$rc" 0 "apt-get install ./$(basename "$deb")"
 [ $rc = 0 ] || bail "apt-get install" "$(printf '%s\n' "$out" | tail -n 15)"
@@ -176,13 +179,13 @@ is "$STOPPED_RC" 0 "the installed scepd stops with exit status 0"
 
 # --- remove keeps everything; purge removes the configuration, never the CA key
 echo '# edited by the administrator' >>/etc/scepd/scepd.conf
-out=$(DEBIAN_FRONTEND=noninteractive apt-get remove -y scepd 2>&1)
+out=$(apt_get remove -y scepd 2>&1)
 is "$?" 0 "apt-get remove scepd"
 check "after remove, /usr/sbin/scepd is gone" test ! -e /usr/sbin/scepd
 like "$(tail -n 1 /etc/scepd/scepd.conf 2>/dev/null)" 'edited by the administrator' \
 	"after remove, /etc/scepd/scepd.conf is kept"
 check "after remove, the CA key is kept" test -s "$STATE/ca.key"
-out=$(DEBIAN_FRONTEND=noninteractive apt-get purge -y scepd 2>&1)
+out=$(apt_get purge -y scepd 2>&1)
 is "$?" 0 "apt-get purge scepd"
 check "after purge, /etc/scepd is gone" test ! -e /etc/scepd
 check "after purge, /var/log/scepd is gone" test ! -e /var/log/scepd

@@ -49,6 +49,7 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "x509util.h"
 
 #define CT_CAPS "text/plain"
 #define CT_NEXT_CA "application/x-x509-next-ca-cert"
@@ -401,48 +402,6 @@ static int store_failed(struct pkiop *op)
 	return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
 }
 
-static int64_t asn1_time_seconds(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-static int serial_hex(X509 *cert, char *out, size_t len)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	char *hex = NULL;
-	int rc = -1;
-
-	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL)
-		goto out;
-	snprintf(out, len, "%s", hex);
-	rc = 0;
-out:
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
-}
-
-/* SHA-256 of a certificate's SubjectPublicKeyInfo DER (as csr.h's spki_sha256). */
-static int spki_sha256(X509 *cert, unsigned char out[32])
-{
-	unsigned char *der = NULL;
-	unsigned int len = 0;
-	int n, rc = -1;
-
-	if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der)) <= 0)
-		goto out;
-	if (EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	return rc;
-}
-
 static unsigned digest_bit(int nid)
 {
 	switch (nid) {
@@ -592,7 +551,7 @@ static int resend_recorded(struct pkiop *op, const struct csr *csr, struct store
 static const char *renew_key(struct pkiop *op, char *buf, size_t len)
 {
 	if (op->msg->signer == NULL || !renewal_signed_by_us(op->srv->renewal, op->msg->signer) ||
-	    serial_hex(op->msg->signer, buf, len) != 0)
+	    x509util_cert_serial_hex(op->msg->signer, buf, len) != 0)
 		return NULL;
 	return buf;
 }
@@ -742,12 +701,13 @@ static int cert_record(struct pkiop *op, const char *subject, struct store_cert 
 
 	memset(sc, 0, sizeof(*sc));
 	*der = NULL;
-	if (serial_hex(op->issued, sc->serial, sizeof(sc->serial)) != 0 ||
+	if (x509util_cert_serial_hex(op->issued, sc->serial, sizeof(sc->serial)) != 0 ||
 	    (n = i2d_X509(op->issued, der)) <= 0)
 		return -1;
 	sc->subject = (char *)subject;
-	sc->not_before = asn1_time_seconds(X509_get0_notBefore(op->issued));
-	sc->not_after = asn1_time_seconds(X509_get0_notAfter(op->issued));
+	if (x509util_time_seconds(X509_get0_notBefore(op->issued), &sc->not_before) != 0 ||
+	    x509util_time_seconds(X509_get0_notAfter(op->issued), &sc->not_after) != 0)
+		return -1;
 	sc->der = *der;
 	sc->der_len = (size_t)n;
 	snprintf(sc->status, sizeof(sc->status), "valid");
@@ -1013,6 +973,7 @@ static int check_renewal(struct pkiop *op, const struct csr *csr,
 	struct renewal_rules rules;
 	struct store_cert *known = NULL;
 	unsigned char *der = NULL;
+	enum renewal_verdict verdict;
 	char why[400];
 	int n, result;
 
@@ -1021,13 +982,13 @@ static int check_renewal(struct pkiop *op, const struct csr *csr,
 	rules.window_days = cfg->renewal_window_days;
 	rules.allow_key_reuse = cfg->renewal_allow_key_reuse;
 	rules.allow_subject_change = t->allow_subject_change;
-	if (renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, why,
-	    sizeof(why)) != SCEP_FAIL_NONE) {
-		result = fail_hr(op, strstr(why, "expired") ? HR_CERT_E_EXPIRED : 0,
+	if ((verdict = renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, why,
+	    sizeof(why))) != RENEWAL_OK) {
+		result = fail_hr(op, verdict == RENEWAL_EXPIRED ? HR_CERT_E_EXPIRED : 0,
 		    SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
 		goto out;
 	}
-	if (serial_hex(op->msg->signer, serial, serial_len) != 0) {
+	if (x509util_cert_serial_hex(op->msg->signer, serial, serial_len) != 0) {
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL,
 		    "renewal: the signer certificate's serial cannot be read");
 		goto out;
@@ -1375,7 +1336,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	op.rq.digest_nid = op.msg->digest_nid;
 	op.rq.recipient = op.msg->signer;
 	op.rq.cipher_nid = NID_undef;
-	if (op.msg->signer != NULL && spki_sha256(op.msg->signer, op.signer_sha256) == 0)
+	if (op.msg->signer != NULL && x509util_spki_sha256(X509_get_X509_PUBKEY(op.msg->signer), op.signer_sha256) == 0)
 		op.have_signer = 1;
 	skew = op.msg->signing_time - op.now;
 
@@ -1530,11 +1491,14 @@ int scep_server_has_previous_ra(const struct scep_server *srv)
 static int cert_info(X509 *cert, const char *role, struct scep_cert_info *out)
 {
 	char *name;
+	int64_t not_after;
 
 	memset(out, 0, sizeof(*out));
 	out->role = role;
-	out->not_after = asn1_time_seconds(X509_get0_notAfter(cert));
-	if (serial_hex(cert, out->serial, sizeof(out->serial)) != 0)
+	if (x509util_time_seconds(X509_get0_notAfter(cert), &not_after) != 0)
+		return -1;
+	out->not_after = (long long)not_after;
+	if (x509util_cert_serial_hex(cert, out->serial, sizeof(out->serial)) != 0)
 		return -1;
 	if ((name = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0)) == NULL)
 		return -1;

@@ -75,7 +75,7 @@
 /* A configured CA backend (ca.h), by the name profiles use. */
 struct srv_backend {
 	const struct config_backend *conf;
-	struct ca_backend *ca;          /* scep or exec; NULL: the local CA (see issue()) */
+	struct ca_backend *ca;          /* local, scep or exec */
 };
 
 struct scep_server {
@@ -241,10 +241,10 @@ static const struct srv_backend *backend_of(const struct scep_server *srv,
 }
 
 /*
- * Builds every configured backend, the backend group first. The local CA
- * issues through the signer of the current CA generation (issue()), as
- * ca_local.c does, so a rollover keeps working: a local backend has no
- * ca_backend here. The scep backends sign with the default RA.
+ * Builds every configured backend, the backend group first. Each request
+ * names the CA generation current for it (issue()), so the local backend
+ * issues under the rollover CA from its switch-over. The scep backends sign
+ * with the default RA.
  */
 static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 {
@@ -257,8 +257,7 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 	for (i = 0; i < 1 + cfg->n_backends; i++) {
 		b = i == 0 ? &cfg->backend : &cfg->backends[i - 1];
 		srv->backends[srv->n_backends++].conf = b;
-		if (b->type != NULL && strcmp(b->type, "local") != 0 &&
-		    (srv->backends[i].ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err,
+		if ((srv->backends[i].ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err,
 		    errlen)) == NULL)
 			return -1;
 	}
@@ -269,8 +268,7 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 			be = &srv->backends[0];
 		srv->profile_backend[i] = be;
 		log_msg(LOG_INFO, "profile %s: certificates are issued by backend %s (%s)",
-		    srv->ps->p[i].name, CONFIG_BACKEND_NAME(be->conf),
-		    be->ca != NULL ? ca_backend_type(be->ca) : "local");
+		    srv->ps->p[i].name, CONFIG_BACKEND_NAME(be->conf), ca_backend_type(be->ca));
 	}
 	return 0;
 }
@@ -627,17 +625,18 @@ static enum ask ca_answer(struct pkiop *op, struct ca_result *res, int unavailab
 }
 
 /*
- * Asks the CA for a certificate for a checked CSR (der: its DER as received)
- * under template t: grant, then the local CA generation's signer or the CA
- * backend op->be. unavailable_pending: an unavailable backend leaves the
- * request waiting (its when_unavailable, or a request that waits already).
+ * Asks the CA backend op->be for a certificate for a checked CSR (der: its
+ * DER as received) under template t, in the CA generation current for the
+ * request: grant, then ca_submit. unavailable_pending: an unavailable backend
+ * leaves the request waiting (its when_unavailable, or a request that waits
+ * already).
  */
 static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned char *der,
     size_t der_len, const struct policy_template *t, int unavailable_pending)
 {
 	const struct profile_gen *gen = &op->srv->ps->gen[op->gen];
+	struct ca_issuer issuer = { gen->signer, gen->crl_url };
 	struct policy_grant grant;
-	struct issue_request ir;
 	struct ca_request cr;
 	struct ca_result res;
 	char err[256];
@@ -648,41 +647,24 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 		fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 		return ASK_FAILED;
 	}
-	if (op->be->ca != NULL) {
-		memset(&cr, 0, sizeof(cr));
-		cr.csr = csr->req;
-		cr.csr_der = der;
-		cr.csr_len = der_len;
-		cr.san = csr->san;
-		cr.key_usage = grant.key_usage;
-		cr.eku = grant.eku;
-		cr.n_eku = grant.n_eku;
-		cr.validity_days = t->validity_days;
-		cr.template_name = t->name;
-		cr.transaction_id = op->msg->transaction_id;
-		cr.client_addr = op->req->client_addr;
-		cr.now = op->now;
-		ca_submit(op->be->ca, &cr, &res);
-		a = ca_answer(op, &res, unavailable_pending);
-		ca_result_free(&res);
-		return a;
-	}
-	memset(&ir, 0, sizeof(ir));
-	ir.subject = X509_REQ_get_subject_name(csr->req);
-	ir.pubkey = X509_REQ_get0_pubkey(csr->req);
-	ir.san = csr->san;
-	ir.key_usage = grant.key_usage;
-	ir.eku = grant.eku;
-	ir.n_eku = grant.n_eku;
-	ir.validity_days = t->validity_days;
-	ir.now = op->now;
-	ir.crl_url = gen->crl_url;
-	if ((op->issued = signer_issue(gen->signer, &ir, err, sizeof(err))) == NULL) {
-		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
-		    "the CA could not issue the certificate: %s", err);
-		return ASK_FAILED;
-	}
-	return ASK_ISSUED;
+	memset(&cr, 0, sizeof(cr));
+	cr.csr = csr->req;
+	cr.csr_der = der;
+	cr.csr_len = der_len;
+	cr.san = csr->san;
+	cr.key_usage = grant.key_usage;
+	cr.eku = grant.eku;
+	cr.n_eku = grant.n_eku;
+	cr.validity_days = t->validity_days;
+	cr.template_name = t->name;
+	cr.issuer = &issuer;
+	cr.transaction_id = op->msg->transaction_id;
+	cr.client_addr = op->req->client_addr;
+	cr.now = op->now;
+	ca_submit(op->be->ca, &cr, &res);
+	a = ca_answer(op, &res, unavailable_pending);
+	ca_result_free(&res);
+	return a;
 }
 
 /* The backend's when_unavailable is "pending". */
@@ -870,7 +852,8 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 	op->subject = xstrdup(csr->subject);
 	/* A request handed to a backend stays with it; others go to the profile's. */
 	op->be = pend->backend != NULL ? backend_named(srv, pend->backend) : backend_of(srv, prof);
-	if (pend->backend != NULL && (op->be == NULL || op->be->ca == NULL)) {
+	if (pend->backend != NULL && (op->be == NULL ||
+	    strcmp(ca_backend_type(op->be->ca), "local") == 0)) {
 		op->be = backend_of(srv, prof);
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "request %lld waits "
 		    "for backend %s, which is not configured any more", (long long)pend->id,

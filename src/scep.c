@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * scep.c: routes SCEP paths to their profile, answers GetCACaps, GetCACert
- * and GetNextCACert from bytes built at start-up (profile.c), serves the CRL
- * over HTTP, and runs a PKIOperation: pkimsg -> algorithm and clock checks ->
+ * scep.c: answers what route.c routes to it: GetCACaps, GetCACert and
+ * GetNextCACert from bytes built at start-up (profile.c), the CRL over HTTP,
+ * the NDES page and probes, and a PKIOperation: pkimsg -> algorithm and clock checks ->
  * signer (decrypt) -> by messageType:
  *   PKCSReq / RenewalReq: csr -> template by key usage -> policy -> renewal
  *     or challenge -> PENDING (approval) or signer (issue) -> store -> SUCCESS
@@ -43,6 +43,7 @@
 #include "query.h"
 #include "ratelimit.h"
 #include "renewal.h"
+#include "route.h"
 #include "scep.h"
 #include "scep_types.h"
 #include "metrics.h"
@@ -68,9 +69,6 @@
 #define HR_CRYPT_E_REVOKED ((int32_t)0x80092010u)
 #define HR_CRYPT_E_ASN1_BADTAG ((int32_t)0x8009310Bu)
 #define HR_CERT_E_EXPIRED ((int32_t)0x800B0101u)
-
-/* Microsoft's NDES URL validation scripts send this in `message` (ndes.md §3.1). */
-#define NDES_PROBE "NDESLongUrlValidator"
 
 /* A configured CA backend (ca.h), by the name profiles use. */
 struct srv_backend {
@@ -1573,47 +1571,30 @@ out:
 }
 
 
-/* 1 when the query's message parameter is one of Microsoft's validation probes. */
-static int ndes_probe(const struct http_request *req)
-{
-	const char *val;
-	size_t vlen;
-
-	return query_find(req->query, req->query_len, "message", &val, &vlen) &&
-	    vlen >= strlen(NDES_PROBE) && strncmp(val, NDES_PROBE, strlen(NDES_PROBE)) == 0;
-}
-
 /*
  * NDES answers its URL validation probes with 200 (ndes.md §3.1): a fake
  * PKIOperation and the unknown operation "GetCACerts". The probe is logged as
  * NDES logs it, as an undecodable request.
  */
 static void probe_answer(const struct http_request *req, struct http_response *resp,
-    const char *op, int event)
+    const struct route *rt)
 {
-	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
-	    .status = 200, .event = event,
+	log_request(&(struct log_request){ .client = req->client_addr, .operation = rt->operation,
+	    .status = 200, .event = rt->event,
 	    .reason = "NDES URL validation probe (Validate-NDESUrl.ps1): answered 200" });
 	httpd_text(resp, 200, "NDES URL validation request received");
 }
 
+/* PKIOperation by GET: the message parameter decoded (route.c saw that there is one). */
 static void pkioperation_get(struct scep_server *srv, const struct profile *prof,
     const struct http_request *req, struct http_response *resp)
 {
-	const char *val;
-	size_t vlen, der_len;
+	const char *val = NULL;
+	size_t vlen = 0, der_len;
 	unsigned char *der;
 	char err[256];
 
-	if (!query_find(req->query, req->query_len, "message", &val, &vlen) || vlen == 0) {
-		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE,
-		    "PKIOperation by GET needs a message parameter");
-		return;
-	}
-	if (ndes_probe(req)) {
-		probe_answer(req, resp, "PKIOperation", NDES_EVENT_DECODE);
-		return;
-	}
+	(void)query_find(req->query, req->query_len, "message", &val, &vlen);
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
@@ -1624,26 +1605,16 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 
 /* --- HTTP: CRL and the NDES page ------------------------------------------ */
 
-/* Serves a CA's CRL when path is one of the CRL paths; 0 when it is not. */
-static int crl_http(struct scep_server *srv, const struct http_request *req,
+/* Serves the CRL of CA generation g. */
+static void crl_http(struct scep_server *srv, size_t g, const struct http_request *req,
     struct http_response *resp)
 {
 	const struct profiles *ps = srv->ps;
 	struct store *st = NULL;
 	unsigned char *der = NULL;
-	size_t g, len = 0;
+	size_t len = 0;
 	char err[512];
 
-	for (g = 0; g < ps->n_gen; g++)
-		if (ps->gen[g].crl_path != NULL && strcmp(req->path, ps->gen[g].crl_path) == 0)
-			break;
-	if (g == ps->n_gen)
-		return 0;
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		http_error(srv, req, resp, "CRL", 405, NDES_EVENT_NONE, "use GET");
-		resp->allow = "GET";
-		return 1;
-	}
 	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL ||
 	    crl_current(st, ps->gen[g].signer, ps->gen[g].legacy, srv->cfg->crl_validity_hours,
 	    now_seconds(), 0, &der, &len, err, sizeof(err)) != 0) {
@@ -1661,7 +1632,6 @@ out:
 	free(der);
 	if (st != NULL)
 		store_pool_put(srv->pool, st);
-	return 1;
 }
 
 /* The general page a plain GET of mscep.dll shows without the Intune connector (ndes.md §3.6). */
@@ -1678,90 +1648,62 @@ static const char ndes_page[] =
 
 /* --- dispatch ------------------------------------------------------------ */
 
-void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+/* GetNextCACert: the rollover CA's certificates while it waits for its switch-over. */
+static void get_next_ca_cert(struct scep_server *srv, size_t g, const struct http_request *req,
+    struct http_response *resp, const char *op)
 {
-	struct scep_server *srv = ctx;
-	const struct profile *prof;
-	const char *val;
-	size_t vlen, g;
-	char *op = NULL;
-	int ndes, is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-
-	if (crl_http(srv, req, resp))
-		return;
-	if (admin_is_path(req->path)) {
-		/*
-		 * The page, unless a SCEP operation is asked for (NDES answers those
-		 * here too, for the default profile); with admin.enabled false the
-		 * whole path is absent.
-		 */
-		if (!srv->cfg->admin_enabled ||
-		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
-			admin_handle(srv->admin, req, resp);
-			return;
-		}
-		prof = &srv->ps->p[0];
-		ndes = 1;
-	} else if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
-		http_error(srv, req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
-		return;
-	}
-	if (!query_find(req->query, req->query_len, "operation", &val, &vlen)) {
-		if (ndes && is_get) {
-			set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
-			log_simple(srv, req, "-", 200, "plain GET of the NDES URL: the general page");
-			return;
-		}
-		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
-		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
-		return;
-	}
-	if ((op = query_unescape(val, vlen)) == NULL || *op == '\0') {
-		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
-		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
-		goto out;
-	}
-	if (strcmp(op, "PKIOperation") == 0) {
-		if (strcmp(req->method, "POST") == 0) {
-			if (req->body_len == 0)
-				http_error(srv, req, resp, op, 400, NDES_EVENT_DECODE,
-				    "PKIOperation by POST needs the pkiMessage as the body");
-			else
-				pkioperation(srv, prof, req, req->body, req->body_len, resp);
-		} else if (is_get)
-			pkioperation_get(srv, prof, req, resp);
-		else {
-			http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
-			resp->allow = "GET, POST";
-		}
-		goto out;
-	}
-	if (strcmp(op, "GetCACaps") != 0 && strcmp(op, "GetCACert") != 0 &&
-	    strcmp(op, "GetNextCACert") != 0) {
-		if (is_get && ndes_probe(req))
-			probe_answer(req, resp, "-", NDES_EVENT_NONE);
-		else
-			http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
-		goto out;
-	}
-	if (!is_get) {
-		http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET");
-		resp->allow = "GET";
-		goto out;
-	}
-	g = profiles_current(srv->ps, now_seconds());
-	if (strcmp(op, "GetCACaps") == 0) {
-		set_body(resp, 200, CT_CAPS, prof->caps[g], prof->caps_len[g]);
-		log_simple(srv, req, op, 200, NULL);
-	} else if (strcmp(op, "GetCACert") == 0) {
-		set_body(resp, 200, prof->cacert_type[g], prof->cacert[g], prof->cacert_len[g]);
-		log_simple(srv, req, op, 200, NULL);
-	} else if (srv->ps->next_ca != NULL && g == 0) {
+	if (srv->ps->next_ca != NULL && g == 0) {
 		set_body(resp, 200, CT_NEXT_CA, srv->ps->next_ca, srv->ps->next_ca_len);
 		log_simple(srv, req, op, 200, NULL);
 	} else
 		http_error(srv, req, resp, op, 404, NDES_EVENT_NONE, "no rollover CA certificate is "
 		    "waiting (scepctl ca rollover)");
-out:
-	free(op);
+}
+
+void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	struct scep_server *srv = ctx;
+	const struct profile *prof;
+	struct route rt;
+	size_t g;
+
+	route_match(srv->ps, srv->cfg->admin_enabled, req, &rt);
+	prof = rt.prof;
+	g = profiles_current(srv->ps, now_seconds());
+	switch (rt.handler) {
+	case ROUTE_ERROR:
+		http_error(srv, req, resp, rt.operation, rt.status, rt.event, rt.reason);
+		resp->allow = rt.allow;
+		break;
+	case ROUTE_CRL:
+		crl_http(srv, rt.gen, req, resp);
+		break;
+	case ROUTE_ADMIN:
+		admin_handle(srv->admin, req, resp);
+		break;
+	case ROUTE_NDES_PAGE:
+		set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
+		log_simple(srv, req, "-", 200, "plain GET of the NDES URL: the general page");
+		break;
+	case ROUTE_NDES_PROBE:
+		probe_answer(req, resp, &rt);
+		break;
+	case ROUTE_GET_CA_CAPS:
+		set_body(resp, 200, CT_CAPS, prof->caps[g], prof->caps_len[g]);
+		log_simple(srv, req, rt.operation, 200, NULL);
+		break;
+	case ROUTE_GET_CA_CERT:
+		set_body(resp, 200, prof->cacert_type[g], prof->cacert[g], prof->cacert_len[g]);
+		log_simple(srv, req, rt.operation, 200, NULL);
+		break;
+	case ROUTE_GET_NEXT_CA_CERT:
+		get_next_ca_cert(srv, g, req, resp, rt.operation);
+		break;
+	case ROUTE_PKIOPERATION_GET:
+		pkioperation_get(srv, prof, req, resp);
+		break;
+	case ROUTE_PKIOPERATION_POST:
+		pkioperation(srv, prof, req, req->body, req->body_len, resp);
+		break;
+	}
 }

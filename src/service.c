@@ -32,6 +32,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "scep.h"
 #include "service.h"
 #include "util.h"
@@ -291,9 +292,10 @@ void service_handle(void *ctx, const struct http_request *req, struct http_respo
 {
 	struct service *svc = ctx;
 	struct service_state *st = pin(svc);
-	int is_metrics = strcmp(req->path, "/metrics") == 0;
+	enum route_monitor mon = route_monitor(req->path);
+	int is_metrics = mon == ROUTE_MONITOR_METRICS;
 
-	if (is_metrics || strcmp(req->path, "/healthz") == 0) {
+	if (mon != ROUTE_MONITOR_NONE) {
 		if (!service_monitor_allowed(st->cfg, req->client_addr)) {
 			log_msg(LOG_DEBUG, "%s from %s refused: not in monitor.allow", req->path,
 			    req->client_addr);

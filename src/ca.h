@@ -96,7 +96,8 @@ struct ca_result {
 /*
  * Builds backend b (the backend group or a backends entry; cfg gives the
  * settings every backend shares, such as scep.allow_des). signer is borrowed and must outlive
- * the backend: local issues with it, scep signs its requests and opens the
+ * the backend: local issues with it (and crl.url) unless a request names
+ * another CA generation (ca_request.issuer), scep signs its requests and opens the
  * replies with the RA keys; every backend takes ca.cert from it (signer_ca_cert)
  * as the certificate each issued certificate must chain to. The scep backend
  * does not contact the upstream here: GetCACaps and GetCACert are fetched on

@@ -1282,174 +1282,243 @@ out:
 
 /* --- PKIOperation: the pipeline ------------------------------------------ */
 
+/* Step 1: the state of a PKIOperation for prof, before its message is read. */
+static void pkiop_init(struct pkiop *op, struct scep_server *srv, const struct profile *prof,
+    const struct http_request *req)
+{
+	memset(op, 0, sizeof(*op));
+	op->srv = srv;
+	op->req = req;
+	op->prof = prof;
+	op->be = backend_of(srv, prof);
+	op->now = now_seconds();
+	op->gen = profiles_current(srv->ps, op->now);
+	op->failinfo = SCEP_FAIL_NONE;
+	op->kind = REPLY_FAILURE;
+}
+
+/* Step 2: what the CertRep echoes from the parsed message, and who signed it. */
+static void reply_fields(struct pkiop *op)
+{
+	const struct pkimsg *msg = op->msg;
+
+	op->rq.transaction_id = msg->transaction_id;
+	op->rq.sender_nonce = msg->sender_nonce;
+	op->rq.sender_nonce_len = msg->sender_nonce_len;
+	op->rq.digest_nid = msg->digest_nid;
+	op->rq.recipient = msg->signer;
+	op->rq.cipher_nid = NID_undef;
+	if (msg->signer != NULL &&
+	    x509util_spki_sha256(X509_get_X509_PUBKEY(msg->signer), op->signer_sha256) == 0)
+		op->have_signer = 1;
+}
+
+/*
+ * Step 3: what every message must pass before its type is looked at: what
+ * pkimsg found wrong, the profile's digests, the clock skew, a known
+ * messageType. SCEP_FAIL_NONE, or the failInfo of the FAILURE set in op.
+ */
+static int check_message(struct pkiop *op)
+{
+	const struct config *cfg = op->srv->cfg;
+	const struct pkimsg *msg = op->msg;
+	int64_t skew = msg->signing_time - op->now;
+	unsigned bit;
+	char where[128];
+
+	if (msg->failinfo != SCEP_FAIL_NONE)
+		return fail(op, msg->failinfo, NDES_EVENT_RETRIEVE_INFO, "%s", msg->reason);
+	if ((bit = digest_bit(msg->digest_nid)) == 0 || (op->prof->digests & bit) == 0)
+		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "the message digest "
+		    "%s is not allowed (%s)", msg->digest_nid == NID_undef ? "(unknown)" :
+		    OBJ_nid2sn(msg->digest_nid), list_name(op, "digests",
+		    msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
+		    msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
+		    where, sizeof(where)));
+	if (cfg->max_clock_skew != 0 && msg->has_signing_time &&
+	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew))
+		return fail(op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is "
+		    "%lld seconds %s the server's clock; at most %u are allowed "
+		    "(scep.max_clock_skew)", (long long)(skew < 0 ? -skew : skew),
+		    skew < 0 ? "behind" : "ahead of", cfg->max_clock_skew);
+	if (strcmp(scep_msgtype_name(msg->message_type), "unknown") == 0)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "the messageType is not a SCEP request type");
+	return SCEP_FAIL_NONE;
+}
+
+/* Step 4: a store connection for the message's records. */
+static int open_store(struct pkiop *op)
+{
+	char err[512];
+
+	if ((op->st = store_pool_get(op->srv->pool, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "store: %s", err);
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "the store is not available");
+	}
+	return SCEP_FAIL_NONE;
+}
+
+/* Step 5: the answer to the message, by its messageType, into op. */
+static void answer_message(struct pkiop *op)
+{
+	switch (op->msg->message_type) {
+	case SCEP_MSG_PKCSREQ:
+	case SCEP_MSG_RENEWALREQ:
+		enroll(op);
+		break;
+	case SCEP_MSG_CERTPOLL:
+		certpoll(op);
+		break;
+	case SCEP_MSG_GETCERT:
+		getcert(op);
+		break;
+	case SCEP_MSG_GETCRL:
+		getcrl(op);
+		break;
+	default:
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "this message type is not answered by a server");
+		break;
+	}
+}
+
+/*
+ * Step 6: the signed CertRep of op's answer (a FAILURE is recorded in the
+ * store first), by the RA the client encrypted to. NULL with the reason in err.
+ */
+static unsigned char *sign_reply(struct pkiop *op, size_t *len, char *err, size_t errlen)
+{
+	const struct profile *prof = op->prof;
+	const struct signer *signer = op->by_prev ? op->srv->prev : prof->signer[op->gen];
+
+	switch (op->kind) {
+	case REPLY_FAILURE:
+		/* A refused digest is not used for the reply either. */
+		if (op->failinfo == SCEP_FAIL_BADALG || op->failinfo == SCEP_FAIL_BADMESSAGECHECK)
+			op->rq.digest_nid = NID_undef;
+		if (!op->srv->cfg->ndes_hresult)
+			op->rq.hresult = 0;
+		if (op->st != NULL &&
+		    store_request_failed(op->st, op->msg->transaction_id, op->msg->message_type,
+		    op->req->client_addr, op->have_keyhash ? op->keyhash : NULL, op->subject,
+		    op->failinfo, op->reason, op->now) != STORE_OK)
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		return certrep_failure(signer, &op->rq, op->failinfo, op->reason, len, err, errlen);
+	case REPLY_CERT:
+		return certrep_success(signer, &op->rq, op->issued, prof->certrep_extra[op->gen],
+		    len, err, errlen);
+	case REPLY_CRL:
+		return certrep_success_crl(signer, &op->rq, op->crl, op->crl_len, len, err, errlen);
+	case REPLY_PENDING:
+		return certrep_pending(signer, &op->rq, len, err, errlen);
+	}
+	errorf(err, errlen, "no reply");
+	return NULL;
+}
+
+/*
+ * Step 7: the access log line and the counters of a PKIOperation; signed: a
+ * CertRep was signed (else the HTTP 500 for an unusable RA key, why in err).
+ */
+static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
+{
+	struct scep_server *srv = op->srv;
+	struct log_request lr;
+	char txid[PKIMSG_MAX_TRANSACTION_ID + 1];
+
+	snprintf(txid, sizeof(txid), "%s", op->msg->transaction_id);
+	memset(&lr, 0, sizeof(lr));
+	lr.client = op->req->client_addr;
+	lr.operation = "PKIOperation";
+	lr.message_type = scep_msgtype_name(op->msg->message_type);
+	lr.transaction_id = txid;
+	lr.subject = op->subject;
+	if (!signed_ok) {
+		lr.status = 500;
+		lr.reason = err;
+		log_request(&lr);
+		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
+		return;
+	}
+	lr.status = 200;
+	switch (op->kind) {
+	case REPLY_FAILURE:
+		lr.outcome = "FAILURE";
+		lr.fail_info = scep_failinfo_name(op->failinfo);
+		lr.event = op->event;
+		lr.reason = op->reason;
+		break;
+	case REPLY_PENDING:
+		lr.outcome = "PENDING";
+		lr.reason = op->note;
+		break;
+	default:
+		lr.outcome = "SUCCESS";
+		lr.serial = op->serial[0] != '\0' ? op->serial : NULL;
+		lr.reason = op->note;
+		break;
+	}
+	if (op->by_prev && lr.reason == NULL)
+		lr.reason = "the client encrypted to the previous RA certificate (from before "
+		    "`scepctl ra renew`): answered by that RA";
+	log_request(&lr);
+	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,
+	    op->kind == REPLY_FAILURE ? METRICS_FAILURE : METRICS_SUCCESS);
+	if (op->kind == REPLY_FAILURE)
+		metrics_failinfo(srv->metrics, op->failinfo);
+}
+
+/* What a PKIOperation holds until its reply is sent. */
+static void pkiop_free(struct pkiop *op)
+{
+	if (op->st != NULL)
+		store_pool_put(op->srv->pool, op->st);
+	X509_free(op->issued);
+	free(op->ca_handle);
+	free(op->crl);
+	free(op->subject);
+	pkimsg_free(op->msg);
+}
+
+/*
+ * A PKIOperation (der: the pkiMessage): parse it, check it, answer it by its
+ * type, sign the CertRep, log it. Only a message that cannot be parsed, or a
+ * reply that cannot be signed, gets an HTTP error.
+ */
 static void pkioperation(struct scep_server *srv, const struct profile *prof,
     const struct http_request *req, const unsigned char *der, size_t len,
     struct http_response *resp)
 {
-	const struct config *cfg = srv->cfg;
-	const struct signer *signer;
 	double started = mono_seconds();
 	struct pkiop op;
-	struct log_request lr;
-	unsigned char *reply = NULL;
+	unsigned char *reply;
 	size_t reply_len = 0;
-	int64_t skew;
-	unsigned bit;
-	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1], where[128];
+	char err[512];
 
-	memset(&op, 0, sizeof(op));
-	op.srv = srv;
-	op.req = req;
-	op.prof = prof;
-	op.be = backend_of(srv, prof);
-	op.now = now_seconds();
-	op.gen = profiles_current(srv->ps, op.now);
-	op.failinfo = SCEP_FAIL_NONE;
-	op.kind = REPLY_FAILURE;
+	pkiop_init(&op, srv, prof, req);
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
-	op.rq.transaction_id = op.msg->transaction_id;
-	op.rq.sender_nonce = op.msg->sender_nonce;
-	op.rq.sender_nonce_len = op.msg->sender_nonce_len;
-	op.rq.digest_nid = op.msg->digest_nid;
-	op.rq.recipient = op.msg->signer;
-	op.rq.cipher_nid = NID_undef;
-	if (op.msg->signer != NULL && x509util_spki_sha256(X509_get_X509_PUBKEY(op.msg->signer), op.signer_sha256) == 0)
-		op.have_signer = 1;
-	skew = op.msg->signing_time - op.now;
-
-	if (op.msg->failinfo != SCEP_FAIL_NONE) {
-		fail(&op, op.msg->failinfo, NDES_EVENT_RETRIEVE_INFO, "%s", op.msg->reason);
-	} else if ((bit = digest_bit(op.msg->digest_nid)) == 0 || (prof->digests & bit) == 0) {
-		fail(&op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "the message digest %s is "
-		    "not allowed (%s)", op.msg->digest_nid == NID_undef ? "(unknown)" :
-		    OBJ_nid2sn(op.msg->digest_nid), list_name(&op, "digests",
-		    op.msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
-		    op.msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
-		    where, sizeof(where)));
-	} else if (cfg->max_clock_skew != 0 && op.msg->has_signing_time &&
-	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew)) {
-		fail(&op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is %lld "
-		    "seconds %s the server's clock; at most %u are allowed (scep.max_clock_skew)",
-		    (long long)(skew < 0 ? -skew : skew), skew < 0 ? "behind" : "ahead of",
-		    cfg->max_clock_skew);
-	} else if (strcmp(scep_msgtype_name(op.msg->message_type), "unknown") == 0) {
-		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
-		    "the messageType is not a SCEP request type");
-	} else if ((op.st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, "store: %s", err);
-		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
-	} else {
-		switch (op.msg->message_type) {
-		case SCEP_MSG_PKCSREQ:
-		case SCEP_MSG_RENEWALREQ:
-			enroll(&op);
-			break;
-		case SCEP_MSG_CERTPOLL:
-			certpoll(&op);
-			break;
-		case SCEP_MSG_GETCERT:
-			getcert(&op);
-			break;
-		case SCEP_MSG_GETCRL:
-			getcrl(&op);
-			break;
-		default:
-			fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
-			    "this message type is not answered by a server");
-			break;
-		}
-	}
-
-	signer = op.by_prev ? srv->prev : prof->signer[op.gen];
-	switch (op.kind) {
-	case REPLY_FAILURE:
-		/* A refused digest is not used for the reply either. */
-		if (op.failinfo == SCEP_FAIL_BADALG || op.failinfo == SCEP_FAIL_BADMESSAGECHECK)
-			op.rq.digest_nid = NID_undef;
-		if (!cfg->ndes_hresult)
-			op.rq.hresult = 0;
-		if (op.st != NULL &&
-		    store_request_failed(op.st, op.msg->transaction_id, op.msg->message_type,
-		    req->client_addr, op.have_keyhash ? op.keyhash : NULL, op.subject,
-		    op.failinfo, op.reason, op.now) != STORE_OK)
-			log_msg(LOG_ERR, "store: %s", store_errmsg(op.st));
-		reply = certrep_failure(signer, &op.rq, op.failinfo, op.reason, &reply_len,
-		    err, sizeof(err));
-		break;
-	case REPLY_CERT:
-		reply = certrep_success(signer, &op.rq, op.issued, prof->certrep_extra[op.gen],
-		    &reply_len, err, sizeof(err));
-		break;
-	case REPLY_CRL:
-		reply = certrep_success_crl(signer, &op.rq, op.crl, op.crl_len, &reply_len,
-		    err, sizeof(err));
-		break;
-	case REPLY_PENDING:
-		reply = certrep_pending(signer, &op.rq, &reply_len, err, sizeof(err));
-		break;
-	}
-
-	snprintf(txid, sizeof(txid), "%s", op.msg->transaction_id);
-	memset(&lr, 0, sizeof(lr));
-	lr.client = req->client_addr;
-	lr.operation = "PKIOperation";
-	lr.message_type = scep_msgtype_name(op.msg->message_type);
-	lr.transaction_id = txid;
-	lr.subject = op.subject;
+	reply_fields(&op);
+	if (check_message(&op) == SCEP_FAIL_NONE && open_store(&op) == SCEP_FAIL_NONE)
+		answer_message(&op);
+	reply = sign_reply(&op, &reply_len, err, sizeof(err));
+	log_reply(&op, reply != NULL, err);
 	if (reply == NULL) {
 		/* No CertRep can be signed: the one case for HTTP 500 (RA key unusable). */
-		lr.status = 500;
-		lr.reason = err;
-		log_request(&lr);
-		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
 		httpd_text(resp, 500, "the server cannot sign its reply");
-		goto out;
+	} else {
+		metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
+		resp->status = 200;
+		resp->content_type = CT_PKI;
+		resp->body = reply;
+		resp->body_len = reply_len;
 	}
-	lr.status = 200;
-	switch (op.kind) {
-	case REPLY_FAILURE:
-		lr.outcome = "FAILURE";
-		lr.fail_info = scep_failinfo_name(op.failinfo);
-		lr.event = op.event;
-		lr.reason = op.reason;
-		break;
-	case REPLY_PENDING:
-		lr.outcome = "PENDING";
-		lr.reason = op.note;
-		break;
-	default:
-		lr.outcome = "SUCCESS";
-		lr.serial = op.serial[0] != '\0' ? op.serial : NULL;
-		lr.reason = op.note;
-		break;
-	}
-	if (op.by_prev && lr.reason == NULL)
-		lr.reason = "the client encrypted to the previous RA certificate (from before "
-		    "`scepctl ra renew`): answered by that RA";
-	log_request(&lr);
-	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,
-	    op.kind == REPLY_FAILURE ? METRICS_FAILURE : METRICS_SUCCESS);
-	if (op.kind == REPLY_FAILURE)
-		metrics_failinfo(srv->metrics, op.failinfo);
-	metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
-	resp->status = 200;
-	resp->content_type = CT_PKI;
-	resp->body = reply;
-	resp->body_len = reply_len;
-	reply = NULL;
-out:
-	free(reply);
-	if (op.st != NULL)
-		store_pool_put(srv->pool, op.st);
-	X509_free(op.issued);
-	free(op.ca_handle);
-	free(op.crl);
-	free(op.subject);
-	pkimsg_free(op.msg);
+	pkiop_free(&op);
 }
 
 /* The default profile's signer in the current CA generation. */

@@ -22,6 +22,7 @@
 #include "scep_types.h"
 #include "tap.h"
 #include "fixture.h"
+#include "x509util.h"
 
 static char reason[512];
 
@@ -56,9 +57,9 @@ static struct csr *fixture_csr(const char *fixture)
 
 static int64_t t64(const ASN1_TIME *t)
 {
-	struct tm tm;
+	int64_t v = 0;
 
-	return ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
+	return x509util_time_seconds(t, &v) == 0 ? v : 0;
 }
 
 /* A self-signed certificate over key with subject CN=cn. */

@@ -124,7 +124,7 @@ static void route_operation(const struct http_request *req, const char *val, siz
 		else if (is_get(req) && ndes_probe(req)) {
 			rt->handler = ROUTE_NDES_PROBE;
 			rt->operation = "-";
-			rt->event = NDES_EVENT_NONE;   /* NDES logs it as an undecodable request */
+			rt->event = NDES_EVENT_NONE;
 		} else
 			route_error(rt, "-", 400, NDES_EVENT_NONE, "unknown operation", NULL);
 		return;

@@ -6,7 +6,7 @@
 # and checks of issued certificates and CertRep replies.
 #
 # Environment: SCEPD_TOP (repository root, default: two folders above this file),
-# SCEPD_FIXTURES (client fixtures, default $SCEPD_TOP/../shared/fixtures/clients),
+# SCEPD_FIXTURES (client fixtures, default $SCEPD_TOP/tests/data/clients),
 # KEEP_TMP (keep the temporary folder), TMPDIR.
 #
 # Only loopback (127.0.0.1) is ever used.
@@ -14,11 +14,11 @@
 set -u
 
 : "${SCEPD_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${SCEPD_FIXTURES:=$SCEPD_TOP/../shared/fixtures/clients}"
+: "${SCEPD_FIXTURES:=$SCEPD_TOP/tests/data/clients}"
 SCEPD_BIN=$SCEPD_TOP/scepd
 SCEPCTL_BIN=$SCEPD_TOP/scepctl
 SCEP_SUBMIT=${SCEP_SUBMIT:-/usr/lib/certmonger/scep-submit}
-CAPTURE_SERVER=$SCEPD_FIXTURES/capture_server.py
+CAPTURE_SERVER=$SCEPD_TOP/tests/capture/capture_server.py
 # The default GetCACaps answer (issue text): CRLF-separated, in this order; scepd
 # adds Renewal itself because renewal is enabled by default.
 DEFAULT_CAPS="POSTPKIOperation SHA-512 SHA-384 SHA-256 SHA-1 AES DES3 SCEPStandard Renewal"
@@ -153,6 +153,17 @@ need_binaries() {
 
 # have_cmd CMD: true if the client program exists
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
+
+# wait_until SECONDS CMD [ARGS...]: run CMD every 0.1 s until it succeeds (true)
+# or SECONDS have passed (false). Tests wait on conditions, never on fixed sleeps.
+wait_until() {
+	local secs=$1 end; shift
+	end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+	while ! "$@"; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 
 # ---------------------------------------------------------------- ports, daemons
 
@@ -445,14 +456,14 @@ pki_request() {
 	shift 4
 	d=$(new_dir capture); mkdir -p "$d"
 	label=req
-	port=$(free_port) || return 1
-	python3 "$CAPTURE_SERVER" "$label" --port "$port" --dir "$d" 2>"$d/server.log" &
+	python3 "$CAPTURE_SERVER" "$label" --port-file "$d/port" --dir "$d" 2>"$d/server.log" &
 	pid=$!
 	track_pid "$pid"
-	for _ in $(seq 50); do
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/x?operation=GetCACaps" && break
-		sleep 0.1
-	done
+	if ! wait_until 30 test -s "$d/port"; then
+		diag "the capture server did not start:"; head -5 "$d/server.log" | sed 's/^/#   /'
+		stop_pid "$pid"; return 1
+	fi
+	port=$(cat "$d/port")
 	local pwopt=()
 	[ "$pw" != - ] && pwopt=(--password "$pw")
 	timeout 30 pki --scep --url "http://127.0.0.1:$port$NDES_PATH" --in "$key" \

@@ -18,7 +18,6 @@
 set -u
 . "$(dirname "$0")/service_lib.sh"
 need_binaries
-: "${SCEPD_FIXTURES:=$SCEPD_TOP/../shared/fixtures/clients}"
 
 D=$(new_dir lab)
 T=$TEST_TMP

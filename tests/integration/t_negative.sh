@@ -18,8 +18,11 @@ set -u
 need_binaries
 
 D=$(new_dir neg)
-start_scepd "$D" || bail "scepd starts"
-pass "scepd starts (one-time passwords, allow_des = false)"
+# The fixture requests were captured on 2026-11-22: with the default 24 h
+# scep.max_clock_skew their signingTime soon makes them badTime, which would hide
+# what is tested here. t_ndes.sh tests the clock check itself.
+init_scepd "$D" && set_conf "$D" max_clock_skew 0 && run_scepd "$D" || bail "scepd starts"
+pass "scepd starts (one-time passwords, allow_des = false, max_clock_skew = 0)"
 T=$TEST_TMP
 FIX=$SCEPD_FIXTURES/strongswan-aes-sha256/request.der
 LAB_RA_ENC=$SCEPD_FIXTURES/lab/ra-enc.crt
@@ -109,15 +112,7 @@ fi
 
 # --- the fixture request, encrypted to the fixture lab RA (not ours)
 if [ -f "$FIX" ]; then
-	mark=$(log_mark)
-	r=$(post "$FIX" "$T/fix.reply")
-	fi_got=$(scep_attr "$T/fix.reply" 9.4)
-	if [ "${r%% *}" = 200 ] && [ "$fi_got" = 3 ]; then
-		# the fixture's signingTime (2026-11-22) is outside the server's clock skew
-		skip "fixture request.der: scepd answered badTime (its signingTime is too old now)"
-	else
-		failure_certrep "fixture request for an unknown recipient" "$FIX"
-	fi
+	failure_certrep "fixture request for an unknown recipient" "$FIX"
 else
 	skip "fixture $FIX not found"
 fi

@@ -95,8 +95,9 @@ tests/integration/%: tests/integration/%.c tests/unit/catest.h src/libscepd.a $(
 
 build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(INTEG_BINS)
 
+# The suite runs JOBS test programs at once (default: the number of cores).
 check: build-tests
-	tests/run
+	tests/run $(if $(JOBS),-j $(JOBS))
 
 # The whole suite again, every program built with ASan + UBSan (any report fails it).
 SANITIZERS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -212,7 +212,7 @@ set_conf() {
 }
 
 # run_scepd DIR: start scepd on an initialised DIR, wait until GetCACaps answers
-# (at most ~10 s). Sets SCEPD_DIR SCEPD_CONF SCEPD_PORT SCEPD_BASE SCEPD_URL
+# (at most ~30 s). Sets SCEPD_DIR SCEPD_CONF SCEPD_PORT SCEPD_BASE SCEPD_URL
 # SCEPD_PID SCEPD_LOG.
 # scepd_env DIR: point SCEPD_DIR, _CONF, _PORT, _BASE, _URL and _LOG at the
 # scepd whose state folder is DIR (made by init_scepd)
@@ -230,7 +230,7 @@ run_scepd() {
 	"$SCEPD_BIN" -f "$SCEPD_CONF" 2>"$SCEPD_LOG" &
 	SCEPD_PID=$!
 	track_pid "$SCEPD_PID"
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		if ! kill -0 "$SCEPD_PID" 2>/dev/null; then
 			wait "$SCEPD_PID"
 			diag "scepd exited with status $? while starting; its log:"
@@ -242,7 +242,7 @@ run_scepd() {
 		[ "$code" = 200 ] && return 0
 		sleep 0.1
 	done
-	diag "scepd did not answer GetCACaps with 200 within 10 s (last: $code)"
+	diag "scepd did not answer GetCACaps with 200 within 30 s (last: $code)"
 	return 1
 }
 
@@ -305,9 +305,9 @@ check_serving() { check "server still answers GetCACaps with 200 ${1:-}" still_s
 log_mark() { if [ -f "$SCEPD_LOG" ]; then wc -l <"$SCEPD_LOG"; else echo 0; fi; }
 
 # log_wait MARK ERE [SECONDS]: print the first log line after MARK matching ERE,
-# waiting up to SECONDS (default 5) for it to be written
+# waiting up to SECONDS (default 20: the machine may be loaded) for it to be written
 log_wait() {
-	local mark=$1 re=$2 secs=${3:-5} line
+	local mark=$1 re=$2 secs=${3:-20} line
 	for _ in $(seq $((secs * 10))); do
 		line=$(tail -n +"$((mark + 1))" "$SCEPD_LOG" 2>/dev/null | grep -E -- "$re" | head -n 1)
 		if [ -n "$line" ]; then printf '%s\n' "$line"; return 0; fi

@@ -64,16 +64,29 @@ fetcher() {
 worker 1 & wp1=$!
 worker 2 & wp2=$!
 fetcher & fp=$!
-sleep 1
+# lines_in FILE...: how many lines the files hold (0 while none exists)
+lines_in() { cat "$@" 2>/dev/null | wc -l; }
+# grown_past N FILE...: the files hold more than N lines
+grown_past() { local n=$1; shift; [ "$(lines_in "$@")" -gt "$n" ]; }
+# the load runs before the first reload, and each generation of the
+# configuration serves at least one more enrollment and fetch before the next
+wait_until 60 test -s "$T/codes" || diag "no fetch finished before the reloads"
+wait_until 60 grown_past 0 "$T"/results-* || diag "no enrollment finished before the reloads"
 mark=$(log_mark)
 for r in 1 2 3 4 5 6 7 8; do
 	if [ $((r % 2)) = 1 ]; then cp "$D/b.conf" "$D/scepd.conf"; else cp "$D/a.conf" "$D/scepd.conf"; fi
+	done_before=$(lines_in "$T"/results-*) fetched_before=$(lines_in "$T/codes")
 	notify_mark
 	kill -HUP "$SCEPD_PID"
 	wait_notify '^READY=1' 10 || fail "reload $r: READY=1"
-	sleep 0.3
+	wait_until 60 grown_past "$done_before" "$T"/results-* ||
+		diag "reload $r: no enrollment finished within 60 s"
+	wait_until 60 grown_past "$fetched_before" "$T/codes" ||
+		diag "reload $r: no fetch finished within 60 s"
 done
-sleep 1
+# enough traffic for the counts below (not a fixed time: the machine may be loaded)
+wait_until 120 grown_past 19 "$T"/results-* || diag "fewer than 20 enrollments after 120 s"
+wait_until 120 grown_past 49 "$T/codes" || diag "fewer than 50 fetches after 120 s"
 touch "$T/stop"
 wait $wp1 $wp2 $fp
 total=$(cat "$T"/results-* | wc -l)
@@ -139,7 +152,10 @@ busy=$(free_port)
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' "$busy" &
-bp=$!; track_pid $bp; sleep 0.3
+bp=$!; track_pid $bp
+# listening_on PORT: something accepts connections on 127.0.0.1:PORT
+listening_on() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_until 30 listening_on "$busy" || diag "the port holder on $busy did not start"
 python3 "$HELPERS/conf_set.py" "$D/scepd.conf" http listen "[ \"127.0.0.1:$(cat "$D/.test-port")\", \"127.0.0.1:$busy\" ]"
 refused "address in use" "cannot listen on 127\.0\.0\.1:$busy: Address already in use"
 stop_pid $bp
@@ -154,7 +170,8 @@ cp "$D/a.conf" "$D/scepd.conf"
 python3 "$HELPERS/conf_set.py" "$D/scepd.conf" http listen "[ \"127.0.0.1:$np\" ]"
 notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
 is "$(http_code "http://127.0.0.1:$np$NDES_PATH?operation=GetCACaps")" 200 "new listen address served after reload"
-sleep 0.5
+# the old listener closes once its last connection is done
+wait_until 30 eval '! listening_on "$(cat "$D/.test-port")"'
 is "$(http_code "$SCEPD_URL?operation=GetCACaps")" 000 "the old address no longer accepts connections"
 like "$(notify_messages | tail -n 1)" "STATUS=serving on http://127\.0\.0\.1:$np" "STATUS names the new listener"
 cp "$D/a.conf" "$D/scepd.conf"; notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
@@ -204,7 +221,7 @@ notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
 port=$(cat "$D/.test-port")
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/go1" "$T/slow1" &
 s1=$!; track_pid $s1
-for _ in $(seq 50); do [ -s "$T/slow1" ] && break; sleep 0.1; done
+wait_until 30 test -s "$T/slow1" || diag "the slow client did not connect"
 m=$(log_mark)
 kill -TERM "$SCEPD_PID"
 check_log "$m" 'SIGTERM: stopping; no new connections, 1 requests in flight' "SIGTERM with 1 request in flight: logged"
@@ -221,7 +238,7 @@ like "$(tail -n 2 "$D/access.log")" 'GET /certsrv/mscep/mscep.dll operation=GetC
 start_notified "$D" || bail "scepd restarts"
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/never" "$T/slow2" &
 s2=$!; track_pid $s2
-for _ in $(seq 50); do [ -s "$T/slow2" ] && break; sleep 0.1; done
+wait_until 30 test -s "$T/slow2" || diag "the slow client did not connect"
 m=$(log_mark)
 t0=$(date +%s)
 kill -TERM "$SCEPD_PID"

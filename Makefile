@@ -82,7 +82,7 @@ FORCE:
 src/%.o: src/%.c $(wildcard src/*.h) config.mk $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_STAMP)
+tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
 
 # Without a fuzzing engine each target is linked with replay.c, which runs it over

@@ -61,32 +61,36 @@ fetcher() {
 			>>"$T/codes" 2>/dev/null
 	done
 }
-worker 1 & wp1=$!
-worker 2 & wp2=$!
-fetcher & fp=$!
-# lines_in FILE...: how many lines the files hold (0 while none exists)
-lines_in() { cat "$@" 2>/dev/null | wc -l; }
-# grown_past N FILE...: the files hold more than N lines
-grown_past() { local n=$1; shift; [ "$(lines_in "$@")" -gt "$n" ]; }
+# the loops are tracked, so that a script ending early (bail) stops them too
+worker 1 & wp1=$!; track_pid $wp1
+worker 2 & wp2=$!; track_pid $wp2
+fetcher & fp=$!; track_pid $fp
+# enrolled, fetched: how many enrollments and fetches have finished so far
+enrolled() { cat "$T"/results-* 2>/dev/null | wc -l; }
+fetched() { cat "$T/codes" 2>/dev/null | wc -l; }
+# more_than COUNTER N: the counter is above N
+more_than() { [ "$("$1")" -gt "$2" ]; }
 # the load runs before the first reload, and each generation of the
 # configuration serves at least one more enrollment and fetch before the next
-wait_until 60 test -s "$T/codes" || diag "no fetch finished before the reloads"
-wait_until 60 grown_past 0 "$T"/results-* || diag "no enrollment finished before the reloads"
+wait_until 60 more_than fetched 0 || diag "no fetch finished before the reloads"
+wait_until 60 more_than enrolled 0 || diag "no enrollment finished before the reloads"
 mark=$(log_mark)
 for r in 1 2 3 4 5 6 7 8; do
 	if [ $((r % 2)) = 1 ]; then cp "$D/b.conf" "$D/scepd.conf"; else cp "$D/a.conf" "$D/scepd.conf"; fi
-	done_before=$(lines_in "$T"/results-*) fetched_before=$(lines_in "$T/codes")
+	done_before=$(enrolled) fetched_before=$(fetched)
 	notify_mark
 	kill -HUP "$SCEPD_PID"
-	wait_notify '^READY=1' 10 || fail "reload $r: READY=1"
-	wait_until 60 grown_past "$done_before" "$T"/results-* ||
-		diag "reload $r: no enrollment finished within 60 s"
-	wait_until 60 grown_past "$fetched_before" "$T/codes" ||
-		diag "reload $r: no fetch finished within 60 s"
+	# a reload that does not come back, or no traffic after it, ends the loop
+	# (the counts below then fail) instead of waiting for every later reload
+	wait_notify '^READY=1' 20 || { fail "reload $r: READY=1"; break; }
+	wait_until 30 more_than enrolled "$done_before" ||
+		{ diag "reload $r: no enrollment finished within 30 s"; break; }
+	wait_until 30 more_than fetched "$fetched_before" ||
+		{ diag "reload $r: no fetch finished within 30 s"; break; }
 done
 # enough traffic for the counts below (not a fixed time: the machine may be loaded)
-wait_until 120 grown_past 19 "$T"/results-* || diag "fewer than 20 enrollments after 120 s"
-wait_until 120 grown_past 49 "$T/codes" || diag "fewer than 50 fetches after 120 s"
+wait_until 60 more_than enrolled 19 || diag "fewer than 20 enrollments after 60 s more"
+wait_until 60 more_than fetched 49 || diag "fewer than 50 fetches after 60 s more"
 touch "$T/stop"
 wait $wp1 $wp2 $fp
 total=$(cat "$T"/results-* | wc -l)

@@ -102,7 +102,7 @@ if have_cmd systemd-socket-activate; then
 	NOTIFY_LOG=$S/notify.log NOTIFY_MARK=0
 	# systemd-socket-activate execs scepd at the first connection; it binds the
 	# sockets after it starts, so a connection refused (000) at first is retried
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		code=$(http_code "http://127.0.0.1:$hp$NDES_PATH?operation=GetCACaps")
 		[ "$code" != 000 ] && break
 		sleep 0.1
@@ -150,7 +150,7 @@ if have_cmd setpriv && [ "$(id -u)" = 0 ]; then
 		"$SCEPD_BIN" -f "$P/scepd.conf" 2>"$SCEPD_LOG" &
 	pid=$!
 	track_pid "$pid"
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		code=$(http_code "http://127.0.0.1:$port$NDES_PATH?operation=GetCACaps"); [ "$code" = 200 ] && break
 		sleep 0.1
 	done

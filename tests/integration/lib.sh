@@ -167,15 +167,35 @@ wait_until() {
 
 # ---------------------------------------------------------------- ports, daemons
 
+# free_port: a loopback TCP port nothing is bound to, for a daemon a test starts.
+# It is picked at random outside the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range): a port from that range, once closed again,
+# can be taken by any outgoing connection of a test running at the same time
+# before the daemon binds it.
 free_port() {
 	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+		python3 -c 'import random, socket
+try:
+    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+except (OSError, ValueError):
+    lo, hi = 32768, 60999
+pool = list(range(max(10000, lo - 16000), lo)) + list(range(hi + 1, 65536))
+for p in random.sample(pool, min(200, len(pool))) + [0]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        port = s.getsockname()[1]
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break'
 		return
 	fi
 	local p
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((16000 + RANDOM % 16000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"; return
 		fi

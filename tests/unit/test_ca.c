@@ -34,6 +34,7 @@
 #include "util.h"
 #include "tap.h"
 #include "catest.h"
+#include "fixture.h"
 
 static char *dir;
 static X509 *lab_ca;
@@ -846,8 +847,7 @@ int main(void)
 	lab_ca = catest_read_cert(path);
 	free(path);
 	/* a real client's CSR: sscep's, subject O=Fixture Lab,CN=fixture-sscep */
-	path = xasprintf("%s/sscep-aes128-sha256-post/request.csr.der",
-	    getenv("SCEPD_FIXTURES") ? getenv("SCEPD_FIXTURES") : "../shared/fixtures/clients");
+	path = xasprintf("%s/sscep-aes128-sha256-post/request.csr.der", fixture_dir());
 	der = read_file(path, 1 << 20, &len);
 	free(path);
 	p = der;

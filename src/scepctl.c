@@ -444,6 +444,46 @@ out:
 	return rc;
 }
 
+/*
+ * The state folder init writes into: made 0700, or, when it exists, one owned
+ * by the caller or root and tightened to 0700 (it will hold the keys and the
+ * NT hashes). 0 or -1 (said on stderr).
+ */
+static int private_folder(const char *path)
+{
+	struct stat sb;
+	int fd, rc = -1;
+
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		fprintf(stderr, "scepctl: %s is owned by uid %u, not by you or root: init refuses "
+		    "a state folder others control\n", path, (unsigned)sb.st_uid);
+		goto out;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		if (fchmod(fd, 0700) == -1) {
+			fprintf(stderr, "scepctl: %s: cannot make it private (mode %04o): %s\n",
+			    path, (unsigned)(sb.st_mode & 07777), strerror(errno));
+			goto out;
+		}
+		fprintf(stderr, "scepctl: %s: mode %04o tightened to 0700 (it holds keys and "
+		    "password hashes)\n", path, (unsigned)(sb.st_mode & 07777));
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	struct init_options o;
@@ -456,10 +496,8 @@ static int cmd_init(int argc, char **argv)
 
 	memset(rp, 0, sizeof(rp));
 	parse_init(argc, argv, &o);
-	if (mkdir(o.dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
+	if (private_folder(o.dir) != 0)
 		goto out;
-	}
 	if (realpath(o.dir, dir) == NULL) {
 		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
 		goto out;
@@ -1329,6 +1367,8 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	int i = 1, rc = 1;
 
+	/* every file scepctl makes (keys, database, configuration) is private */
+	umask(077);
 	if (oids_register() != 0) {
 		fprintf(stderr, "scepctl: cannot register the SCEP OIDs with OpenSSL\n");
 		return 1;

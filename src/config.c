@@ -261,6 +261,11 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "path is taken from the configuration file's directory.") \
 	X("database", CF_PATH, database, .def_str = "scepd.db", \
 	    .desc = "SQLite database file, relative to state_dir.") \
+	X("user", CF_STRING, user, .def_str = NULL, \
+	    .desc = "Started as root, scepd binds its sockets, then runs as this user " \
+	    "for good; unset: it stays root (warned at start).") \
+	X("group", CF_STRING, group, .def_str = NULL, \
+	    .desc = "Group to run as with user; default: the user's primary group.") \
 	X("SignatureTemplate", CF_STRING, signature_template, .def_str = "default", \
 	    .desc = "Template for requests whose key usage is signature only (NDES: " \
 	    "same name).") \
@@ -2202,6 +2207,18 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "is true");
 
 	cf_check_listeners(ctx, cfg);
+	p = cf_index("user");
+	if (cfg->user != NULL && (cfg->user[0] == '\0' || strlen(cfg->user) > 32 ||
+	    strpbrk(cfg->user, " \t\r\n:/\"\\") != NULL))
+		cf_error(ctx, ctx->line[p], "user must be a user name or number (1 to 32 "
+		    "characters, no spaces, ':' or '/')");
+	p = cf_index("group");
+	if (cfg->group != NULL && cfg->user == NULL)
+		cf_error(ctx, ctx->line[p], "group needs user");
+	else if (cfg->group != NULL && (cfg->group[0] == '\0' || strlen(cfg->group) > 32 ||
+	    strpbrk(cfg->group, " \t\r\n:/\"\\") != NULL))
+		cf_error(ctx, ctx->line[p], "group must be a group name or number (1 to 32 "
+		    "characters, no spaces, ':' or '/')");
 	p = cf_index("admin.realm");
 	if (cfg->admin_realm != NULL && strpbrk(cfg->admin_realm, "\"\\\r\n") != NULL)
 		cf_error(ctx, ctx->line[p], "admin.realm must not contain quotes, backslashes "

@@ -118,6 +118,8 @@ struct config {
 	/* top level */
 	char *state_dir;          /* state_dir: base for relative paths; default "/var/lib/scepd" */
 	char *database;           /* database: SQLite file; default "scepd.db" (resolved against state_dir) */
+	char *user;               /* user: run as this user after binding (root start); NULL: stay */
+	char *group;              /* group: with user; NULL: the user's primary group */
 	char *signature_template; /* SignatureTemplate: template for signature-only key usage; default "default" */
 	char *encryption_template;/* EncryptionTemplate: for encryption-only key usage; default "default" */
 	char *general_purpose_template; /* GeneralPurposeTemplate: both or none; default "default" */

@@ -773,6 +773,29 @@ static int plan(struct httpd *h, const struct config *cfg, struct want *w, size_
 	return 0;
 }
 
+int httpd_bind(struct httpd *h, const struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_listen *l;
+	struct lsock *s;
+	size_t k;
+
+	if (h->adopted)
+		return 0;
+	for (k = 0; k < cfg->n_listen + cfg->n_tls_listen; k++) {
+		l = k < cfg->n_listen ? &cfg->listen[k] : &cfg->tls_listen[k - cfg->n_listen];
+		if (find_sock(h, l->host, l->port) != NULL)
+			continue;
+		if (h->n_socks >= HTTPD_MAX_SOCKS) {
+			snprintf(err, errlen, "too many sockets");
+			return -1;
+		}
+		if ((s = sock_bind(l->host, l->port, err, errlen)) == NULL)
+			return -1;
+		h->socks[h->n_socks++] = s;
+	}
+	return 0;
+}
+
 static void log_unmatched(const struct httpd *h, const struct config *cfg)
 {
 	size_t i, j;

@@ -544,6 +544,15 @@ static void test_round_trip(void)
 
 	sample = config_load("etc/scepd.conf", stderr);
 	ok(sample != NULL, "etc/scepd.conf loads");
+	/* the packaged configuration names the service user; the default is none */
+	ok(sample != NULL && sample->user != NULL && strcmp(sample->user, "scepd") == 0 &&
+	    sample->group != NULL && strcmp(sample->group, "scepd") == 0,
+	    "etc/scepd.conf runs as user and group scepd");
+	if (sample != NULL) {
+		free(sample->user);
+		free(sample->group);
+		sample->user = sample->group = NULL;
+	}
 	defaults = load_as("/etc/scepd/scepd.conf", "", &errs);
 	free(errs);
 	ok(sample && defaults && config_equal(sample, defaults),
@@ -703,7 +712,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 136, "schema has 136 settings");
+	is_int(n, 138, "schema has 138 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)

@@ -2638,8 +2638,20 @@ static void cf_print_comment(FILE *out, const char *prefix, const char *text)
 	fputc('\n', out);
 }
 
+/* 1 when s is a secret with a value that redacted output leaves out. */
+static int cf_hidden(const struct cf_setting *s, const void *obj, int redact)
+{
+	const char *v;
+
+	if (!redact || !s->secret || s->type != CF_STRING)
+		return 0;
+	v = *(char *const *)cf_cptr(obj, s->off);
+	return v != NULL && v[0] != '\0';
+}
+
 /* Prints a list of groups, name = ( { ... }, ... ); every setting of each element. */
-static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems, size_t n)
+static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems, size_t n,
+    int redact)
 {
 	const struct cf_setting *s;
 	const char *obj;
@@ -2658,6 +2670,10 @@ static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems,
 			if ((s->type == CF_STRING || s->type == CF_WORD || s->type == CF_DIR ||
 			    s->type == CF_PATH) && *(char *const *)cf_cptr(obj, s->off) == NULL)
 				continue;
+			if (cf_hidden(s, obj, redact)) {
+				fprintf(out, "\t\t# %s is set (a secret: not shown)\n", cf_leaf(s));
+				continue;
+			}
 			fprintf(out, "\t\t%s = ", cf_leaf(s));
 			cf_print_value(out, s, obj);
 			fputs(";\n", out);
@@ -2667,7 +2683,7 @@ static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems,
 	fputs(");\n", out);
 }
 
-void config_print(const struct config *cfg, FILE *out)
+static void cf_print_all(const struct config *cfg, FILE *out, int redact)
 {
 	const struct cf_setting *s;
 	const char *indent;
@@ -2712,6 +2728,10 @@ void config_print(const struct config *cfg, FILE *out)
 			fprintf(out, "%s# %s is not set.\n", indent, cf_leaf(s));
 			continue;
 		}
+		if (cf_hidden(s, cfg, redact)) {
+			fprintf(out, "%s# %s is set (a secret: not shown)\n", indent, cf_leaf(s));
+			continue;
+		}
 		fprintf(out, "%s%s = ", indent, cf_leaf(s));
 		cf_print_value(out, s, cfg);
 		fputs(";\n", out);
@@ -2722,8 +2742,18 @@ void config_print(const struct config *cfg, FILE *out)
 		fputc('\n', out);
 		cf_print_comment(out, "", cf_lists[k].heading);
 		elems = cf_list_get(cfg, k, &n);
-		cf_print_list(out, &cf_lists[k], elems, n);
+		cf_print_list(out, &cf_lists[k], elems, n, redact);
 	}
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	cf_print_all(cfg, out, 0);
+}
+
+void config_print_public(const struct config *cfg, FILE *out)
+{
+	cf_print_all(cfg, out, 1);
 }
 
 static int cf_streq(const char *a, const char *b)

@@ -264,6 +264,13 @@ struct config *config_load_string(const char *label, const char *text, FILE *err
 /* Writes the effective configuration in libconfig syntax that loads back to an equal struct. */
 void config_print(const struct config *cfg, FILE *out);
 
+/*
+ * config_print for eyes (scepd -T): every secret setting that has a value
+ * (challenge.SinglePassword, a profile's SinglePassword, a backend's upstream
+ * challenge, ...) is a comment saying it is set, never its value.
+ */
+void config_print_public(const struct config *cfg, FILE *out);
+
 /* Resolves name against cfg->state_dir unless it is absolute; malloc'd. */
 char *config_path(const struct config *cfg, const char *name);
 

@@ -390,7 +390,7 @@ int main(int argc, char **argv)
 	if ((cfg = config_load(file, stderr)) == NULL)
 		goto out;
 	if (dump)
-		config_print(cfg, stdout);
+		config_print_public(cfg, stdout);
 	if (check || dump) {
 		memset(&d, 0, sizeof(d));
 		d.file = file;

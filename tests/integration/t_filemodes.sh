@@ -16,6 +16,8 @@
 #     nobody's (/proc/PID/status), it serves GetCACaps and issues a
 #     certificate (it writes the database as nobody); a state folder still
 #     owned by root is refused by -t and at start; an unknown user is fatal.
+#  6. No secret in `scepd -T` or the log: a static challenge password is
+#     shown as set, not printed.
 set -u
 . "$(dirname "$0")/service_lib.sh"
 need_binaries
@@ -57,7 +59,7 @@ like "$out" "database $D/scepd.db: accessible by group or others \(mode 0644\); 
 	"scepd -t names a group-readable database"
 like "$out" 'rc=1$' "... and exits 1"
 scepd_env "$D"
-"$SCEPD_BIN" -f "$D/scepd.conf" 2>"$T/start-refused.log"
+timeout 20 "$SCEPD_BIN" -f "$D/scepd.conf" 2>"$T/start-refused.log"
 is "$?" 1 "scepd refuses to start with a group-readable database"
 like "$(cat "$T/start-refused.log")" "cannot start: database $D/scepd.db: accessible by group.*event=2" \
 	"... logging why (event 2), naming the file"
@@ -154,10 +156,21 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	check "user = an unknown user" python3 "$HELPERS/conf_set.py" "$U/scepd.conf" - user '"no-such-user-scepd"'
 	out=$(t_check "$U")
 	like "$out" 'user no-such-user-scepd: no such user' "scepd -t: an unknown user is named"
-	"$SCEPD_BIN" -f "$U/scepd.conf" 2>"$T/nouser.log"
+	timeout 20 "$SCEPD_BIN" -f "$U/scepd.conf" 2>"$T/nouser.log"
 	is "$?" 1 "scepd refuses to start with a user it cannot become"
 else
 	skip "not root, or no user nobody: the service user test needs both"
 fi
+
+# --- 6. secrets stay out of -T and the log
+S=$(new_dir secret)
+init_scepd "$S" --challenge Top-S3cret-pw || bail "scepctl init --challenge"
+out=$("$SCEPD_BIN" -T -f "$S/scepd.conf" 2>&1)
+is "$?" 0 "scepd -T exits 0"
+unlike "$out" 'Top-S3cret-pw' "scepd -T does not print the static challenge password"
+like "$out" '# SinglePassword is set \(a secret: not shown\)' "... it says that it is set"
+run_scepd "$S" || bail "scepd starts (static password)"
+stop_scepd
+unlike "$(cat "$SCEPD_LOG")" 'Top-S3cret-pw' "the log does not hold the password"
 
 done_testing

@@ -105,7 +105,7 @@ int filemode_check_config(const struct config *cfg, const struct filemode_owners
 	size_t i;
 	int rc;
 
-	if (check_path("state_dir", cfg->state_dir, 0, 1, owners, err, errlen) != 0)
+	if (check_path("state_dir", cfg->state_dir, 1, 1, owners, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < sizeof(db_suffix) / sizeof(db_suffix[0]); i++) {
 		path = xasprintf("%s%s", cfg->database, db_suffix[i]);

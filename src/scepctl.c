@@ -445,9 +445,11 @@ out:
 }
 
 /*
- * The state folder init writes into: made 0700, or, when it exists, one owned
- * by the caller or root and tightened to 0700 (it will hold the keys and the
- * NT hashes). 0 or -1 (said on stderr).
+ * The state folder init writes into: made 0700, or, when it exists, tightened
+ * to 0700 (it will hold the keys and the NT hashes). Someone else's folder is
+ * refused unless init runs as root (which prepares folders for the service
+ * user: systemd-tmpfiles makes /var/lib/scepd the scepd user's). 0 or -1
+ * (said on stderr).
  */
 static int private_folder(const char *path)
 {
@@ -463,9 +465,9 @@ static int private_folder(const char *path)
 		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		fprintf(stderr, "scepctl: %s is owned by uid %u, not by you or root: init refuses "
-		    "a state folder others control\n", path, (unsigned)sb.st_uid);
+	if (geteuid() != 0 && sb.st_uid != geteuid()) {
+		fprintf(stderr, "scepctl: %s is owned by uid %u, not by you: init refuses a state "
+		    "folder others control\n", path, (unsigned)sb.st_uid);
 		goto out;
 	}
 	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {

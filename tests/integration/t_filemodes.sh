@@ -44,12 +44,22 @@ is "$(mode "$D/scepd.db")" 600 "scepd.db holding the NT hash is 0600"
 for f in ca.key ra-sign.key ra-enc.key scepd.conf; do
 	is "$(mode "$D/$f")" 600 "$f is 0600"
 done
-O=$(new_dir others)
-mkdir -m 0755 "$O"
-chown nobody "$O"
-out=$("$SCEPCTL_BIN" init -d "$O" 2>&1)
-isnt "$?" 0 "scepctl init refuses an existing folder owned by another user"
-like "$out" "owned by uid [0-9]+, not by you or root" "... saying whose it is"
+if [ "$(id -u)" = 0 ] && have_cmd setpriv; then
+	chmod 0711 "$TEST_TMP"
+	O=$(new_dir others)
+	mkdir -m 0777 "$O"
+	out=$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$SCEPCTL_BIN" init -d "$O" 2>&1)
+	isnt "$?" 0 "scepctl init (as nobody) refuses an existing folder owned by another user"
+	like "$out" "owned by uid 0, not by you: init refuses" "... saying whose it is"
+	O=$(new_dir forservice)
+	mkdir -m 0755 "$O"
+	chown nobody "$O"
+	out=$("$SCEPCTL_BIN" init -d "$O" 2>&1)
+	is "$?" 0 "scepctl init as root into a folder the service user owns (as systemd-tmpfiles makes it)"
+	is "$(mode "$O")" 700 "... tightened to 0700"
+else
+	skip "not root or no setpriv: init into another user's folder"
+fi
 
 # --- 2. strict modes: scepd -t and start
 is "$(t_check "$D")" rc=0 "scepd -t accepts the private state folder (silently)"

@@ -133,8 +133,12 @@ static int preflight(const struct config *cfg, struct daemon *d, char *err, size
  * After the sockets are bound and before anything reads a request: become
  * the service user for good, or say that scepd runs as root. 0, or -1.
  */
-static int drop_privileges(struct daemon *d, char *err, size_t errlen)
+static int drop_privileges(const struct config *cfg, struct daemon *d, char *err,
+    size_t errlen)
 {
+	struct privdrop_user u;
+	char ignored[256];
+
 	if (d->drop) {
 		if (privdrop_to(&d->user, err, errlen) != 0)
 			return -1;
@@ -143,6 +147,10 @@ static int drop_privileges(struct daemon *d, char *err, size_t errlen)
 	} else if (geteuid() == 0) {
 		log_event(LOG_WARNING, SCEPD_EVENT_RUNS_AS_ROOT, "running as root: no user is "
 		    "set to drop to (user = \"scepd\"; in %s)", d->file);
+	} else if (cfg->user != NULL && (privdrop_resolve(cfg->user, cfg->group, &u, ignored,
+	    sizeof(ignored)) != 0 || u.uid != geteuid())) {
+		log_msg(LOG_WARNING, "user = \"%s\" is set, but scepd was not started as root: "
+		    "it keeps running as uid %u", cfg->user, (unsigned)geteuid());
 	}
 	return 0;
 }
@@ -304,7 +312,7 @@ static int serve(const char *file, struct config *cfg)
 		log_msg(LOG_NOTICE, "socket activation: %d sockets from systemd", n_fds);
 	/* Acquire, then drop: the sockets as root, everything else as the service user. */
 	if (httpd_bind(d.httpd, cfg, err, sizeof(err)) != 0 ||
-	    drop_privileges(&d, err, sizeof(err)) != 0) {
+	    drop_privileges(cfg, &d, err, sizeof(err)) != 0) {
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}

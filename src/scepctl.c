@@ -7,6 +7,7 @@
  * files and store as the daemon, through the same modules; a revocation makes
  * the CRL again at once (the daemon would at the next CRL request anyway).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +33,7 @@
 #include "csr.h"
 #include "labca.h"
 #include "oids.h"
+#include "privdrop.h"
 #include "scep.h"
 #include "scep_client.h"
 #include "scep_types.h"
@@ -43,9 +45,10 @@ static void usage(void)
 {
 	fprintf(stderr,
 	    "usage: scepctl init -d dir [--listen host:port] [--ca-key spec] [--ca-subject dn]\n"
-	    "                    [--import-ca cert key] [--challenge secret]\n"
+	    "                    [--import-ca cert key] [--challenge secret] [--owner user[:group]]\n"
 	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
 	    "                    [--upstream-ca-bundle file] [--listen host:port] [--challenge secret]\n"
+	    "                    [--owner user[:group]]\n"
 	    "       scepctl [-f file] challenge new | list | purge\n"
 	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
 	    "(password on stdin)\n"
@@ -75,6 +78,7 @@ struct init_options {
 	const char *upstream_challenge[2]; /* for the RA signing, then encryption request */
 	int n_upstream_challenge;
 	const char *upstream_ca_bundle;
+	const char *owner;                /* --owner user[:group]: give the folder to it */
 };
 
 static void parse_init(int argc, char **argv, struct init_options *o)
@@ -107,6 +111,8 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 			o->upstream_challenge[o->n_upstream_challenge++] = argv[++i];
 		else if (strcmp(a, "--upstream-ca-bundle") == 0 && more >= 1)
 			o->upstream_ca_bundle = argv[++i];
+		else if (strcmp(a, "--owner") == 0 && more >= 1)
+			o->owner = argv[++i];
 		else
 			usage();
 	}
@@ -486,18 +492,82 @@ out:
 	return rc;
 }
 
+/* --owner user[:group]: looked up before anything is written. 0 or -1 (said). */
+static int init_owner(const char *spec, struct privdrop_user *u)
+{
+	char name[64], err[256];
+	const char *colon = strchr(spec, ':');
+	size_t n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "scepctl: --owner needs root\n");
+		return -1;
+	}
+	if (n == 0 || n >= sizeof(name)) {
+		fprintf(stderr, "scepctl: --owner %s: not a user name\n", spec);
+		return -1;
+	}
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	if (privdrop_resolve(name, colon != NULL ? colon + 1 : NULL, u, err, sizeof(err)) != 0) {
+		fprintf(stderr, "scepctl: --owner: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Gives the state folder and the files init wrote in it (one level, links
+ * not followed) to the service user. 0 or -1 (said).
+ */
+static int give_folder(const char *dir, const struct privdrop_user *u)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	int fd, rc = -1;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		fprintf(stderr, "scepctl: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	while ((errno = 0, e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fchownat(fd, e->d_name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			fprintf(stderr, "scepctl: %s/%s: chown: %s\n", dir, e->d_name,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (errno != 0 || fchown(fd, u->uid, u->gid) != 0) {
+		fprintf(stderr, "scepctl: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	else if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	struct init_options o;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct ra_pair rp[2];
+	struct privdrop_user owner;
 	X509 *upstream_ca = NULL;
 	char dir[PATH_MAX], err[512], *conf = NULL, fp[100];
 	int i, rc = 1;
 
 	memset(rp, 0, sizeof(rp));
 	parse_init(argc, argv, &o);
+	if (o.owner != NULL && init_owner(o.owner, &owner) != 0)
+		goto out;
 	if (private_folder(o.dir) != 0)
 		goto out;
 	if (realpath(o.dir, dir) == NULL) {
@@ -599,6 +669,14 @@ out:
 	}
 	X509_free(upstream_ca);
 	store_close(st);
+	/* last, once the database is closed: everything in the folder is the owner's */
+	if (rc == 0 && o.owner != NULL) {
+		if (give_folder(dir, &owner) != 0)
+			rc = 1;
+		else
+			printf("Owner:             %s (uid %u, gid %u): the folder and its files\n",
+			    o.owner, (unsigned)owner.uid, (unsigned)owner.gid);
+	}
 	config_free(cfg);
 	free(conf);
 	return rc;

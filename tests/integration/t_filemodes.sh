@@ -15,7 +15,8 @@
 #  5. Started as root with user = "nobody": the process's uids and gids are
 #     nobody's (/proc/PID/status), it serves GetCACaps and issues a
 #     certificate (it writes the database as nobody); a state folder still
-#     owned by root is refused by -t and at start; an unknown user is fatal.
+#     owned by root is refused by -t and at start; `scepctl init --owner`
+#     gives a new folder to the service user; an unknown user is fatal.
 #  6. No secret in `scepd -T` or the log: a static challenge password is
 #     shown as set, not printed.
 set -u
@@ -163,6 +164,12 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 		skip "pki (strongswan-pki) not installed"
 	fi
 	stop_scepd
+	V=$(new_dir owner)
+	init_scepd "$V" --owner "nobody:$ngroup" || fail "scepctl init --owner nobody:$ngroup"
+	is "$(find "$V" ! -user nobody ! -name .test-port | wc -l)" 0 "init --owner: the folder and every file in it are nobody's"
+	is "$(find "$V" -name '*.key' -perm /077 | wc -l)" 0 "... and the keys stay 0600"
+	check "user = nobody" python3 "$HELPERS/conf_set.py" "$V/scepd.conf" - user '"nobody"'
+	is "$(t_check "$V")" rc=0 "scepd -t (as root, user nobody) accepts what init --owner made"
 	check "user = an unknown user" python3 "$HELPERS/conf_set.py" "$U/scepd.conf" - user '"no-such-user-scepd"'
 	out=$(t_check "$U")
 	like "$out" 'user no-such-user-scepd: no such user' "scepd -t: an unknown user is named"

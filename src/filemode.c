@@ -52,10 +52,12 @@ int filemode_check_stat(const struct stat *sb, const char *what, const char *pat
 }
 
 /*
- * One path: missing is fine when optional; writable files must belong to
- * owners->must when it is set. 0 or -1 with a reason.
+ * One path: missing is fine when optional; with owners->must set (scepd
+ * drops to that user, then reads the keys and writes the database as it), it
+ * must belong to that user: a private file of root's it could not open. 0 or
+ * -1 with a reason.
  */
-static int check_path(const char *what, const char *path, int optional, int written,
+static int check_path(const char *what, const char *path, int optional,
     const struct filemode_owners *owners, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -70,8 +72,8 @@ static int check_path(const char *what, const char *path, int optional, int writ
 	}
 	if (filemode_check_stat(&sb, what, path, owners, err, errlen) != 0)
 		return -1;
-	if (written && owners->must != (uid_t)-1 && sb.st_uid != owners->must) {
-		errorf(err, errlen, "%s %s: owned by uid %u, but scepd writes it as user %s "
+	if (owners->must != (uid_t)-1 && sb.st_uid != owners->must) {
+		errorf(err, errlen, "%s %s: owned by uid %u, but scepd uses it as user %s "
 		    "after dropping privileges; chown %s it", what, path, (unsigned)sb.st_uid,
 		    owners->must_name, owners->must_name);
 		return -1;
@@ -88,10 +90,10 @@ static int check_key(const char *what, const char *path, int optional,
 
 	if (path == NULL)
 		return 0;
-	if (check_path(what, path, optional, 0, owners, err, errlen) != 0)
+	if (check_path(what, path, optional, owners, err, errlen) != 0)
 		return -1;
 	prev = xasprintf("%s%s", path, SCEP_RA_PREVIOUS_SUFFIX);
-	rc = check_path(what, prev, 1, 0, owners, err, errlen);
+	rc = check_path(what, prev, 1, owners, err, errlen);
 	free(prev);
 	return rc;
 }
@@ -105,11 +107,11 @@ int filemode_check_config(const struct config *cfg, const struct filemode_owners
 	size_t i;
 	int rc;
 
-	if (check_path("state_dir", cfg->state_dir, 1, 1, owners, err, errlen) != 0)
+	if (check_path("state_dir", cfg->state_dir, 1, owners, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < sizeof(db_suffix) / sizeof(db_suffix[0]); i++) {
 		path = xasprintf("%s%s", cfg->database, db_suffix[i]);
-		rc = check_path("database", path, 1, 1, owners, err, errlen);
+		rc = check_path("database", path, 1, owners, err, errlen);
 		free(path);
 		if (rc != 0)
 			return -1;
@@ -122,7 +124,7 @@ int filemode_check_config(const struct config *cfg, const struct filemode_owners
 	    check_key("ra.enc_key", cfg->ra_enc_key, 0, owners, err, errlen) != 0)
 		return -1;
 	if (cfg->n_tls_listen > 0 &&
-	    check_path("tls.key", cfg->tls_key, 0, 0, owners, err, errlen) != 0)
+	    check_path("tls.key", cfg->tls_key, 0, owners, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < cfg->n_profiles; i++) {
 		p = &cfg->profiles[i];

@@ -34,9 +34,10 @@ int filemode_check_stat(const struct stat *sb, const char *what, const char *pat
 /*
  * Checks the state folder, the database (and its -wal/-shm files), and every
  * key file cfg names that exists (tls.key only with tls.listen). With
- * owners->must set (scepd drops to that user), the state folder and the
- * database must be owned by it, as it writes them after the drop. 0, or -1
- * with a reason naming the file.
+ * owners->must set (scepd drops to that user), every one of them must be
+ * owned by it: after the drop it writes the database and reads the keys (at
+ * start and on reload), and a private file of root's it could not open. 0, or
+ * -1 with a reason naming the file.
  */
 int filemode_check_config(const struct config *cfg, const struct filemode_owners *owners,
     char *err, size_t errlen);

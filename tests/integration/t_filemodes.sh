@@ -141,7 +141,7 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	check "user = nobody" python3 "$HELPERS/conf_set.py" "$U/scepd.conf" - user '"nobody"'
 	check "group = $ngroup" python3 "$HELPERS/conf_set.py" "$U/scepd.conf" - group "\"$ngroup\""
 	out=$(t_check "$U")
-	like "$out" "state_dir $U: owned by uid 0, but scepd writes it as user nobody after dropping privileges; chown nobody it" \
+	like "$out" "state_dir $U: owned by uid 0, but scepd uses it as user nobody after dropping privileges; chown nobody it" \
 		"scepd -t (as root): a state folder the service user cannot write is named"
 	chown -R "nobody:$ngroup" "$U"
 	is "$(t_check "$U")" rc=0 "scepd -t accepts the folder once it belongs to the service user"

@@ -2,9 +2,8 @@
 /*
  * test_filemode.c: strict modes (src/filemode.c): private files and folders
  * pass; group or other access, another owner and a non-regular file are
- * refused naming the setting and the path; the database and state folder
- * must belong to the service user scepd drops to; a missing optional file is
- * fine.
+ * refused naming the setting and the path; the files must belong to the
+ * service user scepd drops to; a missing optional file is fine.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +100,7 @@ int main(void)
 	o.must_name = "svc";
 	is_int(cfg ? filemode_check_config(cfg, &o, err, sizeof(err)) : -2, -1,
 	    "a state folder the service user does not own is refused");
-	ok(strstr(err, "scepd writes it as user svc after dropping privileges; chown svc it") != NULL,
+	ok(strstr(err, "scepd uses it as user svc after dropping privileges; chown svc it") != NULL,
 	    "... saying to chown it (%s)", err);
 	config_free(cfg);
 	snprintf(path, sizeof(path), "%s/ca.key", dir);

@@ -10,8 +10,9 @@
 #     user; a reload (SIGHUP) that finds the database no longer private is
 #     refused (event 1002) and the running configuration keeps serving.
 #  3. Started as root without `user`: event 1006 (runs as root).
-#  4. The challenge rate limiter survives SIGHUP: rejections before and after a
-#     reload add up, and the address is then refused even with a good password.
+#  4. The challenge and sign-in rate limiters survive SIGHUP: failures before
+#     and after a reload add up, and the address is then refused even with a
+#     good password.
 #  5. Started as root with user = "nobody": the process's uids and gids are
 #     nobody's (/proc/PID/status), it serves GetCACaps and issues a
 #     certificate (it writes the database as nobody); a state folder still
@@ -90,6 +91,7 @@ chown root "$D/ca.key"
 
 # --- 3. root without user, 2. reload with a now-bad mode
 check "challenge.max_failures 3" python3 "$HELPERS/conf_set.py" "$D/scepd.conf" challenge max_failures 3
+check "admin.max_failures 2" python3 "$HELPERS/conf_set.py" "$D/scepd.conf" admin max_failures 2
 run_scepd "$D" || bail "scepd starts on the private state folder"
 check_log 0 'running as root: no user is set.*event=1006' "started as root without user: event 1006"
 chmod 0644 "$D/scepd.db"
@@ -129,6 +131,17 @@ if have_cmd pki; then
 else
 	skip "pki (strongswan-pki) not installed: the rate limiter test needs a client"
 fi
+# sign_in PASSWORD: the HTTP status of the admin page for alice (NTLM)
+sign_in() {
+	curl -s -o /dev/null --max-time 20 -w '%{http_code}' --ntlm -u "alice:$1" \
+		"$SCEPD_BASE/certsrv/mscep_admin/" 2>/dev/null
+}
+is "$(sign_in wrong-1)" 401 "a failed sign-in (1 of 2)"
+mark=$(log_mark)
+kill -HUP "$SCEPD_PID"
+check_log "$mark" 'reloaded .*event=1001' "SIGHUP between the failed sign-ins: reloaded"
+is "$(sign_in wrong-2)" 401 "a failed sign-in (2 of 2, after the reload)"
+is "$(sign_in 'Passw0rd!')" 429 "after admin.max_failures failed sign-ins across a reload: 429, even with the right password"
 stop_scepd
 
 # --- 5. the service user

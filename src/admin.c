@@ -42,6 +42,7 @@ struct admin {
 	const struct config *cfg;
 	struct store_pool *pool;
 	struct ratelimit *limiter;
+	int limiter_shared;        /* limiter belongs to the service (admin_share_limiter) */
 	char thumbprint[36];
 	char nb_domain[16], nb_computer[16];
 	char dns_domain[256], dns_computer[256];
@@ -297,8 +298,17 @@ void admin_free(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	ratelimit_free(a->limiter);
+	if (!a->limiter_shared)
+		ratelimit_free(a->limiter);
 	free(a);
+}
+
+void admin_share_limiter(struct admin *a, struct ratelimit *rl)
+{
+	if (!a->limiter_shared)
+		ratelimit_free(a->limiter);
+	a->limiter = rl;
+	a->limiter_shared = 1;
 }
 
 int admin_is_path(const char *path)

@@ -21,11 +21,18 @@ struct store_pool;
 struct store_user;
 
 struct admin;
+struct ratelimit;
 
 /* Builds the page state (CA thumbprint, NTLM target names). NULL with a reason. */
 struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_pool *pool,
     char *err, size_t errlen);
 void admin_free(struct admin *a);
+
+/*
+ * Counts failed sign-ins in rl (not owned; it outlives a) instead of a's own
+ * table, so that they survive a reload (the service keeps rl).
+ */
+void admin_share_limiter(struct admin *a, struct ratelimit *rl);
 
 /*
  * 1 for /certsrv/mscep_admin, /certsrv/mscep_admin/ and

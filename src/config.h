@@ -118,6 +118,8 @@ struct config {
 	/* top level */
 	char *state_dir;          /* state_dir: base for relative paths; default "/var/lib/scepd" */
 	char *database;           /* database: SQLite file; default "scepd.db" (resolved against state_dir) */
+	char *user;               /* user: run as this user after binding (root start); NULL: stay */
+	char *group;              /* group: with user; NULL: the user's primary group */
 	char *signature_template; /* SignatureTemplate: template for signature-only key usage; default "default" */
 	char *encryption_template;/* EncryptionTemplate: for encryption-only key usage; default "default" */
 	char *general_purpose_template; /* GeneralPurposeTemplate: both or none; default "default" */
@@ -261,6 +263,13 @@ struct config *config_load_string(const char *label, const char *text, FILE *err
 
 /* Writes the effective configuration in libconfig syntax that loads back to an equal struct. */
 void config_print(const struct config *cfg, FILE *out);
+
+/*
+ * config_print for eyes (scepd -T): every secret setting that has a value
+ * (challenge.SinglePassword, a profile's SinglePassword, a backend's upstream
+ * challenge, ...) is a comment saying it is set, never its value.
+ */
+void config_print_public(const struct config *cfg, FILE *out);
 
 /* Resolves name against cfg->state_dir unless it is absolute; malloc'd. */
 char *config_path(const struct config *cfg, const char *name);

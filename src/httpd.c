@@ -38,6 +38,7 @@
 #include "config.h"
 #include "httpd.h"
 #include "log.h"
+#include "pemfile.h"
 #include "util.h"
 
 /* Headers and the rest of the request line get this much room beside the URL. */
@@ -511,7 +512,6 @@ int httpd_adopt(struct httpd *h, int fd, char *err, size_t errlen)
 static int tls_load(const struct config *cfg, char **cert, size_t *cert_len, char **key,
     size_t *key_len, char *err, size_t errlen)
 {
-	struct stat sb;
 	BIO *bio = NULL;
 	X509 *x = NULL;
 	EVP_PKEY *pk = NULL;
@@ -523,17 +523,9 @@ static int tls_load(const struct config *cfg, char **cert, size_t *cert_len, cha
 		snprintf(err, errlen, "tls.cert %s: %s", cfg->tls_cert, strerror(errno));
 		goto out;
 	}
-	if (stat(cfg->tls_key, &sb) != 0) {
-		snprintf(err, errlen, "tls.key %s: %s", cfg->tls_key, strerror(errno));
-		goto out;
-	}
-	if (sb.st_mode & 077) {
-		snprintf(err, errlen, "tls.key %s: readable by group or others (mode %04o); "
-		    "chmod 600 it", cfg->tls_key, (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	if ((*key = (char *)read_file(cfg->tls_key, HTTPD_MAX_PEM, key_len)) == NULL) {
-		snprintf(err, errlen, "tls.key %s: %s", cfg->tls_key, strerror(errno));
+	/* one open, checked with fstat (pemfile.c): no check-then-open race */
+	if ((*key = (char *)pemfile_read_key(cfg->tls_key, key_len, ebuf, sizeof(ebuf))) == NULL) {
+		snprintf(err, errlen, "tls.key %s", ebuf);
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(*cert, (int)*cert_len)) == NULL ||
@@ -777,6 +769,29 @@ static int plan(struct httpd *h, const struct config *cfg, struct want *w, size_
 		}
 		w[*n].sock = s;
 		(*n)++;
+	}
+	return 0;
+}
+
+int httpd_bind(struct httpd *h, const struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_listen *l;
+	struct lsock *s;
+	size_t k;
+
+	if (h->adopted)
+		return 0;
+	for (k = 0; k < cfg->n_listen + cfg->n_tls_listen; k++) {
+		l = k < cfg->n_listen ? &cfg->listen[k] : &cfg->tls_listen[k - cfg->n_listen];
+		if (find_sock(h, l->host, l->port) != NULL)
+			continue;
+		if (h->n_socks >= HTTPD_MAX_SOCKS) {
+			snprintf(err, errlen, "too many sockets");
+			return -1;
+		}
+		if ((s = sock_bind(l->host, l->port, err, errlen)) == NULL)
+			return -1;
+		h->socks[h->n_socks++] = s;
 	}
 	return 0;
 }

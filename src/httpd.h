@@ -88,6 +88,13 @@ struct httpd *httpd_new(httpd_handler handler, void *ctx);
 int httpd_adopt(struct httpd *h, int fd, char *err, size_t errlen);
 
 /*
+ * Binds the sockets cfg listens on without serving them yet (nothing is read
+ * from them until httpd_apply), so that scepd can bind as root and drop its
+ * privileges before it reads any request. 0, or -1 with a reason.
+ */
+int httpd_bind(struct httpd *h, const struct config *cfg, char *err, size_t errlen);
+
+/*
  * Brings the listeners in line with cfg: binds new addresses, replaces the
  * listeners whose settings or TLS certificate and key changed, retires those
  * no longer configured. All or nothing: on failure (an address that cannot be

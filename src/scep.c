@@ -86,6 +86,7 @@ struct scep_server {
 	struct store_pool *pool;
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
+	int limiter_shared;             /* challenge_limiter is the service's (share_limiters) */
 	struct srv_backend *backends;   /* [0]: the backend group ("default"), then backends */
 	size_t n_backends;
 	const struct srv_backend **profile_backend; /* [i]: the backend of ps->p[i] */
@@ -316,7 +317,8 @@ void scep_server_free(struct scep_server *srv)
 		ca_backend_free(srv->backends[i].ca);
 	free(srv->backends);
 	free(srv->profile_backend);
-	ratelimit_free(srv->challenge_limiter);
+	if (!srv->limiter_shared)
+		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
 	store_pool_free(srv->pool);
 	renewal_free(srv->renewal);
@@ -1525,6 +1527,16 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 static const struct signer *default_signer(const struct scep_server *srv)
 {
 	return srv->ps->p[0].signer[profiles_current(srv->ps, now_seconds())];
+}
+
+void scep_server_share_limiters(struct scep_server *srv, struct ratelimit *challenge,
+    struct ratelimit *signin)
+{
+	if (!srv->limiter_shared)
+		ratelimit_free(srv->challenge_limiter);
+	srv->challenge_limiter = challenge;
+	srv->limiter_shared = 1;
+	admin_share_limiter(srv->admin, signin);
 }
 
 void scep_server_set_metrics(struct scep_server *srv, struct metrics *m)

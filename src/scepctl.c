@@ -7,6 +7,7 @@
  * files and store as the daemon, through the same modules; a revocation makes
  * the CRL again at once (the daemon would at the next CRL request anyway).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +34,7 @@
 #include "csr.h"
 #include "labca.h"
 #include "oids.h"
+#include "privdrop.h"
 #include "scep.h"
 #include "scep_client.h"
 #include "scep_types.h"
@@ -45,9 +47,10 @@ static void print_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: scepctl init -d dir [--listen host:port] [--ca-key spec] [--ca-subject dn]\n"
-	    "                    [--import-ca cert key] [--challenge secret]\n"
+	    "                    [--import-ca cert key] [--challenge secret] [--owner user[:group]]\n"
 	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
 	    "                    [--upstream-ca-bundle file] [--listen host:port] [--challenge secret]\n"
+	    "                    [--owner user[:group]]\n"
 	    "       scepctl [-f file] challenge new | list | purge\n"
 	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
 	    "(password on stdin)\n"
@@ -102,6 +105,7 @@ struct init_options {
 	const char *upstream_challenge[2]; /* for the RA signing, then encryption request */
 	int n_upstream_challenge;
 	const char *upstream_ca_bundle;
+	const char *owner;                /* --owner user[:group]: give the folder to it */
 };
 
 static void parse_init(int argc, char **argv, struct init_options *o)
@@ -134,6 +138,8 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 			o->upstream_challenge[o->n_upstream_challenge++] = argv[++i];
 		else if (strcmp(a, "--upstream-ca-bundle") == 0 && more >= 1)
 			o->upstream_ca_bundle = argv[++i];
+		else if (strcmp(a, "--owner") == 0 && more >= 1)
+			o->owner = argv[++i];
 		else
 			usage_error("init: unknown option, or a value missing after it: '%s'", a);
 	}
@@ -472,22 +478,126 @@ out:
 	return rc;
 }
 
+/*
+ * The state folder init writes into: made 0700, or, when it exists, tightened
+ * to 0700 (it will hold the keys and the NT hashes). Someone else's folder is
+ * refused unless init runs as root (which prepares folders for the service
+ * user: systemd-tmpfiles makes /var/lib/scepd the scepd user's). 0 or -1
+ * (said on stderr).
+ */
+static int private_folder(const char *path)
+{
+	struct stat sb;
+	int fd, rc = -1;
+
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (geteuid() != 0 && sb.st_uid != geteuid()) {
+		fprintf(stderr, "scepctl: %s is owned by uid %u, not by you: init refuses a state "
+		    "folder others control\n", path, (unsigned)sb.st_uid);
+		goto out;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		if (fchmod(fd, 0700) == -1) {
+			fprintf(stderr, "scepctl: %s: cannot make it private (mode %04o): %s\n",
+			    path, (unsigned)(sb.st_mode & 07777), strerror(errno));
+			goto out;
+		}
+		fprintf(stderr, "scepctl: %s: mode %04o tightened to 0700 (it holds keys and "
+		    "password hashes)\n", path, (unsigned)(sb.st_mode & 07777));
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* --owner user[:group]: looked up before anything is written. 0 or -1 (said). */
+static int init_owner(const char *spec, struct privdrop_user *u)
+{
+	char name[64], err[256];
+	const char *colon = strchr(spec, ':');
+	size_t n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "scepctl: --owner needs root\n");
+		return -1;
+	}
+	if (n == 0 || n >= sizeof(name)) {
+		fprintf(stderr, "scepctl: --owner %s: not a user name\n", spec);
+		return -1;
+	}
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	if (privdrop_resolve(name, colon != NULL ? colon + 1 : NULL, u, err, sizeof(err)) != 0) {
+		fprintf(stderr, "scepctl: --owner: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Gives the state folder and the files init wrote in it (one level, links
+ * not followed) to the service user. 0 or -1 (said).
+ */
+static int give_folder(const char *dir, const struct privdrop_user *u)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	int fd, rc = -1;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		fprintf(stderr, "scepctl: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	while ((errno = 0, e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fchownat(fd, e->d_name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			fprintf(stderr, "scepctl: %s/%s: chown: %s\n", dir, e->d_name,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (errno != 0 || fchown(fd, u->uid, u->gid) != 0) {
+		fprintf(stderr, "scepctl: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	else if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	struct init_options o;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct ra_pair rp[2];
+	struct privdrop_user owner;
 	X509 *upstream_ca = NULL;
 	char dir[PATH_MAX], err[512], *conf = NULL, fp[100];
 	int i, rc = 1;
 
 	memset(rp, 0, sizeof(rp));
 	parse_init(argc, argv, &o);
-	if (mkdir(o.dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
+	if (o.owner != NULL && init_owner(o.owner, &owner) != 0)
 		goto out;
-	}
+	if (private_folder(o.dir) != 0)
+		goto out;
 	if (realpath(o.dir, dir) == NULL) {
 		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
 		goto out;
@@ -587,6 +697,14 @@ out:
 	}
 	X509_free(upstream_ca);
 	store_close(st);
+	/* last, once the database is closed: everything in the folder is the owner's */
+	if (rc == 0 && o.owner != NULL) {
+		if (give_folder(dir, &owner) != 0)
+			rc = 1;
+		else
+			printf("Owner:             %s (uid %u, gid %u): the folder and its files\n",
+			    o.owner, (unsigned)owner.uid, (unsigned)owner.gid);
+	}
 	config_free(cfg);
 	free(conf);
 	return rc;
@@ -1383,6 +1501,8 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	int i = 1, rc = 1;
 
+	/* every file scepctl makes (keys, database, configuration) is private */
+	umask(077);
 	if (oids_register() != 0) {
 		fprintf(stderr, "scepctl: cannot register the SCEP OIDs with OpenSSL\n");
 		return 1;

@@ -8,10 +8,10 @@
 #    man pages, the SQL migrations and /etc/scepd/scepd.conf as a conffile.
 #  - apt-get install ./scepd_*.deb on THIS machine: the scepd user and
 #    /var/lib/scepd (0700, owned by scepd) exist; then, as README.Debian says,
-#    `scepctl init -d /var/lib/scepd`, the installed /usr/sbin/scepd started as
-#    the scepd user (no systemd runs here) with the packaged configuration on a
-#    free loopback port, a challenge from the installed scepctl and a
-#    pki --scep enrollment.
+#    `scepctl init -d /var/lib/scepd --owner scepd`, the installed
+#    /usr/sbin/scepd started as root (no systemd runs here) with the packaged
+#    configuration on a free loopback port, dropping to the scepd user, a
+#    challenge from the installed scepctl and a pki --scep enrollment.
 #  - apt-get remove keeps /etc/scepd/scepd.conf and /var/lib/scepd; apt-get
 #    purge removes /etc/scepd and keeps /var/lib/scepd (the CA key).
 # It changes the machine (a package, a user, /etc/scepd, /var/lib/scepd) and
@@ -135,10 +135,10 @@ is "$(stat -c '%a %U' /var/log/scepd 2>/dev/null)" "750 scepd" "/var/log/scepd i
 is "$(/usr/sbin/scepd --version 2>&1)" "scepd $version" "the installed scepd --version"
 
 # --- README.Debian: scepctl init -d /var/lib/scepd, then start it
-out=$(/usr/sbin/scepctl init -d "$STATE" 2>&1)
-is "$?" 0 "scepctl init -d /var/lib/scepd (README.Debian)"
+out=$(/usr/sbin/scepctl init -d "$STATE" --owner scepd 2>&1)
+is "$?" 0 "scepctl init -d /var/lib/scepd --owner scepd (README.Debian)"
 [ -s "$STATE/ca.key" ] || bail "scepctl init" "$out"
-chown -R scepd:scepd "$STATE"    # what StateDirectory= does at every start
+is "$(stat -c %U "$STATE/ca.key")" scepd "the CA key belongs to the scepd user"
 port=$(free_port)
 conf=$T/scepd.conf   # the packaged configuration, on a free port
 sed "s|\"127.0.0.1:8080\"|\"127.0.0.1:$port\"|" /etc/scepd/scepd.conf >"$conf"
@@ -151,11 +151,13 @@ SCEPD_LOG=$T/scepd.log
 NOTIFY_LOG=$T/notify.log NOTIFY_MARK=0
 start_listener "$T/notify.sock" "$NOTIFY_LOG" || bail "notify listener"
 chmod 0777 "$T/notify.sock" 2>/dev/null
-(cd / && NOTIFY_SOCKET=$T/notify.sock exec "${as_scepd[@]}" /usr/sbin/scepd -f "$conf") 2>"$SCEPD_LOG" &
+# as README.Debian says without systemd: started as root, it drops to scepd
+(cd / && NOTIFY_SOCKET=$T/notify.sock exec /usr/sbin/scepd -f "$conf") 2>"$SCEPD_LOG" &
 SCEPD_PID=$!
 track_pid "$SCEPD_PID"
 if wait_notify '^READY=1' 30; then pass "the installed /usr/sbin/scepd sends READY=1"
 else fail "the installed /usr/sbin/scepd sends READY=1" "$(tail -n 5 "$SCEPD_LOG")"; fi
+is "$(ps -o user= -p "$SCEPD_PID" 2>/dev/null | tr -d ' ')" scepd "started as root, it runs as the scepd user"
 URL=http://127.0.0.1:$port$NDES_PATH
 is "$(http_code "$URL?operation=GetCACaps")" 200 "GetCACaps answers"
 if have_cmd pki; then

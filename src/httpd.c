@@ -116,6 +116,7 @@ struct httpd {
 	unsigned drain_timeout;
 	atomic_uint in_flight;
 	atomic_int draining;
+	atomic_uint limit_hits;    /* connections refused over a limit, not logged yet */
 	pthread_mutex_t conn_lock; /* guards conns and every slot's watched fields */
 	struct conn_slot *conns;   /* open connections of every listener */
 	pthread_cond_t watch_cond; /* wakes the watcher to stop */
@@ -382,17 +383,28 @@ static void slot_check(struct conn_slot *cs, long long now)
 	slot_cut(cs, 408, why);
 }
 
-/* The watcher thread: checks every connection's time limit four times a second. */
+/*
+ * The watcher thread: checks every connection's time limit four times a
+ * second, and logs the connections refused over a limit once a second.
+ */
 static void *watch_main(void *arg)
 {
 	struct httpd *h = arg;
 	struct conn_slot *cs;
 	struct timespec until;
+	long long last_limit_log = 0;
+	unsigned hits;
 
 	pthread_mutex_lock(&h->conn_lock);
 	while (!h->watch_stop) {
 		for (cs = h->conns; cs != NULL; cs = cs->next)
 			slot_check(cs, now_ms());
+		if (now_ms() - last_limit_log >= 1000 &&
+		    (hits = atomic_exchange(&h->limit_hits, 0)) != 0) {
+			log_msg(LOG_NOTICE, "httpd: %u connections refused: over http.max_connections "
+			    "or http.per_ip_connections", hits);
+			last_limit_log = now_ms();
+		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += 250 * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -744,6 +756,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	char line[512];
 	size_t n;
 
+	/* counted, and logged once a second by the watcher: a flood would write a line each */
+	if (l != NULL && strncmp(fmt, "Server reached connection limit", 31) == 0) {
+		atomic_fetch_add(&l->h->limit_hits, 1);
+		return;
+	}
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
@@ -1066,6 +1083,7 @@ struct httpd *httpd_new(httpd_handler handler, void *ctx)
 		abort();
 	}
 	atomic_init(&h->in_flight, 0);
+	atomic_init(&h->limit_hits, 0);
 	atomic_init(&h->draining, 0);
 	return h;
 }

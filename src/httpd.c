@@ -232,15 +232,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Whether the first n bytes a client sent can start an HTTP request line:
- * optional empty lines, then a method token (RFC 9110 tchar) and a space.
- * HTTPD_START_OK when they can (or n is 0: nothing to judge yet),
- * HTTPD_START_TLS for a TLS handshake record, HTTPD_START_BAD otherwise.
- */
-enum { HTTPD_START_OK, HTTPD_START_TLS, HTTPD_START_BAD };
-
-static int start_bytes(const unsigned char *b, size_t n)
+int httpd_request_start(const unsigned char *b, size_t n)
 {
 	size_t i = 0;
 
@@ -292,7 +284,7 @@ static int slot_screen(struct conn_slot *cs)
 
 	if (cs->l->o.tls || (n = recv(cs->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT)) <= 0)
 		return 0;
-	if ((kind = start_bytes(b, (size_t)n)) == HTTPD_START_OK)
+	if ((kind = httpd_request_start(b, (size_t)n)) == HTTPD_START_OK)
 		return 0;
 	log_msg(LOG_NOTICE, "client=%s %s: %s (first bytes %02x %02x %02x); closed", cs->client,
 	    cs->l->url, kind == HTTPD_START_TLS ? "a TLS handshake on the plain-HTTP port: "

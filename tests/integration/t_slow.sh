@@ -103,15 +103,23 @@ python3 "$SC" flood "$port" 600 30 "$T/flood" &
 pf=$!; track_pid $pf
 for _ in $(seq 300); do [ -s "$T/flood" ] && break; sleep 0.1; done
 diag "flood from 127.0.0.1: $(cat "$T/flood" 2>/dev/null)"
-r=$(curl -s -o /dev/null --interface 127.0.0.2 --max-time 1 -w '%{http_code} %{time_total}' \
-	"$SCEPD_URL?operation=GetCACaps" 2>/dev/null)
-code=${r%% *}
-if [ "$code" = 200 ]; then
+# up to 3 tries, each given 1 s (a loaded machine may stall one; the flood
+# holds its connections for 30 s, so without the per-address limit all fail)
+tries=""
+for _ in 1 2 3; do
+	r=$(curl -s -o /dev/null --interface 127.0.0.2 --max-time 1 -w '%{http_code} %{time_total}' \
+		"$SCEPD_URL?operation=GetCACaps" 2>/dev/null)
+	tries="$tries [$r]"
+	[ "${r%% *}" = 200 ] && break
+done
+if [ "${r%% *}" = 200 ]; then
 	pass "during a flood of 600 half-open requests from 127.0.0.1, 127.0.0.2 gets GetCACaps in ${r#* } s"
 else
 	fail "during a flood of 600 half-open requests from 127.0.0.1, 127.0.0.2 is answered within 1 s" \
-		"curl: $r"
+		"curl (status seconds):$tries"
 fi
+check_log 0 'connections refused: over http.max_connections or http.per_ip_connections' \
+	"log: the refused flood connections are counted in one line"
 touch "$T/flood.stop"
 wait $pf
 check_serving "after the flood"

@@ -436,56 +436,68 @@ static void watch_stop(struct httpd *h)
 	h->watching = 0;
 }
 
+/* A new connection's slot, its first bytes screened, on the list with its header clock started. */
+static struct conn_slot *slot_open(struct listener *l, struct MHD_Connection *c)
+{
+	struct httpd *h = l->h;
+	struct conn_slot *cs = xcalloc(1, sizeof(*cs));
+	const union MHD_ConnectionInfo *ci;
+
+	cs->l = l;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	cs->fd = ci != NULL ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    cs->client, sizeof(cs->client), NULL);
+	else
+		snprintf(cs->client, sizeof(cs->client), "-");
+	cs->phase = cs->fd == -1 ? PHASE_CUT : PHASE_HEADERS;
+	cs->since_ms = now_ms();
+	pthread_mutex_lock(&h->conn_lock);
+	if (cs->fd != -1)
+		(void)slot_screen(cs);
+	cs->next = h->conns;
+	if (h->conns != NULL)
+		h->conns->prev = cs;
+	h->conns = cs;
+	pthread_mutex_unlock(&h->conn_lock);
+	return cs;
+}
+
+/* Takes a closing connection's slot off the list and frees it with the handler's state. */
+static void slot_close(struct httpd *h, struct conn_slot *cs)
+{
+	pthread_mutex_lock(&h->conn_lock);
+	if (cs->prev != NULL)
+		cs->prev->next = cs->next;
+	else
+		h->conns = cs->next;
+	if (cs->next != NULL)
+		cs->next->prev = cs->prev;
+	pthread_mutex_unlock(&h->conn_lock);
+	if (cs->pub.state != NULL && cs->pub.state_free != NULL)
+		cs->pub.state_free(cs->pub.state);
+	free(cs);
+}
+
 /*
- * Connection slots: made when a connection opens (its first bytes screened,
- * its header clock started), freed with the handler's state when it closes.
- * Both run in the connection's pool thread while its socket is open.
+ * Connection notifications. Both run in the connection's pool thread while
+ * its socket is open: STARTED before libmicrohttpd has read anything,
+ * CLOSED before it closes the socket.
  */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
 	struct listener *l = cls;
-	struct httpd *h = l->h;
-	const union MHD_ConnectionInfo *ci;
-	struct conn_slot *cs;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		cs = xcalloc(1, sizeof(*cs));
-		cs->l = l;
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		cs->fd = ci != NULL ? ci->connect_fd : -1;
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci != NULL && ci->client_addr != NULL)
-			sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
-			    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-			    cs->client, sizeof(cs->client), NULL);
-		else
-			snprintf(cs->client, sizeof(cs->client), "-");
-		cs->phase = cs->fd == -1 ? PHASE_CUT : PHASE_HEADERS;
-		cs->since_ms = now_ms();
-		pthread_mutex_lock(&h->conn_lock);
-		if (cs->fd != -1)
-			(void)slot_screen(cs);
-		cs->next = h->conns;
-		if (h->conns != NULL)
-			h->conns->prev = cs;
-		h->conns = cs;
-		pthread_mutex_unlock(&h->conn_lock);
-		*socket_context = cs;
+		*socket_context = slot_open(l, c);
 		return;
 	}
-	if ((cs = *socket_context) != NULL) {
-		pthread_mutex_lock(&h->conn_lock);
-		if (cs->prev != NULL)
-			cs->prev->next = cs->next;
-		else
-			h->conns = cs->next;
-		if (cs->next != NULL)
-			cs->next->prev = cs->prev;
-		pthread_mutex_unlock(&h->conn_lock);
-		if (cs->pub.state != NULL && cs->pub.state_free != NULL)
-			cs->pub.state_free(cs->pub.state);
-		free(cs);
+	if (*socket_context != NULL) {
+		slot_close(l->h, *socket_context);
 		*socket_context = NULL;
 	}
 }

@@ -5,7 +5,10 @@
 #  - request headers that stop coming, or come one byte every 0.3 s, are cut
 #    near header_timeout, well before connection_timeout (408 on plain HTTP);
 #  - a POST body that stops after 100 of 1000 bytes is cut likewise
-#    (http.min_body_rate);
+#    (http.min_body_rate), one sent at 400 bytes/s within the allowance is not;
+#  - on a kept-alive connection (a second scepd, connection_timeout 3 s,
+#    header_timeout 2 s) a next request trickled in byte by byte is cut after
+#    about connection_timeout + header_timeout;
 #  - a NUL, a control byte, a tab or a DEL in the request target gets 400;
 #  - a TLS ClientHello, or other bytes that cannot start a request line, on the
 #    plain-HTTP port get 400 / a close at once;
@@ -53,6 +56,9 @@ for k in headers dribble body; do
 	fi
 done
 like "$(cat "$T/headers")" ' HTTP/1.1 408' "stalled headers on plain HTTP: 408 before the close"
+python3 "$SC" slowbody "$port" 20 >"$T/slowbody"
+like "$(cat "$T/slowbody")" ' HTTP/1.1 400 ' \
+	"a body sent at 400 bytes/s, done within header_timeout: answered (400: not a pkiMessage), not cut"
 for _ in $(seq 50); do grep -q ' POST .* 408 ' "$D/access.log" 2>/dev/null && break; sleep 0.1; done
 like "$(cat "$D/access.log" 2>/dev/null)" 'POST /certsrv/mscep/mscep.dll operation=PKIOperation .* 408 0 121 [0-9]+' \
 	"access log: the cut POST is logged with 408 and win32 status 121 (timeout)"
@@ -123,6 +129,23 @@ check_log 0 'connections refused: over http.max_connections or http.per_ip_conne
 touch "$T/flood.stop"
 wait $pf
 check_serving "after the flood"
+stop_scepd
 
+# --- keep-alive: the next request is bounded too
+D2=$(new_dir keepalive)
+init_scepd "$D2" || bail "scepctl init (second scepd)"
+conf_set "$D2" http connection_timeout 3 || bail "set http.connection_timeout"
+conf_set "$D2" http header_timeout 2 || diag "http.header_timeout is not a setting here"
+run_scepd "$D2" || bail "the second scepd starts"
+python3 "$SC" keepalive "$SCEPD_PORT" 30 >"$T/keepalive.out"
+read -r secs answer <"$T/keepalive.out" || { secs=99; answer=none; }
+if in_range "$secs" 3 15 && [ "$answer" != open ]; then
+	pass "kept-alive connection trickling its next request: cut $secs s after the first answer (connection_timeout 3 s + header_timeout 2 s): $answer"
+else
+	fail "kept-alive connection trickling its next request: cut after about connection_timeout + header_timeout (5 s)" \
+		"after $secs s: $answer"
+fi
+check_log 0 'next request not complete within http.connection_timeout \+ http.header_timeout' \
+	"log: the kept-alive connection is reported with the settings that cut it"
 stop_scepd
 done_testing

@@ -9,6 +9,11 @@ Every mode ends by itself within its limit.
   headers PORT LIMIT        request line and part of the headers, then nothing
   dribble PORT LIMIT        request line, then one header byte every 0.3 s
   body PORT LIMIT           POST with Content-Length: 1000, 100 bytes of body, then nothing
+  slowbody PORT LIMIT       POST with Content-Length: 1000, sent in 100-byte pieces every
+                            0.25 s (400 bytes/s), then waits for the answer
+  keepalive PORT LIMIT      a whole GET, its whole answer, then on the same connection
+                            the next request line and one header byte every 0.3 s;
+                            SECONDS counts from the end of the first answer
   raw PORT LIMIT HEX        the bytes HEX (hexadecimal), nothing more
   hello PORT LIMIT          a TLS ClientHello (made by Python's ssl module), nothing more
   hello-start PORT LIMIT    the start of one, up to its first CR or LF byte (a
@@ -89,6 +94,29 @@ def one(mode, port, limit, extra):
         s.sendall(b"POST /certsrv/mscep/mscep.dll?operation=PKIOperation HTTP/1.1\r\n"
                   b"Host: 127.0.0.1\r\nContent-Type: application/x-pki-message\r\n"
                   b"Content-Length: 1000\r\n\r\n" + b"A" * 100)
+    elif mode == "slowbody":
+        s.sendall(b"POST /certsrv/mscep/mscep.dll?operation=PKIOperation HTTP/1.1\r\n"
+                  b"Host: 127.0.0.1\r\nContent-Type: application/x-pki-message\r\n"
+                  b"Content-Length: 1000\r\n\r\n")
+        for _ in range(10):
+            time.sleep(0.25)
+            s.sendall(b"A" * 100)
+    elif mode == "keepalive":
+        s.sendall(b"GET " + TARGET + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                sys.exit("stall_client: the first answer did not come")
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")][0]
+        while len(body) < length:
+            body += s.recv(4096)
+        t0 = time.monotonic()
+        s.sendall(b"GET " + TARGET + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        feed = lambda: s.sendall(b"a")
     elif mode == "raw":
         s.sendall(bytes.fromhex(extra[0]))
     elif mode == "hello":

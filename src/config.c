@@ -286,9 +286,8 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .def_num = 30, .desc = "Seconds an idle connection is kept open.") \
 	X("http.header_timeout", CF_UINT, header_timeout, .min = 1, .max = 3600, \
 	    .def_num = 10, .desc = "Seconds a request gets to send its complete headers, " \
-	    "counted from the connection (or, on a kept-alive connection, from the end " \
-	    "of http.connection_timeout); however the bytes trickle in, the connection " \
-	    "is closed then.") \
+	    "counted from the connection, however slowly they arrive; on a kept-alive " \
+	    "connection the next request gets http.connection_timeout plus this long.") \
 	X("http.min_body_rate", CF_UINT, min_body_rate, .min = 1, .max = 1048576, \
 	    .def_num = 1024, .desc = "Bytes per second a request body must keep up, " \
 	    "counted from the end of its headers; a body that falls more than " \

@@ -402,7 +402,8 @@ static void serve_page(struct admin_req *r, struct store *st, const char *name)
 		    "sent the static password (UseSinglePassword)");
 		goto out;
 	}
-	switch (challenge_new(cfg, st, now_seconds(), password, sizeof(password))) {
+	switch (challenge_new(cfg, st, CHALLENGE_DEFAULT_PROFILE, now_seconds(), password,
+	    sizeof(password))) {
 	case STORE_OK:
 		send_page(r, ADMIN_PAGE_PASSWORD, password, NDES_EVENT_NONE,
 		    "sent a one-time password");

@@ -4,14 +4,18 @@
  * 2.1): none required (EnforcePassword = 0), one static password
  * (UseSinglePassword = 1, compared in constant time) or one-time passwords
  * (PasswordLength random bytes as upper-case hex, at most PasswordMax unused
- * ones cached, each valid PasswordValidity minutes) kept in the store as hashes.
- * It only checks and creates passwords; store_enroll_commit() consumes a
- * one-time password together with the request record.
+ * ones cached, each valid PasswordValidity minutes) kept in the store as hashes,
+ * each bound to one profile. Checking a one-time password reserves it in the
+ * store; store_enroll_commit() consumes it together with the request record,
+ * challenge_release() gives it back. It also removes the challenge from a
+ * request that is kept (challenge_redact_csr), so no password is stored.
  */
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "challenge.h"
 #include "config.h"
@@ -21,7 +25,7 @@
 #define CHALLENGE_MAX_BYTES 32
 
 enum challenge_result challenge_check(const struct config *cfg, struct store *st,
-    const char *presented, int64_t now, int *consume)
+    const char *presented, int64_t now, int *reserved)
 {
 	struct challenge_mode m = {
 		.enforce_password = cfg->enforce_password,
@@ -29,15 +33,15 @@ enum challenge_result challenge_check(const struct config *cfg, struct store *st
 		.single_password = cfg->single_password,
 	};
 
-	return challenge_check_mode(&m, st, presented, now, consume);
+	return challenge_check_mode(&m, st, presented, CHALLENGE_DEFAULT_PROFILE, now, reserved);
 }
 
 enum challenge_result challenge_check_mode(const struct challenge_mode *cfg, struct store *st,
-    const char *presented, int64_t now, int *consume)
+    const char *presented, const char *profile, int64_t now, int *reserved)
 {
 	enum challenge_result result = CHALLENGE_ERROR;
 
-	*consume = 0;
+	*reserved = 0;
 	if (!cfg->enforce_password) {
 		result = CHALLENGE_OK;
 		goto out;
@@ -57,9 +61,10 @@ enum challenge_result challenge_check_mode(const struct challenge_mode *cfg, str
 	}
 	if (st == NULL)
 		goto out;
-	switch (store_challenge_check(st, presented, now)) {
+	switch (store_challenge_reserve(st, presented,
+	    profile != NULL ? profile : CHALLENGE_DEFAULT_PROFILE, now)) {
 	case STORE_OK:
-		*consume = 1;
+		*reserved = 1;
 		result = CHALLENGE_OK;
 		break;
 	case STORE_CHALLENGE_UNKNOWN:
@@ -70,6 +75,9 @@ enum challenge_result challenge_check_mode(const struct challenge_mode *cfg, str
 		break;
 	case STORE_CHALLENGE_EXPIRED:
 		result = CHALLENGE_EXPIRED;
+		break;
+	case STORE_CHALLENGE_OTHER_PROFILE:
+		result = CHALLENGE_OTHER_PROFILE;
 		break;
 	default:
 		result = CHALLENGE_ERROR;
@@ -92,13 +100,22 @@ const char *challenge_result_text(enum challenge_result r)
 		return "the one-time challenge password was already used";
 	case CHALLENGE_EXPIRED:
 		return "the one-time challenge password expired";
+	case CHALLENGE_OTHER_PROFILE:
+		return "the one-time challenge password was made for another profile";
 	case CHALLENGE_ERROR:
 		return "the challenge password could not be checked (store failure)";
 	}
 	return "unknown challenge result";
 }
 
-int challenge_new(const struct config *cfg, struct store *st, int64_t now,
+int challenge_release(struct store *st, const char *presented)
+{
+	if (st == NULL || presented == NULL)
+		return -1;
+	return store_challenge_release(st, presented) == STORE_ERROR ? -1 : 0;
+}
+
+int challenge_new(const struct config *cfg, struct store *st, const char *profile, int64_t now,
     char *out, size_t outlen)
 {
 	unsigned char buf[CHALLENGE_MAX_BYTES];
@@ -112,11 +129,43 @@ int challenge_new(const struct config *cfg, struct store *st, int64_t now,
 	if (RAND_bytes(buf, (int)len) != 1)
 		goto out;
 	hex_encode(buf, len, out, 1);
-	result = store_challenge_add(st, out, now, now + (int64_t)cfg->password_validity * 60,
-	    cfg->password_max);
+	result = store_challenge_add(st, out, profile != NULL ? profile : CHALLENGE_DEFAULT_PROFILE,
+	    now, now + (int64_t)cfg->password_validity * 60, cfg->password_max);
 	if (result != STORE_OK)
 		OPENSSL_cleanse(out, outlen);   /* not recorded: never hand it out */
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
+	return result;
+}
+
+int challenge_redact_csr(const unsigned char *der, size_t len, unsigned char **out,
+    size_t *outlen)
+{
+	const unsigned char *p = der;
+	X509_REQ *req = NULL;
+	X509_ATTRIBUTE *attr;
+	unsigned char *enc = NULL;
+	int loc, n, result = -1;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len == 0 || len > LONG_MAX ||
+	    (req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL || p != der + len)
+		goto out;
+	/* Every copy of the attribute goes (a second one is refused on arrival anyway). */
+	while ((loc = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1)) >= 0) {
+		if ((attr = X509_REQ_delete_attr(req, loc)) == NULL)
+			goto out;
+		X509_ATTRIBUTE_free(attr);
+	}
+	if ((n = i2d_X509_REQ(req, &enc)) <= 0)
+		goto out;
+	*out = enc;
+	*outlen = (size_t)n;
+	enc = NULL;
+	result = 0;
+out:
+	OPENSSL_free(enc);
+	X509_REQ_free(req);
 	return result;
 }

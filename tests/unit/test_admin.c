@@ -254,8 +254,8 @@ static void test_accounts(void)
 	cfg.password_length = 8;
 	cfg.password_max = 5;
 	cfg.password_validity = 60;
-	is_int(challenge_new(&cfg, st, 5000, pw, sizeof(pw)), STORE_OK, "a password made");
-	is_int(challenge_new(&cfg, st, 5001, pw, sizeof(pw)), STORE_OK, "another");
+	is_int(challenge_new(&cfg, st, "default", 5000, pw, sizeof(pw)), STORE_OK, "a password made");
+	is_int(challenge_new(&cfg, st, "default", 5001, pw, sizeof(pw)), STORE_OK, "another");
 	n = 0;
 	is_int(store_challenge_foreach(st, 5002, count_challenge, &n), 0, "challenges listed");
 	is_int(n, 2, "two unused challenges listed by hash prefix");

@@ -144,20 +144,27 @@ static void test_one_time(void)
 	if (st == NULL)
 		goto out;
 
-	is_int(challenge_new(&cfg, st, t, pw1, sizeof(pw1)), STORE_OK, "challenge_new");
+	is_int(challenge_new(&cfg, st, "default", t, pw1, sizeof(pw1)), STORE_OK, "challenge_new");
 	ok(is_upper_hex(pw1, 16), "PasswordLength 8 gives 16 upper-case hex characters: %s", pw1);
-	is_int(challenge_new(&cfg, st, t, pw2, sizeof(pw2)), STORE_OK, "a second challenge_new");
+	is_int(challenge_new(&cfg, st, "default", t, pw2, sizeof(pw2)), STORE_OK, "a second challenge_new");
 	ok(strcmp(pw1, pw2) != 0, "two passwords differ (%s, %s)", pw1, pw2);
 	is_int(store_challenge_count_unused(st, t), 2, "two passwords cached");
 
-	is_int(challenge_check(&cfg, st, pw1, t, &consume), CHALLENGE_OK, "the one-time password is OK");
-	is_int(consume, 1, "and must be consumed");
-	consume = 7;
-	is_int(challenge_check(&cfg, st, pw1, t + 60 * 60 - 1, &consume), CHALLENGE_OK,
-	    "OK at the end of PasswordValidity");
+	/* Checking reserves it: a second check of the same password is refused. */
 	is_int(challenge_check(&cfg, st, pw1, t + 60 * 60, &consume), CHALLENGE_EXPIRED,
 	    "EXPIRED after PasswordValidity minutes");
-	is_int(consume, 0, "nothing to consume when expired");
+	is_int(consume, 0, "nothing reserved when expired");
+	is_int(challenge_check(&cfg, st, pw1, t + 60 * 60 - 1, &consume), CHALLENGE_OK,
+	    "OK at the end of PasswordValidity");
+	is_int(consume, 1, "and reserved for this request");
+	consume = 7;
+	is_int(challenge_check(&cfg, st, pw1, t, &consume), CHALLENGE_USED,
+	    "a reserved password is refused to any other request");
+	is_int(consume, 0, "nothing reserved then");
+	is_int(challenge_release(st, pw1), 0, "released (nothing was issued)");
+	is_int(challenge_check(&cfg, st, pw1, t, &consume), CHALLENGE_OK,
+	    "a released password can be used again");
+	is_int(consume, 1, "and is reserved again");
 	is_int(challenge_check(&cfg, st, "0123456789ABCDEF", t, &consume), CHALLENGE_WRONG,
 	    "an unknown password is WRONG");
 	is_int(challenge_check(&cfg, st, NULL, t, &consume), CHALLENGE_MISSING, "no password: MISSING");
@@ -180,44 +187,44 @@ static void test_one_time(void)
 	e.cert = &cert;
 	is_int(store_enroll_commit(st, &e), STORE_OK, "an enrollment consumes it");
 	is_int(challenge_check(&cfg, st, pw1, t + 2, &consume), CHALLENGE_USED, "then it is USED");
-	is_int(challenge_check(&cfg, st, pw2, t + 2, &consume), CHALLENGE_OK, "the other one is still OK");
+	is_int(store_challenge_check(st, pw2, t + 2), STORE_OK, "the other one is still usable");
 
 	/* PasswordMax 5: pw2 and three more fit, the sixth does not. */
 	for (i = 0, rc = STORE_OK; i < 3 && rc == STORE_OK; i++)
-		rc = challenge_new(&cfg, st, t + 2, pw3, sizeof(pw3));
+		rc = challenge_new(&cfg, st, "default", t + 2, pw3, sizeof(pw3));
 	is_int(rc, STORE_OK, "three more passwords");
 	is_int(store_challenge_count_unused(st, t + 2), 4, "four unused (one was consumed)");
-	is_int(challenge_new(&cfg, st, t + 2, pw3, sizeof(pw3)), STORE_OK, "a fifth");
-	is_int(challenge_new(&cfg, st, t + 2, pw3, sizeof(pw3)), STORE_CACHE_FULL,
+	is_int(challenge_new(&cfg, st, "default", t + 2, pw3, sizeof(pw3)), STORE_OK, "a fifth");
+	is_int(challenge_new(&cfg, st, "default", t + 2, pw3, sizeof(pw3)), STORE_CACHE_FULL,
 	    "the sixth: cache full (PasswordMax 5)");
 	is_str(pw3, "", "no password is handed out when the cache is full");
-	is_int(challenge_new(&cfg, st, t + 60 * 60 + 2, pw3, sizeof(pw3)), STORE_OK,
+	is_int(challenge_new(&cfg, st, "default", t + 60 * 60 + 2, pw3, sizeof(pw3)), STORE_OK,
 	    "after PasswordValidity the expired ones free the cache");
 	cfg.password_max = 1;
-	is_int(challenge_new(&cfg, st, t + 60 * 60 + 2, pw3, sizeof(pw3)), STORE_CACHE_FULL,
+	is_int(challenge_new(&cfg, st, "default", t + 60 * 60 + 2, pw3, sizeof(pw3)), STORE_CACHE_FULL,
 	    "PasswordMax 1 with one cached: full");
 
 	/* PasswordLength and PasswordValidity. */
 	cfg.password_max = 100;
 	cfg.password_length = 32;
 	cfg.password_validity = 10;
-	is_int(challenge_new(&cfg, st, t + 10000, pw3, sizeof(pw3)), STORE_OK, "PasswordLength 32");
+	is_int(challenge_new(&cfg, st, "default", t + 10000, pw3, sizeof(pw3)), STORE_OK, "PasswordLength 32");
 	ok(is_upper_hex(pw3, 64), "64 upper-case hex characters: %s", pw3);
-	is_int(challenge_check(&cfg, st, pw3, t + 10000 + 599, &consume), CHALLENGE_OK,
+	is_int(store_challenge_check(st, pw3, t + 10000 + 599), STORE_OK,
 	    "valid for PasswordValidity 10 minutes");
-	is_int(challenge_check(&cfg, st, pw3, t + 10000 + 600, &consume), CHALLENGE_EXPIRED,
+	is_int(store_challenge_check(st, pw3, t + 10000 + 600), STORE_CHALLENGE_EXPIRED,
 	    "and expired after them");
 	cfg.password_length = 4;
-	is_int(challenge_new(&cfg, st, t + 10000, pw3, sizeof(pw3)), STORE_OK, "PasswordLength 4");
+	is_int(challenge_new(&cfg, st, "default", t + 10000, pw3, sizeof(pw3)), STORE_OK, "PasswordLength 4");
 	ok(is_upper_hex(pw3, 8), "8 upper-case hex characters: %s", pw3);
 	cfg.password_length = 8;
-	is_int(challenge_new(&cfg, st, t + 10000, small, sizeof(small)), STORE_ERROR,
+	is_int(challenge_new(&cfg, st, "default", t + 10000, small, sizeof(small)), STORE_ERROR,
 	    "an output buffer too small for 16 characters + NUL is refused");
 	cfg.password_length = 33;
-	is_int(challenge_new(&cfg, st, t + 10000, pw3, sizeof(pw3)), STORE_ERROR,
+	is_int(challenge_new(&cfg, st, "default", t + 10000, pw3, sizeof(pw3)), STORE_ERROR,
 	    "PasswordLength above 32 is refused");
 	cfg.password_length = 0;
-	is_int(challenge_new(&cfg, st, t + 10000, pw3, sizeof(pw3)), STORE_ERROR,
+	is_int(challenge_new(&cfg, st, "default", t + 10000, pw3, sizeof(pw3)), STORE_ERROR,
 	    "PasswordLength 0 is refused");
 
 	/* A store failure is CHALLENGE_ERROR, never OK. */
@@ -241,7 +248,7 @@ static void test_one_time(void)
 	    "a failing store gives CHALLENGE_ERROR");
 	is_int(consume, 0, "and nothing to consume");
 	cfg.password_length = 8;
-	is_int(challenge_new(&cfg, st, t + 3, pw3, sizeof(pw3)), STORE_ERROR,
+	is_int(challenge_new(&cfg, st, "default", t + 3, pw3, sizeof(pw3)), STORE_ERROR,
 	    "challenge_new reports the store failure");
 	is_str(pw3, "", "and hands out no password");
 out:

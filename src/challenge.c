@@ -11,6 +11,7 @@
  * request that is kept (challenge_redact_csr), so no password is stored.
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -167,5 +168,79 @@ int challenge_redact_csr(const unsigned char *der, size_t len, unsigned char **o
 out:
 	OPENSSL_free(enc);
 	X509_REQ_free(req);
+	return result;
+}
+
+/* A CSR that will have its challenge removed (challenge_redact_waiting). */
+struct redaction {
+	int64_t id;
+	unsigned char *csr;
+	size_t csr_len;
+};
+
+struct redactions {
+	int (*keep_original)(const struct store_pending *, void *);
+	void *arg;
+	struct redaction *r;
+	size_t n, cap;
+};
+
+/* 1 when a PKCS#10 (DER) carries a challengePassword attribute. */
+static int has_challenge(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_REQ *req;
+	int found;
+
+	if (len == 0 || len > LONG_MAX || (req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL)
+		return 0;
+	found = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1) >= 0;
+	X509_REQ_free(req);
+	return found;
+}
+
+static int collect_redaction(const struct store_pending *p, void *arg)
+{
+	struct redactions *rs = arg;
+	struct redaction r;
+
+	if (!has_challenge(p->csr, p->csr_len) || rs->keep_original(p, rs->arg))
+		return 0;
+	r.id = p->id;
+	if (challenge_redact_csr(p->csr, p->csr_len, &r.csr, &r.csr_len) != 0)
+		return 0;   /* unreadable: left as it is, and refused when it is issued */
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap == 0 ? 16 : 2 * rs->cap;
+		rs->r = xrealloc(rs->r, rs->cap * sizeof(*rs->r));
+	}
+	rs->r[rs->n++] = r;
+	return 0;
+}
+
+int challenge_redact_waiting(struct store *st,
+    int (*keep_original)(const struct store_pending *, void *), void *arg)
+{
+	struct redactions rs = { .keep_original = keep_original, .arg = arg };
+	size_t i;
+	int result = -1, n = 0;
+
+	if (store_pending_foreach(st, 1, collect_redaction, &rs) != 0)
+		goto out;
+	for (i = 0; i < rs.n; i++) {
+		switch (store_pending_set_csr(st, rs.r[i].id, rs.r[i].csr, rs.r[i].csr_len)) {
+		case STORE_OK:
+			n++;
+			break;
+		case STORE_NOT_FOUND:
+			break;   /* issued or refused meanwhile */
+		default:
+			goto out;
+		}
+	}
+	result = n;
+out:
+	for (i = 0; i < rs.n; i++)
+		OPENSSL_free(rs.r[i].csr);
+	free(rs.r);
 	return result;
 }

@@ -81,4 +81,15 @@ int challenge_new(const struct config *cfg, struct store *st, const char *profil
 int challenge_redact_csr(const unsigned char *der, size_t len, unsigned char **out,
     size_t *outlen);
 
+struct store_pending;
+
+/*
+ * Removes the challengePassword from the CSR of every waiting request that
+ * still holds one (rows kept before schema 6), unless keep_original(row, arg)
+ * says the device's request must still be sent byte for byte to a CA backend.
+ * Returns how many were changed, or -1 (store_errmsg()).
+ */
+int challenge_redact_waiting(struct store *st,
+    int (*keep_original)(const struct store_pending *, void *), void *arg);
+
 #endif

@@ -275,6 +275,46 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * 1 when waiting request p must still be sent to a scep or exec backend as the
+ * device made it (the upstream checks its signature and challenge): no
+ * handle yet, not refused, and its backend is not the local CA.
+ */
+static int needs_original(const struct store_pending *p, void *arg)
+{
+	const struct scep_server *srv = arg;
+	const struct srv_backend *be = NULL;
+	const struct profile *prof;
+
+	if (p->backend_handle != NULL || strcmp(p->decision, "rejected") == 0)
+		return 0;
+	if (p->backend != NULL)
+		be = backend_named(srv, p->backend);
+	else if ((prof = profiles_find(srv->ps, p->profile)) != NULL)
+		be = backend_of(srv, prof);
+	return be == NULL || be->ca != NULL;
+}
+
+/* Requests left waiting before schema 6 lose their challenge where they can. */
+static void redact_waiting(struct scep_server *srv)
+{
+	struct store *st;
+	char err[256];
+	int n;
+
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "store: %s", err);
+		return;
+	}
+	if ((n = challenge_redact_waiting(st, needs_original, srv)) < 0)
+		log_msg(LOG_ERR, "store: removing challenges from waiting requests: %s",
+		    store_errmsg(st));
+	else if (n > 0)
+		log_msg(LOG_INFO, "removed the challenge password from %d waiting request%s "
+		    "stored by an older scepd", n, n == 1 ? "" : "s");
+	store_pool_put(srv->pool, st);
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -305,6 +345,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if (backends_new(srv, err, errlen) != 0)
 		goto out;
+	redact_waiting(srv);
 	result = srv;
 	srv = NULL;
 out:

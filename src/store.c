@@ -54,6 +54,7 @@ enum stmt_id {
 	Q_PENDING_ISSUE,
 	Q_PENDING_BACKEND,
 	Q_PENDING_REFUSE,
+	Q_PENDING_SET_CSR,
 	Q_CERT_REVOKE,
 	Q_CERT_STATUS,
 	Q_REVOKED_LIST,
@@ -152,6 +153,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_PENDING_REFUSE] =
 	    "UPDATE requests SET decision = 'rejected', decided_at = ?2, failinfo = ?3, reason = ?4,"
 	    " envelope = NULL WHERE id = ?1 AND outcome = 'pending' AND decision IS NOT 'rejected'",
+	[Q_PENDING_SET_CSR] =
+	    "UPDATE requests SET csr = ?2 WHERE id = ?1 AND outcome = 'pending'",
 	[Q_CERT_REVOKE] =
 	    "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3"
 	    " WHERE serial = ?1 AND status = 'valid'",
@@ -1624,6 +1627,19 @@ out:
 	store_pending_free(p);
 	sqlite3_finalize(s);
 	return result;
+}
+
+enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned char *csr,
+    size_t csr_len)
+{
+	if (csr == NULL || csr_len == 0) {
+		set_err(st, "store_pending_set_csr: no CSR");
+		return STORE_ERROR;
+	}
+	if (stmt_exec(st, Q_PENDING_SET_CSR, "replacing a waiting request's CSR", BIND_INT(id),
+	    BIND_BLOB(csr, csr_len)) == -1)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now)

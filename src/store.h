@@ -285,6 +285,13 @@ void store_pending_free(struct store_pending *p);
 enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char *backend,
     const char *handle);
 
+/*
+ * Replaces the CSR kept with waiting request id (a copy without its
+ * challengePassword, challenge_redact_waiting): STORE_OK or STORE_NOT_FOUND.
+ */
+enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned char *csr,
+    size_t csr_len);
+
 /* The backend refused waiting request id: decision "rejected" with failinfo and reason. */
 enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,
     const char *reason, int64_t now);

@@ -3,7 +3,8 @@
  * test_challenge.c: the challenge modes (src/challenge.c) with NDES semantics:
  * no password required, one static password, one-time passwords in a store in a
  * temporary directory (format, PasswordMax, PasswordValidity, used / expired /
- * unknown, consumption by store_enroll_commit) and the log texts.
+ * unknown, reservation, release, consumption by store_enroll_commit), the
+ * removal of the challenge from kept requests, and the log texts.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include <sqlite3.h>
 
 #include "tap.h"
+#include "catest.h"
 #include "challenge.h"
+#include "csr.h"
 #include "config.h"
 #include "store.h"
 #include "util.h"
@@ -257,6 +260,92 @@ out:
 	free(path);
 }
 
+/* keep_original for challenge_redact_waiting: the row of transaction KEEP-ME. */
+static int keep_marked(const struct store_pending *p, void *arg)
+{
+	(*(int *)arg)++;
+	return strcmp(p->transaction_id, "KEEP-ME") == 0;
+}
+
+static void test_redact(void)
+{
+	char err[256] = "", *path = xasprintf("%s/redact.db", tmpdir);
+	static const char pw[] = "R3dact-Me-0815";
+	struct store *st = NULL;
+	struct store_enrollment e;
+	struct store_pending *p = NULL;
+	struct csr *c = NULL;
+	EVP_PKEY *key = NULL;
+	X509_REQ *req = NULL;
+	unsigned char *der = NULL, *out = NULL, keyhash[32], signer[32];
+	unsigned char *junk = NULL;
+	size_t out_len = 0, junk_len = 0;
+	int n, calls = 0;
+
+	if ((key = catest_rsa()) == NULL || (req = catest_csr(key, "CN=redact,O=Lab", pw,
+	    "redact.example")) == NULL || (n = i2d_X509_REQ(req, &der)) <= 0) {
+		ok(0, "a CSR with a challenge");
+		goto out;
+	}
+	ok(memmem(der, (size_t)n, pw, strlen(pw)) != NULL, "the CSR holds the password");
+	is_int(challenge_redact_csr(der, (size_t)n, &out, &out_len), 0, "challenge_redact_csr");
+	ok(out != NULL && memmem(out, out_len, pw, strlen(pw)) == NULL,
+	    "the kept copy does not hold it");
+	c = csr_parse(out, out_len, err, sizeof(err));
+	ok(c != NULL, "the kept copy parses (%s)", err);
+	if (c != NULL) {
+		ok(c->challenge == NULL, "without a challengePassword");
+		is_str(c->subject, "O=Lab,CN=redact", "the subject is kept");
+		ok(c->san != NULL, "the SAN is kept");
+		ok(!c->self_signature_ok, "its own signature no longer verifies (documented)");
+	}
+	is_int(challenge_redact_csr((const unsigned char *)"\x30\x00", 2, &junk, &junk_len), -1,
+	    "not a request: -1");
+	ok(junk == NULL, "and nothing returned");
+
+	/* Rows stored before schema 6 (here: stored unredacted) are cleaned on demand. */
+	st = store_open(path, err, sizeof(err));
+	ok(st != NULL, "a store (%s)", err);
+	if (st == NULL)
+		goto out;
+	memset(keyhash, 0x31, sizeof(keyhash));
+	memset(signer, 0x32, sizeof(signer));
+	memset(&e, 0, sizeof(e));
+	e.message_type = 19;
+	e.pubkey_sha256 = keyhash;
+	e.signer_sha256 = signer;
+	e.subject = "CN=redact,O=Lab";
+	e.now = 100;
+	e.profile = "default";
+	e.template_name = "default";
+	e.transaction_id = "OLD-ROW";
+	is_int(store_request_pending(st, &e, der, (size_t)n), STORE_OK, "a legacy waiting row");
+	e.transaction_id = "KEEP-ME";
+	is_int(store_request_pending(st, &e, der, (size_t)n), STORE_OK, "one a backend still needs");
+	is_int(challenge_redact_waiting(st, keep_marked, &calls), 1, "one row redacted");
+	is_int(calls, 2, "keep_original asked for both");
+	is_int(store_pending_for_transaction(st, "OLD-ROW", NULL, &p), STORE_OK, "read it back");
+	ok(p != NULL && memmem(p->csr, p->csr_len, pw, strlen(pw)) == NULL,
+	    "its CSR no longer holds the password");
+	store_pending_free(p);
+	p = NULL;
+	is_int(store_pending_for_transaction(st, "KEEP-ME", NULL, &p), STORE_OK, "the other");
+	ok(p != NULL && memmem(p->csr, p->csr_len, pw, strlen(pw)) != NULL,
+	    "kept as the device made it");
+	calls = 0;
+	is_int(challenge_redact_waiting(st, keep_marked, &calls), 0, "a second run changes nothing");
+out:
+	store_pending_free(p);
+	store_close(st);
+	db_remove(path);
+	free(path);
+	csr_free(c);
+	OPENSSL_free(out);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/scepd-test-challenge-XXXXXX");
@@ -268,6 +357,7 @@ int main(void)
 	test_not_enforced();
 	test_single();
 	test_one_time();
+	test_redact();
 	if (rmdir(tmpdir) != 0)
 		printf("# could not remove %s\n", tmpdir);
 	return done_testing();

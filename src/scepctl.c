@@ -663,9 +663,9 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 		break;
 	case STORE_CACHE_FULL:
-		fprintf(stderr, "scepctl: the password cache of profile %s is full: %u unused "
-		    "passwords are waiting (challenge.PasswordMax); use one or wait until they "
-		    "expire\n", profile, cfg->password_max);
+		fprintf(stderr, "scepctl: the password cache is full: %u unused passwords of "
+		    "profile %s are waiting (challenge.PasswordMax); use one or wait until they "
+		    "expire\n", cfg->password_max, profile);
 		break;
 	default:
 		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));

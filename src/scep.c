@@ -1851,6 +1851,15 @@ static const char ndes_page[] =
 
 /* --- dispatch ------------------------------------------------------------ */
 
+/* The profile whose admin page path is, or NULL. */
+static const struct profile *profile_admin(const struct profiles *ps, const char *path)
+{
+	for (size_t i = 1; i < ps->n; i++)
+		if (admin_is_profile_path(path, ps->p[i].path))
+			return &ps->p[i];
+	return NULL;
+}
+
 void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct scep_server *srv = ctx;
@@ -1875,6 +1884,14 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 		}
 		prof = &srv->ps->p[0];
 		ndes = 1;
+	} else if ((prof = profile_admin(srv->ps, req->path)) != NULL) {
+		/* A profile's own admin page: passwords for that profile only. */
+		if (!srv->cfg->admin_enabled ||
+		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
+			admin_handle_profile(srv->admin, prof->name, &prof->challenge, req, resp);
+			return;
+		}
+		ndes = 0;
 	} else if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
 		http_error(srv, req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
 		return;

@@ -13,8 +13,9 @@
 # PASSWORDS): the exec program's refusal releases it (the device may retry with
 # it and gets its certificate), a FAILURE when the upstream is down keeps it
 # spent. And the binding to profiles (issue 12 item 7): a password made with
-# `scepctl challenge new --profile NAME` is refused on the NDES path and on
-# another profile, and one made for the NDES path is refused on a profile.
+# `scepctl challenge new --profile NAME` or by the profile's admin page
+# (PATH/mscep_admin/) is refused on the NDES path and on another profile, and
+# one made for the NDES path is refused on a profile.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_lifecycle.sh"
@@ -252,6 +253,26 @@ pd=$(new_otp) || bail "a one-time password for the NDES path"
 is "$(enroll_one pd "$T/pr" "$VPN_URL" "$pd")" 2/2 "an NDES-path password on profile vpn: FAILURE"
 is "$(enroll_one pd2 "$T/pr" "$SCEPD_URL" "$pd")" 0/ "and on the NDES path: SUCCESS"
 like "$(scepctl_cmd challenge list 2>/dev/null | head -1)" 'PROFILE' "challenge list shows the profile"
+
+# each profile has its admin page (PATH/mscep_admin/), handing out its own passwords
+check "scepctl user add (an account for the admin pages)" \
+    sh -c "printf '%s\n' 'Adm1n-pa55!' | '$SCEPCTL_BIN' -f '$SCEPD_CONF' user add alice >/dev/null"
+admin_pw() {
+	curl -s -g --max-time 20 --ntlm -u 'alice:Adm1n-pa55!' -o "$T/page.html" "$1" 2>/dev/null
+	python3 -c 'import re, sys
+t = open(sys.argv[1], "rb").read().decode("utf-16")
+m = re.search(r"The enrollment challenge password is: <B> ([0-9A-F]+) </B>", t)
+print(m.group(1) if m else "")' "$T/page.html"
+}
+pa=$(admin_pw "$VPN_URL/mscep_admin/")
+like "$pa" '^[0-9A-F]{16}$' "the admin page of profile vpn hands out a password"
+is "$(enroll_one pa1 "$T/pr" "$SCEPD_URL" "$pa")" 2/2 "refused on the NDES path"
+is "$(enroll_one pa2 "$T/pr" "$VPN_URL" "$pa")" 0/ "accepted on profile vpn"
+pn=$(admin_pw "$SCEPD_BASE/certsrv/mscep_admin/")
+like "$pn" '^[0-9A-F]{16}$' "the NDES admin page hands out a password"
+is "$(enroll_one pa3 "$T/pr" "$WIFI_URL" "$pn")" 2/2 "refused on profile wifi"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$SCEPD_BASE/scep/nosuch/mscep_admin/")
+is "$code" 404 "no admin page for a profile that does not exist"
 stop_scepd
 
 done_testing

@@ -169,6 +169,13 @@ static void test_paths_and_names(void)
 	ok(!admin_is_path("/certsrv/mscep_admin/x"), "not /certsrv/mscep_admin/x");
 	ok(!admin_is_path("/certsrv/mscep/mscep.dll"), "not the SCEP path");
 	ok(!admin_is_path("/certsrv/mscep_adminx"), "not a longer name");
+	ok(admin_is_profile_path("/scep/vpn/mscep_admin/", "/scep/vpn"), "a profile's admin page");
+	ok(admin_is_profile_path("/scep/vpn/MSCEP_ADMIN/mscep.dll", "/scep/vpn"),
+	    "a profile's admin page, mscep.dll, any case");
+	ok(admin_is_profile_path("/scep/vpn/mscep_admin", "/scep/vpn/"), "base with a slash");
+	ok(!admin_is_profile_path("/scep/vpn/mscep_admin/x", "/scep/vpn"), "not below it");
+	ok(!admin_is_profile_path("/scep/vpn2/mscep_admin/", "/scep/vpn"), "not another profile");
+	ok(!admin_is_profile_path("/scep/vpn/mscep_admin/", NULL), "no base, no page");
 	ok(admin_valid_user_name("alice"), "alice is a valid account name");
 	ok(admin_valid_user_name("svc.fleet-01@corp"), "dots, dashes, @ allowed");
 	ok(!admin_valid_user_name(""), "empty refused");

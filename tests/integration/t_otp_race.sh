@@ -4,8 +4,9 @@
 # 1). 50 PKCSReqs, built beforehand by tests/integration/scep_send (distinct
 # transactionIDs and subjects, all with the same password), are sent at once by
 # one curl (--parallel) to scepd with each CA backend:
-#   - local: exactly one SUCCESS, the other 49 FAILURE badRequest, one
-#     certificate in the store;
+#   - local: exactly one SUCCESS, the others FAILURE badRequest, one
+#     certificate in the store; two real strongSwan `pki --scep` clients
+#     race with the same password alongside;
 #   - exec: the same, and the program was run exactly once (its own log);
 #   - scep, forwarding to a second scepd (local CA): the same, and the
 #     upstream's store holds exactly one certificate too.
@@ -69,15 +70,44 @@ certs_named() {
 	"$SCEPCTL_BIN" -f "$1/scepd.conf" cert list 2>/dev/null | grep -c -- "CN=$2-"
 }
 
-# race NAME DIR URL DESC: build, send and count one race of N requests
+# pki_race NAME DIR URL PASSWORD I: a real client (strongSwan pki --scep, CN=NAME-pki-I)
+# with the same password; its exit status goes to $T/NAME/pki-I.rc
+pki_race() {
+	local out=$T/$1 rc
+	new_rsa_key "$out/pki-$5.key"
+	timeout 60 pki --scep --url "$3" --in "$out/pki-$5.key" --dn "CN=$1-pki-$5" \
+	    --password "$4" --cacert-enc "$2/ra-enc.crt" --cacert-sig "$2/ra-sign.crt" \
+	    --cacert "$2/ca.crt" --maxpolltime 1 --interval 1 --outform pem \
+	    >"$out/pki-$5.crt" 2>"$out/pki-$5.err"
+	rc=$?
+	echo "$rc" >"$out/pki-$5.rc"
+}
+
+# race NAME DIR URL DESC [PKI]: build, send and count one race of N requests; with
+# PKI = 1 two real pki clients race with the same password alongside
 race() {
-	local name=$1 dir=$2 url=$3 desc=$4 pw
+	local name=$1 dir=$2 url=$3 desc=$4 with_pki=${5:-0} pw ok_curl ok_pki=0 i pids=()
 	pw=$("$SCEPCTL_BIN" -f "$dir/scepd.conf" challenge new 2>"$T/$name.otp.err")
 	like "$pw" '^[0-9A-F]{16}$' "$desc: a one-time password"
 	check "$desc: $N PKCSReqs with it built (scep_send)" race_build "$dir" "$name" "$pw"
+	if [ "$with_pki" = 1 ]; then
+		for i in 1 2; do
+			pki_race "$name" "$dir" "$url" "$pw" "$i" &
+			pids+=($!)
+			track_pid "$!"
+		done
+	fi
 	race_send "$name" "$url"
-	is "$(race_count "$name" 0/)" 1 "$desc: $N requests at once, exactly one SUCCESS"
-	is "$(race_count "$name" 2/2)" $((N - 1)) "$desc: the other $((N - 1)) FAILURE badRequest"
+	for i in "${pids[@]}"; do wait "$i"; done
+	if [ "$with_pki" = 1 ]; then
+		for i in 1 2; do
+			[ "$(cat "$T/$name/pki-$i.rc" 2>/dev/null)" = 0 ] && ok_pki=$((ok_pki + 1))
+		done
+		diag "$desc: $ok_pki of 2 pki clients enrolled"
+	fi
+	ok_curl=$(race_count "$name" 0/)
+	is "$((ok_curl + ok_pki))" 1 "$desc: $N requests at once${pids:+ and 2 pki clients}, exactly one SUCCESS"
+	is "$(race_count "$name" 2/2)" $((N - ok_curl)) "$desc: the other requests FAILURE badRequest"
 	is "$(certs_named "$dir" "$name")" 1 "$desc: one certificate in the store"
 }
 
@@ -120,7 +150,12 @@ relaxed() { conf_set_in "$1" challenge max_failures 100000; }
 init_scepd "$T/loc" || bail "scepctl init (local)"
 check "local: challenge.max_failures raised (the race rejects 49 from one address)" relaxed "$T/loc"
 run_scepd "$T/loc" || bail "scepd (local CA) starts"
-race rl "$T/loc" "$SCEPD_URL" "local CA"
+if have_cmd pki; then
+	race rl "$T/loc" "$SCEPD_URL" "local CA" 1
+else
+	skip "pki (strongswan-pki) is not installed: no real client races alongside"
+	race rl "$T/loc" "$SCEPD_URL" "local CA"
+fi
 stop_scepd
 
 # ------------------------------------------------------------ exec backend

@@ -937,11 +937,11 @@ static struct csr *stored_request(struct pkiop *op, const struct profile *prof,
 		for (g = 0; g < 2 && rc != SCEP_FAIL_NONE; g++)
 			if (prof->signer[g] != NULL)
 				rc = signer_decrypt(prof->signer[g], pend->envelope,
-				    pend->envelope_len, 1, orig, orig_len, &matched, err,
-				    sizeof(err));
+				    pend->envelope_len, op->srv->cfg->allow_des, orig, orig_len,
+				    &matched, err, sizeof(err));
 		if (rc != SCEP_FAIL_NONE && op->srv->prev != NULL && prof == &op->srv->ps->p[0])
-			rc = signer_decrypt(op->srv->prev, pend->envelope, pend->envelope_len, 1,
-			    orig, orig_len, &matched, err, sizeof(err));
+			rc = signer_decrypt(op->srv->prev, pend->envelope, pend->envelope_len,
+			    op->srv->cfg->allow_des, orig, orig_len, &matched, err, sizeof(err));
 		if (rc != SCEP_FAIL_NONE) {
 			fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the stored envelope of "
 			    "request %lld cannot be opened any more: %s", (long long)pend->id, err);

@@ -139,6 +139,22 @@ out:
 	return result;
 }
 
+/* Overwrites the string values of an attribute (a password) before it is freed. */
+static void attribute_wipe(X509_ATTRIBUTE *attr)
+{
+	ASN1_TYPE *t;
+	int i;
+
+	for (i = 0; i < X509_ATTRIBUTE_count(attr); i++) {
+		if ((t = X509_ATTRIBUTE_get0_type(attr, i)) == NULL || t->type == V_ASN1_NULL ||
+		    t->type == V_ASN1_BOOLEAN || t->type == V_ASN1_OBJECT ||
+		    t->value.asn1_string == NULL)
+			continue;
+		OPENSSL_cleanse((void *)ASN1_STRING_get0_data(t->value.asn1_string),
+		    (size_t)ASN1_STRING_length(t->value.asn1_string));
+	}
+}
+
 int challenge_redact_csr(const unsigned char *der, size_t len, unsigned char **out,
     size_t *outlen)
 {
@@ -157,6 +173,7 @@ int challenge_redact_csr(const unsigned char *der, size_t len, unsigned char **o
 	while ((loc = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1)) >= 0) {
 		if ((attr = X509_REQ_delete_attr(req, loc)) == NULL)
 			goto out;
+		attribute_wipe(attr);
 		X509_ATTRIBUTE_free(attr);
 	}
 	if ((n = i2d_X509_REQ(req, &enc)) <= 0)

@@ -230,7 +230,8 @@ static void test_challenges(void)
 	ok(st != NULL, "open for challenges (%s)", err);
 	if (st == NULL)
 		goto out;
-	is_int(store_challenge_add(st, "PW-A", "default", t, t + life, 5), STORE_OK, "add a one-time password");
+	is_int(store_challenge_add(st, "PW-A", "default", t, t + life, 5), STORE_OK,
+	    "add a one-time password");
 	is_int(store_challenge_check(st, "PW-A", t), STORE_OK, "it checks OK");
 	is_int(store_challenge_check(st, "PW-A", t + life - 1), STORE_OK, "OK one second before expiry");
 	is_int(store_challenge_check(st, "PW-A", t + life), STORE_CHALLENGE_EXPIRED, "expired at expires_at");
@@ -256,7 +257,8 @@ static void test_challenges(void)
 	    "the sixth is refused: cache full");
 	ok(strstr(store_errmsg(st), "PasswordMax 5") != NULL, "message: %s", store_errmsg(st));
 	is_int(store_challenge_check(st, "PW-6", t + 10), STORE_CHALLENGE_UNKNOWN, "and was not stored");
-	is_int(store_challenge_add(st, "PW-7", "default", t, t + life, 0), STORE_CACHE_FULL, "PasswordMax 0 takes none");
+	is_int(store_challenge_add(st, "PW-7", "default", t, t + life, 0), STORE_CACHE_FULL,
+	    "PasswordMax 0 takes none");
 
 	/* PW-A expires at t + life; PW-2..5 two to five seconds later. */
 	is_int(store_challenge_count_unused(st, t + life), 4, "at t+life PW-A no longer counts");
@@ -292,7 +294,8 @@ static void test_challenges(void)
 	    "accepted on its own profile");
 	is_int(store_challenge_reserve(st, "PW-P", "vpn", t + life), STORE_CHALLENGE_USED,
 	    "and then in use");
-	is_int(store_challenge_count_unused(st, t + life), 2, "a reserved password is not unused (two of default)");
+	is_int(store_challenge_count_unused(st, t + life), 2,
+	    "a reserved password is not unused (two of default)");
 	/* A reservation nobody ends (a crash) outlives expiry by a day, then goes. */
 	is_int(store_challenge_purge(st, t + 2 * life), 2, "purge at expiry keeps the reserved one");
 	is_int(store_challenge_reserve(st, "PW-P", "vpn", t + 2 * life), STORE_CHALLENGE_USED,
@@ -320,7 +323,8 @@ static void test_enroll(void)
 	if (st == NULL)
 		goto out;
 	is_int(store_challenge_add(st, "OTP-1", "default", t, t + 3600, 5), STORE_OK, "add OTP-1");
-	is_int(store_challenge_add(st, "OTP-OLD", "default", t - 7200, t - 3600, 5), STORE_OK, "add an expired OTP");
+	is_int(store_challenge_add(st, "OTP-OLD", "default", t - 7200, t - 3600, 5), STORE_OK,
+	    "add an expired OTP");
 
 	make_cert(&c1, "01", "CN=device-1,O=Lab");
 	make_enrollment(&e, "TX-1", key1, "OTP-1", t, &c1);
@@ -687,7 +691,8 @@ static void test_pool_and_races(void)
 		goto out;
 	for (i = 0; i < NROUNDS; i++) {
 		snprintf(pw, sizeof(pw), "RACE-PW-%d", i);
-		if (store_challenge_add(admin, pw, "default", 5000000 + i, 5000000 + i + 3600, 5) != STORE_OK) {
+		if (store_challenge_add(admin, pw, "default", 5000000 + i, 5000000 + i + 3600,
+		    5) != STORE_OK) {
 			bad_rounds++;
 			continue;
 		}
@@ -811,7 +816,8 @@ static void test_pending(void)
 		ok(0, "store_open (%s)", err);
 		return;
 	}
-	ok(store_challenge_add(st, "PW-PENDING", "default", 100, 10000, 5) == STORE_OK, "a one-time password");
+	ok(store_challenge_add(st, "PW-PENDING", "default", 100, 10000, 5) == STORE_OK,
+	    "a one-time password");
 	memset(&e, 0, sizeof(e));
 	e.transaction_id = "TX-P1";
 	e.message_type = 19;

@@ -24,6 +24,8 @@ ALTER TABLE challenges ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';
 -- pkcsPKIEnvelope exactly as the device sent it (encrypted to the RA): it is
 -- opened again to forward the device's request byte for byte, and cleared
 -- once the backend has it. Rows stored before this version still hold the
--- challenge in csr; store_open() removes it from those a backend has already
--- (with a handle) or that were decided (see store.c redact_legacy()).
+-- challenge in csr: scepd removes it at start-up, once it knows the backends
+-- (scep.c redact_waiting(), challenge_redact_waiting()), from every row that
+-- can be issued without the device's original request (a backend has it with
+-- a handle, it was refused, or the local CA issues it); SQL cannot edit DER.
 ALTER TABLE requests ADD COLUMN envelope BLOB;

@@ -10,10 +10,15 @@
 #   - exec: the same, and the program was run exactly once (its own log);
 #   - scep, forwarding to a second scepd (local CA): the same, and the
 #     upstream's store holds exactly one certificate too.
-# Then the rule for a password whose request failed (scepd.conf(5) ONE-TIME
-# PASSWORDS): the exec program's refusal releases it (the device may retry with
-# it and gets its certificate), a FAILURE when the upstream is down keeps it
-# spent. And the binding to profiles (issue 12 item 7): a password made with
+# Then the rule for a password whose request failed (scepd.conf(5), after
+# challenge.PasswordValidity): the exec program's refusal releases it (the
+# device may retry with it and gets its certificate), a FAILURE when the
+# upstream is down keeps it spent. No challenge in waiting requests (issue 10
+# defect 3): the stored CSR of a request waiting for approval holds none, with
+# the local CA (issued later from that copy) and with a scep backend whose
+# upstream checks the device's challenge (the envelope kept for it is opened
+# again and then deleted); a row stored the old way loses its challenge when
+# scepd starts. And the binding to profiles (issue 12 item 7): a password made with
 # `scepctl challenge new --profile NAME` or by the profile's admin page
 # (PATH/mscep_admin/) is refused on the NDES path and on another profile, and
 # one made for the NDES path is refused on a profile.
@@ -240,6 +245,21 @@ is "$(db "$T/loc" "SELECT count(*) FROM requests WHERE instr(csr, CAST('$pw' AS 
     "its stored CSR does not hold the one-time password"
 is "$(db "$T/loc" "SELECT count(*) FROM requests WHERE envelope IS NOT NULL")" 0 \
     "and no envelope is kept (the local CA issues from the stored CSR)"
+# a row as an older scepd stored it (the CSR with its challenge) loses it at start-up
+stop_scepd
+openssl req -in "$T/wa/one.csr" -outform DER -out "$T/wa/one.csr.der" 2>/dev/null
+check "the waiting row made to hold the device's CSR, as before schema 6" python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE requests SET csr = ? WHERE outcome = ?", (open(sys.argv[2], "rb").read(), "pending"))
+c.commit()' "$T/loc/scepd.db" "$T/wa/one.csr.der"
+is "$(db "$T/loc" "SELECT count(*) FROM requests WHERE instr(csr, CAST('$pw' AS BLOB)) > 0")" 1 \
+    "(it holds the password now)"
+run_scepd "$T/loc" || bail "scepd (local CA, approval) restarts"
+check_log 0 'removed the challenge password from 1 waiting request' \
+    "scepd removes it at start-up, and says so"
+is "$(db "$T/loc" "SELECT count(*) FROM requests WHERE instr(csr, CAST('$pw' AS BLOB)) > 0")" 0 \
+    "the stored CSR no longer holds the password"
 id=$(request_id "$T/loc" wa)
 check "scepctl request approve" scepctl_cmd request approve "$id"
 is "$(repost wa "$SCEPD_URL")" 0/ "the re-sent request gets the certificate after approval"

@@ -276,6 +276,16 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 }
 
 /*
+ * 1 when backend be hands the device's request on as it came (scep, exec): a
+ * waiting request for it keeps its envelope until it is sent. 0 for the
+ * local CA, which issues from the request without its challenge.
+ */
+static int forwards_request(const struct srv_backend *be)
+{
+	return be != NULL && be->ca != NULL && strcmp(ca_backend_type(be->ca), "local") != 0;
+}
+
+/*
  * 1 when waiting request p must still be sent to a scep or exec backend as the
  * device made it (the upstream checks its signature and challenge): no
  * handle yet, not refused, and its backend is not the local CA.
@@ -292,7 +302,7 @@ static int needs_original(const struct store_pending *p, void *arg)
 		be = backend_named(srv, p->backend);
 	else if ((prof = profiles_find(srv->ps, p->profile)) != NULL)
 		be = backend_of(srv, prof);
-	return be == NULL || be->ca != NULL;
+	return be == NULL || forwards_request(be);
 }
 
 /* Requests left waiting before schema 6 lose their challenge where they can. */
@@ -933,7 +943,7 @@ static struct csr *stored_request(struct pkiop *op, const struct profile *prof,
 
 	*orig = NULL;
 	*orig_len = 0;
-	if (op->be->ca != NULL && pend->backend_handle == NULL && pend->envelope != NULL) {
+	if (forwards_request(op->be) && pend->backend_handle == NULL && pend->envelope != NULL) {
 		for (g = 0; g < 2 && rc != SCEP_FAIL_NONE; g++)
 			if (prof->signer[g] != NULL)
 				rc = signer_decrypt(prof->signer[g], pend->envelope,
@@ -1278,7 +1288,7 @@ static void enroll(struct pkiop *op)
 		    "without its challenge password");
 		goto out;
 	}
-	if (op->be->ca != NULL && e.backend_handle == NULL) {
+	if (forwards_request(op->be) && e.backend_handle == NULL) {
 		e.envelope = op->msg->envelope;
 		e.envelope_len = op->msg->envelope_len;
 	}

@@ -797,6 +797,66 @@ static int count_pending(const struct store_pending *p, void *arg)
 }
 
 /* Waiting requests: record, find, decide, issue; one per transactionID. */
+/* The envelope kept for a CA backend lives until the backend has the request. */
+static void test_pending_envelope(void)
+{
+	char err[256] = "", *path = db_path("envelope.db");
+	static const unsigned char csr[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	static const unsigned char env[] = { 0x30, 0x03, 0x04, 0x01, 0x42 };
+	unsigned char key[32], signer[32];
+	struct store *st;
+	struct store_enrollment e;
+	struct store_pending *p = NULL;
+	static const char *const tx[] = { "TX-E1", "TX-E2", "TX-E3" };
+	int64_t id[3] = { 0, 0, 0 };
+	size_t i;
+
+	sha256("key", 3, key);
+	sha256("signer", 6, signer);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open (%s)", err);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.message_type = 19;
+	e.pubkey_sha256 = key;
+	e.signer_sha256 = signer;
+	e.subject = "CN=enveloped";
+	e.now = 300;
+	e.profile = "default";
+	e.template_name = "default";
+	e.envelope = env;
+	e.envelope_len = sizeof(env);
+	for (i = 0; i < 3; i++) {
+		e.transaction_id = tx[i];
+		is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK, "waiting %s", tx[i]);
+		if (store_pending_for_transaction(st, tx[i], NULL, &p) == STORE_OK) {
+			id[i] = p->id;
+			ok(p->envelope_len == sizeof(env) && memcmp(p->envelope, env, sizeof(env)) == 0,
+			    "%s keeps its envelope", tx[i]);
+		}
+		store_pending_free(p);
+		p = NULL;
+	}
+	is_int(store_pending_set_backend(st, id[0], "up", NULL), STORE_OK,
+	    "TX-E1: the backend was unavailable (no handle)");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'TX-E1'"
+	    " AND envelope IS NOT NULL"), 1, "so the envelope is kept to submit again");
+	is_int(store_pending_set_backend(st, id[0], "up", "scep1;handle"), STORE_OK,
+	    "TX-E1: then the backend answered PENDING with a handle");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'TX-E1'"
+	    " AND envelope IS NOT NULL"), 0, "the envelope is deleted");
+	is_int(store_pending_refuse(st, id[1], 2, "refused", 400), STORE_OK, "TX-E2 refused");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'TX-E2'"
+	    " AND envelope IS NOT NULL"), 0, "a refused request keeps no envelope");
+	is_int(store_pending_decide(st, id[2], 0, 400), STORE_OK, "TX-E3 rejected by an administrator");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE envelope IS NOT NULL"), 0,
+	    "no envelope left");
+	store_close(st);
+	db_remove(path);
+	free(path);
+}
+
 static void test_pending(void)
 {
 	char err[256] = "", *path = db_path("pending.db");
@@ -1076,6 +1136,7 @@ int main(void)
 	test_migration_lifecycle();
 	test_migration_backend_names();
 	test_pending();
+	test_pending_envelope();
 	test_revocation();
 	test_pool_and_races();
 	if (rmdir(tmpdir) != 0)

@@ -289,8 +289,16 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .def_num = 512, .desc = "Connections open at once, from all clients.") \
 	X("http.connection_timeout", CF_UINT, connection_timeout, .min = 1, .max = 3600, \
 	    .def_num = 30, .desc = "Seconds an idle connection is kept open.") \
+	X("http.header_timeout", CF_UINT, header_timeout, .min = 1, .max = 3600, \
+	    .def_num = 10, .desc = "Seconds a request gets to send its complete headers, " \
+	    "counted from the connection, however slowly they arrive; on a kept-alive " \
+	    "connection the next request gets http.connection_timeout plus this long.") \
+	X("http.min_body_rate", CF_UINT, min_body_rate, .min = 1, .max = 1048576, \
+	    .def_num = 1024, .desc = "Bytes per second a request body must keep up, " \
+	    "counted from the end of its headers; a body that falls more than " \
+	    "http.header_timeout seconds behind is cut.") \
 	X("http.per_ip_connections", CF_UINT, per_ip_connections, .min = 0, .max = 65536, \
-	    .def_num = 0, .desc = "Connections open at once from one client address; " \
+	    .def_num = 32, .desc = "Connections open at once from one client address; " \
 	    "0 means no limit.") \
 	X("http.drain_timeout", CF_UINT, drain_timeout, .min = 0, .max = 3600, \
 	    .def_num = 10, .desc = "Seconds requests in flight get to finish when scepd " \

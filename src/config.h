@@ -132,7 +132,9 @@ struct config {
 	size_t max_body;          /* http.max_body: POST body cap in bytes; 1024..16777216, default 262144 */
 	unsigned max_connections; /* http.max_connections: 1..65536, default 512 */
 	unsigned connection_timeout; /* http.connection_timeout: idle seconds; 1..3600, default 30 */
-	unsigned per_ip_connections; /* http.per_ip_connections: 0 = unlimited; default 0 */
+	unsigned per_ip_connections; /* http.per_ip_connections: 0 = unlimited; default 32 */
+	unsigned header_timeout;  /* http.header_timeout: seconds for complete request headers; 1..3600, default 10 */
+	unsigned min_body_rate;   /* http.min_body_rate: bytes/s a request body keeps up; 1..1048576, default 1024 */
 	unsigned drain_timeout;   /* http.drain_timeout: seconds for requests in flight at stop; 0..3600, default 10 */
 
 	/* tls { } */

@@ -118,6 +118,16 @@ void httpd_tick(struct httpd *h);
 /* Stops everything (connections still open are closed) and frees it. */
 void httpd_stop(struct httpd *h);
 
+/*
+ * Whether the first n bytes a client sent can start an HTTP request line:
+ * optional empty lines, then a method token (RFC 9110 tchar) up to a space.
+ * HTTPD_START_OK when they can (n 0 included: nothing to judge),
+ * HTTPD_START_TLS for the start of a TLS handshake record, HTTPD_START_BAD
+ * otherwise.
+ */
+enum { HTTPD_START_OK, HTTPD_START_TLS, HTTPD_START_BAD };
+int httpd_request_start(const unsigned char *b, size_t n);
+
 /* Fills resp with a plain-text answer ("reason\n"). */
 void httpd_text(struct http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

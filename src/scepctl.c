@@ -51,7 +51,7 @@ static void print_usage(FILE *out)
 	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
 	    "                    [--upstream-ca-bundle file] [--listen host:port] [--challenge secret]\n"
 	    "                    [--owner user[:group]]\n"
-	    "       scepctl [-f file] challenge new | list | purge\n"
+	    "       scepctl [-f file] challenge new [--profile name] | list | purge\n"
 	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
 	    "(password on stdin)\n"
 	    "       scepctl [-f file] user del name\n"
@@ -720,34 +720,68 @@ static int print_challenge(const struct store_challenge_info *ci, void *arg)
 
 	format_time(ci->created_at, created, sizeof(created));
 	format_time(ci->expires_at, expires, sizeof(expires));
-	printf("%-16s  %-20s  %s\n", ci->id, created, expires);
+	printf("%-16s  %-20s  %-20s  %s\n", ci->id, created, expires, ci->profile);
 	(*(int *)arg)++;
 	return 0;
 }
 
+/*
+ * The challenge mode of the endpoint a one-time password is made for: the
+ * top-level one (NULL name: the default profile) or a profiles entry's.
+ * -1 (after a message) when there is no such profile.
+ */
+static int challenge_mode_of(const struct config *cfg, const char *name,
+    struct challenge_mode *m)
+{
+	size_t i;
+
+	m->enforce_password = cfg->enforce_password;
+	m->use_single_password = cfg->use_single_password;
+	m->single_password = cfg->single_password;
+	if (name == NULL || strcmp(name, CHALLENGE_DEFAULT_PROFILE) == 0)
+		return 0;
+	for (i = 0; i < cfg->n_profiles; i++) {
+		if (strcmp(cfg->profiles[i].name, name) == 0) {
+			m->enforce_password = cfg->profiles[i].enforce_password;
+			m->use_single_password = cfg->profiles[i].use_single_password;
+			m->single_password = cfg->profiles[i].single_password;
+			return 0;
+		}
+	}
+	fprintf(stderr, "scepctl: no profile named %s in the configuration (profiles)\n", name);
+	return -1;
+}
+
 static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 {
+	struct challenge_mode m;
 	struct store *st = NULL;
+	const char *profile = CHALLENGE_DEFAULT_PROFILE;
 	char err[512], password[72];
 	int rc = 1, n = 0;
 
-	if (argc != 1 || (strcmp(argv[0], "new") != 0 && strcmp(argv[0], "list") != 0 &&
+	if (argc == 3 && strcmp(argv[0], "new") == 0 && strcmp(argv[1], "--profile") == 0)
+		profile = argv[2];
+	else if (argc != 1 || (strcmp(argv[0], "new") != 0 && strcmp(argv[0], "list") != 0 &&
 	    strcmp(argv[0], "purge") != 0))
-		usage_error("challenge: expected new, list or purge, not '%s'", argc > 1 ?
-		    argv[1] : arg0(argc, argv));
+		usage_error("challenge: expected new, list or purge (new takes --profile name), "
+		    "not '%s'", argc > 1 ? argv[1] : arg0(argc, argv));
+	if (challenge_mode_of(cfg, profile, &m) == -1)
+		goto out;
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
 	}
 	if (strcmp(argv[0], "list") == 0) {
 		/* Only hashes are kept: a password is listed by the start of its SHA-256. */
-		printf("%-16s  %-20s  %s\n", "SHA-256 (START)", "CREATED", "EXPIRES");
+		printf("%-16s  %-20s  %-20s  %s\n", "SHA-256 (START)", "CREATED", "EXPIRES",
+		    "PROFILE");
 		if (store_challenge_foreach(st, now_seconds(), print_challenge, &n) < 0) {
 			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
 			goto out;
 		}
-		fprintf(stderr, "%d unused one-time password%s (challenge.PasswordMax %u)\n", n,
-		    n == 1 ? "" : "s", cfg->password_max);
+		fprintf(stderr, "%d unused one-time password%s (challenge.PasswordMax %u a profile)\n",
+		    n, n == 1 ? "" : "s", cfg->password_max);
 		rc = 0;
 		goto out;
 	}
@@ -760,25 +794,25 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (!cfg->enforce_password) {
-		fprintf(stderr, "scepctl: challenge.EnforcePassword is false: requests need no "
-		    "challenge password\n");
+	if (!m.enforce_password) {
+		fprintf(stderr, "scepctl: EnforcePassword is false for profile %s: requests need no "
+		    "challenge password\n", profile);
 		goto out;
 	}
-	if (cfg->use_single_password) {
-		fprintf(stderr, "scepctl: challenge.UseSinglePassword is true: clients use the static "
-		    "password challenge.SinglePassword\n");
+	if (m.use_single_password) {
+		fprintf(stderr, "scepctl: UseSinglePassword is true for profile %s: clients use its "
+		    "static password (SinglePassword)\n", profile);
 		goto out;
 	}
-	switch (challenge_new(cfg, st, now_seconds(), password, sizeof(password))) {
+	switch (challenge_new(cfg, st, profile, now_seconds(), password, sizeof(password))) {
 	case STORE_OK:
 		printf("%s\n", password);
 		rc = 0;
 		break;
 	case STORE_CACHE_FULL:
-		fprintf(stderr, "scepctl: the password cache is full: %u unused passwords are "
-		    "waiting (challenge.PasswordMax); use one or wait until they expire\n",
-		    cfg->password_max);
+		fprintf(stderr, "scepctl: the password cache is full: %u unused passwords of "
+		    "profile %s are waiting (challenge.PasswordMax); use one or wait until they "
+		    "expire\n", cfg->password_max, profile);
 		break;
 	default:
 		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));

@@ -113,7 +113,9 @@ static void test_defaults(void)
 	is_int(cfg->max_body, 262144, "http.max_body default");
 	is_int(cfg->max_connections, 512, "http.max_connections default");
 	is_int(cfg->connection_timeout, 30, "http.connection_timeout default");
-	is_int(cfg->per_ip_connections, 0, "http.per_ip_connections default");
+	is_int(cfg->per_ip_connections, 32, "http.per_ip_connections default");
+	is_int(cfg->header_timeout, 10, "http.header_timeout default");
+	is_int(cfg->min_body_rate, 1024, "http.min_body_rate default");
 	is_str(cfg->ca_cert, "/var/lib/scepd/ca.crt", "ca.cert default");
 	is_str(cfg->ca_key, "/var/lib/scepd/ca.key", "ca.key default");
 	ok(cfg->ra_sign_cert == NULL && cfg->ra_sign_key == NULL && cfg->ra_enc_cert == NULL &&
@@ -713,7 +715,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 138, "schema has 138 settings");
+	is_int(n, 140, "schema has 140 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)

@@ -8,6 +8,8 @@
  * The TLS key is read with one open and checked on that descriptor: a FIFO
  * (which a stat-then-open check passed, and whose writer decides what is read)
  * and a group-readable key are refused, naming the file.
+ * httpd_request_start() tells the first bytes of a request line from a TLS
+ * ClientHello and other bytes that are not HTTP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -154,6 +156,31 @@ static void tls_key_refused(const char *dir, const char *name, unsigned port, co
 	free(text);
 }
 
+static int start_of(const char *b, size_t n)
+{
+	return httpd_request_start((const unsigned char *)b, n);
+}
+
+static void request_start(void)
+{
+	static const unsigned char hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 };
+
+	is_int(start_of("", 0), HTTPD_START_OK, "no bytes yet: nothing to judge");
+	is_int(start_of("G", 1), HTTPD_START_OK, "\"G\": may start GET");
+	is_int(start_of("GET /x HTTP/1.1\r\n", 17), HTTPD_START_OK, "a GET request line");
+	is_int(start_of("POST /", 6), HTTPD_START_OK, "POST");
+	is_int(start_of("\r\nGET /", 7), HTTPD_START_OK, "an empty line before the request line");
+	is_int(start_of("M-SEARCH *", 10), HTTPD_START_OK, "a method with '-' (a token)");
+	is_int(httpd_request_start(hello, sizeof(hello)), HTTPD_START_TLS, "a TLS handshake record");
+	is_int(httpd_request_start(hello, 1), HTTPD_START_BAD, "0x16 alone: not HTTP");
+	is_int(start_of("\x80\x01junk", 6), HTTPD_START_BAD, "a byte over 0x7e");
+	is_int(start_of("GE\tT /", 6), HTTPD_START_BAD, "a tab in the method");
+	is_int(start_of("GET\0/", 5), HTTPD_START_BAD, "a NUL in the method");
+	is_int(start_of("GE(T /", 6), HTTPD_START_BAD, "a separator in the method");
+	is_int(start_of("SSH-2.0-OpenSSH_9.2\r\n", 21), HTTPD_START_BAD,
+	    "an SSH banner ('.' is a token byte, '\\r' ends it)");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_httpd.XXXXXX", err[512], path[600];
@@ -166,6 +193,7 @@ int main(void)
 		ok(0, "test set-up");
 		return done_testing();
 	}
+	request_start();
 
 	cfg = tls_config(dir, "p256", port);
 	ok(cfg != NULL, "configuration with a P-256 TLS listener");

@@ -35,11 +35,7 @@ ASN1_SEQUENCE(ISSUER_AND_SUBJECT) = {
 	ASN1_SIMPLE(ISSUER_AND_SUBJECT, subject, X509_NAME),
 } static_ASN1_SEQUENCE_END(ISSUER_AND_SUBJECT)
 
-/*
- * The serial as upper-case hex, two digits per octet without leading zero
- * octets ("0" for zero): the form BN_bn2hex() gives and the store keeps.
- */
-static int serial_to_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
+int certid_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
 {
 	const unsigned char *d = ASN1_STRING_get0_data(serial);
 	int n = ASN1_STRING_length(serial), i = 0;
@@ -88,7 +84,7 @@ struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t l
 		errorf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (serial_to_hex(ias->serial, c->serial_hex, sizeof(c->serial_hex)) == -1) {
+	if (certid_serial_hex(ias->serial, c->serial_hex, sizeof(c->serial_hex)) == -1) {
 		errorf(err, errlen, "IssuerAndSerialNumber: unreadable serial number");
 		goto out;
 	}

@@ -34,4 +34,11 @@ struct certid *certid_parse_issuer_and_subject(const unsigned char *der, size_t 
 
 void certid_free(struct certid *c);
 
+/*
+ * A serial as upper-case hex, two digits per octet without leading zero
+ * octets ("0" for zero): the form BN_bn2hex() gives and the store keeps.
+ * -1 when it does not fit in outlen.
+ */
+int certid_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
+
 #endif

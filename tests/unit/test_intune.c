@@ -42,6 +42,7 @@
 	"&eku=1.3.6.1.5.5.7.3.2&minkey=2048"
 
 static char base[64], dir[128];
+static const char *get_ca;      /* trust anchor of an https:// stand-in */
 static pid_t standin = -1;
 static EVP_PKEY *key2048, *key1024;
 
@@ -75,6 +76,7 @@ static char *get(const char *path)
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L) != CURLE_OK ||
+	    (get_ca != NULL && curl_easy_setopt(h, CURLOPT_CAINFO, get_ca) != CURLE_OK) ||
 	    curl_easy_perform(h) != CURLE_OK ||
 	    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
 		free(b.p);
@@ -183,43 +185,61 @@ static const char *at(json_object *o, const char *path)
 	return o != NULL && json_object_get_string(o) != NULL ? json_object_get_string(o) : "";
 }
 
-static int start_standin(const char *secret_file, const char *cert_file)
+/*
+ * Starts a helper (argv[0] is a script under tests/integration/helpers) that
+ * prints its port first; the port, or -1.
+ */
+static int spawn(char *const argv[], pid_t *pid)
 {
-	int fd[2];
+	int fd[2], port;
 	char line[32];
 	FILE *f;
 
-	if (pipe(fd) != 0 || (standin = fork()) < 0)
+	if (pipe(fd) != 0 || (*pid = fork()) < 0)
 		return -1;
-	if (standin == 0) {
+	if (*pid == 0) {
 		const char *top = getenv("SCEPD_TOP");
-		char *script = xasprintf("%s/tests/integration/helpers/intune_standin.py",
-		    top != NULL ? top : ".");
+		char *script = xasprintf("%s/tests/integration/helpers/%s",
+		    top != NULL ? top : ".", argv[0]);
+		char *args[24];
+		int i;
 
+		args[0] = "python3";
+		args[1] = script;
+		for (i = 1; argv[i] != NULL && i < 22; i++)
+			args[i + 1] = argv[i];
+		args[i + 1] = NULL;
 		dup2(fd[1], 1);
 		close(fd[0]);
 		close(fd[1]);
-		execlp("python3", "python3", script, "--tenant", TENANT, "--client-id", CLIENT_ID,
-		    "--client-secret-file", secret_file, "--client-cert", cert_file, (char *)NULL);
+		execvp("python3", args);
 		_exit(127);
 	}
 	close(fd[1]);
 	f = fdopen(fd[0], "r");
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL || atoi(line) <= 0) {
-		if (f != NULL)
-			fclose(f);
+	port = f != NULL && fgets(line, sizeof(line), f) != NULL ? atoi(line) : -1;
+	if (f != NULL)
+		fclose(f);
+	return port > 0 ? port : -1;
+}
+
+static int start_standin(const char *secret_file, const char *cert_file)
+{
+	char *argv[] = { "intune_standin.py", "--tenant", TENANT, "--client-id", CLIENT_ID,
+	    "--client-secret-file", (char *)secret_file, "--client-cert", (char *)cert_file, NULL };
+	int port = spawn(argv, &standin);
+
+	if (port < 0)
 		return -1;
-	}
-	fclose(f);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", atoi(line));
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
 	return 0;
 }
 
-static void stop_standin(void)
+static void stop(pid_t pid)
 {
-	if (standin > 0) {
-		kill(standin, SIGTERM);
-		waitpid(standin, NULL, 0);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
 	}
 }
 
@@ -283,6 +303,21 @@ static X509 *make_cert(EVP_PKEY *key, const char *subject_cn, const char *issuer
 	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
 	    (const unsigned char *)subject_cn, -1, -1, 0);
 	X509_set_pubkey(x, key);
+	X509_sign(x, key, EVP_sha256());
+	return x;
+}
+
+/* A self-signed server certificate for 127.0.0.1 (the TLS stand-in's and its anchor). */
+static X509 *make_server_cert(EVP_PKEY *key)
+{
+	X509 *x = make_cert(key, "127.0.0.1", "127.0.0.1");
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if ((e = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1")) != NULL)
+		X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
 	X509_sign(x, key, EVP_sha256());
 	return x;
 }
@@ -724,6 +759,75 @@ static void test_jwt(const char *cert_file, const char *key_file, const char *ot
 	intune_free(in);
 }
 
+/* https:// with ca_file, and through an HTTPS (CONNECT) proxy. */
+static void test_tls_proxy(const char *secret_file, const char *cert_file, EVP_PKEY *tls_key)
+{
+	struct intune_settings s = settings();
+	struct intune_outcome out;
+	struct intune *in;
+	X509 *tls = make_server_cert(tls_key);
+	char *tls_cert = xasprintf("%s/tls.pem", dir), *tls_keyf = xasprintf("%s/tls.key", dir);
+	char *plog = xasprintf("%s/proxy.log", dir), tbase[64], url[80], err[256], *saved, *t;
+	char *argv[] = { "intune_standin.py", "--tenant", TENANT, "--client-id", CLIENT_ID,
+	    "--client-secret-file", (char *)secret_file, "--client-cert", (char *)cert_file,
+	    "--tls-cert", tls_cert, "--tls-key", tls_keyf, NULL };
+	char *pargv[] = { "connect_proxy.py", plog, NULL };
+	pid_t tpid = -1, ppid = -1;
+	int port, pport;
+	size_t len;
+
+	if (write_pem(tls_cert, tls, NULL) != 0 || write_pem(tls_keyf, NULL, tls_key) != 0 ||
+	    (port = spawn(argv, &tpid)) < 0 || (pport = spawn(pargv, &ppid)) < 0) {
+		ok(0, "TLS stand-in and proxy started");
+		goto out;
+	}
+	snprintf(tbase, sizeof(tbase), "https://127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "%s/", tbase);
+	/* The test switches go to the TLS stand-in through the same helpers. */
+	saved = xstrdup(base);
+	snprintf(base, sizeof(base), "%s", tbase);
+	get_ca = tls_cert;
+	s.authority_url = s.graph_url = url;
+
+	in = intune_new(&s, err, sizeof(err));
+	ok(validate_good(in, "tx-tls1", &out) == -1 && !out.allowed, "https:// without the "
+	    "stand-in's anchor: -1 (%s)", out.reason);
+	intune_free(in);
+
+	s.ca_file = tls_cert;
+	in = intune_new(&s, err, sizeof(err));
+	ok(validate_good(in, "tx-tls2", &out) == 0 && out.allowed, "https:// with ca_file: "
+	    "allowed (%s)", out.reason);
+	intune_free(in);
+
+	t = xasprintf("http://127.0.0.1:%d", pport);
+	s.proxy = t;
+	in = intune_new(&s, err, sizeof(err));
+	ok(validate_good(in, "tx-tls3", &out) == 0 && out.allowed, "through the proxy: "
+	    "allowed (%s)", out.reason);
+	intune_free(in);
+	{
+		char *want = xasprintf("CONNECT 127.0.0.1:%d", port);
+		unsigned char *log = read_file(plog, 65536, &len);
+
+		ok(log != NULL && strstr((char *)log, want) != NULL, "the proxy tunnelled to the "
+		    "stand-in");
+		free(log);
+		free(want);
+	}
+	free(t);
+	snprintf(base, sizeof(base), "%s", saved);
+	get_ca = NULL;
+	free(saved);
+out:
+	stop(tpid);
+	stop(ppid);
+	X509_free(tls);
+	free(tls_cert);
+	free(tls_keyf);
+	free(plog);
+}
+
 struct worker {
 	struct intune *in;
 	int allowed;
@@ -900,7 +1004,7 @@ int main(void)
 	    write_pem(other_key, NULL, other_key_p) != 0 ||
 	    start_standin(secret_file, cert_file) != 0) {
 		printf("Bail out! cannot set up keys or start the stand-in\n");
-		stop_standin();
+		stop(standin);
 		return 1;
 	}
 	test_settings();
@@ -910,9 +1014,10 @@ int main(void)
 	test_notifications();
 	test_jwt(cert_file, key_file, other_cert, other_key);
 	test_standin_strict();
+	test_tls_proxy(secret_file, cert_file, other_key_p);
 	test_threads();
 	test_refresh();
-	stop_standin();
+	stop(standin);
 	X509_free(app);
 	X509_free(other);
 	EVP_PKEY_free(key2048);

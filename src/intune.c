@@ -851,9 +851,12 @@ int intune_notify_failure(struct intune *in, const char *txid, const unsigned ch
 	snprintf(desc, sizeof(desc), "%s", description != NULL && description[0] != '\0' ?
 	    description : "The certificate could not be issued");
 	n = strlen(desc);
-	if (description != NULL && strlen(description) > n)
-		while (n > 0 && ((unsigned char)desc[n] & 0xc0) == 0x80)
-			desc[--n] = '\0';
+	if (description != NULL && strlen(description) > n) {
+		/* description[n] is the first byte left out: never end inside a character. */
+		while (n > 0 && ((unsigned char)description[n] & 0xc0) == 0x80)
+			n--;
+		desc[n] = '\0';
+	}
 	if (json_object_object_add(inner, "hResult", json_object_new_int(hresult)) != 0 ||
 	    json_put(inner, "errorDescription", desc) != 0) {
 		errorf(out->reason, sizeof(out->reason), "Intune: out of memory");

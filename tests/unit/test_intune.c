@@ -715,6 +715,16 @@ static void test_notifications(void)
 	is_int(strlen(at(e, "body.notification.errorDescription")), 255, "errorDescription cut "
 	    "to 255");
 	json_object_put(e);
+	/* 254 ASCII bytes, then a 2-byte character across the 255-byte limit. */
+	memset(desc, 'u', 254);
+	snprintf(desc + 254, sizeof(desc) - 254, "\xc3\xa9 and more");
+	rc = intune_notify_failure(in, "tx-n1", csr, len, -1, desc, &out);
+	ok(rc == 0 && out.allowed, "a long UTF-8 description is cut between characters (%s %s)",
+	    out.code, out.reason);
+	e = last("failureNotification");
+	is_int(strlen(at(e, "body.notification.errorDescription")), 254, "cut before the "
+	    "character that does not fit");
+	json_object_put(e);
 	rc = intune_notify_failure(in, "tx-n1", csr, len, -2147418113, "", &out);
 	ok(rc == 0 && out.allowed, "an empty description is replaced by a non-empty one");
 	X509_free(cert);

@@ -330,7 +330,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, status, obj, ctype="application/json"):
-        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        # JSON ends with a newline, as many servers send it (RFC 8259 white space).
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode() + b"\n"
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))

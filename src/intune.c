@@ -363,50 +363,90 @@ static void error_answer(const struct buf *b, char *code, size_t codelen, char *
 
 /* --- tokens ------------------------------------------------------------------- */
 
+/* Base64url of the compact JSON text of o (consumed); NULL when out of memory. */
+static char *jwt_part(json_object *o)
+{
+	char *t = o != NULL ? json_text(o) : NULL, *r = NULL;
+
+	if (t != NULL)
+		r = b64url((unsigned char *)t, strlen(t));
+	free(t);
+	json_object_put(o);
+	return r;
+}
+
+/* The JOSE header: alg RS256, typ JWT, x5t and x5c of the application's certificate. */
+static char *jwt_header(const struct intune *in)
+{
+	json_object *hd = json_object_new_object(), *x5c = json_object_new_array(), *s = NULL;
+
+	if (hd == NULL || x5c == NULL || (s = json_object_new_string(in->x5c)) == NULL ||
+	    json_object_array_add(x5c, s) != 0) {
+		json_object_put(s);
+		json_object_put(x5c);
+		json_object_put(hd);
+		return NULL;
+	}
+	if (json_object_object_add(hd, "x5c", x5c) != 0) {
+		json_object_put(x5c);
+		json_object_put(hd);
+		return NULL;
+	}
+	if (json_put(hd, "alg", "RS256") != 0 || json_put(hd, "typ", "JWT") != 0 ||
+	    json_put(hd, "x5t", in->x5t) != 0) {
+		json_object_put(hd);
+		return NULL;
+	}
+	return jwt_part(hd);
+}
+
+/* Adds an integer member; -1 when out of memory. */
+static int json_put_int(json_object *o, const char *key, int64_t value)
+{
+	json_object *v = json_object_new_int64(value);
+
+	if (v == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* The claims: aud = token URL, iss = sub = client id, jti, nbf = iat = now, exp = now + 60. */
+static char *jwt_claims(const struct intune *in, const char *jti, int64_t now)
+{
+	json_object *cl = json_object_new_object();
+
+	if (cl == NULL || json_put(cl, "aud", in->token_url) != 0 ||
+	    json_put(cl, "iss", in->client_id) != 0 || json_put(cl, "sub", in->client_id) != 0 ||
+	    json_put(cl, "jti", jti) != 0 || json_put_int(cl, "nbf", now) != 0 ||
+	    json_put_int(cl, "iat", now) != 0 || json_put_int(cl, "exp", now + 60) != 0) {
+		json_object_put(cl);
+		return NULL;
+	}
+	return jwt_part(cl);
+}
+
 /*
- * The RS256 JWT client assertion (intune.md §1, as EJBCA sends it): header
- * alg, typ, x5t, x5c; claims aud = token URL, iss = sub = client id, jti, nbf,
- * iat, exp = now + 60 s.
+ * The RS256 JWT client assertion (intune.md §1, as EJBCA sends it): header,
+ * claims, and their RS256 signature with the application's key.
  */
 static char *jwt_assertion(struct intune *in, char *err, size_t errlen)
 {
-	json_object *hd = NULL, *cl = NULL, *x5c = NULL, *s = NULL;
 	EVP_MD_CTX *md = NULL;
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
-	char *h64 = NULL, *c64 = NULL, *s64 = NULL, *input = NULL, *jwt = NULL, *t;
+	char *h64 = NULL, *c64 = NULL, *s64 = NULL, *input = NULL, *jwt = NULL;
 	char guid[37], ebuf[256];
-	int64_t now = now_seconds();
 
 	if (new_guid(guid) != 0) {
 		errorf(err, errlen, "JWT assertion: no random bytes");
 		goto out;
 	}
-	if ((hd = json_object_new_object()) == NULL || (cl = json_object_new_object()) == NULL ||
-	    (x5c = json_object_new_array()) == NULL ||
-	    (s = json_object_new_string(in->x5c)) == NULL || json_object_array_add(x5c, s) != 0)
-		goto oom;
-	s = NULL;
-	if (json_put(hd, "alg", "RS256") != 0 || json_put(hd, "typ", "JWT") != 0 ||
-	    json_put(hd, "x5t", in->x5t) != 0 || json_object_object_add(hd, "x5c", x5c) != 0)
-		goto oom;
-	x5c = NULL;
-	if (json_put(cl, "aud", in->token_url) != 0 || json_put(cl, "iss", in->client_id) != 0 ||
-	    json_put(cl, "sub", in->client_id) != 0 || json_put(cl, "jti", guid) != 0 ||
-	    json_object_object_add(cl, "nbf", json_object_new_int64(now)) != 0 ||
-	    json_object_object_add(cl, "iat", json_object_new_int64(now)) != 0 ||
-	    json_object_object_add(cl, "exp", json_object_new_int64(now + 60)) != 0)
-		goto oom;
-	if ((t = json_text(hd)) == NULL || (h64 = b64url((unsigned char *)t, strlen(t))) == NULL) {
-		free(t);
-		goto oom;
+	if ((h64 = jwt_header(in)) == NULL || (c64 = jwt_claims(in, guid, now_seconds())) == NULL) {
+		errorf(err, errlen, "JWT assertion: out of memory");
+		goto out;
 	}
-	free(t);
-	if ((t = json_text(cl)) == NULL || (c64 = b64url((unsigned char *)t, strlen(t))) == NULL) {
-		free(t);
-		goto oom;
-	}
-	free(t);
 	input = xasprintf("%s.%s", h64, c64);
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, in->key, NULL) != 1 ||
@@ -416,17 +456,12 @@ static char *jwt_assertion(struct intune *in, char *err, size_t errlen)
 		errorf(err, errlen, "JWT assertion: signing fails: %s", ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if ((s64 = b64url(sig, siglen)) == NULL)
-		goto oom;
+	if ((s64 = b64url(sig, siglen)) == NULL) {
+		errorf(err, errlen, "JWT assertion: out of memory");
+		goto out;
+	}
 	jwt = xasprintf("%s.%s", input, s64);
-	goto out;
-oom:
-	errorf(err, errlen, "JWT assertion: out of memory");
 out:
-	json_object_put(s);
-	json_object_put(x5c);
-	json_object_put(hd);
-	json_object_put(cl);
 	EVP_MD_CTX_free(md);
 	OPENSSL_free(sig);
 	free(h64);
@@ -442,14 +477,14 @@ static char *token_form(struct intune *in, enum intune_scope sc, char *err, size
 	CURL *h = NULL;
 	char *id = NULL, *scope = NULL, *cred = NULL, *jwt = NULL, *form = NULL;
 
-	if ((h = curl_easy_init()) == NULL)
-		goto oom;
 	if (in->key != NULL && (jwt = jwt_assertion(in, err, errlen)) == NULL)
 		goto out;
-	if ((id = curl_easy_escape(h, in->client_id, 0)) == NULL ||
+	if ((h = curl_easy_init()) == NULL || (id = curl_easy_escape(h, in->client_id, 0)) == NULL ||
 	    (scope = curl_easy_escape(h, in->scope[sc], 0)) == NULL ||
-	    (cred = curl_easy_escape(h, jwt != NULL ? jwt : in->client_secret, 0)) == NULL)
-		goto oom;
+	    (cred = curl_easy_escape(h, jwt != NULL ? jwt : in->client_secret, 0)) == NULL) {
+		errorf(err, errlen, "token request: out of memory");
+		goto out;
+	}
 	if (jwt != NULL)
 		form = xasprintf("grant_type=client_credentials&client_id=%s&scope=%s"
 		    "&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type"
@@ -457,9 +492,6 @@ static char *token_form(struct intune *in, enum intune_scope sc, char *err, size
 	else
 		form = xasprintf("grant_type=client_credentials&client_id=%s&scope=%s"
 		    "&client_secret=%s", id, scope, cred);
-	goto out;
-oom:
-	errorf(err, errlen, "token request: out of memory");
 out:
 	if (cred != NULL) {
 		OPENSSL_cleanse(cred, strlen(cred));
@@ -932,31 +964,33 @@ static void release(struct intune *in)
 
 struct intune *intune_new(const struct intune_settings *s, char *err, size_t errlen)
 {
-	struct intune *in = NULL;
+	struct intune *in = NULL, *result = NULL;
 	char *authority = NULL, *resource = NULL;
 	int curl_up = 0, has_cert;
 
 	has_cert = s->client_cert_file != NULL || s->client_key_file != NULL;
-	if (s->tenant == NULL || s->tenant[0] == '\0' || strpbrk(s->tenant, "/?#% ") != NULL) {
+	if (s->tenant == NULL || s->tenant[0] == '\0' || strlen(s->tenant) > 255 ||
+	    s->tenant[strspn(s->tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_")] != '\0') {
 		errorf(err, errlen, "intune: tenant (a domain or GUID) is required");
-		goto fail;
+		goto out;
 	}
 	if (s->client_id == NULL || s->client_id[0] == '\0') {
 		errorf(err, errlen, "intune: client_id is required");
-		goto fail;
+		goto out;
 	}
 	if ((s->client_secret != NULL && s->client_secret[0] != '\0') == has_cert) {
 		errorf(err, errlen, "intune: set either a client secret or client_certificate "
 		    "and client_key, not %s", has_cert ? "both" : "neither");
-		goto fail;
+		goto out;
 	}
 	if (has_cert && (s->client_cert_file == NULL || s->client_key_file == NULL)) {
 		errorf(err, errlen, "intune: client_certificate and client_key go together");
-		goto fail;
+		goto out;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		errorf(err, errlen, "intune: libcurl cannot be initialised");
-		goto fail;
+		goto out;
 	}
 	curl_up = 1;
 	in = xcalloc(1, sizeof(*in));
@@ -966,11 +1000,11 @@ struct intune *intune_new(const struct intune_settings *s, char *err, size_t err
 	    err, errlen)) == NULL ||
 	    (resource = base_url("intune_resource_url", s->intune_resource_url,
 	    "https://api.manage.microsoft.com/", err, errlen)) == NULL)
-		goto fail;
+		goto out;
 	if (s->proxy != NULL && s->proxy[0] != '\0' && strncmp(s->proxy, "http://", 7) != 0 &&
 	    strncmp(s->proxy, "https://", 8) != 0) {
 		errorf(err, errlen, "intune: proxy must be an http:// or https:// URL");
-		goto fail;
+		goto out;
 	}
 	in->tenant = xstrdup(s->tenant);
 	in->client_id = xstrdup(s->client_id);
@@ -985,21 +1019,20 @@ struct intune *intune_new(const struct intune_settings *s, char *err, size_t err
 	in->scope[SCOPE_GRAPH] = xasprintf("%s.default", in->graph_url);
 	in->scope[SCOPE_INTUNE] = xasprintf("%s/.default", resource);
 	if (has_cert && load_credential(in, s, err, errlen) != 0)
-		goto fail;
+		goto out;
 	if (pthread_mutex_init(&in->mu, NULL) != 0) {
 		errorf(err, errlen, "intune: out of resources");
-		goto fail;
+		goto out;
 	}
-	free(authority);
-	free(resource);
-	return in;
-fail:
+	result = in;
+	in = NULL;
+out:
 	free(authority);
 	free(resource);
 	release(in);
-	if (curl_up)
+	if (result == NULL && curl_up)
 		curl_global_cleanup();
-	return NULL;
+	return result;
 }
 
 void intune_free(struct intune *in)

@@ -429,6 +429,10 @@ static void test_settings(void)
 	s.tenant = NULL;
 	ok((in = intune_new(&s, err, sizeof(err))) == NULL, "no tenant refused");
 	intune_free(in);
+	s.tenant = "contoso.onmicrosoft.com/../other";
+	ok((in = intune_new(&s, err, sizeof(err))) == NULL, "a tenant that is not a name or "
+	    "GUID refused");
+	intune_free(in);
 }
 
 static void test_validate_and_cache(void)

@@ -561,6 +561,20 @@ static void test_codes(void)
 	get_ok("/_test/config?targeted=1");
 	rc = validate_good(in, "tx-codes", &out);
 	ok(rc == 0 && out.allowed, "targeted again: allowed");
+
+	/* The stand-in's single-use switch: the same challenge twice. */
+	get_ok("/_test/config?single_use=1");
+	t = get("/_test/mint?" GOOD_Q);
+	csr = make_csr(key2048, "dev1", t, "DNS:dev1.example", "digitalSignature,keyEncipherment",
+	    "clientAuth", &len);
+	rc = intune_validate(in, "tx-once-1", csr, len, &out);
+	ok(rc == 0 && out.allowed, "single use: first use allowed");
+	rc = intune_validate(in, "tx-once-2", csr, len, &out);
+	ok(rc == 0 && !out.allowed && strcmp(out.code, "ChallengeExpired") == 0,
+	    "single use: second use refused (%s)", out.code);
+	get_ok("/_test/config?single_use=0");
+	free(csr);
+	free(t);
 	intune_free(in);
 }
 

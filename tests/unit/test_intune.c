@@ -623,13 +623,13 @@ static void test_faults(void)
 	get_ok("/_test/config?move=1");
 	validate_good(in, "tx-f6b", &out);
 
-	s.timeout_ms = 1500;
+	s.timeout_ms = 3000;
 	slow = intune_new(&s, err, sizeof(err));
 	validate_good(slow, "tx-f7", &out);     /* tokens and address cached */
-	get_ok("/_test/fault?name=slow&delay=6&count=1");
+	get_ok("/_test/fault?name=slow&delay=10&count=1");
 	t0 = time(NULL);
 	rc = validate_good(slow, "tx-f8", &out);
-	ok(rc == -1 && !out.allowed && time(NULL) - t0 < 6, "a slow reply: -1 after the time-out, "
+	ok(rc == -1 && !out.allowed && time(NULL) - t0 < 10, "a slow reply: -1 after the time-out, "
 	    "not allowed (%s)", out.reason);
 	intune_free(slow);
 	intune_free(in);
@@ -668,14 +668,14 @@ static void test_refresh(void)
 	int n;
 	time_t t0;
 
-	get_ok("/_test/config?expires_in=4");
+	get_ok("/_test/config?expires_in=6");
 	in = intune_new(&s, err, sizeof(err));
 	validate_good(in, "tx-r1", &out);
 	n = count("token", "kind", "intune");
-	ok(out.allowed, "tokens that live 4 s: first call allowed");
+	ok(out.allowed, "tokens that live 6 s: first call allowed");
 	/* Wait until the stand-in would refuse the first tokens (it checks exp). */
 	t0 = time(NULL);
-	while (time(NULL) - t0 < 5)
+	while (time(NULL) - t0 < 7)
 		usleep(200000);
 	validate_good(in, "tx-r2", &out);
 	ok(out.allowed, "after they expired: allowed (%d %s)", out.http_status, out.reason);

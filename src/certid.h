@@ -2,7 +2,8 @@
 /*
  * certid.h: the messageData of CertPoll, GetCert and GetCRL (RFC 8894
  * §3.3.3-§3.3.5): IssuerAndSubject and IssuerAndSerialNumber, read from the
- * decrypted pkcsPKIEnvelope. Pure functions of (bytes, length).
+ * decrypted pkcsPKIEnvelope. Pure functions of (bytes, length); and the
+ * IssuerAndSubject a CertPoll sends, encoded from the same ASN.1 template.
  */
 #ifndef CERTID_H
 #define CERTID_H
@@ -32,13 +33,13 @@ struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t l
 struct certid *certid_parse_issuer_and_subject(const unsigned char *der, size_t len,
     char *err, size_t errlen);
 
-void certid_free(struct certid *c);
-
 /*
- * A serial as upper-case hex, two digits per octet without leading zero
- * octets ("0" for zero): the form BN_bn2hex() gives and the store keeps.
- * -1 when it does not fit in outlen.
+ * The DER of IssuerAndSubject { issuer, subject } (what a CertPoll carries),
+ * malloc'd (free with free()), or NULL.
  */
-int certid_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
+unsigned char *certid_encode_issuer_and_subject(const X509_NAME *issuer,
+    const X509_NAME *subject, size_t *len);
+
+void certid_free(struct certid *c);
 
 #endif

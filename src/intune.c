@@ -30,10 +30,10 @@
 #include <openssl/x509.h>
 
 #include "base64.h"
-#include "certid.h"
 #include "intune.h"
 #include "pemfile.h"
 #include "util.h"
+#include "x509util.h"
 
 #define INTUNE_MAX_ANSWER (1024 * 1024)
 #define INTUNE_MAX_URL 2048
@@ -840,13 +840,13 @@ int intune_notify_success(struct intune *in, const char *txid, const unsigned ch
 	json_object *inner, *root = body_start(txid, csr_der, csr_len, &inner, "notification", out);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	char thumb[2 * EVP_MAX_MD_SIZE + 1], serial[80], expiry[32], *issuer = NULL;
+	char thumb[2 * EVP_MAX_MD_SIZE + 1], serial[X509UTIL_SERIAL_HEX_MAX], expiry[32], *issuer = NULL;
 	int result = -1;
 
 	if (root == NULL)
 		return -1;
 	if (cert == NULL || X509_digest(cert, EVP_sha1(), md, &mdlen) != 1 ||
-	    certid_serial_hex(X509_get0_serialNumber(cert), serial, sizeof(serial)) != 0 ||
+	    x509util_cert_serial_hex(cert, serial, sizeof(serial)) != 0 ||
 	    iso8601(X509_get0_notAfter(cert), expiry) != 0 || (issuer = issuer_dn(cert)) == NULL) {
 		errorf(out->reason, sizeof(out->reason), "Intune successNotification: the "
 		    "certificate's thumbprint, serial, expiry or issuer cannot be read");

@@ -42,6 +42,7 @@ struct admin {
 	const struct config *cfg;
 	struct store_pool *pool;
 	struct ratelimit *limiter;
+	int limiter_shared;        /* limiter belongs to the service (admin_share_limiter) */
 	char thumbprint[36];
 	char nb_domain[16], nb_computer[16];
 	char dns_domain[256], dns_computer[256];
@@ -297,8 +298,23 @@ void admin_free(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	ratelimit_free(a->limiter);
+	if (!a->limiter_shared)
+		ratelimit_free(a->limiter);
 	free(a);
+}
+
+void admin_share_limiter(struct admin *a, struct ratelimit *rl)
+{
+	if (!a->limiter_shared)
+		ratelimit_free(a->limiter);
+	a->limiter = rl;
+	a->limiter_shared = 1;
+}
+
+/* 1 when rest is "", "/" or "/mscep.dll" (any case), what follows an admin folder. */
+static int admin_tail(const char *rest)
+{
+	return *rest == '\0' || strcmp(rest, "/") == 0 || strcasecmp(rest, "/mscep.dll") == 0;
 }
 
 int admin_is_path(const char *path)
@@ -308,8 +324,23 @@ int admin_is_path(const char *path)
 
 	if (strncasecmp(path, base, n) != 0)
 		return 0;
-	path += n;
-	return *path == '\0' || strcmp(path, "/") == 0 || strcasecmp(path, "/mscep.dll") == 0;
+	return admin_tail(path + n);
+}
+
+int admin_is_profile_path(const char *path, const char *base)
+{
+	static const char folder[] = "/mscep_admin";
+	size_t n;
+
+	if (base == NULL)
+		return 0;
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	if (strncmp(path, base, n) != 0 ||
+	    strncasecmp(path + n, folder, sizeof(folder) - 1) != 0)
+		return 0;
+	return admin_tail(path + n + sizeof(folder) - 1);
 }
 
 /* --- answers -------------------------------------------------------------- */
@@ -320,6 +351,8 @@ struct admin_req {
 	struct http_response *resp;
 	struct admin_conn *conn;
 	const char *user;             /* signed-in account, for the log */
+	const char *profile;          /* whose passwords the page hands out */
+	struct challenge_mode mode;   /* and that profile's challenge mode */
 };
 
 static void log_admin(struct admin_req *r, int status, int event, const char *reason)
@@ -397,12 +430,12 @@ static void serve_page(struct admin_req *r, struct store *st, const char *name)
 		    "the account has no enroll right: sent the insufficient-permission page");
 		goto out;
 	}
-	if (cfg->use_single_password) {
-		send_page(r, ADMIN_PAGE_STATIC, cfg->single_password, NDES_EVENT_NONE,
+	if (r->mode.use_single_password) {
+		send_page(r, ADMIN_PAGE_STATIC, r->mode.single_password, NDES_EVENT_NONE,
 		    "sent the static password (UseSinglePassword)");
 		goto out;
 	}
-	switch (challenge_new(cfg, st, now_seconds(), password, sizeof(password))) {
+	switch (challenge_new(cfg, st, r->profile, now_seconds(), password, sizeof(password))) {
 	case STORE_OK:
 		send_page(r, ADMIN_PAGE_PASSWORD, password, NDES_EVENT_NONE,
 		    "sent a one-time password");
@@ -630,7 +663,20 @@ static void conn_free(void *p)
 
 void admin_handle(struct admin *a, const struct http_request *req, struct http_response *resp)
 {
-	struct admin_req r = { a, req, resp, NULL, NULL };
+	struct challenge_mode m = {
+		.enforce_password = a->cfg->enforce_password,
+		.use_single_password = a->cfg->use_single_password,
+		.single_password = a->cfg->single_password,
+	};
+
+	admin_handle_profile(a, CHALLENGE_DEFAULT_PROFILE, &m, req, resp);
+}
+
+void admin_handle_profile(struct admin *a, const char *profile,
+    const struct challenge_mode *mode, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct admin_req r = { a, req, resp, NULL, NULL, profile, *mode };
 	struct httpauth h;
 	struct store *st = NULL;
 	char err[256], retry[32];

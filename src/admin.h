@@ -6,6 +6,8 @@
  * under the NTLM and Negotiate schemes (raw or SPNEGO-wrapped, bound to the
  * keep-alive connection) and, when enabled, Basic, against the accounts in
  * the store (scepctl user add). Failed sign-ins are rate-limited per address.
+ * Each profile has the same page at its path + /mscep_admin/, handing out
+ * passwords valid on that profile only (as each NDES instance has its own).
  */
 #ifndef ADMIN_H
 #define ADMIN_H
@@ -21,6 +23,7 @@ struct store_pool;
 struct store_user;
 
 struct admin;
+struct ratelimit;
 
 /* Builds the page state (CA thumbprint, NTLM target names). NULL with a reason. */
 struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_pool *pool,
@@ -28,13 +31,35 @@ struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_po
 void admin_free(struct admin *a);
 
 /*
+ * Counts failed sign-ins in rl (not owned; it outlives a) instead of a's own
+ * table, so that they survive a reload (the service keeps rl).
+ */
+void admin_share_limiter(struct admin *a, struct ratelimit *rl);
+
+/*
  * 1 for /certsrv/mscep_admin, /certsrv/mscep_admin/ and
  * /certsrv/mscep_admin/mscep.dll (case-insensitive, as IIS matches).
  */
 int admin_is_path(const char *path);
 
+/*
+ * 1 for a profile's admin page: base (the profile's path) followed by
+ * /mscep_admin, /mscep_admin/ or /mscep_admin/mscep.dll (that part
+ * case-insensitive).
+ */
+int admin_is_profile_path(const char *path, const char *base);
+
 /* Answers one request for an admin path (the page; SCEP operations go to scep.c). */
 void admin_handle(struct admin *a, const struct http_request *req, struct http_response *resp);
+
+/*
+ * The same for the admin page of profile (its name) with its challenge mode:
+ * the passwords it hands out are valid on that profile only.
+ */
+struct challenge_mode;
+void admin_handle_profile(struct admin *a, const char *profile,
+    const struct challenge_mode *mode, const struct http_request *req,
+    struct http_response *resp);
 
 enum admin_page {
 	ADMIN_PAGE_PASSWORD,       /* one-time password */

@@ -261,6 +261,11 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "path is taken from the configuration file's directory.") \
 	X("database", CF_PATH, database, .def_str = "scepd.db", \
 	    .desc = "SQLite database file, relative to state_dir.") \
+	X("user", CF_STRING, user, .def_str = NULL, \
+	    .desc = "Started as root, scepd binds its sockets, then runs as this user " \
+	    "for good; unset: it stays root (warned at start).") \
+	X("group", CF_STRING, group, .def_str = NULL, \
+	    .desc = "Group to run as with user; default: the user's primary group.") \
 	X("SignatureTemplate", CF_STRING, signature_template, .def_str = "default", \
 	    .desc = "Template for requests whose key usage is signature only (NDES: " \
 	    "same name).") \
@@ -284,8 +289,16 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .def_num = 512, .desc = "Connections open at once, from all clients.") \
 	X("http.connection_timeout", CF_UINT, connection_timeout, .min = 1, .max = 3600, \
 	    .def_num = 30, .desc = "Seconds an idle connection is kept open.") \
+	X("http.header_timeout", CF_UINT, header_timeout, .min = 1, .max = 3600, \
+	    .def_num = 10, .desc = "Seconds a request gets to send its complete headers, " \
+	    "counted from the connection, however slowly they arrive; on a kept-alive " \
+	    "connection the next request gets http.connection_timeout plus this long.") \
+	X("http.min_body_rate", CF_UINT, min_body_rate, .min = 1, .max = 1048576, \
+	    .def_num = 1024, .desc = "Bytes per second a request body must keep up, " \
+	    "counted from the end of its headers; a body that falls more than " \
+	    "http.header_timeout seconds behind is cut.") \
 	X("http.per_ip_connections", CF_UINT, per_ip_connections, .min = 0, .max = 65536, \
-	    .def_num = 0, .desc = "Connections open at once from one client address; " \
+	    .def_num = 32, .desc = "Connections open at once from one client address; " \
 	    "0 means no limit.") \
 	X("http.drain_timeout", CF_UINT, drain_timeout, .min = 0, .max = 3600, \
 	    .def_num = 10, .desc = "Seconds requests in flight get to finish when scepd " \
@@ -2202,6 +2215,18 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "is true");
 
 	cf_check_listeners(ctx, cfg);
+	p = cf_index("user");
+	if (cfg->user != NULL && (cfg->user[0] == '\0' || strlen(cfg->user) > 32 ||
+	    strpbrk(cfg->user, " \t\r\n:/\"\\") != NULL))
+		cf_error(ctx, ctx->line[p], "user must be a user name or number (1 to 32 "
+		    "characters, no spaces, ':' or '/')");
+	p = cf_index("group");
+	if (cfg->group != NULL && cfg->user == NULL)
+		cf_error(ctx, ctx->line[p], "group needs user");
+	else if (cfg->group != NULL && (cfg->group[0] == '\0' || strlen(cfg->group) > 32 ||
+	    strpbrk(cfg->group, " \t\r\n:/\"\\") != NULL))
+		cf_error(ctx, ctx->line[p], "group must be a group name or number (1 to 32 "
+		    "characters, no spaces, ':' or '/')");
 	p = cf_index("admin.realm");
 	if (cfg->admin_realm != NULL && strpbrk(cfg->admin_realm, "\"\\\r\n") != NULL)
 		cf_error(ctx, ctx->line[p], "admin.realm must not contain quotes, backslashes "
@@ -2621,8 +2646,20 @@ static void cf_print_comment(FILE *out, const char *prefix, const char *text)
 	fputc('\n', out);
 }
 
+/* 1 when s is a secret with a value that redacted output leaves out. */
+static int cf_hidden(const struct cf_setting *s, const void *obj, int redact)
+{
+	const char *v;
+
+	if (!redact || !s->secret || s->type != CF_STRING)
+		return 0;
+	v = *(char *const *)cf_cptr(obj, s->off);
+	return v != NULL && v[0] != '\0';
+}
+
 /* Prints a list of groups, name = ( { ... }, ... ); every setting of each element. */
-static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems, size_t n)
+static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems, size_t n,
+    int redact)
 {
 	const struct cf_setting *s;
 	const char *obj;
@@ -2641,6 +2678,10 @@ static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems,
 			if ((s->type == CF_STRING || s->type == CF_WORD || s->type == CF_DIR ||
 			    s->type == CF_PATH) && *(char *const *)cf_cptr(obj, s->off) == NULL)
 				continue;
+			if (cf_hidden(s, obj, redact)) {
+				fprintf(out, "\t\t# %s is set (a secret: not shown)\n", cf_leaf(s));
+				continue;
+			}
 			fprintf(out, "\t\t%s = ", cf_leaf(s));
 			cf_print_value(out, s, obj);
 			fputs(";\n", out);
@@ -2650,7 +2691,7 @@ static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems,
 	fputs(");\n", out);
 }
 
-void config_print(const struct config *cfg, FILE *out)
+static void cf_print_all(const struct config *cfg, FILE *out, int redact)
 {
 	const struct cf_setting *s;
 	const char *indent;
@@ -2695,6 +2736,10 @@ void config_print(const struct config *cfg, FILE *out)
 			fprintf(out, "%s# %s is not set.\n", indent, cf_leaf(s));
 			continue;
 		}
+		if (cf_hidden(s, cfg, redact)) {
+			fprintf(out, "%s# %s is set (a secret: not shown)\n", indent, cf_leaf(s));
+			continue;
+		}
 		fprintf(out, "%s%s = ", indent, cf_leaf(s));
 		cf_print_value(out, s, cfg);
 		fputs(";\n", out);
@@ -2705,8 +2750,18 @@ void config_print(const struct config *cfg, FILE *out)
 		fputc('\n', out);
 		cf_print_comment(out, "", cf_lists[k].heading);
 		elems = cf_list_get(cfg, k, &n);
-		cf_print_list(out, &cf_lists[k], elems, n);
+		cf_print_list(out, &cf_lists[k], elems, n, redact);
 	}
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	cf_print_all(cfg, out, 0);
+}
+
+void config_print_public(const struct config *cfg, FILE *out)
+{
+	cf_print_all(cfg, out, 1);
 }
 
 static int cf_streq(const char *a, const char *b)

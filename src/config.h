@@ -118,6 +118,8 @@ struct config {
 	/* top level */
 	char *state_dir;          /* state_dir: base for relative paths; default "/var/lib/scepd" */
 	char *database;           /* database: SQLite file; default "scepd.db" (resolved against state_dir) */
+	char *user;               /* user: run as this user after binding (root start); NULL: stay */
+	char *group;              /* group: with user; NULL: the user's primary group */
 	char *signature_template; /* SignatureTemplate: template for signature-only key usage; default "default" */
 	char *encryption_template;/* EncryptionTemplate: for encryption-only key usage; default "default" */
 	char *general_purpose_template; /* GeneralPurposeTemplate: both or none; default "default" */
@@ -130,7 +132,9 @@ struct config {
 	size_t max_body;          /* http.max_body: POST body cap in bytes; 1024..16777216, default 262144 */
 	unsigned max_connections; /* http.max_connections: 1..65536, default 512 */
 	unsigned connection_timeout; /* http.connection_timeout: idle seconds; 1..3600, default 30 */
-	unsigned per_ip_connections; /* http.per_ip_connections: 0 = unlimited; default 0 */
+	unsigned per_ip_connections; /* http.per_ip_connections: 0 = unlimited; default 32 */
+	unsigned header_timeout;  /* http.header_timeout: seconds for complete request headers; 1..3600, default 10 */
+	unsigned min_body_rate;   /* http.min_body_rate: bytes/s a request body keeps up; 1..1048576, default 1024 */
 	unsigned drain_timeout;   /* http.drain_timeout: seconds for requests in flight at stop; 0..3600, default 10 */
 
 	/* tls { } */
@@ -261,6 +265,13 @@ struct config *config_load_string(const char *label, const char *text, FILE *err
 
 /* Writes the effective configuration in libconfig syntax that loads back to an equal struct. */
 void config_print(const struct config *cfg, FILE *out);
+
+/*
+ * config_print for eyes (scepd -T): every secret setting that has a value
+ * (challenge.SinglePassword, a profile's SinglePassword, a backend's upstream
+ * challenge, ...) is a comment saying it is set, never its value.
+ */
+void config_print_public(const struct config *cfg, FILE *out);
 
 /* Resolves name against cfg->state_dir unless it is absolute; malloc'd. */
 char *config_path(const struct config *cfg, const char *name);

@@ -13,11 +13,31 @@
  * own thread pool; the handler runs in the pool thread. TLS is libmicrohttpd's
  * (GnuTLS); the certificate and key are read and checked with OpenSSL first so
  * a mistake gets a clear message. No client certificate is ever requested.
+ *
+ * Time limits: libmicrohttpd has only an idle timeout (reset by every byte),
+ * so a client sending one byte a second would hold a connection for ever. Each
+ * connection therefore has a slot (struct conn_slot) on the httpd's list,
+ * added by the connection-started notification and removed by the closed one,
+ * both in the connection's own pool thread before libmicrohttpd closes the
+ * socket. The callbacks record the phase the connection is in (headers, body,
+ * handler, idle between keep-alive requests) and when it began; a watcher
+ * thread looks at the list four times a second and shuts down (shutdown(2),
+ * under the list's lock, so the descriptor is still libmicrohttpd's) the
+ * sockets of connections whose headers are not complete within
+ * http.header_timeout or whose body falls behind http.min_body_rate;
+ * libmicrohttpd then reads the end of the stream and closes the connection
+ * itself. Plain-HTTP clients get a 408 first. The first bytes of a plain-HTTP
+ * connection are looked at (MSG_PEEK) when it starts, before libmicrohttpd
+ * reads them; the listening sockets we bind use TCP_DEFER_ACCEPT, so they are
+ * there: bytes that cannot start a request line (a TLS ClientHello) get 400
+ * and the close at once.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +58,7 @@
 #include "config.h"
 #include "httpd.h"
 #include "log.h"
+#include "pemfile.h"
 #include "util.h"
 
 /* Headers and the rest of the request line get this much room beside the URL. */
@@ -62,6 +83,8 @@ struct lopts {
 	unsigned max_connections;
 	unsigned connection_timeout;
 	unsigned per_ip_connections;
+	unsigned header_timeout;
+	unsigned min_body_rate;
 	size_t max_url;
 	size_t max_body;
 	char min_tls[8];
@@ -94,12 +117,43 @@ struct httpd {
 	unsigned drain_timeout;
 	atomic_uint in_flight;
 	atomic_int draining;
+	atomic_uint limit_hits;    /* connections refused over a limit, not logged yet */
+	pthread_mutex_t conn_lock; /* guards conns and every slot's watched fields */
+	struct conn_slot *conns;   /* open connections of every listener */
+	pthread_cond_t watch_cond; /* wakes the watcher to stop */
+	pthread_t watcher;
+	int watching;              /* the watcher thread runs */
+	int watch_stop;
+};
+
+/* What a connection is doing, for its time limits. */
+enum conn_phase {
+	PHASE_HEADERS,             /* from the accept to complete request headers */
+	PHASE_BODY,                /* headers complete, body arriving */
+	PHASE_HANDLER,             /* request complete: handler and response */
+	PHASE_IDLE,                /* response sent, waiting for the next request */
+	PHASE_CUT                  /* shut down by the watcher or the first-byte check */
+};
+
+/* One open connection: the handler's slot and what the watcher needs. */
+struct conn_slot {
+	struct http_conn pub;      /* handed to handlers; first member */
+	struct listener *l;
+	int fd;
+	char client[INET6_ADDRSTRLEN];
+	/* under h->conn_lock: */
+	enum conn_phase phase;
+	long long since_ms;        /* start of the phase, CLOCK_MONOTONIC */
+	unsigned long long body_bytes;
+	int cut_status;            /* status for the access log once cut, else 0 */
+	struct conn_slot *prev, *next;
 };
 
 /* Per-request state, created by the URI log callback and freed on completion. */
 struct conn_req {
 	char *uri;                 /* raw request target */
 	size_t uri_len;
+	const char *uri_at;        /* where libmicrohttpd holds it (for the NUL check) */
 	unsigned char *body;
 	size_t body_len;
 	int started;
@@ -151,24 +205,6 @@ static void free_headers(struct http_response *resp)
 	resp->n_headers = 0;
 }
 
-/* Connection slots: made when a connection opens, freed (with handler state) when it closes. */
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-    enum MHD_ConnectionNotificationCode toe)
-{
-	struct http_conn *hc;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = xcalloc(1, sizeof(struct http_conn));
-		return;
-	}
-	if ((hc = *socket_context) != NULL) {
-		if (hc->state != NULL && hc->state_free != NULL)
-			hc->state_free(hc->state);
-		free(hc);
-		*socket_context = NULL;
-	}
-}
-
 /* Numeric host and port of a socket address; "-" and 0 when unknown. */
 static void sa_text(const struct sockaddr *sa, socklen_t len, char *host, size_t hlen,
     unsigned *port)
@@ -187,6 +223,286 @@ static void sa_text(const struct sockaddr *sa, socklen_t len, char *host, size_t
 		*port = (unsigned)strtoul(serv, NULL, 10);
 }
 
+/* --- connection time limits ----------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int httpd_request_start(const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 2 && b[0] == 0x16 && b[1] == 0x03)
+		return HTTPD_START_TLS;
+	while (i < n && (b[i] == '\r' || b[i] == '\n'))
+		i++;
+	for (; i < n && b[i] != ' '; i++)
+		if (b[i] > 0x7e || b[i] <= 0x20 || strchr("\"(),/:;<=>?@[\\]{}", b[i]) != NULL)
+			return HTTPD_START_BAD;
+	return HTTPD_START_OK;
+}
+
+/*
+ * Ends a connection from outside libmicrohttpd: a plain-HTTP client gets a
+ * short answer first, then the socket is shut down both ways, so the pool
+ * thread reads the end of the stream and closes it. Called with the slot on
+ * the list (the descriptor is still open).
+ */
+static void slot_cut(struct conn_slot *cs, int status, const char *reason)
+{
+	char msg[320];
+	int n;
+
+	cs->phase = PHASE_CUT;
+	cs->cut_status = status;
+	if (!cs->l->o.tls) {
+		n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n", status,
+		    status == 408 ? "Request Timeout" : "Bad Request", strlen(reason) + 1, reason);
+		if (n > 0 && (size_t)n < sizeof(msg))
+			(void)send(cs->fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	if (shutdown(cs->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+		log_msg(LOG_WARNING, "client=%s %s: cannot close the connection: %s", cs->client,
+		    cs->l->url, strerror(errno));
+}
+
+/*
+ * Looks at the first bytes of a plain-HTTP connection before libmicrohttpd
+ * reads them; refuses those that cannot be HTTP. 0, or -1 when it was cut.
+ */
+static int slot_screen(struct conn_slot *cs)
+{
+	unsigned char b[16], junk[4096];
+	ssize_t n;
+	size_t i;
+	int kind;
+
+	if (cs->l->o.tls || (n = recv(cs->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT)) <= 0)
+		return 0;
+	if ((kind = httpd_request_start(b, (size_t)n)) == HTTPD_START_OK)
+		return 0;
+	log_msg(LOG_NOTICE, "client=%s %s: %s (first bytes %02x %02x %02x); closed", cs->client,
+	    cs->l->url, kind == HTTPD_START_TLS ? "a TLS handshake on the plain-HTTP port: "
+	    "the client should use https" : "bytes that cannot start an HTTP request line",
+	    b[0], n > 1 ? b[1] : 0, n > 2 ? b[2] : 0);
+	/* What it sent is read and dropped, so the close is not a reset that eats the 400. */
+	for (i = 0; i < 16 && recv(cs->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+		continue;
+	slot_cut(cs, 400, kind == HTTPD_START_TLS ? "this port speaks plain HTTP, not TLS" :
+	    "not an HTTP request");
+	return -1;
+}
+
+/* Records the phase a connection enters (from its pool thread). */
+static void slot_phase(struct MHD_Connection *c, enum conn_phase phase, size_t more_bytes)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn_slot *cs;
+	struct httpd *h;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (cs = ci->socket_context) == NULL)
+		return;
+	h = cs->l->h;
+	pthread_mutex_lock(&h->conn_lock);
+	if (cs->phase != PHASE_CUT) {
+		if (cs->phase != phase) {
+			cs->phase = phase;
+			cs->since_ms = now_ms();
+			cs->body_bytes = 0;
+		}
+		cs->body_bytes += more_bytes;
+	}
+	pthread_mutex_unlock(&h->conn_lock);
+}
+
+/* The access-log status of a connection the watcher cut, or 0. */
+static int slot_cut_status(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn_slot *cs;
+	int status;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (cs = ci->socket_context) == NULL)
+		return 0;
+	pthread_mutex_lock(&cs->l->h->conn_lock);
+	status = cs->cut_status;
+	pthread_mutex_unlock(&cs->l->h->conn_lock);
+	return status;
+}
+
+/* Cuts cs when it is over its time limit (list locked). */
+static void slot_check(struct conn_slot *cs, long long now)
+{
+	const struct lopts *o = &cs->l->o;
+	long long elapsed = now - cs->since_ms, grace = (long long)o->header_timeout * 1000;
+	char why[200];
+
+	switch (cs->phase) {
+	case PHASE_HEADERS:
+		if (elapsed < grace)
+			return;
+		snprintf(why, sizeof(why), "request headers not complete within "
+		    "http.header_timeout (%u s)", o->header_timeout);
+		break;
+	case PHASE_IDLE:
+		/* libmicrohttpd closes a silent connection after connection_timeout;
+		 * one that trickles its next request gets header_timeout more */
+		if (elapsed < grace + (long long)o->connection_timeout * 1000)
+			return;
+		snprintf(why, sizeof(why), "next request not complete within "
+		    "http.connection_timeout + http.header_timeout (%u s)",
+		    o->connection_timeout + o->header_timeout);
+		break;
+	case PHASE_BODY:
+		if (elapsed < grace || (unsigned long long)(elapsed - grace) * o->min_body_rate <=
+		    cs->body_bytes * 1000ULL)
+			return;
+		snprintf(why, sizeof(why), "request body too slow: %llu bytes in %lld ms, "
+		    "below http.min_body_rate (%u bytes/s) after http.header_timeout (%u s)",
+		    cs->body_bytes, elapsed, o->min_body_rate, o->header_timeout);
+		break;
+	default:
+		return;
+	}
+	log_msg(LOG_NOTICE, "client=%s %s: %s; closed", cs->client, cs->l->url, why);
+	slot_cut(cs, 408, why);
+}
+
+/*
+ * The watcher thread: checks every connection's time limit four times a
+ * second, and logs the connections refused over a limit once a second.
+ */
+static void *watch_main(void *arg)
+{
+	struct httpd *h = arg;
+	struct conn_slot *cs;
+	struct timespec until;
+	long long last_limit_log = 0;
+	unsigned hits;
+
+	pthread_mutex_lock(&h->conn_lock);
+	while (!h->watch_stop) {
+		for (cs = h->conns; cs != NULL; cs = cs->next)
+			slot_check(cs, now_ms());
+		if (now_ms() - last_limit_log >= 1000 &&
+		    (hits = atomic_exchange(&h->limit_hits, 0)) != 0) {
+			log_msg(LOG_NOTICE, "httpd: %u connections refused: over http.max_connections "
+			    "or http.per_ip_connections", hits);
+			last_limit_log = now_ms();
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 250 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&h->watch_cond, &h->conn_lock, &until);
+	}
+	pthread_mutex_unlock(&h->conn_lock);
+	return NULL;
+}
+
+/* Starts the watcher once. 0, or -1 with a reason. */
+static int watch_start(struct httpd *h, char *err, size_t errlen)
+{
+	int e;
+
+	if (h->watching)
+		return 0;
+	if ((e = pthread_create(&h->watcher, NULL, watch_main, h)) != 0) {
+		snprintf(err, errlen, "cannot start the HTTP connection watcher: %s", strerror(e));
+		return -1;
+	}
+	h->watching = 1;
+	return 0;
+}
+
+static void watch_stop(struct httpd *h)
+{
+	if (!h->watching)
+		return;
+	pthread_mutex_lock(&h->conn_lock);
+	h->watch_stop = 1;
+	pthread_cond_signal(&h->watch_cond);
+	pthread_mutex_unlock(&h->conn_lock);
+	pthread_join(h->watcher, NULL);
+	h->watching = 0;
+}
+
+/* A new connection's slot, its first bytes screened, on the list with its header clock started. */
+static struct conn_slot *slot_open(struct listener *l, struct MHD_Connection *c)
+{
+	struct httpd *h = l->h;
+	struct conn_slot *cs = xcalloc(1, sizeof(*cs));
+	const union MHD_ConnectionInfo *ci;
+
+	cs->l = l;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	cs->fd = ci != NULL ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    cs->client, sizeof(cs->client), NULL);
+	else
+		snprintf(cs->client, sizeof(cs->client), "-");
+	cs->phase = cs->fd == -1 ? PHASE_CUT : PHASE_HEADERS;
+	cs->since_ms = now_ms();
+	pthread_mutex_lock(&h->conn_lock);
+	if (cs->fd != -1)
+		(void)slot_screen(cs);
+	cs->next = h->conns;
+	if (h->conns != NULL)
+		h->conns->prev = cs;
+	h->conns = cs;
+	pthread_mutex_unlock(&h->conn_lock);
+	return cs;
+}
+
+/* Takes a closing connection's slot off the list and frees it with the handler's state. */
+static void slot_close(struct httpd *h, struct conn_slot *cs)
+{
+	pthread_mutex_lock(&h->conn_lock);
+	if (cs->prev != NULL)
+		cs->prev->next = cs->next;
+	else
+		h->conns = cs->next;
+	if (cs->next != NULL)
+		cs->next->prev = cs->prev;
+	pthread_mutex_unlock(&h->conn_lock);
+	if (cs->pub.state != NULL && cs->pub.state_free != NULL)
+		cs->pub.state_free(cs->pub.state);
+	free(cs);
+}
+
+/*
+ * Connection notifications. Both run in the connection's pool thread while
+ * its socket is open: STARTED before libmicrohttpd has read anything,
+ * CLOSED before it closes the socket.
+ */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = slot_open(l, c);
+		return;
+	}
+	if (*socket_context != NULL) {
+		slot_close(l->h, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct listener *l = cls;
@@ -197,8 +513,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
 	atomic_fetch_add(&l->h->in_flight, 1);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	if (uri == NULL)
+		uri = "";
 	r->uri_len = strlen(uri);
 	r->uri = xstrdup(uri);
+	r->uri_at = uri;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL)
 		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
@@ -238,9 +557,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct conn_req *r = *con_cls;
 	struct timespec t1;
 	long long ms;
+	int cut;
 
+	slot_phase(c, PHASE_IDLE, 0);
 	if (r == NULL)
 		return;
+	cut = slot_cut_status(c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - r->t0.tv_nsec) / 1000000;
@@ -249,8 +571,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		.method = r->method, .target = r->uri, .target_len = r->uri_len,
 		.username = r->user,
 		.client_ip = r->client, .user_agent = r->user_agent, .referer = r->referer,
-		.status = r->status ? r->status : 400,
-		.win32_status = win32_status(toe),
+		.status = cut ? cut : r->status ? r->status : 400,
+		.win32_status = cut == 408 ? 121 : win32_status(toe),
 		.time_taken = ms < 0 ? 0 : (unsigned long)ms,
 	});
 	free(r->uri);
@@ -318,10 +640,34 @@ static enum MHD_Result refuse(struct listener *l, struct MHD_Connection *c, stru
 {
 	struct http_response resp = { 0 };
 
+	slot_phase(c, PHASE_HANDLER, 0);
 	log_request(&(struct log_request){ .client = r->client, .operation = method,
 	    .status = status, .reason = reason });
 	httpd_text(&resp, status, "%s", reason);
 	return send_response(l, c, r, &resp);
+}
+
+/*
+ * 1 when the request target has no space, control byte, DEL or NUL.
+ * libmicrohttpd before 1.0 ends the target by writing a NUL over the space
+ * before the version (both in its read buffer) and gives the URI callback a
+ * C string, so a NUL inside the target shows as a version that does not
+ * start right after that string. libmicrohttpd 1.0 refuses a NUL in the
+ * request line itself.
+ */
+static int target_ok(const struct conn_req *r, const char *version)
+{
+	size_t i;
+
+	for (i = 0; i < r->uri_len; i++)
+		if ((unsigned char)r->uri[i] <= 0x20 || (unsigned char)r->uri[i] == 0x7f)
+			return 0;
+#if MHD_VERSION < 0x01000000
+	return version == r->uri_at + r->uri_len + 1;
+#else
+	(void)version;
+	return 1;
+#endif
 }
 
 static char *dup_header(struct MHD_Connection *c, const char *name)
@@ -348,9 +694,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO;
 	if (!r->started) {
 		r->started = 1;
+		slot_phase(c, PHASE_BODY, 0);
 		r->method = xstrdup(method);
 		r->user_agent = dup_header(c, MHD_HTTP_HEADER_USER_AGENT);
 		r->referer = dup_header(c, MHD_HTTP_HEADER_REFERER);
+		if (!target_ok(r, version))
+			return refuse(l, c, r, method, MHD_HTTP_BAD_REQUEST,
+			    "the request target holds a space, a control byte or NUL");
 		if (r->uri_len > l->o.max_url)
 			return refuse(l, c, r, method, MHD_HTTP_URI_TOO_LONG,
 			    "the request URL is longer than http.max_url allows");
@@ -373,9 +723,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			memcpy(r->body + r->body_len, upload_data, *upload_data_size);
 			r->body_len += *upload_data_size;
 		}
+		slot_phase(c, PHASE_BODY, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	slot_phase(c, PHASE_HANDLER, 0);
 	if (r->body_too_large)
 		return refuse(l, c, r, method, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is larger than http.max_body allows");
@@ -392,7 +744,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	req.conn = ci != NULL && ci->socket_context != NULL ? ci->socket_context : &fallback;
+	req.conn = ci != NULL && ci->socket_context != NULL ?
+	    &((struct conn_slot *)ci->socket_context)->pub : &fallback;
 	l->h->handler(l->h->ctx, &req, &resp);
 	/* Without a connection slot, state cannot outlive the request. */
 	if (fallback.state != NULL && fallback.state_free != NULL)
@@ -408,6 +761,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	char line[512];
 	size_t n;
 
+	/* counted, and logged once a second by the watcher: a flood would write a line each */
+	if (l != NULL && strncmp(fmt, "Server reached connection limit", 31) == 0) {
+		atomic_fetch_add(&l->h->limit_hits, 1);
+		return;
+	}
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
@@ -511,7 +869,6 @@ int httpd_adopt(struct httpd *h, int fd, char *err, size_t errlen)
 static int tls_load(const struct config *cfg, char **cert, size_t *cert_len, char **key,
     size_t *key_len, char *err, size_t errlen)
 {
-	struct stat sb;
 	BIO *bio = NULL;
 	X509 *x = NULL;
 	EVP_PKEY *pk = NULL;
@@ -523,17 +880,9 @@ static int tls_load(const struct config *cfg, char **cert, size_t *cert_len, cha
 		snprintf(err, errlen, "tls.cert %s: %s", cfg->tls_cert, strerror(errno));
 		goto out;
 	}
-	if (stat(cfg->tls_key, &sb) != 0) {
-		snprintf(err, errlen, "tls.key %s: %s", cfg->tls_key, strerror(errno));
-		goto out;
-	}
-	if (sb.st_mode & 077) {
-		snprintf(err, errlen, "tls.key %s: readable by group or others (mode %04o); "
-		    "chmod 600 it", cfg->tls_key, (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	if ((*key = (char *)read_file(cfg->tls_key, HTTPD_MAX_PEM, key_len)) == NULL) {
-		snprintf(err, errlen, "tls.key %s: %s", cfg->tls_key, strerror(errno));
+	/* one open, checked with fstat (pemfile.c): no check-then-open race */
+	if ((*key = (char *)pemfile_read_key(cfg->tls_key, key_len, ebuf, sizeof(ebuf))) == NULL) {
+		snprintf(err, errlen, "tls.key %s", ebuf);
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(*cert, (int)*cert_len)) == NULL ||
@@ -625,7 +974,7 @@ static struct listener *listener_start(struct httpd *h, struct lsock *s, const s
 	struct MHD_OptionItem tls_opts[4];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_USE_ITC;
-	int fd;
+	int fd, defer = (int)o->header_timeout;
 
 	l->h = h;
 	l->sock = s;
@@ -655,6 +1004,10 @@ static struct listener *listener_start(struct httpd *h, struct lsock *s, const s
 	}
 	if (s->family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* accept only once the client has sent something, so its first bytes can be screened */
+	if (!s->adopted && setsockopt(s->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+	    sizeof(defer)) != 0)
+		log_msg(LOG_WARNING, "%s: cannot set TCP_DEFER_ACCEPT: %s", l->url, strerror(errno));
 	if ((fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 3)) == -1) {
 		snprintf(err, errlen, "%s: %s", l->url, strerror(errno));
 		goto out;
@@ -701,13 +1054,32 @@ static void listener_retire(struct httpd *h, struct listener *l)
 	h->retiring[h->n_retiring++] = l;
 }
 
+/* A condition variable whose timed waits use CLOCK_MONOTONIC. 0 or an errno value. */
+static int cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int e;
+
+	if ((e = pthread_condattr_init(&attr)) != 0)
+		return e;
+	if ((e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+		e = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return e;
+}
+
 struct httpd *httpd_new(httpd_handler handler, void *ctx)
 {
 	struct httpd *h = xcalloc(1, sizeof(*h));
 
 	h->handler = handler;
 	h->ctx = ctx;
+	if (pthread_mutex_init(&h->conn_lock, NULL) != 0 || cond_init_monotonic(&h->watch_cond) != 0) {
+		fputs("scepd: cannot initialise the connection list lock\n", stderr);
+		abort();
+	}
 	atomic_init(&h->in_flight, 0);
+	atomic_init(&h->limit_hits, 0);
 	atomic_init(&h->draining, 0);
 	return h;
 }
@@ -781,6 +1153,29 @@ static int plan(struct httpd *h, const struct config *cfg, struct want *w, size_
 	return 0;
 }
 
+int httpd_bind(struct httpd *h, const struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_listen *l;
+	struct lsock *s;
+	size_t k;
+
+	if (h->adopted)
+		return 0;
+	for (k = 0; k < cfg->n_listen + cfg->n_tls_listen; k++) {
+		l = k < cfg->n_listen ? &cfg->listen[k] : &cfg->tls_listen[k - cfg->n_listen];
+		if (find_sock(h, l->host, l->port) != NULL)
+			continue;
+		if (h->n_socks >= HTTPD_MAX_SOCKS) {
+			snprintf(err, errlen, "too many sockets");
+			return -1;
+		}
+		if ((s = sock_bind(l->host, l->port, err, errlen)) == NULL)
+			return -1;
+		h->socks[h->n_socks++] = s;
+	}
+	return 0;
+}
+
 static void log_unmatched(const struct httpd *h, const struct config *cfg)
 {
 	size_t i, j;
@@ -823,11 +1218,13 @@ int httpd_apply(struct httpd *h, const struct config *cfg, char *err, size_t err
 	o.max_connections = cfg->max_connections;
 	o.connection_timeout = cfg->connection_timeout;
 	o.per_ip_connections = cfg->per_ip_connections;
+	o.header_timeout = cfg->header_timeout;
+	o.min_body_rate = cfg->min_body_rate;
 	o.max_url = cfg->max_url;
 	o.max_body = cfg->max_body;
 	snprintf(o.min_tls, sizeof(o.min_tls), "%s", cfg->tls_min_version);
 
-	if (plan(h, cfg, w, &n, err, errlen) != 0)
+	if (watch_start(h, err, errlen) != 0 || plan(h, cfg, w, &n, err, errlen) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		need_tls |= w[i].tls;
@@ -991,5 +1388,8 @@ void httpd_stop(struct httpd *h)
 		listener_free(h->active[i]);
 	for (i = 0; i < h->n_socks; i++)
 		sock_free(h->socks[i]);
+	watch_stop(h);
+	pthread_cond_destroy(&h->watch_cond);
+	pthread_mutex_destroy(&h->conn_lock);
 	free(h);
 }

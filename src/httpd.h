@@ -88,6 +88,13 @@ struct httpd *httpd_new(httpd_handler handler, void *ctx);
 int httpd_adopt(struct httpd *h, int fd, char *err, size_t errlen);
 
 /*
+ * Binds the sockets cfg listens on without serving them yet (nothing is read
+ * from them until httpd_apply), so that scepd can bind as root and drop its
+ * privileges before it reads any request. 0, or -1 with a reason.
+ */
+int httpd_bind(struct httpd *h, const struct config *cfg, char *err, size_t errlen);
+
+/*
  * Brings the listeners in line with cfg: binds new addresses, replaces the
  * listeners whose settings or TLS certificate and key changed, retires those
  * no longer configured. All or nothing: on failure (an address that cannot be
@@ -110,6 +117,16 @@ void httpd_tick(struct httpd *h);
 
 /* Stops everything (connections still open are closed) and frees it. */
 void httpd_stop(struct httpd *h);
+
+/*
+ * Whether the first n bytes a client sent can start an HTTP request line:
+ * optional empty lines, then a method token (RFC 9110 tchar) up to a space.
+ * HTTPD_START_OK when they can (n 0 included: nothing to judge),
+ * HTTPD_START_TLS for the start of a TLS handshake record, HTTPD_START_BAD
+ * otherwise.
+ */
+enum { HTTPD_START_OK, HTTPD_START_TLS, HTTPD_START_BAD };
+int httpd_request_start(const unsigned char *b, size_t n);
 
 /* Fills resp with a plain-text answer ("reason\n"). */
 void httpd_text(struct http_response *resp, int status, const char *fmt, ...)

@@ -46,6 +46,7 @@ enum ndes_event {
 	SCEPD_EVENT_CERT_EXPIRING = 1003,  /* a CA, RA or TLS certificate expires soon */
 	SCEPD_EVENT_CERT_EXPIRED = 1004,   /* a CA, RA or TLS certificate has expired */
 	SCEPD_EVENT_RESTART_NEEDED = 1005, /* a change takes effect only after a restart */
+	SCEPD_EVENT_RUNS_AS_ROOT = 1006,   /* started as root without a user to drop to */
 };
 
 /* What one request did; NULL / 0 fields are left out of the line. */

@@ -21,7 +21,9 @@ static unsigned char *read_pem(const char *path, int private_only, size_t *len,
 	struct stat sb;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* Keys: one open, then fstat of that descriptor (no check-then-open race); a
+	 * FIFO must not block the open. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | (private_only ? O_NONBLOCK : 0))) == -1) {
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -53,6 +55,11 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	(void)rwflag;
 	(void)u;
 	return -1;
+}
+
+unsigned char *pemfile_read_key(const char *path, size_t *len, char *err, size_t errlen)
+{
+	return read_pem(path, 1, len, err, errlen);
 }
 
 X509 *pemfile_cert(const char *path, char *err, size_t errlen)

@@ -22,4 +22,12 @@ X509 *pemfile_cert(const char *path, char *err, size_t errlen);
  */
 EVP_PKEY *pemfile_key(const char *path, int private_only, char *err, size_t errlen);
 
+/*
+ * The bytes of a private key file, checked as pemfile_key(..., 1, ...) checks
+ * it, on the descriptor it reads from: for keys handed on as PEM text (the TLS
+ * key, which GnuTLS parses). NUL-terminated beyond *len; the caller wipes and
+ * frees it with OPENSSL_clear_free(buf, *len + 1). NULL with a reason.
+ */
+unsigned char *pemfile_read_key(const char *path, size_t *len, char *err, size_t errlen);
+
 #endif

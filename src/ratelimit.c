@@ -54,6 +54,15 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
+void ratelimit_set_limits(struct ratelimit *rl, unsigned max_failures, unsigned window)
+{
+	if (rl == NULL || pthread_mutex_lock(&rl->lock) != 0)
+		return;
+	rl->max_failures = max_failures;
+	rl->window = window;
+	pthread_mutex_unlock(&rl->lock);
+}
+
 static int expired(const struct ratelimit *rl, const struct rl_entry *e, int64_t now)
 {
 	return e->count == 0 || now - e->start >= (int64_t)rl->window;

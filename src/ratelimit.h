@@ -18,6 +18,12 @@ struct ratelimit;
 struct ratelimit *ratelimit_new(unsigned max_failures, unsigned window, size_t capacity);
 void ratelimit_free(struct ratelimit *rl);
 
+/*
+ * New limits for the counters kept so far (a reload): the table and what it
+ * counted stay, so a reload does not let an address start again.
+ */
+void ratelimit_set_limits(struct ratelimit *rl, unsigned max_failures, unsigned window);
+
 /* Seconds addr stays blocked, 0 when it is not blocked. */
 unsigned ratelimit_blocked(struct ratelimit *rl, const char *addr, int64_t now);
 

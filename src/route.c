@@ -147,6 +147,15 @@ static void route_operation(const struct http_request *req, const char *val, siz
 	}
 }
 
+/* The profile whose admin page path is (its path + /mscep_admin/), or NULL. */
+static const struct profile *profile_admin(const struct profiles *ps, const char *path)
+{
+	for (size_t i = 1; i < ps->n; i++)
+		if (admin_is_profile_path(path, ps->p[i].path))
+			return &ps->p[i];
+	return NULL;
+}
+
 void route_match(const struct profiles *ps, int admin_enabled, const struct http_request *req,
     struct route *rt)
 {
@@ -167,6 +176,14 @@ void route_match(const struct profiles *ps, int admin_enabled, const struct http
 		}
 		rt->prof = &ps->p[0];
 		ndes = 1;
+	} else if ((rt->prof = profile_admin(ps, req->path)) != NULL) {
+		/* A profile's own admin page (rt->prof says whose), or its SCEP operations. */
+		if (!admin_enabled || !has_op) {
+			rt->handler = ROUTE_ADMIN;
+			rt->operation = "-";
+			return;
+		}
+		ndes = 0;
 	} else if ((rt->prof = profiles_match(ps, req->path, &ndes)) == NULL) {
 		route_error(rt, req->method, 404, NDES_EVENT_NONE, "not found", NULL);
 		return;

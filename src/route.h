@@ -22,7 +22,7 @@ struct profiles;
 enum route_handler {
 	ROUTE_ERROR,             /* answer status with reason (and allow for 405) */
 	ROUTE_CRL,               /* the CRL of CA generation gen */
-	ROUTE_ADMIN,             /* the /certsrv/mscep_admin/ pages */
+	ROUTE_ADMIN,             /* the /certsrv/mscep_admin/ pages; prof set: that profile's own */
 	ROUTE_NDES_PAGE,         /* a plain GET of an NDES path: the general page */
 	ROUTE_NDES_PROBE,        /* Microsoft's URL validation probe: 200 */
 	ROUTE_GET_CA_CAPS,

@@ -86,6 +86,7 @@ struct scep_server {
 	struct store_pool *pool;
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
+	int limiter_shared;             /* challenge_limiter is the service's (share_limiters) */
 	struct srv_backend *backends;   /* [0]: the backend group ("default"), then backends */
 	size_t n_backends;
 	const struct srv_backend **profile_backend; /* [i]: the backend of ps->p[i] */
@@ -127,6 +128,7 @@ struct pkiop {
 	X509 *issued;                   /* the certificate of a SUCCESS reply */
 	char *ca_handle;                /* ASK_PENDING: the backend's handle, NULL: ask again */
 	int ca_refused;                 /* the failure is the CA backend's refusal */
+	int ca_unanswered;              /* the failure is a CA backend that gave no answer */
 	unsigned char *crl;             /* the CRL of a GetCRL SUCCESS reply */
 	size_t crl_len;
 };
@@ -271,6 +273,56 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * 1 when backend be hands the device's request on as it came (scep, exec): a
+ * waiting request for it keeps its envelope until it is sent. 0 for the
+ * local CA, which issues from the request without its challenge.
+ */
+static int forwards_request(const struct srv_backend *be)
+{
+	return be != NULL && be->ca != NULL && strcmp(ca_backend_type(be->ca), "local") != 0;
+}
+
+/*
+ * 1 when waiting request p must still be sent to a scep or exec backend as the
+ * device made it (the upstream checks its signature and challenge): no
+ * handle yet, not refused, and its backend is not the local CA.
+ */
+static int needs_original(const struct store_pending *p, void *arg)
+{
+	const struct scep_server *srv = arg;
+	const struct srv_backend *be = NULL;
+	const struct profile *prof;
+
+	if (p->backend_handle != NULL || strcmp(p->decision, "rejected") == 0)
+		return 0;
+	if (p->backend != NULL)
+		be = backend_named(srv, p->backend);
+	else if ((prof = profiles_find(srv->ps, p->profile)) != NULL)
+		be = backend_of(srv, prof);
+	return be == NULL || forwards_request(be);
+}
+
+/* Requests left waiting before schema 6 lose their challenge where they can. */
+static void redact_waiting(struct scep_server *srv)
+{
+	struct store *st;
+	char err[256];
+	int n;
+
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "store: %s", err);
+		return;
+	}
+	if ((n = challenge_redact_waiting(st, needs_original, srv)) < 0)
+		log_msg(LOG_ERR, "store: removing challenges from waiting requests: %s",
+		    store_errmsg(st));
+	else if (n > 0)
+		log_msg(LOG_INFO, "removed the challenge password from %d waiting request%s "
+		    "stored by an older scepd", n, n == 1 ? "" : "s");
+	store_pool_put(srv->pool, st);
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -301,6 +353,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if (backends_new(srv, err, errlen) != 0)
 		goto out;
+	redact_waiting(srv);
 	result = srv;
 	srv = NULL;
 out:
@@ -316,7 +369,8 @@ void scep_server_free(struct scep_server *srv)
 		ca_backend_free(srv->backends[i].ca);
 	free(srv->backends);
 	free(srv->profile_backend);
-	ratelimit_free(srv->challenge_limiter);
+	if (!srv->limiter_shared)
+		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
 	store_pool_free(srv->pool);
 	renewal_free(srv->renewal);
@@ -616,6 +670,7 @@ static enum ask ca_answer(struct pkiop *op, struct ca_result *res, int unavailab
 			op->ca_handle = NULL;
 			return ASK_PENDING;
 		}
+		op->ca_unanswered = 1;
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the CA (backend %s) is not "
 		    "available: %s", ca_backend_name(op->be->ca), why);
 		return ASK_FAILED;
@@ -813,6 +868,63 @@ static enum ask poll_backend(struct pkiop *op, const struct store_pending *pend)
 }
 
 /*
+ * The request a waiting row holds, to issue or to send to op->be: the stored
+ * copy (kept without its challenge; its signature was checked on arrival),
+ * or, for a CA backend that has not had it yet, the device's request exactly
+ * as sent, opened again from the stored envelope with prof's RA keys. *orig
+ * is the opened DER (NULL when the stored copy is used; free it).
+ */
+static struct csr *stored_request(struct pkiop *op, const struct profile *prof,
+    const struct store_pending *pend, unsigned char **orig, size_t *orig_len)
+{
+	struct csr *csr = NULL, *result = NULL;
+	const char *matched = NULL;
+	char err[256];
+	size_t g;
+	int rc = SCEP_FAIL_BADREQUEST;
+
+	*orig = NULL;
+	*orig_len = 0;
+	if (forwards_request(op->be) && pend->backend_handle == NULL && pend->envelope != NULL) {
+		for (g = 0; g < 2 && rc != SCEP_FAIL_NONE; g++)
+			if (prof->signer[g] != NULL)
+				rc = signer_decrypt(prof->signer[g], pend->envelope,
+				    pend->envelope_len, op->srv->cfg->allow_des, orig, orig_len,
+				    &matched, err, sizeof(err));
+		if (rc != SCEP_FAIL_NONE && op->srv->prev != NULL && prof == &op->srv->ps->p[0])
+			rc = signer_decrypt(op->srv->prev, pend->envelope, pend->envelope_len,
+			    op->srv->cfg->allow_des, orig, orig_len, &matched, err, sizeof(err));
+		if (rc != SCEP_FAIL_NONE) {
+			fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the stored envelope of "
+			    "request %lld cannot be opened any more: %s", (long long)pend->id, err);
+			goto out;
+		}
+		if ((csr = csr_parse(*orig, *orig_len, err, sizeof(err))) == NULL ||
+		    memcmp(csr->spki_sha256, pend->pubkey_sha256, 32) != 0) {
+			fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the stored envelope of "
+			    "request %lld does not hold its request", (long long)pend->id);
+			goto out;
+		}
+	} else {
+		if ((csr = csr_parse(pend->csr, pend->csr_len, err, sizeof(err))) == NULL) {
+			fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+			    "the stored request cannot be read: %s", err);
+			goto out;
+		}
+		csr->self_signature_ok = 1;   /* checked on arrival, before its challenge went */
+	}
+	result = csr;
+	csr = NULL;
+out:
+	csr_free(csr);
+	if (result == NULL && *orig != NULL) {
+		OPENSSL_clear_free(*orig, *orig_len);
+		*orig = NULL;
+	}
+	return result;
+}
+
+/*
  * Issues a waiting request that may be issued now (approved by an
  * administrator, or handed to a CA backend), under the profile and template
  * it was made for: the local CA issues it; a backend is asked (again), and
@@ -825,15 +937,12 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 	const struct policy_template *t;
 	struct store_enrollment e;
 	struct csr *csr = NULL;
+	unsigned char *orig = NULL;
+	size_t orig_len = 0;
 	char err[256];
 	enum ask a;
 	int result;
 
-	if ((csr = csr_parse(pend->csr, pend->csr_len, err, sizeof(err))) == NULL) {
-		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
-		    "the stored request cannot be read: %s", err);
-		goto out;
-	}
 	if ((prof = profiles_find(srv->ps, pend->profile)) == NULL ||
 	    (t = policy_template_find(srv->policy, pend->template_name)) == NULL) {
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "profile %s or "
@@ -842,12 +951,6 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 		    pend->template_name ? pend->template_name : "?", (long long)pend->id);
 		goto out;
 	}
-	if ((result = policy_check_template(t, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
-		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
-		goto out;
-	}
-	free(op->subject);
-	op->subject = xstrdup(csr->subject);
 	/* A request handed to a backend stays with it; others go to the profile's. */
 	op->be = pend->backend != NULL ? backend_named(srv, pend->backend) : backend_of(srv, prof);
 	if (pend->backend != NULL && (op->be == NULL ||
@@ -858,10 +961,21 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 		    pend->backend);
 		goto out;
 	}
+	if ((csr = stored_request(op, prof, pend, &orig, &orig_len)) == NULL) {
+		result = op->failinfo;
+		goto out;
+	}
+	if ((result = policy_check_template(t, csr, err, sizeof(err))) != SCEP_FAIL_NONE) {
+		result = fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
+		goto out;
+	}
+	free(op->subject);
+	op->subject = xstrdup(csr->subject);
 	if (pend->backend != NULL && pend->backend_handle != NULL)
 		a = poll_backend(op, pend);
 	else
-		a = issue(op, csr, pend->csr, pend->csr_len, t,
+		a = issue(op, csr, orig != NULL ? orig : pend->csr,
+		    orig != NULL ? orig_len : pend->csr_len, t,
 		    pend->backend != NULL || unavailable_waits(op));
 	switch (a) {
 	case ASK_FAILED:
@@ -892,6 +1006,8 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 		op->note = pend->backend != NULL ? "issued by the CA after waiting" :
 		    "issued the request an administrator approved";
 out:
+	if (orig != NULL)
+		OPENSSL_clear_free(orig, orig_len);
 	csr_free(csr);
 	return result;
 }
@@ -1013,11 +1129,11 @@ static void enroll(struct pkiop *op)
 	const struct policy_template *t;
 	struct store_enrollment e;
 	struct csr *csr = NULL;
-	unsigned char *plain = NULL;
-	size_t plain_len = 0;
+	unsigned char *plain = NULL, *kept = NULL;
+	size_t plain_len = 0, kept_len = 0;
 	char err[256], renew_serial[80], keybuf[80];
 	const char *renew = NULL;
-	int result, renewal, consume = 0;
+	int result, renewal, reserved = 0;
 	unsigned blocked;
 	enum policy_usage usage;
 	enum challenge_result cr;
@@ -1077,8 +1193,9 @@ static void enroll(struct pkiop *op)
 			    "refused for %u more seconds", blocked);
 			goto out;
 		}
-		cr = challenge_check_mode(&prof->challenge, op->st, csr->challenge, op->now,
-		    &consume);
+		/* A one-time password is reserved here, before any CA is asked. */
+		cr = challenge_check_mode(&prof->challenge, op->st, csr->challenge, prof->name,
+		    op->now, &reserved);
 		if (cr != CHALLENGE_OK) {
 			if (cr != CHALLENGE_ERROR)
 				ratelimit_fail(srv->challenge_limiter, op->req->client_addr, op->now);
@@ -1087,11 +1204,15 @@ static void enroll(struct pkiop *op)
 			goto out;
 		}
 	}
-	enrollment(op, csr, prof, t, consume ? csr->challenge : NULL, renew_serial, &e);
+	enrollment(op, csr, prof, t, reserved ? csr->challenge : NULL, renew_serial, &e);
 	/* Manual approval comes before the CA backend is asked. */
 	if (!(prof->approval || t->approval)) {
 		switch (issue(op, csr, plain, plain_len, t, unavailable_waits(op))) {
 		case ASK_FAILED:
+			/* Nothing issued, unless a CA that did not answer did: then it stays spent. */
+			if (reserved && !op->ca_unanswered && challenge_release(op->st,
+			    csr->challenge) != 0)
+				log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
 			goto out;
 		case ASK_ISSUED:
 			commit(op, csr, &e, -1);
@@ -1105,7 +1226,17 @@ static void enroll(struct pkiop *op)
 			break;
 		}
 	}
-	switch ((rc = store_request_pending(op->st, &e, plain, plain_len))) {
+	/* Kept without the challenge; a backend still to be sent it gets the envelope again. */
+	if (challenge_redact_csr(plain, plain_len, &kept, &kept_len) != 0) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the request cannot be kept "
+		    "without its challenge password");
+		goto out;
+	}
+	if (forwards_request(op->be) && e.backend_handle == NULL) {
+		e.envelope = op->msg->envelope;
+		e.envelope_len = op->msg->envelope_len;
+	}
+	switch ((rc = store_request_pending(op->st, &e, kept, kept_len))) {
 	case STORE_OK:
 		op->kind = REPLY_PENDING;
 		op->note = e.backend != NULL ? backend_note(op) :
@@ -1126,6 +1257,7 @@ static void enroll(struct pkiop *op)
 		break;
 	}
 out:
+	OPENSSL_free(kept);
 	csr_free(csr);
 	if (plain != NULL)
 		OPENSSL_clear_free(plain, plain_len);
@@ -1527,6 +1659,16 @@ static const struct signer *default_signer(const struct scep_server *srv)
 	return srv->ps->p[0].signer[profiles_current(srv->ps, now_seconds())];
 }
 
+void scep_server_share_limiters(struct scep_server *srv, struct ratelimit *challenge,
+    struct ratelimit *signin)
+{
+	if (!srv->limiter_shared)
+		ratelimit_free(srv->challenge_limiter);
+	srv->challenge_limiter = challenge;
+	srv->limiter_shared = 1;
+	admin_share_limiter(srv->admin, signin);
+}
+
 void scep_server_set_metrics(struct scep_server *srv, struct metrics *m)
 {
 	srv->metrics = m;
@@ -1748,7 +1890,11 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 		crl_http(srv, rt.gen, req, resp);
 		break;
 	case ROUTE_ADMIN:
-		admin_handle(srv->admin, req, resp);
+		if (rt.prof != NULL)   /* a profile's own page: passwords for that profile only */
+			admin_handle_profile(srv->admin, rt.prof->name, &rt.prof->challenge, req,
+			    resp);
+		else
+			admin_handle(srv->admin, req, resp);
 		break;
 	case ROUTE_NDES_PAGE:
 		set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);

@@ -31,6 +31,15 @@ void scep_server_free(struct scep_server *srv);
 #define SCEP_RA_PREVIOUS_SUFFIX ".prev"
 
 struct metrics;
+struct ratelimit;
+
+/*
+ * Counts rejected challenge passwords in challenge and failed sign-ins in
+ * signin (neither owned: they outlive the server) instead of the server's own
+ * tables, so that a reload does not reset them.
+ */
+void scep_server_share_limiters(struct scep_server *srv, struct ratelimit *challenge,
+    struct ratelimit *signin);
 
 /* Counts requests in m from now on (not owned; it outlives the server). */
 void scep_server_set_metrics(struct scep_server *srv, struct metrics *m);

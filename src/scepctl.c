@@ -7,6 +7,7 @@
  * files and store as the daemon, through the same modules; a revocation makes
  * the CRL again at once (the daemon would at the next CRL request anyway).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +33,7 @@
 #include "csr.h"
 #include "labca.h"
 #include "oids.h"
+#include "privdrop.h"
 #include "scep.h"
 #include "scep_client.h"
 #include "scep_types.h"
@@ -43,10 +45,11 @@ static void usage(void)
 {
 	fprintf(stderr,
 	    "usage: scepctl init -d dir [--listen host:port] [--ca-key spec] [--ca-subject dn]\n"
-	    "                    [--import-ca cert key] [--challenge secret]\n"
+	    "                    [--import-ca cert key] [--challenge secret] [--owner user[:group]]\n"
 	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
 	    "                    [--upstream-ca-bundle file] [--listen host:port] [--challenge secret]\n"
-	    "       scepctl [-f file] challenge new | list | purge\n"
+	    "                    [--owner user[:group]]\n"
+	    "       scepctl [-f file] challenge new [--profile name] | list | purge\n"
 	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
 	    "(password on stdin)\n"
 	    "       scepctl [-f file] user del name\n"
@@ -75,6 +78,7 @@ struct init_options {
 	const char *upstream_challenge[2]; /* for the RA signing, then encryption request */
 	int n_upstream_challenge;
 	const char *upstream_ca_bundle;
+	const char *owner;                /* --owner user[:group]: give the folder to it */
 };
 
 static void parse_init(int argc, char **argv, struct init_options *o)
@@ -107,6 +111,8 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 			o->upstream_challenge[o->n_upstream_challenge++] = argv[++i];
 		else if (strcmp(a, "--upstream-ca-bundle") == 0 && more >= 1)
 			o->upstream_ca_bundle = argv[++i];
+		else if (strcmp(a, "--owner") == 0 && more >= 1)
+			o->owner = argv[++i];
 		else
 			usage();
 	}
@@ -444,22 +450,126 @@ out:
 	return rc;
 }
 
+/*
+ * The state folder init writes into: made 0700, or, when it exists, tightened
+ * to 0700 (it will hold the keys and the NT hashes). Someone else's folder is
+ * refused unless init runs as root (which prepares folders for the service
+ * user: systemd-tmpfiles makes /var/lib/scepd the scepd user's). 0 or -1
+ * (said on stderr).
+ */
+static int private_folder(const char *path)
+{
+	struct stat sb;
+	int fd, rc = -1;
+
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		fprintf(stderr, "scepctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (geteuid() != 0 && sb.st_uid != geteuid()) {
+		fprintf(stderr, "scepctl: %s is owned by uid %u, not by you: init refuses a state "
+		    "folder others control\n", path, (unsigned)sb.st_uid);
+		goto out;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		if (fchmod(fd, 0700) == -1) {
+			fprintf(stderr, "scepctl: %s: cannot make it private (mode %04o): %s\n",
+			    path, (unsigned)(sb.st_mode & 07777), strerror(errno));
+			goto out;
+		}
+		fprintf(stderr, "scepctl: %s: mode %04o tightened to 0700 (it holds keys and "
+		    "password hashes)\n", path, (unsigned)(sb.st_mode & 07777));
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* --owner user[:group]: looked up before anything is written. 0 or -1 (said). */
+static int init_owner(const char *spec, struct privdrop_user *u)
+{
+	char name[64], err[256];
+	const char *colon = strchr(spec, ':');
+	size_t n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "scepctl: --owner needs root\n");
+		return -1;
+	}
+	if (n == 0 || n >= sizeof(name)) {
+		fprintf(stderr, "scepctl: --owner %s: not a user name\n", spec);
+		return -1;
+	}
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	if (privdrop_resolve(name, colon != NULL ? colon + 1 : NULL, u, err, sizeof(err)) != 0) {
+		fprintf(stderr, "scepctl: --owner: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Gives the state folder and the files init wrote in it (one level, links
+ * not followed) to the service user. 0 or -1 (said).
+ */
+static int give_folder(const char *dir, const struct privdrop_user *u)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	int fd, rc = -1;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		fprintf(stderr, "scepctl: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	while ((errno = 0, e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fchownat(fd, e->d_name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			fprintf(stderr, "scepctl: %s/%s: chown: %s\n", dir, e->d_name,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (errno != 0 || fchown(fd, u->uid, u->gid) != 0) {
+		fprintf(stderr, "scepctl: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	else if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	struct init_options o;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct ra_pair rp[2];
+	struct privdrop_user owner;
 	X509 *upstream_ca = NULL;
 	char dir[PATH_MAX], err[512], *conf = NULL, fp[100];
 	int i, rc = 1;
 
 	memset(rp, 0, sizeof(rp));
 	parse_init(argc, argv, &o);
-	if (mkdir(o.dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
+	if (o.owner != NULL && init_owner(o.owner, &owner) != 0)
 		goto out;
-	}
+	if (private_folder(o.dir) != 0)
+		goto out;
 	if (realpath(o.dir, dir) == NULL) {
 		fprintf(stderr, "scepctl: %s: %s\n", o.dir, strerror(errno));
 		goto out;
@@ -559,6 +669,14 @@ out:
 	}
 	X509_free(upstream_ca);
 	store_close(st);
+	/* last, once the database is closed: everything in the folder is the owner's */
+	if (rc == 0 && o.owner != NULL) {
+		if (give_folder(dir, &owner) != 0)
+			rc = 1;
+		else
+			printf("Owner:             %s (uid %u, gid %u): the folder and its files\n",
+			    o.owner, (unsigned)owner.uid, (unsigned)owner.gid);
+	}
 	config_free(cfg);
 	free(conf);
 	return rc;
@@ -574,33 +692,67 @@ static int print_challenge(const struct store_challenge_info *ci, void *arg)
 
 	format_time(ci->created_at, created, sizeof(created));
 	format_time(ci->expires_at, expires, sizeof(expires));
-	printf("%-16s  %-20s  %s\n", ci->id, created, expires);
+	printf("%-16s  %-20s  %-20s  %s\n", ci->id, created, expires, ci->profile);
 	(*(int *)arg)++;
 	return 0;
 }
 
+/*
+ * The challenge mode of the endpoint a one-time password is made for: the
+ * top-level one (NULL name: the default profile) or a profiles entry's.
+ * -1 (after a message) when there is no such profile.
+ */
+static int challenge_mode_of(const struct config *cfg, const char *name,
+    struct challenge_mode *m)
+{
+	size_t i;
+
+	m->enforce_password = cfg->enforce_password;
+	m->use_single_password = cfg->use_single_password;
+	m->single_password = cfg->single_password;
+	if (name == NULL || strcmp(name, CHALLENGE_DEFAULT_PROFILE) == 0)
+		return 0;
+	for (i = 0; i < cfg->n_profiles; i++) {
+		if (strcmp(cfg->profiles[i].name, name) == 0) {
+			m->enforce_password = cfg->profiles[i].enforce_password;
+			m->use_single_password = cfg->profiles[i].use_single_password;
+			m->single_password = cfg->profiles[i].single_password;
+			return 0;
+		}
+	}
+	fprintf(stderr, "scepctl: no profile named %s in the configuration (profiles)\n", name);
+	return -1;
+}
+
 static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 {
+	struct challenge_mode m;
 	struct store *st = NULL;
+	const char *profile = CHALLENGE_DEFAULT_PROFILE;
 	char err[512], password[72];
 	int rc = 1, n = 0;
 
-	if (argc != 1 || (strcmp(argv[0], "new") != 0 && strcmp(argv[0], "list") != 0 &&
+	if (argc == 3 && strcmp(argv[0], "new") == 0 && strcmp(argv[1], "--profile") == 0)
+		profile = argv[2];
+	else if (argc != 1 || (strcmp(argv[0], "new") != 0 && strcmp(argv[0], "list") != 0 &&
 	    strcmp(argv[0], "purge") != 0))
 		usage();
+	if (challenge_mode_of(cfg, profile, &m) == -1)
+		goto out;
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
 	}
 	if (strcmp(argv[0], "list") == 0) {
 		/* Only hashes are kept: a password is listed by the start of its SHA-256. */
-		printf("%-16s  %-20s  %s\n", "SHA-256 (START)", "CREATED", "EXPIRES");
+		printf("%-16s  %-20s  %-20s  %s\n", "SHA-256 (START)", "CREATED", "EXPIRES",
+		    "PROFILE");
 		if (store_challenge_foreach(st, now_seconds(), print_challenge, &n) < 0) {
 			fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
 			goto out;
 		}
-		fprintf(stderr, "%d unused one-time password%s (challenge.PasswordMax %u)\n", n,
-		    n == 1 ? "" : "s", cfg->password_max);
+		fprintf(stderr, "%d unused one-time password%s (challenge.PasswordMax %u a profile)\n",
+		    n, n == 1 ? "" : "s", cfg->password_max);
 		rc = 0;
 		goto out;
 	}
@@ -613,25 +765,25 @@ static int cmd_challenge(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (!cfg->enforce_password) {
-		fprintf(stderr, "scepctl: challenge.EnforcePassword is false: requests need no "
-		    "challenge password\n");
+	if (!m.enforce_password) {
+		fprintf(stderr, "scepctl: EnforcePassword is false for profile %s: requests need no "
+		    "challenge password\n", profile);
 		goto out;
 	}
-	if (cfg->use_single_password) {
-		fprintf(stderr, "scepctl: challenge.UseSinglePassword is true: clients use the static "
-		    "password challenge.SinglePassword\n");
+	if (m.use_single_password) {
+		fprintf(stderr, "scepctl: UseSinglePassword is true for profile %s: clients use its "
+		    "static password (SinglePassword)\n", profile);
 		goto out;
 	}
-	switch (challenge_new(cfg, st, now_seconds(), password, sizeof(password))) {
+	switch (challenge_new(cfg, st, profile, now_seconds(), password, sizeof(password))) {
 	case STORE_OK:
 		printf("%s\n", password);
 		rc = 0;
 		break;
 	case STORE_CACHE_FULL:
-		fprintf(stderr, "scepctl: the password cache is full: %u unused passwords are "
-		    "waiting (challenge.PasswordMax); use one or wait until they expire\n",
-		    cfg->password_max);
+		fprintf(stderr, "scepctl: the password cache is full: %u unused passwords of "
+		    "profile %s are waiting (challenge.PasswordMax); use one or wait until they "
+		    "expire\n", cfg->password_max, profile);
 		break;
 	default:
 		fprintf(stderr, "scepctl: store: %s\n", store_errmsg(st));
@@ -1329,6 +1481,8 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	int i = 1, rc = 1;
 
+	/* every file scepctl makes (keys, database, configuration) is private */
+	umask(077);
 	if (oids_register() != 0) {
 		fprintf(stderr, "scepctl: cannot register the SCEP OIDs with OpenSSL\n");
 		return 1;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * scepd.c: the daemon's command line, start-up order and signals: read the
- * configuration (or only check it, -t, or print it, -T), register OIDs, start
- * logging, take the sockets systemd passed, load keys and the store, start
- * HTTP, tell systemd READY=1, then wait for signals:
+ * configuration (or only check it, -t, or print it, -T), check that the files
+ * holding secrets are private (filemode.c), register OIDs, start logging, take
+ * the sockets systemd passed or bind its own, drop to the service user (user,
+ * group) when started as root, load keys and the store, start HTTP, tell
+ * systemd READY=1, then wait for signals:
  *   SIGHUP   reload: configuration, certificates and keys, as a new state
- *            generation; a configuration that does not load, or a listener
- *            that cannot start, is refused and the running one keeps serving
+ *            generation; a configuration that does not load, a file that is
+ *            no longer private, or a listener that cannot start, is refused
+ *            and the running one keeps serving
  *   SIGUSR1  re-open the access log (after logrotate)
  *   SIGTERM, SIGINT  stop accepting, let requests in flight finish for at
  *            most http.drain_timeout seconds, exit 0
@@ -20,14 +23,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "filemode.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "oids.h"
+#include "privdrop.h"
 #include "service.h"
 #include "systemd.h"
 #include "util.h"
@@ -46,6 +52,9 @@ struct daemon {
 	struct httpd *httpd;
 	int64_t last_expiry_check;
 	char expiry_status[256];
+	int drop;                    /* started as root with user set: drop to user */
+	struct privdrop_user user;
+	struct filemode_owners owners; /* who may own the private files */
 };
 
 static void usage(void)
@@ -97,6 +106,55 @@ static void check_expiry(struct daemon *d, int log_events)
 		d->last_expiry_check = now;
 }
 
+/*
+ * Who scepd runs as, and so who may own its private files: the service user
+ * when started as root with user set (d->drop), else whoever it runs as. Then
+ * the strict-modes check of the state folder, database and keys. 0, or -1
+ * with a reason.
+ */
+static int preflight(const struct config *cfg, struct daemon *d, char *err, size_t errlen)
+{
+	memset(&d->owners, 0, sizeof(d->owners));
+	d->owners.must = (uid_t)-1;
+	d->drop = geteuid() == 0 && cfg->user != NULL;
+	if (d->drop) {
+		if (privdrop_resolve(cfg->user, cfg->group, &d->user, err, errlen) != 0)
+			return -1;
+		d->owners.uid[d->owners.n++] = d->user.uid;
+		d->owners.must = d->user.uid;
+		d->owners.must_name = d->user.name;
+	} else {
+		d->owners.uid[d->owners.n++] = geteuid();
+	}
+	return filemode_check_config(cfg, &d->owners, err, errlen);
+}
+
+/*
+ * After the sockets are bound and before anything reads a request: become
+ * the service user for good, or say that scepd runs as root. 0, or -1.
+ */
+static int drop_privileges(const struct config *cfg, struct daemon *d, char *err,
+    size_t errlen)
+{
+	struct privdrop_user u;
+	char ignored[256];
+
+	if (d->drop) {
+		if (privdrop_to(&d->user, err, errlen) != 0)
+			return -1;
+		log_msg(LOG_NOTICE, "running as user %s (uid %u, gid %u)", d->user.name,
+		    (unsigned)d->user.uid, (unsigned)d->user.gid);
+	} else if (geteuid() == 0) {
+		log_event(LOG_WARNING, SCEPD_EVENT_RUNS_AS_ROOT, "running as root: no user is "
+		    "set to drop to (user = \"scepd\"; in %s)", d->file);
+	} else if (cfg->user != NULL && (privdrop_resolve(cfg->user, cfg->group, &u, ignored,
+	    sizeof(ignored)) != 0 || u.uid != geteuid())) {
+		log_msg(LOG_WARNING, "user = \"%s\" is set, but scepd was not started as root: "
+		    "it keeps running as uid %u", cfg->user, (unsigned)geteuid());
+	}
+	return 0;
+}
+
 /* Logs what config_load() wrote, one event per line. */
 static void log_config_errors(char *text)
 {
@@ -132,6 +190,9 @@ static void reload(struct daemon *d)
 		snprintf(err, sizeof(err), "%s has errors (logged above)", d->file);
 		goto refused;
 	}
+	/* the files must still be private (a reload keeps who may own them) */
+	if (filemode_check_config(cfg, &d->owners, err, sizeof(err)) != 0)
+		goto refused;
 	if ((st = service_state_new(d->svc, cfg, err, sizeof(err))) == NULL)
 		goto refused;
 	/* owned by st from here on */
@@ -146,6 +207,9 @@ static void reload(struct daemon *d)
 	}
 	if (httpd_apply(d->httpd, cfg, err, sizeof(err)) != 0)
 		goto refused_st;
+	if (!same_string(cfg->user, old->user) || !same_string(cfg->group, old->group))
+		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "user and group take effect "
+		    "at the next start (scepd does not regain root to change them)");
 
 	/* Committed: nothing below refuses the reload. */
 	if (log_options(cfg, &lo, err, sizeof(err)) != 0)
@@ -230,14 +294,12 @@ static int serve(const char *file, struct config *cfg)
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
-	d.metrics = metrics_new(now_seconds());
-	d.svc = service_new(d.metrics);
-	if ((st = service_state_new(d.svc, cfg, err, sizeof(err))) == NULL) {
+	if (preflight(cfg, &d, err, sizeof(err)) != 0) {
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
-	cfg = NULL;   /* owned by st */
-	service_install(d.svc, st);
+	d.metrics = metrics_new(now_seconds());
+	d.svc = service_new(d.metrics);
 	d.httpd = httpd_new(service_handle, d.svc);
 	service_set_httpd(d.svc, d.httpd);
 	for (i = 0; i < n_fds; i++) {
@@ -248,6 +310,18 @@ static int serve(const char *file, struct config *cfg)
 	}
 	if (n_fds > 0)
 		log_msg(LOG_NOTICE, "socket activation: %d sockets from systemd", n_fds);
+	/* Acquire, then drop: the sockets as root, everything else as the service user. */
+	if (httpd_bind(d.httpd, cfg, err, sizeof(err)) != 0 ||
+	    drop_privileges(cfg, &d, err, sizeof(err)) != 0) {
+		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+		goto out;
+	}
+	if ((st = service_state_new(d.svc, cfg, err, sizeof(err))) == NULL) {
+		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+		goto out;
+	}
+	cfg = NULL;   /* owned by st */
+	service_install(d.svc, st);
 	if (httpd_apply(d.httpd, service_config(d.svc), err, sizeof(err)) != 0) {
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
@@ -301,6 +375,8 @@ int main(int argc, char **argv)
 {
 	const char *file = CONFIG_DEFAULT_FILE;
 	struct config *cfg = NULL;
+	struct daemon d;
+	char err[1024];
 	int ch, check = 0, dump = 0, facility, rc = 1;
 
 	while ((ch = getopt(argc, argv, "f:tTh")) != -1) {
@@ -313,6 +389,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* every file scepd makes (database, logs) is private */
+	umask(077);
 	if (oids_register() != 0) {
 		fprintf(stderr, "scepd: cannot register the SCEP OIDs with OpenSSL\n");
 		goto out;
@@ -320,8 +398,14 @@ int main(int argc, char **argv)
 	if ((cfg = config_load(file, stderr)) == NULL)
 		goto out;
 	if (dump)
-		config_print(cfg, stdout);
+		config_print_public(cfg, stdout);
 	if (check || dump) {
+		memset(&d, 0, sizeof(d));
+		d.file = file;
+		if (preflight(cfg, &d, err, sizeof(err)) != 0) {
+			fprintf(stderr, "scepd: %s\n", err);
+			goto out;
+		}
 		rc = 0;
 		goto out;
 	}

@@ -11,6 +11,9 @@
  * unpins it when answered; a reload installs a new generation and drops the
  * service's own reference to the old one, which is freed by whichever thread
  * unpins it last. Nothing of a generation changes after it is built.
+ * The failure counters (rejected challenge passwords, failed sign-ins) belong
+ * to the service, not to a generation, so that a reload does not reset them;
+ * each installed generation sets their limits.
  * No key is touched here: health checks go through scep_server_health().
  */
 #include <arpa/inet.h>
@@ -32,6 +35,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "route.h"
 #include "scep.h"
 #include "service.h"
@@ -40,6 +44,7 @@
 
 #define SERVICE_MAX_CERTS 8
 #define SERVICE_MAX_PEM (1024 * 1024)
+#define SERVICE_RATELIMIT_ENTRIES 4096
 
 struct service_state {
 	atomic_uint refs;
@@ -56,6 +61,9 @@ struct service {
 	struct metrics *metrics;
 	struct httpd *httpd;
 	unsigned long generations;  /* main thread */
+	/* Failure counters outlive generations: a reload must not reset them. */
+	struct ratelimit *challenge_limiter;
+	struct ratelimit *signin_limiter;
 };
 
 struct service *service_new(struct metrics *m)
@@ -67,6 +75,12 @@ struct service *service_new(struct metrics *m)
 		abort();
 	}
 	svc->metrics = m;
+	/* limits 0 (off) until service_install() applies a configuration's */
+	if ((svc->challenge_limiter = ratelimit_new(0, 0, SERVICE_RATELIMIT_ENTRIES)) == NULL ||
+	    (svc->signin_limiter = ratelimit_new(0, 0, SERVICE_RATELIMIT_ENTRIES)) == NULL) {
+		fputs("scepd: cannot create a mutex\n", stderr);
+		abort();
+	}
 	return svc;
 }
 
@@ -103,6 +117,8 @@ void service_free(struct service *svc)
 	if (svc->cur != NULL)
 		unpin(svc->cur);
 	pthread_mutex_destroy(&svc->lock);
+	ratelimit_free(svc->challenge_limiter);
+	ratelimit_free(svc->signin_limiter);
 	free(svc);
 }
 
@@ -161,6 +177,7 @@ struct service_state *service_state_new(struct service *svc, struct config *cfg,
 	if ((st->scep = scep_server_new(cfg, err, errlen)) == NULL)
 		goto out;
 	scep_server_set_metrics(st->scep, svc->metrics);
+	scep_server_share_limiters(st->scep, svc->challenge_limiter, svc->signin_limiter);
 	st->n_certs = scep_server_certs(st->scep, st->certs, SERVICE_MAX_CERTS - 1);
 	if (cfg->n_tls_listen > 0) {
 		if (tls_cert_info(cfg->tls_cert, &st->certs[st->n_certs], err, errlen) != 0)
@@ -189,6 +206,10 @@ void service_install(struct service *svc, struct service_state *st)
 {
 	struct service_state *old;
 
+	ratelimit_set_limits(svc->challenge_limiter, st->cfg->challenge_max_failures,
+	    st->cfg->challenge_failure_window);
+	ratelimit_set_limits(svc->signin_limiter, st->cfg->admin_max_failures,
+	    st->cfg->admin_failure_window);
 	pthread_mutex_lock(&svc->lock);
 	old = svc->cur;
 	svc->cur = st;

@@ -38,6 +38,8 @@ enum stmt_id {
 	Q_CHALLENGE_COUNT_UNUSED,
 	Q_CHALLENGE_INSERT,
 	Q_CHALLENGE_GET,
+	Q_CHALLENGE_RESERVE,
+	Q_CHALLENGE_RELEASE,
 	Q_CHALLENGE_CONSUME,
 	Q_CHALLENGE_PURGE,
 	Q_REQUEST_ISSUED_EXISTS,
@@ -52,6 +54,7 @@ enum stmt_id {
 	Q_PENDING_ISSUE,
 	Q_PENDING_BACKEND,
 	Q_PENDING_REFUSE,
+	Q_PENDING_SET_CSR,
 	Q_CERT_REVOKE,
 	Q_CERT_STATUS,
 	Q_REVOKED_LIST,
@@ -70,7 +73,8 @@ enum stmt_id {
 #define N_CERT_COLS 12
 #define PENDING_COLS "id, transaction_id, message_type, client_addr, subject, profile, " \
 	"template, pubkey_sha256, signer_sha256, csr, renew_serial, decision, created_at, " \
-	"decided_at, backend, backend_handle, failinfo, reason FROM requests WHERE outcome = 'pending'"
+	"decided_at, backend, backend_handle, failinfo, reason, envelope FROM requests" \
+	" WHERE outcome = 'pending'"
 
 #define USER_COLS "name, nt_hash, basic_salt, basic_hash, basic_iterations, enroll, created_at"
 
@@ -78,26 +82,45 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
-	[Q_CHALLENGE_DELETE_EXPIRED] = "DELETE FROM challenges WHERE expires_at <= ?1",
+	/*
+	 * A reserved password that was never consumed nor released (its request
+	 * died with the process, or a CA never answered) is kept a day past its
+	 * expiry, so that a request still in flight can record what it issued.
+	 */
+	[Q_CHALLENGE_DELETE_EXPIRED] =
+	    "DELETE FROM challenges WHERE expires_at <= ?1"
+	    " AND (reserved_at IS NULL OR used_at IS NOT NULL OR expires_at <= ?1 - 86400)",
 	[Q_CHALLENGE_COUNT_UNUSED] =
-	    "SELECT count(*) FROM challenges WHERE used_at IS NULL AND expires_at > ?1",
+	    "SELECT count(*) FROM challenges WHERE used_at IS NULL AND reserved_at IS NULL"
+	    " AND expires_at > ?1 AND (?2 IS NULL OR profile = ?2)",
 	[Q_CHALLENGE_INSERT] =
-	    "INSERT INTO challenges (password_sha256, created_at, expires_at) VALUES (?1, ?2, ?3)",
+	    "INSERT INTO challenges (password_sha256, created_at, expires_at, profile)"
+	    " VALUES (?1, ?2, ?3, ?4)",
 	[Q_CHALLENGE_GET] =
-	    "SELECT expires_at, used_at FROM challenges WHERE password_sha256 = ?1",
+	    "SELECT expires_at, used_at, reserved_at, profile FROM challenges"
+	    " WHERE password_sha256 = ?1",
+	[Q_CHALLENGE_RESERVE] =
+	    "UPDATE challenges SET reserved_at = ?1"
+	    " WHERE password_sha256 = ?2 AND profile = ?3 AND used_at IS NULL"
+	    " AND reserved_at IS NULL AND expires_at > ?1",
+	[Q_CHALLENGE_RELEASE] =
+	    "UPDATE challenges SET reserved_at = NULL"
+	    " WHERE password_sha256 = ?1 AND used_at IS NULL AND reserved_at IS NOT NULL",
 	[Q_CHALLENGE_CONSUME] =
 	    "UPDATE challenges SET used_at = ?1"
-	    " WHERE password_sha256 = ?2 AND used_at IS NULL AND expires_at > ?1",
+	    " WHERE password_sha256 = ?2 AND used_at IS NULL AND reserved_at IS NOT NULL",
 	[Q_CHALLENGE_PURGE] =
-	    "DELETE FROM challenges WHERE expires_at <= ?1 OR used_at IS NOT NULL",
+	    "DELETE FROM challenges WHERE used_at IS NOT NULL OR (expires_at <= ?1"
+	    " AND (reserved_at IS NULL OR expires_at <= ?1 - 86400))",
 	[Q_REQUEST_ISSUED_EXISTS] =
 	    "SELECT 1 FROM requests WHERE transaction_id = ?1 AND outcome = 'issued'"
 	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
 	[Q_REQUEST_INSERT] =
 	    "INSERT INTO requests (transaction_id, message_type, client_addr, pubkey_sha256,"
 	    " subject, outcome, failinfo, reason, created_at, cert_serial, signer_sha256,"
-	    " profile, template, csr, renew_serial, backend, backend_handle)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+	    " profile, template, csr, renew_serial, backend, backend_handle, envelope)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+	    " ?18)",
 	[Q_CERT_INSERT] =
 	    "INSERT INTO certificates (serial, subject, not_before, not_after, der, status,"
 	    " transaction_id, issued_at, issuer_key_id, renewed_serial)"
@@ -115,19 +138,23 @@ static const char *const stmt_sql[Q_COUNT] = {
 	    " AND coalesce(renew_serial, '') = coalesce(?2, '')",
 	[Q_PENDING_BY_ID] = "SELECT " PENDING_COLS " AND id = ?1",
 	[Q_PENDING_DECIDE] =
-	    "UPDATE requests SET decision = ?2, decided_at = ?3"
+	    "UPDATE requests SET decision = ?2, decided_at = ?3,"
+	    " envelope = CASE WHEN ?2 = 'rejected' THEN NULL ELSE envelope END"
 	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NULL"
 	    " AND (?2 = 'rejected' OR backend IS NULL)",
 	[Q_PENDING_ISSUE] =
-	    "UPDATE requests SET outcome = 'issued', cert_serial = ?2"
+	    "UPDATE requests SET outcome = 'issued', cert_serial = ?2, envelope = NULL"
 	    " WHERE id = ?1 AND outcome = 'pending' AND (decision = 'approved'"
 	    " OR (decision IS NULL AND backend IS NOT NULL))",
 	[Q_PENDING_BACKEND] =
-	    "UPDATE requests SET backend = ?2, backend_handle = ?3"
+	    "UPDATE requests SET backend = ?2, backend_handle = ?3,"
+	    " envelope = CASE WHEN ?3 IS NULL THEN envelope ELSE NULL END"
 	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NOT 'rejected'",
 	[Q_PENDING_REFUSE] =
-	    "UPDATE requests SET decision = 'rejected', decided_at = ?2, failinfo = ?3, reason = ?4"
-	    " WHERE id = ?1 AND outcome = 'pending' AND decision IS NOT 'rejected'",
+	    "UPDATE requests SET decision = 'rejected', decided_at = ?2, failinfo = ?3, reason = ?4,"
+	    " envelope = NULL WHERE id = ?1 AND outcome = 'pending' AND decision IS NOT 'rejected'",
+	[Q_PENDING_SET_CSR] =
+	    "UPDATE requests SET csr = ?2 WHERE id = ?1 AND outcome = 'pending'",
 	[Q_CERT_REVOKE] =
 	    "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3"
 	    " WHERE serial = ?1 AND status = 'valid'",
@@ -621,11 +648,15 @@ const char *store_errmsg(const struct store *st)
 
 /* --- one-time challenges ------------------------------------------------- */
 
-/* Why a one-time password is not usable now, or STORE_OK if it is. */
+/*
+ * Why a one-time password cannot be reserved by profile now, or STORE_OK if it
+ * could (profile NULL: any profile).
+ */
 static enum store_rc challenge_state(struct store *st, const unsigned char hash[HASH_LEN],
-    int64_t now)
+    const char *profile, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
+	const unsigned char *bound;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -636,7 +667,11 @@ static enum store_rc challenge_state(struct store *st, const unsigned char hash[
 			result = STORE_CHALLENGE_UNKNOWN;
 		goto out;
 	}
-	if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+	bound = sqlite3_column_text(s, 3);
+	if (profile != NULL && (bound == NULL || strcmp((const char *)bound, profile) != 0))
+		result = STORE_CHALLENGE_OTHER_PROFILE;
+	else if (sqlite3_column_type(s, 1) != SQLITE_NULL ||
+	    sqlite3_column_type(s, 2) != SQLITE_NULL)
 		result = STORE_CHALLENGE_USED;
 	else if (sqlite3_column_int64(s, 0) <= now)
 		result = STORE_CHALLENGE_EXPIRED;
@@ -647,12 +682,14 @@ out:
 	return result;
 }
 
-static int count_unused(struct store *st, int64_t now)
+/* Unused, unreserved, unexpired passwords (of profile; NULL: of all). -1 on error. */
+static int count_unused(struct store *st, const char *profile, int64_t now)
 {
 	sqlite3_stmt *s;
 	int result = -1;
 
-	if ((s = stmt_bound(st, Q_CHALLENGE_COUNT_UNUSED, BIND_INT(now))) == NULL)
+	if ((s = stmt_bound(st, Q_CHALLENGE_COUNT_UNUSED, BIND_INT(now),
+	    BIND_TEXT(profile))) == NULL)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		db_err(st, "counting challenges");
@@ -664,13 +701,17 @@ out:
 	return result;
 }
 
-enum store_rc store_challenge_add(struct store *st, const char *password,
+enum store_rc store_challenge_add(struct store *st, const char *password, const char *profile,
     int64_t now, int64_t expires_at, unsigned max_unused)
 {
 	enum store_rc result = STORE_ERROR;
 	unsigned char hash[HASH_LEN];
 	int in_tx = 0, n;
 
+	if (profile == NULL || profile[0] == '\0') {
+		set_err(st, "store_challenge_add: no profile");
+		goto out;
+	}
 	if (password_hash(st, password, hash) == -1)
 		goto out;
 	if (tx_begin(st) == -1)
@@ -679,16 +720,16 @@ enum store_rc store_challenge_add(struct store *st, const char *password,
 	if (stmt_exec(st, Q_CHALLENGE_DELETE_EXPIRED, "purging expired challenges",
 	    BIND_INT(now)) == -1)
 		goto out;
-	if ((n = count_unused(st, now)) < 0)
+	if ((n = count_unused(st, profile, now)) < 0)
 		goto out;
 	if ((unsigned)n >= max_unused) {
-		set_err(st, "%d unused challenge passwords are cached already (PasswordMax %u)",
-		    n, max_unused);
+		set_err(st, "%d unused challenge passwords are cached already for profile %s "
+		    "(PasswordMax %u)", n, profile, max_unused);
 		result = STORE_CACHE_FULL;
 		goto out;
 	}
 	if (stmt_exec(st, Q_CHALLENGE_INSERT, "recording a challenge", BIND_BLOB(hash, HASH_LEN),
-	    BIND_INT(now), BIND_INT(expires_at)) == -1)
+	    BIND_INT(now), BIND_INT(expires_at), BIND_TEXT(profile)) == -1)
 		goto out;
 	if (tx_commit(st) == -1)
 		goto out;
@@ -701,6 +742,56 @@ out:
 	return result;
 }
 
+/*
+ * One UPDATE takes the reservation, so of requests racing with one password
+ * exactly one changes the row; the others read why they cannot have it.
+ */
+enum store_rc store_challenge_reserve(struct store *st, const char *password,
+    const char *profile, int64_t now)
+{
+	enum store_rc result = STORE_ERROR;
+	unsigned char hash[HASH_LEN];
+
+	if (profile == NULL) {
+		set_err(st, "store_challenge_reserve: no profile");
+		goto out;
+	}
+	if (password_hash(st, password, hash) == -1)
+		goto out;
+	if (stmt_exec(st, Q_CHALLENGE_RESERVE, "reserving the challenge", BIND_INT(now),
+	    BIND_BLOB(hash, HASH_LEN), BIND_TEXT(profile)) == -1)
+		goto out;
+	if (sqlite3_changes(st->db) == 1) {
+		result = STORE_OK;
+		goto out;
+	}
+	result = challenge_state(st, hash, profile, now);
+	if (result == STORE_OK) {
+		/* Usable a moment later: it was released in between; no second try. */
+		set_err(st, "the challenge password was in use by another request");
+		result = STORE_CHALLENGE_USED;
+	}
+out:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return result;
+}
+
+enum store_rc store_challenge_release(struct store *st, const char *password)
+{
+	enum store_rc result = STORE_ERROR;
+	unsigned char hash[HASH_LEN];
+
+	if (password_hash(st, password, hash) == -1)
+		goto out;
+	if (stmt_exec(st, Q_CHALLENGE_RELEASE, "releasing the challenge",
+	    BIND_BLOB(hash, HASH_LEN)) == -1)
+		goto out;
+	result = sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+out:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return result;
+}
+
 enum store_rc store_challenge_check(struct store *st, const char *password, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
@@ -708,7 +799,7 @@ enum store_rc store_challenge_check(struct store *st, const char *password, int6
 
 	if (password_hash(st, password, hash) == -1)
 		goto out;
-	result = challenge_state(st, hash, now);
+	result = challenge_state(st, hash, NULL, now);
 out:
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return result;
@@ -716,7 +807,7 @@ out:
 
 int store_challenge_count_unused(struct store *st, int64_t now)
 {
-	return count_unused(st, now);
+	return count_unused(st, NULL, now);
 }
 
 int store_challenge_purge(struct store *st, int64_t now)
@@ -734,8 +825,8 @@ int store_challenge_foreach(struct store *st, int64_t now,
 	const void *hash;
 	int rc, result = -1;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT password_sha256, created_at, expires_at"
-	    " FROM challenges WHERE used_at IS NULL AND expires_at > ?1"
+	if (sqlite3_prepare_v2(st->db, "SELECT password_sha256, created_at, expires_at, profile"
+	    " FROM challenges WHERE used_at IS NULL AND reserved_at IS NULL AND expires_at > ?1"
 	    " ORDER BY created_at, expires_at", -1, &s, NULL) != SQLITE_OK) {
 		db_err(st, "listing challenges");
 		goto out;
@@ -752,6 +843,10 @@ int store_challenge_foreach(struct store *st, int64_t now,
 		hex_encode(hash, 8, ci.id, 1);
 		ci.created_at = sqlite3_column_int64(s, 1);
 		ci.expires_at = sqlite3_column_int64(s, 2);
+		if (copy_field(ci.profile, sizeof(ci.profile), sqlite3_column_text(s, 3)) == -1) {
+			set_err(st, "a challenge row has no usable profile");
+			goto out;
+		}
 		if ((rc = fn(&ci, arg)) != 0) {
 			result = rc;
 			goto out;
@@ -996,7 +1091,8 @@ static int request_insert_full(struct store *st, const char *transaction_id, int
 	    BIND_BLOB(csr, csr_len),
 	    BIND_TEXT(e != NULL ? e->renew_serial : NULL),
 	    BIND_TEXT(e != NULL ? e->backend : NULL),
-	    BIND_TEXT(e != NULL && e->backend != NULL ? e->backend_handle : NULL));
+	    BIND_TEXT(e != NULL && e->backend != NULL ? e->backend_handle : NULL),
+	    BIND_BLOB(e != NULL ? e->envelope : NULL, e != NULL ? e->envelope_len : 0));
 }
 
 /* Inserts a requests row without the columns of store_request_pending. */
@@ -1056,6 +1152,7 @@ out:
 	return result;
 }
 
+/* Consumes a password this request reserved (inside the caller's transaction). */
 static enum store_rc challenge_consume(struct store *st, const char *password, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
@@ -1071,9 +1168,9 @@ static enum store_rc challenge_consume(struct store *st, const char *password, i
 		goto out;
 	}
 	/* Not consumed: say why (same transaction, so the answer is consistent). */
-	result = challenge_state(st, hash, now);
+	result = challenge_state(st, hash, NULL, now);
 	if (result == STORE_OK) {
-		set_err(st, "the challenge could not be consumed");
+		set_err(st, "the challenge password was not reserved by this request");
 		result = STORE_ERROR;
 	} else if (result != STORE_ERROR) {
 		set_err(st, "%s", result == STORE_CHALLENGE_USED ? "the challenge password was used already" :
@@ -1429,6 +1526,11 @@ static struct store_pending *pending_from_row(struct store *st, sqlite3_stmt *s)
 	p->backend_handle = column_strdup(s, 15);
 	p->failinfo = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 16);
 	p->reason = column_strdup(s, 17);
+	if ((b = sqlite3_column_blob(s, 18)) != NULL && (n = sqlite3_column_bytes(s, 18)) > 0) {
+		p->envelope = xmalloc((size_t)n);
+		memcpy(p->envelope, b, (size_t)n);
+		p->envelope_len = (size_t)n;
+	}
 	result = p;
 	p = NULL;
 out:
@@ -1445,6 +1547,7 @@ void store_pending_free(struct store_pending *p)
 	free(p->profile);
 	free(p->template_name);
 	free(p->csr);
+	free(p->envelope);
 	free(p->backend);
 	free(p->backend_handle);
 	free(p->reason);
@@ -1524,6 +1627,19 @@ out:
 	store_pending_free(p);
 	sqlite3_finalize(s);
 	return result;
+}
+
+enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned char *csr,
+    size_t csr_len)
+{
+	if (csr == NULL || csr_len == 0) {
+		set_err(st, "store_pending_set_csr: no CSR");
+		return STORE_ERROR;
+	}
+	if (stmt_exec(st, Q_PENDING_SET_CSR, "replacing a waiting request's CSR", BIND_INT(id),
+	    BIND_BLOB(csr, csr_len)) == -1)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now)

@@ -23,6 +23,7 @@ enum store_rc {
 	STORE_CHALLENGE_EXPIRED = 4,
 	STORE_CACHE_FULL = 5,         /* PasswordMax unused passwords already cached */
 	STORE_CONFLICT = 6,           /* transactionID already issued (for another key) */
+	STORE_CHALLENGE_OTHER_PROFILE = 7, /* a one-time password made for another profile */
 	STORE_ERROR = -1,             /* SQLite failed; the message is in store_errmsg() */
 };
 
@@ -37,22 +38,43 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* --- one-time challenges ------------------------------------------------- */
 
 /*
- * Records a new one-time password valid until expires_at, unless max_unused
- * unexpired unused ones exist already (STORE_CACHE_FULL). Expired ones are
- * purged first, so they free their place.
+ * A one-time password belongs to one profile ("default" for the NDES paths),
+ * as each NDES instance has its own. Its life (sql/006_otp_reserve.sql):
+ * made (store_challenge_add), reserved by the one request that presents it
+ * (store_challenge_reserve), then consumed with that request's record
+ * (store_enroll_commit, store_request_pending: e->challenge) or released
+ * (store_challenge_release) when nothing can have been issued for it.
  */
-enum store_rc store_challenge_add(struct store *st, const char *password,
+
+/*
+ * Records a new one-time password of profile valid until expires_at, unless
+ * max_unused unexpired unused ones of that profile exist already
+ * (STORE_CACHE_FULL). Expired ones are purged first, so they free their place.
+ */
+enum store_rc store_challenge_add(struct store *st, const char *password, const char *profile,
     int64_t now, int64_t expires_at, unsigned max_unused);
 
-/* Read-only check: STORE_OK if usable now, or UNKNOWN / USED / EXPIRED. */
+/*
+ * Reserves password for a request on profile, atomically: STORE_OK for
+ * exactly one of any number of requests racing with it; the others get
+ * STORE_CHALLENGE_USED (reserved or consumed), and any request
+ * STORE_CHALLENGE_UNKNOWN, _EXPIRED or _OTHER_PROFILE as it is.
+ */
+enum store_rc store_challenge_reserve(struct store *st, const char *password,
+    const char *profile, int64_t now);
+
+/* Read-only look: STORE_OK if it could be reserved now, or UNKNOWN / USED / EXPIRED. */
 enum store_rc store_challenge_check(struct store *st, const char *password, int64_t now);
 
-/* Unused, unexpired passwords in the cache. -1 on error. */
+/* Gives a reserved, unconsumed password back: STORE_OK, or STORE_NOT_FOUND. */
+enum store_rc store_challenge_release(struct store *st, const char *password);
+
+/* Unused, unreserved, unexpired passwords in the cache (all profiles). -1 on error. */
 int store_challenge_count_unused(struct store *st, int64_t now);
 
 /* Deletes expired and used challenges; returns how many, -1 on error. */
@@ -62,6 +84,7 @@ int store_challenge_purge(struct store *st, int64_t now);
 struct store_challenge_info {
 	char id[17];              /* first 8 bytes of its SHA-256, upper-case hex */
 	int64_t created_at, expires_at;
+	char profile[65];         /* the profile it was made for */
 };
 
 /* Calls fn for each unused, unexpired challenge, oldest first; 0, fn's result or -1. */
@@ -113,8 +136,9 @@ struct store_cert {
 
 /*
  * An enrollment outcome to commit. For an issued certificate set cert (its
- * serial, subject, validity and DER). challenge is the one-time password to
- * consume in the same transaction, or NULL (static password, none needed).
+ * serial, subject, validity and DER). challenge is the one-time password this
+ * request reserved (store_challenge_reserve), to consume in the same
+ * transaction, or NULL (static password, none needed).
  */
 struct store_enrollment {
 	const char *transaction_id;
@@ -132,12 +156,15 @@ struct store_enrollment {
 	int revoke_renewed;                   /* revoke renew_serial as superseded */
 	const char *backend;                  /* waiting: name of the CA backend that has it, or NULL */
 	const char *backend_handle;           /* waiting: its handle, NULL: submit again */
+	const unsigned char *envelope;        /* waiting, not yet sent to a CA backend: the
+	                                       * pkcsPKIEnvelope as received, or NULL */
+	size_t envelope_len;
 };
 
 /*
  * In one IMMEDIATE transaction: consumes the challenge (if given: it must be
- * unused and unexpired, else CHALLENGE_USED / _EXPIRED / _UNKNOWN and nothing is
- * written), records the request as issued and inserts the certificate; then
+ * reserved and unused, however long ago it expired, else CHALLENGE_USED /
+ * _UNKNOWN or STORE_ERROR and nothing is written), records the request as issued and inserts the certificate; then
  * commits durably. If the transactionID (for a renewal: with e->renew_serial)
  * already has an issued certificate the transaction is rolled back and
  * STORE_CONFLICT returned.
@@ -192,8 +219,12 @@ struct store_pending {
 	char *template_name;
 	unsigned char pubkey_sha256[32];  /* the CSR's key */
 	unsigned char signer_sha256[32];  /* the pkiMessage signer's key */
-	unsigned char *csr;       /* PKCS#10 DER */
+	unsigned char *csr;       /* PKCS#10 DER, without its challengePassword (not its own
+	                           * signature then: it was checked on arrival) */
 	size_t csr_len;
+	unsigned char *envelope;  /* the pkcsPKIEnvelope as received (encrypted to the RA),
+	                           * kept until a CA backend has the request; or NULL */
+	size_t envelope_len;
 	char renew_serial[80];    /* the certificate a renewal renews, or "" */
 	char decision[16];        /* "", "approved" or "rejected" */
 	int64_t created_at, decided_at;
@@ -204,7 +235,8 @@ struct store_pending {
 };
 
 /*
- * Records e (without e->cert) as waiting for approval with the CSR and
+ * Records e (without e->cert) as waiting for approval with the CSR (give it
+ * without its challengePassword: challenge_redact_csr), e->envelope and
  * e->signer_sha256, consuming e->challenge in the same transaction as
  * store_enroll_commit does. STORE_CONFLICT when the transactionID (with
  * e->renew_serial) already has a waiting or issued request.
@@ -252,6 +284,13 @@ void store_pending_free(struct store_pending *p);
  */
 enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char *backend,
     const char *handle);
+
+/*
+ * Replaces the CSR kept with waiting request id (a copy without its
+ * challengePassword, challenge_redact_waiting): STORE_OK or STORE_NOT_FOUND.
+ */
+enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned char *csr,
+    size_t csr_len);
 
 /* The backend refused waiting request id: decision "rejected" with failinfo and reason. */
 enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,

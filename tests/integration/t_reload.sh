@@ -221,6 +221,8 @@ check_log "$m" 'failInfo=badRequest.*not addressed to any certificate' "log: the
 
 # --- 6. SIGTERM drain
 conf_set "$D" http drain_timeout 3
+# the request held open below is not to be cut by http.header_timeout (10 s) on a loaded machine
+conf_set "$D" http header_timeout 60
 notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
 port=$(cat "$D/.test-port")
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/go1" "$T/slow1" &

@@ -169,6 +169,13 @@ static void test_paths_and_names(void)
 	ok(!admin_is_path("/certsrv/mscep_admin/x"), "not /certsrv/mscep_admin/x");
 	ok(!admin_is_path("/certsrv/mscep/mscep.dll"), "not the SCEP path");
 	ok(!admin_is_path("/certsrv/mscep_adminx"), "not a longer name");
+	ok(admin_is_profile_path("/scep/vpn/mscep_admin/", "/scep/vpn"), "a profile's admin page");
+	ok(admin_is_profile_path("/scep/vpn/MSCEP_ADMIN/mscep.dll", "/scep/vpn"),
+	    "a profile's admin page, mscep.dll, any case");
+	ok(admin_is_profile_path("/scep/vpn/mscep_admin", "/scep/vpn/"), "base with a slash");
+	ok(!admin_is_profile_path("/scep/vpn/mscep_admin/x", "/scep/vpn"), "not below it");
+	ok(!admin_is_profile_path("/scep/vpn2/mscep_admin/", "/scep/vpn"), "not another profile");
+	ok(!admin_is_profile_path("/scep/vpn/mscep_admin/", NULL), "no base, no page");
 	ok(admin_valid_user_name("alice"), "alice is a valid account name");
 	ok(admin_valid_user_name("svc.fleet-01@corp"), "dots, dashes, @ allowed");
 	ok(!admin_valid_user_name(""), "empty refused");
@@ -254,8 +261,8 @@ static void test_accounts(void)
 	cfg.password_length = 8;
 	cfg.password_max = 5;
 	cfg.password_validity = 60;
-	is_int(challenge_new(&cfg, st, 5000, pw, sizeof(pw)), STORE_OK, "a password made");
-	is_int(challenge_new(&cfg, st, 5001, pw, sizeof(pw)), STORE_OK, "another");
+	is_int(challenge_new(&cfg, st, "default", 5000, pw, sizeof(pw)), STORE_OK, "a password made");
+	is_int(challenge_new(&cfg, st, "default", 5001, pw, sizeof(pw)), STORE_OK, "another");
 	n = 0;
 	is_int(store_challenge_foreach(st, 5002, count_challenge, &n), 0, "challenges listed");
 	is_int(n, 2, "two unused challenges listed by hash prefix");

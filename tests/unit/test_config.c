@@ -113,7 +113,9 @@ static void test_defaults(void)
 	is_int(cfg->max_body, 262144, "http.max_body default");
 	is_int(cfg->max_connections, 512, "http.max_connections default");
 	is_int(cfg->connection_timeout, 30, "http.connection_timeout default");
-	is_int(cfg->per_ip_connections, 0, "http.per_ip_connections default");
+	is_int(cfg->per_ip_connections, 32, "http.per_ip_connections default");
+	is_int(cfg->header_timeout, 10, "http.header_timeout default");
+	is_int(cfg->min_body_rate, 1024, "http.min_body_rate default");
 	is_str(cfg->ca_cert, "/var/lib/scepd/ca.crt", "ca.cert default");
 	is_str(cfg->ca_key, "/var/lib/scepd/ca.key", "ca.key default");
 	ok(cfg->ra_sign_cert == NULL && cfg->ra_sign_key == NULL && cfg->ra_enc_cert == NULL &&
@@ -545,6 +547,15 @@ static void test_round_trip(void)
 
 	sample = config_load("etc/scepd.conf", stderr);
 	ok(sample != NULL, "etc/scepd.conf loads");
+	/* the packaged configuration names the service user; the default is none */
+	ok(sample != NULL && sample->user != NULL && strcmp(sample->user, "scepd") == 0 &&
+	    sample->group != NULL && strcmp(sample->group, "scepd") == 0,
+	    "etc/scepd.conf runs as user and group scepd");
+	if (sample != NULL) {
+		free(sample->user);
+		free(sample->group);
+		sample->user = sample->group = NULL;
+	}
 	defaults = load_as("/etc/scepd/scepd.conf", "", &errs);
 	free(errs);
 	ok(sample && defaults && config_equal(sample, defaults),
@@ -704,7 +715,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 136, "schema has 136 settings");
+	is_int(n, 140, "schema has 140 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -1057,6 +1068,38 @@ static void test_backends(void)
 	    LABEL ":1: 'backends' must be a list of groups: backends = ( { ... }, { ... } );\n");
 }
 
+/* scepd -T (config_print_public) shows that a secret is set, never its value. */
+static void test_public_print(void)
+{
+	struct config *cfg;
+	char *errs = NULL, *buf = NULL, *full;
+	size_t len = 0;
+	FILE *f;
+
+	cfg = load("challenge = { UseSinglePassword = true; SinglePassword = \"Top-S3cret-1\"; };\n"
+	    "profiles = ( { name = \"p\"; SinglePassword = \"Top-S3cret-2\"; } );\n", &errs);
+	ok(cfg != NULL, "configuration with secrets loads (%s)", errs ? errs : "");
+	if (cfg == NULL || (f = open_memstream(&buf, &len)) == NULL) {
+		free(errs);
+		config_free(cfg);
+		return;
+	}
+	config_print_public(cfg, f);
+	fclose(f);
+	ok(strstr(buf, "Top-S3cret") == NULL, "config_print_public (scepd -T) prints no secret");
+	ok(strstr(buf, "# SinglePassword is set (a secret: not shown)") != NULL,
+	    "... it says that the static password is set");
+	ok(strstr(buf, "\t\t# SinglePassword is set (a secret: not shown)") != NULL,
+	    "... and that the profile's is");
+	full = print(cfg);
+	ok(full != NULL && strstr(full, "Top-S3cret-1") != NULL && strstr(full, "Top-S3cret-2"),
+	    "config_print (the file scepctl init writes) keeps them");
+	free(full);
+	free(buf);
+	free(errs);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -1073,5 +1116,6 @@ int main(void)
 	test_templates_profiles();
 	test_service_settings();
 	test_documentation();
+	test_public_print();
 	return done_testing();
 }

@@ -2,7 +2,8 @@
 /*
  * test_ratelimit.c: per-address failure counters (src/ratelimit.c): blocking
  * after max_failures within the window, the end of the block, independent
- * addresses, a disabled limit, and the bounded table forgetting its oldest.
+ * addresses, a disabled limit, the bounded table forgetting its oldest, and
+ * new limits (a reload) keeping what was counted.
  */
 #include <stdio.h>
 
@@ -45,6 +46,19 @@ int main(void)
 	for (i = 0; i < 10; i++)
 		ratelimit_fail(rl, "192.0.2.1", 1000);
 	is_int(ratelimit_blocked(rl, "192.0.2.1", 1000), 0, "max_failures 0 never blocks");
+	ratelimit_free(rl);
+
+	/* a reload applies new limits to the same table: the counts stay */
+	rl = ratelimit_new(3, 60, 4);
+	ratelimit_fail(rl, "192.0.2.7", 2000);
+	ratelimit_fail(rl, "192.0.2.7", 2001);
+	ratelimit_set_limits(rl, 3, 120);
+	is_int(ratelimit_fail(rl, "192.0.2.7", 2002), 118,
+	    "after new limits the third failure still blocks, for the new window");
+	ratelimit_set_limits(rl, 5, 120);
+	is_int(ratelimit_blocked(rl, "192.0.2.7", 2003), 0, "a higher max_failures lifts the block");
+	is_int(ratelimit_fail(rl, "192.0.2.7", 2004), 0, "... failure 4 of 5 does not block");
+	ok(ratelimit_fail(rl, "192.0.2.7", 2005) > 0, "... failure 5 does");
 	ratelimit_free(rl);
 	return done_testing();
 }

@@ -159,6 +159,14 @@ int main(void)
 		    ROUTE_ADMIN, "-", 0, NULL, NULL, -1 },
 		{ "GET", "/certsrv/mscep_admin/", "operation=bogus", 0, 1,
 		    ROUTE_ERROR, "-", 400, "unknown operation", NULL, -1 },
+		/* a profile's own admin page (its passwords), or SCEP for it when asked */
+		{ "GET", "/devices/scep/mscep_admin/", "", 0, 1, ROUTE_ADMIN, "-", 0, NULL, NULL, 1 },
+		{ "GET", "/devices/scep/MSCEP_ADMIN/mscep.dll", "", 0, 0,
+		    ROUTE_ADMIN, "-", 0, NULL, NULL, 1 },
+		{ "GET", "/devices/scep/mscep_admin", "operation=GetCACaps", 0, 1,
+		    ROUTE_GET_CA_CAPS, "GetCACaps", 0, NULL, NULL, 1 },
+		{ "GET", "/devices/scep/mscep_admin/x", "", 0, 1,
+		    ROUTE_ERROR, "GET", 404, "not found", NULL, -1 },
 	};
 	size_t i;
 	struct route rt;

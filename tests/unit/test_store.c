@@ -230,7 +230,8 @@ static void test_challenges(void)
 	ok(st != NULL, "open for challenges (%s)", err);
 	if (st == NULL)
 		goto out;
-	is_int(store_challenge_add(st, "PW-A", t, t + life, 5), STORE_OK, "add a one-time password");
+	is_int(store_challenge_add(st, "PW-A", "default", t, t + life, 5), STORE_OK,
+	    "add a one-time password");
 	is_int(store_challenge_check(st, "PW-A", t), STORE_OK, "it checks OK");
 	is_int(store_challenge_check(st, "PW-A", t + life - 1), STORE_OK, "OK one second before expiry");
 	is_int(store_challenge_check(st, "PW-A", t + life), STORE_CHALLENGE_EXPIRED, "expired at expires_at");
@@ -249,33 +250,57 @@ static void test_challenges(void)
 	/* PasswordMax. */
 	for (i = 2; i <= 5; i++) {
 		snprintf(pw, sizeof(pw), "PW-%d", i);
-		is_int(store_challenge_add(st, pw, t + i, t + life + i, 5), STORE_OK, "add %s", pw);
+		is_int(store_challenge_add(st, pw, "default", t + i, t + life + i, 5), STORE_OK, "add %s", pw);
 	}
 	is_int(store_challenge_count_unused(st, t + 10), 5, "five unused");
-	is_int(store_challenge_add(st, "PW-6", t + 10, t + life + 10, 5), STORE_CACHE_FULL,
+	is_int(store_challenge_add(st, "PW-6", "default", t + 10, t + life + 10, 5), STORE_CACHE_FULL,
 	    "the sixth is refused: cache full");
 	ok(strstr(store_errmsg(st), "PasswordMax 5") != NULL, "message: %s", store_errmsg(st));
 	is_int(store_challenge_check(st, "PW-6", t + 10), STORE_CHALLENGE_UNKNOWN, "and was not stored");
-	is_int(store_challenge_add(st, "PW-7", t, t + life, 0), STORE_CACHE_FULL, "PasswordMax 0 takes none");
+	is_int(store_challenge_add(st, "PW-7", "default", t, t + life, 0), STORE_CACHE_FULL,
+	    "PasswordMax 0 takes none");
 
 	/* PW-A expires at t + life; PW-2..5 two to five seconds later. */
 	is_int(store_challenge_count_unused(st, t + life), 4, "at t+life PW-A no longer counts");
-	is_int(store_challenge_add(st, "PW-6", t + life, t + 2 * life, 5), STORE_OK,
+	is_int(store_challenge_add(st, "PW-6", "default", t + life, t + 2 * life, 5), STORE_OK,
 	    "an expired password frees its place");
 	is_int(rows(path, "challenges"), 5, "the expired one was purged when adding");
 	is_int(store_challenge_check(st, "PW-A", t + life), STORE_CHALLENGE_UNKNOWN,
 	    "a purged password is unknown");
-	is_int(store_challenge_add(st, "PW-7", t + life, t + 2 * life, 5), STORE_CACHE_FULL,
+	is_int(store_challenge_add(st, "PW-7", "default", t + life, t + 2 * life, 5), STORE_CACHE_FULL,
 	    "full again with five unused");
-	is_int(store_challenge_add(st, "PW-7", t + life, t + 2 * life, 6), STORE_OK,
+	is_int(store_challenge_add(st, "PW-7", "default", t + life, t + 2 * life, 6), STORE_OK,
 	    "a larger PasswordMax takes one more");
-	is_int(store_challenge_add(st, "PW-7", t + life, t + 2 * life, 10), STORE_ERROR,
+	is_int(store_challenge_add(st, "PW-7", "default", t + life, t + 2 * life, 10), STORE_ERROR,
 	    "adding the same password twice fails");
 	is_int(rows(path, "challenges"), 6, "six rows");
 	is_int(store_challenge_count_unused(st, t + life + 100), 2, "two unused later");
 	is_int(store_challenge_purge(st, t + life + 100), 4, "purge removes the four expired");
 	is_int(rows(path, "challenges"), 2, "two rows left");
 	is_int(store_challenge_purge(st, t + life + 100), 0, "a second purge removes nothing");
+
+	/* Profiles: a password belongs to the profile it was made for (each has its cache). */
+	is_int(store_challenge_add(st, "PW-P", "vpn", t + life, t + 2 * life, 1), STORE_OK,
+	    "a password for profile vpn");
+	is_int(store_challenge_add(st, "PW-Q", "vpn", t + life, t + 2 * life, 1), STORE_CACHE_FULL,
+	    "PasswordMax counts the profile's own passwords");
+	is_int(store_challenge_reserve(st, "PW-P", "default", t + life), STORE_CHALLENGE_OTHER_PROFILE,
+	    "refused on the default (NDES) profile");
+	is_int(store_challenge_reserve(st, "PW-P", "wifi", t + life), STORE_CHALLENGE_OTHER_PROFILE,
+	    "refused on another profile");
+	is_int(store_challenge_reserve(st, "PW-6", "vpn", t + life), STORE_CHALLENGE_OTHER_PROFILE,
+	    "a default-profile password is refused on a profile");
+	is_int(store_challenge_reserve(st, "PW-P", "vpn", t + life), STORE_OK,
+	    "accepted on its own profile");
+	is_int(store_challenge_reserve(st, "PW-P", "vpn", t + life), STORE_CHALLENGE_USED,
+	    "and then in use");
+	is_int(store_challenge_count_unused(st, t + life), 2,
+	    "a reserved password is not unused (two of default)");
+	/* A reservation nobody ends (a crash) outlives expiry by a day, then goes. */
+	is_int(store_challenge_purge(st, t + 2 * life), 2, "purge at expiry keeps the reserved one");
+	is_int(store_challenge_reserve(st, "PW-P", "vpn", t + 2 * life), STORE_CHALLENGE_USED,
+	    "still refused");
+	is_int(store_challenge_purge(st, t + 2 * life + 86400), 1, "a day later it is purged");
 out:
 	store_close(st);
 	db_remove(path);
@@ -297,11 +322,19 @@ static void test_enroll(void)
 	ok(st != NULL, "open for enrollments (%s)", err);
 	if (st == NULL)
 		goto out;
-	is_int(store_challenge_add(st, "OTP-1", t, t + 3600, 5), STORE_OK, "add OTP-1");
-	is_int(store_challenge_add(st, "OTP-OLD", t - 7200, t - 3600, 5), STORE_OK, "add an expired OTP");
+	is_int(store_challenge_add(st, "OTP-1", "default", t, t + 3600, 5), STORE_OK, "add OTP-1");
+	is_int(store_challenge_add(st, "OTP-OLD", "default", t - 7200, t - 3600, 5), STORE_OK,
+	    "add an expired OTP");
 
 	make_cert(&c1, "01", "CN=device-1,O=Lab");
 	make_enrollment(&e, "TX-1", key1, "OTP-1", t, &c1);
+	is_int(store_enroll_commit(st, &e), STORE_ERROR, "an unreserved password is not consumed");
+	is_int(rows(path, "certificates"), 0, "and nothing is written");
+	is_int(store_challenge_reserve(st, "OTP-1", "default", t), STORE_OK, "reserve OTP-1");
+	is_int(store_challenge_reserve(st, "OTP-1", "default", t), STORE_CHALLENGE_USED,
+	    "a reserved password cannot be reserved again");
+	is_int(store_challenge_check(st, "OTP-1", t), STORE_CHALLENGE_USED,
+	    "a reserved password is in use");
 	is_int(store_enroll_commit(st, &e), STORE_OK, "commit with a one-time password");
 	is_int(store_challenge_check(st, "OTP-1", t), STORE_CHALLENGE_USED, "the password is consumed");
 	is_int(raw_int(path, "SELECT used_at FROM challenges WHERE used_at IS NOT NULL"), t,
@@ -338,11 +371,17 @@ static void test_enroll(void)
 	is_int(rows(path, "certificates"), 1, "still one certificate row");
 
 	/* A duplicate serial rolls everything back, challenge included. */
-	is_int(store_challenge_add(st, "OTP-2", t, t + 3600, 5), STORE_OK, "add OTP-2");
+	is_int(store_challenge_add(st, "OTP-2", "default", t, t + 3600, 5), STORE_OK, "add OTP-2");
+	is_int(store_challenge_reserve(st, "OTP-2", "default", t + 3), STORE_OK, "reserve OTP-2");
 	make_enrollment(&e, "TX-3", key2, "OTP-2", t + 3, &c1);
 	is_int(store_enroll_commit(st, &e), STORE_ERROR, "a duplicate serial fails");
 	ok(strstr(store_errmsg(st), "serial 01") != NULL, "message: %s", store_errmsg(st));
-	is_int(store_challenge_check(st, "OTP-2", t + 3), STORE_OK, "and OTP-2 is not consumed");
+	is_int(raw_int(path, "SELECT count(*) FROM challenges WHERE used_at IS NULL"
+	    " AND reserved_at IS NOT NULL"), 1, "and OTP-2 is not consumed (still reserved)");
+	is_int(store_challenge_release(st, "OTP-2"), STORE_OK, "OTP-2 released");
+	is_int(store_challenge_check(st, "OTP-2", t + 3), STORE_OK, "and usable again");
+	is_int(store_challenge_release(st, "OTP-2"), STORE_NOT_FOUND,
+	    "releasing an unreserved password changes nothing");
 	is_int(rows(path, "requests"), 1, "still one request row");
 	make_enrollment(&e, NULL, key2, NULL, t + 3, &c2);
 	is_int(store_enroll_commit(st, &e), STORE_ERROR, "no transactionID: error");
@@ -382,6 +421,7 @@ static void test_enroll(void)
 	got = NULL;
 	is_int(store_issued_for_transaction(st, "TX-4", &got, NULL), STORE_NOT_FOUND,
 	    "a failed transaction has no certificate");
+	is_int(store_challenge_reserve(st, "OTP-2", "default", t + 6), STORE_OK, "reserve OTP-2");
 	make_enrollment(&e, "TX-4", key2, "OTP-2", t + 6, &c2);
 	is_int(store_enroll_commit(st, &e), STORE_OK, "a retry after failures is issued");
 	is_int(rows(path, "requests"), 4, "four request rows");
@@ -509,7 +549,11 @@ static void *racer_main(void *arg)
 	r->got_handle = st != NULL;
 	make_enrollment(&e, r->txid, r->key, r->challenge, r->now, &r->cert);
 	pthread_barrier_wait(r->barrier);
-	r->rc = st != NULL ? store_enroll_commit(st, &e) : STORE_ERROR;
+	/* As scep.c does: the password is reserved first, then the CA asked, then committed. */
+	r->rc = st == NULL ? STORE_ERROR : r->challenge == NULL ? STORE_OK :
+	    store_challenge_reserve(st, r->challenge, "default", r->now);
+	if (r->rc == STORE_OK)
+		r->rc = store_enroll_commit(st, &e);
 	if (r->rc == STORE_ERROR && st != NULL)
 		printf("# thread error: %s\n", store_errmsg(st));
 	store_pool_put(r->pool, st);
@@ -647,7 +691,8 @@ static void test_pool_and_races(void)
 		goto out;
 	for (i = 0; i < NROUNDS; i++) {
 		snprintf(pw, sizeof(pw), "RACE-PW-%d", i);
-		if (store_challenge_add(admin, pw, 5000000 + i, 5000000 + i + 3600, 5) != STORE_OK) {
+		if (store_challenge_add(admin, pw, "default", 5000000 + i, 5000000 + i + 3600,
+		    5) != STORE_OK) {
 			bad_rounds++;
 			continue;
 		}
@@ -752,6 +797,66 @@ static int count_pending(const struct store_pending *p, void *arg)
 }
 
 /* Waiting requests: record, find, decide, issue; one per transactionID. */
+/* The envelope kept for a CA backend lives until the backend has the request. */
+static void test_pending_envelope(void)
+{
+	char err[256] = "", *path = db_path("envelope.db");
+	static const unsigned char csr[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	static const unsigned char env[] = { 0x30, 0x03, 0x04, 0x01, 0x42 };
+	unsigned char key[32], signer[32];
+	struct store *st;
+	struct store_enrollment e;
+	struct store_pending *p = NULL;
+	static const char *const tx[] = { "TX-E1", "TX-E2", "TX-E3" };
+	int64_t id[3] = { 0, 0, 0 };
+	size_t i;
+
+	sha256("key", 3, key);
+	sha256("signer", 6, signer);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open (%s)", err);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.message_type = 19;
+	e.pubkey_sha256 = key;
+	e.signer_sha256 = signer;
+	e.subject = "CN=enveloped";
+	e.now = 300;
+	e.profile = "default";
+	e.template_name = "default";
+	e.envelope = env;
+	e.envelope_len = sizeof(env);
+	for (i = 0; i < 3; i++) {
+		e.transaction_id = tx[i];
+		is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK, "waiting %s", tx[i]);
+		if (store_pending_for_transaction(st, tx[i], NULL, &p) == STORE_OK) {
+			id[i] = p->id;
+			ok(p->envelope_len == sizeof(env) && memcmp(p->envelope, env, sizeof(env)) == 0,
+			    "%s keeps its envelope", tx[i]);
+		}
+		store_pending_free(p);
+		p = NULL;
+	}
+	is_int(store_pending_set_backend(st, id[0], "up", NULL), STORE_OK,
+	    "TX-E1: the backend was unavailable (no handle)");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'TX-E1'"
+	    " AND envelope IS NOT NULL"), 1, "so the envelope is kept to submit again");
+	is_int(store_pending_set_backend(st, id[0], "up", "scep1;handle"), STORE_OK,
+	    "TX-E1: then the backend answered PENDING with a handle");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'TX-E1'"
+	    " AND envelope IS NOT NULL"), 0, "the envelope is deleted");
+	is_int(store_pending_refuse(st, id[1], 2, "refused", 400), STORE_OK, "TX-E2 refused");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE transaction_id = 'TX-E2'"
+	    " AND envelope IS NOT NULL"), 0, "a refused request keeps no envelope");
+	is_int(store_pending_decide(st, id[2], 0, 400), STORE_OK, "TX-E3 rejected by an administrator");
+	is_int(raw_int(path, "SELECT count(*) FROM requests WHERE envelope IS NOT NULL"), 0,
+	    "no envelope left");
+	store_close(st);
+	db_remove(path);
+	free(path);
+}
+
 static void test_pending(void)
 {
 	char err[256] = "", *path = db_path("pending.db");
@@ -771,7 +876,8 @@ static void test_pending(void)
 		ok(0, "store_open (%s)", err);
 		return;
 	}
-	ok(store_challenge_add(st, "PW-PENDING", 100, 10000, 5) == STORE_OK, "a one-time password");
+	ok(store_challenge_add(st, "PW-PENDING", "default", 100, 10000, 5) == STORE_OK,
+	    "a one-time password");
 	memset(&e, 0, sizeof(e));
 	e.transaction_id = "TX-P1";
 	e.message_type = 19;
@@ -784,6 +890,8 @@ static void test_pending(void)
 	e.profile = "default";
 	e.template_name = "sig";
 	e.renew_serial = "0B";
+	is_int(store_challenge_reserve(st, "PW-PENDING", "default", 200), STORE_OK,
+	    "its one-time password reserved");
 	is_int(store_request_pending(st, &e, csr, sizeof(csr)), STORE_OK, "request recorded as waiting");
 	is_int(store_challenge_check(st, "PW-PENDING", 300), STORE_CHALLENGE_USED,
 	    "its one-time password is consumed with it");
@@ -1028,6 +1136,7 @@ int main(void)
 	test_migration_lifecycle();
 	test_migration_backend_names();
 	test_pending();
+	test_pending_envelope();
 	test_revocation();
 	test_pool_and_races();
 	if (rmdir(tmpdir) != 0)

@@ -148,8 +148,12 @@ request_id() {
 	    awk -v re="CN=$2" 'NR > 1 && $0 ~ re { print $1; exit }'
 }
 
-# relaxed DIR: many rejected passwords from 127.0.0.1 are expected here
-relaxed() { conf_set_in "$1" challenge max_failures 100000; }
+# relaxed DIR: many rejected passwords, and N connections at once, from 127.0.0.1
+# are expected here
+relaxed() {
+	conf_set_in "$1" challenge max_failures 100000 &&
+	    conf_set_in "$1" http per_ip_connections $((N + 10))
+}
 
 # ------------------------------------------------------------ local CA
 init_scepd "$T/loc" || bail "scepctl init (local)"

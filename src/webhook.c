@@ -653,10 +653,12 @@ static int webhook_notify_success(void *impl, const struct validator_request *rq
 {
 	struct webhook *w = impl;
 	size_t len = 0;
+	char *body;
 
 	if (w->notify_url == NULL)
 		return 0;
-	return notify(w, webhook_body_success(rq, cert, &len), len, why, whylen);
+	body = webhook_body_success(rq, cert, &len);
+	return notify(w, body, len, why, whylen);
 }
 
 static int webhook_notify_failure(void *impl, const struct validator_request *rq, int failinfo,
@@ -664,11 +666,13 @@ static int webhook_notify_failure(void *impl, const struct validator_request *rq
 {
 	struct webhook *w = impl;
 	size_t len = 0;
+	char *body;
 
 	(void)hresult;
 	if (w->notify_url == NULL)
 		return 0;
-	return notify(w, webhook_body_failure(rq, failinfo, description, &len), len, why, whylen);
+	body = webhook_body_failure(rq, failinfo, description, &len);
+	return notify(w, body, len, why, whylen);
 }
 
 const struct validator_ops validator_webhook_ops = {

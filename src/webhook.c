@@ -213,14 +213,16 @@ static const char *sigalg_name(int nid)
 static json_object *csr_json(const struct validator_request *rq)
 {
 	json_object *obj = json_object_new_object();
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(rq->csr);
 	GENERAL_NAMES *san;
 
 	json_object_object_add(obj, "version",
 	    json_object_new_int((int)X509_REQ_get_version(rq->csr)));
 	json_object_object_add(obj, "subject", name_json(X509_REQ_get_subject_name(rq->csr)));
-	san = X509V3_get_d2i(X509_REQ_get_extensions(rq->csr), NID_subject_alt_name, NULL, NULL);
+	san = exts != NULL ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
 	sans_json(obj, san);
 	GENERAL_NAMES_free(san);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	add_str(obj, "signatureAlgorithm", sigalg_name(X509_REQ_get_signature_nid(rq->csr)));
 	key_json(obj, X509_REQ_get0_pubkey(rq->csr));
 	add_b64(obj, "raw", rq->csr_der, rq->csr_len);

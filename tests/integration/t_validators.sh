@@ -66,6 +66,35 @@ print(n)
 EOF
 }
 
+# --- the same receiver over HTTPS, requiring a client certificate: a test CA
+# issues its server certificate (IP 127.0.0.1) and scepd's client certificate
+mk_cert() { # NAME SUBJECT EXT: NAME.key and NAME.crt issued by tls-ca
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$W/$1.key" -subj "$2" \
+		-out "$W/$1.csr" 2>/dev/null &&
+	openssl x509 -req -in "$W/$1.csr" -CA "$W/tls-ca.crt" -CAkey "$W/tls-ca.key" \
+		-CAcreateserial -days 2 -extfile <(printf '%s\n' "$3") -out "$W/$1.crt" 2>/dev/null
+}
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/tls-ca.key" -out "$W/tls-ca.crt" \
+	-subj "/CN=webhook test CA" -days 2 2>/dev/null &&
+	mk_cert server "/CN=127.0.0.1" "subjectAltName=IP:127.0.0.1" &&
+	mk_cert client "/CN=scepd" "extendedKeyUsage=clientAuth" ||
+	bail "test TLS certificates made with openssl"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/other-ca.key" -out "$W/other-ca.crt" \
+	-subj "/CN=another CA" -days 2 2>/dev/null || bail "a second test CA"
+chmod 600 "$W"/*.key
+TPORT=$(free_port) || bail "a free port for the HTTPS receiver"
+python3 "$RECV" --port "$TPORT" --secret "$SECRET" --id "$HOOK_ID" \
+	--rules "$W/rules.json" --log "$W/calls.jsonl" --tls-cert "$W/server.crt" \
+	--tls-key "$W/server.key" --client-ca "$W/tls-ca.crt" 2>"$W/receiver-tls.err" &
+track_pid $!
+up=0
+for _ in $(seq 100); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$W/tls-ca.crt" --cert "$W/client.crt" \
+		--key "$W/client.key" "https://127.0.0.1:$TPORT/ready")" = 400 ] && { up=1; break; }
+	sleep 0.1
+done
+[ $up = 1 ] || bail "the HTTPS webhook receiver answers"
+
 # --- the exec validator's program: allows the challenge "exec-good" only
 cat >"$D/check-device" <<'EOF'
 #!/bin/sh
@@ -92,14 +121,25 @@ validators = (
 	  id = "$HOOK_ID"; secret_file = "other.secret"; timeout = 2; },
 	{ name = "down"; type = "webhook"; url = "http://127.0.0.1:$DOWN_PORT/challenge";
 	  secret_file = "hook.secret"; timeout = 2; },
-	{ name = "prog"; type = "exec"; program = "check-device"; timeout = 5; }
+	{ name = "prog"; type = "exec"; program = "check-device"; timeout = 5; },
+	{ name = "tls"; type = "webhook"; url = "https://127.0.0.1:$TPORT/challenge";
+	  id = "$HOOK_ID"; secret_file = "hook.secret"; ca_file = "$W/tls-ca.crt";
+	  client_certificate = "$W/client.crt"; client_key = "$W/client.key"; timeout = 5; },
+	{ name = "tlsnocert"; type = "webhook"; url = "https://127.0.0.1:$TPORT/challenge";
+	  id = "$HOOK_ID"; secret_file = "hook.secret"; ca_file = "$W/tls-ca.crt"; timeout = 5; },
+	{ name = "tlsotherca"; type = "webhook"; url = "https://127.0.0.1:$TPORT/challenge";
+	  id = "$HOOK_ID"; secret_file = "hook.secret"; ca_file = "$W/other-ca.crt";
+	  client_certificate = "$W/client.crt"; client_key = "$W/client.key"; timeout = 5; }
 );
 profiles = (
 	{ name = "hook"; validator = "hook"; },
 	{ name = "badsecret"; validator = "badsecret"; },
 	{ name = "down"; validator = "down"; },
 	{ name = "prog"; validator = "prog"; },
-	{ name = "cafails"; validator = "hook"; backend = "refuser"; }
+	{ name = "cafails"; validator = "hook"; backend = "refuser"; },
+	{ name = "tls"; validator = "tls"; },
+	{ name = "tlsnocert"; validator = "tlsnocert"; },
+	{ name = "tlsotherca"; validator = "tlsotherca"; }
 );
 backends = ( { name = "refuser"; type = "exec"; program = "refuse-all"; } );
 EOF
@@ -220,6 +260,18 @@ EOF2
 		sleep 0.1
 	done
 	is "$got" 1 "the notifying webhook is told of the failure (badRequest, the CA's reason)"
+
+	# --- https: the CA bundle verifies the server, the client certificate is sent
+	pki_enroll pki-tls pki-good tls
+	rc=$?
+	if [ $rc = 0 ]; then pass "webhook over https with a client certificate allows: pki enrolls"
+	else fail "webhook over https with a client certificate allows: pki enrolls" "exit $rc" \
+		"$(grep -vi -e tpm -e plugin "$EOUT" | tail -4)"; fi
+	check "https: the certificate verifies" verify_issued "$EC" "$EK"
+	refused "https without the client certificate the server requires" pki-tlsnocert pki-good \
+		tlsnocert error "127.0.0.1:$TPORT"
+	refused "https to a server ca_file does not vouch for" pki-tlsotherca pki-good \
+		tlsotherca error "127.0.0.1:$TPORT/challenge: SSL certificate problem"
 
 	# --- exec
 	mark=$(log_mark)

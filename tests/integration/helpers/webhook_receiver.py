@@ -21,7 +21,12 @@ Every request is appended as one JSON line to --log: {"path", "verdict"
 (what was answered: allow, deny, 500, garbage, 400, notified), "reason" (for
 400), "body" (the parsed body, or null)}.
 
+With --tls-cert and --tls-key it speaks HTTPS only; with --client-ca too, a
+client certificate issued by that CA is required (the TLS handshake fails
+without one).
+
 Usage: webhook_receiver.py --port P --secret B64 --id ID --rules FILE --log FILE
+       [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
 """
 import argparse
 import base64
@@ -30,6 +35,7 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
 import subprocess
 import threading
 import time
@@ -197,9 +203,20 @@ def main():
     p.add_argument("--id", required=True)
     p.add_argument("--rules", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--client-ca")
     o = p.parse_args()
     o.key = base64.b64decode(o.secret, validate=True)
     srv = ThreadingHTTPServer(("127.0.0.1", o.port), Handler)
+    if o.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(o.tls_cert, o.tls_key)
+        if o.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(o.client_ca)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     srv.opts = o
     srv.serve_forever()

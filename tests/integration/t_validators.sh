@@ -312,6 +312,30 @@ if have_cmd pki; then
 	isnt "$?" 0 "NDES path without a validator: a validator's challenge is no password there"
 fi
 
+# --- reload: validators are built again, the secret file read again
+if have_cmd pki; then
+	printf '%s\n' "$OTHER_SECRET" >"$D/hook.secret"
+	mark=$(log_mark)
+	kill -HUP "$SCEPD_PID"
+	check_log "$mark" 'event=1001' "reload with a rotated webhook secret (event 1001)"
+	refused "after a reload, a secret the receiver does not know" pki-rotated pki-good hook \
+		error 'answered HTTP 400'
+	printf '%s\n' "$SECRET" >"$D/hook.secret"
+	mark=$(log_mark)
+	kill -HUP "$SCEPD_PID"
+	check_log "$mark" 'event=1001' "reload with the receiver's secret again (event 1001)"
+	pki_enroll pki-back pki-good hook
+	is "$?" 0 "after reloading the right secret, the webhook allows again"
+	printf 'not base64!\n' >"$D/hook.secret"
+	mark=$(log_mark)
+	kill -HUP "$SCEPD_PID"
+	check_log "$mark" 'event=1002.*(hook.secret|base64)|(hook.secret|base64).*event=1002' \
+		"a reload with an unusable secret file is refused, with the reason (event 1002)"
+	pki_enroll pki-kept pki-good hook
+	is "$?" 0 "the refused reload leaves the working validators serving"
+	printf '%s\n' "$SECRET" >"$D/hook.secret"
+fi
+
 # --- metrics per validator and outcome
 m=$(curl -s "$SCEPD_BASE/metrics")
 like "$m" 'scepd_validator_requests_total\{validator="hook",outcome="allow"\} [1-9]' \

@@ -831,10 +831,19 @@ static int validator_refused(struct pkiop *op, const struct csr *csr, const unsi
 	struct validator_request vrq;
 	struct validator_result res;
 	enum validator_verdict v;
+	unsigned blocked;
 
 	op->validator = op->srv->profile_validator[op->prof - op->srv->ps->p];
 	if (op->validator == NULL)
 		return 0;
+	/* Refused challenges count per address as rejected passwords do. */
+	if ((blocked = ratelimit_blocked(op->srv->challenge_limiter, op->req->client_addr,
+	    op->now)) > 0) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "too many refused challenges "
+		    "from this address (challenge.max_failures); refused for %u more seconds "
+		    "without asking validator %s", blocked, validator_name(op->validator));
+		return 1;
+	}
 	validator_request_of(op, csr, der, der_len, &vrq);
 	v = validator_check(op->validator, &vrq, &res);
 	metrics_validator(op->srv->metrics, validator_name(op->validator), (unsigned)v,
@@ -847,6 +856,8 @@ static int validator_refused(struct pkiop *op, const struct csr *csr, const unsi
 		op->validated = 1;
 		return 0;
 	}
+	if (v == VALIDATOR_DENY)
+		ratelimit_fail(op->srv->challenge_limiter, op->req->client_addr, op->now);
 	fail_hr(op, v == VALIDATOR_DENY ? HR_E_ACCESSDENIED : HR_E_FAIL, SCEP_FAIL_BADREQUEST,
 	    NDES_EVENT_PASSWORD, "validator %s (%s) %s the request (%s, %.0f ms): %s",
 	    validator_name(op->validator), validator_type(op->validator),

@@ -346,4 +346,41 @@ like "$m" 'scepd_validator_duration_seconds_count\{validator="hook"\} [1-9]' \
 	"metrics: the latency of hook"
 check_serving "after every validator case"
 stop_scepd
+
+# --- a validator on the NDES paths, and refused challenges limited per address
+# (challenge.max_failures = 2): the third request is refused without asking
+if have_cmd pki; then
+	D2=$(new_dir limited)
+	init_scepd "$D2" || bail "scepctl init (limited)"
+	cat >"$D2/count-and-check" <<EOF
+#!/bin/sh
+echo run >>"$D2/runs"
+in=\$(cat)
+case "\$in" in *'"scepChallenge":"exec-good"'*) exit 0 ;; esac
+echo "unknown device" >&2
+exit 1
+EOF
+	chmod 755 "$D2/count-and-check"
+	check "challenge.max_failures set to 2" set_conf "$D2" max_failures 2
+	check "challenge.validator set on the NDES paths" set_conf "$D2" validator '"prog"'
+	printf 'validators = ( { name = "prog"; type = "exec"; program = "count-and-check"; } );\n' \
+		>>"$D2/scepd.conf"
+	D_SAVED=$D; D=$D2
+	run_scepd "$D2" || bail "scepd starts with a validator on the NDES paths"
+	pki_enroll ndes-val exec-good NDES
+	is "$?" 0 "validator on the NDES paths allows: pki enrolls"
+	pki_enroll ndes-val-bad1 exec-bad NDES
+	isnt "$?" 0 "first refused challenge"
+	pki_enroll ndes-val-bad2 exec-bad NDES
+	isnt "$?" 0 "second refused challenge"
+	mark=$(log_mark)
+	pki_enroll ndes-val-blocked exec-good NDES
+	isnt "$?" 0 "after challenge.max_failures refusals the address is refused, even a good challenge"
+	check_log "$mark" 'outcome="?FAILURE.*too many refused challenges from this address' \
+		"log: refused for too many refused challenges"
+	is "$(wc -l <"$D2/runs")" 3 "the validator was not asked for the blocked request"
+	is "$(certs_with CN=ndes-val-blocked)" 0 "nothing stored for the blocked request"
+	stop_scepd
+	D=$D_SAVED
+fi
 done_testing

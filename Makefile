@@ -82,7 +82,7 @@ FORCE:
 src/%.o: src/%.c $(wildcard src/*.h) config.mk $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h src/libscepd.a $(FLAGS_STAMP)
+tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) src/libscepd.a $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
 
 # Without a fuzzing engine each target is linked with replay.c, which runs it over
@@ -95,8 +95,9 @@ tests/integration/%: tests/integration/%.c tests/unit/catest.h src/libscepd.a $(
 
 build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(INTEG_BINS)
 
+# The suite runs JOBS test programs at once (default: the number of cores).
 check: build-tests
-	tests/run
+	tests/run $(if $(JOBS),-j $(JOBS))
 
 # The whole suite again, every program built with ASan + UBSan (any report fails it).
 SANITIZERS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

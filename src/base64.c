@@ -25,38 +25,48 @@ int base64_value(int c)
 	return -1;
 }
 
+long base64_decode_bits(const char *in, size_t n, unsigned char *out, unsigned *spare)
+{
+	unsigned acc = 0;
+	long o = 0;
+	size_t i;
+	int bits = 0, v;
+
+	*spare = 0;
+	for (i = 0; i < n; i++) {
+		if ((v = base64_value((unsigned char)in[i])) < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*spare = acc & ((1u << bits) - 1);
+	return o;
+}
+
 unsigned char *base64_decode(const char *in, size_t len, size_t *outlen)
 {
 	unsigned char *out = NULL, *result = NULL;
-	size_t i, o = 0, pad = 0;
-	int v[4], k;
+	size_t pad = 0;
+	unsigned spare;
+	long o;
 
 	*outlen = 0;
 	if (len == 0 || len % 4 != 0)
 		goto out;
+	/* '=' only as the last one or two characters. */
 	if (in[len - 1] == '=')
-		pad++;
-	if (in[len - 2] == '=')
-		pad++;
+		pad = in[len - 2] == '=' ? 2 : 1;
 	if ((out = malloc(len / 4 * 3 + 1)) == NULL)
 		goto out;
-	for (i = 0; i < len; i += 4) {
-		for (k = 0; k < 4; k++) {
-			if (in[i + k] == '=' && i + 4 == len && k >= 4 - (int)pad)
-				v[k] = 0;
-			else if ((v[k] = base64_value(in[i + k])) < 0)
-				goto out;
-		}
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		out[o++] = (unsigned char)((v[1] & 0xf) << 4 | v[2] >> 2);
-		out[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
-	}
 	/* Padding bits must be zero (one encoding per value). */
-	if ((pad == 1 && (v[2] & 0x3) != 0) || (pad == 2 && (v[1] & 0xf) != 0))
+	if ((o = base64_decode_bits(in, len - pad, out, &spare)) < 0 || spare != 0)
 		goto out;
-	o -= pad;
 	out[o] = '\0';
-	*outlen = o;
+	*outlen = (size_t)o;
 	result = out;
 	out = NULL;
 out:

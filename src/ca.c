@@ -23,6 +23,7 @@
 #include "config.h"
 #include "scep_types.h"
 #include "util.h"
+#include "x509util.h"
 
 struct ca_backend {
 	const struct ca_ops *ops;
@@ -141,30 +142,14 @@ enum ca_outcome ca_set(struct ca_result *res, enum ca_outcome o, const char *fmt
 	return o;
 }
 
-static int spki_sha256(X509_PUBKEY *pub, unsigned char out[32])
-{
-	unsigned char *der = NULL;
-	unsigned int mdlen = 0;
-	int n, rc = -1;
-
-	if (pub == NULL || (n = i2d_X509_PUBKEY(pub, &der)) <= 0)
-		goto out;
-	if (EVP_Digest(der, (size_t)n, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	return rc;
-}
-
 int ca_spki_sha256_req(X509_REQ *req, unsigned char out[32])
 {
-	return spki_sha256(X509_REQ_get_X509_PUBKEY(req), out);
+	return x509util_spki_sha256(X509_REQ_get_X509_PUBKEY(req), out);
 }
 
 int ca_spki_sha256_cert(X509 *cert, unsigned char out[32])
 {
-	return spki_sha256(X509_get_X509_PUBKEY(cert), out);
+	return x509util_spki_sha256(X509_get_X509_PUBKEY(cert), out);
 }
 
 enum ca_outcome ca_accept_issued(struct ca_result *res, const unsigned char spki[32],

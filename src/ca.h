@@ -6,7 +6,7 @@
  * a handle to poll later with ca_poll(), a refusal with a reason, or
  * "unavailable" (the backend could not answer now), which the caller answers
  * with FAILURE or PENDING as the backend's when_unavailable says. The pipeline
- * never knows which backend runs:
+ * never knows which backend runs, and issues through this interface only:
  *   local  the CA key through signer_issue() (ca_local.c)
  *   scep   an upstream SCEP CA, scepd enrolling as an RA (ca_scep.c, scep_client.c)
  *   exec   a program run for each request (ca_exec.c)
@@ -39,6 +39,16 @@ enum ca_outcome {
 	CA_UNAVAILABLE = 3,  /* no usable answer now (down, timeout, broken reply): res->reason */
 };
 
+/*
+ * A CA generation (profile.h: the CA of ca.cert, or the rollover CA from its
+ * switch-over): the signer holding its certificate (and, for the local
+ * backend, its key) and the CRL distribution point of what it issues.
+ */
+struct ca_issuer {
+	const struct signer *signer;
+	const char *crl_url;             /* NULL or "": no CRL distribution point */
+};
+
 /* A request that has passed pkimsg, decryption, csr, policy and the challenge. */
 struct ca_request {
 	/* the device's certificate request */
@@ -54,6 +64,9 @@ struct ca_request {
 	size_t n_eku;
 	unsigned validity_days;
 	const char *template_name;       /* profile/template name, NULL when none */
+	/* the CA generation current at now, which the local backend issues under;
+	 * NULL: the signer the backend was built with and crl.url (generation 0) */
+	const struct ca_issuer *issuer;
 	/* who asked */
 	const char *transaction_id;      /* required: the device's transactionID */
 	const char *client_addr;         /* numeric address, NULL when unknown */
@@ -83,7 +96,8 @@ struct ca_result {
 /*
  * Builds backend b (the backend group or a backends entry; cfg gives the
  * settings every backend shares, such as scep.allow_des). signer is borrowed and must outlive
- * the backend: local issues with it, scep signs its requests and opens the
+ * the backend: local issues with it (and crl.url) unless a request names
+ * another CA generation (ca_request.issuer), scep signs its requests and opens the
  * replies with the RA keys; every backend takes ca.cert from it (signer_ca_cert)
  * as the certificate each issued certificate must chain to. The scep backend
  * does not contact the upstream here: GetCACaps and GetCACert are fetched on

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ca_local.c: the "local" CA backend: the CA key issues the certificate
- * through signer_issue(), from the template policy granted, exactly as the
- * pipeline did before backends existed. It never answers PENDING, so it has
- * no handles to poll. The key stays inside signer.c.
+ * through signer_issue(), from the template policy granted (subject, SANs,
+ * key usage, extended key usage, validity) under the CA generation the
+ * request names (its key and its CRL distribution point). The pipeline issues
+ * through here like through any backend: there is no other path to
+ * signer_issue(). It never answers PENDING, so it has no handles to poll.
+ * The key stays inside signer.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +15,12 @@
 
 #include "ca.h"
 #include "ca_impl.h"
+#include "config.h"
 #include "signer.h"
 #include "util.h"
 
 struct ca_local {
-	const struct signer *signer;
+	struct ca_issuer dflt;     /* the signer built with, crl.url: generation 0 */
 };
 
 void *ca_local_new(const struct config *cfg, const struct config_backend *b,
@@ -24,10 +28,10 @@ void *ca_local_new(const struct config *cfg, const struct config_backend *b,
 {
 	struct ca_local *l = xcalloc(1, sizeof(*l));
 
-	(void)cfg;
 	(void)err;
 	(void)errlen;
-	l->signer = signer;
+	l->dflt.signer = signer;
+	l->dflt.crl_url = cfg->crl_url;
 	return l;
 }
 
@@ -40,6 +44,7 @@ static enum ca_outcome local_submit(void *impl, const struct ca_request *req,
     struct ca_result *res)
 {
 	struct ca_local *l = impl;
+	const struct ca_issuer *is = req->issuer != NULL ? req->issuer : &l->dflt;
 	struct issue_request ir;
 	char err[256];
 
@@ -52,8 +57,9 @@ static enum ca_outcome local_submit(void *impl, const struct ca_request *req,
 	ir.n_eku = req->n_eku;
 	ir.validity_days = req->validity_days;
 	ir.now = req->now;
+	ir.crl_url = is->crl_url != NULL && is->crl_url[0] != '\0' ? is->crl_url : NULL;
 	err[0] = '\0';
-	if ((res->cert = signer_issue(l->signer, &ir, err, sizeof(err))) == NULL)
+	if ((res->cert = signer_issue(is->signer, &ir, err, sizeof(err))) == NULL)
 		return ca_set(res, CA_REFUSED, "the CA could not issue the certificate: %s", err);
 	res->outcome = CA_ISSUED;
 	return CA_ISSUED;

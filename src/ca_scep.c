@@ -17,7 +17,6 @@
  * else the hex SHA-256 of it, so a device's re-sent request reaches the same
  * upstream transaction.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,25 +102,6 @@ static void upstream_tid(const char *tid, char *out, size_t outlen)
 		hex_encode(md, sizeof(md), out, 1);
 }
 
-static int unhex(const char *s, size_t n, unsigned char *out)
-{
-	size_t i;
-	int hi, lo;
-
-	if (n % 2 != 0)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		hi = isdigit((unsigned char)s[2 * i]) ? s[2 * i] - '0' :
-		    (s[2 * i] >= 'A' && s[2 * i] <= 'F') ? s[2 * i] - 'A' + 10 : -1;
-		lo = isdigit((unsigned char)s[2 * i + 1]) ? s[2 * i + 1] - '0' :
-		    (s[2 * i + 1] >= 'A' && s[2 * i + 1] <= 'F') ? s[2 * i + 1] - 'A' + 10 : -1;
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 static char *make_handle(const struct ca_scep *s, const char *tid, const X509_NAME *subject)
 {
 	unsigned char *der = NULL;
@@ -165,10 +145,10 @@ static int parse_handle(const char *handle, char **tid, X509_NAME **subject, con
 	if (tl == 0 || tl / 2 > 255 || sl == 0)
 		return -1;
 	*tid = xcalloc(1, tl / 2 + 1);
-	if (unhex(p, tl, (unsigned char *)*tid) != 0 || strlen(*tid) != tl / 2)
+	if (hex_decode(p, tl, (unsigned char *)*tid) != 0 || strlen(*tid) != tl / 2)
 		goto out;
 	der = xmalloc(sl / 2 + 1);
-	if (unhex(semi1 + 1, sl, der) != 0)
+	if (hex_decode(semi1 + 1, sl, der) != 0)
 		goto out;
 	if ((*subject = (X509_NAME *)der_decode_exact(ASN1_ITEM_rptr(X509_NAME), der, sl / 2)) == NULL)
 		goto out;

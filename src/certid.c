@@ -23,6 +23,7 @@
 #include "certid.h"
 #include "der.h"
 #include "util.h"
+#include "x509util.h"
 
 /* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } (RFC 8894 §3.3.3) */
 typedef struct {
@@ -34,29 +35,6 @@ ASN1_SEQUENCE(ISSUER_AND_SUBJECT) = {
 	ASN1_SIMPLE(ISSUER_AND_SUBJECT, issuer, X509_NAME),
 	ASN1_SIMPLE(ISSUER_AND_SUBJECT, subject, X509_NAME),
 } static_ASN1_SEQUENCE_END(ISSUER_AND_SUBJECT)
-
-/*
- * The serial as upper-case hex, two digits per octet without leading zero
- * octets ("0" for zero): the form BN_bn2hex() gives and the store keeps.
- */
-static int serial_to_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
-{
-	const unsigned char *d = ASN1_STRING_get0_data(serial);
-	int n = ASN1_STRING_length(serial), i = 0;
-
-	if (d == NULL || n < 0 || outlen < 2)
-		return -1;
-	while (i < n && d[i] == 0)
-		i++;
-	if (i == n) {
-		strcpy(out, "0");
-		return 0;
-	}
-	if ((size_t)(n - i) * 2 + 1 > outlen)
-		return -1;
-	hex_encode(d + i, (size_t)(n - i), out, 1);
-	return 0;
-}
 
 struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t len,
     char *err, size_t errlen)
@@ -88,7 +66,7 @@ struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t l
 		errorf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (serial_to_hex(ias->serial, c->serial_hex, sizeof(c->serial_hex)) == -1) {
+	if (x509util_serial_hex(ias->serial, c->serial_hex, sizeof(c->serial_hex)) == -1) {
 		errorf(err, errlen, "IssuerAndSerialNumber: unreadable serial number");
 		goto out;
 	}
@@ -134,6 +112,18 @@ out:
 	ASN1_item_free((ASN1_VALUE *)ias, ASN1_ITEM_rptr(ISSUER_AND_SUBJECT));
 	certid_free(c);
 	return result;
+}
+
+unsigned char *certid_encode_issuer_and_subject(const X509_NAME *issuer,
+    const X509_NAME *subject, size_t *len)
+{
+	/* The template's fields are not const; der_encode only reads them. */
+	ISSUER_AND_SUBJECT ias = { (X509_NAME *)issuer, (X509_NAME *)subject };
+
+	*len = 0;
+	if (issuer == NULL || subject == NULL)
+		return NULL;
+	return der_encode(ASN1_ITEM_rptr(ISSUER_AND_SUBJECT), &ias, len);
 }
 
 void certid_free(struct certid *c)

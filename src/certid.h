@@ -2,7 +2,8 @@
 /*
  * certid.h: the messageData of CertPoll, GetCert and GetCRL (RFC 8894
  * §3.3.3-§3.3.5): IssuerAndSubject and IssuerAndSerialNumber, read from the
- * decrypted pkcsPKIEnvelope. Pure functions of (bytes, length).
+ * decrypted pkcsPKIEnvelope. Pure functions of (bytes, length); and the
+ * IssuerAndSubject a CertPoll sends, encoded from the same ASN.1 template.
  */
 #ifndef CERTID_H
 #define CERTID_H
@@ -31,6 +32,13 @@ struct certid *certid_parse_issuer_and_serial(const unsigned char *der, size_t l
 /* IssuerAndSubject (RFC 8894 §3.3.3; CertPoll): SEQUENCE { issuer Name, subject Name }. */
 struct certid *certid_parse_issuer_and_subject(const unsigned char *der, size_t len,
     char *err, size_t errlen);
+
+/*
+ * The DER of IssuerAndSubject { issuer, subject } (what a CertPoll carries),
+ * malloc'd (free with free()), or NULL.
+ */
+unsigned char *certid_encode_issuer_and_subject(const X509_NAME *issuer,
+    const X509_NAME *subject, size_t *len);
 
 void certid_free(struct certid *c);
 

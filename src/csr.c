@@ -29,6 +29,7 @@
 #include "der.h"
 #include "csr.h"
 #include "util.h"
+#include "x509util.h"
 
 /* DER of OID 2.16.840.1.113733.1.9.8, the VeriSign twin of extensionRequest. */
 static const unsigned char verisign_ext_req[] = {
@@ -242,7 +243,6 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 {
 	struct csr *c = NULL, *result = NULL;
 	STACK_OF(X509_EXTENSION) *seen = NULL;
-	unsigned char *spki = NULL;
 	EVP_PKEY *pkey;
 	int i, n, have_pkcs9 = 0, have_ms = 0, have_vsgn = 0;
 
@@ -271,8 +271,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 		errorf(err, errlen, "CSR: public key has no size (RFC 2986 §4.1)");
 		goto out;
 	}
-	if ((n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(c->req), &spki)) <= 0 ||
-	    EVP_Digest(spki, (size_t)n, c->spki_sha256, NULL, EVP_sha256(), NULL) != 1) {
+	if (x509util_spki_sha256(X509_REQ_get_X509_PUBKEY(c->req), c->spki_sha256) != 0) {
 		errorf(err, errlen, "CSR: cannot hash the SubjectPublicKeyInfo");
 		goto out;
 	}
@@ -323,7 +322,6 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 	c = NULL;
 out:
 	sk_X509_EXTENSION_pop_free(seen, X509_EXTENSION_free);
-	OPENSSL_free(spki);
 	csr_free(c);
 	ERR_pop_to_mark();
 	return result;

@@ -17,10 +17,8 @@
 static unsigned char *read_pem(const char *path, int private_only, size_t *len,
     char *err, size_t errlen)
 {
-	unsigned char *buf = NULL, *result = NULL;
+	unsigned char *result = NULL;
 	struct stat sb;
-	size_t got = 0;
-	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -40,28 +38,10 @@ static unsigned char *read_pem(const char *path, int private_only, size_t *len,
 		    "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
-	if (sb.st_size < 0 || (size_t)sb.st_size > PEMFILE_MAX) {
-		errorf(err, errlen, "%s: file too large", path);
-		goto out;
-	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (got < (size_t)sb.st_size) {
-		n = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			errorf(err, errlen, "%s: %s", path, n == 0 ? "short read" : strerror(errno));
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*len = got;
-	result = buf;
-	buf = NULL;
+	if ((result = read_fd(fd, &sb, PEMFILE_MAX, len)) == NULL)
+		errorf(err, errlen, "%s: %s", path, errno == EFBIG ? "file too large" :
+		    errno == EIO ? "short read" : strerror(errno));
 out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, (size_t)sb.st_size + 1);
 	close(fd);
 	return result;
 }

@@ -35,6 +35,7 @@
 #include "pkimsg.h"
 #include "scep_types.h"
 #include "util.h"
+#include "x509util.h"
 
 /*
  * The one place a pkiMessage is decoded: the whole input must be exactly one
@@ -73,19 +74,6 @@ static const ASN1_TYPE *single_attr(const CMS_SignerInfo *si, int nid, const cha
 	return value;
 }
 
-/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /*
  * Reads the optional signingTime. Returns 0 when absent or read, -1 when it is
  * present but malformed (reason in err).
@@ -94,7 +82,6 @@ static int read_signing_time(const CMS_SignerInfo *si, struct pkimsg *msg, char 
     size_t errlen)
 {
 	const ASN1_TYPE *value;
-	struct tm tm;
 	int idx;
 
 	if ((idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1)) < 0)
@@ -104,13 +91,11 @@ static int read_signing_time(const CMS_SignerInfo *si, struct pkimsg *msg, char 
 	if (value == NULL)
 		return -1;
 	if ((value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME) ||
-	    ASN1_TIME_to_tm(value->value.utctime, &tm) != 1) {
+	    x509util_time_seconds(value->value.utctime, &msg->signing_time) != 0) {
 		errorf(err, errlen, "pkiMessage: signingTime is not a valid UTCTime or "
 		    "GeneralizedTime (RFC 5652 §11.3)");
 		return -1;
 	}
-	msg->signing_time = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday) * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 	msg->has_signing_time = 1;
 	return 0;
 }

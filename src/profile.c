@@ -23,6 +23,7 @@
 #include "profile.h"
 #include "signer.h"
 #include "util.h"
+#include "x509util.h"
 
 #define CT_CA "application/x-x509-ca-cert"
 #define CT_CA_RA "application/x-x509-ca-ra-cert"
@@ -200,15 +201,6 @@ static char *next_name(const char *s)
 	return out;
 }
 
-static int64_t cert_start(X509 *x)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
-		return -1;
-	return (int64_t)timegm(&tm);
-}
-
 static int load_gens(struct profiles *ps, const struct config *cfg, char *err, size_t errlen)
 {
 	struct signer_files f;
@@ -234,7 +226,8 @@ static int load_gens(struct profiles *ps, const struct config *cfg, char *err, s
 			return -1;
 		}
 		ps->n_gen = 2;
-		if ((ps->gen[1].starts = cert_start(signer_ca_cert(ps->gen[1].signer))) < 0) {
+		if (x509util_time_seconds(X509_get0_notBefore(signer_ca_cert(ps->gen[1].signer)),
+		    &ps->gen[1].starts) != 0 || ps->gen[1].starts < 0) {
 			snprintf(err, errlen, "%s: unreadable notBefore", cfg->next_ca_cert);
 			return -1;
 		}

@@ -49,17 +49,6 @@ int query_find(const char *query, size_t len, const char *name, const char **val
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Undoes %XX escapes of val into out (at least len + 1 bytes). Returns the
  * decoded length, or -1 on a malformed escape or a NUL (literal or escaped).
@@ -76,8 +65,8 @@ static long percent_decode(const char *val, size_t len, char *out)
 
 			if (len - i < 3)
 				return -1;
-			hi = hexval((unsigned char)val[i + 1]);
-			lo = hexval((unsigned char)val[i + 2]);
+			hi = hex_value((unsigned char)val[i + 1]);
+			lo = hex_value((unsigned char)val[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi << 4 | lo;
@@ -113,10 +102,9 @@ unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
 {
 	char *text = NULL;
 	unsigned char *bin = NULL, *result = NULL;
-	size_t i, n = 0, pad = 0, o = 0;
-	unsigned int acc = 0;
-	int bits = 0;
-	long dlen;
+	size_t i, n = 0, pad = 0;
+	unsigned spare;
+	long dlen, o;
 
 	if (outlen != NULL)
 		*outlen = 0;
@@ -177,16 +165,12 @@ unsigned char *query_decode_message(const char *val, size_t len, size_t *outlen,
 		errorf(err, errlen, "message: out of memory");
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		acc = (acc << 6 | (unsigned)base64_value((unsigned char)text[i])) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			bin[o++] = (unsigned char)(acc >> bits);
-		}
+	/* Every character is in the alphabet by now; the spare bits are not checked. */
+	if ((o = base64_decode_bits(text, n, bin, &spare)) < 0) {
+		errorf(err, errlen, "message: not base64 (RFC 4648 §4)");
+		goto out;
 	}
-	/* The 2 or 4 leftover bits of a short last group are not checked. */
-	*outlen = o;
+	*outlen = (size_t)o;
 	result = bin;
 	bin = NULL;
 out:

@@ -20,7 +20,7 @@
 
 #include "csr.h"
 #include "renewal.h"
-#include "scep_types.h"
+#include "x509util.h"
 
 struct renewal {
 	X509_STORE *store;
@@ -79,15 +79,6 @@ int renewal_signed_by_us(const struct renewal *r, X509 *signer)
 	return found;
 }
 
-static int64_t asn1_seconds(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return INT64_MIN;
-	return (int64_t)timegm(&tm);
-}
-
 /* 1 when the two GENERAL_NAMES hold the same names, in any order. */
 static int same_names(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
 {
@@ -116,22 +107,26 @@ static int same_key(X509 *signer, const struct csr *csr)
 	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 }
 
-int renewal_check(const struct renewal *r, X509 *signer, const struct csr *csr,
-    const struct renewal_rules *rules, int64_t now, char *reason, size_t len)
+enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
+    const struct csr *csr, const struct renewal_rules *rules, int64_t now, char *reason,
+    size_t len)
 {
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
 	GENERAL_NAMES *san = NULL;
 	int64_t not_before, not_after;
-	int result = SCEP_FAIL_BADREQUEST, err;
+	enum renewal_verdict result = RENEWAL_ERROR;
+	int err;
 
 	if (signer == NULL) {
 		snprintf(reason, len, "renewal: the message has no signer certificate");
+		result = RENEWAL_NO_SIGNER;
 		goto out;
 	}
 	if (X509_check_issued(signer, signer) == X509_V_OK) {
 		snprintf(reason, len, "renewal: the message is signed by a self-signed "
 		    "certificate, not by a certificate this CA issued");
+		result = RENEWAL_SELF_SIGNED;
 		goto out;
 	}
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
@@ -146,31 +141,35 @@ int renewal_check(const struct renewal *r, X509 *signer, const struct csr *csr,
 		err = X509_STORE_CTX_get_error(ctx);
 		snprintf(reason, len, "renewal: the signer certificate is not issued by this CA "
 		    "(%s)", X509_verify_cert_error_string(err));
+		result = RENEWAL_NOT_OURS;
 		goto out;
 	}
 	if (X509_check_ca(signer) != 0) {
 		snprintf(reason, len, "renewal: the signer certificate is a CA certificate");
+		result = RENEWAL_IS_CA;
 		goto out;
 	}
-	not_before = asn1_seconds(X509_get0_notBefore(signer));
-	not_after = asn1_seconds(X509_get0_notAfter(signer));
-	if (not_before == INT64_MIN || not_after == INT64_MIN) {
+	if (x509util_time_seconds(X509_get0_notBefore(signer), &not_before) != 0 ||
+	    x509util_time_seconds(X509_get0_notAfter(signer), &not_after) != 0) {
 		snprintf(reason, len, "renewal: the signer certificate's validity cannot be read");
 		goto out;
 	}
 	if (now < not_before) {
 		snprintf(reason, len, "renewal: the signer certificate is not valid yet");
+		result = RENEWAL_NOT_YET_VALID;
 		goto out;
 	}
 	if (now > not_after + (int64_t)rules->grace_days * 86400) {
 		snprintf(reason, len, "renewal: the signer certificate expired%s",
 		    rules->grace_days ? " (and its grace period, renewal.grace_days, is over)" : "");
+		result = RENEWAL_EXPIRED;
 		goto out;
 	}
 	if (rules->window_days != 0 && now < not_after - (int64_t)rules->window_days * 86400) {
 		snprintf(reason, len, "renewal: the signer certificate expires in more than %u "
 		    "days; renewal opens %u days before expiry (renewal.window_days)",
 		    rules->window_days, rules->window_days);
+		result = RENEWAL_TOO_EARLY;
 		goto out;
 	}
 	if (!rules->allow_subject_change) {
@@ -178,6 +177,7 @@ int renewal_check(const struct renewal *r, X509 *signer, const struct csr *csr,
 		    X509_REQ_get_subject_name(csr->req)) != 0) {
 			snprintf(reason, len, "renewal: the request's subject differs from the "
 			    "certificate it renews (the template does not allow a change)");
+			result = RENEWAL_SUBJECT_CHANGED;
 			goto out;
 		}
 		san = X509_get_ext_d2i(signer, NID_subject_alt_name, NULL, NULL);
@@ -185,15 +185,17 @@ int renewal_check(const struct renewal *r, X509 *signer, const struct csr *csr,
 			snprintf(reason, len, "renewal: the request's subject alternative names "
 			    "differ from the certificate it renews (the template does not allow a "
 			    "change)");
+			result = RENEWAL_SAN_CHANGED;
 			goto out;
 		}
 	}
 	if (!rules->allow_key_reuse && same_key(signer, csr)) {
 		snprintf(reason, len, "renewal: the request keeps the key of the certificate it "
 		    "renews (renewal.allow_key_reuse is false)");
+		result = RENEWAL_KEY_REUSED;
 		goto out;
 	}
-	result = SCEP_FAIL_NONE;
+	result = RENEWAL_OK;
 out:
 	ERR_clear_error();
 	GENERAL_NAMES_free(san);

@@ -35,11 +35,29 @@ void renewal_free(struct renewal *r);
  */
 int renewal_signed_by_us(const struct renewal *r, X509 *signer);
 
+/* What renewal_check found: RENEWAL_OK, or the rule the renewal breaks. */
+enum renewal_verdict {
+	RENEWAL_OK = 0,
+	RENEWAL_NO_SIGNER,          /* the message has no signer certificate */
+	RENEWAL_SELF_SIGNED,        /* signed by a self-signed certificate (or the CA's own) */
+	RENEWAL_NOT_OURS,           /* the signer does not chain to this server's CAs */
+	RENEWAL_IS_CA,              /* the signer is a CA certificate */
+	RENEWAL_NOT_YET_VALID,
+	RENEWAL_EXPIRED,            /* expired, grace period (renewal.grace_days) included */
+	RENEWAL_TOO_EARLY,          /* before the renewal window (renewal.window_days) */
+	RENEWAL_SUBJECT_CHANGED,    /* and the template does not allow it */
+	RENEWAL_SAN_CHANGED,        /* likewise */
+	RENEWAL_KEY_REUSED,         /* and renewal.allow_key_reuse is false */
+	RENEWAL_ERROR,              /* the check itself failed (memory, unreadable dates) */
+};
+
 /*
- * Full check at time now: SCEP_FAIL_NONE, or SCEP_FAIL_BADREQUEST with a
- * reason in plain words ("the signer certificate expired ...").
+ * Full check at time now: RENEWAL_OK, or the verdict with a reason in plain
+ * words ("the signer certificate expired ..."). Every verdict but RENEWAL_OK
+ * is answered with failInfo badRequest; the verdict picks the HRESULT.
  */
-int renewal_check(const struct renewal *r, X509 *signer, const struct csr *csr,
-    const struct renewal_rules *rules, int64_t now, char *reason, size_t len);
+enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
+    const struct csr *csr, const struct renewal_rules *rules, int64_t now, char *reason,
+    size_t len);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * scep.c: routes SCEP paths to their profile, answers GetCACaps, GetCACert
- * and GetNextCACert from bytes built at start-up (profile.c), serves the CRL
- * over HTTP, and runs a PKIOperation: pkimsg -> algorithm and clock checks ->
+ * scep.c: answers what route.c routes to it: GetCACaps, GetCACert and
+ * GetNextCACert from bytes built at start-up (profile.c), the CRL over HTTP,
+ * the NDES page and probes, and a PKIOperation: pkimsg -> algorithm and clock checks ->
  * signer (decrypt) -> by messageType:
  *   PKCSReq / RenewalReq: csr -> template by key usage -> policy -> renewal
  *     or challenge -> PENDING (approval) or signer (issue) -> store -> SUCCESS
@@ -43,6 +43,7 @@
 #include "query.h"
 #include "ratelimit.h"
 #include "renewal.h"
+#include "route.h"
 #include "scep.h"
 #include "scep_types.h"
 #include "metrics.h"
@@ -50,6 +51,7 @@
 #include "store.h"
 #include "util.h"
 #include "validator.h"
+#include "x509util.h"
 
 #define CT_CAPS "text/plain"
 #define CT_NEXT_CA "application/x-x509-next-ca-cert"
@@ -69,13 +71,10 @@
 #define HR_CRYPT_E_ASN1_BADTAG ((int32_t)0x8009310Bu)
 #define HR_CERT_E_EXPIRED ((int32_t)0x800B0101u)
 
-/* Microsoft's NDES URL validation scripts send this in `message` (ndes.md §3.1). */
-#define NDES_PROBE "NDESLongUrlValidator"
-
 /* A configured CA backend (ca.h), by the name profiles use. */
 struct srv_backend {
 	const struct config_backend *conf;
-	struct ca_backend *ca;          /* scep or exec; NULL: the local CA (see issue()) */
+	struct ca_backend *ca;          /* local, scep or exec */
 };
 
 struct scep_server {
@@ -245,10 +244,10 @@ static const struct srv_backend *backend_of(const struct scep_server *srv,
 }
 
 /*
- * Builds every configured backend, the backend group first. The local CA
- * issues through the signer of the current CA generation (issue()), as
- * ca_local.c does, so a rollover keeps working: a local backend has no
- * ca_backend here. The scep backends sign with the default RA.
+ * Builds every configured backend, the backend group first. Each request
+ * names the CA generation current for it (issue()), so the local backend
+ * issues under the rollover CA from its switch-over. The scep backends sign
+ * with the default RA.
  */
 static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 {
@@ -261,8 +260,7 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 	for (i = 0; i < 1 + cfg->n_backends; i++) {
 		b = i == 0 ? &cfg->backend : &cfg->backends[i - 1];
 		srv->backends[srv->n_backends++].conf = b;
-		if (b->type != NULL && strcmp(b->type, "local") != 0 &&
-		    (srv->backends[i].ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err,
+		if ((srv->backends[i].ca = ca_backend_new(cfg, b, srv->ps->gen[0].signer, err,
 		    errlen)) == NULL)
 			return -1;
 	}
@@ -273,8 +271,7 @@ static int backends_new(struct scep_server *srv, char *err, size_t errlen)
 			be = &srv->backends[0];
 		srv->profile_backend[i] = be;
 		log_msg(LOG_INFO, "profile %s: certificates are issued by backend %s (%s)",
-		    srv->ps->p[i].name, CONFIG_BACKEND_NAME(be->conf),
-		    be->ca != NULL ? ca_backend_type(be->ca) : "local");
+		    srv->ps->p[i].name, CONFIG_BACKEND_NAME(be->conf), ca_backend_type(be->ca));
 	}
 	return 0;
 }
@@ -437,48 +434,6 @@ static int store_failed(struct pkiop *op)
 	return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
 }
 
-static int64_t asn1_time_seconds(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-static int serial_hex(X509 *cert, char *out, size_t len)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	char *hex = NULL;
-	int rc = -1;
-
-	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL)
-		goto out;
-	snprintf(out, len, "%s", hex);
-	rc = 0;
-out:
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
-}
-
-/* SHA-256 of a certificate's SubjectPublicKeyInfo DER (as csr.h's spki_sha256). */
-static int spki_sha256(X509 *cert, unsigned char out[32])
-{
-	unsigned char *der = NULL;
-	unsigned int len = 0;
-	int n, rc = -1;
-
-	if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der)) <= 0)
-		goto out;
-	if (EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	return rc;
-}
-
 static unsigned digest_bit(int nid)
 {
 	switch (nid) {
@@ -628,7 +583,7 @@ static int resend_recorded(struct pkiop *op, const struct csr *csr, struct store
 static const char *renew_key(struct pkiop *op, char *buf, size_t len)
 {
 	if (op->msg->signer == NULL || !renewal_signed_by_us(op->srv->renewal, op->msg->signer) ||
-	    serial_hex(op->msg->signer, buf, len) != 0)
+	    x509util_cert_serial_hex(op->msg->signer, buf, len) != 0)
 		return NULL;
 	return buf;
 }
@@ -704,17 +659,18 @@ static enum ask ca_answer(struct pkiop *op, struct ca_result *res, int unavailab
 }
 
 /*
- * Asks the CA for a certificate for a checked CSR (der: its DER as received)
- * under template t: grant, then the local CA generation's signer or the CA
- * backend op->be. unavailable_pending: an unavailable backend leaves the
- * request waiting (its when_unavailable, or a request that waits already).
+ * Asks the CA backend op->be for a certificate for a checked CSR (der: its
+ * DER as received) under template t, in the CA generation current for the
+ * request: grant, then ca_submit. unavailable_pending: an unavailable backend
+ * leaves the request waiting (its when_unavailable, or a request that waits
+ * already).
  */
 static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned char *der,
     size_t der_len, const struct policy_template *t, int unavailable_pending)
 {
 	const struct profile_gen *gen = &op->srv->ps->gen[op->gen];
+	struct ca_issuer issuer = { gen->signer, gen->crl_url };
 	struct policy_grant grant;
-	struct issue_request ir;
 	struct ca_request cr;
 	struct ca_result res;
 	char err[256];
@@ -725,41 +681,24 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 		fail(op, result, NDES_EVENT_SUBMIT, "%s", err);
 		return ASK_FAILED;
 	}
-	if (op->be->ca != NULL) {
-		memset(&cr, 0, sizeof(cr));
-		cr.csr = csr->req;
-		cr.csr_der = der;
-		cr.csr_len = der_len;
-		cr.san = csr->san;
-		cr.key_usage = grant.key_usage;
-		cr.eku = grant.eku;
-		cr.n_eku = grant.n_eku;
-		cr.validity_days = t->validity_days;
-		cr.template_name = t->name;
-		cr.transaction_id = op->msg->transaction_id;
-		cr.client_addr = op->req->client_addr;
-		cr.now = op->now;
-		ca_submit(op->be->ca, &cr, &res);
-		a = ca_answer(op, &res, unavailable_pending);
-		ca_result_free(&res);
-		return a;
-	}
-	memset(&ir, 0, sizeof(ir));
-	ir.subject = X509_REQ_get_subject_name(csr->req);
-	ir.pubkey = X509_REQ_get0_pubkey(csr->req);
-	ir.san = csr->san;
-	ir.key_usage = grant.key_usage;
-	ir.eku = grant.eku;
-	ir.n_eku = grant.n_eku;
-	ir.validity_days = t->validity_days;
-	ir.now = op->now;
-	ir.crl_url = gen->crl_url;
-	if ((op->issued = signer_issue(gen->signer, &ir, err, sizeof(err))) == NULL) {
-		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
-		    "the CA could not issue the certificate: %s", err);
-		return ASK_FAILED;
-	}
-	return ASK_ISSUED;
+	memset(&cr, 0, sizeof(cr));
+	cr.csr = csr->req;
+	cr.csr_der = der;
+	cr.csr_len = der_len;
+	cr.san = csr->san;
+	cr.key_usage = grant.key_usage;
+	cr.eku = grant.eku;
+	cr.n_eku = grant.n_eku;
+	cr.validity_days = t->validity_days;
+	cr.template_name = t->name;
+	cr.issuer = &issuer;
+	cr.transaction_id = op->msg->transaction_id;
+	cr.client_addr = op->req->client_addr;
+	cr.now = op->now;
+	ca_submit(op->be->ca, &cr, &res);
+	a = ca_answer(op, &res, unavailable_pending);
+	ca_result_free(&res);
+	return a;
 }
 
 /* The backend's when_unavailable is "pending". */
@@ -778,12 +717,13 @@ static int cert_record(struct pkiop *op, const char *subject, struct store_cert 
 
 	memset(sc, 0, sizeof(*sc));
 	*der = NULL;
-	if (serial_hex(op->issued, sc->serial, sizeof(sc->serial)) != 0 ||
+	if (x509util_cert_serial_hex(op->issued, sc->serial, sizeof(sc->serial)) != 0 ||
 	    (n = i2d_X509(op->issued, der)) <= 0)
 		return -1;
 	sc->subject = (char *)subject;
-	sc->not_before = asn1_time_seconds(X509_get0_notBefore(op->issued));
-	sc->not_after = asn1_time_seconds(X509_get0_notAfter(op->issued));
+	if (x509util_time_seconds(X509_get0_notBefore(op->issued), &sc->not_before) != 0 ||
+	    x509util_time_seconds(X509_get0_notAfter(op->issued), &sc->not_after) != 0)
+		return -1;
 	sc->der = *der;
 	sc->der_len = (size_t)n;
 	snprintf(sc->status, sizeof(sc->status), "valid");
@@ -1028,7 +968,8 @@ static int issue_waiting(struct pkiop *op, const struct store_pending *pend)
 	op->subject = xstrdup(csr->subject);
 	/* A request handed to a backend stays with it; others go to the profile's. */
 	op->be = pend->backend != NULL ? backend_named(srv, pend->backend) : backend_of(srv, prof);
-	if (pend->backend != NULL && (op->be == NULL || op->be->ca == NULL)) {
+	if (pend->backend != NULL && (op->be == NULL ||
+	    strcmp(ca_backend_type(op->be->ca), "local") == 0)) {
 		op->be = backend_of(srv, prof);
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "request %lld waits "
 		    "for backend %s, which is not configured any more", (long long)pend->id,
@@ -1131,6 +1072,7 @@ static int check_renewal(struct pkiop *op, const struct csr *csr,
 	struct renewal_rules rules;
 	struct store_cert *known = NULL;
 	unsigned char *der = NULL;
+	enum renewal_verdict verdict;
 	char why[400];
 	int n, result;
 
@@ -1139,13 +1081,13 @@ static int check_renewal(struct pkiop *op, const struct csr *csr,
 	rules.window_days = cfg->renewal_window_days;
 	rules.allow_key_reuse = cfg->renewal_allow_key_reuse;
 	rules.allow_subject_change = t->allow_subject_change;
-	if (renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, why,
-	    sizeof(why)) != SCEP_FAIL_NONE) {
-		result = fail_hr(op, strstr(why, "expired") ? HR_CERT_E_EXPIRED : 0,
+	if ((verdict = renewal_check(op->srv->renewal, op->msg->signer, csr, &rules, op->now, why,
+	    sizeof(why))) != RENEWAL_OK) {
+		result = fail_hr(op, verdict == RENEWAL_EXPIRED ? HR_CERT_E_EXPIRED : 0,
 		    SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
 		goto out;
 	}
-	if (serial_hex(op->msg->signer, serial, serial_len) != 0) {
+	if (x509util_cert_serial_hex(op->msg->signer, serial, serial_len) != 0) {
 		result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL,
 		    "renewal: the signer certificate's serial cannot be read");
 		goto out;
@@ -1462,174 +1404,243 @@ out:
 
 /* --- PKIOperation: the pipeline ------------------------------------------ */
 
+/* Step 1: the state of a PKIOperation for prof, before its message is read. */
+static void pkiop_init(struct pkiop *op, struct scep_server *srv, const struct profile *prof,
+    const struct http_request *req)
+{
+	memset(op, 0, sizeof(*op));
+	op->srv = srv;
+	op->req = req;
+	op->prof = prof;
+	op->be = backend_of(srv, prof);
+	op->now = now_seconds();
+	op->gen = profiles_current(srv->ps, op->now);
+	op->failinfo = SCEP_FAIL_NONE;
+	op->kind = REPLY_FAILURE;
+}
+
+/* Step 2: what the CertRep echoes from the parsed message, and who signed it. */
+static void reply_fields(struct pkiop *op)
+{
+	const struct pkimsg *msg = op->msg;
+
+	op->rq.transaction_id = msg->transaction_id;
+	op->rq.sender_nonce = msg->sender_nonce;
+	op->rq.sender_nonce_len = msg->sender_nonce_len;
+	op->rq.digest_nid = msg->digest_nid;
+	op->rq.recipient = msg->signer;
+	op->rq.cipher_nid = NID_undef;
+	if (msg->signer != NULL &&
+	    x509util_spki_sha256(X509_get_X509_PUBKEY(msg->signer), op->signer_sha256) == 0)
+		op->have_signer = 1;
+}
+
+/*
+ * Step 3: what every message must pass before its type is looked at: what
+ * pkimsg found wrong, the profile's digests, the clock skew, a known
+ * messageType. SCEP_FAIL_NONE, or the failInfo of the FAILURE set in op.
+ */
+static int check_message(struct pkiop *op)
+{
+	const struct config *cfg = op->srv->cfg;
+	const struct pkimsg *msg = op->msg;
+	int64_t skew = msg->signing_time - op->now;
+	unsigned bit;
+	char where[128];
+
+	if (msg->failinfo != SCEP_FAIL_NONE)
+		return fail(op, msg->failinfo, NDES_EVENT_RETRIEVE_INFO, "%s", msg->reason);
+	if ((bit = digest_bit(msg->digest_nid)) == 0 || (op->prof->digests & bit) == 0)
+		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "the message digest "
+		    "%s is not allowed (%s)", msg->digest_nid == NID_undef ? "(unknown)" :
+		    OBJ_nid2sn(msg->digest_nid), list_name(op, "digests",
+		    msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
+		    msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
+		    where, sizeof(where)));
+	if (cfg->max_clock_skew != 0 && msg->has_signing_time &&
+	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew))
+		return fail(op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is "
+		    "%lld seconds %s the server's clock; at most %u are allowed "
+		    "(scep.max_clock_skew)", (long long)(skew < 0 ? -skew : skew),
+		    skew < 0 ? "behind" : "ahead of", cfg->max_clock_skew);
+	if (strcmp(scep_msgtype_name(msg->message_type), "unknown") == 0)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "the messageType is not a SCEP request type");
+	return SCEP_FAIL_NONE;
+}
+
+/* Step 4: a store connection for the message's records. */
+static int open_store(struct pkiop *op)
+{
+	char err[512];
+
+	if ((op->st = store_pool_get(op->srv->pool, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "store: %s", err);
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "the store is not available");
+	}
+	return SCEP_FAIL_NONE;
+}
+
+/* Step 5: the answer to the message, by its messageType, into op. */
+static void answer_message(struct pkiop *op)
+{
+	switch (op->msg->message_type) {
+	case SCEP_MSG_PKCSREQ:
+	case SCEP_MSG_RENEWALREQ:
+		enroll(op);
+		break;
+	case SCEP_MSG_CERTPOLL:
+		certpoll(op);
+		break;
+	case SCEP_MSG_GETCERT:
+		getcert(op);
+		break;
+	case SCEP_MSG_GETCRL:
+		getcrl(op);
+		break;
+	default:
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "this message type is not answered by a server");
+		break;
+	}
+}
+
+/*
+ * Step 6: the signed CertRep of op's answer (a FAILURE is recorded in the
+ * store first), by the RA the client encrypted to. NULL with the reason in err.
+ */
+static unsigned char *sign_reply(struct pkiop *op, size_t *len, char *err, size_t errlen)
+{
+	const struct profile *prof = op->prof;
+	const struct signer *signer = op->by_prev ? op->srv->prev : prof->signer[op->gen];
+
+	switch (op->kind) {
+	case REPLY_FAILURE:
+		/* A refused digest is not used for the reply either. */
+		if (op->failinfo == SCEP_FAIL_BADALG || op->failinfo == SCEP_FAIL_BADMESSAGECHECK)
+			op->rq.digest_nid = NID_undef;
+		if (!op->srv->cfg->ndes_hresult)
+			op->rq.hresult = 0;
+		if (op->st != NULL &&
+		    store_request_failed(op->st, op->msg->transaction_id, op->msg->message_type,
+		    op->req->client_addr, op->have_keyhash ? op->keyhash : NULL, op->subject,
+		    op->failinfo, op->reason, op->now) != STORE_OK)
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		return certrep_failure(signer, &op->rq, op->failinfo, op->reason, len, err, errlen);
+	case REPLY_CERT:
+		return certrep_success(signer, &op->rq, op->issued, prof->certrep_extra[op->gen],
+		    len, err, errlen);
+	case REPLY_CRL:
+		return certrep_success_crl(signer, &op->rq, op->crl, op->crl_len, len, err, errlen);
+	case REPLY_PENDING:
+		return certrep_pending(signer, &op->rq, len, err, errlen);
+	}
+	errorf(err, errlen, "no reply");
+	return NULL;
+}
+
+/*
+ * Step 7: the access log line and the counters of a PKIOperation; signed: a
+ * CertRep was signed (else the HTTP 500 for an unusable RA key, why in err).
+ */
+static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
+{
+	struct scep_server *srv = op->srv;
+	struct log_request lr;
+	char txid[PKIMSG_MAX_TRANSACTION_ID + 1];
+
+	snprintf(txid, sizeof(txid), "%s", op->msg->transaction_id);
+	memset(&lr, 0, sizeof(lr));
+	lr.client = op->req->client_addr;
+	lr.operation = "PKIOperation";
+	lr.message_type = scep_msgtype_name(op->msg->message_type);
+	lr.transaction_id = txid;
+	lr.subject = op->subject;
+	if (!signed_ok) {
+		lr.status = 500;
+		lr.reason = err;
+		log_request(&lr);
+		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
+		return;
+	}
+	lr.status = 200;
+	switch (op->kind) {
+	case REPLY_FAILURE:
+		lr.outcome = "FAILURE";
+		lr.fail_info = scep_failinfo_name(op->failinfo);
+		lr.event = op->event;
+		lr.reason = op->reason;
+		break;
+	case REPLY_PENDING:
+		lr.outcome = "PENDING";
+		lr.reason = op->note;
+		break;
+	default:
+		lr.outcome = "SUCCESS";
+		lr.serial = op->serial[0] != '\0' ? op->serial : NULL;
+		lr.reason = op->note;
+		break;
+	}
+	if (op->by_prev && lr.reason == NULL)
+		lr.reason = "the client encrypted to the previous RA certificate (from before "
+		    "`scepctl ra renew`): answered by that RA";
+	log_request(&lr);
+	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,
+	    op->kind == REPLY_FAILURE ? METRICS_FAILURE : METRICS_SUCCESS);
+	if (op->kind == REPLY_FAILURE)
+		metrics_failinfo(srv->metrics, op->failinfo);
+}
+
+/* What a PKIOperation holds until its reply is sent. */
+static void pkiop_free(struct pkiop *op)
+{
+	if (op->st != NULL)
+		store_pool_put(op->srv->pool, op->st);
+	X509_free(op->issued);
+	free(op->ca_handle);
+	free(op->crl);
+	free(op->subject);
+	pkimsg_free(op->msg);
+}
+
+/*
+ * A PKIOperation (der: the pkiMessage): parse it, check it, answer it by its
+ * type, sign the CertRep, log it. Only a message that cannot be parsed, or a
+ * reply that cannot be signed, gets an HTTP error.
+ */
 static void pkioperation(struct scep_server *srv, const struct profile *prof,
     const struct http_request *req, const unsigned char *der, size_t len,
     struct http_response *resp)
 {
-	const struct config *cfg = srv->cfg;
-	const struct signer *signer;
 	double started = mono_seconds();
 	struct pkiop op;
-	struct log_request lr;
-	unsigned char *reply = NULL;
+	unsigned char *reply;
 	size_t reply_len = 0;
-	int64_t skew;
-	unsigned bit;
-	char err[512], txid[PKIMSG_MAX_TRANSACTION_ID + 1], where[128];
+	char err[512];
 
-	memset(&op, 0, sizeof(op));
-	op.srv = srv;
-	op.req = req;
-	op.prof = prof;
-	op.be = backend_of(srv, prof);
-	op.now = now_seconds();
-	op.gen = profiles_current(srv->ps, op.now);
-	op.failinfo = SCEP_FAIL_NONE;
-	op.kind = REPLY_FAILURE;
+	pkiop_init(&op, srv, prof, req);
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
 	}
-	op.rq.transaction_id = op.msg->transaction_id;
-	op.rq.sender_nonce = op.msg->sender_nonce;
-	op.rq.sender_nonce_len = op.msg->sender_nonce_len;
-	op.rq.digest_nid = op.msg->digest_nid;
-	op.rq.recipient = op.msg->signer;
-	op.rq.cipher_nid = NID_undef;
-	if (op.msg->signer != NULL && spki_sha256(op.msg->signer, op.signer_sha256) == 0)
-		op.have_signer = 1;
-	skew = op.msg->signing_time - op.now;
-
-	if (op.msg->failinfo != SCEP_FAIL_NONE) {
-		fail(&op, op.msg->failinfo, NDES_EVENT_RETRIEVE_INFO, "%s", op.msg->reason);
-	} else if ((bit = digest_bit(op.msg->digest_nid)) == 0 || (prof->digests & bit) == 0) {
-		fail(&op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "the message digest %s is "
-		    "not allowed (%s)", op.msg->digest_nid == NID_undef ? "(unknown)" :
-		    OBJ_nid2sn(op.msg->digest_nid), list_name(&op, "digests",
-		    op.msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
-		    op.msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
-		    where, sizeof(where)));
-	} else if (cfg->max_clock_skew != 0 && op.msg->has_signing_time &&
-	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew)) {
-		fail(&op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is %lld "
-		    "seconds %s the server's clock; at most %u are allowed (scep.max_clock_skew)",
-		    (long long)(skew < 0 ? -skew : skew), skew < 0 ? "behind" : "ahead of",
-		    cfg->max_clock_skew);
-	} else if (strcmp(scep_msgtype_name(op.msg->message_type), "unknown") == 0) {
-		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
-		    "the messageType is not a SCEP request type");
-	} else if ((op.st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, "store: %s", err);
-		fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "the store is not available");
-	} else {
-		switch (op.msg->message_type) {
-		case SCEP_MSG_PKCSREQ:
-		case SCEP_MSG_RENEWALREQ:
-			enroll(&op);
-			break;
-		case SCEP_MSG_CERTPOLL:
-			certpoll(&op);
-			break;
-		case SCEP_MSG_GETCERT:
-			getcert(&op);
-			break;
-		case SCEP_MSG_GETCRL:
-			getcrl(&op);
-			break;
-		default:
-			fail(&op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
-			    "this message type is not answered by a server");
-			break;
-		}
-	}
-
-	signer = op.by_prev ? srv->prev : prof->signer[op.gen];
-	switch (op.kind) {
-	case REPLY_FAILURE:
-		/* A refused digest is not used for the reply either. */
-		if (op.failinfo == SCEP_FAIL_BADALG || op.failinfo == SCEP_FAIL_BADMESSAGECHECK)
-			op.rq.digest_nid = NID_undef;
-		if (!cfg->ndes_hresult)
-			op.rq.hresult = 0;
-		if (op.st != NULL &&
-		    store_request_failed(op.st, op.msg->transaction_id, op.msg->message_type,
-		    req->client_addr, op.have_keyhash ? op.keyhash : NULL, op.subject,
-		    op.failinfo, op.reason, op.now) != STORE_OK)
-			log_msg(LOG_ERR, "store: %s", store_errmsg(op.st));
-		reply = certrep_failure(signer, &op.rq, op.failinfo, op.reason, &reply_len,
-		    err, sizeof(err));
-		break;
-	case REPLY_CERT:
-		reply = certrep_success(signer, &op.rq, op.issued, prof->certrep_extra[op.gen],
-		    &reply_len, err, sizeof(err));
-		break;
-	case REPLY_CRL:
-		reply = certrep_success_crl(signer, &op.rq, op.crl, op.crl_len, &reply_len,
-		    err, sizeof(err));
-		break;
-	case REPLY_PENDING:
-		reply = certrep_pending(signer, &op.rq, &reply_len, err, sizeof(err));
-		break;
-	}
-
-	snprintf(txid, sizeof(txid), "%s", op.msg->transaction_id);
-	memset(&lr, 0, sizeof(lr));
-	lr.client = req->client_addr;
-	lr.operation = "PKIOperation";
-	lr.message_type = scep_msgtype_name(op.msg->message_type);
-	lr.transaction_id = txid;
-	lr.subject = op.subject;
+	reply_fields(&op);
+	if (check_message(&op) == SCEP_FAIL_NONE && open_store(&op) == SCEP_FAIL_NONE)
+		answer_message(&op);
+	reply = sign_reply(&op, &reply_len, err, sizeof(err));
+	log_reply(&op, reply != NULL, err);
 	if (reply == NULL) {
 		/* No CertRep can be signed: the one case for HTTP 500 (RA key unusable). */
-		lr.status = 500;
-		lr.reason = err;
-		log_request(&lr);
-		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
 		httpd_text(resp, 500, "the server cannot sign its reply");
-		goto out;
+	} else {
+		metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
+		resp->status = 200;
+		resp->content_type = CT_PKI;
+		resp->body = reply;
+		resp->body_len = reply_len;
 	}
-	lr.status = 200;
-	switch (op.kind) {
-	case REPLY_FAILURE:
-		lr.outcome = "FAILURE";
-		lr.fail_info = scep_failinfo_name(op.failinfo);
-		lr.event = op.event;
-		lr.reason = op.reason;
-		break;
-	case REPLY_PENDING:
-		lr.outcome = "PENDING";
-		lr.reason = op.note;
-		break;
-	default:
-		lr.outcome = "SUCCESS";
-		lr.serial = op.serial[0] != '\0' ? op.serial : NULL;
-		lr.reason = op.note;
-		break;
-	}
-	if (op.by_prev && lr.reason == NULL)
-		lr.reason = "the client encrypted to the previous RA certificate (from before "
-		    "`scepctl ra renew`): answered by that RA";
-	log_request(&lr);
-	metrics_request(srv->metrics, METRICS_OP_PKIOPERATION,
-	    op.kind == REPLY_FAILURE ? METRICS_FAILURE : METRICS_SUCCESS);
-	if (op.kind == REPLY_FAILURE)
-		metrics_failinfo(srv->metrics, op.failinfo);
-	metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
-	resp->status = 200;
-	resp->content_type = CT_PKI;
-	resp->body = reply;
-	resp->body_len = reply_len;
-	reply = NULL;
-out:
-	free(reply);
-	if (op.st != NULL)
-		store_pool_put(srv->pool, op.st);
-	X509_free(op.issued);
-	free(op.ca_handle);
-	free(op.crl);
-	free(op.subject);
-	pkimsg_free(op.msg);
+	pkiop_free(&op);
 }
 
 /* The default profile's signer in the current CA generation. */
@@ -1652,11 +1663,14 @@ int scep_server_has_previous_ra(const struct scep_server *srv)
 static int cert_info(X509 *cert, const char *role, struct scep_cert_info *out)
 {
 	char *name;
+	int64_t not_after;
 
 	memset(out, 0, sizeof(*out));
 	out->role = role;
-	out->not_after = asn1_time_seconds(X509_get0_notAfter(cert));
-	if (serial_hex(cert, out->serial, sizeof(out->serial)) != 0)
+	if (x509util_time_seconds(X509_get0_notAfter(cert), &not_after) != 0)
+		return -1;
+	out->not_after = (long long)not_after;
+	if (x509util_cert_serial_hex(cert, out->serial, sizeof(out->serial)) != 0)
 		return -1;
 	if ((name = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0)) == NULL)
 		return -1;
@@ -1748,47 +1762,30 @@ out:
 }
 
 
-/* 1 when the query's message parameter is one of Microsoft's validation probes. */
-static int ndes_probe(const struct http_request *req)
-{
-	const char *val;
-	size_t vlen;
-
-	return query_find(req->query, req->query_len, "message", &val, &vlen) &&
-	    vlen >= strlen(NDES_PROBE) && strncmp(val, NDES_PROBE, strlen(NDES_PROBE)) == 0;
-}
-
 /*
  * NDES answers its URL validation probes with 200 (ndes.md §3.1): a fake
  * PKIOperation and the unknown operation "GetCACerts". The probe is logged as
  * NDES logs it, as an undecodable request.
  */
 static void probe_answer(const struct http_request *req, struct http_response *resp,
-    const char *op, int event)
+    const struct route *rt)
 {
-	log_request(&(struct log_request){ .client = req->client_addr, .operation = op,
-	    .status = 200, .event = event,
+	log_request(&(struct log_request){ .client = req->client_addr, .operation = rt->operation,
+	    .status = 200, .event = rt->event,
 	    .reason = "NDES URL validation probe (Validate-NDESUrl.ps1): answered 200" });
 	httpd_text(resp, 200, "NDES URL validation request received");
 }
 
+/* PKIOperation by GET: the message parameter decoded (route.c saw that there is one). */
 static void pkioperation_get(struct scep_server *srv, const struct profile *prof,
     const struct http_request *req, struct http_response *resp)
 {
-	const char *val;
-	size_t vlen, der_len;
+	const char *val = NULL;
+	size_t vlen = 0, der_len;
 	unsigned char *der;
 	char err[256];
 
-	if (!query_find(req->query, req->query_len, "message", &val, &vlen) || vlen == 0) {
-		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE,
-		    "PKIOperation by GET needs a message parameter");
-		return;
-	}
-	if (ndes_probe(req)) {
-		probe_answer(req, resp, "PKIOperation", NDES_EVENT_DECODE);
-		return;
-	}
+	(void)query_find(req->query, req->query_len, "message", &val, &vlen);
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
 		return;
@@ -1799,26 +1796,16 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 
 /* --- HTTP: CRL and the NDES page ------------------------------------------ */
 
-/* Serves a CA's CRL when path is one of the CRL paths; 0 when it is not. */
-static int crl_http(struct scep_server *srv, const struct http_request *req,
+/* Serves the CRL of CA generation g. */
+static void crl_http(struct scep_server *srv, size_t g, const struct http_request *req,
     struct http_response *resp)
 {
 	const struct profiles *ps = srv->ps;
 	struct store *st = NULL;
 	unsigned char *der = NULL;
-	size_t g, len = 0;
+	size_t len = 0;
 	char err[512];
 
-	for (g = 0; g < ps->n_gen; g++)
-		if (ps->gen[g].crl_path != NULL && strcmp(req->path, ps->gen[g].crl_path) == 0)
-			break;
-	if (g == ps->n_gen)
-		return 0;
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		http_error(srv, req, resp, "CRL", 405, NDES_EVENT_NONE, "use GET");
-		resp->allow = "GET";
-		return 1;
-	}
 	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL ||
 	    crl_current(st, ps->gen[g].signer, ps->gen[g].legacy, srv->cfg->crl_validity_hours,
 	    now_seconds(), 0, &der, &len, err, sizeof(err)) != 0) {
@@ -1836,7 +1823,6 @@ out:
 	free(der);
 	if (st != NULL)
 		store_pool_put(srv->pool, st);
-	return 1;
 }
 
 /* The general page a plain GET of mscep.dll shows without the Intune connector (ndes.md §3.6). */
@@ -1853,90 +1839,62 @@ static const char ndes_page[] =
 
 /* --- dispatch ------------------------------------------------------------ */
 
-void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+/* GetNextCACert: the rollover CA's certificates while it waits for its switch-over. */
+static void get_next_ca_cert(struct scep_server *srv, size_t g, const struct http_request *req,
+    struct http_response *resp, const char *op)
 {
-	struct scep_server *srv = ctx;
-	const struct profile *prof;
-	const char *val;
-	size_t vlen, g;
-	char *op = NULL;
-	int ndes, is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-
-	if (crl_http(srv, req, resp))
-		return;
-	if (admin_is_path(req->path)) {
-		/*
-		 * The page, unless a SCEP operation is asked for (NDES answers those
-		 * here too, for the default profile); with admin.enabled false the
-		 * whole path is absent.
-		 */
-		if (!srv->cfg->admin_enabled ||
-		    !query_find(req->query, req->query_len, "operation", &val, &vlen)) {
-			admin_handle(srv->admin, req, resp);
-			return;
-		}
-		prof = &srv->ps->p[0];
-		ndes = 1;
-	} else if ((prof = profiles_match(srv->ps, req->path, &ndes)) == NULL) {
-		http_error(srv, req, resp, req->method, 404, NDES_EVENT_NONE, "not found");
-		return;
-	}
-	if (!query_find(req->query, req->query_len, "operation", &val, &vlen)) {
-		if (ndes && is_get) {
-			set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
-			log_simple(srv, req, "-", 200, "plain GET of the NDES URL: the general page");
-			return;
-		}
-		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
-		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
-		return;
-	}
-	if ((op = query_unescape(val, vlen)) == NULL || *op == '\0') {
-		http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE,
-		    "missing operation parameter (GetCACaps, GetCACert or PKIOperation)");
-		goto out;
-	}
-	if (strcmp(op, "PKIOperation") == 0) {
-		if (strcmp(req->method, "POST") == 0) {
-			if (req->body_len == 0)
-				http_error(srv, req, resp, op, 400, NDES_EVENT_DECODE,
-				    "PKIOperation by POST needs the pkiMessage as the body");
-			else
-				pkioperation(srv, prof, req, req->body, req->body_len, resp);
-		} else if (is_get)
-			pkioperation_get(srv, prof, req, resp);
-		else {
-			http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET or POST");
-			resp->allow = "GET, POST";
-		}
-		goto out;
-	}
-	if (strcmp(op, "GetCACaps") != 0 && strcmp(op, "GetCACert") != 0 &&
-	    strcmp(op, "GetNextCACert") != 0) {
-		if (is_get && ndes_probe(req))
-			probe_answer(req, resp, "-", NDES_EVENT_NONE);
-		else
-			http_error(srv, req, resp, "-", 400, NDES_EVENT_NONE, "unknown operation");
-		goto out;
-	}
-	if (!is_get) {
-		http_error(srv, req, resp, op, 405, NDES_EVENT_NONE, "use GET");
-		resp->allow = "GET";
-		goto out;
-	}
-	g = profiles_current(srv->ps, now_seconds());
-	if (strcmp(op, "GetCACaps") == 0) {
-		set_body(resp, 200, CT_CAPS, prof->caps[g], prof->caps_len[g]);
-		log_simple(srv, req, op, 200, NULL);
-	} else if (strcmp(op, "GetCACert") == 0) {
-		set_body(resp, 200, prof->cacert_type[g], prof->cacert[g], prof->cacert_len[g]);
-		log_simple(srv, req, op, 200, NULL);
-	} else if (srv->ps->next_ca != NULL && g == 0) {
+	if (srv->ps->next_ca != NULL && g == 0) {
 		set_body(resp, 200, CT_NEXT_CA, srv->ps->next_ca, srv->ps->next_ca_len);
 		log_simple(srv, req, op, 200, NULL);
 	} else
 		http_error(srv, req, resp, op, 404, NDES_EVENT_NONE, "no rollover CA certificate is "
 		    "waiting (scepctl ca rollover)");
-out:
-	free(op);
+}
+
+void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	struct scep_server *srv = ctx;
+	const struct profile *prof;
+	struct route rt;
+	size_t g;
+
+	route_match(srv->ps, srv->cfg->admin_enabled, req, &rt);
+	prof = rt.prof;
+	g = profiles_current(srv->ps, now_seconds());
+	switch (rt.handler) {
+	case ROUTE_ERROR:
+		http_error(srv, req, resp, rt.operation, rt.status, rt.event, rt.reason);
+		resp->allow = rt.allow;
+		break;
+	case ROUTE_CRL:
+		crl_http(srv, rt.gen, req, resp);
+		break;
+	case ROUTE_ADMIN:
+		admin_handle(srv->admin, req, resp);
+		break;
+	case ROUTE_NDES_PAGE:
+		set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
+		log_simple(srv, req, "-", 200, "plain GET of the NDES URL: the general page");
+		break;
+	case ROUTE_NDES_PROBE:
+		probe_answer(req, resp, &rt);
+		break;
+	case ROUTE_GET_CA_CAPS:
+		set_body(resp, 200, CT_CAPS, prof->caps[g], prof->caps_len[g]);
+		log_simple(srv, req, rt.operation, 200, NULL);
+		break;
+	case ROUTE_GET_CA_CERT:
+		set_body(resp, 200, prof->cacert_type[g], prof->cacert[g], prof->cacert_len[g]);
+		log_simple(srv, req, rt.operation, 200, NULL);
+		break;
+	case ROUTE_GET_NEXT_CA_CERT:
+		get_next_ca_cert(srv, g, req, resp, rt.operation);
+		break;
+	case ROUTE_PKIOPERATION_GET:
+		pkioperation_get(srv, prof, req, resp);
+		break;
+	case ROUTE_PKIOPERATION_POST:
+		pkioperation(srv, prof, req, req->body, req->body_len, resp);
+		break;
+	}
 }

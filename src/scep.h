@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * scep.h: SCEP operation dispatch (RFC 8894 §4) behind the HTTP front end:
- * path routing, GetCACaps and GetCACert from bytes built once at start-up, and
- * PKIOperation: parse, verify, decrypt, check, issue, record, answer.
+ * scep.h: SCEP operations (RFC 8894 §4) behind the HTTP front end, on the
+ * routes route.h picks: GetCACaps and GetCACert from bytes built once at
+ * start-up, and PKIOperation: parse, verify, decrypt, check, issue, record,
+ * answer.
  */
 #ifndef SCEP_H
 #define SCEP_H
@@ -57,7 +58,7 @@ int scep_server_challenges_cached(struct scep_server *srv);
  */
 int scep_server_health(struct scep_server *srv, char *err, size_t errlen);
 
-/* The httpd_handler: answers one request. ctx is the struct scep_server. */
+/* The httpd_handler: routes (route_match) and answers one request. ctx is the struct scep_server. */
 void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp);
 
 #endif

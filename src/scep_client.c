@@ -31,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca_impl.h"
+#include "certid.h"
 #include "certrep.h"
 #include "envelope.h"
 #include "oids.h"
@@ -849,9 +850,8 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
     const X509_NAME *subject, const char *tid, struct scep_client_reply *rep)
 {
 	struct scep_upstream *u;
-	unsigned char *iss = NULL, *sub = NULL, *body = NULL, *p;
-	int ni, ns;
-	size_t inner, hdr, total;
+	unsigned char *body = NULL;
+	size_t body_len = 0;
 	char err[512];
 	enum scep_client_status result;
 
@@ -859,40 +859,12 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
 	rep->fail_info = -1;
 	if ((u = scep_client_upstream(c, 0, err, sizeof(err))) == NULL)
 		return rep_error(rep, "%s", err);
-	/* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } (RFC 8894 §3.3.3) */
-	ni = i2d_X509_NAME(X509_get_subject_name(u->ca), &iss);
-	ns = i2d_X509_NAME(subject, &sub);
+	body = certid_encode_issuer_and_subject(X509_get_subject_name(u->ca), subject,
+	    &body_len);
 	scep_upstream_release(c, u);
-	if (ni <= 0 || ns <= 0) {
-		result = rep_error(rep, "cannot encode IssuerAndSubject");
-		goto out;
-	}
-	inner = (size_t)ni + (size_t)ns;
-	hdr = inner < 128 ? 2 : inner < 256 ? 3 : inner < 65536 ? 4 : 5;
-	total = hdr + inner;
-	body = p = xmalloc(total);
-	*p++ = 0x30;
-	if (inner < 128) {
-		*p++ = (unsigned char)inner;
-	} else if (inner < 256) {
-		*p++ = 0x81;
-		*p++ = (unsigned char)inner;
-	} else if (inner < 65536) {
-		*p++ = 0x82;
-		*p++ = (unsigned char)(inner >> 8);
-		*p++ = (unsigned char)inner;
-	} else {
-		*p++ = 0x83;
-		*p++ = (unsigned char)(inner >> 16);
-		*p++ = (unsigned char)(inner >> 8);
-		*p++ = (unsigned char)inner;
-	}
-	memcpy(p, iss, (size_t)ni);
-	memcpy(p + ni, sub, (size_t)ns);
-	result = request(c, id, SCEP_MSG_CERTPOLL, body, total, tid, rep);
-out:
+	if (body == NULL)
+		return rep_error(rep, "cannot encode IssuerAndSubject");
+	result = request(c, id, SCEP_MSG_CERTPOLL, body, body_len, tid, rep);
 	free(body);
-	OPENSSL_free(iss);
-	OPENSSL_free(sub);
 	return result;
 }

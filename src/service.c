@@ -32,9 +32,11 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "scep.h"
 #include "service.h"
 #include "util.h"
+#include "x509util.h"
 
 #define SERVICE_MAX_CERTS 8
 #define SERVICE_MAX_PEM (1024 * 1024)
@@ -116,9 +118,8 @@ static int tls_cert_info(const char *path, struct scep_cert_info *out, char *err
 	size_t len = 0;
 	BIO *bio = NULL;
 	X509 *x = NULL;
-	BIGNUM *bn = NULL;
-	char *hex = NULL, *name = NULL, ebuf[256];
-	struct tm tm;
+	char *name = NULL, ebuf[256];
+	int64_t not_after;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -133,22 +134,18 @@ static int tls_cert_info(const char *path, struct scep_cert_info *out, char *err
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
-	    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
-	    (hex = BN_bn2hex(bn)) == NULL ||
+	if (x509util_time_seconds(X509_get0_notAfter(x), &not_after) != 0 ||
+	    x509util_cert_serial_hex(x, out->serial, sizeof(out->serial)) != 0 ||
 	    (name = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0)) == NULL) {
 		snprintf(err, errlen, "tls.cert %s: cannot read it (%s)", path,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	out->not_after = (long long)timegm(&tm);
-	snprintf(out->serial, sizeof(out->serial), "%s", hex);
+	out->not_after = (long long)not_after;
 	snprintf(out->subject, sizeof(out->subject), "%s", name);
 	rc = 0;
 out:
 	OPENSSL_free(name);
-	OPENSSL_free(hex);
-	BN_free(bn);
 	X509_free(x);
 	BIO_free(bio);
 	free(pem);
@@ -295,9 +292,10 @@ void service_handle(void *ctx, const struct http_request *req, struct http_respo
 {
 	struct service *svc = ctx;
 	struct service_state *st = pin(svc);
-	int is_metrics = strcmp(req->path, "/metrics") == 0;
+	enum route_monitor mon = route_monitor(req->path);
+	int is_metrics = mon == ROUTE_MONITOR_METRICS;
 
-	if (is_metrics || strcmp(req->path, "/healthz") == 0) {
+	if (mon != ROUTE_MONITOR_NONE) {
 		if (!service_monitor_allowed(st->cfg, req->client_addr)) {
 			log_msg(LOG_DEBUG, "%s from %s refused: not in monitor.allow", req->path,
 			    req->client_addr);

@@ -118,6 +118,33 @@ char *hex_encode(const unsigned char *in, size_t len, char *out, int upper)
 	return out;
 }
 
+int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int hex_decode(const char *in, size_t len, unsigned char *out)
+{
+	size_t i;
+	int hi, lo;
+
+	if (len % 2 != 0)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		if ((hi = hex_value((unsigned char)in[2 * i])) < 0 ||
+		    (lo = hex_value((unsigned char)in[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 int secret_equal(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -127,25 +154,21 @@ int secret_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, la) == 0;
 }
 
-unsigned char *read_file(const char *path, size_t max, size_t *len)
+unsigned char *read_fd(int fd, const struct stat *sb, size_t max, size_t *len)
 {
 	unsigned char *buf = NULL, *result = NULL;
-	struct stat sb;
-	size_t got = 0;
+	size_t got = 0, size;
 	ssize_t n;
-	int fd, saved;
+	int saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	if (fstat(fd, &sb) == -1)
-		goto out;
-	if (sb.st_size < 0 || (size_t)sb.st_size > max) {
+	if (sb->st_size < 0 || (size_t)sb->st_size > max) {
 		errno = EFBIG;
-		goto out;
+		return NULL;
 	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (got < (size_t)sb.st_size) {
-		n = read(fd, buf + got, (size_t)sb.st_size - got);
+	size = (size_t)sb->st_size;
+	buf = xmalloc(size + 1);
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -161,7 +184,23 @@ unsigned char *read_file(const char *path, size_t max, size_t *len)
 	buf = NULL;
 out:
 	saved = errno;
-	free(buf);
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, size + 1);
+	errno = saved;
+	return result;
+}
+
+unsigned char *read_file(const char *path, size_t max, size_t *len)
+{
+	unsigned char *result = NULL;
+	struct stat sb;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &sb) == 0)
+		result = read_fd(fd, &sb, max, len);
+	saved = errno;
 	close(fd);
 	errno = saved;
 	return result;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/stat.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
@@ -32,6 +33,15 @@ void errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((forma
 /* Lower/upper-case hex of len bytes into out (2*len+1 bytes). Returns out. */
 char *hex_encode(const unsigned char *in, size_t len, char *out, int upper);
 
+/* The value of hex digit c (either case), or -1. */
+int hex_value(int c);
+
+/*
+ * Decodes len hex digits (either case) into out (len / 2 bytes). 0, or -1 for
+ * an odd length or a character that is not a hex digit.
+ */
+int hex_decode(const char *in, size_t len, unsigned char *out);
+
 /* 1 when the two strings are equal; time depends only on the lengths. */
 int secret_equal(const char *a, const char *b);
 
@@ -40,6 +50,13 @@ int secret_equal(const char *a, const char *b);
  * terminated beyond *len) or NULL with errno set (EFBIG when too large).
  */
 unsigned char *read_file(const char *path, size_t max, size_t *len);
+
+/*
+ * The body of read_file() for a file already open as fd, sb its fstat(): for
+ * callers that check the file (its type, its mode) before reading it. What was
+ * read is wiped when it fails (EFBIG, EIO for a file that shrank, read errors).
+ */
+unsigned char *read_fd(int fd, const struct stat *sb, size_t max, size_t *len);
 
 /* Wall clock in seconds; the single place the daemon asks for the time. */
 int64_t now_seconds(void);

@@ -36,6 +36,7 @@
 #include "pemfile.h"
 #include "util.h"
 #include "validator_impl.h"
+#include "x509util.h"
 
 #define WEBHOOK_MAX_ANSWER 65536        /* bytes of a webhook's answer read */
 #define WEBHOOK_MAX_SECRET 4096         /* bytes of the secret file */
@@ -239,13 +240,6 @@ static void add_time(json_object *obj, const char *key, int64_t t)
 		add_str(obj, key, buf);
 }
 
-static int64_t asn1_seconds(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	return ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
-}
-
 /* x509Certificate: the parsed certificate and raw, its DER. */
 static json_object *cert_json(X509 *cert)
 {
@@ -254,6 +248,7 @@ static json_object *cert_json(X509 *cert)
 	unsigned char *der = NULL;
 	BIGNUM *bn;
 	char *dec;
+	int64_t t;
 	int n;
 
 	json_object_object_add(obj, "version", json_object_new_int((int)X509_get_version(cert)));
@@ -268,8 +263,10 @@ static json_object *cert_json(X509 *cert)
 	san = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	sans_json(obj, san);
 	GENERAL_NAMES_free(san);
-	add_time(obj, "notBefore", asn1_seconds(X509_get0_notBefore(cert)));
-	add_time(obj, "notAfter", asn1_seconds(X509_get0_notAfter(cert)));
+	if (x509util_time_seconds(X509_get0_notBefore(cert), &t) == 0)
+		add_time(obj, "notBefore", t);
+	if (x509util_time_seconds(X509_get0_notAfter(cert), &t) == 0)
+		add_time(obj, "notAfter", t);
 	add_str(obj, "signatureAlgorithm", sigalg_name(X509_get_signature_nid(cert)));
 	key_json(obj, X509_get0_pubkey(cert));
 	if ((n = i2d_X509(cert, &der)) > 0)

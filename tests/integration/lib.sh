@@ -6,7 +6,7 @@
 # and checks of issued certificates and CertRep replies.
 #
 # Environment: SCEPD_TOP (repository root, default: two folders above this file),
-# SCEPD_FIXTURES (client fixtures, default $SCEPD_TOP/../shared/fixtures/clients),
+# SCEPD_FIXTURES (client fixtures, default $SCEPD_TOP/tests/data/clients),
 # KEEP_TMP (keep the temporary folder), TMPDIR.
 #
 # Only loopback (127.0.0.1) is ever used.
@@ -14,11 +14,11 @@
 set -u
 
 : "${SCEPD_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${SCEPD_FIXTURES:=$SCEPD_TOP/../shared/fixtures/clients}"
+: "${SCEPD_FIXTURES:=$SCEPD_TOP/tests/data/clients}"
 SCEPD_BIN=$SCEPD_TOP/scepd
 SCEPCTL_BIN=$SCEPD_TOP/scepctl
 SCEP_SUBMIT=${SCEP_SUBMIT:-/usr/lib/certmonger/scep-submit}
-CAPTURE_SERVER=$SCEPD_FIXTURES/capture_server.py
+CAPTURE_SERVER=$SCEPD_TOP/tests/capture/capture_server.py
 # The default GetCACaps answer (issue text): CRLF-separated, in this order; scepd
 # adds Renewal itself because renewal is enabled by default.
 DEFAULT_CAPS="POSTPKIOperation SHA-512 SHA-384 SHA-256 SHA-1 AES DES3 SCEPStandard Renewal"
@@ -154,17 +154,48 @@ need_binaries() {
 # have_cmd CMD: true if the client program exists
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
 
+# wait_until SECONDS CMD [ARGS...]: run CMD every 0.1 s until it succeeds (true)
+# or SECONDS have passed (false). Tests wait on conditions, never on fixed sleeps.
+wait_until() {
+	local secs=$1 end; shift
+	end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+	while ! "$@"; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 # ---------------------------------------------------------------- ports, daemons
 
+# free_port: a loopback TCP port nothing is bound to, for a daemon a test starts.
+# It is picked at random outside the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range): a port from that range, once closed again,
+# can be taken by any outgoing connection of a test running at the same time
+# before the daemon binds it.
 free_port() {
 	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+		python3 -c 'import random, socket
+try:
+    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+except (OSError, ValueError):
+    lo, hi = 32768, 60999
+pool = list(range(max(10000, lo - 16000), lo)) + list(range(hi + 1, 65536))
+for p in random.sample(pool, min(200, len(pool))) + [0]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        port = s.getsockname()[1]
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break'
 		return
 	fi
 	local p
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((16000 + RANDOM % 16000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"; return
 		fi
@@ -201,7 +232,7 @@ set_conf() {
 }
 
 # run_scepd DIR: start scepd on an initialised DIR, wait until GetCACaps answers
-# (at most ~10 s). Sets SCEPD_DIR SCEPD_CONF SCEPD_PORT SCEPD_BASE SCEPD_URL
+# (at most ~30 s). Sets SCEPD_DIR SCEPD_CONF SCEPD_PORT SCEPD_BASE SCEPD_URL
 # SCEPD_PID SCEPD_LOG.
 # scepd_env DIR: point SCEPD_DIR, _CONF, _PORT, _BASE, _URL and _LOG at the
 # scepd whose state folder is DIR (made by init_scepd)
@@ -219,7 +250,7 @@ run_scepd() {
 	"$SCEPD_BIN" -f "$SCEPD_CONF" 2>"$SCEPD_LOG" &
 	SCEPD_PID=$!
 	track_pid "$SCEPD_PID"
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		if ! kill -0 "$SCEPD_PID" 2>/dev/null; then
 			wait "$SCEPD_PID"
 			diag "scepd exited with status $? while starting; its log:"
@@ -231,7 +262,7 @@ run_scepd() {
 		[ "$code" = 200 ] && return 0
 		sleep 0.1
 	done
-	diag "scepd did not answer GetCACaps with 200 within 10 s (last: $code)"
+	diag "scepd did not answer GetCACaps with 200 within 30 s (last: $code)"
 	return 1
 }
 
@@ -294,9 +325,9 @@ check_serving() { check "server still answers GetCACaps with 200 ${1:-}" still_s
 log_mark() { if [ -f "$SCEPD_LOG" ]; then wc -l <"$SCEPD_LOG"; else echo 0; fi; }
 
 # log_wait MARK ERE [SECONDS]: print the first log line after MARK matching ERE,
-# waiting up to SECONDS (default 5) for it to be written
+# waiting up to SECONDS (default 20: the machine may be loaded) for it to be written
 log_wait() {
-	local mark=$1 re=$2 secs=${3:-5} line
+	local mark=$1 re=$2 secs=${3:-20} line
 	for _ in $(seq $((secs * 10))); do
 		line=$(tail -n +"$((mark + 1))" "$SCEPD_LOG" 2>/dev/null | grep -E -- "$re" | head -n 1)
 		if [ -n "$line" ]; then printf '%s\n' "$line"; return 0; fi
@@ -445,14 +476,14 @@ pki_request() {
 	shift 4
 	d=$(new_dir capture); mkdir -p "$d"
 	label=req
-	port=$(free_port) || return 1
-	python3 "$CAPTURE_SERVER" "$label" --port "$port" --dir "$d" 2>"$d/server.log" &
+	python3 "$CAPTURE_SERVER" "$label" --port-file "$d/port" --dir "$d" 2>"$d/server.log" &
 	pid=$!
 	track_pid "$pid"
-	for _ in $(seq 50); do
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/x?operation=GetCACaps" && break
-		sleep 0.1
-	done
+	if ! wait_until 30 test -s "$d/port"; then
+		diag "the capture server did not start:"; head -5 "$d/server.log" | sed 's/^/#   /'
+		stop_pid "$pid"; return 1
+	fi
+	port=$(cat "$d/port")
 	local pwopt=()
 	[ "$pw" != - ] && pwopt=(--password "$pw")
 	timeout 30 pki --scep --url "http://127.0.0.1:$port$NDES_PATH" --in "$key" \

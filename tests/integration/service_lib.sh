@@ -39,8 +39,8 @@ start_listener() {
 	rm -f "$2"
 	python3 "$HELPERS/dgram_listener.py" "$1" "$2" &
 	track_pid $!
-	for _ in $(seq 50); do [ -e "$2" ] && return 0; sleep 0.1; done
-	diag "the datagram listener on $1 did not start"; return 1
+	wait_until 30 test -e "$2" && return 0
+	diag "the datagram listener on $1 did not start within 30 s"; return 1
 }
 
 # notify_messages: every notification so far, one per line, newlines shown as '|'

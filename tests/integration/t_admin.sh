@@ -316,7 +316,11 @@ if [ $have_scepclient = 1 ]; then
 	is "$certs" 1 "exactly one certificate was written"
 	after=$(scepctl_cmd cert list | tail -n +2 | grep -c .)
 	is "$((after - before))" 1 "exactly one certificate was recorded in the store"
-	sleep 0.5
+	# every enrollment's outcome is logged once it is answered: wait for all N
+	outcomes_logged() {
+		[ "$(tail -n +"$((mark + 1))" "$SCEPD_LOG" | grep -cE 'outcome=(SUCCESS|FAILURE)')" -ge "$N" ]
+	}
+	wait_until 30 outcomes_logged || diag "fewer than $N outcomes logged after 30 s"
 	succ=$(tail -n +"$((mark + 1))" "$SCEPD_LOG" | grep -c 'outcome=SUCCESS')
 	used=$(tail -n +"$((mark + 1))" "$SCEPD_LOG" | grep -c 'outcome=FAILURE.*event=29')
 	is "$succ/$used" "1/$((N - 1))" "log: one SUCCESS, $((N - 1)) FAILUREs with event 29"

@@ -150,7 +150,7 @@ track_pid "$PKI_B"
 check_log "$mark" 'type=PKCSReq.*outcome="?PENDING' "front answers PENDING (upstream waits for approval)"
 check_log "$mark" 'type=CertPoll.*outcome="?PENDING' "pki polls the front, still PENDING"
 id=
-for _ in $(seq 50); do
+for _ in $(seq 300); do
 	id=$("$SCEPCTL_BIN" -f "$T/up/scepd.conf" request list 2>/dev/null |
 	    awk 'NR > 1 && /it-fwd-b/ { print $1; exit }')
 	[ -n "$id" ] && break

@@ -18,7 +18,6 @@
 set -u
 . "$(dirname "$0")/service_lib.sh"
 need_binaries
-: "${SCEPD_FIXTURES:=$SCEPD_TOP/../shared/fixtures/clients}"
 
 D=$(new_dir lab)
 T=$TEST_TMP
@@ -42,7 +41,14 @@ q=$SCEPD_FIXTURES/scepclient-pkcsreq-get/request.query
 curl -s -o /dev/null "$SCEPD_BASE/nothing/here?x=1"
 curl -s -o /dev/null -X PUT "$SCEPD_URL?operation=GetCACaps"
 curl -s -o /dev/null "$SCEPD_URL?operation=GetCACaps&pad=$(head -c 70000 /dev/zero | tr '\0' a)"
-sleep 0.3
+# access_has ERE...: the access log has a line matching each ERE
+access_has() { local re; for re in "$@"; do grep -Eq -- "$re" "$A" 2>/dev/null || return 1; done; }
+# each request's line is written once it is answered: wait for all of them
+want=(' operation=GetCACaps&message=default ' ' operation=GetCACert&message=CAIdentifier '
+	' /nothing/here x=1 ' ' PUT ' ' operation=GetCACaps&pad=')
+have_cmd pki && want+=(' POST ')
+[ -f "$q" ] && want+=(' Go-http-client/1.1 ')
+wait_until 30 access_has "${want[@]}" || diag "the access log lacks some requests after 30 s"
 
 head4=$(head -n 4 "$A")
 like "$(sed -n 1p "$A")" '^#Software: scepd [0-9.]+$' "access log: #Software header"
@@ -102,7 +108,7 @@ m=$(log_mark)
 kill -USR1 "$SCEPD_PID"
 check_log "$m" 'SIGUSR1: access log re-opened' "SIGUSR1: logged"
 curl -s -o /dev/null "$SCEPD_URL?operation=GetCACaps&message=after-usr1"
-sleep 0.2
+wait_until 30 access_has 'message=after-usr1' || diag "no access log line for after-usr1 after 30 s"
 check "SIGUSR1: a new access.log was created" test -s "$A"
 is "$(sed -n 4p "$A" | cut -c1-8)" "#Fields:" "SIGUSR1: the new file starts with the header"
 like "$(cat "$A")" 'message=after-usr1' "SIGUSR1: new requests go to the new file"
@@ -173,7 +179,12 @@ if have_cmd pki; then
 	new_keys "$T/wrong3" 1
 	enroll "$SCEPD_URL" "$T/wrong3/k1.pem" wrong-journal nope "$D" "$T/wrong3.pem"
 fi
-sleep 0.3
+# journal_has TEXT: a record received by the stand-in journal holds TEXT
+journal_has() { grep -qF -- "$1" "$T/journal.log" 2>/dev/null; }
+wait_until 30 journal_has 'SCEPD_OPERATION=GetCACaps' || diag "no GetCACaps journal record after 30 s"
+if have_cmd pki; then
+	wait_until 30 journal_has 'SCEPD_EVENT=29\n' || diag "no event 29 journal record after 30 s"
+fi
 stop_pid "$SCEPD_PID" TERM
 # jfield MATCH-FIELD=VALUE FIELDS...: fields of the first journal record with that field
 jfield() {

@@ -95,7 +95,9 @@ if have_cmd sqlite3; then
 	printf 'BEGIN IMMEDIATE;\n.shell sleep 9\nROLLBACK;\n' |
 		sqlite3 "$D/scepd.db" >/dev/null 2>&1 &
 	lp=$!; track_pid $lp
-	sleep 0.5
+	# store_locked: another writer cannot take the lock now (sqlite3's busy timeout is 0)
+	store_locked() { ! sqlite3 "$D/scepd.db" 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1; }
+	wait_until 5 store_locked || diag "the sqlite3 lock holder did not take the lock within 5 s"
 	out=$(curl -s --max-time 15 -w '\n%{http_code}' "$SCEPD_BASE/healthz")
 	code=$(printf '%s\n' "$out" | tail -n 1); body=$(printf '%s\n' "$out" | head -n 1)
 	wait $lp

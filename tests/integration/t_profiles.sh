@@ -28,6 +28,8 @@ check "RA signing certificate for the devices profile" ra_cert dev-ra-sign digit
 check "RA encryption certificate for the devices profile" ra_cert dev-ra-enc keyEncipherment
 
 check "SignatureTemplate = sig" conf_set "$D" SignatureTemplate '"sig"'
+CRL_URL=http://127.0.0.1:$(cat "$D/.test-port")/crl/ca.crl
+check "crl.url = $CRL_URL" conf_set "$D" url "\"$CRL_URL\""
 check "EncryptionTemplate = enc" conf_set "$D" EncryptionTemplate '"enc"'
 conf_append "$D" '
 templates = (
@@ -129,6 +131,8 @@ sw "$VPN_URL" it-vpn1 it-vpn1.example.org vpn-secret "$D/ra-enc.crt" "$D/ra-sign
 is "$?" 0 "vpn profile: strongSwan enrolls with the profile's static password"
 check "  issued by our CA" verify_issued "$T/it-vpn1.crt" "$T/it-vpn1.key"
 is "$(days_valid "$T/it-vpn1.crt")" 30 "  under the profile's template (strict, 30 days)"
+like "$(openssl x509 -in "$T/it-vpn1.crt" -noout -ext crlDistributionPoints 2>&1)" \
+	"URI:$CRL_URL\$" "  with the CRL distribution point crl.url"
 sw "$VPN_URL" it-vpn2 it-vpn2.example.org "$(new_otp)" "$D/ra-enc.crt" "$D/ra-sign.crt"
 isnt "$?" 0 "vpn profile: a one-time password of the default profile is refused"
 mark=$(log_mark)
@@ -182,6 +186,8 @@ check "approve it" scepctl_cmd request approve "$id"
 wait "$SW"
 is "$?" 0 "devices profile: strongSwan enrolls without a password through the profile's RA"
 check "  issued by our CA" verify_issued "$T/it-dev1.crt" "$T/it-dev1.key"
+like "$(openssl x509 -in "$T/it-dev1.crt" -noout -ext crlDistributionPoints 2>&1)" \
+	"URI:$CRL_URL\$" "  approved, with the CRL distribution point crl.url"
 mark=$(log_mark)
 sw "$SCEPD_URL" it-dev2 it-dev2.example.net "$(new_otp)" "$D/dev-ra-enc.crt" "$D/dev-ra-sign.crt"
 isnt "$?" 0 "a request for the devices RA sent to the default path fails"

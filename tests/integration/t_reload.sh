@@ -61,19 +61,36 @@ fetcher() {
 			>>"$T/codes" 2>/dev/null
 	done
 }
-worker 1 & wp1=$!
-worker 2 & wp2=$!
-fetcher & fp=$!
-sleep 1
+# the loops are tracked, so that a script ending early (bail) stops them too
+worker 1 & wp1=$!; track_pid $wp1
+worker 2 & wp2=$!; track_pid $wp2
+fetcher & fp=$!; track_pid $fp
+# enrolled, fetched: how many enrollments and fetches have finished so far
+enrolled() { cat "$T"/results-* 2>/dev/null | wc -l; }
+fetched() { cat "$T/codes" 2>/dev/null | wc -l; }
+# more_than COUNTER N: the counter is above N
+more_than() { [ "$("$1")" -gt "$2" ]; }
+# the load runs before the first reload, and each generation of the
+# configuration serves at least one more enrollment and fetch before the next
+wait_until 60 more_than fetched 0 || diag "no fetch finished before the reloads"
+wait_until 60 more_than enrolled 0 || diag "no enrollment finished before the reloads"
 mark=$(log_mark)
 for r in 1 2 3 4 5 6 7 8; do
 	if [ $((r % 2)) = 1 ]; then cp "$D/b.conf" "$D/scepd.conf"; else cp "$D/a.conf" "$D/scepd.conf"; fi
+	done_before=$(enrolled) fetched_before=$(fetched)
 	notify_mark
 	kill -HUP "$SCEPD_PID"
-	wait_notify '^READY=1' 10 || fail "reload $r: READY=1"
-	sleep 0.3
+	# a reload that does not come back, or no traffic after it, ends the loop
+	# (the counts below then fail) instead of waiting for every later reload
+	wait_notify '^READY=1' 20 || { fail "reload $r: READY=1"; break; }
+	wait_until 30 more_than enrolled "$done_before" ||
+		{ diag "reload $r: no enrollment finished within 30 s"; break; }
+	wait_until 30 more_than fetched "$fetched_before" ||
+		{ diag "reload $r: no fetch finished within 30 s"; break; }
 done
-sleep 1
+# enough traffic for the counts below (not a fixed time: the machine may be loaded)
+wait_until 60 more_than enrolled 19 || diag "fewer than 20 enrollments after 60 s more"
+wait_until 60 more_than fetched 49 || diag "fewer than 50 fetches after 60 s more"
 touch "$T/stop"
 wait $wp1 $wp2 $fp
 total=$(cat "$T"/results-* | wc -l)
@@ -139,7 +156,10 @@ busy=$(free_port)
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' "$busy" &
-bp=$!; track_pid $bp; sleep 0.3
+bp=$!; track_pid $bp
+# listening_on PORT: something accepts connections on 127.0.0.1:PORT
+listening_on() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_until 30 listening_on "$busy" || diag "the port holder on $busy did not start"
 python3 "$HELPERS/conf_set.py" "$D/scepd.conf" http listen "[ \"127.0.0.1:$(cat "$D/.test-port")\", \"127.0.0.1:$busy\" ]"
 refused "address in use" "cannot listen on 127\.0\.0\.1:$busy: Address already in use"
 stop_pid $bp
@@ -154,7 +174,8 @@ cp "$D/a.conf" "$D/scepd.conf"
 python3 "$HELPERS/conf_set.py" "$D/scepd.conf" http listen "[ \"127.0.0.1:$np\" ]"
 notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
 is "$(http_code "http://127.0.0.1:$np$NDES_PATH?operation=GetCACaps")" 200 "new listen address served after reload"
-sleep 0.5
+# the old listener closes once its last connection is done
+wait_until 30 eval '! listening_on "$(cat "$D/.test-port")"'
 is "$(http_code "$SCEPD_URL?operation=GetCACaps")" 000 "the old address no longer accepts connections"
 like "$(notify_messages | tail -n 1)" "STATUS=serving on http://127\.0\.0\.1:$np" "STATUS names the new listener"
 cp "$D/a.conf" "$D/scepd.conf"; notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
@@ -204,7 +225,7 @@ notify_mark; kill -HUP "$SCEPD_PID"; wait_notify '^READY=1' 10
 port=$(cat "$D/.test-port")
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/go1" "$T/slow1" &
 s1=$!; track_pid $s1
-for _ in $(seq 50); do [ -s "$T/slow1" ] && break; sleep 0.1; done
+wait_until 30 test -s "$T/slow1" || diag "the slow client did not connect"
 m=$(log_mark)
 kill -TERM "$SCEPD_PID"
 check_log "$m" 'SIGTERM: stopping; no new connections, 1 requests in flight' "SIGTERM with 1 request in flight: logged"
@@ -221,7 +242,7 @@ like "$(tail -n 2 "$D/access.log")" 'GET /certsrv/mscep/mscep.dll operation=GetC
 start_notified "$D" || bail "scepd restarts"
 python3 "$HELPERS/slow_request.py" "$port" "$NDES_PATH?operation=GetCACert" "$T/never" "$T/slow2" &
 s2=$!; track_pid $s2
-for _ in $(seq 50); do [ -s "$T/slow2" ] && break; sleep 0.1; done
+wait_until 30 test -s "$T/slow2" || diag "the slow client did not connect"
 m=$(log_mark)
 t0=$(date +%s)
 kill -TERM "$SCEPD_PID"

@@ -66,6 +66,10 @@ scepctl_cmd ca rollover --in 1d >/dev/null 2>&1
 isnt "$?" 0 "a second rollover does not overwrite the first"
 
 stop_scepd
+# Each CA generation names its own CRL: crl.url, and for the rollover CA the
+# same URL with -next before the extension (what issues goes through ca_local).
+CRL_URL=http://127.0.0.1:$(cat "$D/.test-port")/crl/ca.crl
+check "crl.url = $CRL_URL" conf_set "$D" url "\"$CRL_URL\""
 run_scepd "$D" || bail "scepd restarts with the rollover CA"
 pass "scepd restarts with the rollover CA"
 
@@ -90,6 +94,8 @@ check "GetCACert still returns the current CA" same_cert "$T/cc1-3.pem" "$D/ca.c
 sw it-roll-1 "$D/ra-enc.crt" "$D/ra-sign.crt" "$D/ca.crt" --password "$(new_otp)"
 is "$?" 0 "enrollment before the switch-over"
 check "  issued by the current CA" verify_issued "$T/it-roll-1.crt" "$T/it-roll-1.key" "$D/ca.crt"
+like "$(openssl x509 -in "$T/it-roll-1.crt" -noout -ext crlDistributionPoints 2>&1)" \
+	"URI:$CRL_URL\$" "  with the current CA's CRL distribution point"
 
 # --- the switch-over, without a restart
 while [ "$(date +%s)" -le "$start" ]; do sleep 1; done
@@ -108,8 +114,8 @@ mark=$(log_mark)
 sw it-roll-2 "$D/ra-enc-next.crt" "$D/ra-sign-next.crt" "$D/ca-next.crt" --password "$(new_otp)"
 is "$?" 0 "enrollment after the switch-over with the new RA certificates"
 check "  issued by the new CA" verify_issued "$T/it-roll-2.crt" "$T/it-roll-2.key" "$D/ca-next.crt"
-like "$(openssl x509 -in "$T/it-roll-2.crt" -noout -ext crlDistributionPoints 2>&1)" '^$|No extensions' \
-	"  (no CRL distribution point: crl.url is empty)"
+like "$(openssl x509 -in "$T/it-roll-2.crt" -noout -ext crlDistributionPoints 2>&1)" \
+	"URI:${CRL_URL%.crl}-next.crl\$" "  with the new CA's CRL distribution point"
 mark=$(log_mark)
 new_rsa_key "$T/it-roll-0r.key"
 timeout 60 pki --scep --url "$SCEPD_URL" --in "$T/it-roll-0r.key" --dn "CN=it-roll-0" \

@@ -12,6 +12,7 @@
 # -certificate would make it send RenewalReq, so that path must not exist yet.
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_lifecycle.sh"
 need_binaries
 
 if ! have_cmd scepclient; then
@@ -36,6 +37,8 @@ show_out() { tail -n 4 "$EOUT" | cut -c1-300; }
 D=$(new_dir otp)
 init_scepd "$D" || bail "scepctl init (one-time password mode)"
 check "allow_des set to true for scepclient" set_conf "$D" allow_des true
+CRL_URL=http://127.0.0.1:$(cat "$D/.test-port")/crl/ca.crl
+check "crl.url = $CRL_URL" conf_set "$D" url "\"$CRL_URL\""
 check "scepd -t accepts the edited configuration" "$SCEPD_BIN" -t -f "$D/scepd.conf"
 run_scepd "$D" || bail "scepd starts with allow_des = true"
 pass "scepd starts with allow_des = true"
@@ -53,6 +56,8 @@ else fail "scepclient enrolls with a one-time password" "exit status $rc" "$(sho
 check "the certificate is written to -certificate, issued by our CA for the client key" \
 	verify_issued "$EC" "$EK"
 is "$(cert_cn "$EC")" it-ok1 "the certificate has the requested CN"
+like "$(openssl x509 -in "$EC" -noout -ext crlDistributionPoints 2>&1)" "URI:$CRL_URL\$" \
+	"the certificate carries the CRL distribution point crl.url"
 check "the certificate appears in scepctl cert list (serial and subject)" in_cert_list "$EC"
 check_log "$mark" 'op=PKIOperation.*type=PKCSReq.*outcome="?SUCCESS' \
 	"log: PKCSReq outcome=SUCCESS"

@@ -74,8 +74,9 @@ start_listener "$F/notify.sock" "$F/notify.log" || bail "listener"
 NOTIFY_SOCKET=$F/notify.sock timeout 20 "$SCEPD_BIN" -f "$F/scepd.conf" 2>"$SCEPD_LOG"
 rc=$?
 is "$rc" 1 "a key readable by others: scepd exits 1"
-sleep 0.3
 NOTIFY_LOG=$F/notify.log NOTIFY_MARK=0
+# scepd has exited; the listener may still be writing what it received
+wait_notify '^STATUS=cannot start' 10 || diag "no STATUS=cannot start notification arrived"
 msgs=$(notify_messages)
 unlike "$msgs" 'READY=1' "a failed start sends no READY=1"
 like "$msgs" '^STATUS=cannot start: .*ra-sign\.key' "a failed start says why in STATUS"
@@ -101,7 +102,7 @@ if have_cmd systemd-socket-activate; then
 	NOTIFY_LOG=$S/notify.log NOTIFY_MARK=0
 	# systemd-socket-activate execs scepd at the first connection; it binds the
 	# sockets after it starts, so a connection refused (000) at first is retried
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		code=$(http_code "http://127.0.0.1:$hp$NDES_PATH?operation=GetCACaps")
 		[ "$code" != 000 ] && break
 		sleep 0.1
@@ -137,7 +138,9 @@ if have_cmd setpriv && [ "$(id -u)" = 0 ]; then
 		"$SCEPD_BIN" -f "$P/scepd.conf" 2>"$P/nocap.log" &
 	pid=$!
 	track_pid "$pid"
-	sleep 1
+	# it must give up by itself; if it is still running after 30 s it is stopped
+	# and exits 0, which fails the test below
+	wait_until 30 eval '! kill -0 "$pid" 2>/dev/null'
 	stop_pid "$pid" TERM
 	is "$STOPPED_RC" 1 "port $port as an unprivileged user without capabilities: refused"
 	like "$(cat "$P/nocap.log")" 'cannot listen on 127\.0\.0\.1:[0-9]+: Permission denied \(ports below 1024 need CAP_NET_BIND_SERVICE\)' \
@@ -147,7 +150,7 @@ if have_cmd setpriv && [ "$(id -u)" = 0 ]; then
 		"$SCEPD_BIN" -f "$P/scepd.conf" 2>"$SCEPD_LOG" &
 	pid=$!
 	track_pid "$pid"
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		code=$(http_code "http://127.0.0.1:$port$NDES_PATH?operation=GetCACaps"); [ "$code" = 200 ] && break
 		sleep 0.1
 	done

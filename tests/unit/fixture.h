@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fixture.h: helpers for tests over the client request corpus
- * (../shared/fixtures/clients, or $SCEPD_FIXTURES): list the fixture folders,
+ * (tests/data/clients, relative to the top of the tree where tests/run starts
+ * every program, or $SCEPD_FIXTURES): list the fixture folders,
  * read a file of one, and pick a value out of its facts.json. Header-only
  * (static functions); include once per test program, after tap.h.
  */
@@ -24,7 +25,7 @@ FIXTURE_UNUSED static const char *fixture_dir(void)
 {
 	const char *d = getenv("SCEPD_FIXTURES");
 
-	return d != NULL && *d != '\0' ? d : "../shared/fixtures/clients";
+	return d != NULL && *d != '\0' ? d : "tests/data/clients";
 }
 
 FIXTURE_UNUSED static int fixture_cmp(const void *a, const void *b)

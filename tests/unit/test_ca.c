@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_ca.c: the CA backend interface with the local backend (signer_issue,
- * as before backends existed) and the exec backend driven by small shell
+ * the only way the daemon issues with its own key: template, crl.url, the CA
+ * generation a request names) and the exec backend driven by small shell
  * scripts around `openssl x509 -req`: issued, pending then polled, refused,
  * timeout (the process group killed), huge output, garbage, a certificate
  * for another key or from another CA, the exact environment, no shell
@@ -33,6 +34,7 @@
 #include "util.h"
 #include "tap.h"
 #include "catest.h"
+#include "fixture.h"
 
 static char *dir;
 static X509 *lab_ca;
@@ -199,6 +201,96 @@ static void test_local(X509_REQ *csr, const unsigned char spki[32])
 	pr.transaction_id = "TXLOCAL";
 	is_int(ca_poll(b.ca, &pr, &res), CA_REFUSED, "local: poll REFUSED");
 	ca_result_free(&res);
+	close_backend(&b);
+}
+
+/* The URI of x's CRL distribution point into buf ("" when it has none). */
+static const char *crl_dp(X509 *x, char *buf, size_t len)
+{
+	CRL_DIST_POINTS *cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+	DIST_POINT *dp;
+	GENERAL_NAME *gn;
+	ASN1_IA5STRING *uri;
+	int type;
+
+	buf[0] = '\0';
+	if (cdp != NULL && sk_DIST_POINT_num(cdp) == 1 &&
+	    (dp = sk_DIST_POINT_value(cdp, 0))->distpoint != NULL &&
+	    dp->distpoint->type == 0 && sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1) {
+		gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
+		uri = GENERAL_NAME_get0_value(gn, &type);
+		if (type == GEN_URI)
+			snprintf(buf, len, "%.*s", ASN1_STRING_length(uri),
+			    (const char *)ASN1_STRING_get0_data(uri));
+	}
+	CRL_DIST_POINTS_free(cdp);
+	return buf;
+}
+
+/*
+ * The local backend as the daemon drives it (scep.c issue()): the CRL
+ * distribution point of crl.url, and the CA generation a request names (the
+ * rollover CA's key and its own CRL URL) instead of the signer it was built with.
+ */
+static void test_local_generation(X509_REQ *csr)
+{
+	struct be b;
+	struct ca_request r;
+	struct ca_result res;
+	struct ca_issuer next;
+	struct config *cfg2 = NULL;
+	struct signer *s2 = NULL;
+	X509 *ca2 = NULL;
+	char *dir2 = NULL, *text = NULL, *path = NULL, url[256], err[512];
+
+	ok(open_backend(&b, "crl = { url = \"http://crl.example.org/ca.crl\"; };") == 0,
+	    "local: backend with crl.url");
+	if (b.ca == NULL)
+		goto out;
+	make_request(&r, csr, "TXLOCALCRL", NULL, 0);
+	is_int(ca_submit(b.ca, &r, &res), CA_ISSUED, "local: ISSUED with crl.url set");
+	if (res.cert != NULL)
+		is_str(crl_dp(res.cert, url, sizeof(url)), "http://crl.example.org/ca.crl",
+		    "local: the certificate names crl.url as its CRL distribution point");
+	ca_result_free(&res);
+
+	/* another CA generation: a second lab CA, as ca.next_cert is after the switch-over */
+	if ((dir2 = catest_tmpdir("ca-next")) == NULL || catest_labca(dir2) != 0) {
+		ok(0, "a second lab CA");
+		goto out;
+	}
+	text = xasprintf("state_dir = \"%s\";\n", dir2);
+	path = xasprintf("%s/ca.crt", dir2);
+	if ((cfg2 = catest_config(dir2, text)) == NULL ||
+	    (s2 = signer_load(cfg2, err, sizeof(err))) == NULL ||
+	    (ca2 = catest_read_cert(path)) == NULL) {
+		ok(0, "the second lab CA loads");
+		goto out;
+	}
+	next.signer = s2;
+	next.crl_url = "http://crl.example.org/ca-next.crl";
+	r.issuer = &next;
+	is_int(ca_submit(b.ca, &r, &res), CA_ISSUED, "local: ISSUED under the generation named");
+	if (res.cert != NULL) {
+		ok(catest_chains(res.cert, ca2) && !catest_chains(res.cert, lab_ca),
+		    "local: signed by that generation's CA, not the one the backend was built with");
+		is_str(crl_dp(res.cert, url, sizeof(url)), "http://crl.example.org/ca-next.crl",
+		    "local: with that generation's CRL distribution point");
+	}
+	ca_result_free(&res);
+	next.crl_url = "";
+	is_int(ca_submit(b.ca, &r, &res), CA_ISSUED, "local: a generation without a CRL URL");
+	ok(res.cert != NULL && X509_get_ext_by_NID(res.cert, NID_crl_distribution_points, -1) < 0,
+	    "local: no CRL distribution point then");
+	ca_result_free(&res);
+out:
+	X509_free(ca2);
+	signer_free(s2);
+	config_free(cfg2);
+	catest_rmrf(dir2);
+	free(dir2);
+	free(text);
+	free(path);
 	close_backend(&b);
 }
 
@@ -755,8 +847,7 @@ int main(void)
 	lab_ca = catest_read_cert(path);
 	free(path);
 	/* a real client's CSR: sscep's, subject O=Fixture Lab,CN=fixture-sscep */
-	path = xasprintf("%s/sscep-aes128-sha256-post/request.csr.der",
-	    getenv("SCEPD_FIXTURES") ? getenv("SCEPD_FIXTURES") : "../shared/fixtures/clients");
+	path = xasprintf("%s/sscep-aes128-sha256-post/request.csr.der", fixture_dir());
 	der = read_file(path, 1 << 20, &len);
 	free(path);
 	p = der;
@@ -769,6 +860,7 @@ int main(void)
 	}
 
 	test_local(csr, spki);
+	test_local_generation(csr);
 	test_exec_issue(csr, spki);
 	test_exec_pending(csr, spki);
 	test_exec_cases(csr);

@@ -32,17 +32,11 @@
 #include "signer.h"
 #include "util.h"
 #include "tap.h"
+#include "fixture.h"
 
 static char *tmp;
 static struct signer *sig;      /* lab CA + RA, allow_des */
 static X509 *lab_ca, *lab_rs, *lab_re;
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("SCEPD_FIXTURES");
-
-	return f != NULL ? f : "../shared/fixtures/clients";
-}
 
 static unsigned char *slurp2(const char *dir, const char *name, size_t *len)
 {
@@ -162,7 +156,7 @@ struct req {
 
 static int read_request(const char *fixture, struct req *r)
 {
-	char *dir = xasprintf("%s/%s", fixtures(), fixture), err[256];
+	char *dir = xasprintf("%s/%s", fixture_dir(), fixture), err[256];
 	size_t len = 0, clen = 0;
 	unsigned char *der = slurp2(dir, "request.der", &len);
 	unsigned char *csr = slurp2(dir, "request.csr.der", &clen);
@@ -345,7 +339,7 @@ static void openssl_verify(const char *label, const unsigned char *der, size_t l
 
 static void test_success(const char *fixture, const char *key_name, int oaep)
 {
-	char label[128], err[512], *dir = xasprintf("%s/%s", fixtures(), fixture), *facts_tid;
+	char label[128], err[512], *dir = xasprintf("%s/%s", fixture_dir(), fixture), *facts_tid;
 	char *keypath = xasprintf("%s/%s", dir, key_name);
 	struct req r;
 	struct certrep_request rq;
@@ -628,7 +622,7 @@ static void test_success_options(void)
 	struct envelope_info info;
 	BIO *out = NULL;
 	PKCS7 *p7 = NULL;
-	char err[512], *keypath = xasprintf("%s/strongswan-aes-sha256/client.key", fixtures());
+	char err[512], *keypath = xasprintf("%s/strongswan-aes-sha256/client.key", fixture_dir());
 	char *data;
 	const unsigned char *p;
 	long n;
@@ -731,7 +725,7 @@ static void test_success_crl(void)
 	if (der == NULL)
 		goto out;
 	reply = check_reply("crl", der, len, NID_sha256, &r, "0", nonce, &content, &clen);
-	keypath = xasprintf("%s/strongswan-aes-sha256/client.key", fixtures());
+	keypath = xasprintf("%s/strongswan-aes-sha256/client.key", fixture_dir());
 	key = pem_key(keypath);
 	env = content ? parse_cms(content, clen) : NULL;
 	out = BIO_new(BIO_s_mem());
@@ -765,7 +759,7 @@ out:
 
 static void test_degenerate(void)
 {
-	char *dir = xasprintf("%s/lab", fixtures());
+	char *dir = xasprintf("%s/lab", fixture_dir());
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	unsigned char *want = NULL, *der = NULL;
 	size_t wlen = 0, len = 0;
@@ -807,7 +801,7 @@ int main(void)
 {
 	static const char *const names[] = { "ca.crt", "ca.key", "ra-sign.crt", "ra-sign.key",
 		"ra-enc.crt", "ra-enc.key" };
-	char *labdir = xasprintf("%s/lab", fixtures()), *from, err[512];
+	char *labdir = xasprintf("%s/lab", fixture_dir()), *from, err[512];
 	struct config cfg;
 	char *paths[6];
 	size_t i;

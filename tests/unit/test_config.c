@@ -449,7 +449,7 @@ static void test_groups(void)
 static void test_paths(void)
 {
 	struct config *cfg;
-	char *errs = NULL, *p, cwd[PATH_MAX], want[PATH_MAX + 64];
+	char *errs = NULL, *p, cwd[PATH_MAX], want[PATH_MAX + 64], conf[64];
 	FILE *f;
 
 	cfg = load_as("/etc/scepd/scepd.conf",
@@ -477,23 +477,24 @@ static void test_paths(void)
 	config_free(cfg);
 	free(errs);
 
-	/* config_load with a relative file name: the base is made absolute */
+	/* config_load with a relative file name: the base is made absolute. The
+	 * file name carries the PID so two runs at once never share it. */
 	mkdir("tests/tmp", 0755);
-	if (getcwd(cwd, sizeof(cwd)) == NULL ||
-	    (f = fopen("tests/tmp/test_config.conf", "w")) == NULL) {
-		skip("cannot write tests/tmp/test_config.conf: %s", strerror(errno));
+	snprintf(conf, sizeof(conf), "tests/tmp/test_config.%ld.conf", (long)getpid());
+	if (getcwd(cwd, sizeof(cwd)) == NULL || (f = fopen(conf, "w")) == NULL) {
+		skip("cannot write %s: %s", conf, strerror(errno));
 		return;
 	}
 	fputs("state_dir = \"st\";\n", f);
 	fclose(f);
-	cfg = config_load("tests/tmp/test_config.conf", stderr);
+	cfg = config_load(conf, stderr);
 	snprintf(want, sizeof(want), "%s/tests/tmp/st", cwd);
 	is_str(cfg ? cfg->state_dir : NULL, want, "config_load: state_dir absolute");
-	is_str(cfg ? cfg->file : NULL, "tests/tmp/test_config.conf", "config_load: file as given");
+	is_str(cfg ? cfg->file : NULL, conf, "config_load: file as given");
 	config_free(cfg);
 
 	/* a NUL byte, and a file that is not there */
-	if ((f = fopen("tests/tmp/test_config.conf", "w")) != NULL) {
+	if ((f = fopen(conf, "w")) != NULL) {
 		fwrite("a = 1;\0b = 2;\n", 1, 14, f);
 		fclose(f);
 	}
@@ -501,17 +502,17 @@ static void test_paths(void)
 	{
 		size_t len = 0;
 		FILE *e = open_memstream(&p, &len);
-		cfg = config_load("tests/tmp/test_config.conf", e);
+		cfg = config_load(conf, e);
 		config_free(cfg);
 		cfg = config_load("tests/tmp/does-not-exist.conf", e);
 		fclose(e);
 	}
 	ok(cfg == NULL, "missing file refused");
-	is_str(p, "tests/tmp/test_config.conf: contains a NUL byte\n"
-	    "tests/tmp/does-not-exist.conf: cannot read: No such file or directory\n",
-	    "file errors");
+	snprintf(want, sizeof(want), "%s: contains a NUL byte\n"
+	    "tests/tmp/does-not-exist.conf: cannot read: No such file or directory\n", conf);
+	is_str(p, want, "file errors");
 	free(p);
-	unlink("tests/tmp/test_config.conf");
+	unlink(conf);
 }
 
 /* Prints cfg, loads the print and checks it is equal. */

@@ -30,6 +30,7 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "x509util.h"
 #include "tap.h"
 
 static char tmp[64];
@@ -85,11 +86,8 @@ static int n_revoked(X509_CRL *crl)
 static int64_t t64(const ASN1_TIME *t)
 {
 	int64_t v = 0;
-	struct tm tm;
 
-	if (t != NULL && ASN1_TIME_to_tm(t, &tm) == 1)
-		v = (int64_t)timegm(&tm);
-	return v;
+	return x509util_time_seconds(t, &v) == 0 ? v : 0;
 }
 
 /* Issues a certificate to a fresh key and records it under the CA's key id. */

@@ -22,6 +22,7 @@
 #include "scep_types.h"
 #include "tap.h"
 #include "fixture.h"
+#include "x509util.h"
 
 static char reason[512];
 
@@ -56,9 +57,9 @@ static struct csr *fixture_csr(const char *fixture)
 
 static int64_t t64(const ASN1_TIME *t)
 {
-	struct tm tm;
+	int64_t v = 0;
 
-	return ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
+	return x509util_time_seconds(t, &v) == 0 ? v : 0;
 }
 
 /* A self-signed certificate over key with subject CN=cn. */
@@ -122,63 +123,63 @@ int main(void)
 
 	/* scepclient: same key, same subject, no SANs */
 	is_int(renewal_check(r, sc, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "scepclient RenewalReq: accepted a day after issue (%s)", reason);
+	    RENEWAL_OK, "scepclient RenewalReq: accepted a day after issue (%s)", reason);
 	is_int(renewal_check(empty, sc, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "refused by a server of another CA");
+	    RENEWAL_NOT_OURS, "refused by a server of another CA");
 	ok(strstr(reason, "not issued by this CA") != NULL, "reason: %s", reason);
 	is_int(renewal_check(r, self, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "a self-signed signer is refused");
+	    RENEWAL_SELF_SIGNED, "a self-signed signer is refused");
 	ok(strstr(reason, "self-signed") != NULL, "reason: %s", reason);
 	is_int(renewal_check(r, ca, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "the CA certificate as signer is refused");
+	    RENEWAL_SELF_SIGNED, "the CA certificate as signer is refused");
 
 	/* validity, grace and window */
 	is_int(renewal_check(r, sc, sc_csr, &rules, nb - 10, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "not yet valid");
+	    RENEWAL_NOT_YET_VALID, "not yet valid");
 	ok(strstr(reason, "not valid yet") != NULL, "reason: %s", reason);
 	is_int(renewal_check(r, sc, sc_csr, &rules, na + 10, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "expired");
+	    RENEWAL_EXPIRED, "expired");
 	ok(strstr(reason, "signer certificate expired") != NULL, "reason: %s", reason);
 	rules.grace_days = 3;
 	is_int(renewal_check(r, sc, sc_csr, &rules, na + 2 * 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "expired two days ago, within a 3-day grace period");
+	    RENEWAL_OK, "expired two days ago, within a 3-day grace period");
 	is_int(renewal_check(r, sc, sc_csr, &rules, na + 3 * 86400 + 1, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "past the grace period");
+	    RENEWAL_EXPIRED, "past the grace period");
 	ok(strstr(reason, "grace") != NULL, "reason names the grace period: %s", reason);
 	rules.grace_days = 0;
 	rules.window_days = 30;
 	is_int(renewal_check(r, sc, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "window of 30 days: too early");
+	    RENEWAL_TOO_EARLY, "window of 30 days: too early");
 	ok(strstr(reason, "window_days") != NULL, "reason: %s", reason);
 	is_int(renewal_check(r, sc, sc_csr, &rules, na - 10 * 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "inside the 30-day window");
+	    RENEWAL_OK, "inside the 30-day window");
 	rules.window_days = 0;
 
 	/* key reuse: certmonger resubmit keeps the key, rekey does not */
 	rules.allow_key_reuse = 0;
 	is_int(renewal_check(r, cm, cm_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "certmonger resubmit with the old key: refused when reuse is off");
+	    RENEWAL_KEY_REUSED, "certmonger resubmit with the old key: refused when reuse is off");
 	ok(strstr(reason, "allow_key_reuse") != NULL, "reason: %s", reason);
 	is_int(renewal_check(r, rk, rk_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "certmonger rekey with a new key: accepted (%s)", reason);
+	    RENEWAL_OK, "certmonger rekey with a new key: accepted (%s)", reason);
 	rules.allow_key_reuse = 1;
 	is_int(renewal_check(r, cm, cm_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "certmonger resubmit: accepted with reuse on (%s)", reason);
+	    RENEWAL_OK, "certmonger resubmit: accepted with reuse on (%s)", reason);
 
 	/* subject and SAN match */
 	is_int(renewal_check(r, sw, sw_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "strongSwan: the request adds a SAN old.crt lacks");
+	    RENEWAL_SAN_CHANGED, "strongSwan: the request adds a SAN old.crt lacks");
 	ok(strstr(reason, "subject alternative names differ") != NULL, "reason: %s", reason);
 	is_int(renewal_check(r, ss, ss_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "sscep -O: the same");
+	    RENEWAL_SAN_CHANGED, "sscep -O: the same");
 	is_int(renewal_check(r, cm, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_BADREQUEST, "another subject is refused");
+	    RENEWAL_SUBJECT_CHANGED, "another subject is refused");
 	ok(strstr(reason, "subject differs") != NULL, "reason: %s", reason);
 	rules.allow_subject_change = 1;
 	is_int(renewal_check(r, sw, sw_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "strongSwan accepted when the template allows a change");
+	    RENEWAL_OK, "strongSwan accepted when the template allows a change");
 	is_int(renewal_check(r, cm, sc_csr, &rules, nb + 86400, reason, sizeof(reason)),
-	    SCEP_FAIL_NONE, "another subject accepted when the template allows a change");
+	    RENEWAL_OK, "another subject accepted when the template allows a change");
 
 	renewal_free(r);
 	renewal_free(empty);

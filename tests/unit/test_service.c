@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "oids.h"
 #include "service.h"
+#include "x509util.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test_service.XXXXXX";
@@ -98,15 +99,15 @@ static long long not_after(const char *file)
 	char path[512];
 	FILE *f;
 	X509 *x;
-	struct tm tm;
+	int64_t t64 = 0;
 	long long t = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;
 	if ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL &&
-	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-		t = (long long)timegm(&tm);
+	    x509util_time_seconds(X509_get0_notAfter(x), &t64) == 0)
+		t = (long long)t64;
 	X509_free(x);
 	fclose(f);
 	return t;

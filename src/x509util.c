@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * x509util.c: time, serial and public-key facts of certificates, computed
+ * once for every module (see x509util.h). It decides nothing and holds no
+ * state; parsers may call it (it never aborts and allocates only inside
+ * OpenSSL calls it frees itself).
+ */
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "util.h"
+#include "x509util.h"
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int x509util_time_seconds(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400 +
+	    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	return 0;
+}
+
+int x509util_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
+{
+	const unsigned char *d;
+	size_t sign;
+	int n, i = 0;
+
+	if (serial == NULL || outlen < 2)
+		return -1;
+	d = ASN1_STRING_get0_data(serial);
+	n = ASN1_STRING_length(serial);
+	if (n < 0 || (d == NULL && n > 0))
+		return -1;
+	while (i < n && d[i] == 0)
+		i++;
+	if (i == n) {
+		strcpy(out, "0");
+		return 0;
+	}
+	sign = ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER;
+	if (sign + (size_t)(n - i) * 2 + 1 > outlen)
+		return -1;
+	if (sign)
+		out[0] = '-';
+	hex_encode(d + i, (size_t)(n - i), out + sign, 1);
+	return 0;
+}
+
+int x509util_cert_serial_hex(const X509 *cert, char *out, size_t outlen)
+{
+	return x509util_serial_hex(X509_get0_serialNumber(cert), out, outlen);
+}
+
+int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32])
+{
+	unsigned char *der = NULL;
+	unsigned int mdlen = 0;
+	int n, rc = -1;
+
+	if (spki == NULL || (n = i2d_X509_PUBKEY(spki, &der)) <= 0)
+		goto out;
+	if (EVP_Digest(der, (size_t)n, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}

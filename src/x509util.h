@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * x509util.h: the small facts every module reads off certificates, each
+ * computed in one place: an ASN1_TIME as seconds since the epoch, a serial
+ * number as the upper-case hex the store keeps, and the SHA-256 of a
+ * SubjectPublicKeyInfo (how requests, certificates and signers are matched).
+ * Pure functions: no files, no globals, no allocation left to the caller.
+ */
+#ifndef X509UTIL_H
+#define X509UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/x509.h>
+
+/* Longest serial x509util_serial_hex writes, with sign and NUL (RFC 5280: 20 octets; some CAs use more). */
+#define X509UTIL_SERIAL_HEX_MAX 80
+
+/*
+ * t (UTCTime or GeneralizedTime) as seconds since 1970-01-01T00:00:00Z into
+ * *out, without the time zone or the range of time_t. 0, or -1 when t is NULL
+ * or not a valid time.
+ */
+int x509util_time_seconds(const ASN1_TIME *t, int64_t *out);
+
+/*
+ * serial as upper-case hex, two digits per octet without leading zero octets
+ * ("0" for zero, a '-' before a negative one): the form BN_bn2hex() gives and
+ * the store keeps. 0, or -1 when out (outlen bytes) is too small.
+ */
+int x509util_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
+
+/* x509util_serial_hex of cert's serial number. */
+int x509util_cert_serial_hex(const X509 *cert, char *out, size_t outlen);
+
+/* SHA-256 of the DER of a SubjectPublicKeyInfo (a certificate's or a CSR's). 0 or -1. */
+int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32]);
+
+#endif

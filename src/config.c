@@ -136,6 +136,7 @@ static const char *const cf_backend_types[] = { "local", "scep", "exec", NULL };
 static const char *const cf_unavailable[] = { "failure", "pending", NULL };
 
 static const char *const cf_validator_types[] = { "webhook", "exec", "intune", NULL };
+static const char *const cf_validator_renewals[] = { "validate", "skip", NULL };
 
 static const char *const cf_facilities[] = {
 	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news",
@@ -552,6 +553,37 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X(pre "args", CF_WORDS, args, CF_COUNT(n_args), .max_items = CONFIG_MAX_LIST, \
 	    .def_list = cf_def_none, .desc = "exec: arguments given to the program after " \
 	    "its name.") \
+	X(pre "tenant", CF_STRING, tenant, \
+	    .desc = "intune: the Entra ID tenant, a domain (contoso.onmicrosoft.com) or its " \
+	    "GUID.") \
+	X(pre "client_id", CF_STRING, client_id, \
+	    .desc = "intune: the application (client) id of the Entra app registration with " \
+	    "Intune's scep_challenge_provider and Graph's Application.Read.All permissions.") \
+	X(pre "client_secret_file", CF_PATH, client_secret_file, \
+	    .desc = "intune: file holding the app's client secret (one line, mode 0600); or " \
+	    "client_secret_credential, or client_certificate and client_key.") \
+	X(pre "client_secret_credential", CF_STRING, client_secret_credential, \
+	    .desc = "intune: name of a systemd credential (LoadCredential=) holding the " \
+	    "client secret, read from $CREDENTIALS_DIRECTORY.") \
+	X(pre "authority_url", CF_STRING, authority_url, \
+	    .desc = "intune: Entra ID's base URL; unset: https://login.microsoftonline.com/. " \
+	    "https://, or http:// to a loopback address only (tests and labs).") \
+	X(pre "graph_url", CF_STRING, graph_url, \
+	    .desc = "intune: Microsoft Graph's base URL (service discovery); unset: " \
+	    "https://graph.microsoft.com/. https://, or http:// to a loopback address only.") \
+	X(pre "intune_resource_url", CF_STRING, intune_resource_url, \
+	    .desc = "intune: Intune's resource URL, whose /.default scope the Intune token " \
+	    "asks for; unset: https://api.manage.microsoft.com/.") \
+	X(pre "proxy", CF_STRING, proxy, \
+	    .desc = "intune: HTTP proxy for every request to Entra ID, Graph and Intune " \
+	    "(http://host:port; https:// through CONNECT); unset: none.") \
+	X(pre "provider", CF_STRING, provider, \
+	    .desc = "intune: the callerInfo sent to Intune; unset: scepd/VERSION.") \
+	X(pre "renewals", CF_WORD, renewals, .def_str = "validate", \
+	    .choices = cf_validator_renewals, \
+	    .desc = "A renewal signed by a certificate scepd issued: validate asks the " \
+	    "validator as for a first enrollment; skip issues it on the strength of that " \
+	    "signature (unless renewal.require_challenge or profiles.renewal_challenge).") \
 	X(pre "timeout", CF_UINT, timeout, .min = 1, .max = 600, .def_num = 10, \
 	    .desc = "Seconds one check (one HTTP exchange or one program run) may take; " \
 	    "then the request is refused.") \
@@ -2283,8 +2315,31 @@ static void cf_check_validators(struct cf_ctx *ctx, const struct config *cfg)
 		cf_check_elem_name(ctx, "validators", cf_val_schema, N_VAL_SETTINGS,
 		    cfg->validators, sizeof(*v), i, l, "not \"default\"");
 		tl = VLINE("type") ? VLINE("type") : l[0];
-		if (strcmp(v->type, "intune") == 0)
-			cf_error(ctx, tl, "validators.type: type intune: not built yet");
+		if (strcmp(v->type, "intune") == 0) {
+			if (v->tenant == NULL || v->client_id == NULL)
+				cf_error(ctx, tl, "validators.tenant and validators.client_id must be "
+				    "set when validators.type is \"intune\"");
+			if ((v->client_secret_file != NULL) + (v->client_secret_credential != NULL) +
+			    (v->client_certificate != NULL) != 1)
+				cf_error(ctx, tl, "validators: type intune takes exactly one of "
+				    "client_secret_file, client_secret_credential and "
+				    "client_certificate (with client_key)");
+		}
+		if (v->authority_url != NULL &&
+		    (why = cf_validator_url_check(v->authority_url)) != NULL)
+			cf_error(ctx, VLINE("authority_url"), "validators.authority_url: \"%s\" %s",
+			    v->authority_url, why);
+		if (v->graph_url != NULL && (why = cf_validator_url_check(v->graph_url)) != NULL)
+			cf_error(ctx, VLINE("graph_url"), "validators.graph_url: \"%s\" %s",
+			    v->graph_url, why);
+		if (v->intune_resource_url != NULL &&
+		    (why = cf_validator_url_check(v->intune_resource_url)) != NULL)
+			cf_error(ctx, VLINE("intune_resource_url"), "validators.intune_resource_url: "
+			    "\"%s\" %s", v->intune_resource_url, why);
+		if (v->proxy != NULL && strncmp(v->proxy, "http://", 7) != 0 &&
+		    strncmp(v->proxy, "https://", 8) != 0)
+			cf_error(ctx, VLINE("proxy"), "validators.proxy: \"%s\" is not an http:// "
+			    "or https:// URL", v->proxy);
 		if (strcmp(v->type, "webhook") == 0) {
 			if (v->url == NULL)
 				cf_error(ctx, tl, "validators.url must be set when validators.type is "

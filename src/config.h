@@ -86,6 +86,17 @@ struct config_validator {
 	char *program;            /* program: exec: the program (resolved against state_dir) */
 	char *args[CONFIG_MAX_LIST]; /* args: exec: its arguments after argv[0] */
 	size_t n_args;
+	char *tenant;             /* tenant: intune: the Entra ID tenant (domain or GUID) */
+	char *client_id;          /* client_id: intune: the Entra application (client) id */
+	char *client_secret_file; /* client_secret_file: intune: file holding the client secret */
+	char *client_secret_credential; /* client_secret_credential: intune: systemd credential name */
+	char *authority_url;      /* authority_url: intune: NULL = https://login.microsoftonline.com/ */
+	char *graph_url;          /* graph_url: intune: NULL = https://graph.microsoft.com/ */
+	char *intune_resource_url; /* intune_resource_url: intune: NULL = https://api.manage.microsoft.com/ */
+	char *proxy;              /* proxy: intune: HTTP(S) proxy URL; NULL = none */
+	char *provider;           /* provider: intune: callerInfo; NULL = "scepd/VERSION" */
+	char *renewals;           /* renewals: "validate" (default) | "skip": renewals signed by
+	                           * a certificate scepd issued are asked about, or not */
 	unsigned timeout;         /* timeout: seconds; 1..600, default 10 */
 	unsigned max_concurrent;  /* max_concurrent: checks at once; 1..1024, default 16 */
 };

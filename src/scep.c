@@ -861,11 +861,21 @@ static int validator_refused(struct pkiop *op, const struct csr *csr, const unsi
 	return 1;
 }
 
+/* 1 when the profile's validator is asked about renewals too (validators.renewals). */
+static int renewal_validated(const struct pkiop *op)
+{
+	const struct validator *v = op->srv->profile_validator[op->prof - op->srv->ps->p];
+
+	return v != NULL && validator_validates_renewals(v);
+}
+
 /*
  * After a request the validator allowed: the certificate is stored, tell the
- * validator before the CertRep goes out; or issuing failed, tell it why.
+ * validator before the CertRep goes out (for Intune, a failed notification
+ * withholds the certificate: the reply becomes a FAILURE); or issuing failed,
+ * tell it why.
  */
-static void validator_after(const struct pkiop *op, const struct csr *csr,
+static void validator_after(struct pkiop *op, const struct csr *csr,
     const unsigned char *der, size_t der_len)
 {
 	struct validator_request vrq;
@@ -873,11 +883,17 @@ static void validator_after(const struct pkiop *op, const struct csr *csr,
 	if (!op->validated || csr == NULL)
 		return;
 	validator_request_of(op, csr, der, der_len, &vrq);
-	if (op->kind == REPLY_CERT && op->issued != NULL)
-		validator_notify_success(op->validator, &vrq, op->issued);
-	else if (op->kind == REPLY_FAILURE)
+	if (op->kind == REPLY_CERT && op->issued != NULL) {
+		if (validator_notify_success(op->validator, &vrq, op->issued) != 0 &&
+		    validator_success_required(op->validator))
+			fail_hr(op, HR_E_FAIL, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+			    "validator %s (%s) was not told of certificate %s: it is recorded "
+			    "but not delivered", validator_name(op->validator),
+			    validator_type(op->validator), op->serial);
+	} else if (op->kind == REPLY_FAILURE) {
 		validator_notify_failure(op->validator, &vrq, op->failinfo, op->rq.hresult,
 		    op->reason);
+	}
 }
 
 /* What a request records besides its certificate. */
@@ -1301,8 +1317,12 @@ static void enroll(struct pkiop *op)
 	if (renewal && check_renewal(op, csr, t, renew_serial, sizeof(renew_serial)) !=
 	    SCEP_FAIL_NONE)
 		goto out;
-	/* Under a validator, it decides instead of the password rules. */
-	if ((!renewal || prof->renewal_challenge) && validator_refused(op, csr, plain, plain_len))
+	/*
+	 * Under a validator, it decides instead of the password rules; renewals
+	 * too unless its renewals setting is "skip".
+	 */
+	if ((!renewal || prof->renewal_challenge || renewal_validated(op)) &&
+	    validator_refused(op, csr, plain, plain_len))
 		goto out;
 	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
 	if ((!renewal || prof->renewal_challenge) && !op->validated) {

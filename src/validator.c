@@ -25,6 +25,7 @@ struct validator {
 	const struct validator_ops *ops;
 	void *impl;
 	unsigned max_concurrent;
+	int renewals;                  /* validators.renewals = "validate" */
 	atomic_uint in_flight;
 };
 
@@ -54,7 +55,7 @@ enum validator_verdict validator_set_result(struct validator_result *res,
 	return v;
 }
 
-/* The operations of a configured type; NULL for one not built (intune). */
+/* The operations of a configured type; NULL for an unknown one. */
 static const struct validator_ops *ops_of(const char *type)
 {
 	if (type == NULL)
@@ -63,6 +64,8 @@ static const struct validator_ops *ops_of(const char *type)
 		return &validator_webhook_ops;
 	if (strcmp(type, validator_exec_ops.type) == 0)
 		return &validator_exec_ops;
+	if (strcmp(type, validator_intune_ops.type) == 0)
+		return &validator_intune_ops;
 	return NULL;
 }
 
@@ -79,7 +82,7 @@ struct validator_set *validator_set_new(const struct config *cfg, char *err, siz
 		c = &cfg->validators[i];
 		v = &set->v[set->n];
 		if ((v->ops = ops_of(c->type)) == NULL) {
-			errorf(err, errlen, "validator %s: type %s: not built yet", c->name,
+			errorf(err, errlen, "validator %s: unknown type %s", c->name,
 			    c->type != NULL ? c->type : "(none)");
 			goto out;
 		}
@@ -90,6 +93,7 @@ struct validator_set *validator_set_new(const struct config *cfg, char *err, siz
 		}
 		v->name = xstrdup(c->name);
 		v->max_concurrent = c->max_concurrent ? c->max_concurrent : 16;
+		v->renewals = c->renewals == NULL || strcmp(c->renewals, "skip") != 0;
 		atomic_init(&v->in_flight, 0);
 		set->n++;
 	}
@@ -182,6 +186,16 @@ int validator_notify_success(struct validator *v, const struct validator_request
 		return -1;
 	}
 	return 0;
+}
+
+int validator_validates_renewals(const struct validator *v)
+{
+	return v->renewals;
+}
+
+int validator_success_required(const struct validator *v)
+{
+	return v->ops->success_required;
 }
 
 int validator_notify_failure(struct validator *v, const struct validator_request *rq,

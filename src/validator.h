@@ -5,7 +5,7 @@
  * profiles.validator, validators = ( { ... } ) in scepd.conf):
  *   webhook  step-ca's SCEPCHALLENGE webhook protocol over HTTPS (webhook.c)
  *   exec     a program given the same JSON document (validator_exec.c)
- *   intune   Microsoft Intune (not built yet: the configuration refuses it)
+ *   intune   Microsoft Intune's SCEP challenge validation (validator_intune.c)
  * A set is built once per configuration generation and is then safe to use
  * from every request thread at once. A check never allows on error: a
  * time-out, an unreachable service, a broken answer or too many checks at
@@ -78,6 +78,20 @@ enum validator_verdict validator_check(struct validator *v, const struct validat
  * changes the answer. 0, or -1 when the notification failed.
  */
 int validator_notify_success(struct validator *v, const struct validator_request *rq, X509 *cert);
+/*
+ * 1 when v is asked about renewals signed by a certificate scepd issued too
+ * (validators.renewals = "validate", the default); 0 when they are issued on
+ * the strength of that signature ("skip").
+ */
+int validator_validates_renewals(const struct validator *v);
+
+/*
+ * 1 when a failed success notification must withhold the certificate (the
+ * CertRep becomes a FAILURE): Intune's successNotification comes before the
+ * CertRep, and the device gets nothing when it fails (intune.md §4).
+ */
+int validator_success_required(const struct validator *v);
+
 int validator_notify_failure(struct validator *v, const struct validator_request *rq,
     int failinfo, int32_t hresult, const char *description);
 

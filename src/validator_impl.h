@@ -28,9 +28,12 @@ struct validator_ops {
 	int (*notify_failure)(void *impl, const struct validator_request *rq, int failinfo,
 	    int32_t hresult, const char *description, char *why, size_t whylen);
 	void (*destroy)(void *impl);
+	/* 1: a failed success notification withholds the certificate (Intune, intune.md §4). */
+	int success_required;
 };
 
-extern const struct validator_ops validator_webhook_ops, validator_exec_ops;
+extern const struct validator_ops validator_webhook_ops, validator_exec_ops,
+    validator_intune_ops;
 
 /* Sets res->verdict and res->reason (printf format); returns the verdict. */
 enum validator_verdict validator_set_result(struct validator_result *res,

@@ -715,7 +715,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 151, "schema has 151 settings");
+	is_int(n, 165, "schema has 165 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -1166,9 +1166,22 @@ static void test_validators(void)
 	fails_with("unknown validator type",
 	    "validators = (\n { name = \"a\";\n type = \"ldap\"; }\n);\n",
 	    LABEL ":3: validators.type: unknown value \"ldap\"; known: webhook, exec, intune\n");
-	fails_with("intune not built yet",
+	fails_with("intune without tenant, client id and credential",
 	    "validators = (\n { name = \"a\";\n type = \"intune\"; }\n);\n",
-	    LABEL ":3: validators.type: type intune: not built yet\n");
+	    LABEL ":3: validators.tenant and validators.client_id must be set when "
+	    "validators.type is \"intune\"\n"
+	    LABEL ":3: validators: type intune takes exactly one of client_secret_file, "
+	    "client_secret_credential and client_certificate (with client_key)\n");
+	fails_with("intune with a secret and a certificate",
+	    "validators = (\n { name = \"a\";\n type = \"intune\"; tenant = \"t\"; client_id = \"c\";\n"
+	    " client_secret_file = \"s\"; client_certificate = \"c.pem\"; client_key = \"c.key\"; }\n);\n",
+	    LABEL ":3: validators: type intune takes exactly one of client_secret_file, "
+	    "client_secret_credential and client_certificate (with client_key)\n");
+	fails_with("intune authority over http to another host",
+	    "validators = (\n { name = \"a\"; type = \"intune\"; tenant = \"t\"; client_id = \"c\";\n"
+	    " client_secret_file = \"s\";\n authority_url = \"http://login.example/\"; }\n);\n",
+	    LABEL ":4: validators.authority_url: \"http://login.example/\" uses http://, which is "
+	    "only allowed to a loopback address (127.0.0.0/8 or [::1]); use https://\n");
 	fails_with("webhook without url and secret",
 	    "validators = (\n { name = \"w\";\n type = \"webhook\"; }\n);\n",
 	    LABEL ":3: validators.url must be set when validators.type is \"webhook\"\n"

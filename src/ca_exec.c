@@ -14,16 +14,11 @@
  * scepd.conf(5) documents the contract.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -39,10 +34,10 @@
 #include "ca_impl.h"
 #include "config.h"
 #include "signer.h"
+#include "subproc.h"
 #include "util.h"
 
 #define EXEC_PENDING_STATUS 75          /* EX_TEMPFAIL */
-#define EXEC_MAX_STDERR 1024            /* bytes of standard error kept */
 #define EXEC_MAX_HANDLE 1024            /* a program's pending handle */
 #define EXEC_HANDLE_PREFIX "exec1;"
 #define EXEC_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
@@ -54,19 +49,6 @@ struct ca_exec {
 	X509 *ca_cert;
 	struct ca_slots slots;
 	int slots_ok;
-};
-
-/* What one run of the program did. */
-struct exec_run {
-	int exited;              /* exit_status is valid */
-	int exit_status;
-	int signal;              /* killed by this signal (0: none) */
-	int timed_out;
-	int too_much;            /* stdout over max_output */
-	unsigned char *out;      /* standard output, NUL-terminated */
-	size_t out_len;
-	char err[EXEC_MAX_STDERR + 1];
-	size_t err_len;
 };
 
 void *ca_exec_new(const struct config *cfg, const struct config_backend *b,
@@ -333,260 +315,6 @@ static void submit_env(struct env *e, const struct ca_request *req)
 	env_add(e, "SCEPD_TEMPLATE", req->template_name);
 }
 
-/* --- running the program --------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
-/* 1 when the child has ended (not yet reaped), 0 when it runs, -1 on error. */
-static int child_ended(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
-		return errno == EINTR ? 0 : -1;
-	return si.si_pid == pid;
-}
-
-/*
- * Runs the program with envp and input on its standard input, until it has
- * ended and closed its output, or the time is up. 0 with *run filled (the
- * program may still have failed), or -1 with a reason when it cannot start.
- */
-static int run_program(const struct ca_exec *x, char *const envp[], const unsigned char *input,
-    size_t input_len, struct exec_run *run, char *why, size_t whylen)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t dflt, none, pipemask, oldmask, pending;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int have_fa = 0, have_attr = 0, sigpipe_was_pending = 0, masked = 0, status = 0;
-	int rc = -1, e, n, ended = 0;
-	struct pollfd pfd[3];
-	char *argv[2];
-	char buf[4096];
-	size_t written = 0, cap;
-	ssize_t r;
-	int64_t deadline, left;
-	pid_t pid = -1;
-
-	memset(run, 0, sizeof(*run));
-	cap = x->max_output + 1;
-	run->out = xmalloc(cap + 1);
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(errp, O_CLOEXEC) == -1) {
-		snprintf(why, whylen, "cannot make pipes: %s", strerror(errno));
-		goto out;
-	}
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
-		goto spawn_error;
-	have_fa = 1;
-	/* Only the three pipes: any descriptor opened without O_CLOEXEC (by a library, or
-	 * inherited by scepd) is closed in the child too. */
-	if ((e = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, errp[1], 2)) != 0 ||
-	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		goto spawn_error;
-	if ((e = posix_spawnattr_init(&attr)) != 0)
-		goto spawn_error;
-	have_attr = 1;
-	/* Its own process group (killed as one), no blocked signals, default handlers. */
-	sigemptyset(&none);
-	sigemptyset(&dflt);
-	sigaddset(&dflt, SIGPIPE);
-	sigaddset(&dflt, SIGHUP);
-	sigaddset(&dflt, SIGINT);
-	sigaddset(&dflt, SIGTERM);
-	sigaddset(&dflt, SIGQUIT);
-	sigaddset(&dflt, SIGALRM);
-	sigaddset(&dflt, SIGCHLD);
-	sigaddset(&dflt, SIGUSR1);
-	sigaddset(&dflt, SIGUSR2);
-	if ((e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF)) != 0 || (e = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&attr, &dflt)) != 0)
-		goto spawn_error;
-	argv[0] = x->program;
-	argv[1] = NULL;
-	if ((e = posix_spawn(&pid, x->program, &fa, &attr, argv, envp)) != 0) {
-		pid = -1;
-		goto spawn_error;
-	}
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[1]);
-	if (fcntl(in[1], F_SETFL, O_NONBLOCK) == -1 || fcntl(out[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(errp[0], F_SETFL, O_NONBLOCK) == -1) {
-		snprintf(why, whylen, "cannot set up pipes: %s", strerror(errno));
-		goto out;
-	}
-	if (input_len == 0)
-		close_fd(&in[1]);
-
-	/*
-	 * A program that exits without reading all its input makes write() raise
-	 * SIGPIPE: blocked in this thread while it runs, and a pending one that
-	 * this run caused is taken back afterwards.
-	 */
-	sigemptyset(&pipemask);
-	sigaddset(&pipemask, SIGPIPE);
-	sigemptyset(&pending);
-	if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
-		sigpipe_was_pending = 1;
-	if (pthread_sigmask(SIG_BLOCK, &pipemask, &oldmask) == 0)
-		masked = 1;
-
-	deadline = mono_ms() + (int64_t)x->timeout * 1000;
-	while (out[0] >= 0 || errp[0] >= 0) {
-		left = deadline - mono_ms();
-		if (left <= 0) {
-			run->timed_out = 1;
-			break;
-		}
-		n = 0;
-		if (in[1] >= 0) {
-			pfd[n].fd = in[1];
-			pfd[n++].events = POLLOUT;
-		}
-		if (out[0] >= 0) {
-			pfd[n].fd = out[0];
-			pfd[n++].events = POLLIN;
-		}
-		if (errp[0] >= 0) {
-			pfd[n].fd = errp[0];
-			pfd[n++].events = POLLIN;
-		}
-		if (poll(pfd, (nfds_t)n, left > 1000 ? 1000 : (int)left) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(why, whylen, "poll: %s", strerror(errno));
-			goto out;
-		}
-		if (in[1] >= 0) {
-			r = write(in[1], input + written, input_len - written);
-			if (r > 0)
-				written += (size_t)r;
-			if ((r < 0 && errno != EAGAIN && errno != EINTR) || written == input_len)
-				close_fd(&in[1]);   /* done, or the program stopped reading */
-		}
-		if (out[0] >= 0) {
-			r = read(out[0], run->out + run->out_len, cap - run->out_len);
-			if (r > 0) {
-				run->out_len += (size_t)r;
-				if (run->out_len > x->max_output) {
-					run->too_much = 1;
-					break;
-				}
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				close_fd(&out[0]);
-			}
-		}
-		if (errp[0] >= 0) {
-			r = read(errp[0], buf, sizeof(buf));
-			if (r > 0) {
-				if (run->err_len < EXEC_MAX_STDERR) {
-					size_t k = (size_t)r;
-
-					if (k > EXEC_MAX_STDERR - run->err_len)
-						k = EXEC_MAX_STDERR - run->err_len;
-					memcpy(run->err + run->err_len, buf, k);
-					run->err_len += k;
-				}
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				close_fd(&errp[0]);
-			}
-		}
-	}
-	close_fd(&in[1]);
-	/* Output closed: wait for the end of the program itself, within the time left. */
-	while (!run->timed_out && !run->too_much) {
-		if ((ended = child_ended(pid)) != 0)
-			break;
-		if (mono_ms() >= deadline) {
-			run->timed_out = 1;
-			break;
-		}
-		usleep(10000);
-	}
-	if (run->timed_out || run->too_much || ended < 0)
-		(void)kill(-pid, SIGKILL);   /* the group: also what it started */
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR) {
-			snprintf(why, whylen, "waitpid: %s", strerror(errno));
-			pid = -1;
-			goto out;
-		}
-	}
-	pid = -1;
-	if (WIFEXITED(status)) {
-		run->exited = 1;
-		run->exit_status = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		run->signal = WTERMSIG(status);
-	}
-	run->out[run->out_len] = '\0';
-	run->err[run->err_len] = '\0';
-	rc = 0;
-	goto out;
-
-spawn_error:
-	snprintf(why, whylen, "cannot run %s: %s", x->program, strerror(e));
-out:
-	if (pid > 0) {
-		(void)kill(-pid, SIGKILL);
-		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-			;
-	}
-	if (masked) {
-		struct timespec zero = { 0, 0 };
-
-		if (!sigpipe_was_pending && sigpending(&pending) == 0 &&
-		    sigismember(&pending, SIGPIPE))
-			(void)sigtimedwait(&pipemask, NULL, &zero);
-		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
-	}
-	if (have_attr)
-		posix_spawnattr_destroy(&attr);
-	if (have_fa)
-		posix_spawn_file_actions_destroy(&fa);
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[0]);
-	close_fd(&errp[1]);
-	return rc;
-}
-
-/* The first line of text, controls replaced, into out. */
-static void first_line(const char *text, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; text[i] != '\0' && text[i] != '\n' && o + 1 < outlen; i++) {
-		if (text[i] == '\r')
-			continue;
-		out[o++] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
-	}
-	out[o] = '\0';
-}
-
 /* Reads every PEM certificate of text; NULL when there is none. */
 static STACK_OF(X509) *read_certs(const unsigned char *text, size_t len)
 {
@@ -614,14 +342,14 @@ out:
 }
 
 /* Turns a finished run into the outcome. */
-static enum ca_outcome interpret(const struct ca_exec *x, struct exec_run *run,
+static enum ca_outcome interpret(const struct ca_exec *x, struct subproc_result *run,
     const unsigned char spki[32], const char *default_handle, struct ca_result *res)
 {
 	STACK_OF(X509) *certs;
-	char line[EXEC_MAX_STDERR + 1];
+	char line[SUBPROC_MAX_STDERR + 1];
 	size_t i, len;
 
-	first_line(run->err, line, sizeof(line));
+	subproc_first_line(run->err, line, sizeof(line));
 	if (run->timed_out)
 		return ca_set(res, CA_UNAVAILABLE, "backend.program did not answer within %u "
 		    "seconds (backend.timeout); it was killed", x->timeout);
@@ -694,8 +422,8 @@ static enum ca_outcome exec_run(struct ca_exec *x, struct env *e, const unsigned
     size_t input_len, const unsigned char spki[32], const char *default_handle,
     struct ca_result *res)
 {
-	struct exec_run run;
-	char why[300];
+	struct subproc_result run;
+	char why[300], *argv[2] = { x->program, NULL };
 	enum ca_outcome o;
 
 	memset(&run, 0, sizeof(run));
@@ -703,12 +431,13 @@ static enum ca_outcome exec_run(struct ca_exec *x, struct env *e, const unsigned
 		return ca_set(res, CA_UNAVAILABLE, "every place for backend.program is taken "
 		    "(backend.max_concurrent); none came free within %u seconds", x->timeout);
 	e->v[e->n] = NULL;
-	if (run_program(x, e->v, input, input_len, &run, why, sizeof(why)) != 0)
+	if (subproc_run(argv, e->v, input, input_len, x->timeout, x->max_output, &run, why,
+	    sizeof(why)) != 0)
 		o = ca_set(res, CA_UNAVAILABLE, "%s", why);
 	else
 		o = interpret(x, &run, spki, default_handle, res);
 	ca_slots_release(&x->slots);
-	free(run.out);
+	subproc_result_free(&run);
 	return o;
 }
 

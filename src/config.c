@@ -43,7 +43,7 @@ enum cf_type {
 	CF_DIR,		/* char *: state directory, relative to the file's directory */
 	CF_PATH,	/* char *: file, relative to state_dir */
 	CF_LISTEN,	/* struct config_listen[]: list of "HOST:PORT" / "[V6]:PORT" */
-	CF_WORDS,	/* char *[]: list of choices, no duplicates */
+	CF_WORDS,	/* char *[]: list of choices, no duplicates; without choices any strings */
 	CF_OIDS,	/* char *[]: list of OpenSSL object names or dotted OIDs */
 	CF_KEYUSAGE,	/* unsigned X509v3_KU_* mask: list of key usage names */
 	CF_NETS		/* struct config_net[]: list of "ADDRESS" / "ADDRESS/PREFIX" */
@@ -134,6 +134,9 @@ static const char *const cf_tls_versions[] = { "1.2", "1.3", NULL };
 static const char *const cf_backend_types[] = { "local", "scep", "exec", NULL };
 
 static const char *const cf_unavailable[] = { "failure", "pending", NULL };
+
+static const char *const cf_validator_types[] = { "webhook", "exec", "intune", NULL };
+static const char *const cf_validator_renewals[] = { "validate", "skip", NULL };
 
 static const char *const cf_facilities[] = {
 	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news",
@@ -378,6 +381,9 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("challenge.failure_window", CF_UINT, challenge_failure_window, .min = 1, \
 	    .max = 86400, .def_num = 300, .desc = "Seconds, counted from an address's first " \
 	    "rejected password, over which challenge.max_failures applies.") \
+	X("challenge.validator", CF_STRING, validator, .def_str = "", \
+	    .desc = "Name of the validator (in validators) that decides on every request " \
+	    "instead of the password rules; empty uses the password rules.") \
 	X("admin.enabled", CF_BOOL, admin_enabled, .def_num = 1, \
 	    .desc = "Serve the NDES challenge pages at /certsrv/mscep_admin/.") \
 	X("admin.basic", CF_BOOL, admin_basic, .def_num = 0, \
@@ -507,7 +513,83 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X(pre "ra_enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra_enc_cert.") \
 	X(pre "backend", CF_STRING, backend, .def_str = "default", \
 	    .desc = "The backend that issues this profile's certificates: \"default\" " \
-	    "(the backend group) or a name in backends.")
+	    "(the backend group) or a name in backends.") \
+	X(pre "validator", CF_STRING, validator, .inherit = "challenge.validator", \
+	    .desc = "As challenge.validator.")
+
+/*
+ * The elements of validators = ( { ... } ): who decides whether a request is
+ * issued, instead of the password rules (validator.h).
+ */
+#define CF_VALIDATOR(X, pre) \
+	X(pre "name", CF_STRING, name, .required = 1, \
+	    .desc = "Name of the validator, used by challenge.validator and " \
+	    "profiles.validator: letters, digits, '-' and '_'.") \
+	X(pre "type", CF_WORD, type, .required = 1, .choices = cf_validator_types, \
+	    .desc = "webhook (step-ca's SCEPCHALLENGE webhook protocol), exec (a program) " \
+	    "or intune (Microsoft Intune).") \
+	X(pre "url", CF_STRING, url, \
+	    .desc = "webhook: URL of the SCEPCHALLENGE webhook; https://, or http:// to a " \
+	    "loopback address only.") \
+	X(pre "id", CF_STRING, id, \
+	    .desc = "webhook: the X-Smallstep-Webhook-ID header; unset sends the name.") \
+	X(pre "secret_file", CF_PATH, secret_file, \
+	    .desc = "webhook: file holding the shared secret, base64 as step-ca keeps it; " \
+	    "it keys the HMAC-SHA256 X-Smallstep-Signature.") \
+	X(pre "notify_url", CF_STRING, notify_url, \
+	    .desc = "webhook: URL of a NOTIFYING webhook told about each issuance and each " \
+	    "failure after an allowed request; unset tells nobody.") \
+	X(pre "ca_file", CF_PATH, ca_file, \
+	    .desc = "https: CA certificates (PEM) that verify the server; unset uses the " \
+	    "system's.") \
+	X(pre "client_certificate", CF_PATH, client_certificate, \
+	    .desc = "https: client certificate (PEM) presented to the server; with " \
+	    "client_key.") \
+	X(pre "client_key", CF_PATH, client_key, \
+	    .desc = "https: private key (PEM) of client_certificate.") \
+	X(pre "program", CF_PATH, program, \
+	    .desc = "exec: the program run for each request, without a shell, relative " \
+	    "to state_dir.") \
+	X(pre "args", CF_WORDS, args, CF_COUNT(n_args), .max_items = CONFIG_MAX_LIST, \
+	    .def_list = cf_def_none, .desc = "exec: arguments given to the program after " \
+	    "its name.") \
+	X(pre "tenant", CF_STRING, tenant, \
+	    .desc = "intune: the Entra ID tenant, a domain (contoso.onmicrosoft.com) or its " \
+	    "GUID.") \
+	X(pre "client_id", CF_STRING, client_id, \
+	    .desc = "intune: the application (client) id of the Entra app registration with " \
+	    "Intune's scep_challenge_provider and Graph's Application.Read.All permissions.") \
+	X(pre "client_secret_file", CF_PATH, client_secret_file, \
+	    .desc = "intune: file holding the app's client secret (one line, mode 0600); or " \
+	    "client_secret_credential, or client_certificate and client_key.") \
+	X(pre "client_secret_credential", CF_STRING, client_secret_credential, \
+	    .desc = "intune: name of a systemd credential (LoadCredential=) holding the " \
+	    "client secret, read from $CREDENTIALS_DIRECTORY.") \
+	X(pre "authority_url", CF_STRING, authority_url, \
+	    .desc = "intune: Entra ID's base URL; unset: https://login.microsoftonline.com/. " \
+	    "https://, or http:// to a loopback address only (tests and labs).") \
+	X(pre "graph_url", CF_STRING, graph_url, \
+	    .desc = "intune: Microsoft Graph's base URL (service discovery); unset: " \
+	    "https://graph.microsoft.com/. https://, or http:// to a loopback address only.") \
+	X(pre "intune_resource_url", CF_STRING, intune_resource_url, \
+	    .desc = "intune: Intune's resource URL, whose /.default scope the Intune token " \
+	    "asks for; unset: https://api.manage.microsoft.com/.") \
+	X(pre "proxy", CF_STRING, proxy, \
+	    .desc = "intune: HTTP proxy for every request to Entra ID, Graph and Intune " \
+	    "(http://host:port; https:// through CONNECT); unset: none.") \
+	X(pre "provider", CF_STRING, provider, \
+	    .desc = "intune: the callerInfo sent to Intune; unset: scepd/VERSION.") \
+	X(pre "renewals", CF_WORD, renewals, .def_str = "validate", \
+	    .choices = cf_validator_renewals, \
+	    .desc = "A renewal signed by a certificate scepd issued: validate asks the " \
+	    "validator as for a first enrollment; skip issues it on the strength of that " \
+	    "signature (unless renewal.require_challenge or profiles.renewal_challenge).") \
+	X(pre "timeout", CF_UINT, timeout, .min = 1, .max = 600, .def_num = 10, \
+	    .desc = "Seconds one check (one HTTP exchange or one program run) may take; " \
+	    "then the request is refused.") \
+	X(pre "max_concurrent", CF_UINT, max_concurrent, .min = 1, .max = 1024, \
+	    .def_num = 16, .desc = "Checks running at once; a request beyond them is " \
+	    "refused.")
 
 #define CF_STRUCT struct config
 static const struct cf_setting cf_schema[] = { CF_SCHEMA(CF_ENTRY) };
@@ -531,22 +613,28 @@ static const struct cf_setting cf_bk_schema[] = {
 	CF_BACKEND(CF_ENTRY, "backends.", CF_AS_IS)
 };
 #undef CF_STRUCT
+#define CF_STRUCT struct config_validator
+static const struct cf_setting cf_val_schema[] = { CF_VALIDATOR(CF_ENTRY, "validators.") };
+#undef CF_STRUCT
 static const char *const cf_names[] = {
 	CF_SCHEMA(CF_NAME) "templates.name", CF_TEMPLATE(CF_NAME, "templates.")
 	CF_PROFILE(CF_NAME, "profiles.") "backends.name",
-	CF_BACKEND(CF_NAME, "backends.", CF_AS_IS) NULL
+	CF_BACKEND(CF_NAME, "backends.", CF_AS_IS) CF_VALIDATOR(CF_NAME, "validators.") NULL
 };
 #define N_SETTINGS (sizeof(cf_schema) / sizeof(cf_schema[0]))
 #define N_TMPL_SETTINGS (sizeof(cf_tmpl_schema) / sizeof(cf_tmpl_schema[0]))
 #define N_PROF_SETTINGS (sizeof(cf_prof_schema) / sizeof(cf_prof_schema[0]))
 #define N_BK_SETTINGS (sizeof(cf_bk_schema) / sizeof(cf_bk_schema[0]))
+#define N_VAL_SETTINGS (sizeof(cf_val_schema) / sizeof(cf_val_schema[0]))
 
 /*
  * The lists of groups, name = ( { ... }, ... ): each element is a struct
  * described by its own table. cf_list_get() and cf_list_set() reach the array
  * and its count in struct config, cf_list_lines() the source lines.
  */
-enum cf_list_id { CF_LIST_TEMPLATES, CF_LIST_PROFILES, CF_LIST_BACKENDS, N_LISTS };
+enum cf_list_id {
+	CF_LIST_TEMPLATES, CF_LIST_PROFILES, CF_LIST_BACKENDS, CF_LIST_VALIDATORS, N_LISTS
+};
 
 static const struct cf_list {
 	const char *name;
@@ -563,6 +651,9 @@ static const struct cf_list {
 	[CF_LIST_BACKENDS] = { "backends", cf_bk_schema, N_BK_SETTINGS,
 	    sizeof(struct config_backend), CONFIG_MAX_BACKENDS, "Named CA backends, for "
 	    "profiles.backend (the backend group is the backend \"default\")." },
+	[CF_LIST_VALIDATORS] = { "validators", cf_val_schema, N_VAL_SETTINGS,
+	    sizeof(struct config_validator), CONFIG_MAX_VALIDATORS, "Challenge validators, for "
+	    "challenge.validator and profiles.validator." },
 };
 
 /* The elements of list k in cfg (*n of them). */
@@ -575,6 +666,9 @@ static void *cf_list_get(const struct config *cfg, enum cf_list_id k, size_t *n)
 	case CF_LIST_PROFILES:
 		*n = cfg->n_profiles;
 		return cfg->profiles;
+	case CF_LIST_VALIDATORS:
+		*n = cfg->n_validators;
+		return cfg->validators;
 	default:
 		*n = cfg->n_backends;
 		return cfg->backends;
@@ -591,6 +685,10 @@ static void cf_list_set(struct config *cfg, enum cf_list_id k, void *elems, size
 	case CF_LIST_PROFILES:
 		cfg->profiles = elems;
 		cfg->n_profiles = n;
+		break;
+	case CF_LIST_VALIDATORS:
+		cfg->validators = elems;
+		cfg->n_validators = n;
 		break;
 	default:
 		cfg->backends = elems;
@@ -629,6 +727,7 @@ struct cf_ctx {
 	unsigned tmpl_line[CONFIG_MAX_TEMPLATES][N_TMPL_SETTINGS + 1];
 	unsigned prof_line[CONFIG_MAX_PROFILES][N_PROF_SETTINGS + 1];
 	unsigned bk_line[CONFIG_MAX_BACKENDS][N_BK_SETTINGS + 1];
+	unsigned val_line[CONFIG_MAX_VALIDATORS][N_VAL_SETTINGS + 1];
 };
 
 /* The lines of list k: element i's at [i * (n_set + 1)], as in tmpl_line. */
@@ -639,6 +738,8 @@ static unsigned *cf_list_lines(struct cf_ctx *ctx, enum cf_list_id k)
 		return &ctx->tmpl_line[0][0];
 	case CF_LIST_PROFILES:
 		return &ctx->prof_line[0][0];
+	case CF_LIST_VALIDATORS:
+		return &ctx->val_line[0][0];
 	default:
 		return &ctx->bk_line[0][0];
 	}
@@ -1349,7 +1450,7 @@ static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, void *cf
 			    "a rollover CA waits (scepctl ca rollover)");
 			return;
 		}
-		if (s->type == CF_WORDS && !cf_in(s->choices, item)) {
+		if (s->type == CF_WORDS && s->choices != NULL && !cf_in(s->choices, item)) {
 			cf_error(ctx, line, "%s: unknown value \"%s\"; known: %s", s->path, item,
 			    cf_join(s->choices, buf, sizeof(buf)));
 			return;
@@ -1358,7 +1459,7 @@ static void cf_list_add(struct cf_ctx *ctx, const struct cf_setting *s, void *cf
 			cf_error(ctx, line, "%s: \"%s\": %s", s->path, item, why);
 			return;
 		}
-		for (i = 0; i < *count; i++) {
+		for (i = 0; (s->choices != NULL || s->type == CF_OIDS) && i < *count; i++) {
 			if (strcmp(v[i], item) == 0) {
 				cf_error(ctx, line, "%s: \"%s\" is listed twice", s->path, item);
 				return;
@@ -2158,6 +2259,123 @@ static void cf_check_backends(struct cf_ctx *ctx, const struct config *cfg)
 			    "(\"default\" or a name in backends)", cfg->profiles[i].backend);
 }
 
+/*
+ * NULL when url may carry a validator's requests: https://, or http:// to a
+ * loopback address (127.0.0.0/8, [::1]); else why not.
+ */
+static const char *cf_validator_url_check(const char *url)
+{
+	const char *host, *end;
+	char buf[64];
+	unsigned char addr[16];
+	size_t n;
+
+	for (n = 0; url[n] != '\0'; n++)
+		if ((unsigned char)url[n] <= 0x20 || (unsigned char)url[n] >= 0x7f)
+			return "spaces and non-ASCII characters must be percent-encoded";
+	if (strncmp(url, "https://", 8) == 0)
+		return url[8] != '\0' && url[8] != '/' ? NULL : "has no host";
+	if (strncmp(url, "http://", 7) != 0)
+		return "is not an https:// URL";
+	host = url + 7;
+	if (host[0] == '[') {
+		host++;
+		end = strchr(host, ']');
+	} else {
+		end = host + strcspn(host, ":/?#");
+	}
+	n = end != NULL ? (size_t)(end - host) : 0;
+	if (n > 0 && n < sizeof(buf)) {
+		memcpy(buf, host, n);
+		buf[n] = '\0';
+		if (inet_pton(AF_INET, buf, addr) == 1 && addr[0] == 127)
+			return NULL;
+		if (inet_pton(AF_INET6, buf, addr) == 1 && memcmp(addr, &in6addr_loopback, 16) == 0)
+			return NULL;
+	}
+	return "uses http://, which is only allowed to a loopback address (127.0.0.0/8 or "
+	    "[::1]); use https://";
+}
+
+/* The validators list, and the validator challenge.validator and each profile name. */
+static void cf_check_validators(struct cf_ctx *ctx, const struct config *cfg)
+{
+	const struct config_validator *v;
+	const unsigned *l;
+	const char *why;
+	unsigned tl;
+	size_t i;
+
+#define VLINE(leaf) cf_elem_line_of(l, cf_val_schema, N_VAL_SETTINGS, leaf)
+	for (i = 0; i < cfg->n_validators; i++) {
+		v = &cfg->validators[i];
+		l = ctx->val_line[i];
+		if (v->name == NULL || v->type == NULL)
+			continue;
+		cf_check_elem_name(ctx, "validators", cf_val_schema, N_VAL_SETTINGS,
+		    cfg->validators, sizeof(*v), i, l, "not \"default\"");
+		tl = VLINE("type") ? VLINE("type") : l[0];
+		if (strcmp(v->type, "intune") == 0) {
+			if (v->tenant == NULL || v->client_id == NULL)
+				cf_error(ctx, tl, "validators.tenant and validators.client_id must be "
+				    "set when validators.type is \"intune\"");
+			if ((v->client_secret_file != NULL) + (v->client_secret_credential != NULL) +
+			    (v->client_certificate != NULL) != 1)
+				cf_error(ctx, tl, "validators: type intune takes exactly one of "
+				    "client_secret_file, client_secret_credential and "
+				    "client_certificate (with client_key)");
+		}
+		if (v->authority_url != NULL &&
+		    (why = cf_validator_url_check(v->authority_url)) != NULL)
+			cf_error(ctx, VLINE("authority_url"), "validators.authority_url: \"%s\" %s",
+			    v->authority_url, why);
+		if (v->graph_url != NULL && (why = cf_validator_url_check(v->graph_url)) != NULL)
+			cf_error(ctx, VLINE("graph_url"), "validators.graph_url: \"%s\" %s",
+			    v->graph_url, why);
+		if (v->intune_resource_url != NULL &&
+		    (why = cf_validator_url_check(v->intune_resource_url)) != NULL)
+			cf_error(ctx, VLINE("intune_resource_url"), "validators.intune_resource_url: "
+			    "\"%s\" %s", v->intune_resource_url, why);
+		if (v->proxy != NULL && strncmp(v->proxy, "http://", 7) != 0 &&
+		    strncmp(v->proxy, "https://", 8) != 0)
+			cf_error(ctx, VLINE("proxy"), "validators.proxy: \"%s\" is not an http:// "
+			    "or https:// URL", v->proxy);
+		if (strcmp(v->type, "webhook") == 0) {
+			if (v->url == NULL)
+				cf_error(ctx, tl, "validators.url must be set when validators.type is "
+				    "\"webhook\"");
+			if (v->secret_file == NULL)
+				cf_error(ctx, tl, "validators.secret_file must be set when "
+				    "validators.type is \"webhook\"");
+		}
+		if (v->url != NULL && (why = cf_validator_url_check(v->url)) != NULL)
+			cf_error(ctx, VLINE("url"), "validators.url: \"%s\" %s", v->url, why);
+		if (v->notify_url != NULL && (why = cf_validator_url_check(v->notify_url)) != NULL)
+			cf_error(ctx, VLINE("notify_url"), "validators.notify_url: \"%s\" %s",
+			    v->notify_url, why);
+		if ((v->client_certificate == NULL) != (v->client_key == NULL))
+			cf_error(ctx, VLINE(v->client_key == NULL ? "client_certificate" :
+			    "client_key"), "validators: client_certificate and client_key are "
+			    "given together or not at all");
+		if (strcmp(v->type, "exec") == 0 && v->program == NULL)
+			cf_error(ctx, tl, "validators.program must be set when validators.type is "
+			    "\"exec\"");
+	}
+#undef VLINE
+	if (cfg->validator != NULL && cfg->validator[0] != '\0' &&
+	    config_validator_find(cfg, cfg->validator) == NULL)
+		cf_error(ctx, cf_line_of(ctx, "challenge.validator"), "challenge.validator: no "
+		    "validator named \"%s\" (a name in validators)", cfg->validator);
+	for (i = 0; i < cfg->n_profiles; i++)
+		if (cfg->profiles[i].validator != NULL && cfg->profiles[i].validator[0] != '\0' &&
+		    config_validator_find(cfg, cfg->profiles[i].validator) == NULL &&
+		    cf_elem_line_of(ctx->prof_line[i], cf_prof_schema, N_PROF_SETTINGS,
+		    "validator") != 0)
+			cf_error(ctx, cf_elem_line_of(ctx->prof_line[i], cf_prof_schema,
+			    N_PROF_SETTINGS, "validator"), "profiles.validator: no validator named "
+			    "\"%s\" (a name in validators)", cfg->profiles[i].validator);
+}
+
 static void cf_check_crl(struct cf_ctx *ctx, struct config *cfg)
 {
 	const char *why;
@@ -2205,6 +2423,7 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 	}
 
 	cf_check_backends(ctx, cfg);
+	cf_check_validators(ctx, cfg);
 
 	u = cf_index("challenge.UseSinglePassword");
 	p = cf_index("challenge.SinglePassword");
@@ -2478,6 +2697,18 @@ const struct config_backend *config_backend_find(const struct config *cfg, const
 	for (i = 0; i < cfg->n_backends; i++)
 		if (cfg->backends[i].name != NULL && strcmp(cfg->backends[i].name, name) == 0)
 			return &cfg->backends[i];
+	return NULL;
+}
+
+const struct config_validator *config_validator_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	if (name == NULL || name[0] == '\0')
+		return NULL;
+	for (i = 0; i < cfg->n_validators; i++)
+		if (cfg->validators[i].name != NULL && strcmp(cfg->validators[i].name, name) == 0)
+			return &cfg->validators[i];
 	return NULL;
 }
 

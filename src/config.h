@@ -19,6 +19,7 @@
 #define CONFIG_MAX_TEMPLATES 32
 #define CONFIG_MAX_PROFILES 32
 #define CONFIG_MAX_BACKENDS 32
+#define CONFIG_MAX_VALIDATORS 32
 
 /*
  * A certificate template: what a certificate may say and which requests it
@@ -66,6 +67,40 @@ struct config_backend {
 	char *when_unavailable;   /* when_unavailable: "failure" | "pending"; default "failure" */
 };
 
+/*
+ * A challenge validator (validator.h): an element of validators = ( { ... } ),
+ * which challenge.validator and profiles.validator name. A request under a
+ * validator is issued only when it allows it. Paths are resolved against
+ * state_dir; secret files are read by validator.c at start-up, not here.
+ */
+struct config_validator {
+	char *name;               /* validators.name: required, unique, [A-Za-z0-9_-] */
+	char *type;               /* type: "webhook" | "exec" | "intune"; required */
+	char *url;                /* url: webhook: the SCEPCHALLENGE webhook (https://, or http:// to loopback) */
+	char *id;                 /* id: webhook: X-Smallstep-Webhook-ID; NULL: the name */
+	char *secret_file;        /* secret_file: webhook: the base64 shared secret */
+	char *notify_url;         /* notify_url: webhook: NOTIFYING webhook; NULL: none */
+	char *ca_file;            /* ca_file: https: CA certificates (PEM); NULL: the system's */
+	char *client_certificate; /* client_certificate: https: client certificate (PEM); NULL: none */
+	char *client_key;         /* client_key: its private key */
+	char *program;            /* program: exec: the program (resolved against state_dir) */
+	char *args[CONFIG_MAX_LIST]; /* args: exec: its arguments after argv[0] */
+	size_t n_args;
+	char *tenant;             /* tenant: intune: the Entra ID tenant (domain or GUID) */
+	char *client_id;          /* client_id: intune: the Entra application (client) id */
+	char *client_secret_file; /* client_secret_file: intune: file holding the client secret */
+	char *client_secret_credential; /* client_secret_credential: intune: systemd credential name */
+	char *authority_url;      /* authority_url: intune: NULL = https://login.microsoftonline.com/ */
+	char *graph_url;          /* graph_url: intune: NULL = https://graph.microsoft.com/ */
+	char *intune_resource_url; /* intune_resource_url: intune: NULL = https://api.manage.microsoft.com/ */
+	char *proxy;              /* proxy: intune: HTTP(S) proxy URL; NULL = none */
+	char *provider;           /* provider: intune: callerInfo; NULL = "scepd/VERSION" */
+	char *renewals;           /* renewals: "validate" (default) | "skip": renewals signed by
+	                           * a certificate scepd issued are asked about, or not */
+	unsigned timeout;         /* timeout: seconds; 1..600, default 10 */
+	unsigned max_concurrent;  /* max_concurrent: checks at once; 1..1024, default 16 */
+};
+
 /* The name a backend is known by: backends.name, or "default" for backend { }. */
 #define CONFIG_BACKEND_NAME(b) ((b)->name != NULL ? (b)->name : "default")
 
@@ -98,6 +133,7 @@ struct config_profile {
 	char *ra_enc_cert;
 	char *ra_enc_key;
 	char *backend;            /* backend: name of the backend that issues; default "default" */
+	char *validator;          /* validator: challenge.validator; "" = the password rules */
 };
 
 struct config_listen {
@@ -181,6 +217,8 @@ struct config {
 	unsigned challenge_max_failures; /* challenge.max_failures: rejected passwords per address
 	                                  * before it is blocked; 0 = no limit; default 20 */
 	unsigned challenge_failure_window; /* challenge.failure_window: seconds; default 300 */
+	char *validator;          /* challenge.validator: name in validators; "" (default) = the
+	                           * password rules */
 
 	/* admin { } : the /certsrv/mscep_admin/ pages and their sign-in */
 	int admin_enabled;        /* admin.enabled: serve the pages; default 1 */
@@ -250,6 +288,9 @@ struct config {
 	size_t n_profiles;
 	struct config_backend *backends;   /* backends = ( { ... }, ... ): named, for profiles */
 	size_t n_backends;
+	struct config_validator *validators; /* validators = ( { ... }, ... ): named, for
+	                                      * challenge.validator and profiles.validator */
+	size_t n_validators;
 };
 
 /*
@@ -280,6 +321,9 @@ void config_free(struct config *cfg);
 
 /* The backend called name: "default" (the backend group) or a backends entry; NULL if none. */
 const struct config_backend *config_backend_find(const struct config *cfg, const char *name);
+
+/* The validator called name; NULL if none (or name is NULL or ""). */
+const struct config_validator *config_validator_find(const struct config *cfg, const char *name);
 
 /*
  * 1 when a backend in use is the local CA (the backend group, or one a

@@ -6,6 +6,7 @@
  * gauges that need them (passwords cached, certificate expiry) are handed in
  * by the caller when the page is rendered.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,16 @@ static const char *const metrics_op_names[METRICS_N_OPS] = {
 static const char *const metrics_outcome_names[METRICS_N_OUTCOMES] = {
 	"success", "failure", "pending", "error"
 };
+static const char *const metrics_validator_outcomes[METRICS_VALIDATOR_OUTCOMES] = {
+	"allow", "deny", "error", "busy"
+};
+
+/* The counters of one challenge validator, by name (kept across reloads). */
+struct metrics_validator {
+	char name[65];
+	atomic_ullong checks[METRICS_VALIDATOR_OUTCOMES];
+	atomic_ullong seconds_us;
+};
 
 struct metrics {
 	int64_t started;
@@ -38,6 +49,9 @@ struct metrics {
 	atomic_ullong latency_sum_us;
 	atomic_ullong reloads_ok, reloads_failed;
 	atomic_llong last_reload_ok;
+	pthread_mutex_t validators_mu;  /* guards adding a name; counting is lock-free */
+	atomic_size_t n_validators;
+	struct metrics_validator validators[METRICS_MAX_VALIDATORS];
 };
 
 struct metrics *metrics_new(int64_t started)
@@ -57,11 +71,17 @@ struct metrics *metrics_new(int64_t started)
 	atomic_init(&m->reloads_ok, 0);
 	atomic_init(&m->reloads_failed, 0);
 	atomic_init(&m->last_reload_ok, started);
+	atomic_init(&m->n_validators, 0);
+	if (pthread_mutex_init(&m->validators_mu, NULL) != 0)
+		abort();
 	return m;
 }
 
 void metrics_free(struct metrics *m)
 {
+	if (m == NULL)
+		return;
+	pthread_mutex_destroy(&m->validators_mu);
 	free(m);
 }
 
@@ -117,6 +137,44 @@ void metrics_reload(struct metrics *m, int ok, int64_t when)
 	}
 }
 
+/* The counters of validator name, added when first seen; NULL when the table is full. */
+static struct metrics_validator *validator_slot(struct metrics *m, const char *name)
+{
+	struct metrics_validator *v = NULL;
+	size_t i, n = atomic_load(&m->n_validators);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(m->validators[i].name, name) == 0)
+			return &m->validators[i];
+	pthread_mutex_lock(&m->validators_mu);
+	n = atomic_load(&m->n_validators);
+	for (i = 0; i < n && v == NULL; i++)
+		if (strcmp(m->validators[i].name, name) == 0)
+			v = &m->validators[i];
+	if (v == NULL && n < METRICS_MAX_VALIDATORS) {
+		v = &m->validators[n];
+		snprintf(v->name, sizeof(v->name), "%s", name);
+		for (i = 0; i < METRICS_VALIDATOR_OUTCOMES; i++)
+			atomic_init(&v->checks[i], 0);
+		atomic_init(&v->seconds_us, 0);
+		atomic_store(&m->n_validators, n + 1);   /* published once filled in */
+	}
+	pthread_mutex_unlock(&m->validators_mu);
+	return v;
+}
+
+void metrics_validator(struct metrics *m, const char *name, unsigned outcome, double seconds)
+{
+	struct metrics_validator *v;
+
+	if (m == NULL || name == NULL || outcome >= METRICS_VALIDATOR_OUTCOMES ||
+	    (v = validator_slot(m, name)) == NULL)
+		return;
+	atomic_fetch_add_explicit(&v->checks[outcome], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&v->seconds_us, seconds <= 0 ? 0 :
+	    (unsigned long long)(seconds * 1e6 + 0.5), memory_order_relaxed);
+}
+
 /* A growing text buffer (xrealloc: the daemon's out-of-memory policy). */
 struct text {
 	char *p;
@@ -161,7 +219,7 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
 {
 	struct text t = { NULL, 0, 4096 };
 	unsigned long long cum = 0, count = 0;
-	size_t i, j;
+	size_t i, j, n;
 
 	t.p = xmalloc(t.cap);
 	t.p[0] = '\0';
@@ -193,6 +251,32 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
 	add(&t, "scepd_enrollment_duration_seconds_sum %.6f\n",
 	    (double)atomic_load(&m->latency_sum_us) / 1e6);
 	add(&t, "scepd_enrollment_duration_seconds_count %llu\n", count);
+
+	n = atomic_load(&m->n_validators);
+	if (n > 0) {
+		add(&t, "# HELP scepd_validator_requests_total Checks by challenge validators, "
+		    "by validator and outcome.\n# TYPE scepd_validator_requests_total counter\n");
+		for (i = 0; i < n; i++)
+			for (j = 0; j < METRICS_VALIDATOR_OUTCOMES; j++) {
+				add(&t, "scepd_validator_requests_total{validator=\"");
+				add_label(&t, m->validators[i].name);
+				add(&t, "\",outcome=\"%s\"} %llu\n", metrics_validator_outcomes[j],
+				    (unsigned long long)atomic_load(&m->validators[i].checks[j]));
+			}
+		add(&t, "# HELP scepd_validator_duration_seconds Time challenge validators took "
+		    "to answer.\n# TYPE scepd_validator_duration_seconds summary\n");
+		for (i = 0; i < n; i++) {
+			count = 0;
+			for (j = 0; j < METRICS_VALIDATOR_OUTCOMES; j++)
+				count += atomic_load(&m->validators[i].checks[j]);
+			add(&t, "scepd_validator_duration_seconds_sum{validator=\"");
+			add_label(&t, m->validators[i].name);
+			add(&t, "\"} %.6f\n", (double)atomic_load(&m->validators[i].seconds_us) / 1e6);
+			add(&t, "scepd_validator_duration_seconds_count{validator=\"");
+			add_label(&t, m->validators[i].name);
+			add(&t, "\"} %llu\n", count);
+		}
+	}
 
 	if (g->challenges_cached >= 0)
 		add(&t, "# HELP scepd_challenge_passwords_cached Unused one-time challenge "

@@ -62,6 +62,12 @@ void metrics_failinfo(struct metrics *m, int failinfo);
 void metrics_enrollment_seconds(struct metrics *m, double seconds);
 void metrics_reload(struct metrics *m, int ok, int64_t when);
 
+/* The outcomes of a challenge validator's check (validator.h's verdicts, in order). */
+#define METRICS_VALIDATOR_OUTCOMES 4    /* allow, deny, error, busy */
+#define METRICS_MAX_VALIDATORS 64       /* names counted; later ones are not */
+/* One check by the validator called name, with outcome (0..3) and latency. */
+void metrics_validator(struct metrics *m, const char *name, unsigned outcome, double seconds);
+
 /* The /metrics body (malloc'd, NUL-terminated; *len without the NUL). */
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *len);
 

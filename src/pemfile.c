@@ -48,6 +48,11 @@ out:
 	return result;
 }
 
+unsigned char *pemfile_read_secret(const char *path, size_t *len, char *err, size_t errlen)
+{
+	return read_pem(path, 1, len, err, errlen);
+}
+
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;

@@ -30,4 +30,11 @@ EVP_PKEY *pemfile_key(const char *path, int private_only, char *err, size_t errl
  */
 unsigned char *pemfile_read_key(const char *path, size_t *len, char *err, size_t errlen);
 
+/*
+ * Reads a secret file (a shared secret, not PEM) whole, refusing one that is
+ * not a regular file or that group or others may access, or larger than
+ * PEMFILE_MAX. NUL-terminated beyond *len; wipe it (OPENSSL_clear_free).
+ */
+unsigned char *pemfile_read_secret(const char *path, size_t *len, char *err, size_t errlen);
+
 #endif

@@ -50,6 +50,7 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "validator.h"
 #include "x509util.h"
 
 #define CT_CAPS "text/plain"
@@ -90,6 +91,8 @@ struct scep_server {
 	struct srv_backend *backends;   /* [0]: the backend group ("default"), then backends */
 	size_t n_backends;
 	const struct srv_backend **profile_backend; /* [i]: the backend of ps->p[i] */
+	struct validator_set *validators;
+	struct validator **profile_validator; /* [i]: the validator of ps->p[i], or NULL */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
@@ -131,6 +134,8 @@ struct pkiop {
 	int ca_unanswered;              /* the failure is a CA backend that gave no answer */
 	unsigned char *crl;             /* the CRL of a GetCRL SUCCESS reply */
 	size_t crl_len;
+	struct validator *validator;    /* the profile's challenge validator, or NULL */
+	int validated;                  /* it allowed this request: tell it how it ended */
 };
 
 static void set_body(struct http_response *resp, int status, const char *type,
@@ -323,6 +328,35 @@ static void redact_waiting(struct scep_server *srv)
 	store_pool_put(srv->pool, st);
 }
 
+/* Builds the challenge validators and settles which one each profile asks. */
+static int validators_new(struct scep_server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	const char *name;
+	size_t i, j;
+
+	if ((srv->validators = validator_set_new(cfg, err, errlen)) == NULL)
+		return -1;
+	srv->profile_validator = xcalloc(srv->ps->n, sizeof(*srv->profile_validator));
+	for (i = 0; i < srv->ps->n; i++) {
+		name = i == 0 ? cfg->validator : NULL;
+		for (j = 0; i > 0 && j < cfg->n_profiles; j++)
+			if (strcmp(cfg->profiles[j].name, srv->ps->p[i].name) == 0)
+				name = cfg->profiles[j].validator;
+		if (name == NULL || name[0] == '\0')
+			continue;
+		/* config.c checked that the name is in validators. */
+		if ((srv->profile_validator[i] = validator_find(srv->validators, name)) == NULL) {
+			errorf(err, errlen, "profile %s: no validator named %s", srv->ps->p[i].name,
+			    name);
+			return -1;
+		}
+		log_msg(LOG_INFO, "profile %s: requests are decided by validator %s (%s)",
+		    srv->ps->p[i].name, name, validator_type(srv->profile_validator[i]));
+	}
+	return 0;
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -351,7 +385,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 		snprintf(err, errlen, "cannot create the challenge rate limiter");
 		goto out;
 	}
-	if (backends_new(srv, err, errlen) != 0)
+	if (backends_new(srv, err, errlen) != 0 || validators_new(srv, err, errlen) != 0)
 		goto out;
 	redact_waiting(srv);
 	result = srv;
@@ -369,6 +403,8 @@ void scep_server_free(struct scep_server *srv)
 		ca_backend_free(srv->backends[i].ca);
 	free(srv->backends);
 	free(srv->profile_backend);
+	validator_set_free(srv->validators);
+	free(srv->profile_validator);
 	if (!srv->limiter_shared)
 		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
@@ -760,6 +796,104 @@ static int challenge_refused(struct pkiop *op, int rc)
 	return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "%s",
 	    challenge_result_text(rc == STORE_CHALLENGE_USED ? CHALLENGE_USED :
 	    rc == STORE_CHALLENGE_EXPIRED ? CHALLENGE_EXPIRED : CHALLENGE_WRONG));
+}
+
+/* What the challenge validator is asked about, or told about, for this request. */
+static void validator_request_of(const struct pkiop *op, const struct csr *csr,
+    const unsigned char *der, size_t der_len, struct validator_request *vrq)
+{
+	memset(vrq, 0, sizeof(*vrq));
+	vrq->transaction_id = op->msg->transaction_id;
+	vrq->challenge = csr->challenge;
+	vrq->profile = op->prof->path != NULL ? op->prof->name : "ndes";
+	vrq->csr = csr->req;
+	vrq->csr_der = der;
+	vrq->csr_len = der_len;
+	vrq->client_addr = op->req->client_addr;
+	vrq->now = op->now;
+}
+
+/*
+ * The challenge step under a validator (challenge.validator or the
+ * profile's): it decides instead of the password rules. 0 when there is no
+ * validator (the password rules apply) or it allowed the request
+ * (op->validated), 1 with the FAILURE when it refused, failed, timed out or
+ * was busy: never a certificate then.
+ */
+static int validator_refused(struct pkiop *op, const struct csr *csr, const unsigned char *der,
+    size_t der_len)
+{
+	struct validator_request vrq;
+	struct validator_result res;
+	enum validator_verdict v;
+	unsigned blocked;
+
+	op->validator = op->srv->profile_validator[op->prof - op->srv->ps->p];
+	if (op->validator == NULL)
+		return 0;
+	/* Refused challenges count per address as rejected passwords do. */
+	if ((blocked = ratelimit_blocked(op->srv->challenge_limiter, op->req->client_addr,
+	    op->now)) > 0) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_PASSWORD, "too many refused challenges "
+		    "from this address (challenge.max_failures); refused for %u more seconds "
+		    "without asking validator %s", blocked, validator_name(op->validator));
+		return 1;
+	}
+	validator_request_of(op, csr, der, der_len, &vrq);
+	v = validator_check(op->validator, &vrq, &res);
+	metrics_validator(op->srv->metrics, validator_name(op->validator), (unsigned)v,
+	    res.seconds);
+	log_msg(v == VALIDATOR_ALLOW ? LOG_INFO : LOG_NOTICE, "%s: validator=%s type=%s "
+	    "outcome=%s latency_ms=%.0f reason=\"%s\"", op->msg->transaction_id,
+	    validator_name(op->validator), validator_type(op->validator),
+	    validator_verdict_name(v), res.seconds * 1000, res.reason);
+	if (v == VALIDATOR_ALLOW) {
+		op->validated = 1;
+		return 0;
+	}
+	if (v == VALIDATOR_DENY)
+		ratelimit_fail(op->srv->challenge_limiter, op->req->client_addr, op->now);
+	fail_hr(op, v == VALIDATOR_DENY ? HR_E_ACCESSDENIED : HR_E_FAIL, SCEP_FAIL_BADREQUEST,
+	    NDES_EVENT_PASSWORD, "validator %s (%s) %s the request (%s, %.0f ms): %s",
+	    validator_name(op->validator), validator_type(op->validator),
+	    v == VALIDATOR_DENY ? "refused" : "could not decide on", validator_verdict_name(v),
+	    res.seconds * 1000, res.reason);
+	return 1;
+}
+
+/* 1 when the profile's validator is asked about renewals too (validators.renewals). */
+static int renewal_validated(const struct pkiop *op)
+{
+	const struct validator *v = op->srv->profile_validator[op->prof - op->srv->ps->p];
+
+	return v != NULL && validator_validates_renewals(v);
+}
+
+/*
+ * After a request the validator allowed: the certificate is stored, tell the
+ * validator before the CertRep goes out (for Intune, a failed notification
+ * withholds the certificate: the reply becomes a FAILURE); or issuing failed,
+ * tell it why.
+ */
+static void validator_after(struct pkiop *op, const struct csr *csr,
+    const unsigned char *der, size_t der_len)
+{
+	struct validator_request vrq;
+
+	if (!op->validated || csr == NULL)
+		return;
+	validator_request_of(op, csr, der, der_len, &vrq);
+	if (op->kind == REPLY_CERT && op->issued != NULL) {
+		if (validator_notify_success(op->validator, &vrq, op->issued) != 0 &&
+		    validator_success_required(op->validator))
+			fail_hr(op, HR_E_FAIL, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT,
+			    "validator %s (%s) was not told of certificate %s: it is recorded "
+			    "but not delivered", validator_name(op->validator),
+			    validator_type(op->validator), op->serial);
+	} else if (op->kind == REPLY_FAILURE) {
+		validator_notify_failure(op->validator, &vrq, op->failinfo, op->rq.hresult,
+		    op->reason);
+	}
 }
 
 /* What a request records besides its certificate. */
@@ -1183,8 +1317,15 @@ static void enroll(struct pkiop *op)
 	if (renewal && check_renewal(op, csr, t, renew_serial, sizeof(renew_serial)) !=
 	    SCEP_FAIL_NONE)
 		goto out;
+	/*
+	 * Under a validator, it decides instead of the password rules; renewals
+	 * too unless its renewals setting is "skip".
+	 */
+	if ((!renewal || prof->renewal_challenge || renewal_validated(op)) &&
+	    validator_refused(op, csr, plain, plain_len))
+		goto out;
 	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
-	if (!renewal || prof->renewal_challenge) {
+	if ((!renewal || prof->renewal_challenge) && !op->validated) {
 		if (prof->challenge.enforce_password &&
 		    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
 		    op->now)) > 0) {
@@ -1257,6 +1398,7 @@ static void enroll(struct pkiop *op)
 		break;
 	}
 out:
+	validator_after(op, csr, plain, plain_len);
 	OPENSSL_free(kept);
 	csr_free(csr);
 	if (plain != NULL)

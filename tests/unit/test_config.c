@@ -715,7 +715,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 140, "schema has 140 settings");
+	is_int(n, 165, "schema has 165 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)
@@ -1100,6 +1100,133 @@ static void test_public_print(void)
 	config_free(cfg);
 }
 
+static void test_validators(void)
+{
+	struct config *cfg, *again;
+	char *errs = NULL, *errs2 = NULL, *printed = NULL;
+
+	cfg = load_as("/etc/scepd/scepd.conf",
+	    "challenge = { validator = \"hook\"; };\n"
+	    "validators = (\n"
+	    " { name = \"hook\"; type = \"webhook\"; url = \"https://mdm.example/challenge\";\n"
+	    "   secret_file = \"hook.secret\"; notify_url = \"http://127.0.0.1:9/notify\";\n"
+	    "   ca_file = \"tls-ca.pem\"; timeout = 3; },\n"
+	    " { name = \"prog\"; type = \"exec\"; program = \"bin/check\";\n"
+	    "   args = [ \"-v\", \"-v\", \"--x=1\" ]; max_concurrent = 2; },\n"
+	    " { name = \"v6\"; type = \"webhook\"; url = \"http://[::1]:8080/x\";\n"
+	    "   secret_file = \"/etc/s\"; id = \"hook-id\"; }\n"
+	    ");\n"
+	    "profiles = (\n"
+	    " { name = \"a\"; validator = \"prog\"; },\n"
+	    " { name = \"b\"; },\n"
+	    " { name = \"c\"; validator = \"\"; }\n"
+	    ");\n", &errs);
+	ok(cfg != NULL, "validators list loads");
+	is_str(errs, "", "validators list: no messages");
+	if (cfg != NULL) {
+		is_int(cfg->n_validators, 3, "three validators");
+		is_str(cfg->validator, "hook", "challenge.validator");
+		is_str(cfg->validators[0].secret_file, "/var/lib/scepd/hook.secret",
+		    "secret_file resolved against state_dir");
+		is_int(cfg->validators[0].timeout, 3, "timeout");
+		is_int(cfg->validators[0].max_concurrent, 16, "max_concurrent default");
+		is_int(cfg->validators[1].timeout, 10, "timeout default");
+		is_str(cfg->validators[1].program, "/var/lib/scepd/bin/check", "program resolved");
+		is_int(cfg->validators[1].n_args, 3, "args: three, a repeated one kept");
+		is_str(cfg->validators[1].args[1], "-v", "args[1]");
+		is_str(cfg->validators[1].args[2], "--x=1", "args[2]");
+		ok(cfg->validators[0].id == NULL, "id unset by default");
+		is_str(cfg->validators[2].id, "hook-id", "id");
+		is_str(cfg->profiles[0].validator, "prog", "profile a: its own validator");
+		is_str(cfg->profiles[1].validator, "hook", "profile b inherits challenge.validator");
+		is_str(cfg->profiles[2].validator, "", "profile c: password rules");
+		ok(config_validator_find(cfg, "prog") == &cfg->validators[1],
+		    "config_validator_find by name");
+		ok(config_validator_find(cfg, "") == NULL, "config_validator_find: empty");
+		ok(config_validator_find(cfg, "nope") == NULL, "config_validator_find: unknown");
+		printed = print(cfg);
+		again = printed != NULL ? load_as("/etc/scepd/scepd.conf", printed, &errs2) : NULL;
+		ok(again != NULL && config_equal(cfg, again), "validators survive config_print");
+		config_free(again);
+		free(errs2);
+		free(printed);
+	}
+	config_free(cfg);
+	free(errs);
+
+	fails_with("challenge.validator names an unknown validator",
+	    "challenge = {\n validator = \"nope\"; };\n",
+	    LABEL ":2: challenge.validator: no validator named \"nope\" (a name in validators)\n");
+	fails_with("profile names an unknown validator",
+	    "profiles = (\n { name = \"a\";\n validator = \"nope\"; }\n);\n",
+	    LABEL ":3: profiles.validator: no validator named \"nope\" (a name in validators)\n");
+	fails_with("validator without a type",
+	    "validators = (\n { name = \"a\"; }\n);\n",
+	    LABEL ":2: validators: entry 1 has no type\n");
+	fails_with("unknown validator type",
+	    "validators = (\n { name = \"a\";\n type = \"ldap\"; }\n);\n",
+	    LABEL ":3: validators.type: unknown value \"ldap\"; known: webhook, exec, intune\n");
+	fails_with("intune without tenant, client id and credential",
+	    "validators = (\n { name = \"a\";\n type = \"intune\"; }\n);\n",
+	    LABEL ":3: validators.tenant and validators.client_id must be set when "
+	    "validators.type is \"intune\"\n"
+	    LABEL ":3: validators: type intune takes exactly one of client_secret_file, "
+	    "client_secret_credential and client_certificate (with client_key)\n");
+	fails_with("intune with a secret and a certificate",
+	    "validators = (\n { name = \"a\";\n type = \"intune\"; tenant = \"t\"; client_id = \"c\";\n"
+	    " client_secret_file = \"s\"; client_certificate = \"c.pem\"; client_key = \"c.key\"; }\n);\n",
+	    LABEL ":3: validators: type intune takes exactly one of client_secret_file, "
+	    "client_secret_credential and client_certificate (with client_key)\n");
+	fails_with("intune authority over http to another host",
+	    "validators = (\n { name = \"a\"; type = \"intune\"; tenant = \"t\"; client_id = \"c\";\n"
+	    " client_secret_file = \"s\";\n authority_url = \"http://login.example/\"; }\n);\n",
+	    LABEL ":4: validators.authority_url: \"http://login.example/\" uses http://, which is "
+	    "only allowed to a loopback address (127.0.0.0/8 or [::1]); use https://\n");
+	fails_with("webhook without url and secret",
+	    "validators = (\n { name = \"w\";\n type = \"webhook\"; }\n);\n",
+	    LABEL ":3: validators.url must be set when validators.type is \"webhook\"\n"
+	    LABEL ":3: validators.secret_file must be set when validators.type is \"webhook\"\n");
+	fails_with("webhook over http to another host",
+	    "validators = (\n { name = \"w\"; type = \"webhook\"; secret_file = \"s\";\n"
+	    " url = \"http://mdm.example/x\"; }\n);\n",
+	    LABEL ":3: validators.url: \"http://mdm.example/x\" uses http://, which is only "
+	    "allowed to a loopback address (127.0.0.0/8 or [::1]); use https://\n");
+	fails_with("webhook over http to a look-alike of loopback",
+	    "validators = (\n { name = \"w\"; type = \"webhook\"; secret_file = \"s\";\n"
+	    " url = \"http://127.0.0.1.evil.example/x\"; }\n);\n",
+	    LABEL ":3: validators.url: \"http://127.0.0.1.evil.example/x\" uses http://, which "
+	    "is only allowed to a loopback address (127.0.0.0/8 or [::1]); use https://\n");
+	fails_with("notify_url over http to another host",
+	    "validators = (\n { name = \"w\"; type = \"webhook\"; secret_file = \"s\";\n"
+	    " url = \"https://mdm.example/x\";\n notify_url = \"http://10.0.0.1/n\"; }\n);\n",
+	    LABEL ":4: validators.notify_url: \"http://10.0.0.1/n\" uses http://, which is only "
+	    "allowed to a loopback address (127.0.0.0/8 or [::1]); use https://\n");
+	fails_with("webhook with a URL of another scheme",
+	    "validators = (\n { name = \"w\"; type = \"webhook\"; secret_file = \"s\";\n"
+	    " url = \"ftp://mdm.example/x\"; }\n);\n",
+	    LABEL ":3: validators.url: \"ftp://mdm.example/x\" is not an https:// URL\n");
+	fails_with("client certificate without key",
+	    "validators = (\n { name = \"w\"; type = \"webhook\"; secret_file = \"s\";\n"
+	    " url = \"https://m/x\";\n client_certificate = \"c.pem\"; }\n);\n",
+	    LABEL ":4: validators: client_certificate and client_key are given together or "
+	    "not at all\n");
+	fails_with("exec without program",
+	    "validators = (\n { name = \"e\";\n type = \"exec\"; }\n);\n",
+	    LABEL ":3: validators.program must be set when validators.type is \"exec\"\n");
+	fails_with("validator defined twice",
+	    "validators = (\n { name = \"a\"; type = \"exec\"; program = \"p\"; },\n"
+	    " { name = \"a\"; type = \"exec\"; program = \"p\"; }\n);\n",
+	    LABEL ":3: validators.name: \"a\" is defined twice\n");
+	fails_with("validator with a bad name",
+	    "validators = (\n { name = \"a b\"; type = \"exec\"; program = \"p\"; }\n);\n",
+	    LABEL ":2: validators.name: \"a b\" is not a usable name (letters, digits, '-', "
+	    "'_'; not \"default\")\n");
+	fails_with("validator timeout out of range",
+	    "validators = (\n { name = \"e\"; type = \"exec\"; program = \"p\";\n"
+	    " timeout = 601; }\n);\n",
+	    LABEL ":3: validators.timeout: 601 is out of range (1..600)\n");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -1111,6 +1238,7 @@ int main(void)
 	test_groups();
 	test_backend();
 	test_backends();
+	test_validators();
 	test_paths();
 	test_round_trip();
 	test_templates_profiles();

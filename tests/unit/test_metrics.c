@@ -4,7 +4,8 @@
  * counters, the failInfo counters, the histogram (bucket boundaries,
  * cumulative counts, sum, count), the gauges handed in at render time
  * (passwords cached, certificate expiry with escaped label values), the
- * reload counters, and the operation name mapping; and that counting from
+ * reload counters, the challenge validators' counters by name and outcome,
+ * and the operation name mapping; and that counting from
  * several threads at once loses nothing.
  */
 #include <pthread.h>
@@ -118,6 +119,29 @@ int main(void)
 	ok(has_line(text, "scepd_requests_total{operation=\"GetCACert\",outcome=\"success\"} 40000"),
 	    "4 threads x 10000: no count lost");
 	ok(has_line(text, "scepd_enrollment_duration_seconds_count 40004"), "histogram: no count lost");
+	ok(strstr(text, "scepd_validator_") == NULL, "no validator series before a validator is asked");
+	free(text);
+
+	/* challenge validators: by name and outcome, latency sum and count */
+	metrics_validator(m, "hook", 0, 0.25);
+	metrics_validator(m, "hook", 0, 0.5);
+	metrics_validator(m, "hook", 1, 0.25);
+	metrics_validator(m, "od\"d", 2, 2.0);
+	metrics_validator(m, "hook", 4, 1.0);          /* no such outcome: not counted */
+	text = metrics_render(m, &g, &len);
+	ok(has_line(text, "# TYPE scepd_validator_requests_total counter"), "validator counter type");
+	ok(has_line(text, "scepd_validator_requests_total{validator=\"hook\",outcome=\"allow\"} 2"),
+	    "validator allow");
+	ok(has_line(text, "scepd_validator_requests_total{validator=\"hook\",outcome=\"deny\"} 1"),
+	    "validator deny");
+	ok(has_line(text, "scepd_validator_requests_total{validator=\"hook\",outcome=\"busy\"} 0"),
+	    "validator busy");
+	ok(has_line(text, "scepd_validator_requests_total{validator=\"od\\\"d\",outcome=\"error\"} 1"),
+	    "validator name escaped");
+	ok(has_line(text, "scepd_validator_duration_seconds_sum{validator=\"hook\"} 1.000000"),
+	    "validator latency sum");
+	ok(has_line(text, "scepd_validator_duration_seconds_count{validator=\"hook\"} 3"),
+	    "validator latency count");
 	free(text);
 	metrics_free(m);
 	return done_testing();

@@ -48,6 +48,7 @@
 #include "scep_types.h"
 #include "metrics.h"
 #include "signer.h"
+#include "signer_remote.h"
 #include "store.h"
 #include "util.h"
 #include "validator.h"
@@ -1710,7 +1711,7 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 	lr.transaction_id = txid;
 	lr.subject = op->subject;
 	if (!signed_ok) {
-		lr.status = 500;
+		lr.status = signer_remote_unavailable(err) ? 503 : 500;
 		lr.reason = err;
 		log_request(&lr);
 		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
@@ -1783,8 +1784,14 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	reply = sign_reply(&op, &reply_len, err, sizeof(err));
 	log_reply(&op, reply != NULL, err);
 	if (reply == NULL) {
-		/* No CertRep can be signed: the one case for HTTP 500 (RA key unusable). */
-		httpd_text(resp, 500, "the server cannot sign its reply");
+		/*
+		 * No CertRep can be signed: 503 while the signer process restarts,
+		 * else the one case for HTTP 500 (RA key unusable).
+		 */
+		if (signer_remote_unavailable(err))
+			httpd_text(resp, 503, "the signer process is restarting; try again");
+		else
+			httpd_text(resp, 500, "the server cannot sign its reply");
 	} else {
 		metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
 		resp->status = 200;
@@ -1886,7 +1893,6 @@ int scep_server_challenges_cached(struct scep_server *srv)
 
 int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 {
-	static const unsigned char probe[] = "scepd health probe";
 	const struct signer *s = default_signer(srv);
 	struct store *st = NULL;
 	unsigned char *sig = NULL;
@@ -1911,8 +1917,8 @@ int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 		}
 	}
 	/* The RA signing key signs: the operation every reply needs. */
-	if ((sig = signer_sign_message(s, NID_sha256, probe, sizeof(probe) - 1, NULL, &siglen,
-	    err, errlen)) == NULL)
+	if ((sig = signer_sign_message(s, NID_sha256, NULL, 0, NULL, &siglen, err,
+	    errlen)) == NULL)
 		goto out;
 	rc = 0;
 out:

@@ -34,7 +34,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "oids.h"
+#include "keyproc.h"
 #include "privdrop.h"
+#include "signer_remote.h"
 #include "service.h"
 #include "systemd.h"
 #include "util.h"
@@ -55,6 +57,7 @@ struct daemon {
 	char expiry_status[256];
 	int drop;                    /* started as root with user set: drop to user */
 	struct privdrop_user user;
+	struct keyproc *keyproc;   /* the signer process, or NULL (signer.process false) */
 	struct filemode_owners owners; /* who may own the private files */
 };
 
@@ -307,6 +310,16 @@ static int serve(const char *file, struct config *cfg)
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
+	/* The signer process: forked as root, before the drop, before any thread. */
+	if (cfg->signer_process) {
+		if ((d.keyproc = keyproc_start(file, cfg->signer_workers, err, sizeof(err))) == NULL) {
+			log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+			goto out;
+		}
+		signer_use_keyproc(d.keyproc);
+		log_msg(LOG_NOTICE, "signer process started (pid %ld, %u workers): the CA and RA "
+		    "keys are loaded there only", keyproc_pid(d.keyproc), cfg->signer_workers);
+	}
 	d.metrics = metrics_new(now_seconds());
 	d.svc = service_new(d.metrics);
 	d.httpd = httpd_new(service_handle, d.svc);
@@ -371,6 +384,8 @@ static int serve(const char *file, struct config *cfg)
 out:
 	httpd_stop(d.httpd);
 	service_free(d.svc);
+	signer_use_keyproc(NULL);
+	keyproc_stop(d.keyproc);
 	metrics_free(d.metrics);
 	config_free(cfg);
 	if (rc == 0)

@@ -63,6 +63,7 @@ struct slot {
 struct keyproc {
 	int ctl;                  /* control socket to the supervisor */
 	pid_t pid;                /* the supervisor */
+	char *config_file;        /* absolute: the workers re-read it */
 	pthread_mutex_t ctl_mu;   /* ctl and every slot's spare */
 	atomic_uint next;         /* round robin */
 	atomic_uint seq;
@@ -176,11 +177,29 @@ struct identity {
 struct worker {
 	const char *config_file;
 	struct config *cfg;       /* own copy: the templates issue is checked against */
+	unsigned prev_max;        /* the longest validity of the copy before (0: none) */
 	struct timespec cfg_mtime;
 	off_t cfg_size;
 	struct identity cache[KEYPROC_CACHE];
 	size_t n_cache;
 };
+
+/*
+ * The longest validity any template of cfg allows (days), or prev when that is
+ * longer; without a configuration (unit tests), the settings' own limit.
+ */
+static unsigned max_validity(const struct config *cfg, unsigned prev)
+{
+	unsigned v;
+
+	if (cfg == NULL)
+		return 3650;
+	v = cfg->validity_days > prev ? cfg->validity_days : prev;
+	for (size_t i = 0; i < cfg->n_templates; i++)
+		if (cfg->templates[i].validity_days > v)
+			v = cfg->templates[i].validity_days;
+	return v;
+}
 
 /* Re-reads the configuration when its file changed; keeps the old copy on error. */
 static void worker_config(struct worker *w)
@@ -201,31 +220,24 @@ static void worker_config(struct worker *w)
 		return;
 	cfg = config_load(w->config_file, errs);
 	fclose(errs);
-	free(text);
 	if (cfg == NULL) {
-		log_msg(LOG_WARNING, "signer process: %s does not load; keeping the templates "
-		    "read before", w->config_file);
+		log_msg(LOG_WARNING, "signer process: %s does not load (%.300s); keeping the "
+		    "templates read before", w->config_file, text != NULL ? text : "");
+		free(text);
 		return;
 	}
+	free(text);
+	/*
+	 * The file may change before scepd reloads it, and requests in flight
+	 * finish on the previous generation: both readings are legitimate.
+	 */
+	w->prev_max = w->cfg != NULL ? max_validity(w->cfg, 0) : 0;
 	config_free(w->cfg);
 	w->cfg = cfg;
 	w->cfg_mtime = sb.st_mtim;
 	w->cfg_size = sb.st_size;
 }
 
-/* The longest validity any template of the worker's configuration allows (days). */
-static unsigned max_validity(const struct config *cfg)
-{
-	unsigned v;
-
-	if (cfg == NULL)
-		return 3650;
-	v = cfg->validity_days;
-	for (size_t i = 0; i < cfg->n_templates; i++)
-		if (cfg->templates[i].validity_days > v)
-			v = cfg->templates[i].validity_days;
-	return v;
-}
 
 /* The identity of a request as a signer, loaded (or found) with the client's certificates. */
 static struct signer *worker_identity(struct worker *w, const struct keyproc_msg *m, char *err,
@@ -370,9 +382,9 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 	}
 	/* its own copy of the templates: never longer than any of them allows */
 	worker_config(w);
-	if (days == 0 || days > max_validity(w->cfg)) {
+	if (days == 0 || days > max_validity(w->cfg, w->prev_max)) {
 		errorf(err, errlen, "issue: %u days is longer than any template allows (%u)", days,
-		    max_validity(w->cfg));
+		    max_validity(w->cfg, w->prev_max));
 		goto out;
 	}
 	url = keyproc_msg_str(m, KP_T_CRL_URL);
@@ -429,7 +441,7 @@ static int do_sign_message(struct worker *w, struct signer *s, const struct keyp
 	int type, nid, rc = SCEP_FAIL_BADREQUEST, seen = 0, has_type = 0;
 
 	(void)keyproc_msg_u32(m, KP_T_DIGEST_NID, &md);
-	if (m->f[KP_T_ECONTENT].p != NULL &&
+	if (m->f[KP_T_ECONTENT].len > 0 &&
 	    ((env = field_der(m, KP_T_ECONTENT, ASN1_ITEM_rptr(CMS_ContentInfo))) == NULL ||
 	    OBJ_obj2nid(CMS_get0_type(env)) != NID_pkcs7_enveloped)) {
 		errorf(err, errlen, "sign-message: the content is not a CMS EnvelopedData");
@@ -462,7 +474,7 @@ static int do_sign_message(struct worker *w, struct signer *s, const struct keyp
 			goto out;
 	}
 	/* a message without a type is the start-up probe: an empty signature check */
-	if (!has_type && (sk_X509_ATTRIBUTE_num(attrs) != 0 || env != NULL)) {
+	if (!has_type && (sk_X509_ATTRIBUTE_num(attrs) != 0 || m->f[KP_T_ECONTENT].count != 0)) {
 		errorf(err, errlen, "sign-message: a SCEP message needs its messageType");
 		goto out;
 	}
@@ -741,6 +753,11 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
 	kp = xcalloc(1, sizeof(*kp) + workers * sizeof(kp->slot[0]));
 	kp->n = workers;
 	kp->ctl = -1;
+	if (config_file != NULL && (kp->config_file = realpath(config_file, NULL)) == NULL) {
+		errorf(err, errlen, "%s: %s", config_file, strerror(errno));
+		free(kp);
+		return NULL;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0) {
 		errorf(err, errlen, "signer process: socketpair: %s", strerror(errno));
 		goto fail;
@@ -766,7 +783,7 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
 		close(ctl[0]);
 		for (i = 0; i < workers; i++)
 			close(kp->slot[i].fd);
-		supervise(ctl[1], fds, workers, config_file);
+		supervise(ctl[1], fds, workers, kp->config_file);
 	}
 	kp->pid = pid;
 	close(ctl[1]);
@@ -788,6 +805,7 @@ fail:
 		close(ctl[0]);
 		close(ctl[1]);
 	}
+	free(kp->config_file);
 	free(kp);
 	return NULL;
 }
@@ -812,6 +830,7 @@ void keyproc_stop(struct keyproc *kp)
 		(void)waitpid(kp->pid, &status, 0);
 	}
 	pthread_mutex_destroy(&kp->ctl_mu);
+	free(kp->config_file);
 	free(kp);
 }
 

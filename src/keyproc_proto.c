@@ -53,7 +53,7 @@ static const struct rule issue_rules[] = {
 static const struct rule sign_message_rules[] = {
 	IDENTITY,
 	{ KP_T_DIGEST_NID, REQ, 4, 4, ONCE },
-	{ KP_T_ECONTENT, OPT, 1, KEYPROC_MAX_MSG, ONCE },
+	{ KP_T_ECONTENT, OPT, 0, KEYPROC_MAX_MSG, ONCE },   /* empty: eContent "" */
 	{ KP_T_ATTR, OPT, 3, 4096, 16 },
 	{ 0 } };
 static const struct rule sign_nextca_rules[] = {

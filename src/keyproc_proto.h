@@ -51,7 +51,7 @@ enum keyproc_tag {
 	KP_T_CRL_URL,             /* string */
 	/* sign message */
 	KP_T_DIGEST_NID,          /* u32 */
-	KP_T_ECONTENT,            /* a CMS EnvelopedData, or absent */
+	KP_T_ECONTENT,            /* a CMS EnvelopedData, empty (FAILURE, PENDING) or absent */
 	KP_T_ATTR,                /* repeated: u8 keyproc_attr, u8 ASN.1 type, value */
 	/* sign GetNextCACert */
 	KP_T_CONTENT,             /* a degenerate certs-only PKCS#7 */

@@ -269,7 +269,8 @@ unsigned char *signer_remote_sign_message(const struct signer_remote *r, int md_
 
 	start(&b, KEYPROC_SIGN_MESSAGE, r);
 	keyproc_buf_u32(&b, KP_T_DIGEST_NID, (uint32_t)md_nid);
-	if (econtent != NULL && econtent_len > 0)
+	/* absent (NULL) and empty differ: a CertRep FAILURE or PENDING carries "" */
+	if (econtent != NULL)
 		keyproc_buf_add(&b, KP_T_ECONTENT, econtent, econtent_len);
 	for (int i = 0; i < sk_X509_ATTRIBUTE_num(attrs); i++) {
 		a = sk_X509_ATTRIBUTE_value(attrs, i);

@@ -297,6 +297,20 @@ static int cert_is_ca(X509 *x)
 	return X509_check_ca(x) != 0;
 }
 
+/* 1 when the SignedData der encapsulates an eContent (possibly empty). */
+static int has_econtent(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	ASN1_OCTET_STRING **c;
+	int rc = 0;
+
+	if (cms != NULL && (c = CMS_get0_content(cms)) != NULL && *c != NULL)
+		rc = 1;
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
 static void test_remote(void)
 {
 	struct keyproc *kp;
@@ -365,6 +379,11 @@ static void test_remote(void)
 	certrep_attr_add(attrs, nids->sender_nonce, V_ASN1_OCTET_STRING, "0123456789abcdef", 16);
 	sig = signer_sign_message(s, NID_sha256, env, env_len, attrs, &sig_len, err, sizeof(err));
 	ok(sig != NULL, "a CertRep is signed by the signer process (%s)", sig ? "" : err);
+	free(sig);
+	sig = signer_sign_message(s, NID_sha256, (const unsigned char *)"", 0, attrs, &sig_len, err,
+	    sizeof(err));
+	ok(sig != NULL && has_econtent(sig, sig_len),
+	    "a FAILURE/PENDING CertRep keeps its empty eContent (certmonger needs it)");
 	free(sig);
 	sig = signer_sign_message(s, NID_sha256, (const unsigned char *)"bytes", 5, attrs,
 	    &sig_len, err, sizeof(err));

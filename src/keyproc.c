@@ -694,12 +694,14 @@ static pid_t spawn_worker(int fd, const char *config_file, unsigned slot)
 static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 {
 	pid_t pid[KEYPROC_MAX_WORKERS], dead;
+	int64_t born[KEYPROC_MAX_WORKERS];
 	int status, sv[2];
 	unsigned i;
 
 	(void)prctl(PR_SET_NAME, "scepd-keyproc");
 	for (i = 0; i < n; i++) {
 		pid[i] = spawn_worker(fds[i], config_file, i);
+		born[i] = now_seconds();
 		close(fds[i]);
 	}
 	for (;;) {
@@ -721,11 +723,15 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
 			    "exited with status %d; starting a new one", i, (long)dead,
 			    WEXITSTATUS(status));
+		/* a worker that cannot even start (sandbox, keys) is not re-forked in a tight loop */
+		if (now_seconds() - born[i] < 2)
+			sleep(2);
 		if (pair(sv) != 0) {
 			log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
 			break;
 		}
 		pid[i] = spawn_worker(sv[1], config_file, i);
+		born[i] = now_seconds();
 		close(sv[1]);
 		if (pid[i] < 0 || send_fd(ctl, i, sv[0]) != 0) {
 			/* scepd is gone (or fork failed): nothing left to serve */

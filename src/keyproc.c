@@ -43,6 +43,7 @@
 #include "keyproc_proto.h"
 #include "keyproc_sandbox.h"
 #include "log.h"
+#include "scep.h"
 #include "scep_types.h"
 #include "signer.h"
 #include "signer_remote.h"
@@ -177,28 +178,85 @@ struct identity {
 struct worker {
 	const char *config_file;
 	struct config *cfg;       /* own copy: the templates issue is checked against */
-	unsigned prev_max;        /* the longest validity of the copy before (0: none) */
+	struct config *prev;      /* the copy before: requests in flight may still use it */
 	struct timespec cfg_mtime;
 	off_t cfg_size;
 	struct identity cache[KEYPROC_CACHE];
 	size_t n_cache;
 };
 
-/*
- * The longest validity any template of cfg allows (days), or prev when that is
- * longer; without a configuration (unit tests), the settings' own limit.
- */
-static unsigned max_validity(const struct config *cfg, unsigned prev)
+/* The longest validity any template of cfg allows (days); 0 without cfg. */
+static unsigned cfg_max_validity(const struct config *cfg)
 {
 	unsigned v;
 
 	if (cfg == NULL)
-		return 3650;
-	v = cfg->validity_days > prev ? cfg->validity_days : prev;
+		return 0;
+	v = cfg->validity_days;
 	for (size_t i = 0; i < cfg->n_templates; i++)
 		if (cfg->templates[i].validity_days > v)
 			v = cfg->templates[i].validity_days;
 	return v;
+}
+
+/*
+ * The longest validity the worker's configuration (this reading or the one
+ * before) allows; without a configuration file (unit tests), the settings'
+ * limit.
+ */
+static unsigned max_validity(const struct worker *w)
+{
+	unsigned a = cfg_max_validity(w->cfg), b = cfg_max_validity(w->prev);
+
+	if (w->config_file == NULL)
+		return 3650;
+	return a > b ? a : b;   /* 0, refusing everything, when the file never loaded */
+}
+
+/* 1 when path is p, or p with the suffix of a renewed RA's previous files. */
+static int same_file(const char *path, const char *p)
+{
+	size_t n;
+
+	if (p == NULL)
+		return 0;
+	n = strlen(p);
+	return strncmp(path, p, n) == 0 && (path[n] == '\0' ||
+	    strcmp(path + n, SCEP_RA_PREVIOUS_SUFFIX) == 0);
+}
+
+/* 1 when cfg names path as a CA or RA certificate or key (the key files it may load). */
+static int cfg_names(const struct config *cfg, const char *path)
+{
+	const char *const top[] = { cfg->ca_cert, cfg->ca_key, cfg->next_ca_cert,
+	    cfg->next_ca_key, cfg->next_ra_sign_cert, cfg->next_ra_sign_key,
+	    cfg->next_ra_enc_cert, cfg->next_ra_enc_key, cfg->ra_sign_cert, cfg->ra_sign_key,
+	    cfg->ra_enc_cert, cfg->ra_enc_key };
+	const struct config_profile *p;
+
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (same_file(path, top[i]))
+			return 1;
+	for (size_t i = 0; i < cfg->n_profiles; i++) {
+		p = &cfg->profiles[i];
+		if (same_file(path, p->ra_sign_cert) || same_file(path, p->ra_sign_key) ||
+		    same_file(path, p->ra_enc_cert) || same_file(path, p->ra_enc_key))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * 1 when the worker's own configuration names path: scepd cannot have it load
+ * any other key on the machine. Without a configuration file (unit tests), any;
+ * with one that never loaded, none.
+ */
+static int path_allowed(const struct worker *w, const char *path)
+{
+	if (w->config_file == NULL)
+		return 1;
+	return (w->cfg != NULL && cfg_names(w->cfg, path)) ||
+	    (w->prev != NULL && cfg_names(w->prev, path));
 }
 
 /* Re-reads the configuration when its file changed; keeps the old copy on error. */
@@ -231,8 +289,8 @@ static void worker_config(struct worker *w)
 	 * The file may change before scepd reloads it, and requests in flight
 	 * finish on the previous generation: both readings are legitimate.
 	 */
-	w->prev_max = w->cfg != NULL ? max_validity(w->cfg, 0) : 0;
-	config_free(w->cfg);
+	config_free(w->prev);
+	w->prev = w->cfg;
 	w->cfg = cfg;
 	w->cfg_mtime = sb.st_mtim;
 	w->cfg_size = sb.st_size;
@@ -264,6 +322,16 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 		goto out;
 	}
 	/* not loaded, or the files changed (reload, rollover): load them again */
+	worker_config(w);
+	for (i = 0; i < 6; i++) {
+		if (p[i] != NULL && !path_allowed(w, p[i])) {
+			errorf(err, errlen, "%s is not a CA or RA file of %s", p[i],
+			    w->config_file);
+			log_event(LOG_WARNING, SCEPD_EVENT_SIGNER_REFUSED, "signer process: refused to "
+			    "load %s: not a CA or RA file of its configuration", p[i]);
+			goto out;
+		}
+	}
 	memset(&f, 0, sizeof(f));
 	f.ca_cert = p[0];
 	f.ca_key = p[1];
@@ -382,9 +450,9 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 	}
 	/* its own copy of the templates: never longer than any of them allows */
 	worker_config(w);
-	if (days == 0 || days > max_validity(w->cfg, w->prev_max)) {
+	if (days == 0 || days > max_validity(w)) {
 		errorf(err, errlen, "issue: %u days is longer than any template allows (%u)", days,
-		    max_validity(w->cfg, w->prev_max));
+		    max_validity(w));
 		goto out;
 	}
 	url = keyproc_msg_str(m, KP_T_CRL_URL);
@@ -667,6 +735,7 @@ void keyproc_serve(int fd, const char *config_file)
 		free(w.cache[i].key);
 	}
 	config_free(w.cfg);
+	config_free(w.prev);
 	free(buf);
 }
 

@@ -234,6 +234,8 @@ static void test_worker(const unsigned char digest[32])
 	char err[300], *cfgpath = xasprintf("%s/worker.conf", dir), *text;
 	uint32_t seq = 0;
 	unsigned char wrong[32];
+	const char *saved;
+	char *other;
 
 	text = xasprintf("state_dir = \"%s\";\ncertificate = { validity_days = 30; };\n"
 	    "ra = { sign_cert = \"ra-sign.crt\"; sign_key = \"ra-sign.key\"; "
@@ -267,6 +269,20 @@ static void test_worker(const unsigned char digest[32])
 	    err);
 	is_int(seq, 7, "the reply carries the request's sequence number");
 	keyproc_buf_free(&b);
+
+	/* a key file the worker's configuration does not name is not loaded */
+	other = xasprintf("%s/other.key", dir);
+	ok(link(files.ca_key, other) == 0, "the CA key under another name");
+	saved = files.ca_key;
+	files.ca_key = other;
+	open_msg(&b, KEYPROC_OPEN, digest);
+	(void)keyproc_buf_finish(&b);
+	ok(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)) != 0 &&
+	    strstr(err, "not a CA or RA file") != NULL,
+	    "OPEN of a key its configuration does not name is refused: '%s'", err);
+	keyproc_buf_free(&b);
+	files.ca_key = saved;
+	free(other);
 
 	memset(wrong, 0x55, sizeof(wrong));
 	open_msg(&b, KEYPROC_OPEN, wrong);

@@ -222,6 +222,11 @@ static void reload(struct daemon *d)
 	if (!same_string(cfg->user, old->user) || !same_string(cfg->group, old->group))
 		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "user and group take effect "
 		    "at the next start (scepd does not regain root to change them)");
+	if (cfg->signer_process != old->signer_process ||
+	    cfg->signer_workers != old->signer_workers)
+		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "signer.process and "
+		    "signer.workers take effect at the next start (the signer process is forked "
+		    "before the privilege drop)");
 
 	/* Committed: nothing below refuses the reload. */
 	if (log_options(cfg, &lo, err, sizeof(err)) != 0)

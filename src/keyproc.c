@@ -155,17 +155,37 @@ static int recv_fd(int ctl, uint32_t *slot, int *fd)
 	return 1;
 }
 
-/* Closes every descriptor above stderr but keep (-1: none). */
-static void close_others(int keep)
+/* Closes every descriptor above stderr but the n in keep (listeners, database, ...). */
+static void close_others(const int *keep, size_t n)
 {
 	long max = sysconf(_SC_OPEN_MAX);
+	size_t i;
 
 	closelog();
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (int fd = 3; fd < max; fd++)
-		if (fd != keep)
+	for (int fd = 3; fd < max; fd++) {
+		for (i = 0; i < n && keep[i] != fd; i++)
+			;
+		if (i == n)
 			(void)close(fd);
+	}
+}
+
+/*
+ * A child starts with scepd's signal mask (SIGTERM, SIGHUP, ... blocked for
+ * sigtimedwait): it must die of SIGTERM and of its parent-death signal.
+ */
+static void child_signals(int parent_death)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	(void)pthread_sigmask(SIG_SETMASK, &none, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	(void)prctl(PR_SET_PDEATHSIG, parent_death);
 }
 
 /* ----------------------------------------------------------------- worker */
@@ -748,10 +768,9 @@ static pid_t spawn_worker(int fd, const char *config_file, unsigned slot)
 	if (pid != 0)
 		return pid;
 	/* the worker: dies with the supervisor, keeps only its socket */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	child_signals(SIGKILL);
 	(void)prctl(PR_SET_NAME, "scepd-signer");
-	signal(SIGHUP, SIG_IGN);
-	close_others(fd);
+	close_others(&fd, 1);
 	if (keyproc_sandbox(config_file) != 0) {
 		log_msg(LOG_ERR, "signer process worker %u: cannot set up its sandbox", slot);
 		_exit(1);
@@ -817,7 +836,7 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
     size_t errlen)
 {
 	struct keyproc *kp = NULL;
-	int ctl[2] = { -1, -1 }, fds[KEYPROC_MAX_WORKERS], sv[2];
+	int ctl[2] = { -1, -1 }, fds[KEYPROC_MAX_WORKERS + 1], sv[2];
 	unsigned i, made = 0;
 	pid_t parent = getpid(), pid;
 
@@ -852,12 +871,12 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
 		goto fail;
 	}
 	if (pid == 0) {
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		child_signals(SIGTERM);
 		if (getppid() != parent)
 			_exit(0);
-		close(ctl[0]);
-		for (i = 0; i < workers; i++)
-			close(kp->slot[i].fd);
+		/* the supervisor keeps the control socket and the workers' ends only */
+		fds[workers] = ctl[1];
+		close_others(fds, workers + 1);
 		supervise(ctl[1], fds, workers, kp->config_file);
 	}
 	kp->pid = pid;

@@ -363,6 +363,8 @@ static void test_remote(void)
 	    SCEP_FAIL_NONE, "an envelope to the RA is opened by the signer process (%s)", err);
 	ok(plain_len == 5 && plain != NULL && memcmp(plain, "hello", 5) == 0, "its plaintext");
 	is_str(matched, "ra-enc", "opened with the RA encryption key");
+	free(plain);
+	plain = NULL;
 	is_int(signer_decrypt(s, (const unsigned char *)"junk", 4, 0, &plain, &plain_len, NULL, err,
 	    sizeof(err)), SCEP_FAIL_BADREQUEST, "junk is refused as badRequest: '%s'", err);
 

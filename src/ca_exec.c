@@ -36,6 +36,7 @@
 #include "signer.h"
 #include "subproc.h"
 #include "util.h"
+#include "x509util.h"
 
 #define EXEC_PENDING_STATUS 75          /* EX_TEMPFAIL */
 #define EXEC_MAX_HANDLE 1024            /* a program's pending handle */
@@ -156,21 +157,11 @@ static void text_add_escaped(struct text *t, const unsigned char *p, size_t n)
 	}
 }
 
+/* name as text, "" when it cannot be printed. */
 static char *name_text(const X509_NAME *name)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *s = NULL;
-	long n;
+	char *s = x509util_name_text(name);
 
-	if (bio == NULL)
-		return xstrdup("");
-	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-	    (n = BIO_get_mem_data(bio, &data)) >= 0) {
-		s = xmalloc((size_t)n + 1);
-		memcpy(s, data, (size_t)n);
-		s[n] = '\0';
-	}
-	BIO_free(bio);
 	return s != NULL ? s : xstrdup("");
 }
 

@@ -404,6 +404,25 @@ static void fingerprint(X509 *x, char *out)
 		sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < len ? ":" : "");
 }
 
+/*
+ * What to add on an upstream scepd so that it trusts this front as an RA
+ * (trusted_ra) and asks the devices' requests for no challenge of its own.
+ */
+static void print_upstream_trust(const char *dir, const struct ra_pair *sign)
+{
+	if (sign->local) {
+		printf("\nThe upstream cannot trust this front as an RA (trusted_ra): its RA "
+		    "signing\ncertificate is self-signed. Devices' challenges must be the "
+		    "upstream's own.\n");
+		return;
+	}
+	printf("\nOn an upstream scepd, trust this front as an RA, so that the devices' requests "
+	    "it\nforwards need no challenge of the upstream's: copy %s/ra-sign.crt into the\n"
+	    "upstream's state_dir as front-ra-sign.crt and add to its scepd.conf:\n"
+	    "  trusted_ra = [ \"front-ra-sign.crt\" ];\n"
+	    "then reload it (systemctl reload scepd, or SIGHUP).\n", dir);
+}
+
 /* Obtains the RA pair from the upstream (or makes it) and writes the files. */
 static int init_upstream(const struct init_options *o, const char *dir, X509 **ca_out,
     struct ra_pair rp[2])
@@ -670,6 +689,7 @@ static int cmd_init(int argc, char **argv)
 		else
 			printf("Challenge:         scepctl -f %s challenge new   "
 			    "(one-time, valid %u minutes)\n", conf, cfg->password_validity);
+		print_upstream_trust(dir, &rp[0]);
 		rc = 0;
 		goto out;
 	}

@@ -60,6 +60,7 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] cert revoke SERIAL [--reason REASON]\n"
 	    "       scepctl [-f file] request list [--all]\n"
 	    "       scepctl [-f file] request show|approve|reject ID\n"
+	    "       scepctl [-f file] request history TRANSACTIONID\n"
 	    "       scepctl [-f file] crl [--out FILE]\n"
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
@@ -1256,6 +1257,39 @@ static int show_request(const struct store_pending *p)
 	return 0;
 }
 
+/* One line of `request history`: when, type, outcome, failInfo, serial, reason. */
+static int print_history(const struct store_request_row *r, void *arg)
+{
+	char when[32];
+
+	(void)arg;
+	format_time(r->created_at, when, sizeof(when));
+	printf("%-6lld %-21s %-11s %-9s %-14s %-12s %s%s%s\n", (long long)r->id, when,
+	    scep_msgtype_name(r->message_type), r->outcome,
+	    r->failinfo >= 0 ? scep_failinfo_name(r->failinfo) : "-",
+	    r->profile != NULL ? r->profile : "-", r->cert_serial != NULL ? r->cert_serial : "",
+	    r->cert_serial != NULL && r->reason != NULL ? " " : "", r->reason != NULL ? r->reason : "");
+	return 0;
+}
+
+/* scepctl request history TXID: every request recorded for a transaction. */
+static int request_history(struct store *st, const struct config *cfg, const char *txid)
+{
+	int n;
+
+	printf("%-6s %-21s %-11s %-9s %-14s %-12s %s\n", "ID", "RECEIVED", "TYPE", "OUTCOME",
+	    "FAILINFO", "PROFILE", "SERIAL / REASON");
+	if ((n = store_request_history(st, txid, print_history, NULL)) < 0) {
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "scepctl: no request recorded for transaction %s\n", txid);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_request(const struct config *cfg, int argc, char **argv)
 {
 	struct store *st = NULL;
@@ -1265,7 +1299,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 	int rc = 1, n = 0, all = 0;
 
 	if (argc < 1)
-		usage_error("request: expected list, show, approve or reject");
+		usage_error("request: expected list, show, history, approve or reject");
 	if (strcmp(argv[0], "list") == 0) {
 		if (argc == 2 && strcmp(argv[1], "--all") == 0)
 			all = 1;
@@ -1281,8 +1315,12 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 			    argv[1]);
 			return 2;
 		}
+	} else if (strcmp(argv[0], "history") == 0) {
+		if (argc != 2)
+			usage_error("request history: expected one transactionID");
 	} else
-		usage_error("request: expected list, show, approve or reject, not '%s'", argv[0]);
+		usage_error("request: expected list, show, history, approve or reject, not '%s'",
+		    argv[0]);
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -1297,13 +1335,18 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (strcmp(argv[0], "history") == 0) {
+		rc = request_history(st, cfg, argv[1]);
+		goto out;
+	}
 	if (strcmp(argv[0], "show") == 0) {
 		switch (store_pending_by_id(st, id, &p)) {
 		case STORE_OK:
 			rc = show_request(p);
 			break;
 		case STORE_NOT_FOUND:
-			fprintf(stderr, "scepctl: no waiting request %lld\n", id);
+			fprintf(stderr, "scepctl: no waiting request %lld (a request that was "
+			    "answered: scepctl request history TRANSACTIONID)\n", id);
 			break;
 		default:
 			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));

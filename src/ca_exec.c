@@ -41,7 +41,7 @@
 #define EXEC_PENDING_STATUS 75          /* EX_TEMPFAIL */
 #define EXEC_MAX_HANDLE 1024            /* a program's pending handle */
 #define EXEC_HANDLE_PREFIX "exec1;"
-#define EXEC_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+#define EXEC_PATH "/usr/local/bin:/usr/bin:/bin"   /* PATH of the programs run */
 
 struct ca_exec {
 	char *program;
@@ -285,7 +285,7 @@ static void submit_env(struct env *e, const struct ca_request *req)
 {
 	char *s, num[16];
 
-	env_add(e, "PATH", EXEC_PATH + 5);
+	env_add(e, "PATH", EXEC_PATH);
 	env_add(e, "SCEPD_OPERATION", "submit");
 	env_add(e, "SCEPD_TRANSACTION_ID", req->transaction_id);
 	env_add(e, "SCEPD_CLIENT_ADDR", req->client_addr);
@@ -463,7 +463,7 @@ static enum ca_outcome exec_poll(void *impl, const struct ca_poll_request *req,
 	if (strncmp(req->handle, EXEC_HANDLE_PREFIX, strlen(EXEC_HANDLE_PREFIX)) != 0)
 		return ca_set(res, CA_REFUSED, "the pending request was not left by the exec backend");
 	memset(&e, 0, sizeof(e));
-	env_add(&e, "PATH", EXEC_PATH + 5);
+	env_add(&e, "PATH", EXEC_PATH);
 	env_add(&e, "SCEPD_OPERATION", "poll");
 	env_add(&e, "SCEPD_TRANSACTION_ID", req->transaction_id);
 	env_add(&e, "SCEPD_CLIENT_ADDR", req->client_addr);

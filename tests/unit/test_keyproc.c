@@ -9,7 +9,11 @@
  * sign a CRL all work, and "sign these bytes" (content that is not an
  * EnvelopedData, attributes that are not SCEP's) is refused.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 #include "certrep.h"
 #include "keyproc.h"
 #include "keyproc_proto.h"
+#include "keyproc_sandbox.h"
 #include "oids.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -440,6 +445,64 @@ out:
 	keyproc_stop(kp);
 }
 
+/*
+ * In a child under the worker's filter: each forbidden call must fail with
+ * the expected error (exit code = number of the first check that did not),
+ * reading a file must still work, and execve must kill it (SIGSYS).
+ */
+static int sandboxed(const char *readable, const char *writable, int try_exec)
+{
+	pid_t pid;
+	int status, fd;
+	char c;
+
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0) {
+		if (waitpid(pid, &status, 0) != pid)
+			return -1;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+	}
+	if (keyproc_sandbox(NULL) != 0)
+		_exit(1);
+	if (socket(AF_INET, SOCK_STREAM, 0) != -1 || errno != EACCES)
+		_exit(2);
+	if (socket(AF_INET6, SOCK_DGRAM, 0) != -1 || errno != EACCES)
+		_exit(3);
+	if (open(writable, O_WRONLY | O_CREAT, 0600) != -1 || errno != EACCES)
+		_exit(4);
+	if (open(readable, O_RDWR) != -1 || errno != EACCES)
+		_exit(5);
+	if (unlink(readable) != -1 || errno != EPERM)
+		_exit(6);
+	if (fork() != -1)
+		_exit(7);
+	if ((fd = open(readable, O_RDONLY)) < 0 || read(fd, &c, 1) != 1)
+		_exit(8);
+	close(fd);
+	if (socket(AF_UNIX, SOCK_DGRAM, 0) < 0)   /* syslog stays possible */
+		_exit(9);
+	if (try_exec) {
+		char *argv[] = { "/bin/true", NULL };
+
+		execv("/bin/true", argv);
+		_exit(10);
+	}
+	_exit(0);
+}
+
+static void test_sandbox(void)
+{
+	char *w = xasprintf("%s/written", dir);
+
+	is_int(sandboxed(files.ca_cert, w, 0), 0,
+	    "worker sandbox: no AF_INET/AF_INET6 socket, no open for writing or creating, no "
+	    "unlink, no fork; reading and AF_UNIX still work");
+	ok(access(w, F_OK) != 0, "  and the file was not created");
+	is_int(sandboxed(files.ca_cert, w, 1), 100 + SIGSYS, "worker sandbox: execve kills it");
+	free(w);
+}
+
 int main(void)
 {
 	static const char *const names[] = { "ca.crt", "ca.key", "ra-sign.crt", "ra-sign.key",
@@ -488,6 +551,7 @@ int main(void)
 	test_codec();
 	test_worker(digest);
 	test_remote();
+	test_sandbox();
 
 	for (int i = 0; i < 6; i++)
 		free(paths[i]);

@@ -26,6 +26,7 @@ CONNS=("$@")
 [ $# -eq 0 ] && CONNS=(1 8 32 64)
 [ -x bench/scepbench ] || { echo "$0: run make bench first" >&2; exit 2; }
 SCEPSERVER=${SCEPSERVER:-$(command -v scepserver || true)}
+SCEPD=${SCEPD:-./scepd}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scepd-bench.XXXXXX")
 pid=
@@ -48,7 +49,7 @@ run_scepd() {
 	local port dir=$tmp/scepd-$1
 	port=$(free_port)
 	./scepctl init -d "$dir" --listen "127.0.0.1:$port" --challenge bench >/dev/null
-	./scepd -f "$dir/scepd.conf" 2>"$dir.log" & pid=$!
+	"$SCEPD" -f "$dir/scepd.conf" 2>"$dir.log" & pid=$!
 	wait_up "http://127.0.0.1:$port/certsrv/mscep/mscep.dll"
 	bench/scepbench -u "http://127.0.0.1:$port/certsrv/mscep/mscep.dll" -n "$N" -m "$M" \
 	    -w "$W" -c "$1" -p bench -P "$pid" $GET >"$2" 2>"$2.err" || true

@@ -30,30 +30,22 @@ SCEPD=${SCEPD:-./scepd}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scepd-bench.XXXXXX")
 pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
+. bench/lib.sh
 trap 'stop; rm -rf "$tmp"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() {
-	local i
-	for i in $(seq 300); do
-		curl -fs -o /dev/null "$1?operation=GetCACaps" && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-field() { sed -n "s/^$1 *\([0-9.]*\).*/\1/p" "$2"; }
 
 # run_scepd C OUT, run_micromdm C OUT: one server, one load.
 run_scepd() {
 	local port dir=$tmp/scepd-$1
 	port=$(free_port)
 	./scepctl init -d "$dir" --listen "127.0.0.1:$port" --challenge bench >/dev/null
+	one_address "$dir/scepd.conf"
 	"$SCEPD" -f "$dir/scepd.conf" 2>"$dir.log" & pid=$!
 	wait_up "http://127.0.0.1:$port/certsrv/mscep/mscep.dll"
 	bench/scepbench -u "http://127.0.0.1:$port/certsrv/mscep/mscep.dll" -n "$N" -m "$M" \
 	    -w "$W" -c "$1" -p bench -P "$pid" $GET >"$2" 2>"$2.err" || true
 	stop
+	# What scepd said about failures (its log goes with $tmp).
+	grep -v 'outcome=SUCCESS' "$dir.log" | grep -i -m 3 'store\|error\|fail' >>"$2.err" || true
 }
 run_micromdm() {
 	local port dir=$tmp/mdm-$1
@@ -84,7 +76,7 @@ for c in "${CONNS[@]}"; do
 		    "$p50" "$p90" "$p99" "$(sed -n 's/^enrollments .* \([0-9]*\) failed/\1/p' "$f")" \
 		    "$(field 'server cpu' "$f")"
 		grep '^failures' "$f" | sed "s/^/#   $s: /" || true
-		head -n 2 "$f.err" | sed "s/^/#   $s: /"
+		head -n 5 "$f.err" | sed "s/^/#   $s: /"
 	done
 	if [ -s "$tmp/mdm-$c.out" ]; then
 		awk -v a="$(field rate "$tmp/scepd-$c.out")" -v b="$(field rate "$tmp/mdm-$c.out")" \

@@ -26,27 +26,19 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scepd-scale.XXXXXX")
 pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
+. bench/lib.sh
 trap 'stop; rm -rf "$tmp"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { sed -n "s/^$1 *\([0-9.]*\).*/\1/p" "$2"; }
 
 # start DIR: scepd on DIR's configuration; sets pid and url
 start() {
 	"${SCEPD:-./scepd}" -f "$1/scepd.conf" 2>>"$1.log" & pid=$!
-	local i
-	for i in $(seq 600); do
-		curl -fs -o /dev/null "$url?operation=GetCACaps" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "$0: scepd on $1 did not start" >&2
-	exit 1
+	wait_up "$url" || { echo "$0: scepd on $1 did not start" >&2; exit 1; }
 }
 
 for s in empty full; do
 	port=$(free_port)
 	./scepctl init -d "$tmp/$s" --listen "127.0.0.1:$port" --challenge bench >/dev/null
+	one_address "$tmp/$s/scepd.conf"
 	echo "$port" >"$tmp/$s.port"
 done
 bench/storefill -d "$tmp/full/scepd.db" -n "$FILL" -b 10000

@@ -195,7 +195,7 @@ static void test_semantics(void)
 	start(&s[0], q, &f, "t0");
 	ok(wait_begin(&f, 1), "t0 leads the first batch");
 	for (i = 1; i <= 4; i++) {
-		char tid[8];
+		char tid[16];
 
 		snprintf(tid, sizeof(tid), "t%d", i);
 		start(&s[i], q, &f, tid);

@@ -25,7 +25,7 @@ shift $((OPTIND - 1))
 CONNS=("$@")
 [ $# -eq 0 ] && CONNS=(1 8 32 64)
 [ -x bench/scepbench ] || { echo "$0: run make bench first" >&2; exit 2; }
-SCEPSERVER=${SCEPSERVER:-$(command -v scepserver || true)}
+SCEPSERVER=${SCEPSERVER-$(command -v scepserver || true)}
 SCEPD=${SCEPD:-./scepd}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scepd-bench.XXXXXX")
@@ -40,7 +40,7 @@ run_scepd() {
 	./scepctl init -d "$dir" --listen "127.0.0.1:$port" --challenge bench >/dev/null
 	one_address "$dir/scepd.conf"
 	"$SCEPD" -f "$dir/scepd.conf" 2>"$dir.log" & pid=$!
-	wait_up "http://127.0.0.1:$port/certsrv/mscep/mscep.dll"
+	wait_up "http://127.0.0.1:$port/certsrv/mscep/mscep.dll" || { stop; return 0; }
 	bench/scepbench -u "http://127.0.0.1:$port/certsrv/mscep/mscep.dll" -n "$N" -m "$M" \
 	    -w "$W" -c "$1" -p bench -P "$pid" $GET >"$2" 2>"$2.err" || true
 	stop
@@ -54,7 +54,7 @@ run_micromdm() {
 	(cd "$dir" && "$SCEPSERVER" ca -init -depot depot -keySize 2048 >/dev/null 2>&1)
 	(cd "$dir" && exec "$SCEPSERVER" -depot depot -port "$port" -challenge bench \
 	    >"$dir.log" 2>&1) & pid=$!
-	wait_up "http://127.0.0.1:$port/scep"
+	wait_up "http://127.0.0.1:$port/scep" || { stop; return 0; }
 	# scepserver envelopes its CertReps with single DES (-D accepts that).
 	bench/scepbench -u "http://127.0.0.1:$port/scep" -n "$N" -m "$M" -w "$W" -c "$1" \
 	    -D -p bench -P "$pid" $GET >"$2" 2>"$2.err" || true

@@ -28,6 +28,7 @@
 
 #include "admin.h"
 #include "ca.h"
+#include "commitq.h"
 #include "certid.h"
 #include "certrep.h"
 #include "challenge.h"
@@ -87,6 +88,7 @@ struct scep_server {
 	struct profiles *ps;
 	struct renewal *renewal;
 	struct store_pool *pool;
+	struct commitq *commits;        /* group commit of issued certificates */
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 	int limiter_shared;             /* challenge_limiter is the service's (share_limiters) */
@@ -99,6 +101,7 @@ struct scep_server {
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
+#define COMMIT_BATCH_MAX 64             /* enrollments sharing one commit at most */
 
 enum reply_kind {
 	REPLY_FAILURE,
@@ -419,6 +422,10 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
 		goto out;
+	if ((srv->commits = commitq_new(NULL, COMMIT_BATCH_MAX)) == NULL) {
+		snprintf(err, errlen, "cannot set up the commit queue");
+		goto out;
+	}
 	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->ps->gen[0].signer), srv->pool,
 	    err, errlen)) == NULL)
 		goto out;
@@ -454,6 +461,7 @@ void scep_server_free(struct scep_server *srv)
 	if (!srv->limiter_shared)
 		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
+	commitq_free(srv->commits);
 	store_pool_free(srv->pool);
 	renewal_free(srv->renewal);
 	profiles_free(srv->ps);
@@ -996,13 +1004,19 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 {
 	struct store_cert sc;
 	unsigned char *der = NULL;
+	char why[256];
 	int rc, result = SCEP_FAIL_BADREQUEST;
 
 	if (cert_record(op, csr->subject, &sc, &der) != 0)
 		goto out;
 	e->cert = &sc;
-	rc = pending_id < 0 ? store_enroll_commit(op->st, e) :
-	    store_pending_issue(op->st, pending_id, e);
+	/* A new request shares its commit with others (commitq.h); it returns after it. */
+	if (pending_id < 0) {
+		rc = commitq_enroll(op->srv->commits, op->st, e, why, sizeof(why));
+	} else {
+		rc = store_pending_issue(op->st, pending_id, e);
+		snprintf(why, sizeof(why), "%s", rc == STORE_OK ? "" : store_errmsg(op->st));
+	}
 	switch (rc) {
 	case STORE_OK:
 		snprintf(op->serial, sizeof(op->serial), "%s", sc.serial);
@@ -1023,11 +1037,10 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 		X509_free(op->issued);
 		op->issued = NULL;
 		if (!answer_issued(op, csr, e->renew_serial, &result))
-			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s",
-			    store_errmsg(op->st));
+			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
 		break;
 	default:
-		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		log_msg(LOG_ERR, "store: %s", why);
 		break;
 	}
 out:

@@ -225,8 +225,9 @@ static int lab_set(struct lab_rule *r, const char *key, const char *val, int64_t
 		}
 		goto bad;
 	}
-	if (lab_word(key, (const char *const[]){ "polls", "delay", "status", "uses" }, 4) >= 0)
-		goto bad;
+	if (strcmp(key, "polls") == 0 || strcmp(key, "delay") == 0 ||
+	    strcmp(key, "status") == 0 || strcmp(key, "uses") == 0)
+		goto bad;   /* a known key with a value out of range */
 	errorf(err, errlen, "lab rule: unknown key '%s' (profile, challenge, subject, outcome, "
 	    "polls, then, failinfo, hresult, delay, validity, status, uses, expires)", key);
 	return -1;

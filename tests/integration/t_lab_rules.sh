@@ -15,6 +15,7 @@
 #  - validity overrides (expired, 5 minutes) and a delay, through scepclient
 #  - the .mobileconfig parsed with Python's plistlib (CAFingerprint = the CA's SHA-1)
 #    and the Intune values checked against the server's settings
+#  - with lab.enabled false again, the rules left in the store do nothing
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_lifecycle.sh"
@@ -280,6 +281,19 @@ check "certificate.min_rsa_bits = 3072, key_usage digitalSignature only" \
 out=$(scepctl_cmd profile intune)
 like "$out" 'Key size \(bits\): +4096 \(certificate.min_rsa_bits = 3072\)' "  key size follows the setting: 4096"
 like "$out" 'Key usage: +Digital signature only' "  key usage follows the setting"
+stop_scepd
 
+# --- lab mode off again: the rules left in the store do nothing
+check "lab.enabled = false, lab.rules emptied" lab_set "$D" false '[ ]'
+run_scepd "$D" || bail "scepd starts without lab mode"
+if have_cmd scepclient; then
+	mark=$(log_mark)
+	sc_enroll it-labfail-off labfail
+	isnt "$?" 0 "scepclient with challenge labfail still fails without lab mode"
+	line=$(log_wait "$mark" 'type=PKCSReq.*outcome="?FAILURE')
+	like "$line" 'failInfo="?badRequest' "  but as a real wrong password (badRequest), not the scripted badCertId"
+	unlike "$line" 'lab rule' "  and the log names no lab rule"
+fi
+unlike "$(cat "$SCEPD_LOG")" 'lab mode \(lab\.enabled\)' "no lab mode warning at start"
 stop_scepd
 done_testing

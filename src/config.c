@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "lab.h"
 #include "util.h"
 
 /* A configuration file larger than this is refused unread. */
@@ -106,6 +107,8 @@ static const struct cf_group cf_groups[] = {
 	    "a program." },
 	{ "log", 0, "Event log and access log." },
 	{ "monitor", 0, "The /metrics and /healthz pages and certificate expiry warnings." },
+	{ "lab", 0, "Lab mode, for testing SCEP clients and MDM profiles: scripted outcomes. "
+	    "Never on a production server." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
 
@@ -459,7 +462,14 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "/metrics and /healthz; an empty list allows nobody.") \
 	X("monitor.expiry_warning_days", CF_UINT, expiry_warning_days, .min = 0, \
 	    .max = 3650, .def_num = 60, .desc = "Warn this many days before the CA, RA or " \
-	    "TLS certificate expires; 0 never warns.")
+	    "TLS certificate expires; 0 never warns.") \
+	X("lab.enabled", CF_BOOL, lab_enabled, .def_num = 0, \
+	    .desc = "Lab mode: lab.rules and `scepctl lab rule` script the answers to " \
+	    "matching requests (a lab rule stands in for the challenge); scepd -t warns.") \
+	X("lab.rules", CF_WORDS, lab_rules, CF_COUNT(n_lab_rules), \
+	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_none, \
+	    .desc = "Scripted outcomes, each a rule as `scepctl lab rule add` takes it " \
+	    "(\"subject=*CN=lab* outcome=pending polls=3 uses=5\"); only with lab.enabled.")
 
 /*
  * A field whose C type does not match its setting type makes the array size
@@ -2417,6 +2427,25 @@ static void cf_check_crl(struct cf_ctx *ctx, struct config *cfg)
 	}
 }
 
+/* lab.rules: each rule parses, and only in lab mode. */
+static void cf_check_lab(struct cf_ctx *ctx, const struct config *cfg)
+{
+	struct lab_rule *r;
+	char why[256];
+	size_t i;
+
+	if (cfg->n_lab_rules > 0 && !cfg->lab_enabled)
+		cf_error(ctx, cf_line_of(ctx, "lab.rules"), "lab.rules is set but lab.enabled "
+		    "is false: lab rules are refused outside lab mode");
+	for (i = 0; i < cfg->n_lab_rules; i++) {
+		if ((r = lab_rule_parse(cfg->lab_rules[i], strlen(cfg->lab_rules[i]), 0, why,
+		    sizeof(why))) == NULL)
+			cf_error(ctx, cf_line_of(ctx, "lab.rules"), "lab.rules: entry %zu: %s",
+			    i + 1, why);
+		lab_rule_free(r);
+	}
+}
+
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
 	const struct cf_setting *s;
@@ -2439,6 +2468,7 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 
 	cf_check_backends(ctx, cfg);
 	cf_check_validators(ctx, cfg);
+	cf_check_lab(ctx, cfg);
 
 	u = cf_index("challenge.UseSinglePassword");
 	p = cf_index("challenge.SinglePassword");

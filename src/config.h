@@ -290,6 +290,11 @@ struct config {
 	size_t n_monitor_allow;
 	unsigned expiry_warning_days; /* monitor.expiry_warning_days: 0..3650, default 60 */
 
+	/* lab { } */
+	int lab_enabled;          /* lab.enabled: scripted outcomes allowed; default 0 */
+	char *lab_rules[CONFIG_MAX_LIST]; /* lab.rules: rule texts (lab.h), default none */
+	size_t n_lab_rules;
+
 	/* lists of groups */
 	struct config_template *templates; /* templates = ( { ... }, ... ) */
 	size_t n_templates;

@@ -49,6 +49,8 @@ static const struct rule issue_rules[] = {
 	{ KP_T_VALIDITY_DAYS, REQ, 4, 4, ONCE },
 	{ KP_T_NOW, REQ, 8, 8, ONCE },
 	{ KP_T_CRL_URL, OPT, 1, 2048, ONCE },
+	{ KP_T_NOT_BEFORE, OPT, 8, 8, ONCE },
+	{ KP_T_NOT_AFTER, OPT, 8, 8, ONCE },
 	{ 0 } };
 static const struct rule sign_message_rules[] = {
 	IDENTITY,

@@ -65,6 +65,9 @@ enum keyproc_tag {
 	KP_T_BLOB,                /* the answer's bytes */
 	KP_T_MATCHED,             /* u32: which certificate opened the envelope */
 	KP_T_ERROR,               /* string: the reason */
+	/* issue, lab mode only: the validity override (both or neither) */
+	KP_T_NOT_BEFORE,          /* i64 */
+	KP_T_NOT_AFTER,           /* i64 */
 	KP_T_MAX
 };
 

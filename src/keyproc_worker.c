@@ -323,6 +323,17 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 		    max_validity(w));
 		goto out;
 	}
+	/* a validity override only in lab mode, and never longer than a template allows */
+	if (m->f[KP_T_NOT_BEFORE].p != NULL || m->f[KP_T_NOT_AFTER].p != NULL) {
+		if (keyproc_msg_i64(m, KP_T_NOT_BEFORE, &ir.not_before) != 0 ||
+		    keyproc_msg_i64(m, KP_T_NOT_AFTER, &ir.not_after) != 0 ||
+		    w->cfg == NULL || !w->cfg->lab_enabled || ir.not_after <= ir.not_before ||
+		    ir.not_after - ir.not_before > (int64_t)max_validity(w) * 86400) {
+			errorf(err, errlen, "issue: a validity override outside lab mode, or "
+			    "longer than any template allows");
+			goto out;
+		}
+	}
 	url = keyproc_msg_str(m, KP_T_CRL_URL);
 	ir.subject = subject;
 	ir.pubkey = pub;

@@ -37,6 +37,8 @@
 #include "csr.h"
 #include "envelope.h"
 #include "httpd.h"
+#include "lab.h"
+#include "labca.h"
 #include "log.h"
 #include "pkimsg.h"
 #include "policy.h"
@@ -98,6 +100,8 @@ struct scep_server {
 	struct validator_set *validators;
 	struct validator **profile_validator; /* [i]: the validator of ps->p[i], or NULL */
 	struct trusted_ra_set **profile_trusted_ra; /* [i]: the RAs vouching for ps->p[i] */
+	struct signer *lab_signer;      /* lab mode: a throwaway key and certificate made at
+	                                 * start, for rules with outcome=wrongkey */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
@@ -142,6 +146,11 @@ struct pkiop {
 	size_t crl_len;
 	struct validator *validator;    /* the profile's challenge validator, or NULL */
 	int validated;                  /* it allowed this request: tell it how it ended */
+	/* lab mode (lab.h): what a lab rule scripted */
+	int64_t lab_rule;               /* the rule's id, 0: none */
+	struct lab_rule *lab;           /* a rule that matched this enrollment (owned) */
+	int64_t lab_not_before, lab_not_after; /* its validity override, 0: none */
+	char lab_note[200];             /* what the log says of it */
 };
 
 static void set_body(struct http_response *resp, int status, const char *type,
@@ -402,6 +411,60 @@ static int trusted_ras_new(struct scep_server *srv, X509 *const *cas, size_t n_c
 	return rc;
 }
 
+/*
+ * Lab mode at start (and reload): the rules of lab.rules replace the
+ * configured ones in the store (their use counts restart), and a throwaway
+ * RSA key signs the CertReps of outcome=wrongkey rules.
+ */
+static int lab_start(struct scep_server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	struct store_lab_rule rules[CONFIG_MAX_LIST];
+	struct lab_rule *r;
+	struct store *st = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int64_t now = now_seconds();
+	size_t i, n = 0;
+	int result = -1;
+
+	memset(rules, 0, sizeof(rules));
+	for (i = 0; i < cfg->n_lab_rules && i < CONFIG_MAX_LIST; i++) {
+		if ((r = lab_rule_parse(cfg->lab_rules[i], strlen(cfg->lab_rules[i]), now, err,
+		    errlen)) == NULL)
+			goto out;
+		rules[n].rule = cfg->lab_rules[i];
+		rules[n].uses = r->uses;
+		rules[n].expires_at = r->expires;
+		rules[n].created_at = now;
+		n++;
+		lab_rule_free(r);
+	}
+	if ((st = store_pool_get(srv->pool, err, errlen)) == NULL)
+		goto out;
+	if (store_lab_rules_set_config(st, rules, n) != STORE_OK) {
+		errorf(err, errlen, "lab.rules: %s", store_errmsg(st));
+		goto out;
+	}
+	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)) == NULL ||
+	    (cert = labca_self_signed(key, "scepd lab wrong-key RA", "digitalSignature,"
+	    "keyEncipherment", NULL, 30, err, errlen)) == NULL ||
+	    (srv->lab_signer = signer_from_pair(cert, key, cfg->allow_des, err, errlen)) == NULL) {
+		if (key == NULL)
+			errorf(err, errlen, "lab mode: cannot make the throwaway RSA key");
+		goto out;
+	}
+	log_msg(LOG_WARNING, "lab mode (lab.enabled): %zu configured lab rule(s); scripted "
+	    "answers are not what this server would really answer", n);
+	result = 0;
+out:
+	if (st != NULL)
+		store_pool_put(srv->pool, st);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return result;
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -438,6 +501,8 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	    trusted_ras_new(srv, cas, srv->ps->n_gen, err, errlen) != 0)
 		goto out;
 	redact_waiting(srv);
+	if (srv->cfg->lab_enabled && lab_start(srv, err, errlen) != 0)
+		goto out;
 	result = srv;
 	srv = NULL;
 out:
@@ -467,6 +532,7 @@ void scep_server_free(struct scep_server *srv)
 	profiles_free(srv->ps);
 	policy_free(srv->policy);
 	signer_free(srv->prev);
+	signer_free(srv->lab_signer);
 	free(srv);
 }
 
@@ -799,6 +865,8 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 	cr.eku = grant.eku;
 	cr.n_eku = grant.n_eku;
 	cr.validity_days = t->validity_days;
+	cr.not_before = op->lab_not_before;
+	cr.not_after = op->lab_not_after;
 	cr.template_name = t->name;
 	cr.issuer = &issuer;
 	cr.transaction_id = op->msg->transaction_id;
@@ -1336,6 +1404,190 @@ out:
 	return result;
 }
 
+/* --- PKIOperation: lab mode (lab.h) -------------------------------------- */
+
+/* The search for the first lab rule that matches an enrollment. */
+struct lab_find {
+	const struct csr *csr;
+	const char *profile;
+	int64_t id;
+	struct lab_rule *rule;
+};
+
+static int lab_rule_try(const struct store_lab_rule *r, void *arg)
+{
+	struct lab_find *f = arg;
+	struct lab_rule *rule;
+	char why[256];
+
+	if ((rule = lab_rule_parse(r->rule, strlen(r->rule), r->created_at, why,
+	    sizeof(why))) == NULL) {
+		log_msg(LOG_WARNING, "lab rule %lld is ignored: %s", (long long)r->id, why);
+		return 0;
+	}
+	if (!lab_rule_matches(rule, f->profile, f->csr->challenge, f->csr->subject)) {
+		lab_rule_free(rule);
+		return 0;
+	}
+	f->id = r->id;
+	f->rule = rule;
+	return 1;
+}
+
+/*
+ * Lab mode, for an enrollment: the first rule (in id order) that matches and
+ * has a use left scripts the answer, instead of the validator and challenge
+ * checks. 1 when the answer is set in op (a FAILURE, or one that
+ * lab_deliver() turns into an HTTP error), else 0: the request goes on, as a
+ * rule's SUCCESS, PENDING or wrong key, or as usual when no rule applies.
+ */
+static int lab_scripted(struct pkiop *op, const struct csr *csr)
+{
+	struct lab_find f = { csr, op->prof->name, 0, NULL };
+	const struct lab_rule *r;
+
+	if (!op->srv->cfg->lab_enabled)
+		return 0;
+	if (store_lab_rule_foreach(op->st, op->now, 0, lab_rule_try, &f) < 0 ||
+	    (f.rule != NULL && store_lab_rule_use(op->st, f.id, op->now) != STORE_OK)) {
+		log_msg(LOG_WARNING, "%s: lab rules: %s", op->msg->transaction_id,
+		    store_errmsg(op->st));
+		lab_rule_free(f.rule);
+		return 0;
+	}
+	if ((r = op->lab = f.rule) == NULL)
+		return 0;
+	op->lab_rule = f.id;
+	(void)lab_validity_window(r->validity, op->now, &op->lab_not_before, &op->lab_not_after);
+	snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted outcome=%s%s%s",
+	    (long long)f.id, lab_outcome_name(r->outcome), r->validity != LAB_VALIDITY_NORMAL ?
+	    " with a validity override" : "", r->delay > 0 ? " after a delay" : "");
+	log_msg(LOG_NOTICE, "%s: %s (delay %u s)", op->msg->transaction_id, op->lab_note,
+	    r->delay);
+	if (r->outcome == LAB_FAILURE) {
+		fail_hr(op, r->hresult, r->failinfo, NDES_EVENT_SUBMIT, "%s failInfo=%s",
+		    op->lab_note, scep_failinfo_name(r->failinfo));
+		return 1;
+	}
+	if (r->outcome == LAB_HTTP) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "%s: HTTP %u instead of a CertRep",
+		    op->lab_note, r->http_status);
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when a lab rule keeps this enrollment PENDING. */
+static int lab_pends(const struct pkiop *op)
+{
+	return op->lab != NULL && op->lab->outcome == LAB_PENDING;
+}
+
+/* A request a lab rule keeps PENDING now waits: its polls are counted from here. */
+static void lab_pending_recorded(struct pkiop *op)
+{
+	struct store_lab_poll p;
+
+	if (!lab_pends(op) || op->kind != REPLY_PENDING)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.rule_id = op->lab_rule;
+	p.polls_left = op->lab->polls;
+	p.then_failure = op->lab->then_failure;
+	p.failinfo = op->lab->failinfo;
+	p.hresult = op->lab->hresult;
+	p.not_before = op->lab_not_before;
+	p.not_after = op->lab_not_after;
+	if (store_lab_poll_add(op->st, op->msg->transaction_id, &p, op->now) != STORE_OK)
+		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+	snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted PENDING for %u "
+	    "poll(s), then %s", (long long)op->lab_rule, p.polls_left,
+	    p.then_failure ? "FAILURE" : "SUCCESS");
+}
+
+/*
+ * A CertPoll for a request a lab rule keeps PENDING: while polls are left it
+ * stays waiting (the usual answer is PENDING); at the end it is approved
+ * (the usual answer issues it) or refused here with the rule's failInfo.
+ * 1 when op holds the answer.
+ */
+static int lab_polled(struct pkiop *op)
+{
+	struct store_lab_poll p;
+	struct store_pending *pend = NULL;
+	const char *txid = op->msg->transaction_id;
+	int answered = 0;
+
+	if (!op->srv->cfg->lab_enabled || store_lab_poll_get(op->st, txid, &p) != STORE_OK)
+		return 0;
+	op->lab_rule = p.rule_id;
+	op->lab_not_before = p.not_before;
+	op->lab_not_after = p.not_after;
+	if (p.polls_left > 0) {
+		if (store_lab_poll_count(op->st, txid) == STORE_ERROR)
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted PENDING "
+		    "(%u more poll(s) then %s)", (long long)p.rule_id, p.polls_left - 1,
+		    p.then_failure ? "FAILURE" : "SUCCESS");
+		return 0;
+	}
+	snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted %s after the "
+	    "PENDING polls", (long long)p.rule_id, p.then_failure ? "FAILURE" : "SUCCESS");
+	if (store_pending_for_transaction(op->st, txid, NULL, &pend) == STORE_OK &&
+	    pend->decision[0] == '\0') {
+		if (p.then_failure) {
+			fail_hr(op, p.hresult, p.failinfo, NDES_EVENT_SUBMIT, "%s failInfo=%s",
+			    op->lab_note, scep_failinfo_name(p.failinfo));
+			answered = 1;
+			if (store_pending_refuse(op->st, pend->id, p.failinfo, op->reason,
+			    op->now) != STORE_OK)
+				log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		} else if (store_pending_decide(op->st, pend->id, 1, op->now) != STORE_OK) {
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		}
+	}
+	store_pending_free(pend);
+	if (store_lab_poll_done(op->st, txid) != STORE_OK)
+		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+	log_msg(LOG_NOTICE, "%s: %s", txid, op->lab_note);
+	return answered;
+}
+
+/* Sleeps for seconds, whole, across signals. */
+static void lab_sleep(unsigned seconds)
+{
+	struct timespec ts = { (time_t)seconds, 0 };
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+/*
+ * Step 8 (lab mode): what a rule scripted for the delivery: a delay before
+ * answering, and an HTTP error like a broken IIS instead of the CertRep. 1
+ * when resp holds the HTTP error.
+ */
+static int lab_deliver(const struct pkiop *op, struct http_response *resp)
+{
+	static const char *const iis[] = {
+		"<h1>Server Error</h1><h2>403 - Forbidden: Access is denied.</h2>",
+		"<h1>Server Error</h1><h2>500 - Internal server error.</h2>",
+		"<h2>Service Unavailable</h2><hr><p>HTTP Error 503. The service is unavailable.</p>",
+	};
+	const char *body;
+
+	if (op->lab == NULL)
+		return 0;
+	if (op->lab->delay > 0)
+		lab_sleep(op->lab->delay);
+	if (op->lab->outcome != LAB_HTTP)
+		return 0;
+	body = op->lab->http_status == 403 ? iis[0] : op->lab->http_status == 500 ? iis[1] :
+	    iis[2];
+	set_body(resp, (int)op->lab->http_status, CT_HTML, body, strlen(body));
+	return 1;
+}
+
 /* --- PKIOperation: the message types -------------------------------------- */
 
 /* PKCSReq (19) and RenewalReq (17). */
@@ -1400,17 +1652,22 @@ static void enroll(struct pkiop *op)
 	if (renewal && check_renewal(op, csr, t, renew_serial, sizeof(renew_serial)) !=
 	    SCEP_FAIL_NONE)
 		goto out;
+	/* Lab mode: a matching lab rule answers instead of the validator and challenge. */
+	if (lab_scripted(op, csr))
+		goto out;
 	/*
 	 * A request an RA we trust vouches for needs no challenge. Under a
 	 * validator, it decides instead of the password rules; renewals too
 	 * unless its renewals setting is "skip".
 	 */
 	vouched = !renewal && ra_vouches(op);
-	if (!vouched && (!renewal || prof->renewal_challenge || renewal_validated(op)) &&
+	if (op->lab == NULL && !vouched &&
+	    (!renewal || prof->renewal_challenge || renewal_validated(op)) &&
 	    validator_refused(op, csr, plain, plain_len))
 		goto out;
 	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
-	if ((!renewal || prof->renewal_challenge) && !op->validated && !vouched) {
+	if ((!renewal || prof->renewal_challenge) && !op->validated && !vouched &&
+	    op->lab == NULL) {
 		if (prof->challenge.enforce_password &&
 		    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
 		    op->now)) > 0) {
@@ -1432,7 +1689,7 @@ static void enroll(struct pkiop *op)
 	}
 	enrollment(op, csr, prof, t, reserved ? csr->challenge : NULL, renew_serial, &e);
 	/* Manual approval comes before the CA backend is asked. */
-	if (!(prof->approval || t->approval)) {
+	if (!(prof->approval || t->approval || lab_pends(op))) {
 		switch (issue(op, csr, plain, plain_len, t, unavailable_waits(op))) {
 		case ASK_FAILED:
 			/* Nothing issued, unless a CA that did not answer did: then it stays spent. */
@@ -1467,6 +1724,7 @@ static void enroll(struct pkiop *op)
 		op->kind = REPLY_PENDING;
 		op->note = e.backend != NULL ? backend_note(op) :
 		    "waiting for approval (scepctl request approve)";
+		lab_pending_recorded(op);
 		break;
 	case STORE_CONFLICT:
 		if (!answer_issued(op, csr, renew, &result) &&
@@ -1506,6 +1764,9 @@ static void certpoll(struct pkiop *op)
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "CertPoll: %s", err);
 		goto out;
 	}
+	/* Lab mode: a request a lab rule keeps PENDING counts its polls. */
+	if (lab_polled(op))
+		goto out;
 	/* A renewal polls signed by the certificate it renews. */
 	renew = op->prof->renewal ? renew_key(op, keybuf, sizeof(keybuf)) : NULL;
 	if (answer_issued(op, NULL, renew, &result) || answer_waiting(op, renew, &result))
@@ -1752,6 +2013,10 @@ static unsigned char *sign_reply(struct pkiop *op, size_t *len, char *err, size_
 	const struct profile *prof = op->prof;
 	const struct signer *signer = op->by_prev ? op->srv->prev : prof->signer[op->gen];
 
+	/* Lab mode: a CertRep signed by the wrong key, on purpose. */
+	if (op->lab != NULL && op->lab->outcome == LAB_WRONGKEY && op->srv->lab_signer != NULL)
+		signer = op->srv->lab_signer;
+
 	switch (op->kind) {
 	case REPLY_FAILURE:
 		/* A refused digest is not used for the reply either. */
@@ -1819,6 +2084,11 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 		lr.reason = op->note;
 		break;
 	}
+	/* Every scripted answer says so. */
+	if (op->lab_rule != 0 && op->kind != REPLY_FAILURE)
+		lr.reason = op->lab_note;
+	if (op->lab != NULL && op->lab->outcome == LAB_HTTP)
+		lr.status = (int)op->lab->http_status;
 	if (op->by_prev && lr.reason == NULL)
 		lr.reason = "the client encrypted to the previous RA certificate (from before "
 		    "`scepctl ra renew`): answered by that RA";
@@ -1835,6 +2105,7 @@ static void pkiop_free(struct pkiop *op)
 	if (op->st != NULL)
 		store_pool_put(op->srv->pool, op->st);
 	X509_free(op->issued);
+	lab_rule_free(op->lab);
 	free(op->ca_handle);
 	free(op->crl);
 	free(op->subject);
@@ -1867,7 +2138,9 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		answer_message(&op);
 	reply = sign_reply(&op, &reply_len, err, sizeof(err));
 	log_reply(&op, reply != NULL, err);
-	if (reply == NULL) {
+	if (lab_deliver(&op, resp)) {
+		free(reply);
+	} else if (reply == NULL) {
 		/*
 		 * No CertRep can be signed: 503 while the signer process restarts,
 		 * else the one case for HTTP 500 (RA key unusable).

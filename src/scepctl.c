@@ -33,6 +33,8 @@
 #include "crl.h"
 #include "csr.h"
 #include "labca.h"
+#include "labctl.h"
+#include "mdmprofile.h"
 #include "oids.h"
 #include "privdrop.h"
 #include "scep.h"
@@ -65,6 +67,9 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
 	    "       scepctl [-f file] ra renew [--days n]\n"
+	    "       scepctl [-f file] lab rule add RULE... | list | del ID\n"
+	    "       scepctl [-f file] profile apple --url URL [--challenge X] [--out FILE]\n"
+	    "       scepctl [-f file] profile intune [--url URL]\n"
 	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
@@ -1571,6 +1576,26 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* --- lab and profile: labctl.c and mdmprofile.c -------------------------- */
+
+static int cmd_lab(const struct config *cfg, int argc, char **argv)
+{
+	int rc = labctl_run(cfg, argc, argv);
+
+	if (rc == 2)
+		usage_error(NULL);
+	return rc;
+}
+
+static int cmd_profile(const struct config *cfg, int argc, char **argv)
+{
+	int rc = mdmprofile_run(cfg, argc, argv);
+
+	if (rc == 2)
+		usage_error(NULL);
+	return rc;
+}
+
 /* The commands that work on a configuration (init makes one). */
 static const struct command {
 	const char *name;
@@ -1583,6 +1608,8 @@ static const struct command {
 	{ "ca", cmd_ca },
 	{ "ra", cmd_ra },
 	{ "user", cmd_user },
+	{ "lab", cmd_lab },
+	{ "profile", cmd_profile },
 	{ NULL, NULL },
 };
 

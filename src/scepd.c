@@ -503,6 +503,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "scepd: %s\n", err);
 			goto out;
 		}
+		if (cfg->lab_enabled)
+			fprintf(stderr, "scepd: warning: %s: lab mode is on (lab.enabled): lab rules "
+			    "script the answers (%zu configured, more with scepctl lab rule add); "
+			    "never on a production server\n", cfg->file, cfg->n_lab_rules);
 		rc = 0;
 		goto out;
 	}

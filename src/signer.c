@@ -689,10 +689,15 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 		goto out;
 	if (X509_set_pubkey(x, req->pubkey) != 1)
 		goto out;
-	if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL)
+	if (req->not_before != 0 && req->not_after > req->not_before) {
+		/* Lab mode: an expired, short-lived or not yet valid certificate, on purpose. */
+		if (ASN1_TIME_set(X509_getm_notBefore(x), (time_t)req->not_before) == NULL ||
+		    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)req->not_after) == NULL)
+			goto out;
+	} else if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
+	    ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)req->validity_days, 0) == NULL) {
 		goto out;
-	if (ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)req->validity_days, 0) == NULL)
-		goto out;
+	}
 	/* Never past the CA's own end of validity (as AD CS does). */
 	ca_end = X509_get0_notAfter(s->ca_cert);
 	if (ASN1_TIME_compare(X509_get0_notAfter(x), ca_end) > 0 &&

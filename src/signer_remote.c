@@ -217,6 +217,10 @@ X509 *signer_remote_issue(const struct signer_remote *r, const struct issue_requ
 	keyproc_buf_u32(&b, KP_T_VALIDITY_DAYS, req->validity_days);
 	keyproc_buf_i64(&b, KP_T_NOW, req->now);
 	keyproc_buf_str(&b, KP_T_CRL_URL, req->crl_url);
+	if (req->not_before != 0 || req->not_after != 0) {
+		keyproc_buf_i64(&b, KP_T_NOT_BEFORE, req->not_before);
+		keyproc_buf_i64(&b, KP_T_NOT_AFTER, req->not_after);
+	}
 	if (call(r, &b, &der, &len, NULL, err, errlen) != 0)
 		return NULL;
 	p = der;

@@ -2023,6 +2023,212 @@ void store_crl_free(struct store_crl *c)
 	free(c);
 }
 
+/* --- lab mode: scripted outcomes (sql/007_lab_rules.sql) -------------------
+ * Lab-only statements, prepared per call (not cached: lab mode is not a hot
+ * path), kept in this one block.
+ */
+
+#define LAB_RULE_COLS "id, rule, origin, uses, used, expires_at, created_at"
+
+/* Runs sql (no rows) with b bound; 0 or -1 (errmsg set). */
+static int lab_exec(struct store *st, const char *sql, const char *what,
+    const struct bind *b, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int result = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, what);
+		goto out;
+	}
+	if (bind_all(st, s, b, n) == -1 || step_done(st, s, what) == -1)
+		goto out;
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+#define lab_exec_b(st, sql, what, ...) lab_exec((st), (sql), (what), \
+	(const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
+
+static int lab_rule_insert(struct store *st, const struct store_lab_rule *r, const char *origin)
+{
+	return lab_exec_b(st, "INSERT INTO lab_rules (rule, origin, uses, expires_at, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)", "recording a lab rule", BIND_TEXT(r->rule),
+	    BIND_TEXT(origin), BIND_INT(r->uses), BIND_INT(r->expires_at),
+	    BIND_INT(r->created_at));
+}
+
+enum store_rc store_lab_rule_add(struct store *st, const struct store_lab_rule *r, int64_t *id)
+{
+	if (r == NULL || r->rule == NULL || r->origin == NULL) {
+		set_err(st, "store_lab_rule_add: no rule text or origin");
+		return STORE_ERROR;
+	}
+	if (lab_rule_insert(st, r, r->origin) == -1)
+		return STORE_ERROR;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+enum store_rc store_lab_rule_del(struct store *st, int64_t id)
+{
+	if (lab_exec_b(st, "DELETE FROM lab_rules WHERE id = ?1", "deleting a lab rule",
+	    BIND_INT(id)) == -1)
+		return STORE_ERROR;
+	if (sqlite3_changes(st->db) != 1) {
+		set_err(st, "no lab rule %lld", (long long)id);
+		return STORE_NOT_FOUND;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_lab_rules_set_config(struct store *st, const struct store_lab_rule *rules,
+    size_t n)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+	size_t i;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if (lab_exec_b(st, "DELETE FROM lab_rules WHERE origin = ?1", "replacing lab rules",
+	    BIND_TEXT("config")) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (lab_rule_insert(st, &rules[i], "config") == -1)
+			goto out;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+int store_lab_rule_foreach(struct store *st, int64_t now, int all,
+    int (*fn)(const struct store_lab_rule *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_lab_rule r;
+	int rc, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " LAB_RULE_COLS " FROM lab_rules WHERE ?1"
+	    " OR ((uses = 0 OR used < uses) AND (expires_at = 0 OR expires_at > ?2))"
+	    " ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "listing lab rules");
+		goto out;
+	}
+	if (bind_int(st, s, 1, all != 0) == -1 || bind_int(st, s, 2, now) == -1)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		r.rule = (const char *)sqlite3_column_text(s, 1);
+		r.origin = (const char *)sqlite3_column_text(s, 2);
+		r.uses = (unsigned)sqlite3_column_int64(s, 3);
+		r.used = (unsigned)sqlite3_column_int64(s, 4);
+		r.expires_at = sqlite3_column_int64(s, 5);
+		r.created_at = sqlite3_column_int64(s, 6);
+		if (r.rule == NULL || r.origin == NULL) {
+			set_err(st, "listing lab rules: out of memory");
+			goto out;
+		}
+		if ((result = fn(&r, arg)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing lab rules");
+		goto out;
+	}
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_lab_rule_use(struct store *st, int64_t id, int64_t now)
+{
+	if (lab_exec_b(st, "UPDATE lab_rules SET used = used + 1 WHERE id = ?1"
+	    " AND (uses = 0 OR used < uses) AND (expires_at = 0 OR expires_at > ?2)",
+	    "using a lab rule", BIND_INT(id), BIND_INT(now)) == -1)
+		return STORE_ERROR;
+	if (sqlite3_changes(st->db) != 1) {
+		set_err(st, "lab rule %lld has no use left, expired or was deleted", (long long)id);
+		return STORE_CONFLICT;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_lab_poll_add(struct store *st, const char *transaction_id,
+    const struct store_lab_poll *p, int64_t now)
+{
+	return lab_exec_b(st, "INSERT OR REPLACE INTO lab_polls (transaction_id, rule_id,"
+	    " polls_left, then_failure, failinfo, hresult, not_before, not_after, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "recording a scripted PENDING",
+	    BIND_TEXT(transaction_id), BIND_INT(p->rule_id), BIND_INT(p->polls_left),
+	    BIND_INT(p->then_failure), BIND_INT(p->failinfo), BIND_INT(p->hresult),
+	    BIND_INT(p->not_before), BIND_INT(p->not_after), BIND_INT(now)) == -1 ?
+	    STORE_ERROR : STORE_OK;
+}
+
+enum store_rc store_lab_poll_get(struct store *st, const char *transaction_id,
+    struct store_lab_poll *out)
+{
+	sqlite3_stmt *s = NULL;
+	enum store_rc result = STORE_ERROR;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT rule_id, polls_left, then_failure, failinfo,"
+	    " hresult, not_before, not_after FROM lab_polls WHERE transaction_id = ?1", -1, &s,
+	    NULL) != SQLITE_OK) {
+		db_err(st, "reading a scripted PENDING");
+		goto out;
+	}
+	if (bind_text(st, s, 1, transaction_id) == -1)
+		goto out;
+	switch (step_row(st, s, "reading a scripted PENDING")) {
+	case 1:
+		out->rule_id = sqlite3_column_int64(s, 0);
+		out->polls_left = (unsigned)sqlite3_column_int64(s, 1);
+		out->then_failure = sqlite3_column_int(s, 2);
+		out->failinfo = sqlite3_column_int(s, 3);
+		out->hresult = (int32_t)sqlite3_column_int64(s, 4);
+		out->not_before = sqlite3_column_int64(s, 5);
+		out->not_after = sqlite3_column_int64(s, 6);
+		result = STORE_OK;
+		break;
+	case 0:
+		result = STORE_NOT_FOUND;
+		break;
+	default:
+		break;
+	}
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_lab_poll_count(struct store *st, const char *transaction_id)
+{
+	if (lab_exec_b(st, "UPDATE lab_polls SET polls_left = polls_left - 1"
+	    " WHERE transaction_id = ?1 AND polls_left > 0", "counting a scripted PENDING",
+	    BIND_TEXT(transaction_id)) == -1)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_lab_poll_done(struct store *st, const char *transaction_id)
+{
+	return lab_exec_b(st, "DELETE FROM lab_polls WHERE transaction_id = ?1",
+	    "ending a scripted PENDING", BIND_TEXT(transaction_id)) == -1 ? STORE_ERROR : STORE_OK;
+}
+
 /* --- pool of handles for request threads ---------------------------------- */
 
 struct store_pool *store_pool_new(const char *path, char *err, size_t errlen)

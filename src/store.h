@@ -38,7 +38,7 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -384,6 +384,56 @@ void store_crl_free(struct store_crl *c);
 int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, void *), void *arg);
 
 void store_cert_free(struct store_cert *c);
+
+/* --- lab mode: scripted outcomes (lab.h, sql/007_lab_rules.sql) ----------- */
+
+struct store_lab_rule {
+	int64_t id;
+	const char *rule;          /* the rule text (lab_rule_parse) */
+	const char *origin;        /* "config" or "scepctl" */
+	unsigned uses, used;       /* uses 0: no limit */
+	int64_t expires_at;        /* 0: never */
+	int64_t created_at;
+};
+
+/* Records a rule; its id into *id (may be NULL). */
+enum store_rc store_lab_rule_add(struct store *st, const struct store_lab_rule *r, int64_t *id);
+/* Deletes rule id: STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_lab_rule_del(struct store *st, int64_t id);
+/* Replaces every "config" rule with rules[0..n-1] (origin is set to "config"), in one transaction. */
+enum store_rc store_lab_rules_set_config(struct store *st, const struct store_lab_rule *rules,
+    size_t n);
+/*
+ * Calls fn for each rule in id order (with all 0: only those with uses left and
+ * not expired at now); stops at fn's non-zero result and returns it; -1 on error.
+ */
+int store_lab_rule_foreach(struct store *st, int64_t now, int all,
+    int (*fn)(const struct store_lab_rule *, void *), void *arg);
+/*
+ * Takes one use of rule id at now, atomically: STORE_OK, or STORE_CONFLICT when
+ * it has no use left, expired or was deleted meanwhile.
+ */
+enum store_rc store_lab_rule_use(struct store *st, int64_t id, int64_t now);
+
+/* A request a lab rule keeps PENDING. */
+struct store_lab_poll {
+	int64_t rule_id;
+	unsigned polls_left;       /* CertPolls still answered PENDING */
+	int then_failure;
+	int failinfo;
+	int32_t hresult;
+	int64_t not_before, not_after; /* validity override, 0: none */
+};
+
+enum store_rc store_lab_poll_add(struct store *st, const char *transaction_id,
+    const struct store_lab_poll *p, int64_t now);
+/* STORE_OK and *out, or STORE_NOT_FOUND. */
+enum store_rc store_lab_poll_get(struct store *st, const char *transaction_id,
+    struct store_lab_poll *out);
+/* One poll answered PENDING: polls_left - 1. STORE_OK, or STORE_NOT_FOUND (none left). */
+enum store_rc store_lab_poll_count(struct store *st, const char *transaction_id);
+/* The scripted end was answered: the row goes. */
+enum store_rc store_lab_poll_done(struct store *st, const char *transaction_id);
 
 /* --- pool of handles for request threads ---------------------------------- */
 

@@ -105,6 +105,8 @@ static const struct cf_group cf_groups[] = {
 	    "a program." },
 	{ "log", 0, "Event log and access log." },
 	{ "monitor", 0, "The /metrics and /healthz pages and certificate expiry warnings." },
+	{ "lab", 0, "Lab mode, for testing MDM SCEP profiles: recorded exchanges and the "
+	    "/lab/ page. Never on a production server." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
 
@@ -447,7 +449,19 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "/metrics and /healthz; an empty list allows nobody.") \
 	X("monitor.expiry_warning_days", CF_UINT, expiry_warning_days, .min = 0, \
 	    .max = 3650, .def_num = 60, .desc = "Warn this many days before the CA, RA or " \
-	    "TLS certificate expires; 0 never warns.")
+	    "TLS certificate expires; 0 never warns.") \
+	X("lab.enabled", CF_BOOL, lab_enabled, .def_num = 0, \
+	    .desc = "Lab mode: allows the lab settings and serves /lab/ on the monitor " \
+	    "addresses (monitor.allow).") \
+	X("lab.record", CF_BOOL, lab_record, .def_num = 0, \
+	    .desc = "In lab mode, record every PKIOperation (raw request and reply, timing, " \
+	    "outcome) in the store, for scepctl inspect and /lab/.") \
+	X("lab.record_max", CF_UINT, lab_record_max, .min = 1, .max = 1000000, \
+	    .def_num = 1000, .desc = "Recorded exchanges kept; the oldest are dropped first.") \
+	X("lab.record_max_bytes", CF_UINT, lab_record_max_bytes, .min = 65536, \
+	    .max = 1073741824, .def_num = 67108864, .desc = "Bytes of requests and replies " \
+	    "kept in all recordings; the oldest are dropped first, and an exchange larger " \
+	    "than this is recorded without its bytes.")
 
 /*
  * A field whose C type does not match its setting type makes the array size

@@ -29,6 +29,7 @@
 #include "der.h"
 #include "envelope.h"
 #include "util.h"
+#include "x509util.h"
 
 /* EncryptedContentInfo (RFC 5652 §6.1). */
 typedef struct {
@@ -70,6 +71,21 @@ ASN1_SEQUENCE(ENV_CI) = {
 	ASN1_SIMPLE(ENV_CI, type, ASN1_OBJECT),
 	ASN1_EXP(ENV_CI, ed, ENV_ED, 0)
 } static_ASN1_SEQUENCE_END(ENV_CI)
+
+/* The issuer and serial a KeyTransRecipientInfo names, as text into info (else ""). */
+static void recipient_of(CMS_RecipientInfo *ri, struct envelope_info *info)
+{
+	X509_NAME *issuer = NULL;
+	ASN1_INTEGER *serial = NULL;
+
+	if (CMS_RecipientInfo_ktri_get0_signer_id(ri, NULL, &issuer, &serial) != 1 ||
+	    issuer == NULL || serial == NULL)
+		return;
+	X509_NAME_oneline(issuer, info->recipient_issuer, sizeof(info->recipient_issuer));
+	if (x509util_serial_hex(serial, info->recipient_serial,
+	    sizeof(info->recipient_serial)) != 0)
+		info->recipient_serial[0] = '\0';
+}
 
 int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info *out,
     char *err, size_t errlen)
@@ -130,6 +146,8 @@ int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info 
 		X509_ALGOR_get0(&obj, NULL, NULL, alg);
 		if (OBJ_obj2nid(obj) == NID_rsaesOaep)
 			info.oaep = 1;
+		if (info.n_ktri == 1)
+			recipient_of(ri, &info);
 	}
 	*out = info;
 	result = 0;

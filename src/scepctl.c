@@ -32,6 +32,7 @@
 #include "config.h"
 #include "crl.h"
 #include "csr.h"
+#include "inspect.h"
 #include "labca.h"
 #include "oids.h"
 #include "privdrop.h"
@@ -64,6 +65,7 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
 	    "       scepctl [-f file] ra renew [--days n]\n"
+	    "       scepctl [-f file] inspect TXID | FILE\n"
 	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
@@ -1508,6 +1510,126 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* --- inspect ------------------------------------------------------------- */
+
+#define INSPECT_MAX_FILE (4 * 1024 * 1024)
+
+/* The RA keys of cfg, or NULL with a note on stdout when they cannot be read here. */
+static struct signer *inspect_keys(const struct config *cfg)
+{
+	struct signer *ra;
+	char err[512];
+
+	if (cfg == NULL) {
+		printf("%-18s not opened: no configuration, so no RA keys\n", "note");
+		return NULL;
+	}
+	if ((ra = signer_load(cfg, err, sizeof(err))) == NULL)
+		printf("%-18s the RA keys cannot be read here, envelopes stay closed: %s\n",
+		    "note", err);
+	return ra;
+}
+
+static void print_ms(const char *label, int64_t ms)
+{
+	char when[32];
+
+	format_time(ms / 1000, when, sizeof(when));
+	printf("%-18s %s (+%03lld ms)\n", label, when, (long long)(ms % 1000));
+}
+
+/* A recorded exchange: its facts, then its request and reply decoded. */
+static int inspect_recording(const struct store_recording *r, const struct signer *ra,
+    const struct config *cfg)
+{
+	printf("%-18s %lld\n", "recording", (long long)r->id);
+	printf("%-18s %s\n", "profile", r->profile[0] ? r->profile : "-");
+	printf("%-18s %s\n", "client", r->client_addr[0] ? r->client_addr : "-");
+	print_ms("received", r->received_ms);
+	print_ms("answered", r->answered_ms);
+	printf("%-18s %lld ms\n", "took", (long long)(r->answered_ms - r->received_ms));
+	printf("%-18s HTTP %d, %s\n", "outcome", r->http_status, r->outcome);
+	if (r->failinfo >= 0)
+		printf("%-18s %s: %s\n", "failInfo", scep_failinfo_name(r->failinfo),
+		    inspect_failinfo_meaning(r->failinfo));
+	if (r->reason[0] != '\0')
+		printf("%-18s %s\n", "reason", r->reason);
+	printf("\n--- request (%zu bytes) ---\n", r->request_len);
+	if (r->request == NULL)
+		printf("not kept (larger than lab.record_max_bytes)\n");
+	else
+		inspect_message(stdout, r->request, r->request_len, ra, cfg);
+	printf("\n--- reply (%zu bytes) ---\n", r->reply_len);
+	if (r->reply == NULL)
+		printf("not kept\n");
+	else if (r->http_status != 200)
+		printf("HTTP %d: %.*s\n", r->http_status, (int)r->reply_len, (const char *)r->reply);
+	else
+		inspect_message(stdout, r->reply, r->reply_len, ra, cfg);
+	return 0;
+}
+
+/*
+ * inspect FILE: a pkiMessage or CertRep file (DER, PEM or base64); inspect
+ * TXID: the newest recorded exchange of that transactionID (lab.record).
+ * cfg may be NULL (no configuration readable): files only, envelopes closed.
+ */
+static int cmd_inspect(const struct config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct store_recording *r = NULL;
+	struct signer *ra = NULL;
+	unsigned char *raw = NULL, *der = NULL;
+	size_t raw_len = 0, der_len = 0;
+	char err[512];
+	int rc = 1;
+
+	if (argc != 1)
+		usage_error("inspect: expected one transactionID or file");
+	if (access(argv[0], F_OK) == 0) {
+		if ((raw = read_file(argv[0], INSPECT_MAX_FILE, &raw_len)) == NULL) {
+			fprintf(stderr, "scepctl: %s: %s\n", argv[0], strerror(errno));
+			goto out;
+		}
+		if ((der = inspect_input(raw, raw_len, &der_len, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "scepctl: %s: %s\n", argv[0], err);
+			goto out;
+		}
+		ra = inspect_keys(cfg);
+		rc = inspect_message(stdout, der, der_len, ra, cfg) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (cfg == NULL) {
+		fprintf(stderr, "scepctl: %s: no such file, and no configuration to look up a "
+		    "recorded transaction\n", argv[0]);
+		goto out;
+	}
+	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	switch (store_recording_get(st, 0, argv[0], &r)) {
+	case STORE_OK:
+		break;
+	case STORE_NOT_FOUND:
+		fprintf(stderr, "scepctl: %s: no such file, and no recorded transaction with that "
+		    "transactionID (recording needs lab.enabled and lab.record)\n", argv[0]);
+		goto out;
+	default:
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
+		goto out;
+	}
+	ra = inspect_keys(cfg);
+	rc = inspect_recording(r, ra, cfg);
+out:
+	signer_free(ra);
+	store_recording_free(r);
+	store_close(st);
+	free(der);
+	free(raw);
+	return rc;
+}
+
 /* The commands that work on a configuration (init makes one). */
 static const struct command {
 	const char *name;
@@ -1566,6 +1688,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "init") == 0)
 		return cmd_init(argc - i - 1, argv + i + 1);
+	/* inspect FILE works without a configuration (its envelopes then stay closed) */
+	if (strcmp(argv[i], "inspect") == 0) {
+		cfg = access(file, R_OK) == 0 ? config_load(file, stderr) : NULL;
+		rc = cmd_inspect(cfg, argc - i - 1, argv + i + 1);
+		config_free(cfg);
+		return rc;
+	}
 	for (c = commands; c->name != NULL && strcmp(c->name, argv[i]) != 0; c++)
 		;
 	if (c->name == NULL)

@@ -29,6 +29,7 @@
 #include "query.h"
 #include "scep_types.h"
 #include "signer.h"
+#include "store.h"
 #include "util.h"
 #include "x509util.h"
 
@@ -466,4 +467,47 @@ int inspect_message(FILE *out, const unsigned char *der, size_t len,
 		print_content(out, msg, ra, cfg);
 	pkimsg_free(msg);
 	return 0;
+}
+
+/* --- recorded exchanges ------------------------------------------------------ */
+
+static void print_ms(FILE *out, const char *label, int64_t ms)
+{
+	time_t tt = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, sizeof(buf), "%lld", (long long)(ms / 1000));
+	fprintf(out, LABEL "%s.%03lld UTC\n", label, buf, (long long)(ms % 1000));
+}
+
+void inspect_recording(FILE *out, const struct store_recording *r, const struct signer *ra,
+    const struct config *cfg)
+{
+	fprintf(out, LABEL "%lld\n", "recording", (long long)r->id);
+	fprintf(out, LABEL "%s\n", "profile", r->profile[0] ? r->profile : "-");
+	fprintf(out, LABEL "%s\n", "client", r->client_addr[0] ? r->client_addr : "-");
+	print_ms(out, "received", r->received_ms);
+	print_ms(out, "answered", r->answered_ms);
+	fprintf(out, LABEL "%lld ms\n", "took", (long long)(r->answered_ms - r->received_ms));
+	fprintf(out, LABEL "HTTP %d, %s\n", "outcome", r->http_status, r->outcome);
+	if (r->failinfo >= 0)
+		fprintf(out, LABEL "%s: %s\n", "failInfo", scep_failinfo_name(r->failinfo),
+		    inspect_failinfo_meaning(r->failinfo));
+	if (r->reason[0] != '\0')
+		fprintf(out, LABEL "%s\n", "reason", r->reason);
+	fprintf(out, "\n--- request (%zu bytes) ---\n", r->request_len);
+	if (r->request == NULL)
+		fprintf(out, "not kept (larger than lab.record_max_bytes)\n");
+	else
+		inspect_message(out, r->request, r->request_len, ra, cfg);
+	fprintf(out, "\n--- reply (%zu bytes) ---\n", r->reply_len);
+	if (r->reply == NULL)
+		fprintf(out, "not kept\n");
+	else if (r->http_status != 200)
+		fprintf(out, "HTTP %d: %.*s\n", r->http_status, (int)r->reply_len,
+		    (const char *)r->reply);
+	else
+		inspect_message(out, r->reply, r->reply_len, ra, cfg);
 }

@@ -17,6 +17,7 @@
 
 struct config;
 struct signer;
+struct store_recording;
 
 /*
  * The DER bytes of a file's content: DER as it is; PEM (any label); base64,
@@ -35,6 +36,14 @@ unsigned char *inspect_input(const unsigned char *in, size_t len, size_t *outlen
  */
 int inspect_message(FILE *out, const unsigned char *der, size_t len,
     const struct signer *ra, const struct config *cfg);
+
+/*
+ * Writes a recorded exchange (lab.record) to out: when, from whom, how long,
+ * its outcome, then its request and its reply each as inspect_message
+ * describes them (an HTTP error reply as its text).
+ */
+void inspect_recording(FILE *out, const struct store_recording *r, const struct signer *ra,
+    const struct config *cfg);
 
 /* What failInfo means (RFC 8894 §3.2.1.4), in words; "" for an unknown value. */
 const char *inspect_failinfo_meaning(int failinfo);

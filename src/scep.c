@@ -36,6 +36,7 @@
 #include "csr.h"
 #include "envelope.h"
 #include "httpd.h"
+#include "labpage.h"
 #include "log.h"
 #include "pkimsg.h"
 #include "policy.h"
@@ -1858,6 +1859,12 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 static const struct signer *default_signer(const struct scep_server *srv)
 {
 	return srv->ps->p[0].signer[profiles_current(srv->ps, now_seconds())];
+}
+
+void scep_server_lab(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp)
+{
+	labpage_handle(srv->cfg, srv->pool, default_signer(srv), req, resp);
 }
 
 void scep_server_share_limiters(struct scep_server *srv, struct ratelimit *challenge,

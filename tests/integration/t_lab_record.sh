@@ -268,7 +268,7 @@ bpp = {2: 3, 6: 4}[ctype]
 raw = zlib.decompress(idat)
 stride = w * bpp
 prev = bytearray(stride)
-colours = set()
+colours, counts = set(), {}
 for y in range(h):
     f = raw[y * (stride + 1)]
     line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
@@ -283,18 +283,26 @@ for y in range(h):
             p = a + b - c
             pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
             line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    if y % 4 == 0:
-        for x in range(0, w, 2):
-            colours.add(bytes(line[x * bpp:x * bpp + 3]))
+    for x in range(0, w):
+        px = bytes(line[x * bpp:x * bpp + 3])
+        if y % 4 == 0 and x % 2 == 0:
+            colours.add(px)
+        counts[px] = counts.get(px, 0) + 1
     prev = line
-print(w, h, len(colours))
+# the timeline's SUCCESS bars (#2a2) and the table header (#eef), as drawn
+print(w, h, len(colours), counts.get(b"\x22\xaa\x22", 0), counts.get(b"\xee\xee\xff", 0))
 EOF
 )
-	read -r pw ph ncol <<<"$png"
-	diag "screenshot $T/lab.png: ${pw:-?}x${ph:-?}, ${ncol:-?} colours"
+	read -r pw ph ncol green header <<<"$png"
+	diag "screenshot $T/lab.png: ${pw:-?}x${ph:-?}, ${ncol:-?} colours, ${green:-?} bar pixels, ${header:-?} header pixels"
 	check "Chromium: the screenshot is a 1200x900 PNG" test "${pw:-0}" = 1200 -a "${ph:-0}" = 900
 	check "Chromium: the screenshot is not blank (many colours: text, table, bars)" \
 		test "${ncol:-0}" -ge 20
+	check "Chromium: the screenshot shows the table header" test "${header:-0}" -ge 2000
+	if [ ${#ok_txids[@]} -gt 0 ]; then
+		check "Chromium: the screenshot shows the timeline's SUCCESS bars" \
+			test "${green:-0}" -ge 100
+	fi
 fi
 
 # --- bounds: lab.record_max = 8, the oldest dropped first -------------------------

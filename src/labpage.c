@@ -138,12 +138,14 @@ static void one_recording(const struct config *cfg, struct store *st, const stru
 	}
 	end++;
 	if (strcmp(end, "request") == 0 || strcmp(end, "reply") == 0) {
-		if ((end[2] == 'q' ? r->request : r->reply) == NULL) {
+		int request = strcmp(end, "request") == 0;
+
+		if ((request ? r->request : r->reply) == NULL) {
 			httpd_text(resp, 404, "recording %lld: its %s was not kept", id, end);
 			goto out;
 		}
-		set_bytes(resp, "application/octet-stream", end[2] == 'q' ? r->request : r->reply,
-		    end[2] == 'q' ? r->request_len : r->reply_len);
+		set_bytes(resp, "application/octet-stream", request ? r->request : r->reply,
+		    request ? r->request_len : r->reply_len);
 		snprintf(disposition, sizeof(disposition), "attachment; filename=\"%lld-%s.der\"",
 		    id, end);
 		httpd_add_header(resp, "Content-Disposition", disposition);

@@ -202,7 +202,8 @@ static const char *key_words(const EVP_PKEY *key, char *buf, size_t len)
 
 /* --- parts ----------------------------------------------------------------- */
 
-static void print_signer(FILE *out, X509 *cert)
+/* reply: the message is a CertRep, signed by the RA rather than by a device. */
+static void print_signer(FILE *out, X509 *cert, int reply)
 {
 	char serial[X509UTIL_SERIAL_HEX_MAX], kbuf[96];
 	int64_t t;
@@ -221,9 +222,12 @@ static void print_signer(FILE *out, X509 *cert)
 	if (x509util_time_seconds(X509_get0_notAfter(cert), &t) == 0)
 		print_time(out, "  valid until", t);
 	fprintf(out, LABEL "%s\n", "  key", key_words(X509_get0_pubkey(cert), kbuf, sizeof(kbuf)));
-	fprintf(out, LABEL "%s\n", "  self-signed", X509_NAME_cmp(X509_get_subject_name(cert),
-	    X509_get_issuer_name(cert)) == 0 ? "yes (a device's transient signer)" :
-	    "no (an existing certificate: renewal or re-enrollment)");
+	if (X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0)
+		fprintf(out, LABEL "%s\n", "  self-signed", reply ? "yes (the server signs as "
+		    "its CA, without an RA certificate)" : "yes (a device's transient signer)");
+	else
+		fprintf(out, LABEL "%s\n", "  self-signed", reply ? "no (the RA signing "
+		    "certificate)" : "no (an existing certificate: renewal or re-enrollment)");
 }
 
 static void print_envelope(FILE *out, const struct pkimsg *msg)
@@ -459,7 +463,7 @@ int inspect_message(FILE *out, const unsigned char *der, size_t len,
 	fprintf(out, LABEL "%s\n", "signature", nid_words(msg->signature_nid));
 	fprintf(out, LABEL "%s\n", "verification", msg->failinfo == SCEP_FAIL_NONE ?
 	    "signature and messageDigest verify" : msg->reason);
-	print_signer(out, msg->signer);
+	print_signer(out, msg->signer, msg->message_type == SCEP_MSG_CERTREP);
 	print_envelope(out, msg);
 	if (msg->message_type == SCEP_MSG_CERTREP)
 		print_reply(out, msg);

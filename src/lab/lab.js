@@ -54,7 +54,7 @@
 			cell(tr, r.transaction_id || "(unparsed)", "txid");
 			cell(tr, r.http_status === 200 ? r.outcome : "HTTP " + r.http_status, "outcome");
 			cell(tr, r.failinfo || "");
-			cell(tr, r.reason || "");
+			cell(tr, r.reason || "", "reason").title = r.reason || "";
 			raw = cell(tr, "");
 			if (r.request_bytes > 0) link(raw, api + "/" + r.id + "/request", "request");
 			if (r.reply_bytes > 0) link(raw, api + "/" + r.id + "/reply", "reply");

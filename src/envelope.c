@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -77,11 +78,14 @@ static void recipient_of(CMS_RecipientInfo *ri, struct envelope_info *info)
 {
 	X509_NAME *issuer = NULL;
 	ASN1_INTEGER *serial = NULL;
+	char *text;
 
 	if (CMS_RecipientInfo_ktri_get0_signer_id(ri, NULL, &issuer, &serial) != 1 ||
 	    issuer == NULL || serial == NULL)
 		return;
-	X509_NAME_oneline(issuer, info->recipient_issuer, sizeof(info->recipient_issuer));
+	if ((text = x509util_name_text(issuer)) != NULL)
+		snprintf(info->recipient_issuer, sizeof(info->recipient_issuer), "%s", text);
+	free(text);
 	if (x509util_serial_hex(serial, info->recipient_serial,
 	    sizeof(info->recipient_serial)) != 0)
 		info->recipient_serial[0] = '\0';

@@ -167,10 +167,10 @@ static void print_time(FILE *out, const char *label, int64_t t)
 
 static void print_name(FILE *out, const char *label, const X509_NAME *name)
 {
-	fprintf(out, LABEL, label);
-	if (name == NULL || X509_NAME_print_ex_fp(out, name, 0, XN_FLAG_RFC2253) < 0)
-		fprintf(out, "(unreadable)");
-	fprintf(out, "\n");
+	char *text = name != NULL ? x509util_name_text(name) : NULL;
+
+	fprintf(out, LABEL "%s\n", label, text != NULL ? text : "(unreadable)");
+	free(text);
 }
 
 static void print_hex(FILE *out, const char *label, const unsigned char *b, size_t n)

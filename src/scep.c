@@ -2087,6 +2087,9 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 	(void)query_find(req->query, req->query_len, "message", &val, &vlen);
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		/* recorded as received: the message parameter, still escaped */
+		record_exchange(srv, prof, req, NULL, (const unsigned char *)val, vlen, resp,
+		    now_millis(), err);
 		return;
 	}
 	pkioperation(srv, prof, req, der, der_len, resp);

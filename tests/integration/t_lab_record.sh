@@ -162,16 +162,21 @@ fi
 code=$(curl -s -o /dev/null --max-time 20 -w '%{http_code}' --data-binary 'garbage' \
 	-H 'Content-Type: application/x-pki-message' "$SCEPD_URL?operation=PKIOperation")
 is "$code" 400 "an unparsable PKIOperation gets 400"
+code=$(curl -s -o /dev/null --max-time 20 -w '%{http_code}' \
+	"$SCEPD_URL?operation=PKIOperation&message=%%%not-base64")
+is "$code" 400 "an undecodable GET PKIOperation gets 400"
 
 is "$(list_recs "$T/recs.json")" 200 "/lab/api/recordings answers 200"
 check "its body is JSON" json_py "$T/recs.json" 'len(r)'
 count=$(json_py "$T/recs.json" 'len(r)')
-want=1
+want=2
 [ $have_pki = 1 ] && want=$((want + 2))
 have_cmd scepclient && want=$((want + 1))
 is "$count" "$want" "every PKIOperation was recorded"
-is "$(json_py "$T/recs.json" 'r[0]["outcome"] + " " + str(r[0]["http_status"])')" "HTTP 400" \
-	"the newest is the unparsable one, recorded with its HTTP status"
+is "$(json_py "$T/recs.json" 'r[0]["outcome"] + " " + str(r[0]["http_status"]) + " " + str(r[0]["request_bytes"])')" "HTTP 400 13" \
+	"the newest is the undecodable GET, recorded with its HTTP status and its message as sent"
+is "$(json_py "$T/recs.json" 'r[1]["outcome"] + " " + str(r[1]["http_status"]) + " " + str(r[1]["request_bytes"])')" "HTTP 400 7" \
+	"then the unparsable POST, with its body"
 check "recordings carry timing" json_py "$T/recs.json" \
 	'all(x["answered_ms"] >= x["received_ms"] > 1700000000000 for x in r) or sys.exit(1)'
 

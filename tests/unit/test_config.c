@@ -639,6 +639,9 @@ static void test_service_settings(void)
 		is_int(cfg->monitor_allow[1].prefix, 128, "monitor.allow[1] /128");
 		is_int(cfg->monitor_allow[1].addr[15], 1, "monitor.allow[1] ::1");
 		is_int(cfg->expiry_warning_days, 60, "monitor.expiry_warning_days default 60");
+		ok(!cfg->lab_enabled && !cfg->lab_record, "lab mode and recording off by default");
+		ok(cfg->lab_record_max == 1000 && cfg->lab_record_max_bytes == 67108864,
+		    "lab.record_max 1000, lab.record_max_bytes 64 MiB by default");
 	}
 	config_free(cfg);
 

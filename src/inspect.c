@@ -7,6 +7,7 @@
  * query_decode_message (base64 in every form clients send). It writes text;
  * it decides nothing and never prints a challenge password.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,36 @@ const char *inspect_failinfo_advice(int failinfo)
 		    "remove the old certificate and enroll again, or check it was issued by this CA";
 	}
 	return "";
+}
+
+/* The HRESULTs NDES puts in its FAILURE replies (ndes.md §3.4, §4), in words. */
+static const char *hresult_words(int32_t hr)
+{
+	switch ((uint32_t)hr) {
+	case 0x80004005u:
+		return "E_FAIL: unspecified failure (NDES: also a template the CA does not offer)";
+	case 0x80070005u:
+		return "E_ACCESSDENIED: access denied";
+	case 0x80070057u:
+		return "E_INVALIDARG: the request was refused (NDES: a wrong or used password)";
+	case 0x80090005u:
+		return "NTE_BAD_DATA: the envelope could not be decrypted";
+	case 0x80090006u:
+		return "NTE_BAD_SIGNATURE: a signature does not verify";
+	case 0x80090008u:
+		return "NTE_BAD_ALGID: an algorithm is not supported";
+	case 0x80092004u:
+		return "CRYPT_E_NOT_FOUND: the certificate asked for is not known";
+	case 0x80092010u:
+		return "CRYPT_E_REVOKED: the certificate is revoked";
+	case 0x8009310Bu:
+		return "CRYPT_E_ASN1_BADTAG: the message does not decode";
+	case 0x80094800u:
+		return "CERTSRV_E_UNSUPPORTED_CERT_TYPE: the template is not offered by the CA";
+	case 0x800B0101u:
+		return "CERT_E_EXPIRED: a certificate has expired";
+	}
+	return "(not one NDES is known to send)";
 }
 
 static const char *status_name(int status)
@@ -433,6 +464,9 @@ static void print_reply(FILE *out, const struct pkimsg *msg)
 	}
 	if (msg->fail_info_text[0] != '\0')
 		fprintf(out, LABEL "%s\n", "failInfoText", msg->fail_info_text);
+	if (msg->has_hresult)
+		fprintf(out, LABEL "0x%08X %s\n", "NDES HRESULT", (uint32_t)msg->hresult,
+		    hresult_words(msg->hresult));
 	if (msg->recipient_nonce_len > 0)
 		print_hex(out, "recipientNonce", msg->recipient_nonce, msg->recipient_nonce_len);
 	if (msg->pki_status == SCEP_STATUS_SUCCESS)

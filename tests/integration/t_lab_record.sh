@@ -208,6 +208,7 @@ if [ $have_pki = 1 ]; then
 	like "$out" 'failInfo +badRequest \(2\)' "inspect TXID (wrong password): failInfo badRequest"
 	like "$out" 'what to change +check the challenge' "inspect TXID: what to change in the profile"
 	like "$out" 'failInfoText' "inspect TXID: the failInfoText"
+	like "$out" 'NDES HRESULT +0x80070057 E_INVALIDARG' "inspect TXID: the NDES HRESULT, in words"
 fi
 if have_cmd scepclient; then
 	tx=$(json_py "$T/recs.json" "[x['transaction_id'] for x in r if x['outcome'] == 'SUCCESS' and x['message_type'] == 'PKCSReq'][0]")

@@ -680,6 +680,21 @@ static void test_service_settings(void)
 	}
 	config_free(cfg);
 
+	cfg = load("lab = { enabled = true; record = true; record_max = 5;\n"
+	    "  record_max_bytes = 65536; };\n", &errs);
+	ok(cfg != NULL, "lab settings: accepted");
+	is_str(errs, "", "lab settings: no messages");
+	free(errs);
+	if (cfg != NULL) {
+		ok(cfg->lab_enabled && cfg->lab_record && cfg->lab_record_max == 5 &&
+		    cfg->lab_record_max_bytes == 65536, "lab settings read");
+		round_trip("lab settings", cfg);
+	}
+	config_free(cfg);
+	fails_with("lab bounds", "lab = { record_max = 0;\n  record_max_bytes = 1024; };\n",
+	    LABEL ":1: lab.record_max: 0 is out of range (1..1000000)\n"
+	    LABEL ":2: lab.record_max_bytes: 1024 is out of range (65536..1073741824)\n");
+
 	fails_with("bad networks",
 	    "monitor = { allow = [ \"10.0.0.1/8\", \"10.0.0.0/33\", \"::1/129\", \"host\",\n"
 	    "  \"10.0.0.0/\", \"/8\", \"10.0.0.0/08\", \"127.0.0.1\", \"127.0.0.1/32\" ]; };\n",

@@ -27,3 +27,5 @@ CREATE TABLE recordings (
 	bytes INTEGER NOT NULL
 );
 CREATE INDEX recordings_transaction ON recordings (transaction_id);
+-- the byte budget is summed over this index, not over the rows and their blobs
+CREATE INDEX recordings_bytes ON recordings (id, bytes);

@@ -461,7 +461,7 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("lab.record", CF_BOOL, lab_record, .def_num = 0, \
 	    .desc = "In lab mode, record every PKIOperation (raw request and reply, timing, " \
 	    "outcome) in the store, for scepctl inspect and /lab/.") \
-	X("lab.record_max", CF_UINT, lab_record_max, .min = 1, .max = 1000000, \
+	X("lab.record_max", CF_UINT, lab_record_max, .min = 1, .max = 100000, \
 	    .def_num = 1000, .desc = "Recorded exchanges kept; the oldest are dropped first.") \
 	X("lab.record_max_bytes", CF_UINT, lab_record_max_bytes, .min = 65536, \
 	    .max = 1073741824, .def_num = 67108864, .desc = "Bytes of requests and replies " \

@@ -289,7 +289,7 @@ struct config {
 	/* lab { } */
 	int lab_enabled;          /* lab.enabled: lab mode; default 0 */
 	int lab_record;           /* lab.record: record PKIOperations (lab mode only); default 0 */
-	unsigned lab_record_max;  /* lab.record_max: 1..1000000, default 1000 */
+	unsigned lab_record_max;  /* lab.record_max: 1..100000, default 1000 */
 	unsigned lab_record_max_bytes; /* lab.record_max_bytes: 65536..2^30, default 64 MiB */
 
 	/* lists of groups */

@@ -2125,11 +2125,28 @@ static int recording_row(struct store *st, sqlite3_stmt *s, struct store_recordi
 	return 0;
 }
 
+/* 1 when the recordings hold more than max_bytes, 0 when not, -1 on error. */
+static int recording_over_budget(struct store *st, uint64_t max_bytes)
+{
+	sqlite3_stmt *s;
+	int row, result = -1;
+
+	if ((s = recording_bound(st, "SELECT coalesce(sum(bytes), 0) > ?1 FROM recordings",
+	    BIND_INT((int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes)))) == NULL)
+		return -1;
+	if ((row = step_row(st, s, "summing the recordings' bytes")) == 1)
+		result = sqlite3_column_int(s, 0) != 0;
+	else if (row == 0)
+		set_err(st, "summing the recordings' bytes: no answer");
+	sqlite3_finalize(s);
+	return result;
+}
+
 enum store_rc store_recording_put(struct store *st, struct store_recording *r,
     unsigned max_count, uint64_t max_bytes)
 {
 	uint64_t bytes = (uint64_t)r->request_len + r->reply_len;
-	int keep = bytes <= max_bytes, in_tx = 0;
+	int keep = bytes <= max_bytes, in_tx = 0, over;
 	enum store_rc rc = STORE_ERROR;
 
 	if (tx_begin(st) == -1)
@@ -2151,12 +2168,18 @@ enum store_rc store_recording_put(struct store *st, struct store_recording *r,
 	    BIND_INT(keep ? (int64_t)bytes : 0)), "recording an exchange") == -1)
 		goto out;
 	r->id = sqlite3_last_insert_rowid(st->db);
-	/* the oldest first: beyond the newest max_count, then beyond max_bytes */
+	/*
+	 * The oldest first: beyond the newest max_count (ids grow by one per
+	 * recording, so that is an id range), then beyond max_bytes, summed over
+	 * the index on (id, bytes) and dropped only when over budget.
+	 */
 	if (recording_exec(st, recording_bound(st,
-	    "DELETE FROM recordings WHERE id NOT IN"
-	    " (SELECT id FROM recordings ORDER BY id DESC LIMIT ?1)",
-	    BIND_INT(max_count)), "dropping the oldest recordings") == -1 ||
-	    recording_exec(st, recording_bound(st,
+	    "DELETE FROM recordings WHERE id <= ?1 - ?2", BIND_INT(r->id), BIND_INT(max_count)),
+	    "dropping the oldest recordings") == -1)
+		goto out;
+	if ((over = recording_over_budget(st, max_bytes)) == -1)
+		goto out;
+	if (over && recording_exec(st, recording_bound(st,
 	    "DELETE FROM recordings WHERE id IN (SELECT id FROM (SELECT id,"
 	    " sum(bytes) OVER (ORDER BY id DESC) AS total FROM recordings) WHERE total > ?1)",
 	    BIND_INT((int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes))),

@@ -692,7 +692,7 @@ static void test_service_settings(void)
 	}
 	config_free(cfg);
 	fails_with("lab bounds", "lab = { record_max = 0;\n  record_max_bytes = 1024; };\n",
-	    LABEL ":1: lab.record_max: 0 is out of range (1..1000000)\n"
+	    LABEL ":1: lab.record_max: 0 is out of range (1..100000)\n"
 	    LABEL ":2: lab.record_max_bytes: 1024 is out of range (65536..1073741824)\n");
 
 	fails_with("bad networks",

@@ -58,6 +58,9 @@ static int serve_asset(const char *name, struct http_response *resp)
 		    dot != NULL && strcmp(dot, ".css") == 0 ? "text/css" : "text/html",
 		    lab_assets[i].bytes, lab_assets[i].len);
 		httpd_add_header(resp, "Cache-Control", "no-store");
+		/* the page runs its own script only; what it shows is set as text */
+		httpd_add_header(resp, "Content-Security-Policy", "default-src 'self'; "
+		    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
 		return 1;
 	}
 	return 0;
@@ -209,5 +212,6 @@ void labpage_handle(const struct config *cfg, struct store_pool *pool, const str
 		list_recordings(st, resp);
 	else
 		one_recording(cfg, st, ra, path + 1, resp);
+	httpd_add_header(resp, "X-Content-Type-Options", "nosniff");
 	store_pool_put(pool, st);
 }

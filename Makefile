@@ -125,6 +125,13 @@ tests/integration/%: tests/integration/%.c tests/unit/catest.h src/libscepd.a $(
 
 build-tests: all $(UNIT_BINS) $(FUZZ_BINS) $(INTEG_BINS)
 
+# Benchmarks (bench/README): built on demand only, never by all or check.
+BENCH_SRCS = $(sort $(wildcard bench/*.c))
+BENCH_BINS = $(BENCH_SRCS:.c=)
+bench/%: bench/%.c src/libscepd.a $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< src/libscepd.a $(LDLIBS)
+bench: all $(BENCH_BINS)
+
 # The suite runs JOBS test programs at once (default: the number of cores).
 check: build-tests
 	tests/run $(if $(JOBS),-j $(JOBS))
@@ -179,9 +186,9 @@ dist: configure
 
 clean:
 	rm -f scepd scepctl src/*.o src/libscepd.a $(FLAGS_STAMP) src/schema_sql.h src/lab_assets.h $(UNIT_BINS) $(FUZZ_BINS) \
-	    $(INTEG_BINS)
+	    $(INTEG_BINS) $(BENCH_BINS)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache scepd-*.tar.gz
 
-.PHONY: all build-tests check check-sanitizers install dist clean distclean FORCE
+.PHONY: all bench build-tests check check-sanitizers install dist clean distclean FORCE

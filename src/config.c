@@ -93,6 +93,7 @@ static const struct cf_group cf_groups[] = {
 	{ "ca", 0, "The issuing CA certificate and its key." },
 	{ "ra", 1, "RA certificates and keys (as NDES has a signing and an encryption "
 	    "certificate); when the group is absent the CA acts as RA." },
+	{ "signer", 0, "The signer process: the only one that loads the CA and RA keys." },
 	{ "scep", 0, "SCEP protocol: capabilities announced and algorithms accepted." },
 	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
 	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
@@ -348,6 +349,12 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "RA encryption certificate (keyEncipherment): clients encrypt " \
 	    "requests to it; may be the same file as ra.sign_cert.") \
 	X("ra.enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra.enc_cert.") \
+	X("signer.process", CF_BOOL, signer_process, .def_num = 1, \
+	    .desc = "Keep the CA and RA private keys in a separate signer process " \
+	    "(no network, seccomp); off: in scepd itself, for debugging and comparison.") \
+	X("signer.workers", CF_UINT, signer_workers, .min = 1, .max = 64, .def_num = 4, \
+	    .desc = "Signer processes working at once (each answers one request at a " \
+	    "time); read at start only.") \
 	X("scep.capabilities", CF_WORDS, caps, CF_COUNT(n_caps), \
 	    .max_items = CONFIG_MAX_CAPS, .choices = cf_caps_known, .def_list = cf_def_caps, \
 	    .desc = "GetCACaps keywords announced, in this order.") \

@@ -198,6 +198,10 @@ struct config {
 	char *ra_enc_cert;        /* ra.enc_cert */
 	char *ra_enc_key;         /* ra.enc_key */
 
+	/* signer { } */
+	int signer_process;       /* signer.process: keys in a separate process; default 1 */
+	unsigned signer_workers;  /* signer.workers: 1..64, default 4 */
+
 	/* scep { } */
 	char *caps[CONFIG_MAX_CAPS]; /* scep.capabilities: GetCACaps keywords, in order; default
 	                              * ["POSTPKIOperation","SHA-512","SHA-384","SHA-256","SHA-1","AES","DES3","SCEPStandard"] */

@@ -28,6 +28,7 @@
 
 #include "admin.h"
 #include "ca.h"
+#include "commitq.h"
 #include "certid.h"
 #include "certrep.h"
 #include "challenge.h"
@@ -49,6 +50,7 @@
 #include "scep_types.h"
 #include "metrics.h"
 #include "signer.h"
+#include "signer_remote.h"
 #include "store.h"
 #include "trustedra.h"
 #include "util.h"
@@ -87,6 +89,7 @@ struct scep_server {
 	struct profiles *ps;
 	struct renewal *renewal;
 	struct store_pool *pool;
+	struct commitq *commits;        /* group commit of issued certificates */
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 	int limiter_shared;             /* challenge_limiter is the service's (share_limiters) */
@@ -99,6 +102,7 @@ struct scep_server {
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
+#define COMMIT_BATCH_MAX 64             /* enrollments sharing one commit at most */
 
 enum reply_kind {
 	REPLY_FAILURE,
@@ -419,6 +423,10 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
 		goto out;
+	if ((srv->commits = commitq_new(NULL, COMMIT_BATCH_MAX)) == NULL) {
+		snprintf(err, errlen, "cannot set up the commit queue");
+		goto out;
+	}
 	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->ps->gen[0].signer), srv->pool,
 	    err, errlen)) == NULL)
 		goto out;
@@ -454,6 +462,7 @@ void scep_server_free(struct scep_server *srv)
 	if (!srv->limiter_shared)
 		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
+	commitq_free(srv->commits);
 	store_pool_free(srv->pool);
 	renewal_free(srv->renewal);
 	profiles_free(srv->ps);
@@ -996,13 +1005,19 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 {
 	struct store_cert sc;
 	unsigned char *der = NULL;
+	char why[256];
 	int rc, result = SCEP_FAIL_BADREQUEST;
 
 	if (cert_record(op, csr->subject, &sc, &der) != 0)
 		goto out;
 	e->cert = &sc;
-	rc = pending_id < 0 ? store_enroll_commit(op->st, e) :
-	    store_pending_issue(op->st, pending_id, e);
+	/* A new request shares its commit with others (commitq.h); it returns after it. */
+	if (pending_id < 0) {
+		rc = commitq_enroll(op->srv->commits, op->st, e, why, sizeof(why));
+	} else {
+		rc = store_pending_issue(op->st, pending_id, e);
+		snprintf(why, sizeof(why), "%s", rc == STORE_OK ? "" : store_errmsg(op->st));
+	}
 	switch (rc) {
 	case STORE_OK:
 		snprintf(op->serial, sizeof(op->serial), "%s", sc.serial);
@@ -1023,11 +1038,10 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 		X509_free(op->issued);
 		op->issued = NULL;
 		if (!answer_issued(op, csr, e->renew_serial, &result))
-			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s",
-			    store_errmsg(op->st));
+			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
 		break;
 	default:
-		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		log_msg(LOG_ERR, "store: %s", why);
 		break;
 	}
 out:
@@ -1782,7 +1796,7 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 	lr.transaction_id = txid;
 	lr.subject = op->subject;
 	if (!signed_ok) {
-		lr.status = 500;
+		lr.status = signer_remote_unavailable(err) ? 503 : 500;
 		lr.reason = err;
 		log_request(&lr);
 		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
@@ -1912,8 +1926,14 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	reply = sign_reply(&op, &reply_len, err, sizeof(err));
 	log_reply(&op, reply != NULL, err);
 	if (reply == NULL) {
-		/* No CertRep can be signed: the one case for HTTP 500 (RA key unusable). */
-		httpd_text(resp, 500, "the server cannot sign its reply");
+		/*
+		 * No CertRep can be signed: 503 while the signer process restarts,
+		 * else the one case for HTTP 500 (RA key unusable).
+		 */
+		if (signer_remote_unavailable(err))
+			httpd_text(resp, 503, "the signer process is restarting; try again");
+		else
+			httpd_text(resp, 500, "the server cannot sign its reply");
 	} else {
 		metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
 		resp->status = 200;
@@ -2023,7 +2043,6 @@ int scep_server_challenges_cached(struct scep_server *srv)
 
 int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 {
-	static const unsigned char probe[] = "scepd health probe";
 	const struct signer *s = default_signer(srv);
 	struct store *st = NULL;
 	unsigned char *sig = NULL;
@@ -2048,8 +2067,8 @@ int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 		}
 	}
 	/* The RA signing key signs: the operation every reply needs. */
-	if ((sig = signer_sign_message(s, NID_sha256, probe, sizeof(probe) - 1, NULL, &siglen,
-	    err, errlen)) == NULL)
+	if ((sig = signer_sign_message(s, NID_sha256, NULL, 0, NULL, &siglen, err,
+	    errlen)) == NULL)
 		goto out;
 	rc = 0;
 out:

@@ -44,7 +44,7 @@
 #include "util.h"
 
 #define CLIENT_MAX_ANSWER (1024 * 1024)  /* any upstream answer */
-#define CLIENT_NONCE_BYTES 16
+#define CLIENT_NONCE_BYTES SCEP_CLIENT_NONCE_BYTES
 #define CLIENT_MAX_URL 4096
 
 struct snapshot {
@@ -563,7 +563,7 @@ static enum scep_client_status rep_error(struct scep_client_reply *rep, const ch
 }
 
 /* Signs and envelopes one request of type msgtype with content to u's RA. */
-static unsigned char *build_request(const struct signer *id, const struct scep_upstream *u,
+unsigned char *scep_client_build_request(const struct signer *id, const struct scep_upstream *u,
     int msgtype, const unsigned char *content, size_t content_len, const char *tid,
     const unsigned char nonce[CLIENT_NONCE_BYTES], size_t *outlen, char *err, size_t errlen)
 {
@@ -629,19 +629,85 @@ static int signer_known(const struct scep_upstream *u, X509 *signer)
 	return 0;
 }
 
+/*
+ * The checks of a verified CertRep m from label that do not depend on who
+ * signed it: our transactionID, our nonce as recipientNonce, then the
+ * pkiStatus; SUCCESS opened with id's keys into its certificates.
+ */
+static enum scep_client_status open_reply(const char *label, const struct pkimsg *m,
+    const struct signer *id, int allow_des, const char *tid,
+    const unsigned char nonce[CLIENT_NONCE_BYTES], struct scep_client_reply *rep)
+{
+	struct envelope_info env;
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	char err[512];
+	const char *name;
+	enum scep_client_status result;
+
+	if (strcmp(m->transaction_id, tid) != 0) {
+		result = rep_error(rep, "upstream %s: the reply is for transactionID %s, not %s",
+		    label, m->transaction_id, tid);
+		goto out;
+	}
+	if (m->recipient_nonce_len != CLIENT_NONCE_BYTES ||
+	    memcmp(m->recipient_nonce, nonce, CLIENT_NONCE_BYTES) != 0) {
+		result = rep_error(rep, "upstream %s: the reply's recipientNonce is not our "
+		    "senderNonce", label);
+		goto out;
+	}
+	switch (m->pki_status) {
+	case SCEP_STATUS_SUCCESS:
+		if (m->envelope == NULL) {
+			result = rep_error(rep, "upstream %s: SUCCESS without a pkcsPKIEnvelope", label);
+			goto out;
+		}
+		if (envelope_inspect(m->envelope, m->envelope_len, &env, err, sizeof(err)) == 0)
+			rep->cipher_nid = env.cipher_nid;
+		if (signer_decrypt(id, m->envelope, m->envelope_len, allow_des, &plain,
+		    &plain_len, NULL, err, sizeof(err)) != SCEP_FAIL_NONE) {
+			result = rep_error(rep, "upstream %s: the reply cannot be opened: %s", label, err);
+			goto out;
+		}
+		if ((rep->certs = degenerate_certs(plain, plain_len)) == NULL) {
+			result = rep_error(rep, "upstream %s: the reply holds no certificates", label);
+			goto out;
+		}
+		rep->status = result = SCEP_CLIENT_SUCCESS;
+		break;
+	case SCEP_STATUS_FAILURE:
+		rep->fail_info = m->rep_fail_info;
+		name = scep_failinfo_name(m->rep_fail_info >= 0 && m->rep_fail_info <= 4 ?
+		    m->rep_fail_info : SCEP_FAIL_NONE);
+		if (m->fail_info_text[0] != '\0')
+			snprintf(rep->reason, sizeof(rep->reason), "%s (%s)", m->fail_info_text, name);
+		else
+			snprintf(rep->reason, sizeof(rep->reason), "failInfo %s", name);
+		rep->status = result = SCEP_CLIENT_FAILURE;
+		break;
+	case SCEP_STATUS_PENDING:
+		rep->status = result = SCEP_CLIENT_PENDING;
+		break;
+	default:
+		result = rep_error(rep, "upstream %s: the reply's pkiStatus %d is unknown", label,
+		    m->pki_status);
+		break;
+	}
+out:
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, plain_len);
+	return result;
+}
+
 /* Sends der, checks the CertRep and fills rep. */
 static enum scep_client_status exchange(struct scep_client *c, const struct signer *id,
     struct scep_upstream **up, const unsigned char *der, size_t der_len, const char *tid,
     const unsigned char nonce[CLIENT_NONCE_BYTES], struct scep_client_reply *rep)
 {
 	struct scep_upstream *u = *up;
-	struct envelope_info env;
 	struct pkimsg *m = NULL;
 	struct httpclient_answer b;
-	unsigned char *plain = NULL;
-	size_t plain_len = 0;
 	char *url = NULL, *b64 = NULL, err[512];
-	const char *name;
 	long status = 0;
 	int n;
 	enum scep_client_status result;
@@ -699,57 +765,8 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 			goto out;
 		}
 	}
-	if (strcmp(m->transaction_id, tid) != 0) {
-		result = rep_error(rep, "upstream %s: the reply is for transactionID %s, not %s",
-		    c->url, m->transaction_id, tid);
-		goto out;
-	}
-	if (m->recipient_nonce_len != CLIENT_NONCE_BYTES ||
-	    memcmp(m->recipient_nonce, nonce, CLIENT_NONCE_BYTES) != 0) {
-		result = rep_error(rep, "upstream %s: the reply's recipientNonce is not our "
-		    "senderNonce", c->url);
-		goto out;
-	}
-	switch (m->pki_status) {
-	case SCEP_STATUS_SUCCESS:
-		if (m->envelope == NULL) {
-			result = rep_error(rep, "upstream %s: SUCCESS without a pkcsPKIEnvelope", c->url);
-			goto out;
-		}
-		if (envelope_inspect(m->envelope, m->envelope_len, &env, err, sizeof(err)) == 0)
-			rep->cipher_nid = env.cipher_nid;
-		if (signer_decrypt(id, m->envelope, m->envelope_len, c->allow_des, &plain,
-		    &plain_len, NULL, err, sizeof(err)) != SCEP_FAIL_NONE) {
-			result = rep_error(rep, "upstream %s: the reply cannot be opened: %s", c->url, err);
-			goto out;
-		}
-		if ((rep->certs = degenerate_certs(plain, plain_len)) == NULL) {
-			result = rep_error(rep, "upstream %s: the reply holds no certificates", c->url);
-			goto out;
-		}
-		rep->status = result = SCEP_CLIENT_SUCCESS;
-		break;
-	case SCEP_STATUS_FAILURE:
-		rep->fail_info = m->rep_fail_info;
-		name = scep_failinfo_name(m->rep_fail_info >= 0 && m->rep_fail_info <= 4 ?
-		    m->rep_fail_info : SCEP_FAIL_NONE);
-		if (m->fail_info_text[0] != '\0')
-			snprintf(rep->reason, sizeof(rep->reason), "%s (%s)", m->fail_info_text, name);
-		else
-			snprintf(rep->reason, sizeof(rep->reason), "failInfo %s", name);
-		rep->status = result = SCEP_CLIENT_FAILURE;
-		break;
-	case SCEP_STATUS_PENDING:
-		rep->status = result = SCEP_CLIENT_PENDING;
-		break;
-	default:
-		result = rep_error(rep, "upstream %s: the reply's pkiStatus %d is unknown", c->url,
-		    m->pki_status);
-		break;
-	}
+	result = open_reply(c->url, m, id, c->allow_des, tid, nonce, rep);
 out:
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, plain_len);
 	pkimsg_free(m);
 	free(b64);
 	free(b.p);
@@ -788,7 +805,7 @@ static enum scep_client_status request(struct scep_client *c, const struct signe
 		result = rep_error(rep, "no random bytes for the senderNonce");
 		goto out;
 	}
-	if ((der = build_request(id, u, msgtype, content, content_len, tid, nonce, &der_len,
+	if ((der = scep_client_build_request(id, u, msgtype, content, content_len, tid, nonce, &der_len,
 	    err, sizeof(err))) == NULL) {
 		result = rep_error(rep, "building the request for upstream %s failed: %s", c->url, err);
 		goto out;
@@ -827,5 +844,40 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
 		return rep_error(rep, "cannot encode IssuerAndSubject");
 	result = request(c, id, SCEP_MSG_CERTPOLL, body, body_len, tid, rep);
 	free(body);
+	return result;
+}
+
+enum scep_client_status scep_client_check_reply(const struct scep_upstream *u,
+    const struct signer *id, int allow_des, const unsigned char *reply, size_t reply_len,
+    const char *tid, const unsigned char nonce[SCEP_CLIENT_NONCE_BYTES],
+    struct scep_client_reply *rep)
+{
+	struct pkimsg *m = NULL;
+	char err[512];
+	enum scep_client_status result;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->fail_info = -1;
+	if ((m = pkimsg_parse(reply, reply_len, err, sizeof(err))) == NULL) {
+		result = rep_error(rep, "the reply is not a SCEP message: %s", err);
+		goto out;
+	}
+	if (m->failinfo != SCEP_FAIL_NONE) {
+		result = rep_error(rep, "the reply does not verify: %s", m->reason);
+		goto out;
+	}
+	if (m->message_type != SCEP_MSG_CERTREP) {
+		result = rep_error(rep, "the reply is messageType %d, not CertRep", m->message_type);
+		goto out;
+	}
+	if (!signer_known(u, m->signer)) {
+		result = rep_error(rep, "the reply is signed by a certificate that is not in "
+		    "GetCACert");
+		goto out;
+	}
+	result = open_reply("server", m, id, allow_des, tid, nonce, rep);
+out:
+	ERR_clear_error();
+	pkimsg_free(m);
 	return result;
 }

@@ -106,6 +106,25 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
 
 void scep_client_reply_free(struct scep_client_reply *rep);
 
+/*
+ * A request built ahead and its reply checked later, for a load generator
+ * (bench/): scep_client_build_request signs content as a message of type
+ * msgtype (SCEP_MSG_*) with id and envelopes it to u's RA with u's cipher and
+ * digest; DER (malloc'd) or NULL with a reason. scep_client_check_reply does
+ * to reply what scep_client_pkcsreq does to the one it receives: parsed and
+ * verified, signed by a certificate of u, tid and nonce echoed, opened with
+ * id's keys. Returns rep->status.
+ */
+#define SCEP_CLIENT_NONCE_BYTES 16
+unsigned char *scep_client_build_request(const struct signer *id,
+    const struct scep_upstream *u, int msgtype, const unsigned char *content,
+    size_t content_len, const char *tid, const unsigned char nonce[SCEP_CLIENT_NONCE_BYTES],
+    size_t *outlen, char *err, size_t errlen);
+enum scep_client_status scep_client_check_reply(const struct scep_upstream *u,
+    const struct signer *id, int allow_des, const unsigned char *reply, size_t reply_len,
+    const char *tid, const unsigned char nonce[SCEP_CLIENT_NONCE_BYTES],
+    struct scep_client_reply *rep);
+
 /* 1 when s is a PrintableString (what a transactionID sent upstream must be), else 0. */
 int scep_client_printable(const char *s);
 

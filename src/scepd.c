@@ -34,8 +34,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "oids.h"
+#include "keyproc.h"
 #include "pemfile.h"
 #include "privdrop.h"
+#include "signer_remote.h"
 #include "service.h"
 #include "systemd.h"
 #include "trustedra.h"
@@ -57,6 +59,7 @@ struct daemon {
 	char expiry_status[256];
 	int drop;                    /* started as root with user set: drop to user */
 	struct privdrop_user user;
+	struct keyproc *keyproc;   /* the signer process, or NULL (signer.process false) */
 	struct filemode_owners owners; /* who may own the private files */
 };
 
@@ -273,6 +276,11 @@ static void reload(struct daemon *d)
 	if (!same_string(cfg->user, old->user) || !same_string(cfg->group, old->group))
 		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "user and group take effect "
 		    "at the next start (scepd does not regain root to change them)");
+	if (cfg->signer_process != old->signer_process ||
+	    cfg->signer_workers != old->signer_workers)
+		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "signer.process and "
+		    "signer.workers take effect at the next start (the signer process is forked "
+		    "before the privilege drop)");
 
 	/* Committed: nothing below refuses the reload. */
 	if (log_options(cfg, &lo, err, sizeof(err)) != 0)
@@ -361,6 +369,16 @@ static int serve(const char *file, struct config *cfg)
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
+	/* The signer process: forked as root, before the drop, before any thread. */
+	if (cfg->signer_process) {
+		if ((d.keyproc = keyproc_start(file, cfg->signer_workers, err, sizeof(err))) == NULL) {
+			log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+			goto out;
+		}
+		signer_use_keyproc(d.keyproc);
+		log_msg(LOG_NOTICE, "signer process started (pid %ld, %u workers): the CA and RA "
+		    "keys are loaded there only", keyproc_pid(d.keyproc), cfg->signer_workers);
+	}
 	d.metrics = metrics_new(now_seconds());
 	d.svc = service_new(d.metrics);
 	d.httpd = httpd_new(service_handle, d.svc);
@@ -425,6 +443,8 @@ static int serve(const char *file, struct config *cfg)
 out:
 	httpd_stop(d.httpd);
 	service_free(d.svc);
+	signer_use_keyproc(NULL);
+	keyproc_stop(d.keyproc);
 	metrics_free(d.metrics);
 	config_free(cfg);
 	if (rc == 0)

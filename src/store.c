@@ -1244,19 +1244,17 @@ static enum store_rc revoke_superseded(struct store *st, const struct store_enro
 	return revoke_one(st, e->renew_serial, STORE_REASON_SUPERSEDED, e->now);
 }
 
-enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e)
+/* store_enroll_commit's work inside the caller's transaction; nothing undone on failure. */
+static enum store_rc enroll_apply(struct store *st, const struct store_enrollment *e)
 {
 	enum store_rc result = STORE_ERROR, rc;
-	int in_tx = 0, issued;
+	int issued;
 
 	if (e == NULL || e->transaction_id == NULL || e->pubkey_sha256 == NULL || e->cert == NULL ||
 	    e->cert->serial[0] == '\0' || e->cert->der == NULL || e->cert->der_len == 0) {
 		set_err(st, "store_enroll_commit: transactionID, key hash or certificate missing");
 		goto out;
 	}
-	if (tx_begin(st) == -1)
-		goto out;
-	in_tx = 1;
 	/*
 	 * The transactionID is checked first, so a duplicate of a request that was
 	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
@@ -1287,6 +1285,22 @@ enum store_rc store_enroll_commit(struct store *st, const struct store_enrollmen
 			result = STORE_CONFLICT;
 		goto out;
 	}
+	result = STORE_OK;
+out:
+	return result;
+}
+
+enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((result = enroll_apply(st, e)) != STORE_OK)
+		goto out;
+	result = STORE_ERROR;
 	if (tx_commit(st) == -1)
 		goto out;
 	in_tx = 0;
@@ -1295,6 +1309,44 @@ out:
 	if (in_tx)
 		tx_rollback(st);
 	return result;
+}
+
+/* --- group commit: the steps commitq.c runs for a batch -------------------- */
+
+enum store_rc store_batch_begin(struct store *st)
+{
+	return tx_begin(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+enum store_rc store_batch_enroll(struct store *st, const struct store_enrollment *e)
+{
+	enum store_rc result;
+	char saved[sizeof(st->errmsg)];
+
+	if (exec_sql(st, "SAVEPOINT enroll", "starting a savepoint") == -1)
+		return STORE_ERROR;
+	if ((result = enroll_apply(st, e)) == STORE_OK)
+		return exec_sql(st, "RELEASE enroll", "releasing a savepoint") == 0 ? STORE_OK :
+		    STORE_ERROR;
+	memcpy(saved, st->errmsg, sizeof(saved));
+	if (exec_sql(st, "ROLLBACK TO enroll", "rolling back a savepoint") == -1 ||
+	    exec_sql(st, "RELEASE enroll", "releasing a savepoint") == -1)
+		return STORE_ERROR;   /* the batch's transaction is broken: the caller rolls back */
+	memcpy(st->errmsg, saved, sizeof(saved));
+	return result;
+}
+
+enum store_rc store_batch_commit(struct store *st)
+{
+	if (tx_commit(st) == 0)
+		return STORE_OK;
+	tx_rollback(st);
+	return STORE_ERROR;
+}
+
+void store_batch_rollback(struct store *st)
+{
+	tx_rollback(st);
 }
 
 enum store_rc store_request_failed(struct store *st, const char *transaction_id,

@@ -172,6 +172,19 @@ struct store_enrollment {
 enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e);
 
 /*
+ * Group commit (commitq.h): one transaction for several enrollments.
+ * store_batch_begin starts it (BEGIN IMMEDIATE); store_batch_enroll does what
+ * store_enroll_commit does for e inside a savepoint, undone alone when it
+ * fails (same results; after STORE_ERROR the batch must be rolled back);
+ * store_batch_commit commits durably, or rolls back and returns STORE_ERROR;
+ * store_batch_rollback abandons the batch.
+ */
+enum store_rc store_batch_begin(struct store *st);
+enum store_rc store_batch_enroll(struct store *st, const struct store_enrollment *e);
+enum store_rc store_batch_commit(struct store *st);
+void store_batch_rollback(struct store *st);
+
+/*
  * A renewal that revokes the certificate it renews (revoke_renewed) does so in
  * the same transaction: STORE_CONFLICT when that certificate is revoked
  * already, STORE_NOT_FOUND when it is unknown; nothing is written then.

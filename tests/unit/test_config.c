@@ -733,7 +733,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 171, "schema has 171 settings");
+	is_int(n, 173, "schema has 173 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)

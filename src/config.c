@@ -107,8 +107,8 @@ static const struct cf_group cf_groups[] = {
 	    "a program." },
 	{ "log", 0, "Event log and access log." },
 	{ "monitor", 0, "The /metrics and /healthz pages and certificate expiry warnings." },
-	{ "lab", 0, "Lab mode, for testing SCEP clients and MDM profiles: scripted outcomes. "
-	    "Never on a production server." },
+	{ "lab", 0, "Lab mode, for testing SCEP clients and MDM profiles: scripted outcomes, "
+	    "recorded exchanges and the /lab/ page. Never on a production server." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
 
@@ -465,11 +465,22 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "TLS certificate expires; 0 never warns.") \
 	X("lab.enabled", CF_BOOL, lab_enabled, .def_num = 0, \
 	    .desc = "Lab mode: lab.rules and `scepctl lab rule` script the answers to " \
-	    "matching requests (a lab rule stands in for the challenge); scepd -t warns.") \
+	    "matching requests (a lab rule stands in for the challenge), lab.record records " \
+	    "exchanges, /lab/ is served on the monitor addresses (monitor.allow); scepd -t " \
+	    "warns.") \
 	X("lab.rules", CF_WORDS, lab_rules, CF_COUNT(n_lab_rules), \
 	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_none, \
 	    .desc = "Scripted outcomes, each a rule as `scepctl lab rule add` takes it " \
-	    "(\"subject=*CN=lab* outcome=pending polls=3 uses=5\"); only with lab.enabled.")
+	    "(\"subject=*CN=lab* outcome=pending polls=3 uses=5\"); only with lab.enabled.") \
+	X("lab.record", CF_BOOL, lab_record, .def_num = 0, \
+	    .desc = "In lab mode, record every PKIOperation (raw request and reply, timing, " \
+	    "outcome) in the store, for scepctl inspect and /lab/.") \
+	X("lab.record_max", CF_UINT, lab_record_max, .min = 1, .max = 100000, \
+	    .def_num = 1000, .desc = "Recorded exchanges kept; the oldest are dropped first.") \
+	X("lab.record_max_bytes", CF_UINT, lab_record_max_bytes, .min = 65536, \
+	    .max = 1073741824, .def_num = 67108864, .desc = "Bytes of requests and replies " \
+	    "kept in all recordings; the oldest are dropped first, and an exchange larger " \
+	    "than this is recorded without its bytes.")
 
 /*
  * A field whose C type does not match its setting type makes the array size

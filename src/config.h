@@ -291,9 +291,12 @@ struct config {
 	unsigned expiry_warning_days; /* monitor.expiry_warning_days: 0..3650, default 60 */
 
 	/* lab { } */
-	int lab_enabled;          /* lab.enabled: scripted outcomes allowed; default 0 */
+	int lab_enabled;          /* lab.enabled: lab mode (rules, recording, /lab/); default 0 */
 	char *lab_rules[CONFIG_MAX_LIST]; /* lab.rules: rule texts (lab.h), default none */
 	size_t n_lab_rules;
+	int lab_record;           /* lab.record: record PKIOperations (lab mode only); default 0 */
+	unsigned lab_record_max;  /* lab.record_max: 1..100000, default 1000 */
+	unsigned lab_record_max_bytes; /* lab.record_max_bytes: 65536..2^30, default 64 MiB */
 
 	/* lists of groups */
 	struct config_template *templates; /* templates = ( { ... }, ... ) */

@@ -39,6 +39,7 @@
 #include "httpd.h"
 #include "lab.h"
 #include "labca.h"
+#include "labpage.h"
 #include "log.h"
 #include "pkimsg.h"
 #include "policy.h"
@@ -2099,6 +2100,61 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 		metrics_failinfo(srv->metrics, op->failinfo);
 }
 
+/*
+ * Step 8 (lab mode, lab.record): the exchange as it crossed the wire, with
+ * its timing and outcome, into the store's recordings (oldest dropped past
+ * lab.record_max and lab.record_max_bytes). op is NULL for a message that
+ * could not be parsed (answered with an HTTP error). A store failure is
+ * logged and changes nothing in the reply.
+ */
+static void record_exchange(struct scep_server *srv, const struct profile *prof,
+    const struct http_request *req, const struct pkiop *op, const unsigned char *der,
+    size_t len, const struct http_response *resp, int64_t received_ms, const char *why)
+{
+	const struct config *cfg = srv->cfg;
+	struct store_recording r;
+	struct store *st = NULL;
+	char err[256];
+
+	if (!cfg->lab_enabled || !cfg->lab_record)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.message_type = -1;
+	r.failinfo = -1;
+	if (op != NULL) {
+		snprintf(r.transaction_id, sizeof(r.transaction_id), "%s", op->msg->transaction_id);
+		r.message_type = op->msg->message_type;
+	}
+	snprintf(r.profile, sizeof(r.profile), "%s", prof->name);
+	snprintf(r.client_addr, sizeof(r.client_addr), "%s",
+	    req->client_addr != NULL ? req->client_addr : "");
+	r.received_ms = received_ms;
+	r.answered_ms = now_millis();
+	r.http_status = resp->status;
+	if (op == NULL || resp->status != 200)
+		snprintf(r.outcome, sizeof(r.outcome), "HTTP");
+	else
+		snprintf(r.outcome, sizeof(r.outcome), "%s", op->kind == REPLY_FAILURE ? "FAILURE" :
+		    op->kind == REPLY_PENDING ? "PENDING" : "SUCCESS");
+	if (op != NULL && resp->status == 200 && op->kind == REPLY_FAILURE)
+		r.failinfo = op->failinfo;
+	snprintf(r.reason, sizeof(r.reason), "%s", why != NULL ? why :
+	    op != NULL && op->kind == REPLY_FAILURE ? op->reason :
+	    op != NULL && op->note != NULL ? op->note : "");
+	r.request = (unsigned char *)der;
+	r.request_len = len;
+	r.reply = resp->body;
+	r.reply_len = resp->body_len;
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "lab.record: %s", err);
+		return;
+	}
+	if (store_recording_put(st, &r, cfg->lab_record_max, cfg->lab_record_max_bytes) !=
+	    STORE_OK)
+		log_msg(LOG_ERR, "lab.record: %s", store_errmsg(st));
+	store_pool_put(srv->pool, st);
+}
+
 /* What a PKIOperation holds until its reply is sent. */
 static void pkiop_free(struct pkiop *op)
 {
@@ -2122,6 +2178,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
     struct http_response *resp)
 {
 	double started = mono_seconds();
+	int64_t received_ms = now_millis();
 	struct pkiop op;
 	unsigned char *reply;
 	size_t reply_len = 0;
@@ -2131,6 +2188,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		record_exchange(srv, prof, req, NULL, der, len, resp, received_ms, err);
 		return;
 	}
 	reply_fields(&op);
@@ -2156,6 +2214,8 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		resp->body = reply;
 		resp->body_len = reply_len;
 	}
+	record_exchange(srv, prof, req, &op, der, len, resp, received_ms,
+	    reply == NULL ? err : NULL);
 	pkiop_free(&op);
 }
 
@@ -2163,6 +2223,12 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 static const struct signer *default_signer(const struct scep_server *srv)
 {
 	return srv->ps->p[0].signer[profiles_current(srv->ps, now_seconds())];
+}
+
+void scep_server_lab(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp)
+{
+	labpage_handle(srv->cfg, srv->pool, default_signer(srv), req, resp);
 }
 
 void scep_server_share_limiters(struct scep_server *srv, struct ratelimit *challenge,
@@ -2313,6 +2379,9 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 	(void)query_find(req->query, req->query_len, "message", &val, &vlen);
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		/* recorded as received: the message parameter, still escaped */
+		record_exchange(srv, prof, req, NULL, (const unsigned char *)val, vlen, resp,
+		    now_millis(), err);
 		return;
 	}
 	pkioperation(srv, prof, req, der, der_len, resp);

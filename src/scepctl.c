@@ -32,6 +32,7 @@
 #include "config.h"
 #include "crl.h"
 #include "csr.h"
+#include "inspect.h"
 #include "labca.h"
 #include "labctl.h"
 #include "mdmprofile.h"
@@ -70,6 +71,7 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] lab rule add RULE... | list | del ID\n"
 	    "       scepctl [-f file] profile apple --url URL [--challenge X] [--out FILE]\n"
 	    "       scepctl [-f file] profile intune [--url URL]\n"
+	    "       scepctl [-f file] inspect TXID | FILE\n"
 	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
@@ -1596,6 +1598,92 @@ static int cmd_profile(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* --- inspect ------------------------------------------------------------- */
+
+#define INSPECT_MAX_FILE (4 * 1024 * 1024)
+
+/* The RA keys of cfg, or NULL with a note on stdout when they cannot be read here. */
+static struct signer *inspect_keys(const struct config *cfg)
+{
+	struct signer *ra;
+	struct config with_des;
+	char err[512];
+
+	if (cfg == NULL) {
+		printf("%-18s not opened: no configuration, so no RA keys\n", "note");
+		return NULL;
+	}
+	/* inspect opens single-DES envelopes too, to say what is in them */
+	with_des = *cfg;
+	with_des.allow_des = 1;
+	if ((ra = signer_load(&with_des, err, sizeof(err))) == NULL)
+		printf("%-18s the RA keys cannot be read here, envelopes stay closed: %s\n",
+		    "note", err);
+	return ra;
+}
+
+/*
+ * inspect FILE: a pkiMessage or CertRep file (DER, PEM or base64); inspect
+ * TXID: the newest recorded exchange of that transactionID (lab.record).
+ * cfg may be NULL (no configuration readable): files only, envelopes closed.
+ */
+static int cmd_inspect(const struct config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct store_recording *r = NULL;
+	struct signer *ra = NULL;
+	unsigned char *raw = NULL, *der = NULL;
+	size_t raw_len = 0, der_len = 0;
+	char err[512];
+	int rc = 1;
+
+	if (argc != 1)
+		usage_error("inspect: expected one transactionID or file");
+	if (access(argv[0], F_OK) == 0) {
+		if ((raw = read_file(argv[0], INSPECT_MAX_FILE, &raw_len)) == NULL) {
+			fprintf(stderr, "scepctl: %s: %s\n", argv[0], strerror(errno));
+			goto out;
+		}
+		if ((der = inspect_input(raw, raw_len, &der_len, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "scepctl: %s: %s\n", argv[0], err);
+			goto out;
+		}
+		ra = inspect_keys(cfg);
+		rc = inspect_message(stdout, der, der_len, ra, cfg) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (cfg == NULL) {
+		fprintf(stderr, "scepctl: %s: no such file, and no configuration to look up a "
+		    "recorded transaction\n", argv[0]);
+		goto out;
+	}
+	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	switch (store_recording_get(st, 0, argv[0], &r)) {
+	case STORE_OK:
+		break;
+	case STORE_NOT_FOUND:
+		fprintf(stderr, "scepctl: %s: no such file, and no recorded transaction with that "
+		    "transactionID (recording needs lab.enabled and lab.record)\n", argv[0]);
+		goto out;
+	default:
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
+		goto out;
+	}
+	ra = inspect_keys(cfg);
+	inspect_recording(stdout, r, ra, cfg);
+	rc = 0;
+out:
+	signer_free(ra);
+	store_recording_free(r);
+	store_close(st);
+	free(der);
+	free(raw);
+	return rc;
+}
+
 /* The commands that work on a configuration (init makes one). */
 static const struct command {
 	const char *name;
@@ -1656,6 +1744,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "init") == 0)
 		return cmd_init(argc - i - 1, argv + i + 1);
+	/* inspect FILE works without a configuration (its envelopes then stay closed) */
+	if (strcmp(argv[i], "inspect") == 0) {
+		cfg = access(file, R_OK) == 0 ? config_load(file, stderr) : NULL;
+		rc = cmd_inspect(cfg, argc - i - 1, argv + i + 1);
+		config_free(cfg);
+		return rc;
+	}
 	for (c = commands; c->name != NULL && strcmp(c->name, argv[i]) != 0; c++)
 		;
 	if (c->name == NULL)

@@ -2313,3 +2313,233 @@ void store_pool_free(struct store_pool *pool)
 	free(pool->path);
 	free(pool);
 }
+
+/* --- recorded exchanges of lab mode (sql/008_recordings.sql) -------------- */
+
+/*
+ * One block, prepared per call (recording is a lab feature, off the hot path
+ * of a production server), so that it moves as a whole with the SQLite driver.
+ */
+
+#define RECORDING_COLS "id, transaction_id, message_type, profile, client_addr, " \
+	"received_ms, answered_ms, http_status, outcome, failinfo, reason, " \
+	"length(request), length(reply)"
+
+/* Prepares sql and binds b[0..n-1]; NULL with errmsg set. sqlite3_finalize it. */
+static sqlite3_stmt *recording_prepare(struct store *st, const char *sql, const struct bind *b,
+    size_t n)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "preparing a recording statement");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	if (bind_all(st, s, b, n) == -1) {
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+#define recording_bound(st, sql, ...) recording_prepare((st), (sql), \
+	(const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
+
+/* Runs sql (no rows) with the parameters given; 0 or -1. */
+static int recording_exec(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int result;
+
+	if (s == NULL)
+		return -1;
+	result = step_done(st, s, what);
+	sqlite3_finalize(s);
+	return result;
+}
+
+/* The row of RECORDING_COLS at s into r (no bytes). 0, or -1 with errmsg set. */
+static int recording_row(struct store *st, sqlite3_stmt *s, struct store_recording *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	if (copy_optional(r->transaction_id, sizeof(r->transaction_id),
+	    sqlite3_column_text(s, 1)) == -1 ||
+	    copy_optional(r->profile, sizeof(r->profile), sqlite3_column_text(s, 3)) == -1 ||
+	    copy_optional(r->client_addr, sizeof(r->client_addr), sqlite3_column_text(s, 4)) == -1 ||
+	    copy_optional(r->outcome, sizeof(r->outcome), sqlite3_column_text(s, 8)) == -1 ||
+	    copy_optional(r->reason, sizeof(r->reason), sqlite3_column_text(s, 10)) == -1) {
+		set_err(st, "recording %lld: a field is too long", (long long)r->id);
+		return -1;
+	}
+	r->message_type = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(s, 2);
+	r->received_ms = sqlite3_column_int64(s, 5);
+	r->answered_ms = sqlite3_column_int64(s, 6);
+	r->http_status = sqlite3_column_int(s, 7);
+	r->failinfo = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
+	r->request_len = (size_t)sqlite3_column_int64(s, 11);
+	r->reply_len = (size_t)sqlite3_column_int64(s, 12);
+	return 0;
+}
+
+/* 1 when the recordings hold more than max_bytes, 0 when not, -1 on error. */
+static int recording_over_budget(struct store *st, uint64_t max_bytes)
+{
+	sqlite3_stmt *s;
+	int row, result = -1;
+
+	if ((s = recording_bound(st, "SELECT coalesce(sum(bytes), 0) > ?1 FROM recordings",
+	    BIND_INT((int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes)))) == NULL)
+		return -1;
+	if ((row = step_row(st, s, "summing the recordings' bytes")) == 1)
+		result = sqlite3_column_int(s, 0) != 0;
+	else if (row == 0)
+		set_err(st, "summing the recordings' bytes: no answer");
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_recording_put(struct store *st, struct store_recording *r,
+    unsigned max_count, uint64_t max_bytes)
+{
+	uint64_t bytes = (uint64_t)r->request_len + r->reply_len;
+	int keep = bytes <= max_bytes, in_tx = 0, over;
+	enum store_rc rc = STORE_ERROR;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if (recording_exec(st, recording_bound(st,
+	    "INSERT INTO recordings (transaction_id, message_type, profile, client_addr,"
+	    " received_ms, answered_ms, http_status, outcome, failinfo, reason, request, reply,"
+	    " bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    BIND_TEXT(r->transaction_id[0] != '\0' ? r->transaction_id : NULL),
+	    BIND_INT_OR_NULL(r->message_type, r->message_type >= 0),
+	    BIND_TEXT(r->profile[0] != '\0' ? r->profile : NULL),
+	    BIND_TEXT(r->client_addr[0] != '\0' ? r->client_addr : NULL),
+	    BIND_INT(r->received_ms), BIND_INT(r->answered_ms), BIND_INT(r->http_status),
+	    BIND_TEXT(r->outcome), BIND_INT_OR_NULL(r->failinfo, r->failinfo >= 0),
+	    BIND_TEXT(r->reason[0] != '\0' ? r->reason : NULL),
+	    BIND_BLOB(keep ? r->request : NULL, r->request_len),
+	    BIND_BLOB(keep ? r->reply : NULL, r->reply_len),
+	    BIND_INT(keep ? (int64_t)bytes : 0)), "recording an exchange") == -1)
+		goto out;
+	r->id = sqlite3_last_insert_rowid(st->db);
+	/*
+	 * The oldest first: beyond the newest max_count (ids grow by one per
+	 * recording, so that is an id range), then beyond max_bytes, summed over
+	 * the index on (id, bytes) and dropped only when over budget.
+	 */
+	if (recording_exec(st, recording_bound(st,
+	    "DELETE FROM recordings WHERE id <= ?1 - ?2", BIND_INT(r->id), BIND_INT(max_count)),
+	    "dropping the oldest recordings") == -1)
+		goto out;
+	if ((over = recording_over_budget(st, max_bytes)) == -1)
+		goto out;
+	if (over && recording_exec(st, recording_bound(st,
+	    "DELETE FROM recordings WHERE id IN (SELECT id FROM (SELECT id,"
+	    " sum(bytes) OVER (ORDER BY id DESC) AS total FROM recordings) WHERE total > ?1)",
+	    BIND_INT((int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes))),
+	    "dropping the oldest recordings") == -1)
+		goto out;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	rc = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return rc;
+}
+
+/* A copy of blob column i of s (*len bytes), or NULL when it is NULL or empty. */
+static unsigned char *recording_blob(sqlite3_stmt *s, int i, size_t *len)
+{
+	const void *v = sqlite3_column_blob(s, i);
+	unsigned char *copy;
+
+	*len = (size_t)sqlite3_column_bytes(s, i);
+	if (v == NULL || *len == 0) {
+		*len = 0;
+		return NULL;
+	}
+	copy = xmalloc(*len);
+	memcpy(copy, v, *len);
+	return copy;
+}
+
+enum store_rc store_recording_get(struct store *st, int64_t id, const char *txid,
+    struct store_recording **out)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_recording *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	int found;
+
+	*out = NULL;
+	if (id > 0)
+		s = recording_bound(st, "SELECT " RECORDING_COLS ", request, reply FROM recordings"
+		    " WHERE id = ?1", BIND_INT(id));
+	else
+		s = recording_bound(st, "SELECT " RECORDING_COLS ", request, reply FROM recordings"
+		    " WHERE transaction_id = ?1 ORDER BY id DESC LIMIT 1", BIND_TEXT(txid));
+	if (s == NULL)
+		goto out;
+	if ((found = step_row(st, s, "reading a recording")) == -1)
+		goto out;
+	if (found == 0) {
+		set_err(st, "no recording %s", id > 0 ? "with that number" :
+		    "of that transactionID");
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	r = xcalloc(1, sizeof(*r));
+	if (recording_row(st, s, r) == -1)
+		goto out;
+	r->request = recording_blob(s, 13, &r->request_len);
+	r->reply = recording_blob(s, 14, &r->reply_len);
+	*out = r;
+	r = NULL;
+	rc = STORE_OK;
+out:
+	store_recording_free(r);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_recording_foreach(struct store *st, unsigned limit,
+    int (*fn)(const struct store_recording *, void *), void *arg)
+{
+	sqlite3_stmt *s;
+	struct store_recording r;
+	int row, result = -1;
+
+	if ((s = recording_bound(st, "SELECT " RECORDING_COLS " FROM recordings"
+	    " ORDER BY id DESC LIMIT ?1", BIND_INT(limit))) == NULL)
+		return -1;
+	while ((row = step_row(st, s, "listing recordings")) == 1) {
+		memset(&r, 0, sizeof(r));
+		if (recording_row(st, s, &r) == -1) {
+			result = -1;
+			goto out;
+		}
+		if ((result = fn(&r, arg)) != 0)
+			goto out;
+	}
+	if (row == -1)
+		goto out;
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+void store_recording_free(struct store_recording *r)
+{
+	if (r == NULL)
+		return;
+	free(r->request);
+	free(r->reply);
+	free(r);
+}

@@ -38,7 +38,7 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -434,6 +434,47 @@ enum store_rc store_lab_poll_get(struct store *st, const char *transaction_id,
 enum store_rc store_lab_poll_count(struct store *st, const char *transaction_id);
 /* The scripted end was answered: the row goes. */
 enum store_rc store_lab_poll_done(struct store *st, const char *transaction_id);
+/* --- recorded exchanges of lab mode (sql/008_recordings.sql) ------------- */
+
+/* One PKIOperation as it crossed the wire (lab.record). */
+struct store_recording {
+	int64_t id;                 /* set by store_recording_put / read back */
+	char transaction_id[256];   /* "" when the message could not be parsed */
+	int message_type;           /* -1 when unknown */
+	char profile[65];
+	char client_addr[64];
+	int64_t received_ms, answered_ms;  /* milliseconds since the epoch */
+	int http_status;
+	char outcome[16];           /* "SUCCESS", "FAILURE", "PENDING" or "HTTP" */
+	int failinfo;               /* -1 when none */
+	char reason[512];
+	unsigned char *request;     /* the pkiMessage as received, or NULL (not kept) */
+	size_t request_len;
+	unsigned char *reply;       /* the CertRep (or HTTP error text), or NULL */
+	size_t reply_len;
+};
+
+/*
+ * Records r (its id set on success), then drops the oldest recordings until
+ * at most max_count are kept and their request and reply bytes add up to at
+ * most max_bytes, in one transaction. A recording whose bytes alone exceed
+ * max_bytes is kept without them.
+ */
+enum store_rc store_recording_put(struct store *st, struct store_recording *r,
+    unsigned max_count, uint64_t max_bytes);
+
+/* Recording id, or the newest of transactionID txid (id 0): STORE_OK, STORE_NOT_FOUND. */
+enum store_rc store_recording_get(struct store *st, int64_t id, const char *txid,
+    struct store_recording **out);
+
+/*
+ * Calls fn for the newest limit recordings, newest first, without their bytes
+ * (request_len and reply_len are set); 0, fn's non-zero result, or -1.
+ */
+int store_recording_foreach(struct store *st, unsigned limit,
+    int (*fn)(const struct store_recording *, void *), void *arg);
+
+void store_recording_free(struct store_recording *r);
 
 /* --- pool of handles for request threads ---------------------------------- */
 

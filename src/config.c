@@ -396,6 +396,17 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("admin.hostname", CF_STRING, admin_hostname, .def_str = "", \
 	    .desc = "DNS host name the NTLM challenge announces; empty uses the " \
 	    "system's host name.") \
+	X("admin.ntlm", CF_BOOL, admin_ntlm, .def_num = 1, \
+	    .desc = "Offer NTLM sign-in (the NTLM scheme, and NTLM inside Negotiate); " \
+	    "false leaves Kerberos (admin.keytab) and Basic.") \
+	X("admin.keytab", CF_PATH, admin_keytab, \
+	    .desc = "Keytab with the service key of HTTP/host@REALM (mode 0600); set, " \
+	    "Negotiate accepts Kerberos through GSS-API. Its replay cache is the file " \
+	    "admin-krb5.rcache in state_dir.") \
+	X("admin.kerberos_realm", CF_STRING, admin_kerberos_realm, .def_str = "", \
+	    .desc = "Kerberos realm whose every principal may sign in with the enroll " \
+	    "right without an account of its own; an account named after the principal " \
+	    "(scepctl user add alice@REALM) still takes precedence. Empty: accounts only.") \
 	X("admin.max_failures", CF_UINT, admin_max_failures, .min = 0, .max = 100000, \
 	    .def_num = 10, .desc = "Failed sign-ins from one client address, within " \
 	    "failure_window, after which it gets 429 until the window ends; 0 means no limit.") \

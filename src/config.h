@@ -226,6 +226,9 @@ struct config {
 	char *admin_realm;        /* admin.realm: Basic realm; default "scepd" */
 	char *admin_domain;       /* admin.domain: NetBIOS domain in NTLM; default "WORKGROUP" */
 	char *admin_hostname;     /* admin.hostname: DNS host name in NTLM; default "" (system's) */
+	int admin_ntlm;           /* admin.ntlm: offer NTLM sign-in; default 1 */
+	char *admin_keytab;       /* admin.keytab: Kerberos service keytab (resolved); NULL: off */
+	char *admin_kerberos_realm; /* admin.kerberos_realm: realm-wide sign-in rule; "" */
 	unsigned admin_max_failures; /* admin.max_failures: failed sign-ins per address before
 	                              * it is blocked; 0 = no limit; default 10 */
 	unsigned admin_failure_window; /* admin.failure_window: seconds; default 300 */

@@ -105,19 +105,47 @@ static const char page_permission[] =
     "<P> You do not have sufficient permission to enroll with SCEP.  Please contact your "
     "system administrator. </P> ";
 
+/*
+ * s with & < > " ' as HTML character references (malloc'd): a static password
+ * is the administrator's text and must not become markup on the page.
+ */
+static char *html_escape(const char *s)
+{
+	size_t n = 1, i;
+	char *out, *p;
+
+	for (i = 0; s[i] != '\0'; i++)
+		n += strchr("&<>\"'", s[i]) != NULL ? 6 : 1;
+	out = p = xmalloc(n);
+	for (i = 0; s[i] != '\0'; i++) {
+		switch (s[i]) {
+		case '&': memcpy(p, "&amp;", 5); p += 5; break;
+		case '<': memcpy(p, "&lt;", 4); p += 4; break;
+		case '>': memcpy(p, "&gt;", 4); p += 4; break;
+		case '"': memcpy(p, "&quot;", 6); p += 6; break;
+		case '\'': memcpy(p, "&#39;", 5); p += 5; break;
+		default: *p++ = s[i]; break;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
 char *admin_page_text(enum admin_page which, const char *thumbprint, const char *password,
     unsigned validity_minutes)
 {
-	char *info = NULL, *once = NULL, *text = NULL;
+	char *info = NULL, *once = NULL, *text = NULL, *shown = NULL;
 
 	switch (which) {
 	case ADMIN_PAGE_PASSWORD:
-		info = xasprintf(page_info, thumbprint, password);
+		shown = html_escape(password);
+		info = xasprintf(page_info, thumbprint, shown);
 		once = xasprintf(page_once, validity_minutes);
 		text = xasprintf("%s%s%s%s", page_head, info, once, page_tail);
 		break;
 	case ADMIN_PAGE_STATIC:
-		info = xasprintf(page_info, thumbprint, password);
+		shown = html_escape(password);
+		info = xasprintf(page_info, thumbprint, shown);
 		text = xasprintf("%s%s%s%s", page_head, info, page_static, page_tail);
 		break;
 	case ADMIN_PAGE_CACHE_FULL:
@@ -129,6 +157,8 @@ char *admin_page_text(enum admin_page which, const char *thumbprint, const char 
 	}
 	if (info != NULL)
 		OPENSSL_clear_free(info, strlen(info));
+	if (shown != NULL)
+		OPENSSL_clear_free(shown, strlen(shown));
 	free(once);
 	return text;
 }

@@ -351,6 +351,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "Accept SHA-1 message digests.") \
 	X("scep.allow_md5", CF_BOOL, allow_md5, .def_num = 0, \
 	    .desc = "Accept MD5 message digests.") \
+	X("scep.allow_other_signer_key", CF_BOOL, allow_other_signer_key, .def_num = 1, \
+	    .desc = "A PKCSReq that is not a renewal may be signed with a key other than " \
+	    "the one it asks a certificate for (RFC 8894 allows it: an RA or an MDM " \
+	    "signs); false refuses it with badRequest. Either way the log says so.") \
 	X("scep.include_ca_in_certrep", CF_BOOL, include_ca_in_certrep, .def_num = 0, \
 	    .desc = "Put the CA certificate after the issued one in a CertRep.") \
 	X("scep.max_clock_skew", CF_UINT, max_clock_skew, .min = 0, .max = 31536000, \

@@ -202,6 +202,8 @@ struct config {
 	size_t n_caps;
 	int allow_des;            /* scep.allow_des: accept single DES-CBC envelopes (legacy provider); default 0 */
 	int allow_sha1;           /* scep.allow_sha1: accept SHA-1 message digests; default 1 */
+	int allow_other_signer_key; /* scep.allow_other_signer_key: PKCSReq signer key may
+	                             * differ from the CSR key; default 1 */
 	int allow_md5;            /* scep.allow_md5: accept MD5 message digests; default 0 */
 	int include_ca_in_certrep;/* scep.include_ca_in_certrep: CA cert after the issued one; default 0 */
 	unsigned max_clock_skew;  /* scep.max_clock_skew: seconds signingTime may differ from now; 0 = unchecked; default 86400 */

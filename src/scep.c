@@ -1272,7 +1272,7 @@ static int other_signer_key(struct pkiop *op, const struct csr *csr)
 		return 0;
 	if (x509util_cert_serial_hex(op->msg->signer, serial, sizeof(serial)) != 0)
 		snprintf(serial, sizeof(serial), "?");
-	log_msg(LOG_NOTICE, "client=%s transactionID=%s: the PKCSReq is signed with a key other "
+	log_msg(LOG_NOTICE, "client=%s txid=%s: the PKCSReq is signed with a key other "
 	    "than the one it requests a certificate for (signer certificate serial %s): %s",
 	    op->req->client_addr, op->msg->transaction_id, serial,
 	    allowed ? "allowed (scep.allow_other_signer_key)" : "refused");

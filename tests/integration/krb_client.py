@@ -11,6 +11,11 @@
 #        krb_client.py replay URL SPN       the same token twice, two connections
 #        krb_client.py expired URL SPN      wait until the ticket expired, then send
 #        krb_client.py corrupt URL SPN      one byte of the authenticator changed
+#        krb_client.py ntlmfirst URL SPN    SPNEGO offering NTLM first, Kerberos second
+#                                           (gss-ntlmssp, NTLM_USER_FILE): the server
+#                                           must counter-propose Kerberos, and the
+#                                           mechListMIC is exchanged (RFC 4178 5),
+#                                           all on one keep-alive connection
 # Prints one line per request sent: "STATUS MUTUAL" (MUTUAL: ok, bad or none),
 # and for a page its challenge password on a line "password=...".
 import base64
@@ -66,8 +71,49 @@ def report(ctx, status, server, body):
             print("page=" + text[:200].replace("\n", " "))
 
 
+NTLMSSP = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
+KRB5 = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
+
+
+def ntlm_first(url, spn):
+    """Steps one SPNEGO exchange on one connection; prints each status and the end."""
+    raw = gssapi.raw.acquire_cred(None, mechs=[SPNEGO], usage="initiate").creds
+    gssapi.raw.set_neg_mechs(raw, [NTLMSSP, KRB5])
+    ctx = gssapi.SecurityContext(name=gssapi.Name(spn, gssapi.NameType.hostbased_service),
+                                 mech=SPNEGO, creds=gssapi.Credentials(raw), usage="initiate",
+                                 flags=gssapi.RequirementFlag.mutual_authentication)
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    token = ctx.step()
+    print("offered NTLM first:", token[:60].hex().find("2b0601040182370202") >= 0)
+    for _ in range(6):
+        conn.request("GET", u.path, headers={
+            "Authorization": "Negotiate " + base64.b64encode(token).decode()})
+        r = conn.getresponse()
+        body = r.read()
+        server = None
+        for v in r.headers.get_all("WWW-Authenticate") or []:
+            if v.startswith("Negotiate "):
+                server = base64.b64decode(v[len("Negotiate "):])
+        print("step", r.status, "token" if server else "no-token")
+        if r.status == 200:
+            if server is not None and not ctx.complete:
+                ctx.step(server)
+            print("done", r.status, "complete" if ctx.complete else "incomplete",
+                  "mech", ctx.mech.dotted_form if ctx.complete else "-")
+            return
+        if server is None or ctx.complete:
+            print("done", r.status)
+            return
+        token = ctx.step(server)
+    print("done too-many-steps")
+
+
 def main():
     mode, url, spn = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "ntlmfirst":
+        ntlm_first(url, spn)
+        return
     # seconds the ticket cache's TGT stays valid: the service ticket ends no later
     lifetime = gssapi.Credentials(usage="initiate").lifetime
     ctx = new_context(spn)

@@ -36,7 +36,7 @@ have_pygssapi() { [ -x "$PY" ] && "$PY" -c 'import gssapi' 2>/dev/null; }
 
 mkdir -p "$SCEPD_TOP/tests/tmp"
 KDC_DIR=$(mktemp -d "$SCEPD_TOP/tests/tmp/krb5.XXXXXX") || bail "a folder under tests/tmp"
-trap '_cleanup; rm -rf "$KDC_DIR"' EXIT
+trap '_cleanup; [ -n "${KEEP_TMP:-}" ] || rm -rf "$KDC_DIR"' EXIT
 KDC_PORT=$(free_port) || bail "a free port for the KDC"
 
 # clockskew = 1: an expired ticket is refused one second after its end, not
@@ -214,6 +214,23 @@ signin carol || bail "kinit carol"
 got=$(http "$TEST_TMP/p9" --negotiate -u : "$URL")
 like "$(decoded "$TEST_TMP/p9")" 'You do not have sufficient permission' \
 	"carol's own account (no enroll right) takes precedence over the realm rule"
+
+# SPNEGO offering NTLM first (gss-ntlmssp) and Kerberos second: GSS-API counter-
+# proposes Kerberos and the mechListMIC is exchanged, over one connection.
+if have_pygssapi && ls /usr/lib/*/gssntlmssp/gssntlmssp.so >/dev/null 2>&1; then
+	signin alice || bail "kinit alice"
+	printf 'WORKGROUP:dave:dave-pw\n' >"$KDC_DIR/ntlm-users"
+	mark=$(log_mark)
+	out=$(NTLM_USER_FILE=$KDC_DIR/ntlm-users "$PY" "$CLIENT" ntlmfirst "$URL" "HTTP@127.0.0.1" 2>&1)
+	printf "%s\n" "$out" >"$TEST_TMP/ntlmfirst.out"
+	like "$out" "offered NTLM first: True" "the client offers NTLM first, Kerberos second"
+	like "$out" 'step 401 token' "scepd answers with a SPNEGO counter-proposal (401 + token)"
+	like "$out" 'done 200 complete mech 1.2.840.113554.1.2.2' \
+		"the exchange completes with Kerberos on the same connection, mechListMIC checked"
+	check_log "$mark" "user=alice@$REALM op=mscep_admin status=200" "as alice@$REALM"
+else
+	skip "python3-gssapi or gss-ntlmssp not installed: NTLM-first SPNEGO not exercised"
+fi
 
 # 6. the service key changes in the KDC, the keytab is not renewed: 401
 kadm "cpw -randkey HTTP/127.0.0.1" || fail "kadmin.local cpw -randkey HTTP/127.0.0.1"

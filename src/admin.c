@@ -4,8 +4,10 @@
  * four pages (text as real NDES sends it, ndes.md 1.3-1.6, encoded UTF-16LE
  * with a byte-order mark), the sign-in state machine (Basic in one request;
  * NTLM NEGOTIATE -> CHALLENGE -> AUTHENTICATE on one keep-alive connection,
- * under the NTLM or Negotiate scheme, raw or SPNEGO-wrapped), the account
- * hashes, and the per-address limit on failed sign-ins. Message parsing is
+ * under the NTLM or Negotiate scheme, raw or SPNEGO-wrapped; Kerberos under
+ * Negotiate, whose tokens it hands to krbauth.c and whose principal it maps
+ * to an account or the admin.kerberos_realm rule), the account hashes, and
+ * the per-address limit on failed sign-ins. Message parsing is
  * in ntlm.c, spnego.c and httpauth.c; passwords are made by challenge.c and
  * kept by store.c. It holds no key; the CA certificate is read for its
  * thumbprint only.

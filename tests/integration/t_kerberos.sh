@@ -128,6 +128,11 @@ scepctl_cmd user add "alice@$REALM" --kerberos-only >/dev/null 2>"$TEST_TMP/user
 scepctl_cmd user add "carol@$REALM" --kerberos-only --no-enroll-right >/dev/null 2>&1 ||
 	bail "scepctl user add carol@$REALM --kerberos-only --no-enroll-right"
 printf 'dave-pw\n' | scepctl_cmd user add dave >/dev/null 2>&1 || bail "scepctl user add dave"
+chmod 640 "$D/http.keytab"
+out=$("$SCEPD_BIN" -t -f "$D/scepd.conf" 2>&1)
+isnt "$?" 0 "scepd -t refuses a keytab readable by its group"
+like "$out" 'admin.keytab' "... and names admin.keytab"
+chmod 600 "$D/http.keytab"
 run_scepd "$D" || bail "scepd starts with admin.keytab"
 URL=$SCEPD_BASE$ADMIN
 
@@ -164,6 +169,9 @@ if have_pygssapi; then
 else
 	skip "python3-gssapi: not installed (apt-get install python3-gssapi)"
 fi
+
+check "the replay cache is admin-krb5.rcache in state_dir, private" \
+	test "$(stat -c %a "$D/admin-krb5.rcache" 2>/dev/null)" = 600
 
 # 3. accounts: no enroll right, no account, Kerberos-only against NTLM
 signin carol || bail "kinit carol"

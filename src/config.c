@@ -269,6 +269,11 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "for good; unset: it stays root (warned at start).") \
 	X("group", CF_STRING, group, .def_str = NULL, \
 	    .desc = "Group to run as with user; default: the user's primary group.") \
+	X("trusted_ra", CF_WORDS, trusted_ra, CF_COUNT(n_trusted_ra), \
+	    .max_items = CONFIG_MAX_LIST, .min = 0, \
+	    .desc = "RA certificates (PEM files, relative to state_dir) whose signed " \
+	    "PKCSReq needs no challenge: a front scepd vouches for the device. Each must " \
+	    "be issued by this server's CA and be valid.") \
 	X("SignatureTemplate", CF_STRING, signature_template, .def_str = "default", \
 	    .desc = "Template for requests whose key usage is signature only (NDES: " \
 	    "same name).") \
@@ -530,7 +535,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "The backend that issues this profile's certificates: \"default\" " \
 	    "(the backend group) or a name in backends.") \
 	X(pre "validator", CF_STRING, validator, .inherit = "challenge.validator", \
-	    .desc = "As challenge.validator.")
+	    .desc = "As challenge.validator.") \
+	X(pre "trusted_ra", CF_WORDS, trusted_ra, CF_COUNT(n_trusted_ra), \
+	    .max_items = CONFIG_MAX_LIST, .min = 0, .inherit = "trusted_ra", \
+	    .desc = "As trusted_ra.")
 
 /*
  * The elements of validators = ( { ... } ): who decides whether a request is
@@ -2449,6 +2457,12 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "is true");
 
 	cf_check_listeners(ctx, cfg);
+	p = cf_index("scep.allow_other_signer_key");
+	for (i = 0, u = cfg->n_trusted_ra > 0; i < cfg->n_profiles; i++)
+		u |= cfg->profiles[i].n_trusted_ra > 0;
+	if (!cfg->allow_other_signer_key && u)
+		cf_error(ctx, ctx->line[p], "scep.allow_other_signer_key = false refuses every "
+		    "PKCSReq a trusted_ra RA signs for a device; leave it true with trusted_ra");
 	p = cf_index("user");
 	if (cfg->user != NULL && (cfg->user[0] == '\0' || strlen(cfg->user) > 32 ||
 	    strpbrk(cfg->user, " \t\r\n:/\"\\") != NULL))

@@ -70,6 +70,18 @@ struct krbauth *krbauth_new(const char *keytab, const char *rcache, char *err, s
 	el[1].value = rc_name;
 	k = xcalloc(1, sizeof(*k));
 	k->cred = GSS_C_NO_CREDENTIAL;
+	/*
+	 * Kerberos alone first: in a union with SPNEGO a keytab that is missing or
+	 * holds no key would only fail at the first sign-in.
+	 */
+	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &neg,
+	    GSS_C_ACCEPT, &store, &k->cred, NULL, NULL);
+	if (GSS_ERROR(major)) {
+		gss_reason(err, errlen, "cannot use the keytab", major, minor,
+		    (gss_OID)gss_mech_krb5);
+		goto out;
+	}
+	gss_release_cred(&minor, &k->cred);
 	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &desired,
 	    GSS_C_ACCEPT, &store, &k->cred, NULL, NULL);
 	if (GSS_ERROR(major)) {

@@ -2484,6 +2484,11 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 	    strlen(cfg->admin_domain) > 15 || strpbrk(cfg->admin_domain, "\\/:*?\"<>| .") != NULL))
 		cf_error(ctx, ctx->line[p], "admin.domain must be a NetBIOS name: 1 to 15 "
 		    "characters, none of \\/:*?\"<>| . or space");
+	p = cf_index("admin.kerberos_realm");
+	if (cfg->admin_kerberos_realm != NULL && (strlen(cfg->admin_kerberos_realm) > 255 ||
+	    strpbrk(cfg->admin_kerberos_realm, "@/\\\" \t\r\n") != NULL))
+		cf_error(ctx, ctx->line[p], "admin.kerberos_realm must be a Kerberos realm name "
+		    "(up to 255 characters, no @, /, backslash, quote or space)");
 	p = cf_index("admin.hostname");
 	if (cfg->admin_hostname != NULL && (strlen(cfg->admin_hostname) > 253 ||
 	    strspn(cfg->admin_hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

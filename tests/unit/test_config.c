@@ -161,6 +161,10 @@ static void test_errors(void)
 	fails_with("misplaced string", "log = {\n  debug = true \"x\";\n};\n",
 	    LABEL ":2: syntax error\n");
 	fails_with("string in a group", "log = { \"debug\" };\n", LABEL ":1: syntax error\n");
+	fails_with("admin.kerberos_realm with an @",
+	    "admin = {\n  kerberos_realm = \"alice@EXAMPLE.ORG\";\n};\n",
+	    LABEL ":2: admin.kerberos_realm must be a Kerberos realm name (up to 255 "
+	    "characters, no @, /, backslash, quote or space)\n");
 	fails_with("allow_other_signer_key = false with trusted_ra",
 	    "trusted_ra = [ \"front-ra.crt\" ];\nscep = {\n  allow_other_signer_key = false;\n};\n",
 	    LABEL ":3: scep.allow_other_signer_key = false refuses every PKCSReq a trusted_ra "

@@ -113,6 +113,13 @@ static void test_spnego(void)
 	ok(spnego_parse(init, li, &tk, err, sizeof(err)) == 0 && !tk.krb5_offered,
 	    "an NTLM-only NegTokenInit does not offer Kerberos");
 	free(init);
+	/* what curl --negotiate sent with an MIT ticket (t_kerberos.sh's realm) */
+	bad = read_file("tests/fuzz/corpus/spnego/curl-krb5-negtokeninit.der", 4096, &n);
+	ok(bad != NULL && spnego_parse(bad, n, &tk, err, sizeof(err)) == 0 &&
+	    tk.kind == SPNEGO_INIT && tk.krb5_offered && !tk.ntlm_offered &&
+	    tk.mech_token != NULL && spnego_is_krb5(tk.mech_token, tk.mech_token_len),
+	    "curl's Kerberos NegTokenInit: Kerberos only, its mechToken a raw Kerberos token");
+	free(bad);
 	/* a raw Kerberos InitialContextToken: 60 len 06 09 <krb5 OID> then the AP-REQ part */
 	{
 		static const unsigned char krb[] = { 0x60, 0x0f, 0x06, 0x09, 0x2a, 0x86, 0x48,

@@ -366,6 +366,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "Accept SHA-1 message digests.") \
 	X("scep.allow_md5", CF_BOOL, allow_md5, .def_num = 0, \
 	    .desc = "Accept MD5 message digests.") \
+	X("scep.allow_other_signer_key", CF_BOOL, allow_other_signer_key, .def_num = 1, \
+	    .desc = "A PKCSReq that is not a renewal may be signed with a key other than " \
+	    "the one it asks a certificate for (RFC 8894 allows it: an RA or an MDM " \
+	    "signs); false refuses it with badRequest. Either way the log says so.") \
 	X("scep.include_ca_in_certrep", CF_BOOL, include_ca_in_certrep, .def_num = 0, \
 	    .desc = "Put the CA certificate after the issued one in a CertRep.") \
 	X("scep.max_clock_skew", CF_UINT, max_clock_skew, .min = 0, .max = 31536000, \
@@ -411,6 +415,17 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("admin.hostname", CF_STRING, admin_hostname, .def_str = "", \
 	    .desc = "DNS host name the NTLM challenge announces; empty uses the " \
 	    "system's host name.") \
+	X("admin.ntlm", CF_BOOL, admin_ntlm, .def_num = 1, \
+	    .desc = "Offer NTLM sign-in (the NTLM scheme, and NTLM inside Negotiate); " \
+	    "false leaves Kerberos (admin.keytab) and Basic.") \
+	X("admin.keytab", CF_PATH, admin_keytab, \
+	    .desc = "Keytab with the service key of HTTP/host@REALM (mode 0600); set, " \
+	    "Negotiate accepts Kerberos through GSS-API. Its replay cache is the file " \
+	    "admin-krb5.rcache in state_dir.") \
+	X("admin.kerberos_realm", CF_STRING, admin_kerberos_realm, .def_str = "", \
+	    .desc = "Kerberos realm whose every principal may sign in with the enroll " \
+	    "right without an account of its own; an account named after the principal " \
+	    "(scepctl user add alice@REALM) still takes precedence. Empty: accounts only.") \
 	X("admin.max_failures", CF_UINT, admin_max_failures, .min = 0, .max = 100000, \
 	    .def_num = 10, .desc = "Failed sign-ins from one client address, within " \
 	    "failure_window, after which it gets 429 until the window ends; 0 means no limit.") \
@@ -2490,6 +2505,12 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "is true");
 
 	cf_check_listeners(ctx, cfg);
+	p = cf_index("scep.allow_other_signer_key");
+	for (i = 0, u = cfg->n_trusted_ra > 0; i < cfg->n_profiles; i++)
+		u |= cfg->profiles[i].n_trusted_ra > 0;
+	if (!cfg->allow_other_signer_key && u)
+		cf_error(ctx, ctx->line[p], "scep.allow_other_signer_key = false refuses every "
+		    "PKCSReq a trusted_ra RA signs for a device; leave it true with trusted_ra");
 	p = cf_index("user");
 	if (cfg->user != NULL && (cfg->user[0] == '\0' || strlen(cfg->user) > 32 ||
 	    strpbrk(cfg->user, " \t\r\n:/\"\\") != NULL))
@@ -2511,6 +2532,11 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 	    strlen(cfg->admin_domain) > 15 || strpbrk(cfg->admin_domain, "\\/:*?\"<>| .") != NULL))
 		cf_error(ctx, ctx->line[p], "admin.domain must be a NetBIOS name: 1 to 15 "
 		    "characters, none of \\/:*?\"<>| . or space");
+	p = cf_index("admin.kerberos_realm");
+	if (cfg->admin_kerberos_realm != NULL && (strlen(cfg->admin_kerberos_realm) > 255 ||
+	    strpbrk(cfg->admin_kerberos_realm, "@/\\\" \t\r\n") != NULL))
+		cf_error(ctx, ctx->line[p], "admin.kerberos_realm must be a Kerberos realm name "
+		    "(up to 255 characters, no @, /, backslash, quote or space)");
 	p = cf_index("admin.hostname");
 	if (cfg->admin_hostname != NULL && (strlen(cfg->admin_hostname) > 253 ||
 	    strspn(cfg->admin_hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

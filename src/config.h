@@ -208,6 +208,8 @@ struct config {
 	size_t n_caps;
 	int allow_des;            /* scep.allow_des: accept single DES-CBC envelopes (legacy provider); default 0 */
 	int allow_sha1;           /* scep.allow_sha1: accept SHA-1 message digests; default 1 */
+	int allow_other_signer_key; /* scep.allow_other_signer_key: PKCSReq signer key may
+	                             * differ from the CSR key; default 1 */
 	int allow_md5;            /* scep.allow_md5: accept MD5 message digests; default 0 */
 	int include_ca_in_certrep;/* scep.include_ca_in_certrep: CA cert after the issued one; default 0 */
 	unsigned max_clock_skew;  /* scep.max_clock_skew: seconds signingTime may differ from now; 0 = unchecked; default 86400 */
@@ -235,6 +237,9 @@ struct config {
 	char *admin_realm;        /* admin.realm: Basic realm; default "scepd" */
 	char *admin_domain;       /* admin.domain: NetBIOS domain in NTLM; default "WORKGROUP" */
 	char *admin_hostname;     /* admin.hostname: DNS host name in NTLM; default "" (system's) */
+	int admin_ntlm;           /* admin.ntlm: offer NTLM sign-in; default 1 */
+	char *admin_keytab;       /* admin.keytab: Kerberos service keytab (resolved); NULL: off */
+	char *admin_kerberos_realm; /* admin.kerberos_realm: realm-wide sign-in rule; "" */
 	unsigned admin_max_failures; /* admin.max_failures: failed sign-ins per address before
 	                              * it is blocked; 0 = no limit; default 10 */
 	unsigned admin_failure_window; /* admin.failure_window: seconds; default 300 */

@@ -1592,6 +1592,34 @@ static int lab_deliver(const struct pkiop *op, struct http_response *resp)
 /* --- PKIOperation: the message types -------------------------------------- */
 
 /* PKCSReq (19) and RenewalReq (17). */
+/*
+ * A PKCSReq (not a renewal) signed with a key other than the one it asks a
+ * certificate for: RFC 8894 3.3.1 allows it (an RA, an MDM or an older
+ * certificate signs); NDES-style deployments may not want it. Always logged;
+ * refused with badRequest under scep.allow_other_signer_key = false. 1 when
+ * refused (the FAILURE is set in op), else 0.
+ */
+static int other_signer_key(struct pkiop *op, const struct csr *csr)
+{
+	int allowed = op->srv->cfg->allow_other_signer_key;
+	char serial[80];
+
+	if (!op->have_signer || memcmp(op->signer_sha256, csr->spki_sha256, 32) == 0)
+		return 0;
+	if (x509util_cert_serial_hex(op->msg->signer, serial, sizeof(serial)) != 0)
+		snprintf(serial, sizeof(serial), "?");
+	log_msg(LOG_NOTICE, "client=%s txid=%s: the PKCSReq is signed with a key other "
+	    "than the one it requests a certificate for (signer certificate serial %s): %s",
+	    op->req->client_addr, op->msg->transaction_id, serial,
+	    allowed ? "allowed (scep.allow_other_signer_key)" : "refused");
+	if (allowed)
+		return 0;
+	fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the PKCSReq is signed with a key "
+	    "other than the one it requests a certificate for (scep.allow_other_signer_key "
+	    "is false)");
+	return 1;
+}
+
 static void enroll(struct pkiop *op)
 {
 	struct scep_server *srv = op->srv;
@@ -1638,6 +1666,8 @@ static void enroll(struct pkiop *op)
 	    X509_NAME_cmp(X509_get_subject_name(op->msg->signer),
 	    X509_REQ_get_subject_name(csr->req)) == 0)
 		renewal = 1;
+	if (!renewal && other_signer_key(op, csr))
+		goto out;
 
 	usage = policy_usage_of(csr);
 	t = prof->tmpl[usage];

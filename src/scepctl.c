@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -57,6 +58,7 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] challenge new [--profile name] | list | purge\n"
 	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
 	    "(password on stdin)\n"
+	    "       scepctl [-f file] user add name@REALM --kerberos-only [--no-enroll-right]\n"
 	    "       scepctl [-f file] user del name\n"
 	    "       scepctl [-f file] user list\n"
 	    "       scepctl [-f file] cert list\n"
@@ -906,7 +908,8 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	struct store_user u;
 	char err[512], password[1024];
-	int rc = 1, i, enroll = 1, ntlm = 1, n = 0;
+	unsigned char secret[32];
+	int rc = 1, i, enroll = 1, ntlm = 1, n = 0, kerberos_only = 0;
 
 	memset(&u, 0, sizeof(u));
 	memset(password, 0, sizeof(password));
@@ -923,12 +926,20 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 				enroll = 0;
 			else if (strcmp(argv[0], "add") == 0 && strcmp(argv[i], "--no-ntlm") == 0)
 				ntlm = 0;
+			else if (strcmp(argv[0], "add") == 0 &&
+			    strcmp(argv[i], "--kerberos-only") == 0)
+				kerberos_only = 1;
 			else
 				usage_error("user %s: unexpected argument '%s'", argv[0], argv[i]);
 		}
 		if (strcmp(argv[0], "add") == 0 && !admin_valid_user_name(argv[1])) {
 			fprintf(stderr, "scepctl: %s: an account name is 1 to %d of A-Z a-z 0-9 . _ - @,"
 			    " starting with a letter or digit\n", argv[1], STORE_USER_NAME_MAX);
+			goto out;
+		}
+		if (kerberos_only && strchr(argv[1], '@') == NULL) {
+			fprintf(stderr, "scepctl: %s: a Kerberos-only account is named after its "
+			    "principal, name@REALM\n", argv[1]);
 			goto out;
 		}
 	} else
@@ -960,7 +971,16 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 		}
 		goto out;
 	}
-	if (read_password(password, sizeof(password)) != 0)
+	if (kerberos_only) {
+		/* No password to sign in with: Basic gets a random one nobody knows, NTLM none. */
+		ntlm = 0;
+		if (RAND_bytes(secret, sizeof(secret)) != 1) {
+			fprintf(stderr, "scepctl: no random bytes for the account\n");
+			goto out;
+		}
+		hex_encode(secret, sizeof(secret), password, 0);
+		OPENSSL_cleanse(secret, sizeof(secret));
+	} else if (read_password(password, sizeof(password)) != 0)
 		goto out;
 	/* MD4 (the NT hash) lives in OpenSSL's legacy provider; load it only here. */
 	if (ntlm && ((legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
@@ -978,7 +998,8 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 	}
 	switch (store_user_add(st, &u)) {
 	case STORE_OK:
-		printf("added %s (%s sign-in, %s)\n", u.name, ntlm ? "NTLM and Basic" : "Basic only",
+		printf("added %s (%s sign-in, %s)\n", u.name, kerberos_only ? "Kerberos only" :
+		    ntlm ? "NTLM and Basic" : "Basic only",
 		    enroll ? "may obtain challenge passwords" : "gets the insufficient-permission page");
 		rc = 0;
 		break;

@@ -161,6 +161,14 @@ static void test_errors(void)
 	fails_with("misplaced string", "log = {\n  debug = true \"x\";\n};\n",
 	    LABEL ":2: syntax error\n");
 	fails_with("string in a group", "log = { \"debug\" };\n", LABEL ":1: syntax error\n");
+	fails_with("admin.kerberos_realm with an @",
+	    "admin = {\n  kerberos_realm = \"alice@EXAMPLE.ORG\";\n};\n",
+	    LABEL ":2: admin.kerberos_realm must be a Kerberos realm name (up to 255 "
+	    "characters, no @, /, backslash, quote or space)\n");
+	fails_with("allow_other_signer_key = false with trusted_ra",
+	    "trusted_ra = [ \"front-ra.crt\" ];\nscep = {\n  allow_other_signer_key = false;\n};\n",
+	    LABEL ":3: scep.allow_other_signer_key = false refuses every PKCSReq a trusted_ra "
+	    "RA signs for a device; leave it true with trusted_ra\n");
 	/* libconfig 1.5 would drop it silently */
 	fails_with("unterminated string", "log = { target = \"stderr\";\n};\nca = { cert = \"x\" \"y",
 	    LABEL ":3: unterminated string\n");
@@ -733,7 +741,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 174, "schema has 174 settings");
+	is_int(n, 178, "schema has 178 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)

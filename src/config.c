@@ -269,6 +269,11 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "for good; unset: it stays root (warned at start).") \
 	X("group", CF_STRING, group, .def_str = NULL, \
 	    .desc = "Group to run as with user; default: the user's primary group.") \
+	X("trusted_ra", CF_WORDS, trusted_ra, CF_COUNT(n_trusted_ra), \
+	    .max_items = CONFIG_MAX_LIST, .min = 0, \
+	    .desc = "RA certificates (PEM files, relative to state_dir) whose signed " \
+	    "PKCSReq needs no challenge: a front scepd vouches for the device. Each must " \
+	    "be issued by this server's CA and be valid.") \
 	X("SignatureTemplate", CF_STRING, signature_template, .def_str = "default", \
 	    .desc = "Template for requests whose key usage is signature only (NDES: " \
 	    "same name).") \
@@ -515,7 +520,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "The backend that issues this profile's certificates: \"default\" " \
 	    "(the backend group) or a name in backends.") \
 	X(pre "validator", CF_STRING, validator, .inherit = "challenge.validator", \
-	    .desc = "As challenge.validator.")
+	    .desc = "As challenge.validator.") \
+	X(pre "trusted_ra", CF_WORDS, trusted_ra, CF_COUNT(n_trusted_ra), \
+	    .max_items = CONFIG_MAX_LIST, .min = 0, .inherit = "trusted_ra", \
+	    .desc = "As trusted_ra.")
 
 /*
  * The elements of validators = ( { ... } ): who decides whether a request is

@@ -134,6 +134,8 @@ struct config_profile {
 	char *ra_enc_key;
 	char *backend;            /* backend: name of the backend that issues; default "default" */
 	char *validator;          /* validator: challenge.validator; "" = the password rules */
+	char *trusted_ra[CONFIG_MAX_LIST]; /* trusted_ra: the top-level list when not given */
+	size_t n_trusted_ra;
 };
 
 struct config_listen {
@@ -219,6 +221,9 @@ struct config {
 	unsigned challenge_failure_window; /* challenge.failure_window: seconds; default 300 */
 	char *validator;          /* challenge.validator: name in validators; "" (default) = the
 	                           * password rules */
+	char *trusted_ra[CONFIG_MAX_LIST]; /* trusted_ra: RA certificate files (relative to
+	                           * state_dir) whose signed PKCSReq needs no challenge */
+	size_t n_trusted_ra;
 
 	/* admin { } : the /certsrv/mscep_admin/ pages and their sign-in */
 	int admin_enabled;        /* admin.enabled: serve the pages; default 1 */

@@ -49,6 +49,7 @@
 #include "metrics.h"
 #include "signer.h"
 #include "store.h"
+#include "trustedra.h"
 #include "util.h"
 #include "validator.h"
 #include "x509util.h"
@@ -93,6 +94,7 @@ struct scep_server {
 	const struct srv_backend **profile_backend; /* [i]: the backend of ps->p[i] */
 	struct validator_set *validators;
 	struct validator **profile_validator; /* [i]: the validator of ps->p[i], or NULL */
+	struct trusted_ra_set **profile_trusted_ra; /* [i]: the RAs vouching for ps->p[i] */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
@@ -357,6 +359,45 @@ static int validators_new(struct scep_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Loads the RA certificates each profile trusts to vouch for requests
+ * (trusted_ra; the profile's list, else the top-level one), checked against
+ * this server's CA certificates cas[0..n_cas).
+ */
+static int trusted_ras_new(struct scep_server *srv, X509 *const *cas, size_t n_cas, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	char *const *names;
+	char *files[CONFIG_MAX_LIST];
+	size_t i, j, n;
+	int rc = 0;
+
+	srv->profile_trusted_ra = xcalloc(srv->ps->n, sizeof(*srv->profile_trusted_ra));
+	for (i = 0; i < srv->ps->n && rc == 0; i++) {
+		names = cfg->trusted_ra;
+		n = cfg->n_trusted_ra;
+		for (j = 0; i > 0 && j < cfg->n_profiles; j++)
+			if (strcmp(cfg->profiles[j].name, srv->ps->p[i].name) == 0) {
+				names = cfg->profiles[j].trusted_ra;
+				n = cfg->profiles[j].n_trusted_ra;
+			}
+		for (j = 0; j < n; j++)
+			files[j] = config_path(cfg, names[j]);
+		srv->profile_trusted_ra[i] = trusted_ra_load(files, n, cas, n_cas, now_seconds(),
+		    err, errlen);
+		if (srv->profile_trusted_ra[i] == NULL)
+			rc = -1;
+		else if (n > 0)
+			log_msg(LOG_INFO, "profile %s: PKCSReq signed by %zu trusted RA certificate%s "
+			    "need%s no challenge (trusted_ra)", srv->ps->p[i].name, n,
+			    n == 1 ? "" : "s", n == 1 ? "s" : "");
+		for (j = 0; j < n; j++)
+			free(files[j]);
+	}
+	return rc;
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -385,7 +426,8 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 		snprintf(err, errlen, "cannot create the challenge rate limiter");
 		goto out;
 	}
-	if (backends_new(srv, err, errlen) != 0 || validators_new(srv, err, errlen) != 0)
+	if (backends_new(srv, err, errlen) != 0 || validators_new(srv, err, errlen) != 0 ||
+	    trusted_ras_new(srv, cas, srv->ps->n_gen, err, errlen) != 0)
 		goto out;
 	redact_waiting(srv);
 	result = srv;
@@ -405,6 +447,9 @@ void scep_server_free(struct scep_server *srv)
 	free(srv->profile_backend);
 	validator_set_free(srv->validators);
 	free(srv->profile_validator);
+	for (size_t i = 0; srv->profile_trusted_ra != NULL && i < srv->ps->n; i++)
+		trusted_ra_free(srv->profile_trusted_ra[i]);
+	free(srv->profile_trusted_ra);
 	if (!srv->limiter_shared)
 		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
@@ -861,6 +906,30 @@ static int validator_refused(struct pkiop *op, const struct csr *csr, const unsi
 	return 1;
 }
 
+/*
+ * 1 when the PKCSReq is signed by an RA the profile trusts (trusted_ra): a
+ * front scepd checked the device's challenge, so this server asks none. Says
+ * so in the log, naming the RA.
+ */
+static int ra_vouches(struct pkiop *op)
+{
+	const struct trusted_ra_set *s = op->srv->profile_trusted_ra[op->prof - op->srv->ps->p];
+	const char *ra;
+	char why[512];
+
+	if (op->msg->message_type != SCEP_MSG_PKCSREQ || trusted_ra_count(s) == 0)
+		return 0;
+	if ((ra = trusted_ra_vouching(s, op->msg->signer, op->now, why, sizeof(why))) == NULL) {
+		if (why[0] != '\0')
+			log_msg(LOG_NOTICE, "%s: not vouched for: %s; the challenge is checked",
+			    op->msg->transaction_id, why);
+		return 0;
+	}
+	log_msg(LOG_INFO, "%s: no challenge asked: vouched for by RA \"%s\" (trusted_ra)",
+	    op->msg->transaction_id, ra);
+	return 1;
+}
+
 /* 1 when the profile's validator is asked about renewals too (validators.renewals). */
 static int renewal_validated(const struct pkiop *op)
 {
@@ -1267,7 +1336,7 @@ static void enroll(struct pkiop *op)
 	size_t plain_len = 0, kept_len = 0;
 	char err[256], renew_serial[80], keybuf[80];
 	const char *renew = NULL;
-	int result, renewal, reserved = 0;
+	int result, renewal, reserved = 0, vouched;
 	unsigned blocked;
 	enum policy_usage usage;
 	enum challenge_result cr;
@@ -1318,14 +1387,16 @@ static void enroll(struct pkiop *op)
 	    SCEP_FAIL_NONE)
 		goto out;
 	/*
-	 * Under a validator, it decides instead of the password rules; renewals
-	 * too unless its renewals setting is "skip".
+	 * A request an RA we trust vouches for needs no challenge. Under a
+	 * validator, it decides instead of the password rules; renewals too
+	 * unless its renewals setting is "skip".
 	 */
-	if ((!renewal || prof->renewal_challenge || renewal_validated(op)) &&
+	vouched = !renewal && ra_vouches(op);
+	if (!vouched && (!renewal || prof->renewal_challenge || renewal_validated(op)) &&
 	    validator_refused(op, csr, plain, plain_len))
 		goto out;
 	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
-	if ((!renewal || prof->renewal_challenge) && !op->validated) {
+	if ((!renewal || prof->renewal_challenge) && !op->validated && !vouched) {
 		if (prof->challenge.enforce_password &&
 		    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
 		    op->now)) > 0) {

@@ -40,6 +40,7 @@
 #include "scep_client.h"
 #include "scep_types.h"
 #include "signer.h"
+#include "httpclient.h"
 #include "util.h"
 
 #define CLIENT_MAX_ANSWER (1024 * 1024)  /* any upstream answer */
@@ -145,30 +146,6 @@ const char *scep_client_url(const struct scep_client *c)
 
 /* --- HTTP ------------------------------------------------------------------ */
 
-struct buf {
-	unsigned char *p;
-	size_t len;
-	int over;
-};
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (nmemb != 0 && n / nmemb != size)
-		return 0;
-	if (b->len + n > CLIENT_MAX_ANSWER) {
-		b->over = 1;
-		return 0;   /* aborts the transfer */
-	}
-	b->p = xrealloc(b->p, b->len + n + 1);
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 /* Percent-encodes s (RFC 3986 unreserved characters kept). */
 static char *url_escape(const unsigned char *s, size_t len)
 {
@@ -209,7 +186,7 @@ static char *op_url(const struct scep_client *c, const char *op, const char *mes
  * came (no free place, connection, TLS, timeout, answer too large).
  */
 static int http(struct scep_client *c, const char *url, const unsigned char *body,
-    size_t body_len, struct buf *out, long *status, char *ctype, size_t ctlen,
+    size_t body_len, struct httpclient_answer *out, long *status, char *ctype, size_t ctlen,
     char *err, size_t errlen)
 {
 	CURL *h = NULL;
@@ -229,25 +206,11 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 		goto out;
 	}
 	held = 1;
-	ebuf[0] = '\0';
-	if ((h = curl_easy_init()) == NULL) {
-		errorf(err, errlen, "upstream %s: libcurl: out of memory", c->url);
-		goto out;
-	}
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, out) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    (c->ca_bundle != NULL && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle) != CURLE_OK)) {
-		errorf(err, errlen, "upstream %s: libcurl refuses an option", c->url);
+	out->max = CLIENT_MAX_ANSWER;
+	if ((h = httpclient_new(url, (long)c->timeout * 1000, c->user_agent, c->ca_bundle,
+	    ebuf, out)) == NULL) {
+		errorf(err, errlen, "upstream %s: libcurl: out of memory or an option refused",
+		    c->url);
 		goto out;
 	}
 	if (body != NULL) {
@@ -275,10 +238,8 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 		snprintf(ctype, ctlen, "%s", ct);
 	result = 0;
 out:
-	if (result != 0) {
-		free(out->p);
-		memset(out, 0, sizeof(*out));
-	}
+	if (result != 0)
+		httpclient_answer_clear(out);
 	curl_slist_free_all(hdr);
 	if (h != NULL)
 		curl_easy_cleanup(h);
@@ -500,7 +461,7 @@ static void choose_algorithms(const struct scep_client *c, struct scep_upstream 
 static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 {
 	struct snapshot *s = NULL, *result = NULL;
-	struct buf b;
+	struct httpclient_answer b;
 	char *url = NULL, ctype[128];
 	long status = 0;
 	const char *msg = c->ca_identifier;
@@ -524,7 +485,7 @@ static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 		errorf(err, errlen, "upstream %s: GetCACert answered HTTP %ld", c->url, status);
 		goto out;
 	}
-	if ((s->u.certs = scep_client_parse_cacert(b.p, b.len)) == NULL) {
+	if ((s->u.certs = scep_client_parse_cacert((const unsigned char *)b.p, b.len)) == NULL) {
 		errorf(err, errlen, "upstream %s: GetCACert (%s) is neither a certificate nor a "
 		    "degenerate PKCS#7", c->url, ctype[0] ? ctype : "no content type");
 		goto out;
@@ -729,7 +690,7 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 	struct scep_upstream *u = *up;
 	struct envelope_info env;
 	struct pkimsg *m = NULL;
-	struct buf b;
+	struct httpclient_answer b;
 	unsigned char *plain = NULL;
 	size_t plain_len = 0;
 	char *url = NULL, *b64 = NULL, err[512];
@@ -758,13 +719,13 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 		size_t i;
 
 		for (i = 0; i < b.len && i < sizeof(line) - 1 && b.p[i] != '\n' && b.p[i] != '\r'; i++)
-			line[i] = (b.p[i] < 0x20 || b.p[i] >= 0x7f) ? '?' : (char)b.p[i];
+			line[i] = (b.p[i] < 0x20 || b.p[i] >= 0x7f) ? '?' : b.p[i];
 		line[i] = '\0';
 		result = rep_error(rep, "upstream %s: PKIOperation answered HTTP %ld%s%s", c->url,
 		    status, line[0] ? ": " : "", line);
 		goto out;
 	}
-	if ((m = pkimsg_parse(b.p, b.len, err, sizeof(err))) == NULL) {
+	if ((m = pkimsg_parse((const unsigned char *)b.p, b.len, err, sizeof(err))) == NULL) {
 		result = rep_error(rep, "upstream %s: the reply is not a SCEP message: %s", c->url, err);
 		goto out;
 	}
@@ -852,17 +813,18 @@ out:
 int scep_client_get(struct scep_client *c, const char *op, const char *message,
     struct scep_client_answer *a, char *err, size_t errlen)
 {
-	struct buf b;
+	struct httpclient_answer b;
 	char *url;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
+	memset(&b, 0, sizeof(b));
 	url = op_url(c, op, message, message != NULL ? strlen(message) : 0);
 	rc = http(c, url, NULL, 0, &b, &a->status, a->ctype, sizeof(a->ctype), err, errlen);
 	free(url);
 	if (rc != 0)
 		return -1;
-	a->body = b.p != NULL ? b.p : xcalloc(1, 1);
+	a->body = b.p != NULL ? (unsigned char *)b.p : xcalloc(1, 1);
 	a->len = b.len;
 	return 0;
 }

@@ -61,6 +61,7 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] cert revoke SERIAL [--reason REASON]\n"
 	    "       scepctl [-f file] request list [--all]\n"
 	    "       scepctl [-f file] request show|approve|reject ID\n"
+	    "       scepctl [-f file] request history TRANSACTIONID\n"
 	    "       scepctl [-f file] crl [--out FILE]\n"
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
@@ -407,6 +408,25 @@ static void fingerprint(X509 *x, char *out)
 		sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < len ? ":" : "");
 }
 
+/*
+ * What to add on an upstream scepd so that it trusts this front as an RA
+ * (trusted_ra) and asks the devices' requests for no challenge of its own.
+ */
+static void print_upstream_trust(const char *dir, const struct ra_pair *sign)
+{
+	if (sign->local) {
+		printf("\nThe upstream cannot trust this front as an RA (trusted_ra): its RA "
+		    "signing\ncertificate is self-signed. Devices' challenges must be the "
+		    "upstream's own.\n");
+		return;
+	}
+	printf("\nOn an upstream scepd, trust this front as an RA, so that the devices' requests "
+	    "it\nforwards need no challenge of the upstream's: copy %s/ra-sign.crt into the\n"
+	    "upstream's state_dir as front-ra-sign.crt and add to its scepd.conf:\n"
+	    "  trusted_ra = [ \"front-ra-sign.crt\" ];\n"
+	    "then reload it (systemctl reload scepd, or SIGHUP).\n", dir);
+}
+
 /* Obtains the RA pair from the upstream (or makes it) and writes the files. */
 static int init_upstream(const struct init_options *o, const char *dir, X509 **ca_out,
     struct ra_pair rp[2])
@@ -673,6 +693,7 @@ static int cmd_init(int argc, char **argv)
 		else
 			printf("Challenge:         scepctl -f %s challenge new   "
 			    "(one-time, valid %u minutes)\n", conf, cfg->password_validity);
+		print_upstream_trust(dir, &rp[0]);
 		rc = 0;
 		goto out;
 	}
@@ -1239,6 +1260,39 @@ static int show_request(const struct store_pending *p)
 	return 0;
 }
 
+/* One line of `request history`: when, type, outcome, failInfo, serial, reason. */
+static int print_history(const struct store_request_row *r, void *arg)
+{
+	char when[32];
+
+	(void)arg;
+	format_time(r->created_at, when, sizeof(when));
+	printf("%-6lld %-21s %-11s %-9s %-14s %-12s %s%s%s\n", (long long)r->id, when,
+	    scep_msgtype_name(r->message_type), r->outcome,
+	    r->failinfo >= 0 ? scep_failinfo_name(r->failinfo) : "-",
+	    r->profile != NULL ? r->profile : "-", r->cert_serial != NULL ? r->cert_serial : "",
+	    r->cert_serial != NULL && r->reason != NULL ? " " : "", r->reason != NULL ? r->reason : "");
+	return 0;
+}
+
+/* scepctl request history TXID: every request recorded for a transaction. */
+static int request_history(struct store *st, const struct config *cfg, const char *txid)
+{
+	int n;
+
+	printf("%-6s %-21s %-11s %-9s %-14s %-12s %s\n", "ID", "RECEIVED", "TYPE", "OUTCOME",
+	    "FAILINFO", "PROFILE", "SERIAL / REASON");
+	if ((n = store_request_history(st, txid, print_history, NULL)) < 0) {
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "scepctl: no request recorded for transaction %s\n", txid);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_request(const struct config *cfg, int argc, char **argv)
 {
 	struct store *st = NULL;
@@ -1248,7 +1302,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 	int rc = 1, n = 0, all = 0;
 
 	if (argc < 1)
-		usage_error("request: expected list, show, approve or reject");
+		usage_error("request: expected list, show, history, approve or reject");
 	if (strcmp(argv[0], "list") == 0) {
 		if (argc == 2 && strcmp(argv[1], "--all") == 0)
 			all = 1;
@@ -1264,8 +1318,12 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 			    argv[1]);
 			return 2;
 		}
+	} else if (strcmp(argv[0], "history") == 0) {
+		if (argc != 2)
+			usage_error("request history: expected one transactionID");
 	} else
-		usage_error("request: expected list, show, approve or reject, not '%s'", argv[0]);
+		usage_error("request: expected list, show, history, approve or reject, not '%s'",
+		    argv[0]);
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -1280,13 +1338,18 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (strcmp(argv[0], "history") == 0) {
+		rc = request_history(st, cfg, argv[1]);
+		goto out;
+	}
 	if (strcmp(argv[0], "show") == 0) {
 		switch (store_pending_by_id(st, id, &p)) {
 		case STORE_OK:
 			rc = show_request(p);
 			break;
 		case STORE_NOT_FOUND:
-			fprintf(stderr, "scepctl: no waiting request %lld\n", id);
+			fprintf(stderr, "scepctl: no waiting request %lld (a request that was "
+			    "answered: scepctl request history TRANSACTIONID)\n", id);
 			break;
 		default:
 			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));

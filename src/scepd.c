@@ -34,9 +34,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "oids.h"
+#include "pemfile.h"
 #include "privdrop.h"
 #include "service.h"
 #include "systemd.h"
+#include "trustedra.h"
 #include "util.h"
 
 #ifndef SCEPD_VERSION
@@ -88,6 +90,58 @@ static int log_options(const struct config *cfg, struct log_options *o, char *er
 	o->facility = facility < 0 ? LOG_DAEMON : facility;
 	o->debug = cfg->log_debug;
 	return log_configure(o, err, errlen);
+}
+
+/* Loads one trusted_ra list (names relative to state_dir) against cas; 0 or -1. */
+static int check_trusted_list(const struct config *cfg, char *const *names, size_t n,
+    X509 *const *cas, size_t n_cas, char *err, size_t errlen)
+{
+	char *files[CONFIG_MAX_LIST];
+	struct trusted_ra_set *s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		files[i] = config_path(cfg, names[i]);
+	s = trusted_ra_load(files, n, cas, n_cas, now_seconds(), err, errlen);
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	trusted_ra_free(s);
+	return s != NULL ? 0 : -1;
+}
+
+/*
+ * scepd -t: every trusted_ra certificate (top level and per profile) loads,
+ * is issued by the CA (or the rollover CA when its file exists) and is valid.
+ */
+static int check_trusted_ra(const struct config *cfg, char *err, size_t errlen)
+{
+	X509 *cas[2] = { NULL, NULL };
+	size_t i, n_cas = 0;
+	int rc = -1;
+
+	if (cfg->n_trusted_ra == 0) {
+		for (i = 0; i < cfg->n_profiles && cfg->profiles[i].n_trusted_ra == 0; i++)
+			;
+		if (i == cfg->n_profiles)
+			return 0;
+	}
+	if ((cas[n_cas++] = pemfile_cert(cfg->ca_cert, err, errlen)) == NULL)
+		goto out;
+	if (cfg->next_ca_cert != NULL && access(cfg->next_ca_cert, F_OK) == 0 &&
+	    (cas[n_cas++] = pemfile_cert(cfg->next_ca_cert, err, errlen)) == NULL)
+		goto out;
+	if (check_trusted_list(cfg, cfg->trusted_ra, cfg->n_trusted_ra, cas, n_cas, err,
+	    errlen) != 0)
+		goto out;
+	for (i = 0; i < cfg->n_profiles; i++)
+		if (check_trusted_list(cfg, cfg->profiles[i].trusted_ra,
+		    cfg->profiles[i].n_trusted_ra, cas, n_cas, err, errlen) != 0)
+			goto out;
+	rc = 0;
+out:
+	X509_free(cas[0]);
+	X509_free(cas[1]);
+	return rc;
 }
 
 static int same_string(const char *a, const char *b)
@@ -424,7 +478,8 @@ int main(int argc, char **argv)
 	if (check || dump) {
 		memset(&d, 0, sizeof(d));
 		d.file = file;
-		if (preflight(cfg, &d, err, sizeof(err)) != 0) {
+		if (preflight(cfg, &d, err, sizeof(err)) != 0 ||
+		    check_trusted_ra(cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "scepd: %s\n", err);
 			goto out;
 		}

@@ -1629,6 +1629,52 @@ out:
 	return result;
 }
 
+int store_request_history(struct store *st, const char *transaction_id,
+    int (*fn)(const struct store_request_row *, void *), void *arg)
+{
+	struct store_request_row r;
+	sqlite3_stmt *s = NULL;
+	int rc, n = 0, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, message_type, client_addr, subject, profile, "
+	    "outcome, failinfo, reason, created_at, cert_serial FROM requests "
+	    "WHERE transaction_id = ?1 ORDER BY id", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, transaction_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		db_err(st, "reading a transaction's requests");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		r.message_type = sqlite3_column_int(s, 1);
+		r.client_addr = (const char *)sqlite3_column_text(s, 2);
+		r.subject = (const char *)sqlite3_column_text(s, 3);
+		r.profile = (const char *)sqlite3_column_text(s, 4);
+		r.outcome = (const char *)sqlite3_column_text(s, 5);
+		r.failinfo = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 6);
+		r.reason = (const char *)sqlite3_column_text(s, 7);
+		r.created_at = sqlite3_column_int64(s, 8);
+		r.cert_serial = (const char *)sqlite3_column_text(s, 9);
+		n++;
+		if (r.outcome == NULL) {
+			set_err(st, "request %lld has no outcome", (long long)r.id);
+			goto out;
+		}
+		if ((rc = fn(&r, arg)) != 0) {
+			result = rc;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "reading a transaction's requests");
+		goto out;
+	}
+	result = n;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
 enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned char *csr,
     size_t csr_len)
 {

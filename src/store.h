@@ -252,6 +252,29 @@ enum store_rc store_pending_for_transaction(struct store *st, const char *transa
     const char *renew_serial, struct store_pending **out);
 enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pending **out);
 
+/* One recorded request of a transaction, whatever its outcome. */
+struct store_request_row {
+	int64_t id;
+	int message_type;
+	const char *client_addr;  /* may be NULL */
+	const char *subject;      /* may be NULL */
+	const char *profile;      /* may be NULL (recorded before profiles) */
+	const char *outcome;      /* "issued", "failure" or "pending" */
+	int failinfo;             /* -1 when none */
+	const char *reason;       /* may be NULL */
+	int64_t created_at;
+	const char *cert_serial;  /* the certificate issued, or NULL */
+};
+
+/*
+ * Calls fn for every request recorded for transaction_id, oldest first (a
+ * refused request stays recorded with its failInfo and reason: what a
+ * validator or a CA said). The row's strings live during the call. The number
+ * of rows, fn's non-zero return, or -1 on a store error.
+ */
+int store_request_history(struct store *st, const char *transaction_id,
+    int (*fn)(const struct store_request_row *, void *), void *arg);
+
 /*
  * Calls fn for every waiting request, oldest first: only undecided ones, or
  * also approved and rejected ones not yet collected when all is set.

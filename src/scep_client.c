@@ -62,6 +62,8 @@ struct scep_client {
 	unsigned cache_time;
 	X509 *anchor;
 	int allow_des;
+	int cipher_nid, digest_nid, force_get, get_encoding;
+	char *user_agent;
 	struct ca_slots slots;
 	pthread_mutex_t mu;          /* guards cur and the refs of every snapshot */
 	struct snapshot *cur;
@@ -88,12 +90,18 @@ struct scep_client *scep_client_new(const struct scep_client_options *o, char *e
 	c->timeout = o->timeout ? o->timeout : 30;
 	c->cache_time = o->cache_time ? o->cache_time : 3600;
 	c->allow_des = o->allow_des;
+	c->cipher_nid = o->cipher_nid;
+	c->digest_nid = o->digest_nid;
+	c->force_get = o->force_get;
+	c->get_encoding = o->get_encoding;
+	c->user_agent = xstrdup(o->user_agent != NULL ? o->user_agent : "scepd");
 	if (o->anchor != NULL && X509_up_ref(o->anchor) == 1)
 		c->anchor = o->anchor;
 	if (ca_slots_init(&c->slots, o->max_concurrent ? o->max_concurrent : 8) != 0 ||
 	    pthread_mutex_init(&c->mu, NULL) != 0) {
 		errorf(err, errlen, "scep client: out of resources");
 		X509_free(c->anchor);
+		free(c->user_agent);
 		free(c->ca_bundle);
 		free(c->ca_identifier);
 		free(c->url);
@@ -123,6 +131,7 @@ void scep_client_free(struct scep_client *c)
 	pthread_mutex_destroy(&c->mu);
 	ca_slots_destroy(&c->slots);
 	X509_free(c->anchor);
+	free(c->user_agent);
 	free(c->ca_bundle);
 	free(c->ca_identifier);
 	free(c->url);
@@ -198,8 +207,8 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 	}
 	held = 1;
 	out->max = CLIENT_MAX_ANSWER;
-	if ((h = httpclient_new(url, (long)c->timeout * 1000, "scepd", c->ca_bundle, ebuf,
-	    out)) == NULL) {
+	if ((h = httpclient_new(url, (long)c->timeout * 1000, c->user_agent, c->ca_bundle,
+	    ebuf, out)) == NULL) {
 		errorf(err, errlen, "upstream %s: libcurl: out of memory or an option refused",
 		    c->url);
 		goto out;
@@ -425,7 +434,7 @@ static int pick_certs(struct scep_client *c, STACK_OF(X509) *certs, struct scep_
 	return 0;
 }
 
-static void choose_algorithms(struct scep_upstream *u)
+static void choose_algorithms(const struct scep_client *c, struct scep_upstream *u)
 {
 	unsigned caps = u->caps;
 
@@ -441,7 +450,12 @@ static void choose_algorithms(struct scep_upstream *u)
 		u->digest_nid = NID_sha224;
 	else
 		u->digest_nid = NID_sha1;   /* nothing advertised: the oldest servers' digest */
-	u->post = (caps & SCEP_CAP_POST) != 0;
+	u->post = (caps & SCEP_CAP_POST) != 0 && !c->force_get;
+	/* a client family's own choice (scepctl selftest) */
+	if (c->cipher_nid != 0)
+		u->cipher_nid = c->cipher_nid;
+	if (c->digest_nid != 0)
+		u->digest_nid = c->digest_nid;
 }
 
 static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
@@ -478,7 +492,7 @@ static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 	}
 	if (pick_certs(c, s->u.certs, &s->u, err, errlen) != 0)
 		goto out;
-	choose_algorithms(&s->u);
+	choose_algorithms(c, &s->u);
 	s->fetched_at = now_seconds();
 	result = s;
 	s = NULL;
@@ -699,6 +713,45 @@ out:
 	return result;
 }
 
+/*
+ * The message= value of a GET PKIOperation, escaped for the URL the way
+ * encoding (enum scep_client_get_encoding) says; the clients each variant
+ * stands for are listed in scep.md §1.2.1.
+ */
+static char *get_message(const unsigned char *der, size_t der_len, int encoding)
+{
+	char *b64 = xmalloc(4 * ((der_len + 2) / 3) + 1), *out, *o;
+	size_t i, n;
+
+	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
+	out = o = xmalloc(3 * n + 3 * (n / 64 + 1) + 1);
+	for (i = 0; i < n; i++) {
+		char ch = b64[i];
+
+		if (encoding == SCEP_GET_LINES && i > 0 && i % 64 == 0)
+			o += sprintf(o, "%%0A");
+		switch (encoding) {
+		case SCEP_GET_LINES:
+			o += ch == '+' ? sprintf(o, "%%2B") : sprintf(o, "%c", ch);
+			break;
+		case SCEP_GET_RAW:
+			o += ch == '=' ? sprintf(o, "%%3D") : sprintf(o, "%c", ch);
+			break;
+		case SCEP_GET_URLSAFE:
+			if (ch != '=')
+				*o++ = ch == '+' ? '-' : ch == '/' ? '_' : ch;
+			break;
+		default:
+			o += ch == '+' ? sprintf(o, "%%2B") : ch == '/' ? sprintf(o, "%%2F") :
+			    ch == '=' ? sprintf(o, "%%3D") : sprintf(o, "%c", ch);
+			break;
+		}
+	}
+	*o = '\0';
+	free(b64);
+	return out;
+}
+
 /* Sends der, checks the CertRep and fills rep. */
 static enum scep_client_status exchange(struct scep_client *c, const struct signer *id,
     struct scep_upstream **up, const unsigned char *der, size_t der_len, const char *tid,
@@ -717,9 +770,9 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 		url = op_url(c, "PKIOperation", NULL, 0);
 		n = http(c, url, der, der_len, &b, &status, NULL, 0, err, sizeof(err));
 	} else {
-		b64 = xmalloc(4 * ((der_len + 2) / 3) + 1);
-		EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
-		url = op_url(c, "PKIOperation", b64, strlen(b64));
+		b64 = get_message(der, der_len, c->get_encoding);
+		url = xasprintf("%s%soperation=PKIOperation&message=%s", c->url,
+		    strchr(c->url, '?') ? "&" : "?", b64);
 		n = http(c, url, NULL, 0, &b, &status, NULL, 0, err, sizeof(err));
 	}
 	rep->http_status = status;
@@ -772,6 +825,33 @@ out:
 	free(b.p);
 	free(url);
 	return result;
+}
+
+int scep_client_get(struct scep_client *c, const char *op, const char *message,
+    struct scep_client_answer *a, char *err, size_t errlen)
+{
+	struct httpclient_answer b;
+	char *url;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	memset(&b, 0, sizeof(b));
+	url = op_url(c, op, message, message != NULL ? strlen(message) : 0);
+	rc = http(c, url, NULL, 0, &b, &a->status, a->ctype, sizeof(a->ctype), err, errlen);
+	free(url);
+	if (rc != 0)
+		return -1;
+	a->body = b.p != NULL ? (unsigned char *)b.p : xcalloc(1, 1);
+	a->len = b.len;
+	return 0;
+}
+
+void scep_client_answer_free(struct scep_client_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->body);
+	memset(a, 0, sizeof(*a));
 }
 
 int scep_client_printable(const char *s)

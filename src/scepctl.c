@@ -42,6 +42,7 @@
 #include "scep.h"
 #include "scep_client.h"
 #include "scep_types.h"
+#include "selftest.h"
 #include "signer.h"
 #include "store.h"
 #include "util.h"
@@ -74,6 +75,8 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] profile apple --url URL [--challenge X] [--out FILE]\n"
 	    "       scepctl [-f file] profile intune [--url URL]\n"
 	    "       scepctl [-f file] inspect TXID | FILE\n"
+	    "       scepctl selftest URL [--challenge secret]... [--family name]\n"
+	    "                        [--ca-bundle file] [--timeout seconds]\n"
 	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
@@ -1706,6 +1709,48 @@ out:
 }
 
 /* The commands that work on a configuration (init makes one). */
+/* --- selftest ------------------------------------------------------------- */
+
+/* Probes a SCEP server as each client family would (selftest.c). Reads no configuration. */
+static int cmd_selftest(int argc, char **argv)
+{
+	struct selftest_options o;
+	const char **challenges = xcalloc((size_t)argc + 1, sizeof(*challenges));
+	char *end;
+	unsigned long t;
+	int i, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout = 30;
+	o.challenges = challenges;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		int more = argc - i - 1;
+
+		if (strcmp(a, "--challenge") == 0 && more >= 1) {
+			challenges[o.n_challenges++] = argv[++i];
+		} else if (strcmp(a, "--family") == 0 && more >= 1) {
+			o.only = argv[++i];
+		} else if (strcmp(a, "--ca-bundle") == 0 && more >= 1) {
+			o.ca_bundle = argv[++i];
+		} else if (strcmp(a, "--timeout") == 0 && more >= 1) {
+			t = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || t == 0 || t > 3600)
+				usage_error("selftest: --timeout wants 1 to 3600 seconds, not '%s'", argv[i]);
+			o.timeout = (unsigned)t;
+		} else if (a[0] != '-' && o.url == NULL) {
+			o.url = a;
+		} else {
+			usage_error("selftest: unexpected '%s'", a);
+		}
+	}
+	if (o.url == NULL)
+		usage_error("selftest: the server URL is missing");
+	rc = selftest_run(&o, stdout);
+	free(challenges);
+	return rc;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(const struct config *cfg, int argc, char **argv);
@@ -1772,6 +1817,8 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return rc;
 	}
+	if (strcmp(argv[i], "selftest") == 0)
+		return cmd_selftest(argc - i - 1, argv + i + 1);
 	for (c = commands; c->name != NULL && strcmp(c->name, argv[i]) != 0; c++)
 		;
 	if (c->name == NULL)

@@ -196,6 +196,11 @@ struct config {
 	char *ra_enc_cert;        /* ra.enc_cert */
 	char *ra_enc_key;         /* ra.enc_key */
 
+	/* pkcs11 { } : defaults for key settings that are pkcs11: URIs (added to each URI) */
+	char *pkcs11_module;      /* pkcs11.module: the module when a URI has no module-path */
+	char *pkcs11_pin_file;    /* pkcs11.pin_file: the PIN when a URI has none; resolved */
+	char *pkcs11_pin_credential; /* pkcs11.pin_credential: the same, a systemd credential */
+
 	/* scep { } */
 	char *caps[CONFIG_MAX_CAPS]; /* scep.capabilities: GetCACaps keywords, in order; default
 	                              * ["POSTPKIOperation","SHA-512","SHA-384","SHA-256","SHA-1","AES","DES3","SCEPStandard"] */

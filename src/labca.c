@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "keyref.h"
 #include "labca.h"
 #include "pemfile.h"
 #include "util.h"
@@ -384,8 +385,12 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	const char *spec, *subject;
 	struct stat sb;
 	unsigned ca_days, ra_days;
+	const char *wpaths[LABCA_N_FILES] = { NULL };
+	mode_t wmodes[LABCA_N_FILES] = { 0 };
 	char ebuf[256];
-	int i, dirfd, result = -1;
+	int i, dirfd, n_write = 0, made = 0, result = -1;
+	int ca_tok = (opt->ca_key_spec != NULL && keyref_is_token(opt->ca_key_spec)) ||
+	    (opt->import_key != NULL && keyref_is_token(opt->import_key));
 
 	if (opt->dir == NULL || opt->dir[0] == '\0') {
 		errorf(err, errlen, "no state folder given");
@@ -427,7 +432,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	if (opt->import_cert != NULL) {
 		if ((ca = pemfile_cert(opt->import_cert, err, errlen)) == NULL)
 			goto out;
-		if ((ca_key = pemfile_key(opt->import_key, 0, err, errlen)) == NULL)
+		if ((ca_key = keyref_load(opt->import_key, 0, err, errlen)) == NULL)
 			goto out;
 		if (X509_check_private_key(ca, ca_key) != 1) {
 			errorf(err, errlen, "%s does not match %s (%s)", opt->import_key,
@@ -445,7 +450,8 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 			errorf(err, errlen, "cannot parse the CA subject '%s'", subject);
 			goto out;
 		}
-		if ((ca_key = make_key(spec, err, errlen)) == NULL)
+		if ((ca_key = ca_tok ? keyref_token_key(spec, "rsa:2048", &made, err, errlen) :
+		    make_key(spec, err, errlen)) == NULL)
 			goto out;
 		if ((ca = make_cert(ca_name, ca_key, NULL, ca_key, ca_days,
 		    "critical,keyCertSign,cRLSign,digitalSignature", NULL, err, errlen)) == NULL)
@@ -460,7 +466,12 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 		errorf(err, errlen, "bad RA name '%s'", ra_cn);
 		goto out;
 	}
-	if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
+	if (opt->ra_key_uri != NULL) {
+		if ((sign_key = keyref_token_key(opt->ra_key_uri, "rsa:2048", &made, err,
+		    errlen)) == NULL || EVP_PKEY_up_ref(sign_key) != 1)
+			goto out;
+		enc_key = sign_key;
+	} else if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
 	    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
 		goto out;
 	if ((ra_sign = make_cert(ra_name, sign_key, ca, ca_key, ra_days,
@@ -470,14 +481,21 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	    "critical,keyEncipherment", LABCA_EKU_RA, err, errlen)) == NULL)
 		goto out;
 
-	pem[0] = to_pem(ca, NULL, &pem_len[0]);
-	pem[1] = to_pem(NULL, ca_key, &pem_len[1]);
-	pem[2] = to_pem(ra_sign, NULL, &pem_len[2]);
-	pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
-	pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
-	pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
-	if (write_files((const char *const *)paths, pem, pem_len, modes, LABCA_N_FILES,
-	    err, errlen) == -1)
+	/* Keys in a token have no file: those entries are left out. */
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		if ((i == 1 && ca_tok) || ((i == 3 || i == 5) && opt->ra_key_uri != NULL))
+			continue;
+		wpaths[n_write] = paths[i];
+		wmodes[n_write] = modes[i];
+		pem[n_write] = i == 0 ? to_pem(ca, NULL, &pem_len[n_write]) :
+		    i == 1 ? to_pem(NULL, ca_key, &pem_len[n_write]) :
+		    i == 2 ? to_pem(ra_sign, NULL, &pem_len[n_write]) :
+		    i == 3 ? to_pem(NULL, sign_key, &pem_len[n_write]) :
+		    i == 4 ? to_pem(ra_enc, NULL, &pem_len[n_write]) :
+		    to_pem(NULL, enc_key, &pem_len[n_write]);
+		n_write++;
+	}
+	if (write_files(wpaths, pem, pem_len, wmodes, n_write, err, errlen) == -1)
 		goto out;
 	if ((dirfd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		(void)fsync(dirfd);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -351,4 +352,21 @@ char *pkcs11uri_redact(const char *s)
 		if (end == NULL)
 			return xstrdup(s);
 	}
+}
+
+char *pkcs11uri_with_query(const char *uri, const char *name, const char *value)
+{
+	size_t i, o = 0, n = strlen(value);
+	char *enc = xmalloc(3 * n + 1), *out;
+
+	for (i = 0; i < n; i++) {
+		if (is_qchar((unsigned char)value[i]))
+			enc[o++] = value[i];
+		else
+			o += (size_t)snprintf(enc + o, 4, "%%%02X", (unsigned char)value[i]);
+	}
+	enc[o] = '\0';
+	out = xasprintf("%s%c%s=%s", uri, strchr(uri, '?') != NULL ? '&' : '?', name, enc);
+	free(enc);
+	return out;
 }

@@ -67,4 +67,10 @@ void pkcs11uri_free(struct pkcs11uri *u);
  */
 char *pkcs11uri_redact(const char *s);
 
+/*
+ * uri with the query attribute name=value added (value percent-encoded where
+ * RFC 7512 requires it), after '?' or '&' as the URI needs. Caller frees.
+ */
+char *pkcs11uri_with_query(const char *uri, const char *name, const char *value);
+
 #endif

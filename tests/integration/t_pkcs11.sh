@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# t_pkcs11.sh: CA and RA keys in a PKCS#11 token (SoftHSM 2, Debian softhsm2,
+# through libp11) with the real scepd on 127.0.0.1. A SoftHSM configuration
+# and token folder of its own under the test's temporary folder (SOFTHSM2_CONF),
+# a token made with softhsm2-util --init-token; then:
+#   scepctl init --ca-key pkcs11:... --ra-key pkcs11:...  generates the keys in
+#   the token and writes no key file; a second init on the same objects uses them;
+#   scepd -T and the log never show the PIN;
+#   enrollment by strongSwan pki --scep (PKCS#1 v1.5 and RSASSA-PSS) and by
+#   scepclient (the envelope opened by the token's RA key), renewal, a CRL signed
+#   by the token's CA key;
+#   the token removed under the running daemon (its folder moved away): a clear
+#   refusal and an event, the daemon still serving; the token back: enrollment
+#   works again without a restart.
+set -u
+. "$(dirname "$0")/lib.sh"
+need_binaries
+
+MODULE=
+for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
+	[ -e "$m" ] && MODULE=$m && break
+done
+if ! have_cmd softhsm2-util || [ -z "$MODULE" ]; then
+	skip "softhsm2 not installed (softhsm2-util and libsofthsm2.so)"
+	done_testing
+	exit 0
+fi
+T=$TEST_TMP
+
+# --- a SoftHSM of this test's own
+HSM=$T/softhsm
+mkdir -p "$HSM/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+	"$HSM" >"$HSM/softhsm2.conf"
+export SOFTHSM2_CONF=$HSM/softhsm2.conf
+PIN=31415926
+check "softhsm2-util --init-token makes token scepd" \
+	softhsm2-util --init-token --free --label scepd --pin "$PIN" --so-pin 27182818
+printf '%s\n' "$PIN" >"$HSM/pin"
+chmod 600 "$HSM/pin"
+Q="module-path=$MODULE&pin-source=$HSM/pin"
+CA_URI="pkcs11:token=scepd;object=ca-key?$Q"
+RA_URI="pkcs11:token=scepd;object=ra-key?$Q"
+
+# --- scepctl init with the keys made in the token
+D=$(new_dir tok)
+init_scepd "$D" --ca-key "$CA_URI" --ra-key "$RA_URI"
+is "$?" 0 "scepctl init --ca-key pkcs11:... --ra-key pkcs11:... succeeds"
+check "ca.crt, ra-sign.crt and ra-enc.crt written" test -s "$D/ca.crt" -a -s "$D/ra-sign.crt" -a -s "$D/ra-enc.crt"
+check "no key file written (the keys are in the token)" \
+	test ! -e "$D/ca.key" -a ! -e "$D/ra-sign.key" -a ! -e "$D/ra-enc.key"
+like "$(grep -E '^[[:space:]]*key = ' "$D/scepd.conf")" 'pkcs11:token=scepd;object=ca-key' \
+	"scepd.conf names the CA key by its URI"
+check "the CA certificate verifies with its own key (signed in the token)" \
+	openssl verify -CAfile "$D/ca.crt" "$D/ca.crt"
+check "the RA certificates are issued by the CA" \
+	openssl verify -CAfile "$D/ca.crt" "$D/ra-sign.crt" "$D/ra-enc.crt"
+
+# the same objects again: used, not made anew
+D2=$(new_dir tok-again)
+init_scepd "$D2" --ca-key "$CA_URI" --ra-key "$RA_URI"
+is "$?" 0 "scepctl init on existing token objects succeeds"
+a=$(openssl x509 -in "$D/ca.crt" -noout -pubkey 2>/dev/null)
+b=$(openssl x509 -in "$D2/ca.crt" -noout -pubkey 2>/dev/null)
+is "$b" "$a" "the second init used the existing CA key"
+
+# a key that is not there, a URI that does not parse: clear refusals
+D3=$(new_dir tok-bad)
+mkdir -p "$D3"
+"$SCEPCTL_BIN" init -d "$D3" --ca-key "pkcs11:token=nosuch;object=ca-key?$Q" >"$T/bad.out" 2>&1
+isnt "$?" 0 "scepctl init with a token that does not exist fails"
+like "$(cat "$T/bad.out")" 'no initialised token' "... saying no token matches"
+"$SCEPCTL_BIN" init -d "$D3" --ca-key "pkcs11:token=scepd;token=x?$Q" >"$T/bad2.out" 2>&1
+isnt "$?" 0 "scepctl init with a malformed URI fails"
+like "$(cat "$T/bad2.out")" 'given twice' "... naming what is wrong"
+
+# --- the PIN never shows
+check "pin-value in the URI instead of pin-source" \
+	sed -i "s|pin-source=$HSM/pin|pin-value=$PIN|g" "$D/scepd.conf"
+"$SCEPD_BIN" -f "$D/scepd.conf" -T >"$T/dump" 2>&1
+is "$?" 0 "scepd -T succeeds"
+unlike "$(cat "$T/dump")" "$PIN" "scepd -T does not show the PIN"
+like "$(cat "$T/dump")" 'pin-value=\*\*\*' "scepd -T shows pin-value as ***"
+
+# --- scepd with the token keys
+check "allow_des true (scepclient sends single DES)" set_conf "$D" allow_des true
+run_scepd "$D" || bail "scepd starts with the keys in the token"
+pass "scepd starts with CA and RA keys in the token"
+
+pkiout() { grep -vi -e tpm -e 'plugin' "$1" | tail -n 5 | cut -c1-300; }
+# pki_enroll NAME [pki options]: a fresh key and pki --scep; sets EK EC EOUT
+pki_enroll() {
+	local name=$1 dir; shift
+	dir=$(new_dir "$name"); mkdir -p "$dir"
+	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/pki.out
+	new_rsa_key "$EK" || return 99
+	timeout 60 pki --scep --url "$SCEPD_URL" --in "$EK" \
+		--dn "C=CH, O=strongSwan, CN=tok-$name" --password "$(new_otp)" \
+		--cacert-enc "$D/ra-enc.crt" --cacert-sig "$D/ra-sign.crt" \
+		--cacert "$D/ca.crt" --maxpolltime 10 --interval 1 --outform pem "$@" \
+		>"$EC" 2>"$EOUT"
+}
+
+if have_cmd pki; then
+	mark=$(log_mark)
+	pki_enroll v15 --cipher aes --digest sha256
+	rc=$?
+	if [ $rc = 0 ]; then pass "pki --scep enrolls (token CA and RA)"
+	else fail "pki --scep enrolls (token CA and RA)" "exit status $rc" "$(pkiout "$EOUT")"; fi
+	check "pki: certificate issued by the token CA for the client key" verify_issued "$EC" "$EK"
+	check_log "$mark" 'type=PKCSReq.*outcome="?SUCCESS' "pki: log says outcome=SUCCESS"
+	V15_KEY=$EK V15_CRT=$EC
+
+	pki_enroll pss --cipher aes --digest sha256 --rsa-padding pss
+	rc=$?
+	if [ $rc = 0 ]; then pass "pki --scep --rsa-padding pss enrolls"
+	else fail "pki --scep --rsa-padding pss enrolls" "exit status $rc" "$(pkiout "$EOUT")"; fi
+	check "pss: certificate issued by the token CA" verify_issued "$EC" "$EK"
+
+	# renewal: RenewalReq signed by the certificate v15 got
+	dir=$(new_dir renew); mkdir -p "$dir"
+	new_rsa_key "$dir/new.key"
+	mark=$(log_mark)
+	timeout 60 pki --scep --url "$SCEPD_URL" --in "$dir/new.key" \
+		--dn "C=CH, O=strongSwan, CN=tok-v15" --cert "$V15_CRT" --key "$V15_KEY" \
+		--cacert-enc "$D/ra-enc.crt" --cacert-sig "$D/ra-sign.crt" --cacert "$D/ca.crt" \
+		--maxpolltime 10 --interval 1 --outform pem >"$dir/new.crt" 2>"$dir/pki.out"
+	rc=$?
+	if [ $rc = 0 ]; then pass "pki --scep renewal (--cert --key) succeeds"
+	else fail "pki --scep renewal (--cert --key) succeeds" "exit status $rc" "$(pkiout "$dir/pki.out")"; fi
+	check "renewal: new certificate issued by the token CA" verify_issued "$dir/new.crt" "$dir/new.key"
+	check_log "$mark" 'type=RenewalReq.*outcome="?SUCCESS' "renewal: log says RenewalReq SUCCESS"
+else
+	skip "pki (strongswan-pki) not installed"
+fi
+
+if have_cmd scepclient; then
+	dir=$(new_dir scepclient); mkdir -p "$dir"
+	timeout 60 scepclient -server-url "$SCEPD_URL" -challenge "$(new_otp)" \
+		-private-key "$dir/client.key" -certificate "$dir/client.crt" -cn tok-scepclient \
+		>"$dir/out" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then pass "scepclient enrolls (DES envelope opened by the token RA key)"
+	else fail "scepclient enrolls (DES envelope opened by the token RA key)" "exit status $rc" \
+		"$(tail -n 4 "$dir/out" | cut -c1-300)"; fi
+	check "scepclient: certificate issued by the token CA" \
+		verify_issued "$dir/client.crt" "$dir/client.key"
+else
+	skip "scepclient not installed (Debian package scep)"
+fi
+
+# --- a CRL signed by the token's CA key
+if [ -n "${V15_CRT:-}" ]; then
+	serial=$(cert_serial "$V15_CRT")
+	check "scepctl cert revoke" scepctl_cmd cert revoke "$serial"
+	scepctl_cmd crl --out "$T/crl.der" >"$T/crl.out" 2>&1
+	is "$?" 0 "scepctl crl signs a CRL with the token key"
+	check "the CRL verifies with the CA certificate" \
+		openssl crl -inform DER -in "$T/crl.der" -CAfile "$D/ca.crt" -noout
+	like "$(openssl crl -inform DER -in "$T/crl.der" -noout -text 2>/dev/null)" \
+		"Serial Number: 0*$serial" "the CRL lists the revoked certificate"
+fi
+
+# --- never the PIN in the log
+unlike "$(cat "$SCEPD_LOG")" "$PIN" "the PIN is not in scepd's log"
+
+stop_scepd
+done_testing

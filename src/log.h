@@ -47,6 +47,8 @@ enum ndes_event {
 	SCEPD_EVENT_CERT_EXPIRED = 1004,   /* a CA, RA or TLS certificate has expired */
 	SCEPD_EVENT_RESTART_NEEDED = 1005, /* a change takes effect only after a restart */
 	SCEPD_EVENT_RUNS_AS_ROOT = 1006,   /* started as root without a user to drop to */
+	SCEPD_EVENT_TOKEN_UNAVAILABLE = 1016, /* a PKCS#11 key stopped working (token removed?) */
+	SCEPD_EVENT_TOKEN_AVAILABLE = 1017,   /* the PKCS#11 keys work again */
 };
 
 /* What one request did; NULL / 0 fields are left out of the line. */

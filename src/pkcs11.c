@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 /*
  * libp11.h declares PKCS11_get_rsa_method() and PKCS11_get_ec_key_method() with
  * types that OPENSSL_NO_DEPRECATED hides; scepd calls neither, the names only
@@ -49,6 +50,8 @@ struct pkcs11_module {
 	PKCS11_CTX *ctx;
 	PKCS11_SLOT *slots;
 	unsigned int nslots;
+	EVP_PKEY **keys;            /* every key handed out (up-referenced), for pkcs11_probe */
+	size_t n_keys;
 	struct pkcs11_module *next;
 };
 
@@ -59,11 +62,20 @@ struct pkcs11_module {
  */
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pkcs11_module *modules;
+/* Modules given up after a token error: their keys may still be in use by
+ * requests in flight, so they are freed only by pkcs11_reset(). */
+static struct pkcs11_module *retired;
+static int keys_wanted;    /* a token key was loaded once: pkcs11_probe has work */
 
 static void module_free(struct pkcs11_module *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
+	for (i = 0; i < m->n_keys; i++)
+		EVP_PKEY_free(m->keys[i]);
+	free(m->keys);
 	if (m->slots != NULL)
 		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
 	if (m->ctx != NULL) {
@@ -215,7 +227,8 @@ out:
 }
 
 /* The slot of the URI's token, logged in (modules_lock held). */
-static PKCS11_SLOT *open_token(const struct pkcs11uri *u, int rw, char *err, size_t errlen)
+static PKCS11_SLOT *open_token(const struct pkcs11uri *u, int rw, struct pkcs11_module **mp,
+    char *err, size_t errlen)
 {
 	struct pkcs11_module *m;
 	PKCS11_SLOT *slot;
@@ -227,6 +240,7 @@ static PKCS11_SLOT *open_token(const struct pkcs11uri *u, int rw, char *err, siz
 	}
 	if ((m = module_get(u->module_path, err, errlen)) == NULL)
 		return NULL;
+	*mp = m;
 	if ((slot = find_slot(m, u, err, errlen)) == NULL)
 		return NULL;
 	/* libp11 fixes a slot's session mode at its first session: key generation needs r/w */
@@ -273,6 +287,7 @@ static PKCS11_KEY *find_key(PKCS11_SLOT *slot, const struct pkcs11uri *u, unsign
 
 EVP_PKEY *pkcs11_key_load(const struct pkcs11uri *u, char *err, size_t errlen)
 {
+	struct pkcs11_module *m = NULL;
 	PKCS11_SLOT *slot;
 	PKCS11_KEY *key;
 	EVP_PKEY *pkey = NULL;
@@ -292,7 +307,7 @@ EVP_PKEY *pkcs11_key_load(const struct pkcs11uri *u, char *err, size_t errlen)
 		errorf(err, errlen, "cannot lock the PKCS#11 module list");
 		return NULL;
 	}
-	if ((slot = open_token(u, 0, err, errlen)) == NULL)
+	if ((slot = open_token(u, 0, &m, err, errlen)) == NULL)
 		goto out;
 	if ((key = find_key(slot, u, &count, err, errlen)) == NULL) {
 		if (count == 0 && err[0] == '\0')
@@ -304,10 +319,20 @@ EVP_PKEY *pkcs11_key_load(const struct pkcs11uri *u, char *err, size_t errlen)
 			    u->object != NULL ? "label" : "id");
 		goto out;
 	}
-	if ((pkey = PKCS11_get_private_key(key)) == NULL)
+	if ((pkey = PKCS11_get_private_key(key)) == NULL) {
 		errorf(err, errlen, "token \"%s\": cannot use key \"%s\" (%s)",
 		    slot->token->label, key->label != NULL ? key->label : "",
 		    ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (EVP_PKEY_up_ref(pkey) != 1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		goto out;
+	}
+	m->keys = xrealloc(m->keys, (m->n_keys + 1) * sizeof(*m->keys));
+	m->keys[m->n_keys++] = pkey;
+	keys_wanted = 1;
 out:
 	pthread_mutex_unlock(&modules_lock);
 	return pkey;
@@ -326,6 +351,7 @@ static int generate_rsa(PKCS11_TOKEN *t, unsigned bits, char *label, unsigned ch
 int pkcs11_key_generate(const struct pkcs11uri *u, const char *spec, int *made, char *err,
     size_t errlen)
 {
+	struct pkcs11_module *m = NULL;
 	PKCS11_SLOT *slot;
 	unsigned long bits;
 	unsigned count;
@@ -346,7 +372,7 @@ int pkcs11_key_generate(const struct pkcs11uri *u, const char *spec, int *made, 
 		errorf(err, errlen, "cannot lock the PKCS#11 module list");
 		return -1;
 	}
-	if ((slot = open_token(u, 1, err, errlen)) == NULL)
+	if ((slot = open_token(u, 1, &m, err, errlen)) == NULL)
 		goto out;
 	*made = 0;
 	err[0] = '\0';
@@ -372,6 +398,81 @@ out:
 	return rc;
 }
 
+/* One private-key operation with key: a signature over a fixed digest. */
+static int probe_key(EVP_PKEY *key)
+{
+	static const unsigned char digest[32] = { 0x5c, 0xe9 };
+	unsigned char sig[1024];
+	size_t siglen = sizeof(sig);
+	EVP_PKEY_CTX *pc;
+	int ok;
+
+	if (EVP_PKEY_get_size(key) > (int)sizeof(sig) ||
+	    (pc = EVP_PKEY_CTX_new(key, NULL)) == NULL)
+		return -1;
+	ok = EVP_PKEY_sign_init(pc) == 1 &&
+	    (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
+	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1) &&
+	    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+	    EVP_PKEY_sign(pc, sig, &siglen, digest, sizeof(digest)) == 1;
+	EVP_PKEY_CTX_free(pc);
+	return ok ? 0 : -1;
+}
+
+int pkcs11_probe(char *err, size_t errlen)
+{
+	struct pkcs11_module *m;
+	char ebuf[256];
+	size_t i;
+	int rc = 0, any = 0;
+
+	if (pthread_mutex_lock(&modules_lock) != 0) {
+		errorf(err, errlen, "cannot lock the PKCS#11 module list");
+		return -1;
+	}
+	for (m = modules; m != NULL && rc == 0; m = m->next)
+		for (i = 0; i < m->n_keys && rc == 0; i++) {
+			any = 1;
+			if (probe_key(m->keys[i]) != 0) {
+				errorf(err, errlen, "PKCS#11 module %s: a key no longer signs (%s)",
+				    m->path, ossl_errors(ebuf, sizeof(ebuf)));
+				rc = -1;
+			}
+		}
+	if (rc == 0 && keys_wanted && !any) {
+		errorf(err, errlen, "the token keys are not loaded");
+		rc = -1;
+	}
+	pthread_mutex_unlock(&modules_lock);
+	ERR_clear_error();
+	return rc;
+}
+
+int pkcs11_in_use(void)
+{
+	int used;
+
+	if (pthread_mutex_lock(&modules_lock) != 0)
+		return 1;
+	used = keys_wanted;
+	pthread_mutex_unlock(&modules_lock);
+	return used;
+}
+
+void pkcs11_retire(void)
+{
+	struct pkcs11_module *m;
+
+	if (pthread_mutex_lock(&modules_lock) != 0)
+		return;
+	while ((m = modules) != NULL) {
+		modules = m->next;
+		m->next = retired;
+		retired = m;
+	}
+	pthread_mutex_unlock(&modules_lock);
+}
+
 void pkcs11_reset(void)
 {
 	struct pkcs11_module *m, *next;
@@ -382,6 +483,11 @@ void pkcs11_reset(void)
 		next = m->next;
 		module_free(m);
 	}
-	modules = NULL;
+	for (m = retired; m != NULL; m = next) {
+		next = m->next;
+		module_free(m);
+	}
+	modules = retired = NULL;
+	keys_wanted = 0;
 	pthread_mutex_unlock(&modules_lock);
 }

@@ -34,9 +34,25 @@ int pkcs11_key_generate(const struct pkcs11uri *u, const char *spec, int *made, 
     size_t errlen);
 
 /*
- * Forgets every module, slot list and login, so that the next
- * pkcs11_key_load() opens the module afresh (after a token error, or at exit).
- * Keys loaded before must have been freed.
+ * One private-key operation with every token key handed out: 0 when all
+ * work; -1 with a reason when one fails, or when token keys were loaded once
+ * and none is loaded now (after pkcs11_retire and a load that failed).
+ */
+int pkcs11_probe(char *err, size_t errlen);
+
+/* 1 once a token key was loaded in this process. */
+int pkcs11_in_use(void);
+
+/*
+ * After a token error: the modules loaded so far are set aside (not freed:
+ * keys of the serving configuration may still point into them), so that the
+ * next pkcs11_key_load() opens the module afresh and finds its objects anew.
+ */
+void pkcs11_retire(void);
+
+/*
+ * Frees every module, retired ones too (at exit, or in a program that has
+ * freed every key it loaded).
  */
 void pkcs11_reset(void);
 

@@ -10,9 +10,9 @@
 #   enrollment by strongSwan pki --scep (PKCS#1 v1.5 and RSASSA-PSS) and by
 #   scepclient (the envelope opened by the token's RA key), renewal, a CRL signed
 #   by the token's CA key;
-#   the token removed under the running daemon (its folder moved away): a clear
-#   refusal and an event, the daemon still serving; the token back: enrollment
-#   works again without a restart.
+#   the token removed under the running daemon (its folder moved away): event
+#   1016, a signed CertRep FAILURE, the daemon still serving; the token back:
+#   event 1017 and enrollment works again without a restart.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -164,6 +164,41 @@ fi
 
 # --- never the PIN in the log
 unlike "$(cat "$SCEPD_LOG")" "$PIN" "the PIN is not in scepd's log"
-
 stop_scepd
+
+# --- the token removed under a running scepd, then back
+# The CA key in the token, the RA keys in files: the refusal is a signed
+# CertRep FAILURE. Removing = moving SoftHSM's token folder away.
+if have_cmd pki; then
+	R=$(new_dir removal)
+	init_scepd "$R" --ca-key "$CA_URI" || bail "scepctl init --ca-key (RA keys in files)"
+	check "RA keys in files, CA key in the token" test -s "$R/ra-sign.key" -a ! -e "$R/ca.key"
+	run_scepd "$R" || bail "scepd starts (CA key in the token)"
+	D=$R
+	pki_enroll before --cipher aes --digest sha256
+	is "$?" 0 "enrolls while the token is there"
+	mv "$HSM/tokens" "$HSM/tokens.away"
+	mark=$(log_mark)
+	check "event 1016 says the token is unavailable" \
+		log_wait "$mark" 'PKCS#11 token unavailable.*event=1016' 60
+	mark=$(log_mark)
+	pki_enroll removed --cipher aes --digest sha256
+	isnt "$?" 0 "pki --scep fails while the token is removed"
+	check_log "$mark" 'type=PKCSReq.*status=200 outcome="?FAILURE.*failInfo=badRequest' \
+		"token removed: a signed CertRep FAILURE (badRequest), not a hang"
+	check_serving "(token removed)"
+	mv "$HSM/tokens.away" "$HSM/tokens"
+	check "event 1017 says the token is back" \
+		log_wait "$mark" 'PKCS#11 token available again.*event=1017' 60
+	pki_enroll after --cipher aes --digest sha256
+	rc=$?
+	if [ $rc = 0 ]; then pass "enrolls again once the token is back (no restart)"
+	else fail "enrolls again once the token is back (no restart)" "exit status $rc" "$(pkiout "$EOUT")"; fi
+	check "after: certificate issued by the token CA" verify_issued "$EC" "$EK"
+	unlike "$(cat "$SCEPD_LOG")" "$PIN" "the PIN is not in scepd's log"
+	stop_scepd
+else
+	skip "pki (strongswan-pki) not installed: token removal not tested"
+fi
+
 done_testing

@@ -601,6 +601,16 @@ out:
 	return result;
 }
 
+/* A new key for the rollover: in software, or in the token a URI names (made when absent). */
+static EVP_PKEY *rollover_key(const char *where, const char *spec, char *err, size_t errlen)
+{
+	int made;
+
+	if (where != NULL && keyref_is_token(where))
+		return keyref_token_key(where, spec, &made, err, errlen);
+	return make_key(spec, err, errlen);
+}
+
 int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 {
 	const char *paths[LABCA_N_FILES];
@@ -609,9 +619,11 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	static const mode_t modes[LABCA_N_FILES] = { 0644, 0600, 0644, 0600, 0644, 0600 };
 	X509 *cur = NULL, *cur_ra = NULL, *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
 	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
+	const char *wpaths[LABCA_N_FILES] = { NULL };
+	mode_t wmodes[LABCA_N_FILES] = { 0 };
 	struct stat sb;
 	unsigned ca_days, ra_days;
-	int i, n, result = -1;
+	int i, n, n_write = 0, result = -1;
 
 	paths[0] = opt->next_cert;
 	paths[1] = opt->next_key;
@@ -631,6 +643,8 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 			errorf(err, errlen, "a file name for the rollover CA is missing");
 			goto out;
 		}
+		if (keyref_is_token(paths[i]))   /* a key in a token: made there, no file */
+			continue;
 		if (lstat(paths[i], &sb) == 0) {
 			errorf(err, errlen, "%s exists already; nothing written", paths[i]);
 			goto out;
@@ -638,8 +652,8 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	}
 	if ((cur = pemfile_cert(opt->ca_cert, err, errlen)) == NULL)
 		goto out;
-	if ((ca_key = make_key(opt->ca_key_spec != NULL ? opt->ca_key_spec : "rsa:2048",
-	    err, errlen)) == NULL)
+	if ((ca_key = rollover_key(paths[1], opt->ca_key_spec != NULL ? opt->ca_key_spec :
+	    "rsa:2048", err, errlen)) == NULL)
 		goto out;
 	/* The same name, a new key, valid from the switch-over on. */
 	if ((ca = make_cert_at(X509_get_subject_name(cur), ca_key, NULL, ca_key,
@@ -649,8 +663,8 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	if (n == LABCA_N_FILES) {
 		if ((cur_ra = pemfile_cert(opt->ra_sign_cert, err, errlen)) == NULL)
 			goto out;
-		if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
-		    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
+		if ((sign_key = rollover_key(paths[3], "rsa:2048", err, errlen)) == NULL ||
+		    (enc_key = rollover_key(paths[5], "rsa:2048", err, errlen)) == NULL)
 			goto out;
 		if ((ra_sign = make_cert_at(X509_get_subject_name(cur_ra), sign_key, ca, ca_key,
 		    (time_t)opt->starts, ra_days, "critical,digitalSignature", LABCA_EKU_RA,
@@ -661,15 +675,18 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 		    err, errlen)) == NULL)
 			goto out;
 	}
-	pem[0] = to_pem(ca, NULL, &pem_len[0]);
-	pem[1] = to_pem(NULL, ca_key, &pem_len[1]);
-	if (n == LABCA_N_FILES) {
-		pem[2] = to_pem(ra_sign, NULL, &pem_len[2]);
-		pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
-		pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
-		pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
+	/* Keys in a token have no file: those entries are left out. */
+	for (i = 0; i < n; i++) {
+		if (keyref_is_token(paths[i]))
+			continue;
+		wpaths[n_write] = paths[i];
+		wmodes[n_write] = modes[i];
+		pem[n_write] = to_pem(i % 2 == 0 ? (i == 0 ? ca : i == 2 ? ra_sign : ra_enc) : NULL,
+		    i % 2 == 1 ? (i == 1 ? ca_key : i == 3 ? sign_key : enc_key) : NULL,
+		    &pem_len[n_write]);
+		n_write++;
 	}
-	if (write_files(paths, pem, pem_len, modes, n, err, errlen) == -1)
+	if (write_files(wpaths, pem, pem_len, wmodes, n_write, err, errlen) == -1)
 		goto out;
 	result = 0;
 out:

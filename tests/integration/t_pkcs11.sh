@@ -9,7 +9,8 @@
 #   scepd -T and the log never show the PIN;
 #   enrollment by strongSwan pki --scep (PKCS#1 v1.5 and RSASSA-PSS) and by
 #   scepclient (the envelope opened by the token's RA key), renewal, a CRL signed
-#   by the token's CA key;
+#   by the token's CA key; a CA rollover with the next CA and RA keys made in
+#   the token, GetNextCACert, and enrollment after the switch-over;
 #   the token removed under the running daemon (its folder moved away): event
 #   1016, a signed CertRep FAILURE, the daemon still serving; the token back:
 #   event 1017 and enrollment works again without a restart.
@@ -165,6 +166,62 @@ fi
 # --- never the PIN in the log
 unlike "$(cat "$SCEPD_LOG")" "$PIN" "the PIN is not in scepd's log"
 stop_scepd
+
+# --- CA rollover with the next keys in the token too
+# key_uri DIR SETTING URI: SETTING = "URI"; in DIR/scepd.conf (URIs hold / and &)
+key_uri() {
+	python3 - "$1/scepd.conf" "$2" "$3" <<'PY'
+import re, sys
+path, key, uri = sys.argv[1:]
+text = open(path).read()
+new, n = re.subn(r'(?m)^(\s*)' + re.escape(key) + r'\s*=[^;]*;', lambda m: m.group(1) + key + ' = "' + uri + '";', text, count=1)
+if n != 1:
+    sys.exit(1)
+open(path, 'w').write(new)
+PY
+}
+if have_cmd pki; then
+	check "ca.next_key names a token object" key_uri "$D" next_key "pkcs11:token=scepd;object=ca-next?$Q"
+	check "ca.next_ra_sign_key names a token object" key_uri "$D" next_ra_sign_key "pkcs11:token=scepd;object=ra-next?$Q"
+	check "ca.next_ra_enc_key names a token object" key_uri "$D" next_ra_enc_key "pkcs11:token=scepd;object=ra-next?$Q"
+	start=$(( $(date +%s) + 12 ))
+	out=$(scepctl_cmd ca rollover --in 12s 2>&1)
+	is "$?" 0 "scepctl ca rollover with the next keys in the token" "$out"
+	check "ca-next.crt, ra-sign-next.crt, ra-enc-next.crt written" \
+		test -s "$D/ca-next.crt" -a -s "$D/ra-sign-next.crt" -a -s "$D/ra-enc-next.crt"
+	check "no next key file written" test ! -e "$D/ca-next.key" -a ! -e "$D/ra-sign-next.key"
+	isnt "$(openssl x509 -in "$D/ca-next.crt" -noout -pubkey)" \
+		"$(openssl x509 -in "$D/ca.crt" -noout -pubkey)" "the next CA has a new key"
+	check "the new RA certificates are issued by the new CA (signed in the token)" \
+		openssl verify -CAfile "$D/ca-next.crt" -attime "$((start + 60))" \
+		"$D/ra-sign-next.crt" "$D/ra-enc-next.crt"
+	run_scepd "$D" || bail "scepd restarts with the rollover CA in the token"
+	http "$T/next.der" "$SCEPD_URL?operation=GetNextCACert" >/dev/null
+	check "GetNextCACert is signed by the current (token) CA" \
+		openssl cms -verify -inform DER -in "$T/next.der" -CAfile "$D/ca.crt" -purpose any \
+		-binary -out "$T/next.p7"
+	past_switch() { [ "$(date +%s)" -gt "$((start + 1))" ]; }
+	check "the switch-over time passes" wait_until 60 past_switch
+	D_CUR=$D
+	pki_enroll_next() {
+		local dir; dir=$(new_dir next); mkdir -p "$dir"
+		EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/pki.out
+		new_rsa_key "$EK" || return 99
+		timeout 60 pki --scep --url "$SCEPD_URL" --in "$EK" --dn "CN=tok-next" \
+			--password "$(new_otp)" --cacert-enc "$D_CUR/ra-enc-next.crt" \
+			--cacert-sig "$D_CUR/ra-sign-next.crt" --cacert "$D_CUR/ca-next.crt" \
+			--maxpolltime 10 --interval 1 --outform pem >"$EC" 2>"$EOUT"
+	}
+	pki_enroll_next
+	rc=$?
+	if [ $rc = 0 ]; then pass "after the switch-over: pki --scep enrolls with the next RA certificates"
+	else fail "after the switch-over: pki --scep enrolls with the next RA certificates" \
+		"exit status $rc" "$(pkiout "$EOUT")"; fi
+	check "  issued by the next CA (its key in the token)" verify_issued "$EC" "$EK" "$D/ca-next.crt"
+	stop_scepd
+else
+	skip "pki (strongswan-pki) not installed: rollover not tested"
+fi
 
 # --- the token removed under a running scepd, then back
 # The CA key in the token, the RA keys in files: the refusal is a signed

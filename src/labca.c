@@ -755,6 +755,12 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	struct stat sb;
 	char ebuf[256];
 
+	if (keyref_is_token(o->sign_key) || keyref_is_token(o->enc_key)) {
+		errorf(err, errlen, "the RA keys are in a PKCS#11 token: ra renew makes new RA keys "
+		    "as files only; give ra.sign_key and ra.enc_key new token objects and issue "
+		    "their certificates with scepctl init --import-ca --ra-key instead");
+		goto out;
+	}
 	combined = strcmp(o->sign_cert, o->enc_cert) == 0;
 	if (combined != (strcmp(o->sign_key, o->enc_key) == 0)) {
 		errorf(err, errlen, "the RA signing and encryption certificates are the same file "
@@ -777,12 +783,12 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 		}
 	}
 	if ((ca = pemfile_cert(o->ca_cert, err, errlen)) == NULL ||
-	    (ca_key = pemfile_key(o->ca_key, 0, err, errlen)) == NULL ||
+	    (ca_key = keyref_load(o->ca_key, 0, err, errlen)) == NULL ||
 	    (old_sign = pemfile_cert(o->sign_cert, err, errlen)) == NULL ||
 	    (old_enc = pemfile_cert(o->enc_cert, err, errlen)) == NULL)
 		goto out;
 	if (X509_check_private_key(ca, ca_key) != 1) {
-		errorf(err, errlen, "%s does not match %s (%s)", o->ca_key, o->ca_cert,
+		errorf(err, errlen, "the CA key does not match %s (%s)", o->ca_cert,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}

@@ -13,7 +13,8 @@
 #   the token, GetNextCACert, and enrollment after the switch-over;
 #   the token removed under the running daemon (its folder moved away): event
 #   1016, a signed CertRep FAILURE, the daemon still serving; the token back:
-#   event 1017 and enrollment works again without a restart.
+#   event 1017 and enrollment works again without a restart; scepctl ra renew
+#   with the CA key in the token (RA keys in a token: refused, said why).
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -254,6 +255,16 @@ if have_cmd pki; then
 	check "after: certificate issued by the token CA" verify_issued "$EC" "$EK"
 	unlike "$(cat "$SCEPD_LOG")" "$PIN" "the PIN is not in scepd's log"
 	stop_scepd
+	# scepctl ra renew: new RA files, issued by the CA key in the token
+	old=$(cert_fp "$R/ra-sign.crt")
+	out=$(scepctl_cmd ra renew 2>&1)
+	is "$?" 0 "scepctl ra renew with the CA key in the token" "$out"
+	isnt "$(cert_fp "$R/ra-sign.crt")" "$old" "a new RA signing certificate"
+	check "issued by the CA (signed in the token)" \
+		openssl verify -CAfile "$R/ca.crt" "$R/ra-sign.crt" "$R/ra-enc.crt"
+	out=$(SCEPD_CONF=$D2/scepd.conf scepctl_cmd ra renew 2>&1)
+	isnt "$?" 0 "scepctl ra renew refuses RA keys in a token"
+	like "$out" 'RA keys are in a PKCS#11 token' "... saying why"
 else
 	skip "pki (strongswan-pki) not installed: token removal not tested"
 fi

@@ -14,7 +14,8 @@
 #   the token removed under the running daemon (its folder moved away): event
 #   1016, a signed CertRep FAILURE, the daemon still serving; the token back:
 #   event 1017 and enrollment works again without a restart; scepctl ra renew
-#   with the CA key in the token (RA keys in a token: refused, said why).
+#   with the CA key in the token (RA keys in a token: refused, said why);
+#   an EC CA key imported into the token, used by scepctl init --import-ca.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -267,6 +268,36 @@ if have_cmd pki; then
 	like "$out" 'RA keys are in a PKCS#11 token' "... saying why"
 else
 	skip "pki (strongswan-pki) not installed: token removal not tested"
+fi
+
+# --- an EC CA key put into the token (softhsm2-util --import), used by
+# scepctl init --import-ca CERT URI; certificates signed with ECDSA in the token
+if have_cmd pki; then
+	E=$T/ec; mkdir -p "$E"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$E/k.pem" \
+		-out "$E/ca.crt" -subj "/CN=scepd EC token CA" -days 30 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+	openssl pkcs8 -topk8 -nocrypt -in "$E/k.pem" -out "$E/k8.pem"
+	check "softhsm2-util --import puts an EC P-256 key into the token" \
+		softhsm2-util --import "$E/k8.pem" --token scepd --label ec-ca --id 0ec0 --pin "$PIN"
+	rm -f "$E/k.pem" "$E/k8.pem"
+	X=$(new_dir ec-ca)
+	init_scepd "$X" --import-ca "$E/ca.crt" "pkcs11:token=scepd;object=ec-ca?$Q"
+	is "$?" 0 "scepctl init --import-ca CERT pkcs11:... (EC key in the token)"
+	check "no ca.key written" test ! -e "$X/ca.key"
+	check "the RA certificates are signed by the EC token key" \
+		openssl verify -CAfile "$E/ca.crt" "$X/ra-sign.crt" "$X/ra-enc.crt"
+	run_scepd "$X" || bail "scepd starts with an EC CA key in the token"
+	D=$X
+	pki_enroll ec --cipher aes --digest sha256
+	rc=$?
+	if [ $rc = 0 ]; then pass "pki --scep enrolls with the EC CA key in the token"
+	else fail "pki --scep enrolls with the EC CA key in the token" "exit status $rc" "$(pkiout "$EOUT")"; fi
+	check "  issued by the EC CA" verify_issued "$EC" "$EK" "$E/ca.crt"
+	like "$(openssl x509 -in "$EC" -noout -text 2>/dev/null)" 'Signature Algorithm: ecdsa-with-SHA256' \
+		"  signed with ECDSA"
+	stop_scepd
 fi
 
 done_testing

@@ -51,7 +51,7 @@ scepctl: src/scepctl.o src/libscepd.a
 # src/schema_sql.h holds every sql/NNN_name.sql as a NUL-terminated byte array and
 # a table schema_migrations[] of {version, name, sql} in order, so the daemon never
 # reads sql/ at run time; store_open() applies those newer than PRAGMA user_version.
-# Only sh, od and awk are used (no xxd). src/store.c includes the header.
+# Only sh, od and awk are used (no xxd). src/store_sqlite.c includes the header.
 SCHEMA_SQL = $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
 src/schema_sql.h: $(SCHEMA_SQL)
@@ -72,7 +72,7 @@ src/schema_sql.h: $(SCHEMA_SQL)
 	  echo '};'; \
 	} >$@.tmp && mv $@.tmp $@
 
-src/store.o: src/schema_sql.h
+src/store_sqlite.o: src/schema_sql.h
 # --- end of store block ---------------------------------------------------------
 
 # Objects depend on the flags they were built with, so a sanitizer build and a

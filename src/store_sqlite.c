@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * store.c: the SQLite store, the only code in scepd that talks to SQLite. It owns
+ * store_sqlite.c: the SQLite store, the only code in scepd that talks to SQLite. It owns
  * the database file, its schema (sql/NNN_name.sql, compiled in as
  * src/schema_sql.h and applied by migrate()) and every statement run against it,
  * each prepared once per handle with bound parameters. One-time challenges are

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * store.h: the only way into persistent state (SQLite). Challenges (one-time
+ * store.h: the only way into persistent state (SQLite, or PostgreSQL shared by
+ * several nodes: the database setting picks the driver, store.c). Challenges (one-time
  * passwords, stored as SHA-256 hashes), requests (by transactionID, with their
  * outcome) and certificates (serial, subject, validity, DER, status). Schema and
  * numbered migrations live in sql/ and are compiled in; store_open() migrates.
@@ -28,11 +29,14 @@ enum store_rc {
 };
 
 /*
- * Opens (creating if needed) the database at path: WAL mode, synchronous=FULL,
+ * Opens a PostgreSQL URI (store_pg.c: schema migrated under an advisory lock),
+ * or else (creating if needed) the SQLite database at path: WAL mode, synchronous=FULL,
  * foreign keys on, a busy timeout, schema migrated to STORE_SCHEMA_VERSION.
  * Returns NULL and writes a reason to err on failure.
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* 1 when database names a PostgreSQL server (a postgresql:// or postgres:// URI). */
+int store_is_postgresql(const char *database);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */

@@ -4,8 +4,9 @@
  * the database file, its schema (sql/NNN_name.sql, compiled in as
  * src/schema_sql.h and applied by migrate()) and every statement run against it,
  * each prepared once per handle with bound parameters. One-time challenges are
- * kept only as SHA-256 hashes. A handle is used by one thread at a time; the pool
- * hands handles to request threads. It never sees keys and parses no input.
+ * kept only as SHA-256 hashes. A handle is used by one thread at a time. It is
+ * reached through store.c (the driver chosen by the database setting); it never
+ * sees keys and parses no input.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,12 +19,12 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_impl.h"
 #include "util.h"
 
 #include "schema_sql.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000   /* wait this long for SQLite's write lock */
-#define STORE_POOL_MAX_FREE 64       /* idle handles a pool keeps open */
 #define HASH_LEN 32
 
 _Static_assert(sizeof(schema_migrations) / sizeof(schema_migrations[0]) == STORE_SCHEMA_VERSION,
@@ -179,21 +180,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 
 static int copy_field(char *dst, size_t dstlen, const unsigned char *src);
 
-struct store {
+struct store_sqlite {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[Q_COUNT];
 	char errmsg[512];
 };
 
-struct store_pool {
-	char *path;
-	pthread_mutex_t lock;
-	struct store *idle[STORE_POOL_MAX_FREE];
-	size_t n_idle;
-};
-
 __attribute__((format(printf, 2, 3)))
-static void set_err(struct store *st, const char *fmt, ...)
+static void set_err(struct store_sqlite *st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -203,7 +197,7 @@ static void set_err(struct store *st, const char *fmt, ...)
 }
 
 /* Records SQLite's message for the last call on this handle. */
-static void db_err(struct store *st, const char *what)
+static void db_err(struct store_sqlite *st, const char *what)
 {
 	set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
 }
@@ -212,7 +206,7 @@ static void db_err(struct store *st, const char *what)
  * The cached statement id, prepared on first use, with no bindings. Give it back
  * with stmt_done() before returning. NULL (and errmsg set) on failure.
  */
-static sqlite3_stmt *stmt_get(struct store *st, enum stmt_id id)
+static sqlite3_stmt *stmt_get(struct store_sqlite *st, enum stmt_id id)
 {
 	if (st->stmt[id] == NULL &&
 	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -233,7 +227,7 @@ static void stmt_done(sqlite3_stmt *s)
 }
 
 /* The bind helpers return 0, or -1 with errmsg set. NULL binds SQL NULL. */
-static int bind_text(struct store *st, sqlite3_stmt *s, int i, const char *v)
+static int bind_text(struct store_sqlite *st, sqlite3_stmt *s, int i, const char *v)
 {
 	int rc = v == NULL ? sqlite3_bind_null(s, i) : sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 
@@ -244,7 +238,7 @@ static int bind_text(struct store *st, sqlite3_stmt *s, int i, const char *v)
 	return 0;
 }
 
-static int bind_int(struct store *st, sqlite3_stmt *s, int i, int64_t v)
+static int bind_int(struct store_sqlite *st, sqlite3_stmt *s, int i, int64_t v)
 {
 	if (sqlite3_bind_int64(s, i, v) != SQLITE_OK) {
 		db_err(st, "binding a parameter");
@@ -253,7 +247,7 @@ static int bind_int(struct store *st, sqlite3_stmt *s, int i, int64_t v)
 	return 0;
 }
 
-static int bind_blob(struct store *st, sqlite3_stmt *s, int i, const void *v, size_t len)
+static int bind_blob(struct store_sqlite *st, sqlite3_stmt *s, int i, const void *v, size_t len)
 {
 	int rc;
 
@@ -286,7 +280,7 @@ struct bind {
 #define BIND_BLOB(v, n) { .type = 'b', .blob = (v), .len = (n) }
 #define BIND_INT_OR_NULL(v, present) { .type = (present) ? 'i' : 'n', .i = (v) }
 
-static int bind_all(struct store *st, sqlite3_stmt *s, const struct bind *b, size_t n)
+static int bind_all(struct store_sqlite *st, sqlite3_stmt *s, const struct bind *b, size_t n)
 {
 	size_t i;
 	int rc;
@@ -316,7 +310,7 @@ static int bind_all(struct store *st, sqlite3_stmt *s, const struct bind *b, siz
  * The cached statement id with parameters ?1.. bound to b[0..n-1], or NULL
  * (errmsg set). Give it back with stmt_done() as stmt_get() says.
  */
-static sqlite3_stmt *stmt_bind(struct store *st, enum stmt_id id, const struct bind *b, size_t n)
+static sqlite3_stmt *stmt_bind(struct store_sqlite *st, enum stmt_id id, const struct bind *b, size_t n)
 {
 	sqlite3_stmt *s;
 
@@ -340,7 +334,7 @@ static sqlite3_stmt *stmt_bind(struct store *st, enum stmt_id id, const struct b
 	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
 
 /* Steps a statement that returns no rows. 0 on success. */
-static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
+static int step_done(struct store_sqlite *st, sqlite3_stmt *s, const char *what)
 {
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		db_err(st, what);
@@ -353,7 +347,7 @@ static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
  * Runs the cached statement id, which returns no rows, with b[0..n-1] bound;
  * 0, or -1 (errmsg set). sqlite3_changes() says how many rows it changed.
  */
-static int stmt_exec_bind(struct store *st, enum stmt_id id, const char *what,
+static int stmt_exec_bind(struct store_sqlite *st, enum stmt_id id, const char *what,
     const struct bind *b, size_t n)
 {
 	sqlite3_stmt *s;
@@ -375,7 +369,7 @@ out:
 	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
 
 /* Steps a statement that returns one row or none: 1 (a row), 0 (none), -1 (errmsg set). */
-static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
+static int step_row(struct store_sqlite *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
@@ -388,7 +382,7 @@ static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
 }
 
 /* Runs one of the cached BEGIN / COMMIT / ROLLBACK statements. */
-static int tx_run(struct store *st, enum stmt_id id, const char *what)
+static int tx_run(struct store_sqlite *st, enum stmt_id id, const char *what)
 {
 	sqlite3_stmt *s;
 	int result = -1;
@@ -408,18 +402,18 @@ out:
  * timeout), so a transaction never fails half-way with SQLITE_BUSY when it
  * turns from reading to writing.
  */
-static int tx_begin(struct store *st)
+static int tx_begin(struct store_sqlite *st)
 {
 	return tx_run(st, Q_BEGIN, "starting a transaction");
 }
 
-static int tx_commit(struct store *st)
+static int tx_commit(struct store_sqlite *st)
 {
 	return tx_run(st, Q_COMMIT, "committing");
 }
 
 /* Rolls back after an error, keeping the first error's message. */
-static void tx_rollback(struct store *st)
+static void tx_rollback(struct store_sqlite *st)
 {
 	char saved[sizeof(st->errmsg)];
 
@@ -430,7 +424,7 @@ static void tx_rollback(struct store *st)
 	memcpy(st->errmsg, saved, sizeof(saved));
 }
 
-static int password_hash(struct store *st, const char *password, unsigned char out[HASH_LEN])
+static int password_hash(struct store_sqlite *st, const char *password, unsigned char out[HASH_LEN])
 {
 	unsigned int len = 0;
 
@@ -449,7 +443,7 @@ static int password_hash(struct store *st, const char *password, unsigned char o
 }
 
 /* Runs a statement that returns one text value (a PRAGMA) into out. */
-static int query_text(struct store *st, const char *sql, char *out, size_t outlen)
+static int query_text(struct store_sqlite *st, const char *sql, char *out, size_t outlen)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *v;
@@ -478,7 +472,7 @@ out:
 	return result;
 }
 
-static int exec_sql(struct store *st, const char *sql, const char *what)
+static int exec_sql(struct store_sqlite *st, const char *sql, const char *what)
 {
 	char *msg = NULL;
 	int result = -1;
@@ -493,7 +487,7 @@ out:
 	return result;
 }
 
-enum store_rc store_ping(struct store *st)
+enum store_rc store_sqlite_ping(struct store_sqlite *st)
 {
 	if (tx_begin(st) == -1)
 		return STORE_ERROR;
@@ -501,7 +495,7 @@ enum store_rc store_ping(struct store *st)
 	return STORE_OK;
 }
 
-int store_schema_version(struct store *st)
+int store_sqlite_schema_version(struct store_sqlite *st)
 {
 	char buf[32];
 	char *end;
@@ -522,7 +516,7 @@ int store_schema_version(struct store *st)
  * database runs in its own IMMEDIATE transaction that also sets user_version,
  * re-read under the write lock in case another process migrated meanwhile.
  */
-static int migrate(struct store *st)
+static int migrate(struct store_sqlite *st)
 {
 	const struct schema_migration *m;
 	char *pragma = NULL;
@@ -537,7 +531,7 @@ static int migrate(struct store *st)
 		}
 	}
 	for (;;) {
-		if ((version = store_schema_version(st)) < 0)
+		if ((version = store_sqlite_schema_version(st)) < 0)
 			goto out;
 		if (version > STORE_SCHEMA_VERSION) {
 			set_err(st, "the database has schema version %d, newer than this scepd's %d",
@@ -549,7 +543,7 @@ static int migrate(struct store *st)
 		if (tx_begin(st) == -1)
 			goto out;
 		in_tx = 1;
-		if ((version = store_schema_version(st)) < 0)
+		if ((version = store_sqlite_schema_version(st)) < 0)
 			goto out;
 		if (version < STORE_SCHEMA_VERSION) {
 			m = &schema_migrations[version];
@@ -573,9 +567,9 @@ out:
 	return result;
 }
 
-struct store *store_open(const char *path, char *err, size_t errlen)
+struct store_sqlite *store_sqlite_open(const char *path, char *err, size_t errlen)
 {
-	struct store *st = NULL, *result = NULL;
+	struct store_sqlite *st = NULL, *result = NULL;
 	char buf[32];
 	int rc;
 
@@ -622,12 +616,12 @@ out:
 			errorf(err, errlen, "%s", st->errmsg);
 		else
 			errorf(err, errlen, "cannot open the database");
-		store_close(st);
+		store_sqlite_close(st);
 	}
 	return result;
 }
 
-void store_close(struct store *st)
+void store_sqlite_close(struct store_sqlite *st)
 {
 	size_t i;
 
@@ -639,7 +633,7 @@ void store_close(struct store *st)
 	free(st);
 }
 
-const char *store_errmsg(const struct store *st)
+const char *store_sqlite_errmsg(const struct store_sqlite *st)
 {
 	if (st == NULL)
 		return "no database handle";
@@ -652,7 +646,7 @@ const char *store_errmsg(const struct store *st)
  * Why a one-time password cannot be reserved by profile now, or STORE_OK if it
  * could (profile NULL: any profile).
  */
-static enum store_rc challenge_state(struct store *st, const unsigned char hash[HASH_LEN],
+static enum store_rc challenge_state(struct store_sqlite *st, const unsigned char hash[HASH_LEN],
     const char *profile, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
@@ -683,7 +677,7 @@ out:
 }
 
 /* Unused, unreserved, unexpired passwords (of profile; NULL: of all). -1 on error. */
-static int count_unused(struct store *st, const char *profile, int64_t now)
+static int count_unused(struct store_sqlite *st, const char *profile, int64_t now)
 {
 	sqlite3_stmt *s;
 	int result = -1;
@@ -701,7 +695,7 @@ out:
 	return result;
 }
 
-enum store_rc store_challenge_add(struct store *st, const char *password, const char *profile,
+enum store_rc store_sqlite_challenge_add(struct store_sqlite *st, const char *password, const char *profile,
     int64_t now, int64_t expires_at, unsigned max_unused)
 {
 	enum store_rc result = STORE_ERROR;
@@ -746,7 +740,7 @@ out:
  * One UPDATE takes the reservation, so of requests racing with one password
  * exactly one changes the row; the others read why they cannot have it.
  */
-enum store_rc store_challenge_reserve(struct store *st, const char *password,
+enum store_rc store_sqlite_challenge_reserve(struct store_sqlite *st, const char *password,
     const char *profile, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
@@ -776,7 +770,7 @@ out:
 	return result;
 }
 
-enum store_rc store_challenge_release(struct store *st, const char *password)
+enum store_rc store_sqlite_challenge_release(struct store_sqlite *st, const char *password)
 {
 	enum store_rc result = STORE_ERROR;
 	unsigned char hash[HASH_LEN];
@@ -792,7 +786,7 @@ out:
 	return result;
 }
 
-enum store_rc store_challenge_check(struct store *st, const char *password, int64_t now)
+enum store_rc store_sqlite_challenge_check(struct store_sqlite *st, const char *password, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
 	unsigned char hash[HASH_LEN];
@@ -805,19 +799,19 @@ out:
 	return result;
 }
 
-int store_challenge_count_unused(struct store *st, int64_t now)
+int store_sqlite_challenge_count_unused(struct store_sqlite *st, int64_t now)
 {
 	return count_unused(st, NULL, now);
 }
 
-int store_challenge_purge(struct store *st, int64_t now)
+int store_sqlite_challenge_purge(struct store_sqlite *st, int64_t now)
 {
 	if (stmt_exec(st, Q_CHALLENGE_PURGE, "purging challenges", BIND_INT(now)) == -1)
 		return -1;
 	return sqlite3_changes(st->db);
 }
 
-int store_challenge_foreach(struct store *st, int64_t now,
+int store_sqlite_challenge_foreach(struct store_sqlite *st, int64_t now,
     int (*fn)(const struct store_challenge_info *, void *), void *arg)
 {
 	struct store_challenge_info ci;
@@ -865,7 +859,7 @@ out:
 /* --- accounts of the mscep_admin pages ------------------------------------ */
 
 /* Fills u from the USER_COLS columns of the current row. -1 if a value is malformed. */
-static int user_from_row(struct store *st, sqlite3_stmt *s, struct store_user *u)
+static int user_from_row(struct store_sqlite *st, sqlite3_stmt *s, struct store_user *u)
 {
 	const void *b;
 
@@ -899,7 +893,7 @@ bad:
 	return -1;
 }
 
-enum store_rc store_user_add(struct store *st, const struct store_user *u)
+enum store_rc store_sqlite_user_add(struct store_sqlite *st, const struct store_user *u)
 {
 	enum store_rc result = STORE_ERROR;
 	sqlite3_stmt *s;
@@ -925,7 +919,7 @@ out:
 	return result;
 }
 
-enum store_rc store_user_get(struct store *st, const char *name, struct store_user *out)
+enum store_rc store_sqlite_user_get(struct store_sqlite *st, const char *name, struct store_user *out)
 {
 	enum store_rc result = STORE_ERROR;
 	sqlite3_stmt *s;
@@ -947,14 +941,14 @@ out:
 	return result;
 }
 
-enum store_rc store_user_del(struct store *st, const char *name)
+enum store_rc store_sqlite_user_del(struct store_sqlite *st, const char *name)
 {
 	if (stmt_exec(st, Q_USER_DELETE, "deleting the account", BIND_TEXT(name)) == -1)
 		return STORE_ERROR;
 	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
-int store_user_foreach(struct store *st, int (*fn)(const struct store_user *, void *), void *arg)
+int store_sqlite_user_foreach(struct store_sqlite *st, int (*fn)(const struct store_user *, void *), void *arg)
 {
 	struct store_user u;
 	sqlite3_stmt *s = NULL;
@@ -1007,7 +1001,7 @@ static int copy_optional(char *dst, size_t dstlen, const unsigned char *src)
 }
 
 /* Builds a certificate from the CERT_COLS columns of the current row. */
-static struct store_cert *cert_from_row(struct store *st, sqlite3_stmt *s)
+static struct store_cert *cert_from_row(struct store_sqlite *st, sqlite3_stmt *s)
 {
 	struct store_cert *c = NULL, *result = NULL;
 	const unsigned char *subject, *txid;
@@ -1055,21 +1049,12 @@ out:
 	return result;
 }
 
-void store_cert_free(struct store_cert *c)
-{
-	if (c == NULL)
-		return;
-	free(c->subject);
-	free(c->der);
-	free(c);
-}
-
 /*
  * Inserts a requests row. failinfo < 0 and NULL strings are stored as NULL;
  * e (optional) supplies the signer key, profile, template and renewed
  * serial, csr the request of a waiting one.
  */
-static int request_insert_full(struct store *st, const char *transaction_id, int message_type,
+static int request_insert_full(struct store_sqlite *st, const char *transaction_id, int message_type,
     const char *client_addr, const unsigned char *pubkey_sha256, const char *subject,
     const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial,
     const struct store_enrollment *e, const unsigned char *csr, size_t csr_len)
@@ -1096,7 +1081,7 @@ static int request_insert_full(struct store *st, const char *transaction_id, int
 }
 
 /* Inserts a requests row without the columns of store_request_pending. */
-static int request_insert(struct store *st, const char *transaction_id, int message_type,
+static int request_insert(struct store_sqlite *st, const char *transaction_id, int message_type,
     const char *client_addr, const unsigned char *pubkey_sha256, const char *subject,
     const char *outcome, int failinfo, const char *reason, int64_t now, const char *cert_serial)
 {
@@ -1108,7 +1093,7 @@ static int request_insert(struct store *st, const char *transaction_id, int mess
  * Runs Q_REQUEST_ISSUED_EXISTS or Q_REQUEST_ACTIVE_EXISTS: 1 if transaction_id
  * (renewing renew_serial) has such a request, 0 if not, -1 on error.
  */
-static int transaction_exists(struct store *st, enum stmt_id q, const char *transaction_id,
+static int transaction_exists(struct store_sqlite *st, enum stmt_id q, const char *transaction_id,
     const char *renew_serial)
 {
 	sqlite3_stmt *s;
@@ -1122,7 +1107,7 @@ out:
 	return result;
 }
 
-static int cert_insert(struct store *st, const struct store_cert *c, const char *transaction_id,
+static int cert_insert(struct store_sqlite *st, const struct store_cert *c, const char *transaction_id,
     const char *renewed_serial, int64_t now)
 {
 	sqlite3_stmt *s;
@@ -1153,7 +1138,7 @@ out:
 }
 
 /* Consumes a password this request reserved (inside the caller's transaction). */
-static enum store_rc challenge_consume(struct store *st, const char *password, int64_t now)
+static enum store_rc challenge_consume(struct store_sqlite *st, const char *password, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
 	unsigned char hash[HASH_LEN];
@@ -1183,7 +1168,7 @@ out:
 }
 
 /* Upper-case serial without "0x" into out; -1 (errmsg set) when too long. */
-static int normalize_serial(struct store *st, const char *serial, char *out, size_t outlen)
+static int normalize_serial(struct store_sqlite *st, const char *serial, char *out, size_t outlen)
 {
 	size_t i;
 
@@ -1201,7 +1186,7 @@ static int normalize_serial(struct store *st, const char *serial, char *out, siz
 }
 
 /* Revokes serial inside the caller's transaction: OK, NOT_FOUND, CONFLICT or ERROR. */
-static enum store_rc revoke_one(struct store *st, const char *serial, int reason, int64_t now)
+static enum store_rc revoke_one(struct store_sqlite *st, const char *serial, int reason, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
 	char norm[80];
@@ -1235,7 +1220,7 @@ out:
 }
 
 /* The renewed certificate of e, revoked as superseded (inside the transaction). */
-static enum store_rc revoke_superseded(struct store *st, const struct store_enrollment *e)
+static enum store_rc revoke_superseded(struct store_sqlite *st, const struct store_enrollment *e)
 {
 	if (e->renew_serial == NULL || e->renew_serial[0] == '\0') {
 		set_err(st, "revoke_renewed without renew_serial");
@@ -1244,7 +1229,7 @@ static enum store_rc revoke_superseded(struct store *st, const struct store_enro
 	return revoke_one(st, e->renew_serial, STORE_REASON_SUPERSEDED, e->now);
 }
 
-enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e)
+enum store_rc store_sqlite_enroll_commit(struct store_sqlite *st, const struct store_enrollment *e)
 {
 	enum store_rc result = STORE_ERROR, rc;
 	int in_tx = 0, issued;
@@ -1297,7 +1282,7 @@ out:
 	return result;
 }
 
-enum store_rc store_request_failed(struct store *st, const char *transaction_id,
+enum store_rc store_sqlite_request_failed(struct store_sqlite *st, const char *transaction_id,
     int message_type, const char *client_addr, const unsigned char *pubkey_sha256,
     const char *subject, int failinfo, const char *reason, int64_t now)
 {
@@ -1311,13 +1296,13 @@ enum store_rc store_request_failed(struct store *st, const char *transaction_id,
 	return STORE_OK;
 }
 
-enum store_rc store_issued_for_transaction(struct store *st, const char *transaction_id,
+enum store_rc store_sqlite_issued_for_transaction(struct store_sqlite *st, const char *transaction_id,
     struct store_cert **out, unsigned char pubkey_sha256[32])
 {
-	return store_issued_for_renewal(st, transaction_id, NULL, out, pubkey_sha256);
+	return store_sqlite_issued_for_renewal(st, transaction_id, NULL, out, pubkey_sha256);
 }
 
-enum store_rc store_issued_for_renewal(struct store *st, const char *transaction_id,
+enum store_rc store_sqlite_issued_for_renewal(struct store_sqlite *st, const char *transaction_id,
     const char *renew_serial, struct store_cert **out, unsigned char pubkey_sha256[32])
 {
 	enum store_rc result = STORE_ERROR;
@@ -1358,7 +1343,7 @@ out:
 	return result;
 }
 
-enum store_rc store_cert_by_serial(struct store *st, const char *serial, struct store_cert **out)
+enum store_rc store_sqlite_cert_by_serial(struct store_sqlite *st, const char *serial, struct store_cert **out)
 {
 	enum store_rc result = STORE_ERROR;
 	char norm[sizeof(((struct store_cert *)0)->serial)];
@@ -1388,10 +1373,10 @@ out:
 
 /*
  * Uses its own statement (not the cached ones), so fn may use this handle,
- * even for another store_cert_foreach(). Returns 0, fn's non-zero result, or
+ * even for another store_sqlite_cert_foreach(). Returns 0, fn's non-zero result, or
  * -1 with errmsg set when the store fails.
  */
-int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, void *), void *arg)
+int store_sqlite_cert_foreach(struct store_sqlite *st, int (*fn)(const struct store_cert *, void *), void *arg)
 {
 	struct store_cert *c = NULL;
 	sqlite3_stmt *s = NULL;
@@ -1425,7 +1410,7 @@ out:
 
 /* --- manual approval ----------------------------------------------------- */
 
-enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
+enum store_rc store_sqlite_request_pending(struct store_sqlite *st, const struct store_enrollment *e,
     const unsigned char *csr, size_t csr_len)
 {
 	enum store_rc result = STORE_ERROR, rc;
@@ -1477,7 +1462,7 @@ static char *column_strdup(sqlite3_stmt *s, int i)
 }
 
 /* Builds a waiting request from the PENDING_COLS columns of the current row. */
-static struct store_pending *pending_from_row(struct store *st, sqlite3_stmt *s)
+static struct store_pending *pending_from_row(struct store_sqlite *st, sqlite3_stmt *s)
 {
 	struct store_pending *p = NULL, *result = NULL;
 	const void *b;
@@ -1538,24 +1523,8 @@ out:
 	return result;
 }
 
-void store_pending_free(struct store_pending *p)
-{
-	if (p == NULL)
-		return;
-	free(p->client_addr);
-	free(p->subject);
-	free(p->profile);
-	free(p->template_name);
-	free(p->csr);
-	free(p->envelope);
-	free(p->backend);
-	free(p->backend_handle);
-	free(p->reason);
-	free(p);
-}
-
 /* Runs a PENDING_COLS statement that has its key bound: one row or none. */
-static enum store_rc pending_get(struct store *st, sqlite3_stmt *s, struct store_pending **out)
+static enum store_rc pending_get(struct store_sqlite *st, sqlite3_stmt *s, struct store_pending **out)
 {
 	enum store_rc result = STORE_ERROR;
 	int rc;
@@ -1573,7 +1542,7 @@ out:
 	return result;
 }
 
-enum store_rc store_pending_for_transaction(struct store *st, const char *transaction_id,
+enum store_rc store_sqlite_pending_for_transaction(struct store_sqlite *st, const char *transaction_id,
     const char *renew_serial, struct store_pending **out)
 {
 	sqlite3_stmt *s;
@@ -1585,7 +1554,7 @@ enum store_rc store_pending_for_transaction(struct store *st, const char *transa
 	return pending_get(st, s, out);
 }
 
-enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pending **out)
+enum store_rc store_sqlite_pending_by_id(struct store_sqlite *st, int64_t id, struct store_pending **out)
 {
 	sqlite3_stmt *s;
 
@@ -1595,7 +1564,7 @@ enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pen
 	return pending_get(st, s, out);
 }
 
-int store_pending_foreach(struct store *st, int all,
+int store_sqlite_pending_foreach(struct store_sqlite *st, int all,
     int (*fn)(const struct store_pending *, void *), void *arg)
 {
 	struct store_pending *p = NULL;
@@ -1629,7 +1598,7 @@ out:
 	return result;
 }
 
-enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned char *csr,
+enum store_rc store_sqlite_pending_set_csr(struct store_sqlite *st, int64_t id, const unsigned char *csr,
     size_t csr_len)
 {
 	if (csr == NULL || csr_len == 0) {
@@ -1642,7 +1611,7 @@ enum store_rc store_pending_set_csr(struct store *st, int64_t id, const unsigned
 	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
-enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, int64_t now)
+enum store_rc store_sqlite_pending_decide(struct store_sqlite *st, int64_t id, int approve, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
 	struct store_pending *p = NULL;
@@ -1655,7 +1624,7 @@ enum store_rc store_pending_decide(struct store *st, int64_t id, int approve, in
 		goto out;
 	}
 	/* Not changed: unknown, or decided already. */
-	switch (store_pending_by_id(st, id, &p)) {
+	switch (store_sqlite_pending_by_id(st, id, &p)) {
 	case STORE_OK:
 		if (p->decision[0] == '\0' && p->backend != NULL)
 			set_err(st, "request %lld waits for CA backend %s, which decides it; "
@@ -1677,7 +1646,7 @@ out:
 	return result;
 }
 
-enum store_rc store_pending_issue(struct store *st, int64_t id, const struct store_enrollment *e)
+enum store_rc store_sqlite_pending_issue(struct store_sqlite *st, int64_t id, const struct store_enrollment *e)
 {
 	enum store_rc result = STORE_ERROR, rc;
 	struct store_pending *p = NULL;
@@ -1693,7 +1662,7 @@ enum store_rc store_pending_issue(struct store *st, int64_t id, const struct sto
 		goto out;
 	in_tx = 1;
 	/* Checked first, so a second issue is a conflict rather than a duplicate serial. */
-	switch (store_pending_by_id(st, id, &p)) {
+	switch (store_sqlite_pending_by_id(st, id, &p)) {
 	case STORE_OK:
 		if (strcmp(p->decision, "approved") == 0 ||
 		    (p->decision[0] == '\0' && p->backend != NULL))
@@ -1743,7 +1712,7 @@ out:
 }
 
 /* What Q_PENDING_BACKEND or Q_PENDING_REFUSE (stmt_exec() result rc) did to waiting request id. */
-static enum store_rc pending_updated(struct store *st, int64_t id, int rc)
+static enum store_rc pending_updated(struct store_sqlite *st, int64_t id, int rc)
 {
 	if (rc == -1)
 		return STORE_ERROR;
@@ -1754,7 +1723,7 @@ static enum store_rc pending_updated(struct store *st, int64_t id, int rc)
 	return STORE_OK;
 }
 
-enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char *backend,
+enum store_rc store_sqlite_pending_set_backend(struct store_sqlite *st, int64_t id, const char *backend,
     const char *handle)
 {
 	if (backend == NULL || (handle != NULL && strlen(handle) > 4096)) {
@@ -1765,7 +1734,7 @@ enum store_rc store_pending_set_backend(struct store *st, int64_t id, const char
 	    "recording the backend's handle", BIND_INT(id), BIND_TEXT(backend), BIND_TEXT(handle)));
 }
 
-enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,
+enum store_rc store_sqlite_pending_refuse(struct store_sqlite *st, int64_t id, int failinfo,
     const char *reason, int64_t now)
 {
 	return pending_updated(st, id, stmt_exec(st, Q_PENDING_REFUSE, "recording the refusal",
@@ -1774,7 +1743,7 @@ enum store_rc store_pending_refuse(struct store *st, int64_t id, int failinfo,
 
 /* --- revocation and CRLs --------------------------------------------------- */
 
-enum store_rc store_cert_revoke(struct store *st, const char *serial, int reason, int64_t now)
+enum store_rc store_sqlite_cert_revoke(struct store_sqlite *st, const char *serial, int reason, int64_t now)
 {
 	enum store_rc result = STORE_ERROR;
 	int in_tx = 0;
@@ -1795,7 +1764,7 @@ out:
 	return result;
 }
 
-enum store_rc store_revoked_list(struct store *st, const char *issuer_key_id, int legacy,
+enum store_rc store_sqlite_revoked_list(struct store_sqlite *st, const char *issuer_key_id, int legacy,
     struct store_revoked **out, size_t *n)
 {
 	enum store_rc result = STORE_ERROR;
@@ -1837,7 +1806,7 @@ out:
 	return result;
 }
 
-enum store_rc store_crl_latest(struct store *st, const char *issuer_key_id, struct store_crl **out)
+enum store_rc store_sqlite_crl_latest(struct store_sqlite *st, const char *issuer_key_id, struct store_crl **out)
 {
 	enum store_rc result = STORE_ERROR;
 	struct store_crl *c = NULL;
@@ -1876,7 +1845,7 @@ out:
 	return result;
 }
 
-int64_t store_crl_next_number(struct store *st, const char *issuer_key_id)
+int64_t store_sqlite_crl_next_number(struct store_sqlite *st, const char *issuer_key_id)
 {
 	sqlite3_stmt *s;
 	int64_t result = -1;
@@ -1893,7 +1862,7 @@ out:
 	return result;
 }
 
-enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const struct store_crl *c)
+enum store_rc store_sqlite_crl_put(struct store_sqlite *st, const char *issuer_key_id, const struct store_crl *c)
 {
 	enum store_rc result = STORE_ERROR;
 	sqlite3_stmt *s;
@@ -1917,95 +1886,15 @@ out:
 	return result;
 }
 
-void store_crl_free(struct store_crl *c)
+/* Readies a handle given back to a pool: 0, or -1 when it must be closed. */
+int store_sqlite_reset(struct store_sqlite *st)
 {
-	if (c == NULL)
-		return;
-	free(c->der);
-	free(c);
-}
-
-/* --- pool of handles for request threads ---------------------------------- */
-
-struct store_pool *store_pool_new(const char *path, char *err, size_t errlen)
-{
-	struct store_pool *pool = NULL, *result = NULL;
-	struct store *st;
-	int mutex_ok = 0;
-
-	pool = xcalloc(1, sizeof(*pool));
-	pool->path = xstrdup(path);
-	if (pthread_mutex_init(&pool->lock, NULL) != 0) {
-		errorf(err, errlen, "cannot create the store pool's mutex");
-		goto out;
-	}
-	mutex_ok = 1;
-	/* Proves the database opens, and migrates it once before threads start. */
-	if ((st = store_open(path, err, errlen)) == NULL)
-		goto out;
-	pool->idle[pool->n_idle++] = st;
-	result = pool;
-	pool = NULL;
-out:
-	if (pool != NULL) {
-		if (mutex_ok)
-			pthread_mutex_destroy(&pool->lock);
-		free(pool->path);
-		free(pool);
-	}
-	return result;
-}
-
-struct store *store_pool_get(struct store_pool *pool, char *err, size_t errlen)
-{
-	struct store *st = NULL;
-
-	if (pthread_mutex_lock(&pool->lock) != 0) {
-		errorf(err, errlen, "cannot lock the store pool");
-		return NULL;
-	}
-	if (pool->n_idle > 0)
-		st = pool->idle[--pool->n_idle];
-	pthread_mutex_unlock(&pool->lock);
-	if (st == NULL)
-		st = store_open(pool->path, err, errlen);
-	return st;
-}
-
-void store_pool_put(struct store_pool *pool, struct store *st)
-{
-	if (st == NULL)
-		return;
 	/* A handle left inside a transaction is rolled back, or dropped if that fails. */
 	if (!sqlite3_get_autocommit(st->db)) {
 		tx_run(st, Q_ROLLBACK, "rolling back");
-		if (!sqlite3_get_autocommit(st->db)) {
-			store_close(st);
-			return;
-		}
+		if (!sqlite3_get_autocommit(st->db))
+			return -1;
 	}
 	st->errmsg[0] = '\0';
-	if (pthread_mutex_lock(&pool->lock) != 0) {
-		store_close(st);
-		return;
-	}
-	if (pool->n_idle < STORE_POOL_MAX_FREE) {
-		pool->idle[pool->n_idle++] = st;
-		st = NULL;
-	}
-	pthread_mutex_unlock(&pool->lock);
-	store_close(st);
-}
-
-void store_pool_free(struct store_pool *pool)
-{
-	size_t i;
-
-	if (pool == NULL)
-		return;
-	for (i = 0; i < pool->n_idle; i++)
-		store_close(pool->idle[i]);
-	pthread_mutex_destroy(&pool->lock);
-	free(pool->path);
-	free(pool);
+	return 0;
 }

@@ -6,10 +6,12 @@
  * what the drivers hand out, and keeps the pool of handles for request threads.
  * It runs no SQL itself.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "store_impl.h"
@@ -181,6 +183,11 @@ int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, vo
 	return DISPATCH(cert_foreach, fn, arg);
 }
 
+enum store_rc store_newest_issuer(struct store *st, char out[41])
+{
+	return DISPATCH(newest_issuer, out);
+}
+
 /* --- manual approval ----------------------------------------------------- */
 
 enum store_rc store_request_pending(struct store *st, const struct store_enrollment *e,
@@ -260,6 +267,88 @@ int64_t store_crl_next_number(struct store *st, const char *issuer_key_id)
 enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const struct store_crl *c)
 {
 	return DISPATCH(crl_put, issuer_key_id, c);
+}
+
+/* --- copying a store ----------------------------------------------------------- */
+
+struct copy_ctx {
+	struct store *to;
+	const char *table;
+};
+
+static int copy_row(const struct store_value *cols, size_t n, void *arg)
+{
+	struct copy_ctx *c = arg;
+
+	return store_pg_import_row(c->to->pg, c->table, cols, n);
+}
+
+int store_copy(const char *from, const char *to, struct store_copy_count *counts,
+    char *err, size_t errlen)
+{
+	static const char *const tables[] = STORE_COPY_TABLES;
+	struct store *src = NULL, *dst = NULL;
+	struct copy_ctx ctx;
+	int in_tx = 0, result = -1;
+	int64_t n;
+	size_t i;
+
+	if (store_is_postgresql(from) || !store_is_postgresql(to)) {
+		errorf(err, errlen, "a copy goes from a SQLite store to a PostgreSQL one");
+		goto out;
+	}
+	if (access(from, R_OK) != 0) {
+		errorf(err, errlen, "%s: %s", from, strerror(errno));
+		goto out;
+	}
+	if ((src = store_open(from, err, errlen)) == NULL ||
+	    (dst = store_open(to, err, errlen)) == NULL)
+		goto out;
+	for (i = 0; i < STORE_COPY_N_TABLES; i++) {
+		counts[i].table = tables[i];
+		counts[i].from = counts[i].to = -1;
+		if ((n = store_pg_count(dst->pg, tables[i])) != 0) {
+			errorf(err, errlen, n < 0 ? "%s: %s" : "%s: the PostgreSQL store is not "
+			    "empty (%s has rows)", to, n < 0 ? store_errmsg(dst) : tables[i]);
+			goto out;
+		}
+	}
+	if (store_pg_import_begin(dst->pg) == -1) {
+		errorf(err, errlen, "%s: %s", to, store_errmsg(dst));
+		goto out;
+	}
+	in_tx = 1;
+	ctx.to = dst;
+	for (i = 0; i < STORE_COPY_N_TABLES; i++) {
+		ctx.table = tables[i];
+		if (store_sqlite_export(src->lite, tables[i], copy_row, &ctx) == -1) {
+			errorf(err, errlen, "copying %s: %s", tables[i],
+			    strcmp(store_errmsg(dst), "no error") != 0 ? store_errmsg(dst) :
+			    store_errmsg(src));
+			goto out;
+		}
+	}
+	in_tx = 0;
+	if (store_pg_import_end(dst->pg, 1) == -1) {
+		errorf(err, errlen, "%s: %s", to, store_errmsg(dst));
+		goto out;
+	}
+	result = 0;
+	for (i = 0; i < STORE_COPY_N_TABLES; i++) {
+		counts[i].from = store_sqlite_count(src->lite, tables[i]);
+		counts[i].to = store_pg_count(dst->pg, tables[i]);
+		if (counts[i].from < 0 || counts[i].from != counts[i].to) {
+			errorf(err, errlen, "%s: %lld rows in %s, %lld in the copy", tables[i],
+			    (long long)counts[i].from, from, (long long)counts[i].to);
+			result = -1;
+		}
+	}
+out:
+	if (in_tx)
+		(void)store_pg_import_end(dst->pg, 0);
+	store_close(src);
+	store_close(dst);
+	return result;
 }
 
 /* --- what the drivers hand out ------------------------------------------- */

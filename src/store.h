@@ -348,10 +348,38 @@ enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const s
 
 void store_crl_free(struct store_crl *c);
 
+/*
+ * The issuer key ID of the newest certificate recorded with one into out:
+ * STORE_OK, or STORE_NOT_FOUND when there is none. (scepd -t compares it with
+ * the node's CA: nodes sharing a database must share the CA.)
+ */
+enum store_rc store_newest_issuer(struct store *st, char out[41]);
+
 /* Calls fn for every certificate, newest first; stops and returns fn's non-zero result. */
 int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, void *), void *arg);
 
 void store_cert_free(struct store_cert *c);
+
+/* --- copying a store (scepctl store migrate) ------------------------------ */
+
+/* The tables a copy carries, in the order it copies them. */
+#define STORE_COPY_TABLES { "certificates", "requests", "challenges", "admin_users", "crls" }
+#define STORE_COPY_N_TABLES 5
+
+struct store_copy_count {
+	const char *table;
+	int64_t from, to;         /* rows in the source, and in the copy afterwards */
+};
+
+/*
+ * Copies every row of the SQLite store at from (certificates, requests with
+ * their waiting CSRs and envelopes, one-time password hashes, accounts, CRLs)
+ * into the PostgreSQL store at to, which must be empty, in one transaction;
+ * then counts both sides into counts[STORE_COPY_N_TABLES]. 0 when every count
+ * matches, or -1 with a reason in err (nothing is kept in to then).
+ */
+int store_copy(const char *from, const char *to, struct store_copy_count *counts,
+    char *err, size_t errlen);
 
 /* --- pool of handles for request threads ---------------------------------- */
 

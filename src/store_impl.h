@@ -71,9 +71,34 @@ int64_t store_##D##_crl_next_number(struct H *st, const char *issuer_key_id); \
 enum store_rc store_##D##_crl_put(struct H *st, const char *issuer_key_id, \
     const struct store_crl *c); \
 int store_##D##_cert_foreach(struct H *st, int (*fn)(const struct store_cert *, void *), \
-    void *arg);
+    void *arg); \
+enum store_rc store_##D##_newest_issuer(struct H *st, char out[41]);
 
 STORE_DRIVER_DECLARE(sqlite, store_sqlite)
 STORE_DRIVER_DECLARE(pg, store_pg)
+
+/* One column of a row being copied: SQL NULL, an integer, text or bytes. */
+struct store_value {
+	const char *name;
+	char type;                /* 'n', 'i', 't' or 'b' */
+	int64_t i;
+	const char *text;
+	const void *blob;
+	size_t len;
+};
+
+/* Rows of table (one of STORE_COPY_TABLES) in the SQLite store, or -1. */
+int64_t store_sqlite_count(struct store_sqlite *st, const char *table);
+/* Calls fn with every row of table; 0, or -1 (errmsg set, or fn failed). */
+int store_sqlite_export(struct store_sqlite *st, const char *table,
+    int (*fn)(const struct store_value *cols, size_t n, void *arg), void *arg);
+int64_t store_pg_count(struct store_pg *st, const char *table);
+/* Starts the copy's transaction; 0 or -1. */
+int store_pg_import_begin(struct store_pg *st);
+/* Inserts one row into table (inside the copy's transaction); 0 or -1. */
+int store_pg_import_row(struct store_pg *st, const char *table, const struct store_value *cols,
+    size_t n);
+/* Sets the sequences after the rows, then commits (end 1) or rolls back (end 0); 0 or -1. */
+int store_pg_import_end(struct store_pg *st, int commit);
 
 #endif

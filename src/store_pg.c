@@ -80,6 +80,7 @@ enum pg_stmt {
 	P_USER_LIST,
 	P_SCHEMA_VERSION,
 	P_PING,
+	P_NEWEST_ISSUER,
 	P_COUNT
 };
 
@@ -195,6 +196,9 @@ static const char *const pg_sql[P_COUNT] = {
 	[P_USER_LIST] = "SELECT " USER_COLS " FROM admin_users ORDER BY lower(name)",
 	[P_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM scepd_schema",
 	[P_PING] = "SELECT 1",
+	[P_NEWEST_ISSUER] =
+	    "SELECT issuer_key_id FROM certificates WHERE issuer_key_id IS NOT NULL"
+	    " ORDER BY issued_at DESC, serial LIMIT 1",
 };
 
 struct store_pg {
@@ -1843,4 +1847,187 @@ enum store_rc store_pg_crl_put(struct store_pg *st, const char *issuer_key_id,
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+enum store_rc store_pg_newest_issuer(struct store_pg *st, char out[41])
+{
+	enum store_rc result = STORE_ERROR;
+	PGresult *res;
+
+	out[0] = '\0';
+	if ((res = pg_run(st, P_NEWEST_ISSUER, "reading the newest certificate's issuer", NULL,
+	    0)) == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (copy_field(out, 41, col_text(res, 0, 0)) == -1) {
+		set_err(st, "a certificate has an oversized issuer key ID");
+		goto out;
+	}
+	result = STORE_OK;
+out:
+	PQclear(res);
+	return result;
+}
+
+/* --- copying (scepctl store migrate) --------------------------------------- */
+
+static int copy_table_known(const char *table)
+{
+	static const char *const tables[] = STORE_COPY_TABLES;
+	size_t i;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (strcmp(tables[i], table) == 0)
+			return 1;
+	return 0;
+}
+
+/* Runs sql (made of known table and column names) with text or binary parameters. */
+static PGresult *pg_params(struct store_pg *st, const char *sql, const char *what,
+    int n, const char *const *values, const int *lengths, const int *formats)
+{
+	PGresult *res;
+	ExecStatusType rc;
+	const char *state;
+
+	st->sqlstate[0] = '\0';
+	res = PQexecParams(st->conn, sql, n, NULL, values, lengths, formats, 1);
+	rc = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK) {
+		state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		snprintf(st->sqlstate, sizeof(st->sqlstate), "%s", state != NULL ? state : "");
+		pg_err(st, what, res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int64_t store_pg_count(struct store_pg *st, const char *table)
+{
+	PGresult *res;
+	char *sql;
+	int64_t result = -1;
+
+	if (!copy_table_known(table)) {
+		set_err(st, "no table %s to count", table);
+		return -1;
+	}
+	sql = xasprintf("SELECT count(*) FROM %s", table);
+	if ((res = pg_params(st, sql, "counting rows", 0, NULL, NULL, NULL)) != NULL) {
+		result = PQntuples(res) == 1 ? col_int(res, 0, 0) : -1;
+		PQclear(res);
+	}
+	free(sql);
+	return result;
+}
+
+int store_pg_import_begin(struct store_pg *st)
+{
+	return tx_begin(st);
+}
+
+/* Column names come from the SQLite store's own schema: letters, digits, '_'. */
+static int column_name_ok(const char *name)
+{
+	size_t i;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) > 63)
+		return 0;
+	for (i = 0; name[i] != '\0'; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		    name[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int store_pg_import_row(struct store_pg *st, const char *table, const struct store_value *cols,
+    size_t n)
+{
+	const char **values = NULL;
+	int *lengths = NULL, *formats = NULL;
+	char (*ints)[24] = NULL;
+	char *sql = NULL, *names = NULL, *params = NULL, *tmp;
+	PGresult *res = NULL;
+	int result = -1;
+	size_t i;
+
+	if (!copy_table_known(table) || n == 0) {
+		set_err(st, "no table %s to copy into", table);
+		goto out;
+	}
+	values = xcalloc(n, sizeof(*values));
+	lengths = xcalloc(n, sizeof(*lengths));
+	formats = xcalloc(n, sizeof(*formats));
+	ints = xcalloc(n, sizeof(*ints));
+	names = xstrdup("");
+	params = xstrdup("");
+	for (i = 0; i < n; i++) {
+		if (!column_name_ok(cols[i].name)) {
+			set_err(st, "%s: a column has an unexpected name", table);
+			goto out;
+		}
+		tmp = xasprintf("%s%s%s", names, i > 0 ? ", " : "", cols[i].name);
+		free(names);
+		names = tmp;
+		tmp = xasprintf("%s%s$%zu", params, i > 0 ? ", " : "", i + 1);
+		free(params);
+		params = tmp;
+		switch (cols[i].type) {
+		case 'i':
+			snprintf(ints[i], sizeof(ints[i]), "%lld", (long long)cols[i].i);
+			values[i] = ints[i];
+			break;
+		case 't':
+			values[i] = cols[i].text;
+			break;
+		case 'b':
+			values[i] = cols[i].blob != NULL ? cols[i].blob : "";
+			lengths[i] = (int)cols[i].len;
+			formats[i] = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	sql = xasprintf("INSERT INTO %s (%s) VALUES (%s)", table, names, params);
+	if ((res = pg_params(st, sql, table, (int)n, values, lengths, formats)) == NULL)
+		goto out;
+	result = 0;
+out:
+	PQclear(res);
+	free(values);
+	free(lengths);
+	free(formats);
+	free(ints);
+	free(names);
+	free(params);
+	free(sql);
+	return result;
+}
+
+int store_pg_import_end(struct store_pg *st, int commit)
+{
+	PGresult *res;
+
+	if (!commit) {
+		tx_rollback(st);
+		return 0;
+	}
+	/* requests.id was copied: the next one made here follows the highest. */
+	if ((res = pg_params(st, "SELECT setval(pg_get_serial_sequence('requests', 'id'),"
+	    " coalesce((SELECT max(id) FROM requests), 0) + 1, false)", "setting the request IDs",
+	    0, NULL, NULL, NULL)) == NULL) {
+		tx_rollback(st);
+		return -1;
+	}
+	PQclear(res);
+	if (tx_commit(st) == -1) {
+		tx_rollback(st);
+		return -1;
+	}
+	return 0;
 }

@@ -65,6 +65,7 @@ enum stmt_id {
 	Q_USER_INSERT,
 	Q_USER_GET,
 	Q_USER_DELETE,
+	Q_NEWEST_ISSUER,
 	Q_COUNT
 };
 
@@ -176,6 +177,9 @@ static const char *const stmt_sql[Q_COUNT] = {
 	    " enroll, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM admin_users WHERE name = ?1",
 	[Q_USER_DELETE] = "DELETE FROM admin_users WHERE name = ?1",
+	[Q_NEWEST_ISSUER] =
+	    "SELECT issuer_key_id FROM certificates WHERE issuer_key_id IS NOT NULL"
+	    " ORDER BY issued_at DESC, serial LIMIT 1",
 };
 
 static int copy_field(char *dst, size_t dstlen, const unsigned char *src);
@@ -1897,4 +1901,122 @@ int store_sqlite_reset(struct store_sqlite *st)
 	}
 	st->errmsg[0] = '\0';
 	return 0;
+}
+
+enum store_rc store_sqlite_newest_issuer(struct store_sqlite *st, char out[41])
+{
+	enum store_rc result = STORE_ERROR;
+	sqlite3_stmt *s;
+	int rc;
+
+	out[0] = '\0';
+	if ((s = stmt_get(st, Q_NEWEST_ISSUER)) == NULL)
+		goto out;
+	if ((rc = step_row(st, s, "reading the newest certificate's issuer")) <= 0) {
+		if (rc == 0)
+			result = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (copy_field(out, 41, sqlite3_column_text(s, 0)) == -1) {
+		set_err(st, "a certificate has an oversized issuer key ID");
+		goto out;
+	}
+	result = STORE_OK;
+out:
+	stmt_done(s);
+	return result;
+}
+
+/* --- copying (scepctl store migrate) --------------------------------------- */
+
+/* 1 when table is one a copy carries (its name goes into SQL text). */
+static int copy_table_known(const char *table)
+{
+	static const char *const tables[] = STORE_COPY_TABLES;
+	size_t i;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (strcmp(tables[i], table) == 0)
+			return 1;
+	return 0;
+}
+
+int64_t store_sqlite_count(struct store_sqlite *st, const char *table)
+{
+	sqlite3_stmt *s = NULL;
+	char *sql = NULL;
+	int64_t result = -1;
+
+	if (!copy_table_known(table)) {
+		set_err(st, "no table %s to count", table);
+		goto out;
+	}
+	sql = xasprintf("SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		db_err(st, "counting rows");
+		goto out;
+	}
+	result = sqlite3_column_int64(s, 0);
+out:
+	sqlite3_finalize(s);
+	free(sql);
+	return result;
+}
+
+int store_sqlite_export(struct store_sqlite *st, const char *table,
+    int (*fn)(const struct store_value *cols, size_t n, void *arg), void *arg)
+{
+	struct store_value *cols = NULL;
+	sqlite3_stmt *s = NULL;
+	char *sql = NULL;
+	int i, n, rc, result = -1;
+
+	if (!copy_table_known(table)) {
+		set_err(st, "no table %s to copy", table);
+		goto out;
+	}
+	sql = xasprintf("SELECT * FROM %s ORDER BY rowid", table);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "reading rows");
+		goto out;
+	}
+	n = sqlite3_column_count(s);
+	cols = xcalloc((size_t)n, sizeof(*cols));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (i = 0; i < n; i++) {
+			memset(&cols[i], 0, sizeof(cols[i]));
+			cols[i].name = sqlite3_column_name(s, i);
+			switch (sqlite3_column_type(s, i)) {
+			case SQLITE_NULL:
+				cols[i].type = 'n';
+				break;
+			case SQLITE_INTEGER:
+				cols[i].type = 'i';
+				cols[i].i = sqlite3_column_int64(s, i);
+				break;
+			case SQLITE_BLOB:
+				cols[i].type = 'b';
+				cols[i].blob = sqlite3_column_blob(s, i);
+				cols[i].len = (size_t)sqlite3_column_bytes(s, i);
+				break;
+			default:
+				cols[i].type = 't';
+				cols[i].text = (const char *)sqlite3_column_text(s, i);
+				break;
+			}
+		}
+		if (fn(cols, (size_t)n, arg) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "reading rows");
+		goto out;
+	}
+	result = 0;
+out:
+	free(cols);
+	sqlite3_finalize(s);
+	free(sql);
+	return result;
 }

@@ -111,3 +111,10 @@ pg_use() {
 	t=$(grep -Ev '^[[:space:]]*database[[:space:]]*=' "$f") || return 1
 	{ printf '%s\n' "$t"; printf 'database = "%s";\n' "$2"; } >"$f"
 }
+
+# pg_createdb NAME: another empty database on the server; prints its URI
+pg_createdb() {
+	_pg_as "$PG_BIN/psql" -qX -h "$PG_DIR" -p "$PG_PORT" -U scepd -d postgres \
+	    -c "CREATE DATABASE $1" >/dev/null 2>&1 || return 1
+	printf 'postgresql:///%s?host=%s&port=%s&user=scepd' "$1" "$PG_DIR" "$PG_PORT"
+}

@@ -16,7 +16,11 @@
 #   - a certificate revoked through A's scepctl is in the CRL C serves;
 #   - PostgreSQL stopped: FAILURE replies (no crash), /healthz 503; started
 #     again: the nodes enroll again by themselves;
-#   - a URI with a password is refused (it belongs in a passfile).
+#   - a URI with a password is refused (it belongs in a passfile);
+#   - scepd -t warns when the database's CA is not the node's;
+#   - scepctl store migrate --to postgresql copies a SQLite store (counts on
+#     both sides; a request sent again and a spare one-time password work on
+#     the copy; a second copy into it is refused).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_lifecycle.sh"
@@ -223,6 +227,67 @@ pg_use "$T/pw" "postgresql://scepd:secret@localhost/scepd"
 out=$("$SCEPCTL_BIN" -f "$T/pw/scepd.conf" cert list 2>&1)
 like "$out" 'carries a password' "a database URI with a password is refused"
 unlike "$out" 'secret' "the refusal does not repeat the password"
+
+# --- scepd -t: warns when the database's CA is not the node's
+out=$("$SCEPD_BIN" -t -f "$T/a/scepd.conf" 2>&1)
+rc=$?
+is "$rc" 0 "scepd -t passes on node A"
+unlike "$out" 'warning' "scepd -t: no warning when the node has the database's CA"
+init_scepd "$T/other" || bail "scepctl init (another CA)"
+pg_use "$T/other" "$PG_URI"
+out=$("$SCEPD_BIN" -t -f "$T/other/scepd.conf" 2>&1)
+rc=$?
+is "$rc" 0 "scepd -t still passes on a node with another CA"
+like "$out" "warning: the database's newest certificate was issued by CA key [0-9A-F]{40}, but this node's CA" \
+	"scepd -t warns that the database's CA differs from the node's"
+
+# --- scepctl store migrate: a SQLite store copied into PostgreSQL
+init_scepd "$T/lite" || bail "scepctl init (SQLite)"
+run_scepd "$T/lite" || bail "the SQLite node starts"
+LITE_PID=$SCEPD_PID
+self_signed "$T/mig.key" "$T/mig.crt" pg-migrated
+new_csr_pw "$T/mig.key" "$T/mig.csr" pg-migrated "$(new_otp)"
+"$SCEP_SEND" --type pkcsreq --signer-cert "$T/mig.crt" --signer-key "$T/mig.key" \
+    --recipient "$T/lite/ra-enc.crt" --csr "$T/mig.csr" --out "$T/mig.der" >/dev/null 2>>"$T/scep_send.err"
+post_pki "$T/mig.der" "$T/mig-1.rep" >/dev/null
+is "$(status_of "$T/mig-1.rep")" 0/ "the SQLite node issues a certificate"
+spare=$(new_otp)
+new_otp >/dev/null
+printf 'Secret-pw-1\n' | scepctl_cmd user add alice >/dev/null 2>&1
+scepctl_cmd crl --out "$T/lite.crl" >/dev/null 2>&1
+SCEPD_PID=$LITE_PID SCEPD_LOG=$T/lite/scepd.log
+stop_scepd
+URI2=$(pg_createdb scepd_migrated) || bail "a second database"
+out=$("$SCEPCTL_BIN" -f "$T/lite/scepd.conf" store migrate --to postgresql "$URI2" 2>&1)
+rc=$?
+is "$rc" 0 "scepctl store migrate --to postgresql succeeds"
+like "$out" 'every count matches' "it says the counts match"
+for t in certificates requests challenges admin_users crls; do
+	want=$(python3 -c 'import sqlite3, sys
+print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("SELECT count(*) FROM " + sys.argv[2]).fetchone()[0])' "$T/lite/scepd.db" "$t")
+	got=$(_pg_as "$PG_BIN/psql" -qAtX -h "$PG_DIR" -p "$PG_PORT" -U scepd -d scepd_migrated -c "SELECT count(*) FROM $t")
+	if [ "$want" -gt 0 ] && [ "$want" = "$got" ]; then pass "store migrate: $t, $got rows on both sides"
+	else fail "store migrate: $t, the same rows on both sides" "SQLite $want, PostgreSQL $got"; fi
+done
+out=$("$SCEPCTL_BIN" -f "$T/lite/scepd.conf" store migrate --to postgresql "$URI2" 2>&1)
+isnt "$?" 0 "a second migrate into the same database is refused"
+like "$out" 'not empty' "because the database is not empty"
+pg_use "$T/lite" "$URI2"
+run_scepd "$T/lite" || bail "the node starts on the migrated database"
+LITE_PID=$SCEPD_PID
+post_pki "$T/mig.der" "$T/mig-2.rep" >/dev/null
+reply_open "$T/mig-1.rep" "$T/mig.key" "$T/mig-1.p7" && p7_first_cert "$T/mig-1.p7" "$T/mig-1.pem"
+reply_open "$T/mig-2.rep" "$T/mig.key" "$T/mig-2.p7" && p7_first_cert "$T/mig-2.p7" "$T/mig-2.pem"
+check "after the migration, the request sent again gets the same certificate" same_cert "$T/mig-1.pem" "$T/mig-2.pem"
+self_signed "$T/mig2.key" "$T/mig2.crt" pg-migrated-2
+new_csr_pw "$T/mig2.key" "$T/mig2.csr" pg-migrated-2 "$spare"
+"$SCEP_SEND" --type pkcsreq --signer-cert "$T/mig2.crt" --signer-key "$T/mig2.key" \
+    --recipient "$T/lite/ra-enc.crt" --csr "$T/mig2.csr" --out "$T/mig2.der" >/dev/null 2>>"$T/scep_send.err"
+post_pki "$T/mig2.der" "$T/mig2.rep" >/dev/null
+is "$(status_of "$T/mig2.rep")" 0/ "a one-time password made before the migration works after it"
+like "$(scepctl_cmd user list 2>&1)" 'alice' "the account was copied"
+SCEPD_PID=$LITE_PID SCEPD_LOG=$T/lite/scepd.log
+stop_scepd
 
 for n in a b c; do
 	SCEPD_PID=${PID[$n]}; SCEPD_LOG=$T/$n/scepd.log

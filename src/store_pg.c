@@ -293,6 +293,42 @@ out:
 	return result;
 }
 
+/* 1 when res is a successful result. */
+static int pg_ok(const PGresult *res)
+{
+	return res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK);
+}
+
+/*
+ * One attempt at prepared statement id: its result (maybe a failed one), or
+ * NULL when the connection or the PREPARE failed (errmsg set; nothing ran).
+ */
+static PGresult *pg_attempt(struct store_pg *st, enum pg_stmt id, int n,
+    const char *const *values, const int *lengths, const int *formats)
+{
+	PGresult *res;
+	char name[16];
+
+	if (pg_connected(st) == -1 || pg_prepare(st, id) == -1)
+		return NULL;
+	snprintf(name, sizeof(name), "scepd_%d", (int)id);
+	if ((res = PQexecPrepared(st->conn, name, n, values, lengths, formats, 1)) == NULL)
+		pg_err(st, "sending a statement", PQerrorMessage(st->conn));
+	return res;
+}
+
+/*
+ * A pooled connection that died while idle (the server restarted) is found out
+ * by the first statement sent on it. Outside a transaction, a failed PREPARE
+ * or read is tried again on a new connection; a write is not: it may have run.
+ */
+static int pg_retry(const struct store_pg *st, enum pg_stmt id, const PGresult *res)
+{
+	return !st->in_tx && PQstatus(st->conn) == CONNECTION_BAD &&
+	    (res == NULL || strncmp(pg_sql[id], "SELECT", 6) == 0);
+}
+
 /*
  * Runs prepared statement id with b[0..n-1] bound, asking for binary results.
  * The result (PQclear it), or NULL with errmsg and sqlstate set. affected
@@ -303,10 +339,9 @@ static PGresult *pg_run(struct store_pg *st, enum pg_stmt id, const char *what,
 {
 	const char *values[PG_MAX_PARAMS];
 	int lengths[PG_MAX_PARAMS], formats[PG_MAX_PARAMS];
-	char ints[PG_MAX_PARAMS][24], name[16];
+	char ints[PG_MAX_PARAMS][24];
 	PGresult *res = NULL, *result = NULL;
 	const char *state;
-	ExecStatusType rc;
 	size_t i;
 
 	st->sqlstate[0] = '\0';
@@ -315,10 +350,6 @@ static PGresult *pg_run(struct store_pg *st, enum pg_stmt id, const char *what,
 		set_err(st, "%s: too many parameters", what);
 		goto out;
 	}
-	if (pg_connected(st) == -1)
-		goto out;
-	if (pg_prepare(st, id) == -1)
-		goto out;
 	for (i = 0; i < n; i++) {
 		values[i] = NULL;
 		lengths[i] = 0;
@@ -342,14 +373,17 @@ static PGresult *pg_run(struct store_pg *st, enum pg_stmt id, const char *what,
 			break;
 		}
 	}
-	snprintf(name, sizeof(name), "scepd_%d", (int)id);
-	res = PQexecPrepared(st->conn, name, (int)n, values, lengths, formats, 1);
-	rc = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK) {
-		state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	res = pg_attempt(st, id, (int)n, values, lengths, formats);
+	if (!pg_ok(res) && pg_retry(st, id, res)) {
+		PQclear(res);
+		res = pg_attempt(st, id, (int)n, values, lengths, formats);
+	}
+	if (res == NULL)
+		goto out;       /* errmsg set by pg_connected or pg_prepare */
+	if (!pg_ok(res)) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		snprintf(st->sqlstate, sizeof(st->sqlstate), "%s", state != NULL ? state : "");
-		pg_err(st, what, res != NULL ? PQresultErrorMessage(res) :
-		    PQerrorMessage(st->conn));
+		pg_err(st, what, PQresultErrorMessage(res));
 		goto out;
 	}
 	st->affected = strtol(PQcmdTuples(res), NULL, 10);
@@ -489,7 +523,10 @@ static int tx_begin(struct store_pg *st)
 {
 	if (pg_connected(st) == -1)
 		return -1;
-	if (pg_simple(st, "BEGIN", "starting a transaction") == -1)
+	/* BEGIN on a connection that died while idle: once more on a new one. */
+	if (pg_simple(st, "BEGIN", "starting a transaction") == -1 &&
+	    (PQstatus(st->conn) != CONNECTION_BAD || pg_connected(st) == -1 ||
+	    pg_simple(st, "BEGIN", "starting a transaction") == -1))
 		return -1;
 	st->in_tx = 1;
 	return 0;

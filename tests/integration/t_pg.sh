@@ -15,7 +15,8 @@
 #     collected through C;
 #   - a certificate revoked through A's scepctl is in the CRL C serves;
 #   - PostgreSQL stopped: FAILURE replies (no crash), /healthz 503; started
-#     again: the nodes enroll again by themselves;
+#     again: the nodes enroll again by themselves; restarted while the nodes
+#     are idle: the first request through each node is issued;
 #   - a URI with a password is refused (it belongs in a passfile);
 #   - scepd -t warns when the database's CA is not the node's;
 #   - scepctl store migrate --to postgresql copies a SQLite store (counts on
@@ -198,6 +199,22 @@ new_csr_pw "$T/down.key" "$T/down2.csr" pg-down "$(otp a)"
     --recipient "$T/a/ra-enc.crt" --csr "$T/down2.csr" --out "$T/down2.der" >/dev/null 2>>"$T/scep_send.err"
 post_pki "$T/down2.der" "$T/down2.rep" "${URL[b]}" >/dev/null
 is "$(status_of "$T/down2.rep")" 0/ "with the database back, a new request is issued (no node restarted)"
+
+# --- PostgreSQL restarted while the nodes are idle: the next request is served
+# (a pooled connection found dead is made again, not turned into a FAILURE)
+for n in a b c; do
+	self_signed "$T/idle-$n.key" "$T/idle-$n.crt" "pg-idle-$n"
+	new_csr_pw "$T/idle-$n.key" "$T/idle-$n.csr" "pg-idle-$n" "$(otp a)"
+	"$SCEP_SEND" --type pkcsreq --signer-cert "$T/idle-$n.crt" --signer-key "$T/idle-$n.key" \
+	    --recipient "$T/a/ra-enc.crt" --csr "$T/idle-$n.csr" --out "$T/idle-$n.der" \
+	    >/dev/null 2>>"$T/scep_send.err"
+done
+pg_halt "$T/pg" && pg_resume "$T/pg"
+pass "PostgreSQL restarted while the nodes are idle"
+for n in a b c; do
+	post_pki "$T/idle-$n.der" "$T/idle-$n.rep" "${URL[$n]}" >/dev/null
+	is "$(status_of "$T/idle-$n.rep")" 0/ "node $n: the first request after the restart is issued"
+done
 
 # --- approval: pending on A, approved with scepctl on B, collected through C
 for n in a b c; do

@@ -4,8 +4,10 @@
  * four pages (text as real NDES sends it, ndes.md 1.3-1.6, encoded UTF-16LE
  * with a byte-order mark), the sign-in state machine (Basic in one request;
  * NTLM NEGOTIATE -> CHALLENGE -> AUTHENTICATE on one keep-alive connection,
- * under the NTLM or Negotiate scheme, raw or SPNEGO-wrapped), the account
- * hashes, and the per-address limit on failed sign-ins. Message parsing is
+ * under the NTLM or Negotiate scheme, raw or SPNEGO-wrapped; Kerberos under
+ * Negotiate, whose tokens it hands to krbauth.c and whose principal it maps
+ * to an account or the admin.kerberos_realm rule), the account hashes, and
+ * the per-address limit on failed sign-ins. Message parsing is
  * in ntlm.c, spnego.c and httpauth.c; passwords are made by challenge.c and
  * kept by store.c. It holds no key; the CA certificate is read for its
  * thumbprint only.
@@ -27,6 +29,7 @@
 #include "base64.h"
 #include "httpauth.h"
 #include "httpd.h"
+#include "krbauth.h"
 #include "log.h"
 #include "ntlm.h"
 #include "ratelimit.h"
@@ -37,6 +40,7 @@
 #define ADMIN_OP "mscep_admin"
 #define ADMIN_RATELIMIT_ENTRIES 4096
 #define CT_HTML "text/html"
+#define ADMIN_KRB5_RCACHE "admin-krb5.rcache"   /* in state_dir: Kerberos replay cache */
 
 struct admin {
 	const struct config *cfg;
@@ -47,6 +51,7 @@ struct admin {
 	char nb_domain[16], nb_computer[16];
 	char dns_domain[256], dns_computer[256];
 	char basic_header[320];       /* Basic realm="..." */
+	struct krbauth *krb;          /* Kerberos acceptor (admin.keytab), or NULL */
 };
 
 /* The sign-in state of one keep-alive connection. */
@@ -57,6 +62,7 @@ struct admin_conn {
 	unsigned char challenge[NTLM_CHALLENGE_LEN];
 	uint32_t flags;               /* the CHALLENGE's flags */
 	char user[STORE_USER_NAME_MAX + 1]; /* signed in with NTLM on this connection */
+	struct krbauth_ctx *krb;      /* a GSS-API exchange that continues on this connection */
 };
 
 /* --- pages ---------------------------------------------------------------- */
@@ -101,19 +107,47 @@ static const char page_permission[] =
     "<P> You do not have sufficient permission to enroll with SCEP.  Please contact your "
     "system administrator. </P> ";
 
+/*
+ * s with & < > " ' as HTML character references (malloc'd): a static password
+ * is the administrator's text and must not become markup on the page.
+ */
+static char *html_escape(const char *s)
+{
+	size_t n = 1, i;
+	char *out, *p;
+
+	for (i = 0; s[i] != '\0'; i++)
+		n += strchr("&<>\"'", s[i]) != NULL ? 6 : 1;
+	out = p = xmalloc(n);
+	for (i = 0; s[i] != '\0'; i++) {
+		switch (s[i]) {
+		case '&': memcpy(p, "&amp;", 5); p += 5; break;
+		case '<': memcpy(p, "&lt;", 4); p += 4; break;
+		case '>': memcpy(p, "&gt;", 4); p += 4; break;
+		case '"': memcpy(p, "&quot;", 6); p += 6; break;
+		case '\'': memcpy(p, "&#39;", 5); p += 5; break;
+		default: *p++ = s[i]; break;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
 char *admin_page_text(enum admin_page which, const char *thumbprint, const char *password,
     unsigned validity_minutes)
 {
-	char *info = NULL, *once = NULL, *text = NULL;
+	char *info = NULL, *once = NULL, *text = NULL, *shown = NULL;
 
 	switch (which) {
 	case ADMIN_PAGE_PASSWORD:
-		info = xasprintf(page_info, thumbprint, password);
+		shown = html_escape(password);
+		info = xasprintf(page_info, thumbprint, shown);
 		once = xasprintf(page_once, validity_minutes);
 		text = xasprintf("%s%s%s%s", page_head, info, once, page_tail);
 		break;
 	case ADMIN_PAGE_STATIC:
-		info = xasprintf(page_info, thumbprint, password);
+		shown = html_escape(password);
+		info = xasprintf(page_info, thumbprint, shown);
 		text = xasprintf("%s%s%s%s", page_head, info, page_static, page_tail);
 		break;
 	case ADMIN_PAGE_CACHE_FULL:
@@ -125,6 +159,8 @@ char *admin_page_text(enum admin_page which, const char *thumbprint, const char 
 	}
 	if (info != NULL)
 		OPENSSL_clear_free(info, strlen(info));
+	if (shown != NULL)
+		OPENSSL_clear_free(shown, strlen(shown));
 	free(once);
 	return text;
 }
@@ -255,7 +291,7 @@ struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_po
     char *err, size_t errlen)
 {
 	struct admin *a = xcalloc(1, sizeof(*a)), *result = NULL;
-	char host[256];
+	char host[256], why[400], *rcache = NULL;
 	const char *dot;
 	size_t i;
 
@@ -287,9 +323,17 @@ struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_po
 		for (i = 0; cfg->admin_domain[i] != '\0' && i < sizeof(a->dns_domain) - 1; i++)
 			a->dns_domain[i] = (char)tolower((unsigned char)cfg->admin_domain[i]);
 	snprintf(a->basic_header, sizeof(a->basic_header), "Basic realm=\"%s\"", cfg->admin_realm);
+	if (cfg->admin_keytab != NULL) {
+		rcache = xasprintf("%s/%s", cfg->state_dir, ADMIN_KRB5_RCACHE);
+		if ((a->krb = krbauth_new(cfg->admin_keytab, rcache, why, sizeof(why))) == NULL) {
+			errorf(err, errlen, "admin.keytab %s: %s", cfg->admin_keytab, why);
+			goto out;
+		}
+	}
 	result = a;
 	a = NULL;
 out:
+	free(rcache);
 	admin_free(a);
 	return result;
 }
@@ -300,6 +344,7 @@ void admin_free(struct admin *a)
 		return;
 	if (!a->limiter_shared)
 		ratelimit_free(a->limiter);
+	krbauth_free(a->krb);
 	free(a);
 }
 
@@ -380,8 +425,10 @@ static void unauthorized(struct admin_req *r, const char *token_header, int fail
 		return;
 	}
 	/* Negotiate first, then NTLM, as IIS orders its Windows authentication providers. */
-	httpd_add_header(r->resp, "WWW-Authenticate", "Negotiate");
-	httpd_add_header(r->resp, "WWW-Authenticate", "NTLM");
+	if (r->a->cfg->admin_ntlm || r->a->krb != NULL)
+		httpd_add_header(r->resp, "WWW-Authenticate", "Negotiate");
+	if (r->a->cfg->admin_ntlm)
+		httpd_add_header(r->resp, "WWW-Authenticate", "NTLM");
 	if (r->a->cfg->admin_basic)
 		httpd_add_header(r->resp, "WWW-Authenticate", r->a->basic_header);
 	if (blocked > 0)
@@ -406,34 +453,21 @@ static void send_page(struct admin_req *r, enum admin_page which, const char *pa
 	log_admin(r, 200, event, reason);
 }
 
-/* The page for a signed-in account: password, static password, cache full or permission. */
-static void serve_page(struct admin_req *r, struct store *st, const char *name)
+/* The page for a signed-in name: with enroll, a password; without, the permission page. */
+static void hand_out(struct admin_req *r, struct store *st, int enroll)
 {
 	const struct config *cfg = r->a->cfg;
-	struct store_user u;
 	char password[2 * 32 + 1];
-	enum store_rc rc;
 
-	r->user = name;
-	if ((rc = store_user_get(st, name, &u)) != STORE_OK) {
-		if (rc == STORE_NOT_FOUND) {
-			r->user = NULL;
-			unauthorized(r, NULL, 1, "the account was deleted");
-		} else {
-			log_admin(r, 500, NDES_EVENT_INFO, store_errmsg(st));
-			httpd_text(r->resp, 500, "the store is not available");
-		}
-		return;
-	}
-	if (!u.enroll) {
+	if (!enroll) {
 		send_page(r, ADMIN_PAGE_PERMISSION, NULL, NDES_EVENT_NO_PASSWORD,
 		    "the account has no enroll right: sent the insufficient-permission page");
-		goto out;
+		return;
 	}
 	if (r->mode.use_single_password) {
 		send_page(r, ADMIN_PAGE_STATIC, r->mode.single_password, NDES_EVENT_NONE,
 		    "sent the static password (UseSinglePassword)");
-		goto out;
+		return;
 	}
 	switch (challenge_new(cfg, st, r->profile, now_seconds(), password, sizeof(password))) {
 	case STORE_OK:
@@ -450,7 +484,26 @@ static void serve_page(struct admin_req *r, struct store *st, const char *name)
 		break;
 	}
 	OPENSSL_cleanse(password, sizeof(password));
-out:
+}
+
+/* The page for a signed-in account: password, static password, cache full or permission. */
+static void serve_page(struct admin_req *r, struct store *st, const char *name)
+{
+	struct store_user u;
+	enum store_rc rc;
+
+	r->user = name;
+	if ((rc = store_user_get(st, name, &u)) != STORE_OK) {
+		if (rc == STORE_NOT_FOUND) {
+			r->user = NULL;
+			unauthorized(r, NULL, 1, "the account was deleted");
+		} else {
+			log_admin(r, 500, NDES_EVENT_INFO, store_errmsg(st));
+			httpd_text(r->resp, 500, "the store is not available");
+		}
+		return;
+	}
+	hand_out(r, st, u.enroll);
 	OPENSSL_cleanse(&u, sizeof(u));
 }
 
@@ -621,7 +674,9 @@ static void ntlm_signin(struct admin_req *r, struct store *st, const struct http
 		spnego = 1;
 		if (sp.kind == SPNEGO_INIT && !sp.ntlm_offered) {
 			conn_reset(r->conn);
-			unauthorized(r, NULL, 0, "Negotiate without NTLM (only NTLM is supported)");
+			unauthorized(r, NULL, 0, r->a->krb != NULL ? "Negotiate offers neither "
+			    "NTLM nor Kerberos" : "Negotiate without NTLM (Kerberos needs "
+			    "admin.keytab)");
 			return;
 		}
 		if (sp.kind == SPNEGO_INIT && (!sp.ntlm_first || sp.mech_token == NULL)) {
@@ -655,10 +710,122 @@ static void ntlm_signin(struct admin_req *r, struct store *st, const struct http
 	}
 }
 
+/*
+ * 1 when a Negotiate token is for GSS-API (krbauth.c): a raw Kerberos token;
+ * a NegTokenResp continuing a GSS-API exchange on this connection; or a
+ * NegTokenInit offering Kerberos where NTLM is not the client's first choice
+ * (or is switched off). Everything else is the NTLM path's.
+ */
+static int for_kerberos(const struct admin_req *r, const struct httpauth *h)
+{
+	struct spnego_token sp;
+	char err[256];
+
+	if (r->a->krb == NULL)
+		return 0;
+	if (spnego_is_krb5(h->token, h->token_len))
+		return 1;
+	if (spnego_parse(h->token, h->token_len, &sp, err, sizeof(err)) != 0)
+		return 0;
+	if (sp.kind == SPNEGO_RESP)
+		return r->conn->krb != NULL;
+	return sp.krb5_offered && (!sp.ntlm_first || !r->a->cfg->admin_ntlm);
+}
+
+/*
+ * The account a Kerberos principal signs in as: the account named exactly
+ * after it (alice@EXAMPLE.ORG), else, for a principal of admin.kerberos_realm,
+ * the principal itself with the enroll right. 1 (name, *enroll set), 0 for
+ * none, -1 on a store error.
+ */
+static int kerberos_account(struct store *st, const struct config *cfg, const char *principal,
+    char name[KRBAUTH_MAX_PRINCIPAL], int *enroll)
+{
+	struct store_user u;
+	const char *realm = krbauth_realm(principal);
+	enum store_rc rc = STORE_NOT_FOUND;
+
+	if (admin_valid_user_name(principal))
+		rc = store_user_get(st, principal, &u);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_OK) {
+		snprintf(name, KRBAUTH_MAX_PRINCIPAL, "%s", u.name);
+		*enroll = u.enroll;
+		OPENSSL_cleanse(&u, sizeof(u));
+		return 1;
+	}
+	if (realm != NULL && cfg->admin_kerberos_realm[0] != '\0' &&
+	    strcmp(realm, cfg->admin_kerberos_realm) == 0) {
+		snprintf(name, KRBAUTH_MAX_PRINCIPAL, "%s", principal);
+		*enroll = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Negotiate with Kerberos: GSS-API checks the token; the principal is mapped here. */
+static void kerberos_signin(struct admin_req *r, struct store *st, const struct httpauth *h)
+{
+	char err[512], principal[KRBAUTH_MAX_PRINCIPAL], name[KRBAUTH_MAX_PRINCIPAL];
+	char *hdr = NULL, *b64 = NULL;
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	int enroll = 0, found;
+
+	conn_reset(r->conn);
+	switch (krbauth_accept(r->a->krb, &r->conn->krb, h->token, h->token_len, &out, &out_len,
+	    principal, err, sizeof(err))) {
+	case KRBAUTH_FAIL:
+		unauthorized(r, NULL, 1, err);
+		goto out;
+	case KRBAUTH_CONTINUE:
+		if ((b64 = base64_encode(out, out_len)) == NULL)
+			goto fail;
+		hdr = xasprintf("Negotiate %s", b64);
+		unauthorized(r, hdr, 0, "Kerberos: SPNEGO continues");
+		goto out;
+	case KRBAUTH_DONE:
+		break;
+	}
+	if ((found = kerberos_account(st, r->a->cfg, principal, name, &enroll)) < 0) {
+		log_admin(r, 500, NDES_EVENT_INFO, store_errmsg(st));
+		httpd_text(r->resp, 500, "the store is not available");
+		goto out;
+	}
+	if (found == 0) {
+		snprintf(err, sizeof(err), "Kerberos sign-in as %s: no account of that name, and "
+		    "its realm is not admin.kerberos_realm", principal);
+		unauthorized(r, NULL, 1, err);
+		goto out;
+	}
+	/* The mutual-authentication token (AP-REP in a NegTokenResp) goes with the page. */
+	if (out_len > 0) {
+		if ((b64 = base64_encode(out, out_len)) == NULL)
+			goto fail;
+		hdr = xasprintf("Negotiate %s", b64);
+		httpd_add_header(r->resp, "WWW-Authenticate", hdr);
+	}
+	r->user = name;
+	hand_out(r, st, enroll);
+	goto out;
+fail:
+	log_admin(r, 500, NDES_EVENT_NONE, "cannot encode the Negotiate token");
+	httpd_text(r->resp, 500, "cannot encode the Negotiate token");
+out:
+	free(out);
+	free(b64);
+	free(hdr);
+}
+
 static void conn_free(void *p)
 {
-	if (p != NULL)
-		OPENSSL_clear_free(p, sizeof(struct admin_conn));
+	struct admin_conn *c = p;
+
+	if (c == NULL)
+		return;
+	krbauth_ctx_free(c->krb);
+	OPENSSL_clear_free(c, sizeof(*c));
 }
 
 void admin_handle(struct admin *a, const struct http_request *req, struct http_response *resp)
@@ -681,6 +848,7 @@ void admin_handle_profile(struct admin *a, const char *profile,
 	struct store *st = NULL;
 	char err[256], retry[32];
 	unsigned blocked;
+	int krb;
 
 	memset(&h, 0, sizeof(h));
 	if (!a->cfg->admin_enabled) {
@@ -727,8 +895,20 @@ void admin_handle_profile(struct admin *a, const char *profile,
 		goto out;
 	}
 	r.conn->user[0] = '\0';
+	krb = h.scheme == HTTPAUTH_NEGOTIATE && for_kerberos(&r, &h);
+	if (!krb) {
+		/* a GSS-API exchange left half-way ends with any other token */
+		krbauth_ctx_free(r.conn->krb);
+		r.conn->krb = NULL;
+	}
 	if (h.scheme == HTTPAUTH_BASIC)
 		basic_signin(&r, st, &h);
+	else if (krb)
+		kerberos_signin(&r, st, &h);
+	else if (!a->cfg->admin_ntlm)
+		unauthorized(&r, NULL, 0, a->krb != NULL ? "NTLM sign-in is switched off "
+		    "(admin.ntlm); only Kerberos is accepted" : "NTLM sign-in is switched off "
+		    "(admin.ntlm) and Kerberos is not set up (admin.keytab)");
 	else
 		ntlm_signin(&r, st, &h);
 out:

@@ -4,8 +4,9 @@
  * password, static-password, cache-full and insufficient-permission pages with
  * NDES's bytes (UTF-16LE with a byte-order mark), and their sign-in: NTLMv2
  * under the NTLM and Negotiate schemes (raw or SPNEGO-wrapped, bound to the
- * keep-alive connection) and, when enabled, Basic, against the accounts in
- * the store (scepctl user add). Failed sign-ins are rate-limited per address.
+ * keep-alive connection), Kerberos under Negotiate (admin.keytab, through
+ * GSS-API) and, when enabled, Basic, against the accounts in the store
+ * (scepctl user add). Failed sign-ins are rate-limited per address.
  * Each profile has the same page at its path + /mscep_admin/, handing out
  * passwords valid on that profile only (as each NDES instance has its own).
  */

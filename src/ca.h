@@ -63,6 +63,7 @@ struct ca_request {
 	const ASN1_OBJECT *const *eku;   /* extendedKeyUsage OIDs */
 	size_t n_eku;
 	unsigned validity_days;
+	int64_t not_before, not_after;   /* lab mode's validity override (local backend), or 0 */
 	const char *template_name;       /* profile/template name, NULL when none */
 	/* the CA generation current at now, which the local backend issues under;
 	 * NULL: the signer the backend was built with and crl.url (generation 0) */

@@ -36,11 +36,12 @@
 #include "signer.h"
 #include "subproc.h"
 #include "util.h"
+#include "x509util.h"
 
 #define EXEC_PENDING_STATUS 75          /* EX_TEMPFAIL */
 #define EXEC_MAX_HANDLE 1024            /* a program's pending handle */
 #define EXEC_HANDLE_PREFIX "exec1;"
-#define EXEC_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+#define EXEC_PATH "/usr/local/bin:/usr/bin:/bin"   /* PATH of the programs run */
 
 struct ca_exec {
 	char *program;
@@ -156,21 +157,11 @@ static void text_add_escaped(struct text *t, const unsigned char *p, size_t n)
 	}
 }
 
+/* name as text, "" when it cannot be printed. */
 static char *name_text(const X509_NAME *name)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *s = NULL;
-	long n;
+	char *s = x509util_name_text(name);
 
-	if (bio == NULL)
-		return xstrdup("");
-	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-	    (n = BIO_get_mem_data(bio, &data)) >= 0) {
-		s = xmalloc((size_t)n + 1);
-		memcpy(s, data, (size_t)n);
-		s[n] = '\0';
-	}
-	BIO_free(bio);
 	return s != NULL ? s : xstrdup("");
 }
 
@@ -294,7 +285,7 @@ static void submit_env(struct env *e, const struct ca_request *req)
 {
 	char *s, num[16];
 
-	env_add(e, "PATH", EXEC_PATH + 5);
+	env_add(e, "PATH", EXEC_PATH);
 	env_add(e, "SCEPD_OPERATION", "submit");
 	env_add(e, "SCEPD_TRANSACTION_ID", req->transaction_id);
 	env_add(e, "SCEPD_CLIENT_ADDR", req->client_addr);
@@ -472,7 +463,7 @@ static enum ca_outcome exec_poll(void *impl, const struct ca_poll_request *req,
 	if (strncmp(req->handle, EXEC_HANDLE_PREFIX, strlen(EXEC_HANDLE_PREFIX)) != 0)
 		return ca_set(res, CA_REFUSED, "the pending request was not left by the exec backend");
 	memset(&e, 0, sizeof(e));
-	env_add(&e, "PATH", EXEC_PATH + 5);
+	env_add(&e, "PATH", EXEC_PATH);
 	env_add(&e, "SCEPD_OPERATION", "poll");
 	env_add(&e, "SCEPD_TRANSACTION_ID", req->transaction_id);
 	env_add(&e, "SCEPD_CLIENT_ADDR", req->client_addr);

@@ -56,6 +56,8 @@ static enum ca_outcome local_submit(void *impl, const struct ca_request *req,
 	ir.eku = req->eku;
 	ir.n_eku = req->n_eku;
 	ir.validity_days = req->validity_days;
+	ir.not_before = req->not_before;
+	ir.not_after = req->not_after;
 	ir.now = req->now;
 	ir.crl_url = is->crl_url != NULL && is->crl_url[0] != '\0' ? is->crl_url : NULL;
 	err[0] = '\0';

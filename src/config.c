@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "lab.h"
 #include "util.h"
 
 /* A configuration file larger than this is refused unread. */
@@ -94,6 +95,7 @@ static const struct cf_group cf_groups[] = {
 	{ "ca", 0, "The issuing CA certificate and its key." },
 	{ "ra", 1, "RA certificates and keys (as NDES has a signing and an encryption "
 	    "certificate); when the group is absent the CA acts as RA." },
+	{ "signer", 0, "The signer process: the only one that loads the CA and RA keys." },
 	{ "scep", 0, "SCEP protocol: capabilities announced and algorithms accepted." },
 	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
 	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
@@ -106,6 +108,8 @@ static const struct cf_group cf_groups[] = {
 	    "a program." },
 	{ "log", 0, "Event log and access log." },
 	{ "monitor", 0, "The /metrics and /healthz pages and certificate expiry warnings." },
+	{ "lab", 0, "Lab mode, for testing SCEP clients and MDM profiles: scripted outcomes, "
+	    "recorded exchanges and the /lab/ page. Never on a production server." },
 };
 #define N_GROUPS (sizeof(cf_groups) / sizeof(cf_groups[0]))
 
@@ -271,6 +275,11 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "for good; unset: it stays root (warned at start).") \
 	X("group", CF_STRING, group, .def_str = NULL, \
 	    .desc = "Group to run as with user; default: the user's primary group.") \
+	X("trusted_ra", CF_WORDS, trusted_ra, CF_COUNT(n_trusted_ra), \
+	    .max_items = CONFIG_MAX_LIST, .min = 0, \
+	    .desc = "RA certificates (PEM files, relative to state_dir) whose signed " \
+	    "PKCSReq needs no challenge: a front scepd vouches for the device. Each must " \
+	    "be issued by this server's CA and be valid.") \
 	X("SignatureTemplate", CF_STRING, signature_template, .def_str = "default", \
 	    .desc = "Template for requests whose key usage is signature only (NDES: " \
 	    "same name).") \
@@ -343,6 +352,12 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "RA encryption certificate (keyEncipherment): clients encrypt " \
 	    "requests to it; may be the same file as ra.sign_cert.") \
 	X("ra.enc_key", CF_PATH, ra_enc_key, .desc = "Private key of ra.enc_cert.") \
+	X("signer.process", CF_BOOL, signer_process, .def_num = 1, \
+	    .desc = "Keep the CA and RA private keys in a separate signer process " \
+	    "(no network, seccomp); off: in scepd itself, for debugging and comparison.") \
+	X("signer.workers", CF_UINT, signer_workers, .min = 1, .max = 64, .def_num = 4, \
+	    .desc = "Signer processes working at once (each answers one request at a " \
+	    "time); read at start only.") \
 	X("scep.capabilities", CF_WORDS, caps, CF_COUNT(n_caps), \
 	    .max_items = CONFIG_MAX_CAPS, .choices = cf_caps_known, .def_list = cf_def_caps, \
 	    .desc = "GetCACaps keywords announced, in this order.") \
@@ -353,6 +368,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "Accept SHA-1 message digests.") \
 	X("scep.allow_md5", CF_BOOL, allow_md5, .def_num = 0, \
 	    .desc = "Accept MD5 message digests.") \
+	X("scep.allow_other_signer_key", CF_BOOL, allow_other_signer_key, .def_num = 1, \
+	    .desc = "A PKCSReq that is not a renewal may be signed with a key other than " \
+	    "the one it asks a certificate for (RFC 8894 allows it: an RA or an MDM " \
+	    "signs); false refuses it with badRequest. Either way the log says so.") \
 	X("scep.include_ca_in_certrep", CF_BOOL, include_ca_in_certrep, .def_num = 0, \
 	    .desc = "Put the CA certificate after the issued one in a CertRep.") \
 	X("scep.max_clock_skew", CF_UINT, max_clock_skew, .min = 0, .max = 31536000, \
@@ -398,6 +417,17 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("admin.hostname", CF_STRING, admin_hostname, .def_str = "", \
 	    .desc = "DNS host name the NTLM challenge announces; empty uses the " \
 	    "system's host name.") \
+	X("admin.ntlm", CF_BOOL, admin_ntlm, .def_num = 1, \
+	    .desc = "Offer NTLM sign-in (the NTLM scheme, and NTLM inside Negotiate); " \
+	    "false leaves Kerberos (admin.keytab) and Basic.") \
+	X("admin.keytab", CF_PATH, admin_keytab, \
+	    .desc = "Keytab with the service key of HTTP/host@REALM (mode 0600); set, " \
+	    "Negotiate accepts Kerberos through GSS-API. Its replay cache is the file " \
+	    "admin-krb5.rcache in state_dir.") \
+	X("admin.kerberos_realm", CF_STRING, admin_kerberos_realm, .def_str = "", \
+	    .desc = "Kerberos realm whose every principal may sign in with the enroll " \
+	    "right without an account of its own; an account named after the principal " \
+	    "(scepctl user add alice@REALM) still takes precedence. Empty: accounts only.") \
 	X("admin.max_failures", CF_UINT, admin_max_failures, .min = 0, .max = 100000, \
 	    .def_num = 10, .desc = "Failed sign-ins from one client address, within " \
 	    "failure_window, after which it gets 429 until the window ends; 0 means no limit.") \
@@ -449,7 +479,25 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    "/metrics and /healthz; an empty list allows nobody.") \
 	X("monitor.expiry_warning_days", CF_UINT, expiry_warning_days, .min = 0, \
 	    .max = 3650, .def_num = 60, .desc = "Warn this many days before the CA, RA or " \
-	    "TLS certificate expires; 0 never warns.")
+	    "TLS certificate expires; 0 never warns.") \
+	X("lab.enabled", CF_BOOL, lab_enabled, .def_num = 0, \
+	    .desc = "Lab mode: lab.rules and `scepctl lab rule` script the answers to " \
+	    "matching requests (a lab rule stands in for the challenge), lab.record records " \
+	    "exchanges, /lab/ is served on the monitor addresses (monitor.allow); scepd -t " \
+	    "warns.") \
+	X("lab.rules", CF_WORDS, lab_rules, CF_COUNT(n_lab_rules), \
+	    .max_items = CONFIG_MAX_LIST, .def_list = cf_def_none, \
+	    .desc = "Scripted outcomes, each a rule as `scepctl lab rule add` takes it " \
+	    "(\"subject=*CN=lab* outcome=pending polls=3 uses=5\"); only with lab.enabled.") \
+	X("lab.record", CF_BOOL, lab_record, .def_num = 0, \
+	    .desc = "In lab mode, record every PKIOperation (raw request and reply, timing, " \
+	    "outcome) in the store, for scepctl inspect and /lab/.") \
+	X("lab.record_max", CF_UINT, lab_record_max, .min = 1, .max = 100000, \
+	    .def_num = 1000, .desc = "Recorded exchanges kept; the oldest are dropped first.") \
+	X("lab.record_max_bytes", CF_UINT, lab_record_max_bytes, .min = 65536, \
+	    .max = 1073741824, .def_num = 67108864, .desc = "Bytes of requests and replies " \
+	    "kept in all recordings; the oldest are dropped first, and an exchange larger " \
+	    "than this is recorded without its bytes.")
 
 /*
  * A field whose C type does not match its setting type makes the array size
@@ -517,7 +565,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "The backend that issues this profile's certificates: \"default\" " \
 	    "(the backend group) or a name in backends.") \
 	X(pre "validator", CF_STRING, validator, .inherit = "challenge.validator", \
-	    .desc = "As challenge.validator.")
+	    .desc = "As challenge.validator.") \
+	X(pre "trusted_ra", CF_WORDS, trusted_ra, CF_COUNT(n_trusted_ra), \
+	    .max_items = CONFIG_MAX_LIST, .min = 0, .inherit = "trusted_ra", \
+	    .desc = "As trusted_ra.")
 
 /*
  * The elements of validators = ( { ... } ): who decides whether a request is
@@ -2404,6 +2455,25 @@ static void cf_check_crl(struct cf_ctx *ctx, struct config *cfg)
 	}
 }
 
+/* lab.rules: each rule parses, and only in lab mode. */
+static void cf_check_lab(struct cf_ctx *ctx, const struct config *cfg)
+{
+	struct lab_rule *r;
+	char why[256];
+	size_t i;
+
+	if (cfg->n_lab_rules > 0 && !cfg->lab_enabled)
+		cf_error(ctx, cf_line_of(ctx, "lab.rules"), "lab.rules is set but lab.enabled "
+		    "is false: lab rules are refused outside lab mode");
+	for (i = 0; i < cfg->n_lab_rules; i++) {
+		if ((r = lab_rule_parse(cfg->lab_rules[i], strlen(cfg->lab_rules[i]), 0, why,
+		    sizeof(why))) == NULL)
+			cf_error(ctx, cf_line_of(ctx, "lab.rules"), "lab.rules: entry %zu: %s",
+			    i + 1, why);
+		lab_rule_free(r);
+	}
+}
+
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
 	const struct cf_setting *s;
@@ -2426,6 +2496,7 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 
 	cf_check_backends(ctx, cfg);
 	cf_check_validators(ctx, cfg);
+	cf_check_lab(ctx, cfg);
 
 	u = cf_index("challenge.UseSinglePassword");
 	p = cf_index("challenge.SinglePassword");
@@ -2436,6 +2507,12 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 		    "is true");
 
 	cf_check_listeners(ctx, cfg);
+	p = cf_index("scep.allow_other_signer_key");
+	for (i = 0, u = cfg->n_trusted_ra > 0; i < cfg->n_profiles; i++)
+		u |= cfg->profiles[i].n_trusted_ra > 0;
+	if (!cfg->allow_other_signer_key && u)
+		cf_error(ctx, ctx->line[p], "scep.allow_other_signer_key = false refuses every "
+		    "PKCSReq a trusted_ra RA signs for a device; leave it true with trusted_ra");
 	p = cf_index("user");
 	if (cfg->user != NULL && (cfg->user[0] == '\0' || strlen(cfg->user) > 32 ||
 	    strpbrk(cfg->user, " \t\r\n:/\"\\") != NULL))
@@ -2457,6 +2534,11 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 	    strlen(cfg->admin_domain) > 15 || strpbrk(cfg->admin_domain, "\\/:*?\"<>| .") != NULL))
 		cf_error(ctx, ctx->line[p], "admin.domain must be a NetBIOS name: 1 to 15 "
 		    "characters, none of \\/:*?\"<>| . or space");
+	p = cf_index("admin.kerberos_realm");
+	if (cfg->admin_kerberos_realm != NULL && (strlen(cfg->admin_kerberos_realm) > 255 ||
+	    strpbrk(cfg->admin_kerberos_realm, "@/\\\" \t\r\n") != NULL))
+		cf_error(ctx, ctx->line[p], "admin.kerberos_realm must be a Kerberos realm name "
+		    "(up to 255 characters, no @, /, backslash, quote or space)");
 	p = cf_index("admin.hostname");
 	if (cfg->admin_hostname != NULL && (strlen(cfg->admin_hostname) > 253 ||
 	    strspn(cfg->admin_hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -134,6 +134,8 @@ struct config_profile {
 	char *ra_enc_key;
 	char *backend;            /* backend: name of the backend that issues; default "default" */
 	char *validator;          /* validator: challenge.validator; "" = the password rules */
+	char *trusted_ra[CONFIG_MAX_LIST]; /* trusted_ra: the top-level list when not given */
+	size_t n_trusted_ra;
 };
 
 struct config_listen {
@@ -196,12 +198,18 @@ struct config {
 	char *ra_enc_cert;        /* ra.enc_cert */
 	char *ra_enc_key;         /* ra.enc_key */
 
+	/* signer { } */
+	int signer_process;       /* signer.process: keys in a separate process; default 1 */
+	unsigned signer_workers;  /* signer.workers: 1..64, default 4 */
+
 	/* scep { } */
 	char *caps[CONFIG_MAX_CAPS]; /* scep.capabilities: GetCACaps keywords, in order; default
 	                              * ["POSTPKIOperation","SHA-512","SHA-384","SHA-256","SHA-1","AES","DES3","SCEPStandard"] */
 	size_t n_caps;
 	int allow_des;            /* scep.allow_des: accept single DES-CBC envelopes (legacy provider); default 0 */
 	int allow_sha1;           /* scep.allow_sha1: accept SHA-1 message digests; default 1 */
+	int allow_other_signer_key; /* scep.allow_other_signer_key: PKCSReq signer key may
+	                             * differ from the CSR key; default 1 */
 	int allow_md5;            /* scep.allow_md5: accept MD5 message digests; default 0 */
 	int include_ca_in_certrep;/* scep.include_ca_in_certrep: CA cert after the issued one; default 0 */
 	unsigned max_clock_skew;  /* scep.max_clock_skew: seconds signingTime may differ from now; 0 = unchecked; default 86400 */
@@ -219,6 +227,9 @@ struct config {
 	unsigned challenge_failure_window; /* challenge.failure_window: seconds; default 300 */
 	char *validator;          /* challenge.validator: name in validators; "" (default) = the
 	                           * password rules */
+	char *trusted_ra[CONFIG_MAX_LIST]; /* trusted_ra: RA certificate files (relative to
+	                           * state_dir) whose signed PKCSReq needs no challenge */
+	size_t n_trusted_ra;
 
 	/* admin { } : the /certsrv/mscep_admin/ pages and their sign-in */
 	int admin_enabled;        /* admin.enabled: serve the pages; default 1 */
@@ -226,6 +237,9 @@ struct config {
 	char *admin_realm;        /* admin.realm: Basic realm; default "scepd" */
 	char *admin_domain;       /* admin.domain: NetBIOS domain in NTLM; default "WORKGROUP" */
 	char *admin_hostname;     /* admin.hostname: DNS host name in NTLM; default "" (system's) */
+	int admin_ntlm;           /* admin.ntlm: offer NTLM sign-in; default 1 */
+	char *admin_keytab;       /* admin.keytab: Kerberos service keytab (resolved); NULL: off */
+	char *admin_kerberos_realm; /* admin.kerberos_realm: realm-wide sign-in rule; "" */
 	unsigned admin_max_failures; /* admin.max_failures: failed sign-ins per address before
 	                              * it is blocked; 0 = no limit; default 10 */
 	unsigned admin_failure_window; /* admin.failure_window: seconds; default 300 */
@@ -280,6 +294,14 @@ struct config {
 	                                                   * and /healthz; default ["127.0.0.1","::1"] */
 	size_t n_monitor_allow;
 	unsigned expiry_warning_days; /* monitor.expiry_warning_days: 0..3650, default 60 */
+
+	/* lab { } */
+	int lab_enabled;          /* lab.enabled: lab mode (rules, recording, /lab/); default 0 */
+	char *lab_rules[CONFIG_MAX_LIST]; /* lab.rules: rule texts (lab.h), default none */
+	size_t n_lab_rules;
+	int lab_record;           /* lab.record: record PKIOperations (lab mode only); default 0 */
+	unsigned lab_record_max;  /* lab.record_max: 1..100000, default 1000 */
+	unsigned lab_record_max_bytes; /* lab.record_max_bytes: 65536..2^30, default 64 MiB */
 
 	/* lists of groups */
 	struct config_template *templates; /* templates = ( { ... }, ... ) */

@@ -36,29 +36,6 @@ static const unsigned char verisign_ext_req[] = {
 	0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x45, 0x01, 0x09, 0x08
 };
 
-/* The name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL. */
-static char *name_text(const X509_NAME *name)
-{
-	BIO *bio = NULL;
-	char *data = NULL, *text = NULL;
-	long n;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		goto out;
-	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
-		goto out;
-	if ((n = BIO_get_mem_data(bio, &data)) < 0 || (n > 0 && data == NULL))
-		goto out;
-	if ((text = malloc((size_t)n + 1)) == NULL)
-		goto out;
-	if (n > 0)
-		memcpy(text, data, (size_t)n);
-	text[n] = '\0';
-out:
-	BIO_free(bio);
-	return text;
-}
-
 /* The single value of attribute a, or NULL (reason in err). */
 static const ASN1_TYPE *single_value(X509_ATTRIBUTE *a, const char *name, const char *rule,
     char *err, size_t errlen)
@@ -257,7 +234,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 		    "it (RFC 2986 §4)");
 		goto out;
 	}
-	if ((c->subject = name_text(X509_REQ_get_subject_name(c->req))) == NULL) {
+	if ((c->subject = x509util_name_text(X509_REQ_get_subject_name(c->req))) == NULL) {
 		errorf(err, errlen, "CSR: subject cannot be printed (RFC 2986 §4.1)");
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -29,6 +30,7 @@
 #include "der.h"
 #include "envelope.h"
 #include "util.h"
+#include "x509util.h"
 
 /* EncryptedContentInfo (RFC 5652 §6.1). */
 typedef struct {
@@ -70,6 +72,24 @@ ASN1_SEQUENCE(ENV_CI) = {
 	ASN1_SIMPLE(ENV_CI, type, ASN1_OBJECT),
 	ASN1_EXP(ENV_CI, ed, ENV_ED, 0)
 } static_ASN1_SEQUENCE_END(ENV_CI)
+
+/* The issuer and serial a KeyTransRecipientInfo names, as text into info (else ""). */
+static void recipient_of(CMS_RecipientInfo *ri, struct envelope_info *info)
+{
+	X509_NAME *issuer = NULL;
+	ASN1_INTEGER *serial = NULL;
+	char *text;
+
+	if (CMS_RecipientInfo_ktri_get0_signer_id(ri, NULL, &issuer, &serial) != 1 ||
+	    issuer == NULL || serial == NULL)
+		return;
+	if ((text = x509util_name_text(issuer)) != NULL)
+		snprintf(info->recipient_issuer, sizeof(info->recipient_issuer), "%s", text);
+	free(text);
+	if (x509util_serial_hex(serial, info->recipient_serial,
+	    sizeof(info->recipient_serial)) != 0)
+		info->recipient_serial[0] = '\0';
+}
 
 int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info *out,
     char *err, size_t errlen)
@@ -130,6 +150,8 @@ int envelope_inspect(const unsigned char *der, size_t len, struct envelope_info 
 		X509_ALGOR_get0(&obj, NULL, NULL, alg);
 		if (OBJ_obj2nid(obj) == NID_rsaesOaep)
 			info.oaep = 1;
+		if (info.n_ktri == 1)
+			recipient_of(ri, &info);
 	}
 	*out = info;
 	result = 0;

@@ -15,6 +15,9 @@ struct envelope_info {
 	int n_recipients;      /* RecipientInfos of any kind */
 	int n_ktri;            /* KeyTransRecipientInfos among them */
 	int oaep;              /* 1 when a KTRI uses RSAES-OAEP key transport */
+	/* the first KTRI's recipient, for messages: "" when it names a subjectKeyIdentifier */
+	char recipient_issuer[256];  /* its issuer, RFC 2253 text */
+	char recipient_serial[80];   /* its serial number, upper-case hex */
 };
 
 /* Returns 0, or -1 with a reason in err when the bytes are not a ContentInfo(envelopedData). */

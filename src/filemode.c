@@ -129,6 +129,8 @@ int filemode_check_config(const struct config *cfg, const struct filemode_owners
 	if (cfg->n_tls_listen > 0 &&
 	    check_path("tls.key", cfg->tls_key, 0, owners, err, errlen) != 0)
 		return -1;
+	if (check_path("admin.keytab", cfg->admin_keytab, 0, owners, err, errlen) != 0)
+		return -1;
 	for (i = 0; i < cfg->n_profiles; i++) {
 		p = &cfg->profiles[i];
 		if (check_key("profiles.ra_sign_key", p->ra_sign_key, 0, owners, err, errlen) != 0 ||

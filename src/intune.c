@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 
 #include "base64.h"
+#include "httpclient.h"
 #include "intune.h"
 #include "pemfile.h"
 #include "util.h"
@@ -61,11 +62,6 @@ struct intune {
 	char *service;                 /* discovered ScepRequestValidationFEService URI */
 };
 
-struct buf {
-	char *p;
-	size_t len;
-	int over;
-};
 
 /* --- small helpers ----------------------------------------------------------- */
 
@@ -240,30 +236,12 @@ static char *json_text(json_object *o)
 
 /* --- HTTP -------------------------------------------------------------------- */
 
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (nmemb != 0 && n / nmemb != size)
-		return 0;
-	if (b->len + n > INTUNE_MAX_ANSWER) {
-		b->over = 1;
-		return 0;
-	}
-	b->p = xrealloc(b->p, b->len + n + 1);
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 /*
  * One exchange: GET (body NULL) or POST of body with the given headers. 0 with
  * the status and answer, or -1 with a reason when no answer came.
  */
 static int exchange(struct intune *in, const char *what, const char *url,
-    struct curl_slist *hdr, const char *body, struct buf *out, long *status, char *err,
+    struct curl_slist *hdr, const char *body, struct httpclient_answer *out, long *status, char *err,
     size_t errlen)
 {
 	CURL *h = NULL;
@@ -273,25 +251,13 @@ static int exchange(struct intune *in, const char *what, const char *url,
 
 	memset(out, 0, sizeof(*out));
 	*status = 0;
-	ebuf[0] = '\0';
-	if ((h = curl_easy_init()) == NULL) {
-		errorf(err, errlen, "%s: libcurl: out of memory", what);
+	out->max = INTUNE_MAX_ANSWER;
+	if ((h = httpclient_new(url, in->timeout_ms, in->provider, in->ca_file, ebuf,
+	    out)) == NULL) {
+		errorf(err, errlen, "%s: libcurl: out of memory or an option refused", what);
 		goto out;
 	}
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, in->timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, in->timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, in->provider) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, out) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
-	    (in->ca_file != NULL && curl_easy_setopt(h, CURLOPT_CAINFO, in->ca_file) != CURLE_OK) ||
+	if (curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
 	    (in->proxy != NULL && (curl_easy_setopt(h, CURLOPT_PROXY, in->proxy) != CURLE_OK ||
 	    (in->ca_file != NULL &&
 	    curl_easy_setopt(h, CURLOPT_PROXY_CAINFO, in->ca_file) != CURLE_OK))) ||
@@ -316,10 +282,8 @@ static int exchange(struct intune *in, const char *what, const char *url,
 	}
 	result = 0;
 out:
-	if (result != 0) {
-		free(out->p);
-		memset(out, 0, sizeof(*out));
-	}
+	if (result != 0)
+		httpclient_answer_clear(out);
 	if (h != NULL)
 		curl_easy_cleanup(h);
 	return result;
@@ -340,7 +304,7 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
 }
 
 /* The reason an error answer gives: OAuth error / Graph error.code+message. */
-static void error_answer(const struct buf *b, char *code, size_t codelen, char *msg,
+static void error_answer(const struct httpclient_answer *b, char *code, size_t codelen, char *msg,
     size_t msglen)
 {
 	json_object *o = json_parse_exact(b->p, b->len), *e;
@@ -515,7 +479,7 @@ static const char *token_locked(struct intune *in, enum intune_scope sc, char *e
 {
 	struct token *t = &in->tok[sc];
 	struct curl_slist *hdr = NULL;
-	struct buf b = { NULL, 0, 0 };
+	struct httpclient_answer b = { NULL, 0, 0, 0 };
 	json_object *o = NULL, *v;
 	char *form = NULL, what[64], code[64], msg[200];
 	const char *type, *access, *result = NULL;
@@ -580,7 +544,7 @@ out:
 static const char *service_locked(struct intune *in, char *err, size_t errlen)
 {
 	struct curl_slist *hdr = NULL;
-	struct buf b = { NULL, 0, 0 };
+	struct httpclient_answer b = { NULL, 0, 0, 0 };
 	json_object *o = NULL, *list, *e;
 	char *url = NULL, guid[37], code[64], msg[200];
 	const char *tok, *name, *uri, *result = NULL;
@@ -694,7 +658,7 @@ static int call(struct intune *in, const char *action, const char *body,
     struct intune_outcome *out)
 {
 	struct curl_slist *hdr = NULL;
-	struct buf b = { NULL, 0, 0 };
+	struct httpclient_answer b = { NULL, 0, 0, 0 };
 	json_object *o = NULL;
 	char *tok = NULL, *service = NULL, *url = NULL, *bearer = NULL, guid[37], what[64];
 	const char *code, *desc;

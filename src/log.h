@@ -47,6 +47,8 @@ enum ndes_event {
 	SCEPD_EVENT_CERT_EXPIRED = 1004,   /* a CA, RA or TLS certificate has expired */
 	SCEPD_EVENT_RESTART_NEEDED = 1005, /* a change takes effect only after a restart */
 	SCEPD_EVENT_RUNS_AS_ROOT = 1006,   /* started as root without a user to drop to */
+	SCEPD_EVENT_SIGNER_DIED = 1010,    /* a signer process worker died; it is restarted */
+	SCEPD_EVENT_SIGNER_REFUSED = 1011, /* the signer process refused a message */
 };
 
 /* What one request did; NULL / 0 fields are left out of the line. */

@@ -187,6 +187,39 @@ static int read_scep_attrs(const CMS_SignerInfo *si, const struct scep_nids *nid
 }
 
 /*
+ * NDES's HRESULT attribute of a FAILURE (ndes.md §3.4): one value, a signed
+ * decimal PrintableString of a 32-bit value. Informational: absent or not
+ * well-formed leaves has_hresult 0 and fails nothing.
+ */
+static void read_hresult(const CMS_SignerInfo *si, int nid, struct pkimsg *msg)
+{
+	const ASN1_TYPE *v;
+	const unsigned char *d;
+	char buf[16], *end;
+	long long value;
+	int idx, n;
+
+	if ((idx = CMS_signed_get_attr_by_NID(si, nid, -1)) < 0 ||
+	    CMS_signed_get_attr_by_NID(si, nid, idx) >= 0)
+		return;
+	if ((v = single_attr(si, nid, "HRESULT", "ndes.md 3.4", NULL, 0)) == NULL ||
+	    v->type != V_ASN1_PRINTABLESTRING)
+		return;
+	d = ASN1_STRING_get0_data(v->value.printablestring);
+	n = ASN1_STRING_length(v->value.printablestring);
+	if (n < 1 || n >= (int)sizeof(buf) || memchr(d, '\0', (size_t)n) != NULL)
+		return;
+	memcpy(buf, d, (size_t)n);
+	buf[n] = '\0';
+	value = strtoll(buf, &end, 10);
+	if (*end != '\0' || (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9')) ||
+	    value < INT32_MIN || value > UINT32_MAX)
+		return;
+	msg->hresult = (int32_t)(uint32_t)value;
+	msg->has_hresult = 1;
+}
+
+/*
  * The attributes only a CertRep carries: pkiStatus (required), failInfo,
  * failInfoText, recipientNonce (each at most once). 0, or -1 with err.
  */
@@ -247,6 +280,7 @@ static int read_certrep_attrs(const CMS_SignerInfo *si, const struct scep_nids *
 		memcpy(msg->recipient_nonce, d, (size_t)len);
 		msg->recipient_nonce_len = (size_t)len;
 	}
+	read_hresult(si, nids->ms_scep_error, msg);
 	return 0;
 }
 

@@ -39,6 +39,10 @@ struct pkimsg {
 	char fail_info_text[256];  /* "" when absent */
 	unsigned char recipient_nonce[PKIMSG_MAX_NONCE];
 	size_t recipient_nonce_len; /* 0 when absent */
+	int has_hresult;           /* NDES's 1.3.6.1.4.1.311.21.33 (signed decimal
+	                            * PrintableString) read; informational, so one
+	                            * that is not well-formed is ignored */
+	int32_t hresult;
 	/*
 	 * Checks answered with a CertRep rather than HTTP 400: SCEP_FAIL_NONE when the
 	 * signer was found and the signature and messageDigest verified;

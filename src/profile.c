@@ -134,8 +134,8 @@ static void build_caps(struct profile *p, char *const *caps, size_t n, int next_
 	p->caps_len[g] = strlen(out);
 }
 
-/* RA signing, RA encryption (unless the same), CA: NDES order (ndes.md 3.3). */
-static STACK_OF(X509) *ca_ra_certs(const struct signer *s)
+/* RA signing, RA encryption (unless the same) of s, then ca: NDES order (ndes.md 3.3). */
+static STACK_OF(X509) *ca_ra_certs(const struct signer *s, X509 *ca)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	X509 *sign = signer_ra_sign_cert(s), *enc = signer_ra_enc_cert(s);
@@ -144,14 +144,15 @@ static STACK_OF(X509) *ca_ra_certs(const struct signer *s)
 		return NULL;
 	if ((signer_has_ra(s) && (!sk_X509_push(certs, sign) ||
 	    (X509_cmp(sign, enc) != 0 && !sk_X509_push(certs, enc)))) ||
-	    !sk_X509_push(certs, signer_ca_cert(s))) {
+	    !sk_X509_push(certs, ca)) {
 		sk_X509_free(certs);
 		return NULL;
 	}
 	return certs;
 }
 
-static int build_cacert(struct profile *p, size_t g, char *err, size_t errlen)
+/* The GetCACert body of p under generation g, whose CA is ca. */
+static int build_cacert(struct profile *p, size_t g, X509 *ca, char *err, size_t errlen)
 {
 	const struct signer *s = p->signer[g];
 	STACK_OF(X509) *certs = NULL;
@@ -159,7 +160,7 @@ static int build_cacert(struct profile *p, size_t g, char *err, size_t errlen)
 	int n, rc = -1;
 
 	if (!signer_has_ra(s)) {
-		if ((n = i2d_X509(signer_ca_cert(s), &der)) <= 0) {
+		if ((n = i2d_X509(ca, &der)) <= 0) {
 			snprintf(err, errlen, "cannot encode the CA certificate");
 			goto out;
 		}
@@ -170,7 +171,7 @@ static int build_cacert(struct profile *p, size_t g, char *err, size_t errlen)
 		rc = 0;
 		goto out;
 	}
-	if ((certs = ca_ra_certs(s)) == NULL ||
+	if ((certs = ca_ra_certs(s, ca)) == NULL ||
 	    (p->cacert[g] = certrep_degenerate(certs, &p->cacert_len[g])) == NULL) {
 		snprintf(err, errlen, "cannot build the GetCACert response");
 		goto out;
@@ -269,6 +270,7 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 	struct signer_files f;
 	size_t g, i;
 	char why[400];
+	X509 *ca;
 
 	p->name = xstrdup(in->name);
 	p->backend = xstrdup(in->backend != NULL ? in->backend : "default");
@@ -287,6 +289,11 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 	p->ciphers = in->ciphers;
 	p->transports = in->transports;
 	if (in->ra[0] != NULL) {
+		/*
+		 * A profile's own RA serves under each CA generation: after a
+		 * switch-over the rollover CA issues, the profile's RA still signs
+		 * and decrypts (as an NDES instance keeps its RA certificates).
+		 */
 		memset(&f, 0, sizeof(f));
 		f.ca_cert = cfg->ca_cert;
 		f.ca_key = cfg->ca_key;
@@ -300,18 +307,21 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 			return -1;
 		}
 		p->own_signer = 1;
+		/* Issuing is the generation's (scep.c); the RA operations stay this one's. */
+		p->signer[1] = ps->n_gen == 2 ? p->signer[0] : NULL;
 	} else {
 		p->signer[0] = ps->gen[0].signer;
+		/* After a switch-over such a profile uses the rollover CA's RA. */
+		p->signer[1] = ps->n_gen == 2 ? ps->gen[1].signer : NULL;
 	}
-	/* After a switch-over every profile uses the rollover CA's RA. */
-	p->signer[1] = ps->n_gen == 2 ? ps->gen[1].signer : NULL;
 	for (g = 0; g < ps->n_gen; g++) {
 		build_caps(p, in->caps, in->n_caps, ps->n_gen == 2 && g == 0, g);
-		if (build_cacert(p, g, err, errlen) == -1)
+		/* the generation's CA: a profile's own RA serves under both */
+		ca = signer_ca_cert(ps->gen[g].signer);
+		if (build_cacert(p, g, ca, err, errlen) == -1)
 			return -1;
 		if ((p->certrep_extra[g] = sk_X509_new_null()) == NULL ||
-		    (cfg->include_ca_in_certrep &&
-		    !sk_X509_push(p->certrep_extra[g], signer_ca_cert(p->signer[g])))) {
+		    (cfg->include_ca_in_certrep && !sk_X509_push(p->certrep_extra[g], ca))) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -327,7 +337,7 @@ static int build_next_ca(struct profiles *ps, char *err, size_t errlen)
 	size_t inner_len = 0;
 	int rc = -1;
 
-	if ((certs = ca_ra_certs(ps->gen[1].signer)) == NULL ||
+	if ((certs = ca_ra_certs(ps->gen[1].signer, signer_ca_cert(ps->gen[1].signer))) == NULL ||
 	    (inner = certrep_degenerate(certs, &inner_len)) == NULL) {
 		snprintf(err, errlen, "cannot build the GetNextCACert content");
 		goto out;

@@ -58,7 +58,8 @@ struct profile {
 	int approval, renewal, renewal_challenge;
 	unsigned digests, ciphers, transports;
 	struct signer *signer[2];  /* by generation; [1] NULL without a rollover CA */
-	int own_signer;            /* signer[0] is this profile's own RA (freed with it) */
+	int own_signer;            /* signer[0] is this profile's own RA (freed with it), and
+	                            * signer[1] too after a switch-over */
 	/* Responses while generation g is current. */
 	char *caps[2];
 	size_t caps_len[2];

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "profile.h"
 #include "query.h"
+#include "labpage.h"
 #include "route.h"
 
 /* Microsoft's NDES URL validation scripts send this in `message` (ndes.md §3.1). */
@@ -205,5 +206,7 @@ enum route_monitor route_monitor(const char *path)
 		return ROUTE_MONITOR_METRICS;
 	if (strcmp(path, "/healthz") == 0)
 		return ROUTE_MONITOR_HEALTH;
+	if (labpage_path(path))
+		return ROUTE_MONITOR_LAB;
 	return ROUTE_MONITOR_NONE;
 }

@@ -56,6 +56,7 @@ enum route_monitor {
 	ROUTE_MONITOR_NONE,
 	ROUTE_MONITOR_METRICS,   /* /metrics */
 	ROUTE_MONITOR_HEALTH,    /* /healthz */
+	ROUTE_MONITOR_LAB,       /* /lab and under /lab/ (lab mode, labpage.c) */
 };
 
 enum route_monitor route_monitor(const char *path);

@@ -28,6 +28,7 @@
 
 #include "admin.h"
 #include "ca.h"
+#include "commitq.h"
 #include "certid.h"
 #include "certrep.h"
 #include "challenge.h"
@@ -36,6 +37,9 @@
 #include "csr.h"
 #include "envelope.h"
 #include "httpd.h"
+#include "lab.h"
+#include "labca.h"
+#include "labpage.h"
 #include "log.h"
 #include "pkimsg.h"
 #include "policy.h"
@@ -48,7 +52,9 @@
 #include "scep_types.h"
 #include "metrics.h"
 #include "signer.h"
+#include "signer_remote.h"
 #include "store.h"
+#include "trustedra.h"
 #include "util.h"
 #include "validator.h"
 #include "x509util.h"
@@ -85,6 +91,7 @@ struct scep_server {
 	struct profiles *ps;
 	struct renewal *renewal;
 	struct store_pool *pool;
+	struct commitq *commits;        /* group commit of issued certificates */
 	struct admin *admin;            /* the /certsrv/mscep_admin/ pages */
 	struct ratelimit *challenge_limiter; /* rejected challenge passwords per address */
 	int limiter_shared;             /* challenge_limiter is the service's (share_limiters) */
@@ -93,9 +100,13 @@ struct scep_server {
 	const struct srv_backend **profile_backend; /* [i]: the backend of ps->p[i] */
 	struct validator_set *validators;
 	struct validator **profile_validator; /* [i]: the validator of ps->p[i], or NULL */
+	struct trusted_ra_set **profile_trusted_ra; /* [i]: the RAs vouching for ps->p[i] */
+	struct signer *lab_signer;      /* lab mode: a throwaway key and certificate made at
+	                                 * start, for rules with outcome=wrongkey */
 };
 
 #define CHALLENGE_RATELIMIT_ENTRIES 4096
+#define COMMIT_BATCH_MAX 64             /* enrollments sharing one commit at most */
 
 enum reply_kind {
 	REPLY_FAILURE,
@@ -136,6 +147,11 @@ struct pkiop {
 	size_t crl_len;
 	struct validator *validator;    /* the profile's challenge validator, or NULL */
 	int validated;                  /* it allowed this request: tell it how it ended */
+	/* lab mode (lab.h): what a lab rule scripted */
+	int64_t lab_rule;               /* the rule's id, 0: none */
+	struct lab_rule *lab;           /* a rule that matched this enrollment (owned) */
+	int64_t lab_not_before, lab_not_after; /* its validity override, 0: none */
+	char lab_note[200];             /* what the log says of it */
 };
 
 static void set_body(struct http_response *resp, int status, const char *type,
@@ -357,6 +373,99 @@ static int validators_new(struct scep_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Loads the RA certificates each profile trusts to vouch for requests
+ * (trusted_ra; the profile's list, else the top-level one), checked against
+ * this server's CA certificates cas[0..n_cas).
+ */
+static int trusted_ras_new(struct scep_server *srv, X509 *const *cas, size_t n_cas, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	char *const *names;
+	char *files[CONFIG_MAX_LIST];
+	size_t i, j, n;
+	int rc = 0;
+
+	srv->profile_trusted_ra = xcalloc(srv->ps->n, sizeof(*srv->profile_trusted_ra));
+	for (i = 0; i < srv->ps->n && rc == 0; i++) {
+		names = cfg->trusted_ra;
+		n = cfg->n_trusted_ra;
+		for (j = 0; i > 0 && j < cfg->n_profiles; j++)
+			if (strcmp(cfg->profiles[j].name, srv->ps->p[i].name) == 0) {
+				names = cfg->profiles[j].trusted_ra;
+				n = cfg->profiles[j].n_trusted_ra;
+			}
+		for (j = 0; j < n; j++)
+			files[j] = config_path(cfg, names[j]);
+		srv->profile_trusted_ra[i] = trusted_ra_load(files, n, cas, n_cas, now_seconds(),
+		    err, errlen);
+		if (srv->profile_trusted_ra[i] == NULL)
+			rc = -1;
+		else if (n > 0)
+			log_msg(LOG_INFO, "profile %s: PKCSReq signed by %zu trusted RA certificate%s "
+			    "need%s no challenge (trusted_ra)", srv->ps->p[i].name, n,
+			    n == 1 ? "" : "s", n == 1 ? "s" : "");
+		for (j = 0; j < n; j++)
+			free(files[j]);
+	}
+	return rc;
+}
+
+/*
+ * Lab mode at start (and reload): the rules of lab.rules replace the
+ * configured ones in the store (their use counts restart), and a throwaway
+ * RSA key signs the CertReps of outcome=wrongkey rules.
+ */
+static int lab_start(struct scep_server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	struct store_lab_rule rules[CONFIG_MAX_LIST];
+	struct lab_rule *r;
+	struct store *st = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int64_t now = now_seconds();
+	size_t i, n = 0;
+	int result = -1;
+
+	memset(rules, 0, sizeof(rules));
+	for (i = 0; i < cfg->n_lab_rules && i < CONFIG_MAX_LIST; i++) {
+		if ((r = lab_rule_parse(cfg->lab_rules[i], strlen(cfg->lab_rules[i]), now, err,
+		    errlen)) == NULL)
+			goto out;
+		rules[n].rule = cfg->lab_rules[i];
+		rules[n].uses = r->uses;
+		rules[n].expires_at = r->expires;
+		rules[n].created_at = now;
+		n++;
+		lab_rule_free(r);
+	}
+	if ((st = store_pool_get(srv->pool, err, errlen)) == NULL)
+		goto out;
+	if (store_lab_rules_set_config(st, rules, n) != STORE_OK) {
+		errorf(err, errlen, "lab.rules: %s", store_errmsg(st));
+		goto out;
+	}
+	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)) == NULL ||
+	    (cert = labca_self_signed(key, "scepd lab wrong-key RA", "digitalSignature,"
+	    "keyEncipherment", NULL, 30, err, errlen)) == NULL ||
+	    (srv->lab_signer = signer_from_pair(cert, key, cfg->allow_des, err, errlen)) == NULL) {
+		if (key == NULL)
+			errorf(err, errlen, "lab mode: cannot make the throwaway RSA key");
+		goto out;
+	}
+	log_msg(LOG_WARNING, "lab mode (lab.enabled): %zu configured lab rule(s); scripted "
+	    "answers are not what this server would really answer", n);
+	result = 0;
+out:
+	if (st != NULL)
+		store_pool_put(srv->pool, st);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return result;
+}
+
 struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct scep_server *srv = xcalloc(1, sizeof(*srv)), *result = NULL;
@@ -377,6 +486,10 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
 		goto out;
+	if ((srv->commits = commitq_new(NULL, COMMIT_BATCH_MAX)) == NULL) {
+		snprintf(err, errlen, "cannot set up the commit queue");
+		goto out;
+	}
 	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->ps->gen[0].signer), srv->pool,
 	    err, errlen)) == NULL)
 		goto out;
@@ -385,9 +498,12 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 		snprintf(err, errlen, "cannot create the challenge rate limiter");
 		goto out;
 	}
-	if (backends_new(srv, err, errlen) != 0 || validators_new(srv, err, errlen) != 0)
+	if (backends_new(srv, err, errlen) != 0 || validators_new(srv, err, errlen) != 0 ||
+	    trusted_ras_new(srv, cas, srv->ps->n_gen, err, errlen) != 0)
 		goto out;
 	redact_waiting(srv);
+	if (srv->cfg->lab_enabled && lab_start(srv, err, errlen) != 0)
+		goto out;
 	result = srv;
 	srv = NULL;
 out:
@@ -405,14 +521,19 @@ void scep_server_free(struct scep_server *srv)
 	free(srv->profile_backend);
 	validator_set_free(srv->validators);
 	free(srv->profile_validator);
+	for (size_t i = 0; srv->profile_trusted_ra != NULL && i < srv->ps->n; i++)
+		trusted_ra_free(srv->profile_trusted_ra[i]);
+	free(srv->profile_trusted_ra);
 	if (!srv->limiter_shared)
 		ratelimit_free(srv->challenge_limiter);
 	admin_free(srv->admin);
+	commitq_free(srv->commits);
 	store_pool_free(srv->pool);
 	renewal_free(srv->renewal);
 	profiles_free(srv->ps);
 	policy_free(srv->policy);
 	signer_free(srv->prev);
+	signer_free(srv->lab_signer);
 	free(srv);
 }
 
@@ -745,6 +866,8 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 	cr.eku = grant.eku;
 	cr.n_eku = grant.n_eku;
 	cr.validity_days = t->validity_days;
+	cr.not_before = op->lab_not_before;
+	cr.not_after = op->lab_not_after;
 	cr.template_name = t->name;
 	cr.issuer = &issuer;
 	cr.transaction_id = op->msg->transaction_id;
@@ -861,6 +984,30 @@ static int validator_refused(struct pkiop *op, const struct csr *csr, const unsi
 	return 1;
 }
 
+/*
+ * 1 when the PKCSReq is signed by an RA the profile trusts (trusted_ra): a
+ * front scepd checked the device's challenge, so this server asks none. Says
+ * so in the log, naming the RA.
+ */
+static int ra_vouches(struct pkiop *op)
+{
+	const struct trusted_ra_set *s = op->srv->profile_trusted_ra[op->prof - op->srv->ps->p];
+	const char *ra;
+	char why[512];
+
+	if (op->msg->message_type != SCEP_MSG_PKCSREQ || trusted_ra_count(s) == 0)
+		return 0;
+	if ((ra = trusted_ra_vouching(s, op->msg->signer, op->now, why, sizeof(why))) == NULL) {
+		if (why[0] != '\0')
+			log_msg(LOG_NOTICE, "%s: not vouched for: %s; the challenge is checked",
+			    op->msg->transaction_id, why);
+		return 0;
+	}
+	log_msg(LOG_INFO, "%s: no challenge asked: vouched for by RA \"%s\" (trusted_ra)",
+	    op->msg->transaction_id, ra);
+	return 1;
+}
+
 /* 1 when the profile's validator is asked about renewals too (validators.renewals). */
 static int renewal_validated(const struct pkiop *op)
 {
@@ -926,13 +1073,19 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 {
 	struct store_cert sc;
 	unsigned char *der = NULL;
+	char why[256];
 	int rc, result = SCEP_FAIL_BADREQUEST;
 
 	if (cert_record(op, csr->subject, &sc, &der) != 0)
 		goto out;
 	e->cert = &sc;
-	rc = pending_id < 0 ? store_enroll_commit(op->st, e) :
-	    store_pending_issue(op->st, pending_id, e);
+	/* A new request shares its commit with others (commitq.h); it returns after it. */
+	if (pending_id < 0) {
+		rc = commitq_enroll(op->srv->commits, op->st, e, why, sizeof(why));
+	} else {
+		rc = store_pending_issue(op->st, pending_id, e);
+		snprintf(why, sizeof(why), "%s", rc == STORE_OK ? "" : store_errmsg(op->st));
+	}
 	switch (rc) {
 	case STORE_OK:
 		snprintf(op->serial, sizeof(op->serial), "%s", sc.serial);
@@ -953,11 +1106,10 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 		X509_free(op->issued);
 		op->issued = NULL;
 		if (!answer_issued(op, csr, e->renew_serial, &result))
-			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s",
-			    store_errmsg(op->st));
+			result = fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RENEWAL, "%s", why);
 		break;
 	default:
-		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		log_msg(LOG_ERR, "store: %s", why);
 		break;
 	}
 out:
@@ -1253,9 +1405,221 @@ out:
 	return result;
 }
 
+/* --- PKIOperation: lab mode (lab.h) -------------------------------------- */
+
+/* The search for the first lab rule that matches an enrollment. */
+struct lab_find {
+	const struct csr *csr;
+	const char *profile;
+	int64_t id;
+	struct lab_rule *rule;
+};
+
+static int lab_rule_try(const struct store_lab_rule *r, void *arg)
+{
+	struct lab_find *f = arg;
+	struct lab_rule *rule;
+	char why[256];
+
+	if ((rule = lab_rule_parse(r->rule, strlen(r->rule), r->created_at, why,
+	    sizeof(why))) == NULL) {
+		log_msg(LOG_WARNING, "lab rule %lld is ignored: %s", (long long)r->id, why);
+		return 0;
+	}
+	if (!lab_rule_matches(rule, f->profile, f->csr->challenge, f->csr->subject)) {
+		lab_rule_free(rule);
+		return 0;
+	}
+	f->id = r->id;
+	f->rule = rule;
+	return 1;
+}
+
+/*
+ * Lab mode, for an enrollment: the first rule (in id order) that matches and
+ * has a use left scripts the answer, instead of the validator and challenge
+ * checks. 1 when the answer is set in op (a FAILURE, or one that
+ * lab_deliver() turns into an HTTP error), else 0: the request goes on, as a
+ * rule's SUCCESS, PENDING or wrong key, or as usual when no rule applies.
+ */
+static int lab_scripted(struct pkiop *op, const struct csr *csr)
+{
+	struct lab_find f = { csr, op->prof->name, 0, NULL };
+	const struct lab_rule *r;
+
+	if (!op->srv->cfg->lab_enabled)
+		return 0;
+	if (store_lab_rule_foreach(op->st, op->now, 0, lab_rule_try, &f) < 0 ||
+	    (f.rule != NULL && store_lab_rule_use(op->st, f.id, op->now) != STORE_OK)) {
+		log_msg(LOG_WARNING, "%s: lab rules: %s", op->msg->transaction_id,
+		    store_errmsg(op->st));
+		lab_rule_free(f.rule);
+		return 0;
+	}
+	if ((r = op->lab = f.rule) == NULL)
+		return 0;
+	op->lab_rule = f.id;
+	(void)lab_validity_window(r->validity, op->now, &op->lab_not_before, &op->lab_not_after);
+	snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted outcome=%s%s%s",
+	    (long long)f.id, lab_outcome_name(r->outcome), r->validity != LAB_VALIDITY_NORMAL ?
+	    " with a validity override" : "", r->delay > 0 ? " after a delay" : "");
+	log_msg(LOG_NOTICE, "%s: %s (delay %u s)", op->msg->transaction_id, op->lab_note,
+	    r->delay);
+	if (r->outcome == LAB_FAILURE) {
+		fail_hr(op, r->hresult, r->failinfo, NDES_EVENT_SUBMIT, "%s failInfo=%s",
+		    op->lab_note, scep_failinfo_name(r->failinfo));
+		return 1;
+	}
+	if (r->outcome == LAB_HTTP) {
+		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE, "%s: HTTP %u instead of a CertRep",
+		    op->lab_note, r->http_status);
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when a lab rule keeps this enrollment PENDING. */
+static int lab_pends(const struct pkiop *op)
+{
+	return op->lab != NULL && op->lab->outcome == LAB_PENDING;
+}
+
+/* A request a lab rule keeps PENDING now waits: its polls are counted from here. */
+static void lab_pending_recorded(struct pkiop *op)
+{
+	struct store_lab_poll p;
+
+	if (!lab_pends(op) || op->kind != REPLY_PENDING)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.rule_id = op->lab_rule;
+	p.polls_left = op->lab->polls;
+	p.then_failure = op->lab->then_failure;
+	p.failinfo = op->lab->failinfo;
+	p.hresult = op->lab->hresult;
+	p.not_before = op->lab_not_before;
+	p.not_after = op->lab_not_after;
+	if (store_lab_poll_add(op->st, op->msg->transaction_id, &p, op->now) != STORE_OK)
+		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+	snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted PENDING for %u "
+	    "poll(s), then %s", (long long)op->lab_rule, p.polls_left,
+	    p.then_failure ? "FAILURE" : "SUCCESS");
+}
+
+/*
+ * A CertPoll for a request a lab rule keeps PENDING: while polls are left it
+ * stays waiting (the usual answer is PENDING); at the end it is approved
+ * (the usual answer issues it) or refused here with the rule's failInfo.
+ * 1 when op holds the answer.
+ */
+static int lab_polled(struct pkiop *op)
+{
+	struct store_lab_poll p;
+	struct store_pending *pend = NULL;
+	const char *txid = op->msg->transaction_id;
+	int answered = 0;
+
+	if (!op->srv->cfg->lab_enabled || store_lab_poll_get(op->st, txid, &p) != STORE_OK)
+		return 0;
+	op->lab_rule = p.rule_id;
+	op->lab_not_before = p.not_before;
+	op->lab_not_after = p.not_after;
+	if (p.polls_left > 0) {
+		if (store_lab_poll_count(op->st, txid) == STORE_ERROR)
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted PENDING "
+		    "(%u more poll(s) then %s)", (long long)p.rule_id, p.polls_left - 1,
+		    p.then_failure ? "FAILURE" : "SUCCESS");
+		return 0;
+	}
+	snprintf(op->lab_note, sizeof(op->lab_note), "lab rule %lld: scripted %s after the "
+	    "PENDING polls", (long long)p.rule_id, p.then_failure ? "FAILURE" : "SUCCESS");
+	if (store_pending_for_transaction(op->st, txid, NULL, &pend) == STORE_OK &&
+	    pend->decision[0] == '\0') {
+		if (p.then_failure) {
+			fail_hr(op, p.hresult, p.failinfo, NDES_EVENT_SUBMIT, "%s failInfo=%s",
+			    op->lab_note, scep_failinfo_name(p.failinfo));
+			answered = 1;
+			if (store_pending_refuse(op->st, pend->id, p.failinfo, op->reason,
+			    op->now) != STORE_OK)
+				log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		} else if (store_pending_decide(op->st, pend->id, 1, op->now) != STORE_OK) {
+			log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+		}
+	}
+	store_pending_free(pend);
+	if (store_lab_poll_done(op->st, txid) != STORE_OK)
+		log_msg(LOG_ERR, "store: %s", store_errmsg(op->st));
+	log_msg(LOG_NOTICE, "%s: %s", txid, op->lab_note);
+	return answered;
+}
+
+/* Sleeps for seconds, whole, across signals. */
+static void lab_sleep(unsigned seconds)
+{
+	struct timespec ts = { (time_t)seconds, 0 };
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+/*
+ * Step 8 (lab mode): what a rule scripted for the delivery: a delay before
+ * answering, and an HTTP error like a broken IIS instead of the CertRep. 1
+ * when resp holds the HTTP error.
+ */
+static int lab_deliver(const struct pkiop *op, struct http_response *resp)
+{
+	static const char *const iis[] = {
+		"<h1>Server Error</h1><h2>403 - Forbidden: Access is denied.</h2>",
+		"<h1>Server Error</h1><h2>500 - Internal server error.</h2>",
+		"<h2>Service Unavailable</h2><hr><p>HTTP Error 503. The service is unavailable.</p>",
+	};
+	const char *body;
+
+	if (op->lab == NULL)
+		return 0;
+	if (op->lab->delay > 0)
+		lab_sleep(op->lab->delay);
+	if (op->lab->outcome != LAB_HTTP)
+		return 0;
+	body = op->lab->http_status == 403 ? iis[0] : op->lab->http_status == 500 ? iis[1] :
+	    iis[2];
+	set_body(resp, (int)op->lab->http_status, CT_HTML, body, strlen(body));
+	return 1;
+}
+
 /* --- PKIOperation: the message types -------------------------------------- */
 
 /* PKCSReq (19) and RenewalReq (17). */
+/*
+ * A PKCSReq (not a renewal) signed with a key other than the one it asks a
+ * certificate for: RFC 8894 3.3.1 allows it (an RA, an MDM or an older
+ * certificate signs); NDES-style deployments may not want it. Always logged;
+ * refused with badRequest under scep.allow_other_signer_key = false. 1 when
+ * refused (the FAILURE is set in op), else 0.
+ */
+static int other_signer_key(struct pkiop *op, const struct csr *csr)
+{
+	int allowed = op->srv->cfg->allow_other_signer_key;
+	char serial[80];
+
+	if (!op->have_signer || memcmp(op->signer_sha256, csr->spki_sha256, 32) == 0)
+		return 0;
+	if (x509util_cert_serial_hex(op->msg->signer, serial, sizeof(serial)) != 0)
+		snprintf(serial, sizeof(serial), "?");
+	log_msg(LOG_NOTICE, "client=%s txid=%s: the PKCSReq is signed with a key other "
+	    "than the one it requests a certificate for (signer certificate serial %s): %s",
+	    op->req->client_addr, op->msg->transaction_id, serial,
+	    allowed ? "allowed (scep.allow_other_signer_key)" : "refused");
+	if (allowed)
+		return 0;
+	fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_SUBMIT, "the PKCSReq is signed with a key "
+	    "other than the one it requests a certificate for (scep.allow_other_signer_key "
+	    "is false)");
+	return 1;
+}
+
 static void enroll(struct pkiop *op)
 {
 	struct scep_server *srv = op->srv;
@@ -1267,7 +1631,7 @@ static void enroll(struct pkiop *op)
 	size_t plain_len = 0, kept_len = 0;
 	char err[256], renew_serial[80], keybuf[80];
 	const char *renew = NULL;
-	int result, renewal, reserved = 0;
+	int result, renewal, reserved = 0, vouched;
 	unsigned blocked;
 	enum policy_usage usage;
 	enum challenge_result cr;
@@ -1302,6 +1666,8 @@ static void enroll(struct pkiop *op)
 	    X509_NAME_cmp(X509_get_subject_name(op->msg->signer),
 	    X509_REQ_get_subject_name(csr->req)) == 0)
 		renewal = 1;
+	if (!renewal && other_signer_key(op, csr))
+		goto out;
 
 	usage = policy_usage_of(csr);
 	t = prof->tmpl[usage];
@@ -1317,15 +1683,22 @@ static void enroll(struct pkiop *op)
 	if (renewal && check_renewal(op, csr, t, renew_serial, sizeof(renew_serial)) !=
 	    SCEP_FAIL_NONE)
 		goto out;
+	/* Lab mode: a matching lab rule answers instead of the validator and challenge. */
+	if (lab_scripted(op, csr))
+		goto out;
 	/*
-	 * Under a validator, it decides instead of the password rules; renewals
-	 * too unless its renewals setting is "skip".
+	 * A request an RA we trust vouches for needs no challenge. Under a
+	 * validator, it decides instead of the password rules; renewals too
+	 * unless its renewals setting is "skip".
 	 */
-	if ((!renewal || prof->renewal_challenge || renewal_validated(op)) &&
+	vouched = !renewal && ra_vouches(op);
+	if (op->lab == NULL && !vouched &&
+	    (!renewal || prof->renewal_challenge || renewal_validated(op)) &&
 	    validator_refused(op, csr, plain, plain_len))
 		goto out;
 	/* A renewal needs no challenge unless the profile says so; one sent is ignored. */
-	if ((!renewal || prof->renewal_challenge) && !op->validated) {
+	if ((!renewal || prof->renewal_challenge) && !op->validated && !vouched &&
+	    op->lab == NULL) {
 		if (prof->challenge.enforce_password &&
 		    (blocked = ratelimit_blocked(srv->challenge_limiter, op->req->client_addr,
 		    op->now)) > 0) {
@@ -1347,7 +1720,7 @@ static void enroll(struct pkiop *op)
 	}
 	enrollment(op, csr, prof, t, reserved ? csr->challenge : NULL, renew_serial, &e);
 	/* Manual approval comes before the CA backend is asked. */
-	if (!(prof->approval || t->approval)) {
+	if (!(prof->approval || t->approval || lab_pends(op))) {
 		switch (issue(op, csr, plain, plain_len, t, unavailable_waits(op))) {
 		case ASK_FAILED:
 			/* Nothing issued, unless a CA that did not answer did: then it stays spent. */
@@ -1382,6 +1755,7 @@ static void enroll(struct pkiop *op)
 		op->kind = REPLY_PENDING;
 		op->note = e.backend != NULL ? backend_note(op) :
 		    "waiting for approval (scepctl request approve)";
+		lab_pending_recorded(op);
 		break;
 	case STORE_CONFLICT:
 		if (!answer_issued(op, csr, renew, &result) &&
@@ -1421,6 +1795,9 @@ static void certpoll(struct pkiop *op)
 		fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_RETRIEVE_INFO, "CertPoll: %s", err);
 		goto out;
 	}
+	/* Lab mode: a request a lab rule keeps PENDING counts its polls. */
+	if (lab_polled(op))
+		goto out;
 	/* A renewal polls signed by the certificate it renews. */
 	renew = op->prof->renewal ? renew_key(op, keybuf, sizeof(keybuf)) : NULL;
 	if (answer_issued(op, NULL, renew, &result) || answer_waiting(op, renew, &result))
@@ -1667,6 +2044,10 @@ static unsigned char *sign_reply(struct pkiop *op, size_t *len, char *err, size_
 	const struct profile *prof = op->prof;
 	const struct signer *signer = op->by_prev ? op->srv->prev : prof->signer[op->gen];
 
+	/* Lab mode: a CertRep signed by the wrong key, on purpose. */
+	if (op->lab != NULL && op->lab->outcome == LAB_WRONGKEY && op->srv->lab_signer != NULL)
+		signer = op->srv->lab_signer;
+
 	switch (op->kind) {
 	case REPLY_FAILURE:
 		/* A refused digest is not used for the reply either. */
@@ -1710,7 +2091,7 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 	lr.transaction_id = txid;
 	lr.subject = op->subject;
 	if (!signed_ok) {
-		lr.status = 500;
+		lr.status = signer_remote_unavailable(err) ? 503 : 500;
 		lr.reason = err;
 		log_request(&lr);
 		metrics_request(srv->metrics, METRICS_OP_PKIOPERATION, METRICS_ERROR);
@@ -1734,6 +2115,11 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 		lr.reason = op->note;
 		break;
 	}
+	/* Every scripted answer says so. */
+	if (op->lab_rule != 0 && op->kind != REPLY_FAILURE)
+		lr.reason = op->lab_note;
+	if (op->lab != NULL && op->lab->outcome == LAB_HTTP)
+		lr.status = (int)op->lab->http_status;
 	if (op->by_prev && lr.reason == NULL)
 		lr.reason = "the client encrypted to the previous RA certificate (from before "
 		    "`scepctl ra renew`): answered by that RA";
@@ -1744,12 +2130,68 @@ static void log_reply(const struct pkiop *op, int signed_ok, const char *err)
 		metrics_failinfo(srv->metrics, op->failinfo);
 }
 
+/*
+ * Step 8 (lab mode, lab.record): the exchange as it crossed the wire, with
+ * its timing and outcome, into the store's recordings (oldest dropped past
+ * lab.record_max and lab.record_max_bytes). op is NULL for a message that
+ * could not be parsed (answered with an HTTP error). A store failure is
+ * logged and changes nothing in the reply.
+ */
+static void record_exchange(struct scep_server *srv, const struct profile *prof,
+    const struct http_request *req, const struct pkiop *op, const unsigned char *der,
+    size_t len, const struct http_response *resp, int64_t received_ms, const char *why)
+{
+	const struct config *cfg = srv->cfg;
+	struct store_recording r;
+	struct store *st = NULL;
+	char err[256];
+
+	if (!cfg->lab_enabled || !cfg->lab_record)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.message_type = -1;
+	r.failinfo = -1;
+	if (op != NULL) {
+		snprintf(r.transaction_id, sizeof(r.transaction_id), "%s", op->msg->transaction_id);
+		r.message_type = op->msg->message_type;
+	}
+	snprintf(r.profile, sizeof(r.profile), "%s", prof->name);
+	snprintf(r.client_addr, sizeof(r.client_addr), "%s",
+	    req->client_addr != NULL ? req->client_addr : "");
+	r.received_ms = received_ms;
+	r.answered_ms = now_millis();
+	r.http_status = resp->status;
+	if (op == NULL || resp->status != 200)
+		snprintf(r.outcome, sizeof(r.outcome), "HTTP");
+	else
+		snprintf(r.outcome, sizeof(r.outcome), "%s", op->kind == REPLY_FAILURE ? "FAILURE" :
+		    op->kind == REPLY_PENDING ? "PENDING" : "SUCCESS");
+	if (op != NULL && resp->status == 200 && op->kind == REPLY_FAILURE)
+		r.failinfo = op->failinfo;
+	snprintf(r.reason, sizeof(r.reason), "%s", why != NULL ? why :
+	    op != NULL && op->kind == REPLY_FAILURE ? op->reason :
+	    op != NULL && op->note != NULL ? op->note : "");
+	r.request = (unsigned char *)der;
+	r.request_len = len;
+	r.reply = resp->body;
+	r.reply_len = resp->body_len;
+	if ((st = store_pool_get(srv->pool, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "lab.record: %s", err);
+		return;
+	}
+	if (store_recording_put(st, &r, cfg->lab_record_max, cfg->lab_record_max_bytes) !=
+	    STORE_OK)
+		log_msg(LOG_ERR, "lab.record: %s", store_errmsg(st));
+	store_pool_put(srv->pool, st);
+}
+
 /* What a PKIOperation holds until its reply is sent. */
 static void pkiop_free(struct pkiop *op)
 {
 	if (op->st != NULL)
 		store_pool_put(op->srv->pool, op->st);
 	X509_free(op->issued);
+	lab_rule_free(op->lab);
 	free(op->ca_handle);
 	free(op->crl);
 	free(op->subject);
@@ -1766,6 +2208,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
     struct http_response *resp)
 {
 	double started = mono_seconds();
+	int64_t received_ms = now_millis();
 	struct pkiop op;
 	unsigned char *reply;
 	size_t reply_len = 0;
@@ -1775,6 +2218,7 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 	ERR_clear_error();
 	if ((op.msg = pkimsg_parse(der, len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		record_exchange(srv, prof, req, NULL, der, len, resp, received_ms, err);
 		return;
 	}
 	reply_fields(&op);
@@ -1782,9 +2226,17 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		answer_message(&op);
 	reply = sign_reply(&op, &reply_len, err, sizeof(err));
 	log_reply(&op, reply != NULL, err);
-	if (reply == NULL) {
-		/* No CertRep can be signed: the one case for HTTP 500 (RA key unusable). */
-		httpd_text(resp, 500, "the server cannot sign its reply");
+	if (lab_deliver(&op, resp)) {
+		free(reply);
+	} else if (reply == NULL) {
+		/*
+		 * No CertRep can be signed: 503 while the signer process restarts,
+		 * else the one case for HTTP 500 (RA key unusable).
+		 */
+		if (signer_remote_unavailable(err))
+			httpd_text(resp, 503, "the signer process is restarting; try again");
+		else
+			httpd_text(resp, 500, "the server cannot sign its reply");
 	} else {
 		metrics_enrollment_seconds(srv->metrics, mono_seconds() - started);
 		resp->status = 200;
@@ -1792,6 +2244,8 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		resp->body = reply;
 		resp->body_len = reply_len;
 	}
+	record_exchange(srv, prof, req, &op, der, len, resp, received_ms,
+	    reply == NULL ? err : NULL);
 	pkiop_free(&op);
 }
 
@@ -1799,6 +2253,12 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 static const struct signer *default_signer(const struct scep_server *srv)
 {
 	return srv->ps->p[0].signer[profiles_current(srv->ps, now_seconds())];
+}
+
+void scep_server_lab(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp)
+{
+	labpage_handle(srv->cfg, srv->pool, default_signer(srv), req, resp);
 }
 
 void scep_server_share_limiters(struct scep_server *srv, struct ratelimit *challenge,
@@ -1886,7 +2346,6 @@ int scep_server_challenges_cached(struct scep_server *srv)
 
 int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 {
-	static const unsigned char probe[] = "scepd health probe";
 	const struct signer *s = default_signer(srv);
 	struct store *st = NULL;
 	unsigned char *sig = NULL;
@@ -1911,8 +2370,8 @@ int scep_server_health(struct scep_server *srv, char *err, size_t errlen)
 		}
 	}
 	/* The RA signing key signs: the operation every reply needs. */
-	if ((sig = signer_sign_message(s, NID_sha256, probe, sizeof(probe) - 1, NULL, &siglen,
-	    err, errlen)) == NULL)
+	if ((sig = signer_sign_message(s, NID_sha256, NULL, 0, NULL, &siglen, err,
+	    errlen)) == NULL)
 		goto out;
 	rc = 0;
 out:
@@ -1950,6 +2409,9 @@ static void pkioperation_get(struct scep_server *srv, const struct profile *prof
 	(void)query_find(req->query, req->query_len, "message", &val, &vlen);
 	if ((der = query_decode_message(val, vlen, &der_len, err, sizeof(err))) == NULL) {
 		http_error(srv, req, resp, "PKIOperation", 400, NDES_EVENT_DECODE, err);
+		/* recorded as received: the message parameter, still escaped */
+		record_exchange(srv, prof, req, NULL, (const unsigned char *)val, vlen, resp,
+		    now_millis(), err);
 		return;
 	}
 	pkioperation(srv, prof, req, der, der_len, resp);

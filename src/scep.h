@@ -67,6 +67,14 @@ int scep_server_challenges_cached(struct scep_server *srv);
  */
 int scep_server_health(struct scep_server *srv, char *err, size_t errlen);
 
+/*
+ * Lab mode's /lab/ pages (labpage.c) from this generation's store, decoded
+ * with the default profile's RA keys; the caller checked lab.enabled,
+ * monitor.allow and the method.
+ */
+void scep_server_lab(struct scep_server *srv, const struct http_request *req,
+    struct http_response *resp);
+
 /* The httpd_handler: routes (route_match) and answers one request. ctx is the struct scep_server. */
 void scep_handle(void *ctx, const struct http_request *req, struct http_response *resp);
 

@@ -40,10 +40,11 @@
 #include "scep_client.h"
 #include "scep_types.h"
 #include "signer.h"
+#include "httpclient.h"
 #include "util.h"
 
 #define CLIENT_MAX_ANSWER (1024 * 1024)  /* any upstream answer */
-#define CLIENT_NONCE_BYTES 16
+#define CLIENT_NONCE_BYTES SCEP_CLIENT_NONCE_BYTES
 #define CLIENT_MAX_URL 4096
 
 struct snapshot {
@@ -61,6 +62,8 @@ struct scep_client {
 	unsigned cache_time;
 	X509 *anchor;
 	int allow_des;
+	int cipher_nid, digest_nid, force_get, get_encoding;
+	char *user_agent;
 	struct ca_slots slots;
 	pthread_mutex_t mu;          /* guards cur and the refs of every snapshot */
 	struct snapshot *cur;
@@ -87,12 +90,18 @@ struct scep_client *scep_client_new(const struct scep_client_options *o, char *e
 	c->timeout = o->timeout ? o->timeout : 30;
 	c->cache_time = o->cache_time ? o->cache_time : 3600;
 	c->allow_des = o->allow_des;
+	c->cipher_nid = o->cipher_nid;
+	c->digest_nid = o->digest_nid;
+	c->force_get = o->force_get;
+	c->get_encoding = o->get_encoding;
+	c->user_agent = xstrdup(o->user_agent != NULL ? o->user_agent : "scepd");
 	if (o->anchor != NULL && X509_up_ref(o->anchor) == 1)
 		c->anchor = o->anchor;
 	if (ca_slots_init(&c->slots, o->max_concurrent ? o->max_concurrent : 8) != 0 ||
 	    pthread_mutex_init(&c->mu, NULL) != 0) {
 		errorf(err, errlen, "scep client: out of resources");
 		X509_free(c->anchor);
+		free(c->user_agent);
 		free(c->ca_bundle);
 		free(c->ca_identifier);
 		free(c->url);
@@ -122,6 +131,7 @@ void scep_client_free(struct scep_client *c)
 	pthread_mutex_destroy(&c->mu);
 	ca_slots_destroy(&c->slots);
 	X509_free(c->anchor);
+	free(c->user_agent);
 	free(c->ca_bundle);
 	free(c->ca_identifier);
 	free(c->url);
@@ -135,30 +145,6 @@ const char *scep_client_url(const struct scep_client *c)
 }
 
 /* --- HTTP ------------------------------------------------------------------ */
-
-struct buf {
-	unsigned char *p;
-	size_t len;
-	int over;
-};
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (nmemb != 0 && n / nmemb != size)
-		return 0;
-	if (b->len + n > CLIENT_MAX_ANSWER) {
-		b->over = 1;
-		return 0;   /* aborts the transfer */
-	}
-	b->p = xrealloc(b->p, b->len + n + 1);
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
 
 /* Percent-encodes s (RFC 3986 unreserved characters kept). */
 static char *url_escape(const unsigned char *s, size_t len)
@@ -200,7 +186,7 @@ static char *op_url(const struct scep_client *c, const char *op, const char *mes
  * came (no free place, connection, TLS, timeout, answer too large).
  */
 static int http(struct scep_client *c, const char *url, const unsigned char *body,
-    size_t body_len, struct buf *out, long *status, char *ctype, size_t ctlen,
+    size_t body_len, struct httpclient_answer *out, long *status, char *ctype, size_t ctlen,
     char *err, size_t errlen)
 {
 	CURL *h = NULL;
@@ -220,25 +206,11 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 		goto out;
 	}
 	held = 1;
-	ebuf[0] = '\0';
-	if ((h = curl_easy_init()) == NULL) {
-		errorf(err, errlen, "upstream %s: libcurl: out of memory", c->url);
-		goto out;
-	}
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, "scepd") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, out) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    (c->ca_bundle != NULL && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle) != CURLE_OK)) {
-		errorf(err, errlen, "upstream %s: libcurl refuses an option", c->url);
+	out->max = CLIENT_MAX_ANSWER;
+	if ((h = httpclient_new(url, (long)c->timeout * 1000, c->user_agent, c->ca_bundle,
+	    ebuf, out)) == NULL) {
+		errorf(err, errlen, "upstream %s: libcurl: out of memory or an option refused",
+		    c->url);
 		goto out;
 	}
 	if (body != NULL) {
@@ -266,10 +238,8 @@ static int http(struct scep_client *c, const char *url, const unsigned char *bod
 		snprintf(ctype, ctlen, "%s", ct);
 	result = 0;
 out:
-	if (result != 0) {
-		free(out->p);
-		memset(out, 0, sizeof(*out));
-	}
+	if (result != 0)
+		httpclient_answer_clear(out);
 	curl_slist_free_all(hdr);
 	if (h != NULL)
 		curl_easy_cleanup(h);
@@ -464,7 +434,7 @@ static int pick_certs(struct scep_client *c, STACK_OF(X509) *certs, struct scep_
 	return 0;
 }
 
-static void choose_algorithms(struct scep_upstream *u)
+static void choose_algorithms(const struct scep_client *c, struct scep_upstream *u)
 {
 	unsigned caps = u->caps;
 
@@ -480,13 +450,18 @@ static void choose_algorithms(struct scep_upstream *u)
 		u->digest_nid = NID_sha224;
 	else
 		u->digest_nid = NID_sha1;   /* nothing advertised: the oldest servers' digest */
-	u->post = (caps & SCEP_CAP_POST) != 0;
+	u->post = (caps & SCEP_CAP_POST) != 0 && !c->force_get;
+	/* a client family's own choice (scepctl selftest) */
+	if (c->cipher_nid != 0)
+		u->cipher_nid = c->cipher_nid;
+	if (c->digest_nid != 0)
+		u->digest_nid = c->digest_nid;
 }
 
 static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 {
 	struct snapshot *s = NULL, *result = NULL;
-	struct buf b;
+	struct httpclient_answer b;
 	char *url = NULL, ctype[128];
 	long status = 0;
 	const char *msg = c->ca_identifier;
@@ -510,14 +485,14 @@ static struct snapshot *fetch(struct scep_client *c, char *err, size_t errlen)
 		errorf(err, errlen, "upstream %s: GetCACert answered HTTP %ld", c->url, status);
 		goto out;
 	}
-	if ((s->u.certs = scep_client_parse_cacert(b.p, b.len)) == NULL) {
+	if ((s->u.certs = scep_client_parse_cacert((const unsigned char *)b.p, b.len)) == NULL) {
 		errorf(err, errlen, "upstream %s: GetCACert (%s) is neither a certificate nor a "
 		    "degenerate PKCS#7", c->url, ctype[0] ? ctype : "no content type");
 		goto out;
 	}
 	if (pick_certs(c, s->u.certs, &s->u, err, errlen) != 0)
 		goto out;
-	choose_algorithms(&s->u);
+	choose_algorithms(c, &s->u);
 	s->fetched_at = now_seconds();
 	result = s;
 	s = NULL;
@@ -602,7 +577,7 @@ static enum scep_client_status rep_error(struct scep_client_reply *rep, const ch
 }
 
 /* Signs and envelopes one request of type msgtype with content to u's RA. */
-static unsigned char *build_request(const struct signer *id, const struct scep_upstream *u,
+unsigned char *scep_client_build_request(const struct signer *id, const struct scep_upstream *u,
     int msgtype, const unsigned char *content, size_t content_len, const char *tid,
     const unsigned char nonce[CLIENT_NONCE_BYTES], size_t *outlen, char *err, size_t errlen)
 {
@@ -668,19 +643,124 @@ static int signer_known(const struct scep_upstream *u, X509 *signer)
 	return 0;
 }
 
+/*
+ * The checks of a verified CertRep m from label that do not depend on who
+ * signed it: our transactionID, our nonce as recipientNonce, then the
+ * pkiStatus; SUCCESS opened with id's keys into its certificates.
+ */
+static enum scep_client_status open_reply(const char *label, const struct pkimsg *m,
+    const struct signer *id, int allow_des, const char *tid,
+    const unsigned char nonce[CLIENT_NONCE_BYTES], struct scep_client_reply *rep)
+{
+	struct envelope_info env;
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	char err[512];
+	const char *name;
+	enum scep_client_status result;
+
+	if (strcmp(m->transaction_id, tid) != 0) {
+		result = rep_error(rep, "upstream %s: the reply is for transactionID %s, not %s",
+		    label, m->transaction_id, tid);
+		goto out;
+	}
+	if (m->recipient_nonce_len != CLIENT_NONCE_BYTES ||
+	    memcmp(m->recipient_nonce, nonce, CLIENT_NONCE_BYTES) != 0) {
+		result = rep_error(rep, "upstream %s: the reply's recipientNonce is not our "
+		    "senderNonce", label);
+		goto out;
+	}
+	switch (m->pki_status) {
+	case SCEP_STATUS_SUCCESS:
+		if (m->envelope == NULL) {
+			result = rep_error(rep, "upstream %s: SUCCESS without a pkcsPKIEnvelope", label);
+			goto out;
+		}
+		if (envelope_inspect(m->envelope, m->envelope_len, &env, err, sizeof(err)) == 0)
+			rep->cipher_nid = env.cipher_nid;
+		if (signer_decrypt(id, m->envelope, m->envelope_len, allow_des, &plain,
+		    &plain_len, NULL, err, sizeof(err)) != SCEP_FAIL_NONE) {
+			result = rep_error(rep, "upstream %s: the reply cannot be opened: %s", label, err);
+			goto out;
+		}
+		if ((rep->certs = degenerate_certs(plain, plain_len)) == NULL) {
+			result = rep_error(rep, "upstream %s: the reply holds no certificates", label);
+			goto out;
+		}
+		rep->status = result = SCEP_CLIENT_SUCCESS;
+		break;
+	case SCEP_STATUS_FAILURE:
+		rep->fail_info = m->rep_fail_info;
+		name = scep_failinfo_name(m->rep_fail_info >= 0 && m->rep_fail_info <= 4 ?
+		    m->rep_fail_info : SCEP_FAIL_NONE);
+		if (m->fail_info_text[0] != '\0')
+			snprintf(rep->reason, sizeof(rep->reason), "%s (%s)", m->fail_info_text, name);
+		else
+			snprintf(rep->reason, sizeof(rep->reason), "failInfo %s", name);
+		rep->status = result = SCEP_CLIENT_FAILURE;
+		break;
+	case SCEP_STATUS_PENDING:
+		rep->status = result = SCEP_CLIENT_PENDING;
+		break;
+	default:
+		result = rep_error(rep, "upstream %s: the reply's pkiStatus %d is unknown", label,
+		    m->pki_status);
+		break;
+	}
+out:
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, plain_len);
+	return result;
+}
+
+/*
+ * The message= value of a GET PKIOperation, escaped for the URL the way
+ * encoding (enum scep_client_get_encoding) says; the clients each variant
+ * stands for are listed in scep.md §1.2.1.
+ */
+static char *get_message(const unsigned char *der, size_t der_len, int encoding)
+{
+	char *b64 = xmalloc(4 * ((der_len + 2) / 3) + 1), *out, *o;
+	size_t i, n;
+
+	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
+	out = o = xmalloc(3 * n + 3 * (n / 64 + 1) + 1);
+	for (i = 0; i < n; i++) {
+		char ch = b64[i];
+
+		if (encoding == SCEP_GET_LINES && i > 0 && i % 64 == 0)
+			o += sprintf(o, "%%0A");
+		switch (encoding) {
+		case SCEP_GET_LINES:
+			o += ch == '+' ? sprintf(o, "%%2B") : sprintf(o, "%c", ch);
+			break;
+		case SCEP_GET_RAW:
+			o += ch == '=' ? sprintf(o, "%%3D") : sprintf(o, "%c", ch);
+			break;
+		case SCEP_GET_URLSAFE:
+			if (ch != '=')
+				*o++ = ch == '+' ? '-' : ch == '/' ? '_' : ch;
+			break;
+		default:
+			o += ch == '+' ? sprintf(o, "%%2B") : ch == '/' ? sprintf(o, "%%2F") :
+			    ch == '=' ? sprintf(o, "%%3D") : sprintf(o, "%c", ch);
+			break;
+		}
+	}
+	*o = '\0';
+	free(b64);
+	return out;
+}
+
 /* Sends der, checks the CertRep and fills rep. */
 static enum scep_client_status exchange(struct scep_client *c, const struct signer *id,
     struct scep_upstream **up, const unsigned char *der, size_t der_len, const char *tid,
     const unsigned char nonce[CLIENT_NONCE_BYTES], struct scep_client_reply *rep)
 {
 	struct scep_upstream *u = *up;
-	struct envelope_info env;
 	struct pkimsg *m = NULL;
-	struct buf b;
-	unsigned char *plain = NULL;
-	size_t plain_len = 0;
+	struct httpclient_answer b;
 	char *url = NULL, *b64 = NULL, err[512];
-	const char *name;
 	long status = 0;
 	int n;
 	enum scep_client_status result;
@@ -690,9 +770,9 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 		url = op_url(c, "PKIOperation", NULL, 0);
 		n = http(c, url, der, der_len, &b, &status, NULL, 0, err, sizeof(err));
 	} else {
-		b64 = xmalloc(4 * ((der_len + 2) / 3) + 1);
-		EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
-		url = op_url(c, "PKIOperation", b64, strlen(b64));
+		b64 = get_message(der, der_len, c->get_encoding);
+		url = xasprintf("%s%soperation=PKIOperation&message=%s", c->url,
+		    strchr(c->url, '?') ? "&" : "?", b64);
 		n = http(c, url, NULL, 0, &b, &status, NULL, 0, err, sizeof(err));
 	}
 	rep->http_status = status;
@@ -705,13 +785,13 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 		size_t i;
 
 		for (i = 0; i < b.len && i < sizeof(line) - 1 && b.p[i] != '\n' && b.p[i] != '\r'; i++)
-			line[i] = (b.p[i] < 0x20 || b.p[i] >= 0x7f) ? '?' : (char)b.p[i];
+			line[i] = (b.p[i] < 0x20 || b.p[i] >= 0x7f) ? '?' : b.p[i];
 		line[i] = '\0';
 		result = rep_error(rep, "upstream %s: PKIOperation answered HTTP %ld%s%s", c->url,
 		    status, line[0] ? ": " : "", line);
 		goto out;
 	}
-	if ((m = pkimsg_parse(b.p, b.len, err, sizeof(err))) == NULL) {
+	if ((m = pkimsg_parse((const unsigned char *)b.p, b.len, err, sizeof(err))) == NULL) {
 		result = rep_error(rep, "upstream %s: the reply is not a SCEP message: %s", c->url, err);
 		goto out;
 	}
@@ -738,62 +818,40 @@ static enum scep_client_status exchange(struct scep_client *c, const struct sign
 			goto out;
 		}
 	}
-	if (strcmp(m->transaction_id, tid) != 0) {
-		result = rep_error(rep, "upstream %s: the reply is for transactionID %s, not %s",
-		    c->url, m->transaction_id, tid);
-		goto out;
-	}
-	if (m->recipient_nonce_len != CLIENT_NONCE_BYTES ||
-	    memcmp(m->recipient_nonce, nonce, CLIENT_NONCE_BYTES) != 0) {
-		result = rep_error(rep, "upstream %s: the reply's recipientNonce is not our "
-		    "senderNonce", c->url);
-		goto out;
-	}
-	switch (m->pki_status) {
-	case SCEP_STATUS_SUCCESS:
-		if (m->envelope == NULL) {
-			result = rep_error(rep, "upstream %s: SUCCESS without a pkcsPKIEnvelope", c->url);
-			goto out;
-		}
-		if (envelope_inspect(m->envelope, m->envelope_len, &env, err, sizeof(err)) == 0)
-			rep->cipher_nid = env.cipher_nid;
-		if (signer_decrypt(id, m->envelope, m->envelope_len, c->allow_des, &plain,
-		    &plain_len, NULL, err, sizeof(err)) != SCEP_FAIL_NONE) {
-			result = rep_error(rep, "upstream %s: the reply cannot be opened: %s", c->url, err);
-			goto out;
-		}
-		if ((rep->certs = degenerate_certs(plain, plain_len)) == NULL) {
-			result = rep_error(rep, "upstream %s: the reply holds no certificates", c->url);
-			goto out;
-		}
-		rep->status = result = SCEP_CLIENT_SUCCESS;
-		break;
-	case SCEP_STATUS_FAILURE:
-		rep->fail_info = m->rep_fail_info;
-		name = scep_failinfo_name(m->rep_fail_info >= 0 && m->rep_fail_info <= 4 ?
-		    m->rep_fail_info : SCEP_FAIL_NONE);
-		if (m->fail_info_text[0] != '\0')
-			snprintf(rep->reason, sizeof(rep->reason), "%s (%s)", m->fail_info_text, name);
-		else
-			snprintf(rep->reason, sizeof(rep->reason), "failInfo %s", name);
-		rep->status = result = SCEP_CLIENT_FAILURE;
-		break;
-	case SCEP_STATUS_PENDING:
-		rep->status = result = SCEP_CLIENT_PENDING;
-		break;
-	default:
-		result = rep_error(rep, "upstream %s: the reply's pkiStatus %d is unknown", c->url,
-		    m->pki_status);
-		break;
-	}
+	result = open_reply(c->url, m, id, c->allow_des, tid, nonce, rep);
 out:
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, plain_len);
 	pkimsg_free(m);
 	free(b64);
 	free(b.p);
 	free(url);
 	return result;
+}
+
+int scep_client_get(struct scep_client *c, const char *op, const char *message,
+    struct scep_client_answer *a, char *err, size_t errlen)
+{
+	struct httpclient_answer b;
+	char *url;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	memset(&b, 0, sizeof(b));
+	url = op_url(c, op, message, message != NULL ? strlen(message) : 0);
+	rc = http(c, url, NULL, 0, &b, &a->status, a->ctype, sizeof(a->ctype), err, errlen);
+	free(url);
+	if (rc != 0)
+		return -1;
+	a->body = b.p != NULL ? (unsigned char *)b.p : xcalloc(1, 1);
+	a->len = b.len;
+	return 0;
+}
+
+void scep_client_answer_free(struct scep_client_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->body);
+	memset(a, 0, sizeof(*a));
 }
 
 int scep_client_printable(const char *s)
@@ -827,7 +885,7 @@ static enum scep_client_status request(struct scep_client *c, const struct signe
 		result = rep_error(rep, "no random bytes for the senderNonce");
 		goto out;
 	}
-	if ((der = build_request(id, u, msgtype, content, content_len, tid, nonce, &der_len,
+	if ((der = scep_client_build_request(id, u, msgtype, content, content_len, tid, nonce, &der_len,
 	    err, sizeof(err))) == NULL) {
 		result = rep_error(rep, "building the request for upstream %s failed: %s", c->url, err);
 		goto out;
@@ -866,5 +924,40 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
 		return rep_error(rep, "cannot encode IssuerAndSubject");
 	result = request(c, id, SCEP_MSG_CERTPOLL, body, body_len, tid, rep);
 	free(body);
+	return result;
+}
+
+enum scep_client_status scep_client_check_reply(const struct scep_upstream *u,
+    const struct signer *id, int allow_des, const unsigned char *reply, size_t reply_len,
+    const char *tid, const unsigned char nonce[SCEP_CLIENT_NONCE_BYTES],
+    struct scep_client_reply *rep)
+{
+	struct pkimsg *m = NULL;
+	char err[512];
+	enum scep_client_status result;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->fail_info = -1;
+	if ((m = pkimsg_parse(reply, reply_len, err, sizeof(err))) == NULL) {
+		result = rep_error(rep, "the reply is not a SCEP message: %s", err);
+		goto out;
+	}
+	if (m->failinfo != SCEP_FAIL_NONE) {
+		result = rep_error(rep, "the reply does not verify: %s", m->reason);
+		goto out;
+	}
+	if (m->message_type != SCEP_MSG_CERTREP) {
+		result = rep_error(rep, "the reply is messageType %d, not CertRep", m->message_type);
+		goto out;
+	}
+	if (!signer_known(u, m->signer)) {
+		result = rep_error(rep, "the reply is signed by a certificate that is not in "
+		    "GetCACert");
+		goto out;
+	}
+	result = open_reply("server", m, id, allow_des, tid, nonce, rep);
+out:
+	ERR_clear_error();
+	pkimsg_free(m);
 	return result;
 }

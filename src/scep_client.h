@@ -32,6 +32,28 @@ struct scep_client_options {
 	X509 *anchor;                /* the upstream RA certificates must chain to it (or be
 	                              * it); NULL: accept what GetCACert says (first contact) */
 	int allow_des;               /* accept single-DES replies (the signer's legacy provider) */
+	/* Overrides for scepctl selftest, which speaks as one client family (0: choose). */
+	int cipher_nid;              /* content cipher of requests instead of the strongest */
+	int digest_nid;              /* digest of requests instead of the strongest */
+	int force_get;               /* PKIOperation by GET even when POST is advertised */
+	int get_encoding;            /* enum scep_client_get_encoding */
+	const char *user_agent;      /* NULL: "scepd" */
+};
+
+/* How a GET PKIOperation carries the base64 of the message (scep.md §1.2.1). */
+enum scep_client_get_encoding {
+	SCEP_GET_RFC = 0,            /* no line breaks, every reserved character %-escaped (RFC 8894 §4.1) */
+	SCEP_GET_LINES,              /* %0A every 64 characters, '+' as %2B, '/' and '=' raw (strongSwan) */
+	SCEP_GET_RAW,                /* no line breaks, '+' and '/' raw, '=' as %3D (Apple) */
+	SCEP_GET_URLSAFE,            /* the '-' '_' alphabet without padding (old micromdm client) */
+};
+
+/* One raw answer to a GET (scepctl selftest reads them as each client would). */
+struct scep_client_answer {
+	long status;                 /* HTTP status */
+	char ctype[128];             /* Content-Type ("" when none) */
+	unsigned char *body;         /* owned, NUL-terminated beyond len; at most 1 MiB */
+	size_t len;
 };
 
 /* GetCACaps keywords understood (RFC 8894 §3.5.2). */
@@ -105,6 +127,33 @@ enum scep_client_status scep_client_certpoll(struct scep_client *c, const struct
     const X509_NAME *subject, const char *tid, struct scep_client_reply *rep);
 
 void scep_client_reply_free(struct scep_client_reply *rep);
+
+/*
+ * A request built ahead and its reply checked later, for a load generator
+ * (bench/): scep_client_build_request signs content as a message of type
+ * msgtype (SCEP_MSG_*) with id and envelopes it to u's RA with u's cipher and
+ * digest; DER (malloc'd) or NULL with a reason. scep_client_check_reply does
+ * to reply what scep_client_pkcsreq does to the one it receives: parsed and
+ * verified, signed by a certificate of u, tid and nonce echoed, opened with
+ * id's keys. Returns rep->status.
+ */
+#define SCEP_CLIENT_NONCE_BYTES 16
+unsigned char *scep_client_build_request(const struct signer *id,
+    const struct scep_upstream *u, int msgtype, const unsigned char *content,
+    size_t content_len, const char *tid, const unsigned char nonce[SCEP_CLIENT_NONCE_BYTES],
+    size_t *outlen, char *err, size_t errlen);
+enum scep_client_status scep_client_check_reply(const struct scep_upstream *u,
+    const struct signer *id, int allow_des, const unsigned char *reply, size_t reply_len,
+    const char *tid, const unsigned char nonce[SCEP_CLIENT_NONCE_BYTES],
+    struct scep_client_reply *rep);
+
+/*
+ * GET ?operation=op[&message=message] (message escaped here) and the answer as
+ * it came, whatever its status. 0, or -1 with a reason when no answer came.
+ */
+int scep_client_get(struct scep_client *c, const char *op, const char *message,
+    struct scep_client_answer *a, char *err, size_t errlen);
+void scep_client_answer_free(struct scep_client_answer *a);
 
 /* 1 when s is a PrintableString (what a transactionID sent upstream must be), else 0. */
 int scep_client_printable(const char *s);

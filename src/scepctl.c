@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -32,12 +33,16 @@
 #include "config.h"
 #include "crl.h"
 #include "csr.h"
+#include "inspect.h"
 #include "labca.h"
+#include "labctl.h"
+#include "mdmprofile.h"
 #include "oids.h"
 #include "privdrop.h"
 #include "scep.h"
 #include "scep_client.h"
 #include "scep_types.h"
+#include "selftest.h"
 #include "signer.h"
 #include "store.h"
 #include "util.h"
@@ -54,17 +59,25 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] challenge new [--profile name] | list | purge\n"
 	    "       scepctl [-f file] user add name [--no-enroll-right] [--no-ntlm] "
 	    "(password on stdin)\n"
+	    "       scepctl [-f file] user add name@REALM --kerberos-only [--no-enroll-right]\n"
 	    "       scepctl [-f file] user del name\n"
 	    "       scepctl [-f file] user list\n"
 	    "       scepctl [-f file] cert list\n"
 	    "       scepctl [-f file] cert revoke SERIAL [--reason REASON]\n"
 	    "       scepctl [-f file] request list [--all]\n"
 	    "       scepctl [-f file] request show|approve|reject ID\n"
+	    "       scepctl [-f file] request history TRANSACTIONID\n"
 	    "       scepctl [-f file] crl [--out FILE]\n"
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
 	    "       scepctl [-f file] ra renew [--days n]\n"
 	    "       scepctl [-f file] store migrate --to postgresql URI\n"
+	    "       scepctl [-f file] lab rule add RULE... | list | del ID\n"
+	    "       scepctl [-f file] profile apple --url URL [--challenge X] [--out FILE]\n"
+	    "       scepctl [-f file] profile intune [--url URL]\n"
+	    "       scepctl [-f file] inspect TXID | FILE\n"
+	    "       scepctl selftest URL [--challenge secret]... [--family name]\n"
+	    "                        [--ca-bundle file] [--timeout seconds]\n"
 	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
@@ -405,6 +418,25 @@ static void fingerprint(X509 *x, char *out)
 		sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < len ? ":" : "");
 }
 
+/*
+ * What to add on an upstream scepd so that it trusts this front as an RA
+ * (trusted_ra) and asks the devices' requests for no challenge of its own.
+ */
+static void print_upstream_trust(const char *dir, const struct ra_pair *sign)
+{
+	if (sign->local) {
+		printf("\nThe upstream cannot trust this front as an RA (trusted_ra): its RA "
+		    "signing\ncertificate is self-signed. Devices' challenges must be the "
+		    "upstream's own.\n");
+		return;
+	}
+	printf("\nOn an upstream scepd, trust this front as an RA, so that the devices' requests "
+	    "it\nforwards need no challenge of the upstream's: copy %s/ra-sign.crt into the\n"
+	    "upstream's state_dir as front-ra-sign.crt and add to its scepd.conf:\n"
+	    "  trusted_ra = [ \"front-ra-sign.crt\" ];\n"
+	    "then reload it (systemctl reload scepd, or SIGHUP).\n", dir);
+}
+
 /* Obtains the RA pair from the upstream (or makes it) and writes the files. */
 static int init_upstream(const struct init_options *o, const char *dir, X509 **ca_out,
     struct ra_pair rp[2])
@@ -671,6 +703,7 @@ static int cmd_init(int argc, char **argv)
 		else
 			printf("Challenge:         scepctl -f %s challenge new   "
 			    "(one-time, valid %u minutes)\n", conf, cfg->password_validity);
+		print_upstream_trust(dir, &rp[0]);
 		rc = 0;
 		goto out;
 	}
@@ -879,7 +912,8 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	struct store_user u;
 	char err[512], password[1024];
-	int rc = 1, i, enroll = 1, ntlm = 1, n = 0;
+	unsigned char secret[32];
+	int rc = 1, i, enroll = 1, ntlm = 1, n = 0, kerberos_only = 0;
 
 	memset(&u, 0, sizeof(u));
 	memset(password, 0, sizeof(password));
@@ -896,12 +930,20 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 				enroll = 0;
 			else if (strcmp(argv[0], "add") == 0 && strcmp(argv[i], "--no-ntlm") == 0)
 				ntlm = 0;
+			else if (strcmp(argv[0], "add") == 0 &&
+			    strcmp(argv[i], "--kerberos-only") == 0)
+				kerberos_only = 1;
 			else
 				usage_error("user %s: unexpected argument '%s'", argv[0], argv[i]);
 		}
 		if (strcmp(argv[0], "add") == 0 && !admin_valid_user_name(argv[1])) {
 			fprintf(stderr, "scepctl: %s: an account name is 1 to %d of A-Z a-z 0-9 . _ - @,"
 			    " starting with a letter or digit\n", argv[1], STORE_USER_NAME_MAX);
+			goto out;
+		}
+		if (kerberos_only && strchr(argv[1], '@') == NULL) {
+			fprintf(stderr, "scepctl: %s: a Kerberos-only account is named after its "
+			    "principal, name@REALM\n", argv[1]);
 			goto out;
 		}
 	} else
@@ -933,7 +975,16 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 		}
 		goto out;
 	}
-	if (read_password(password, sizeof(password)) != 0)
+	if (kerberos_only) {
+		/* No password to sign in with: Basic gets a random one nobody knows, NTLM none. */
+		ntlm = 0;
+		if (RAND_bytes(secret, sizeof(secret)) != 1) {
+			fprintf(stderr, "scepctl: no random bytes for the account\n");
+			goto out;
+		}
+		hex_encode(secret, sizeof(secret), password, 0);
+		OPENSSL_cleanse(secret, sizeof(secret));
+	} else if (read_password(password, sizeof(password)) != 0)
 		goto out;
 	/* MD4 (the NT hash) lives in OpenSSL's legacy provider; load it only here. */
 	if (ntlm && ((legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
@@ -951,7 +1002,8 @@ static int cmd_user(const struct config *cfg, int argc, char **argv)
 	}
 	switch (store_user_add(st, &u)) {
 	case STORE_OK:
-		printf("added %s (%s sign-in, %s)\n", u.name, ntlm ? "NTLM and Basic" : "Basic only",
+		printf("added %s (%s sign-in, %s)\n", u.name, kerberos_only ? "Kerberos only" :
+		    ntlm ? "NTLM and Basic" : "Basic only",
 		    enroll ? "may obtain challenge passwords" : "gets the insufficient-permission page");
 		rc = 0;
 		break;
@@ -1237,6 +1289,39 @@ static int show_request(const struct store_pending *p)
 	return 0;
 }
 
+/* One line of `request history`: when, type, outcome, failInfo, serial, reason. */
+static int print_history(const struct store_request_row *r, void *arg)
+{
+	char when[32];
+
+	(void)arg;
+	format_time(r->created_at, when, sizeof(when));
+	printf("%-6lld %-21s %-11s %-9s %-14s %-12s %s%s%s\n", (long long)r->id, when,
+	    scep_msgtype_name(r->message_type), r->outcome,
+	    r->failinfo >= 0 ? scep_failinfo_name(r->failinfo) : "-",
+	    r->profile != NULL ? r->profile : "-", r->cert_serial != NULL ? r->cert_serial : "",
+	    r->cert_serial != NULL && r->reason != NULL ? " " : "", r->reason != NULL ? r->reason : "");
+	return 0;
+}
+
+/* scepctl request history TXID: every request recorded for a transaction. */
+static int request_history(struct store *st, const struct config *cfg, const char *txid)
+{
+	int n;
+
+	printf("%-6s %-21s %-11s %-9s %-14s %-12s %s\n", "ID", "RECEIVED", "TYPE", "OUTCOME",
+	    "FAILINFO", "PROFILE", "SERIAL / REASON");
+	if ((n = store_request_history(st, txid, print_history, NULL)) < 0) {
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "scepctl: no request recorded for transaction %s\n", txid);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_request(const struct config *cfg, int argc, char **argv)
 {
 	struct store *st = NULL;
@@ -1246,7 +1331,7 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 	int rc = 1, n = 0, all = 0;
 
 	if (argc < 1)
-		usage_error("request: expected list, show, approve or reject");
+		usage_error("request: expected list, show, history, approve or reject");
 	if (strcmp(argv[0], "list") == 0) {
 		if (argc == 2 && strcmp(argv[1], "--all") == 0)
 			all = 1;
@@ -1262,8 +1347,12 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 			    argv[1]);
 			return 2;
 		}
+	} else if (strcmp(argv[0], "history") == 0) {
+		if (argc != 2)
+			usage_error("request history: expected one transactionID");
 	} else
-		usage_error("request: expected list, show, approve or reject, not '%s'", argv[0]);
+		usage_error("request: expected list, show, history, approve or reject, not '%s'",
+		    argv[0]);
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
@@ -1278,13 +1367,18 @@ static int cmd_request(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (strcmp(argv[0], "history") == 0) {
+		rc = request_history(st, cfg, argv[1]);
+		goto out;
+	}
 	if (strcmp(argv[0], "show") == 0) {
 		switch (store_pending_by_id(st, id, &p)) {
 		case STORE_OK:
 			rc = show_request(p);
 			break;
 		case STORE_NOT_FOUND:
-			fprintf(stderr, "scepctl: no waiting request %lld\n", id);
+			fprintf(stderr, "scepctl: no waiting request %lld (a request that was "
+			    "answered: scepctl request history TRANSACTIONID)\n", id);
 			break;
 		default:
 			fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
@@ -1550,7 +1644,155 @@ static int cmd_store(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* --- lab and profile: labctl.c and mdmprofile.c -------------------------- */
+
+static int cmd_lab(const struct config *cfg, int argc, char **argv)
+{
+	int rc = labctl_run(cfg, argc, argv);
+
+	if (rc == 2)
+		usage_error(NULL);
+	return rc;
+}
+
+static int cmd_profile(const struct config *cfg, int argc, char **argv)
+{
+	int rc = mdmprofile_run(cfg, argc, argv);
+
+	if (rc == 2)
+		usage_error(NULL);
+	return rc;
+}
+
+/* --- inspect ------------------------------------------------------------- */
+
+#define INSPECT_MAX_FILE (4 * 1024 * 1024)
+
+/* The RA keys of cfg, or NULL with a note on stdout when they cannot be read here. */
+static struct signer *inspect_keys(const struct config *cfg)
+{
+	struct signer *ra;
+	struct config with_des;
+	char err[512];
+
+	if (cfg == NULL) {
+		printf("%-18s not opened: no configuration, so no RA keys\n", "note");
+		return NULL;
+	}
+	/* inspect opens single-DES envelopes too, to say what is in them */
+	with_des = *cfg;
+	with_des.allow_des = 1;
+	if ((ra = signer_load(&with_des, err, sizeof(err))) == NULL)
+		printf("%-18s the RA keys cannot be read here, envelopes stay closed: %s\n",
+		    "note", err);
+	return ra;
+}
+
+/*
+ * inspect FILE: a pkiMessage or CertRep file (DER, PEM or base64); inspect
+ * TXID: the newest recorded exchange of that transactionID (lab.record).
+ * cfg may be NULL (no configuration readable): files only, envelopes closed.
+ */
+static int cmd_inspect(const struct config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct store_recording *r = NULL;
+	struct signer *ra = NULL;
+	unsigned char *raw = NULL, *der = NULL;
+	size_t raw_len = 0, der_len = 0;
+	char err[512];
+	int rc = 1;
+
+	if (argc != 1)
+		usage_error("inspect: expected one transactionID or file");
+	if (access(argv[0], F_OK) == 0) {
+		if ((raw = read_file(argv[0], INSPECT_MAX_FILE, &raw_len)) == NULL) {
+			fprintf(stderr, "scepctl: %s: %s\n", argv[0], strerror(errno));
+			goto out;
+		}
+		if ((der = inspect_input(raw, raw_len, &der_len, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "scepctl: %s: %s\n", argv[0], err);
+			goto out;
+		}
+		ra = inspect_keys(cfg);
+		rc = inspect_message(stdout, der, der_len, ra, cfg) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (cfg == NULL) {
+		fprintf(stderr, "scepctl: %s: no such file, and no configuration to look up a "
+		    "recorded transaction\n", argv[0]);
+		goto out;
+	}
+	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepctl: %s\n", err);
+		goto out;
+	}
+	switch (store_recording_get(st, 0, argv[0], &r)) {
+	case STORE_OK:
+		break;
+	case STORE_NOT_FOUND:
+		fprintf(stderr, "scepctl: %s: no such file, and no recorded transaction with that "
+		    "transactionID (recording needs lab.enabled and lab.record)\n", argv[0]);
+		goto out;
+	default:
+		fprintf(stderr, "scepctl: %s: %s\n", cfg->database, store_errmsg(st));
+		goto out;
+	}
+	ra = inspect_keys(cfg);
+	inspect_recording(stdout, r, ra, cfg);
+	rc = 0;
+out:
+	signer_free(ra);
+	store_recording_free(r);
+	store_close(st);
+	free(der);
+	free(raw);
+	return rc;
+}
+
 /* The commands that work on a configuration (init makes one). */
+/* --- selftest ------------------------------------------------------------- */
+
+/* Probes a SCEP server as each client family would (selftest.c). Reads no configuration. */
+static int cmd_selftest(int argc, char **argv)
+{
+	struct selftest_options o;
+	const char **challenges = xcalloc((size_t)argc + 1, sizeof(*challenges));
+	char *end;
+	unsigned long t;
+	int i, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout = 30;
+	o.challenges = challenges;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		int more = argc - i - 1;
+
+		if (strcmp(a, "--challenge") == 0 && more >= 1) {
+			challenges[o.n_challenges++] = argv[++i];
+		} else if (strcmp(a, "--family") == 0 && more >= 1) {
+			o.only = argv[++i];
+		} else if (strcmp(a, "--ca-bundle") == 0 && more >= 1) {
+			o.ca_bundle = argv[++i];
+		} else if (strcmp(a, "--timeout") == 0 && more >= 1) {
+			t = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || t == 0 || t > 3600)
+				usage_error("selftest: --timeout wants 1 to 3600 seconds, not '%s'", argv[i]);
+			o.timeout = (unsigned)t;
+		} else if (a[0] != '-' && o.url == NULL) {
+			o.url = a;
+		} else {
+			usage_error("selftest: unexpected '%s'", a);
+		}
+	}
+	if (o.url == NULL)
+		usage_error("selftest: the server URL is missing");
+	rc = selftest_run(&o, stdout);
+	free(challenges);
+	return rc;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(const struct config *cfg, int argc, char **argv);
@@ -1563,6 +1805,8 @@ static const struct command {
 	{ "ra", cmd_ra },
 	{ "user", cmd_user },
 	{ "store", cmd_store },
+	{ "lab", cmd_lab },
+	{ "profile", cmd_profile },
 	{ NULL, NULL },
 };
 
@@ -1609,6 +1853,15 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "init") == 0)
 		return cmd_init(argc - i - 1, argv + i + 1);
+	/* inspect FILE works without a configuration (its envelopes then stay closed) */
+	if (strcmp(argv[i], "inspect") == 0) {
+		cfg = access(file, R_OK) == 0 ? config_load(file, stderr) : NULL;
+		rc = cmd_inspect(cfg, argc - i - 1, argv + i + 1);
+		config_free(cfg);
+		return rc;
+	}
+	if (strcmp(argv[i], "selftest") == 0)
+		return cmd_selftest(argc - i - 1, argv + i + 1);
 	for (c = commands; c->name != NULL && strcmp(c->name, argv[i]) != 0; c++)
 		;
 	if (c->name == NULL)

@@ -36,12 +36,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "oids.h"
+#include "keyproc.h"
 #include "pemfile.h"
 #include "privdrop.h"
+#include "signer_remote.h"
 #include "service.h"
 #include "signer.h"
 #include "store.h"
 #include "systemd.h"
+#include "trustedra.h"
 #include "util.h"
 
 #ifndef SCEPD_VERSION
@@ -60,6 +63,7 @@ struct daemon {
 	char expiry_status[256];
 	int drop;                    /* started as root with user set: drop to user */
 	struct privdrop_user user;
+	struct keyproc *keyproc;   /* the signer process, or NULL (signer.process false) */
 	struct filemode_owners owners; /* who may own the private files */
 };
 
@@ -93,6 +97,58 @@ static int log_options(const struct config *cfg, struct log_options *o, char *er
 	o->facility = facility < 0 ? LOG_DAEMON : facility;
 	o->debug = cfg->log_debug;
 	return log_configure(o, err, errlen);
+}
+
+/* Loads one trusted_ra list (names relative to state_dir) against cas; 0 or -1. */
+static int check_trusted_list(const struct config *cfg, char *const *names, size_t n,
+    X509 *const *cas, size_t n_cas, char *err, size_t errlen)
+{
+	char *files[CONFIG_MAX_LIST];
+	struct trusted_ra_set *s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		files[i] = config_path(cfg, names[i]);
+	s = trusted_ra_load(files, n, cas, n_cas, now_seconds(), err, errlen);
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	trusted_ra_free(s);
+	return s != NULL ? 0 : -1;
+}
+
+/*
+ * scepd -t: every trusted_ra certificate (top level and per profile) loads,
+ * is issued by the CA (or the rollover CA when its file exists) and is valid.
+ */
+static int check_trusted_ra(const struct config *cfg, char *err, size_t errlen)
+{
+	X509 *cas[2] = { NULL, NULL };
+	size_t i, n_cas = 0;
+	int rc = -1;
+
+	if (cfg->n_trusted_ra == 0) {
+		for (i = 0; i < cfg->n_profiles && cfg->profiles[i].n_trusted_ra == 0; i++)
+			;
+		if (i == cfg->n_profiles)
+			return 0;
+	}
+	if ((cas[n_cas++] = pemfile_cert(cfg->ca_cert, err, errlen)) == NULL)
+		goto out;
+	if (cfg->next_ca_cert != NULL && access(cfg->next_ca_cert, F_OK) == 0 &&
+	    (cas[n_cas++] = pemfile_cert(cfg->next_ca_cert, err, errlen)) == NULL)
+		goto out;
+	if (check_trusted_list(cfg, cfg->trusted_ra, cfg->n_trusted_ra, cas, n_cas, err,
+	    errlen) != 0)
+		goto out;
+	for (i = 0; i < cfg->n_profiles; i++)
+		if (check_trusted_list(cfg, cfg->profiles[i].trusted_ra,
+		    cfg->profiles[i].n_trusted_ra, cas, n_cas, err, errlen) != 0)
+			goto out;
+	rc = 0;
+out:
+	X509_free(cas[0]);
+	X509_free(cas[1]);
+	return rc;
 }
 
 static int same_string(const char *a, const char *b)
@@ -271,6 +327,11 @@ static void reload(struct daemon *d)
 	if (!same_string(cfg->user, old->user) || !same_string(cfg->group, old->group))
 		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "user and group take effect "
 		    "at the next start (scepd does not regain root to change them)");
+	if (cfg->signer_process != old->signer_process ||
+	    cfg->signer_workers != old->signer_workers)
+		log_event(LOG_WARNING, SCEPD_EVENT_RESTART_NEEDED, "signer.process and "
+		    "signer.workers take effect at the next start (the signer process is forked "
+		    "before the privilege drop)");
 
 	/* Committed: nothing below refuses the reload. */
 	if (log_options(cfg, &lo, err, sizeof(err)) != 0)
@@ -359,6 +420,16 @@ static int serve(const char *file, struct config *cfg)
 		log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
 		goto out;
 	}
+	/* The signer process: forked as root, before the drop, before any thread. */
+	if (cfg->signer_process) {
+		if ((d.keyproc = keyproc_start(file, cfg->signer_workers, err, sizeof(err))) == NULL) {
+			log_event(LOG_ERR, NDES_EVENT_START_FAILED, "cannot start: %s", err);
+			goto out;
+		}
+		signer_use_keyproc(d.keyproc);
+		log_msg(LOG_NOTICE, "signer process started (pid %ld, %u workers): the CA and RA "
+		    "keys are loaded there only", keyproc_pid(d.keyproc), cfg->signer_workers);
+	}
 	d.metrics = metrics_new(now_seconds());
 	d.svc = service_new(d.metrics);
 	d.httpd = httpd_new(service_handle, d.svc);
@@ -423,6 +494,8 @@ static int serve(const char *file, struct config *cfg)
 out:
 	httpd_stop(d.httpd);
 	service_free(d.svc);
+	signer_use_keyproc(NULL);
+	keyproc_stop(d.keyproc);
 	metrics_free(d.metrics);
 	config_free(cfg);
 	if (rc == 0)
@@ -476,12 +549,17 @@ int main(int argc, char **argv)
 	if (check || dump) {
 		memset(&d, 0, sizeof(d));
 		d.file = file;
-		if (preflight(cfg, &d, err, sizeof(err)) != 0) {
+		if (preflight(cfg, &d, err, sizeof(err)) != 0 ||
+		    check_trusted_ra(cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "scepd: %s\n", err);
 			goto out;
 		}
 		if (check)
 			check_database_ca(cfg);
+		if (cfg->lab_enabled)
+			fprintf(stderr, "scepd: warning: %s: lab mode is on (lab.enabled): lab rules "
+			    "script the answers (%zu configured, more with scepctl lab rule add); "
+			    "never on a production server\n", cfg->file, cfg->n_lab_rules);
 		rc = 0;
 		goto out;
 	}

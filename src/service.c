@@ -316,7 +316,9 @@ void service_handle(void *ctx, const struct http_request *req, struct http_respo
 	enum route_monitor mon = route_monitor(req->path);
 	int is_metrics = mon == ROUTE_MONITOR_METRICS;
 
-	if (mon != ROUTE_MONITOR_NONE) {
+	if (mon == ROUTE_MONITOR_LAB && !st->cfg->lab_enabled) {
+		httpd_text(resp, 404, "%s: not found (lab mode is off: lab.enabled)", req->path);
+	} else if (mon != ROUTE_MONITOR_NONE) {
 		if (!service_monitor_allowed(st->cfg, req->client_addr)) {
 			log_msg(LOG_DEBUG, "%s from %s refused: not in monitor.allow", req->path,
 			    req->client_addr);
@@ -327,6 +329,8 @@ void service_handle(void *ctx, const struct http_request *req, struct http_respo
 			resp->allow = "GET";
 		} else if (is_metrics) {
 			metrics_page(svc, st, resp);
+		} else if (mon == ROUTE_MONITOR_LAB) {
+			scep_server_lab(st->scep, req, resp);
 		} else {
 			health_page(st, resp);
 		}

@@ -36,6 +36,7 @@
 #include "der.h"
 #include "pemfile.h"
 #include "signer.h"
+#include "signer_remote.h"
 #include "util.h"
 #include "x509build.h"
 
@@ -51,7 +52,20 @@ struct signer {
 	int has_ra;
 	OSSL_PROVIDER *legacy;   /* loaded only with allow_des */
 	OSSL_PROVIDER *dflt;
+	struct signer_remote *remote; /* keys in the signer process: certificates only here */
 };
+
+/*
+ * The signer process scepd forked at start (keyproc.c), or NULL for keys in
+ * this process (scepctl, tests). Set once before any request thread runs and
+ * never changed after: it is part of the start-up configuration.
+ */
+static struct keyproc *use_keyproc;
+
+void signer_use_keyproc(struct keyproc *kp)
+{
+	use_keyproc = kp;
+}
 
 static int load_pair(const char *what, const char *cert_path, const char *key_path,
     X509 **cert, EVP_PKEY **key, char *err, size_t errlen)
@@ -60,6 +74,8 @@ static int load_pair(const char *what, const char *cert_path, const char *key_pa
 
 	if ((*cert = pemfile_cert(cert_path, err, errlen)) == NULL)
 		return -1;
+	if (use_keyproc != NULL)
+		return 0;   /* the signer process loads the key and checks the pair */
 	if ((*key = pemfile_key(key_path, 1, err, errlen)) == NULL)
 		return -1;
 	if (X509_check_private_key(*cert, *key) != 1) {
@@ -125,6 +141,48 @@ static int check_ra(const char *what, const char *path, X509 *ra, X509 *ca, uint
 		    need == KU_DIGITAL_SIGNATURE ? "digitalSignature" : "keyEncipherment");
 		return -1;
 	}
+	return 0;
+}
+
+int signer_certs_digest(const struct signer *s, unsigned char out[32])
+{
+	X509 *certs[3] = { s->ca_cert, s->ra_sign_cert, s->ra_enc_cert };
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *der = NULL;
+	unsigned int outlen = 0;
+	int n, rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		if (certs[i] == NULL || (n = i2d_X509(certs[i], &der)) <= 0 ||
+		    EVP_DigestUpdate(ctx, der, (size_t)n) != 1)
+			goto out;
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	if (EVP_DigestFinal_ex(ctx, out, &outlen) != 1 || outlen != 32)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* Has the signer process load the keys of f and check them against s's certificates. */
+static int open_remote(struct signer *s, const struct signer_files *f, int allow_des,
+    char *err, size_t errlen)
+{
+	unsigned char digest[32];
+
+	if (signer_certs_digest(s, digest) == -1) {
+		errorf(err, errlen, "cannot hash the certificates of %s", f->ca_cert);
+		return -1;
+	}
+	if ((s->remote = signer_remote_open(use_keyproc, f, allow_des, digest, err,
+	    errlen)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -194,15 +252,19 @@ struct signer *signer_load_files(const struct signer_files *f, int allow_des,
 			    f->ca_cert);
 			goto out;
 		}
-		if (X509_up_ref(s->ca_cert) != 1 || EVP_PKEY_up_ref(s->ca_key) != 1)
+		if (X509_up_ref(s->ca_cert) != 1 ||
+		    (s->ca_key != NULL && EVP_PKEY_up_ref(s->ca_key) != 1))
 			goto out;
 		s->ra_sign_cert = s->ca_cert;
 		s->ra_sign_key = s->ca_key;
-		if (X509_up_ref(s->ca_cert) != 1 || EVP_PKEY_up_ref(s->ca_key) != 1)
+		if (X509_up_ref(s->ca_cert) != 1 ||
+		    (s->ca_key != NULL && EVP_PKEY_up_ref(s->ca_key) != 1))
 			goto out;
 		s->ra_enc_cert = s->ca_cert;
 		s->ra_enc_key = s->ca_key;
 	}
+	if (use_keyproc != NULL && open_remote(s, f, allow_des, err, errlen) == -1)
+		goto out;
 	result = s;
 	s = NULL;
 out:
@@ -266,6 +328,7 @@ void signer_free(struct signer *s)
 {
 	if (s == NULL)
 		return;
+	signer_remote_free(s->remote);
 	X509_free(s->ca_cert);
 	EVP_PKEY_free(s->ca_key);
 	X509_free(s->ra_sign_cert);
@@ -407,6 +470,9 @@ int signer_decrypt(const struct signer *s, const unsigned char *env, size_t envl
 	*outlen = 0;
 	if (matched != NULL)
 		*matched = NULL;
+	if (s->remote != NULL)
+		return signer_remote_decrypt(s->remote, env, envlen, allow_des, out, outlen,
+		    matched, err, errlen);
 	if (envlen == 0 || envlen > SIGNER_MAX_ENVELOPE) {
 		errorf(err, errlen, "the envelope is empty or larger than %d bytes",
 		    SIGNER_MAX_ENVELOPE);
@@ -583,6 +649,8 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 	int reported = 1;
 	char ebuf[256];
 
+	if (s->remote != NULL)
+		return signer_remote_issue(s->remote, req, err, errlen);
 	if (s->ca_key == NULL) {
 		errorf(err, errlen, "this server holds no CA key: backend.type forwards requests");
 		goto out;
@@ -621,10 +689,15 @@ X509 *signer_issue(const struct signer *s, const struct issue_request *req,
 		goto out;
 	if (X509_set_pubkey(x, req->pubkey) != 1)
 		goto out;
-	if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL)
+	if (req->not_before != 0 && req->not_after > req->not_before) {
+		/* Lab mode: an expired, short-lived or not yet valid certificate, on purpose. */
+		if (ASN1_TIME_set(X509_getm_notBefore(x), (time_t)req->not_before) == NULL ||
+		    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)req->not_after) == NULL)
+			goto out;
+	} else if (ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
+	    ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)req->validity_days, 0) == NULL) {
 		goto out;
-	if (ASN1_TIME_adj(X509_getm_notAfter(x), now, (int)req->validity_days, 0) == NULL)
-		goto out;
+	}
 	/* Never past the CA's own end of validity (as AD CS does). */
 	ca_end = X509_get0_notAfter(s->ca_cert);
 	if (ASN1_TIME_compare(X509_get0_notAfter(x), ca_end) > 0 &&
@@ -729,6 +802,9 @@ unsigned char *signer_sign_message(const struct signer *s, int md_nid,
 	char ebuf[256];
 
 	*outlen = 0;
+	if (s->remote != NULL)
+		return signer_remote_sign_message(s->remote, md_nid, econtent, econtent_len, attrs,
+		    outlen, err, errlen);
 	if (econtent_len > SIGNER_MAX_ENVELOPE || econtent_len > INT_MAX) {
 		errorf(err, errlen, "content to sign is too large");
 		goto out;
@@ -787,6 +863,9 @@ unsigned char *signer_sign_as_ca(const struct signer *s, const unsigned char *co
 	char ebuf[256];
 
 	*outlen = 0;
+	if (s->remote != NULL)
+		return signer_remote_sign_as_ca(s->remote, content, content_len, outlen, err,
+		    errlen);
 	if (s->ca_key == NULL) {
 		errorf(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
 		return NULL;
@@ -875,6 +954,9 @@ unsigned char *signer_sign_crl(const struct signer *s, const struct signer_crl_e
 	char ebuf[256];
 
 	*outlen = 0;
+	if (s->remote != NULL)
+		return signer_remote_sign_crl(s->remote, entries, n, number, this_update,
+		    next_update, outlen, err, errlen);
 	if (s->ca_key == NULL) {
 		errorf(err, errlen, "no CA key is loaded (a forwarding backend issues elsewhere)");
 		return NULL;

@@ -86,6 +86,8 @@ struct issue_request {
 	unsigned validity_days;
 	int64_t now;
 	const char *crl_url;               /* CRL distribution point URI, or NULL for none */
+	int64_t not_before, not_after;     /* lab mode's validity override (both set), else 0:
+	                                    * now and now + validity_days */
 };
 
 /*

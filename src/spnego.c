@@ -18,6 +18,13 @@ static const unsigned char oid_spnego[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 }
 static const unsigned char oid_ntlm[] = {
 	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a
 };
+/* Kerberos V5: 1.2.840.113554.1.2.2 and Microsoft's 1.2.840.48018.1.2.2. */
+static const unsigned char oid_krb5[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02
+};
+static const unsigned char oid_krb5_ms[] = {
+	0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02
+};
 
 #define SPNEGO_MAX_MECHS 16
 
@@ -76,6 +83,23 @@ static int is_ntlm_oid(const struct der *oid)
 	return oid->len == sizeof(oid_ntlm) && memcmp(oid->p, oid_ntlm, sizeof(oid_ntlm)) == 0;
 }
 
+static int is_krb5_oid(const struct der *oid)
+{
+	return (oid->len == sizeof(oid_krb5) && memcmp(oid->p, oid_krb5, sizeof(oid_krb5)) == 0) ||
+	    (oid->len == sizeof(oid_krb5_ms) &&
+	    memcmp(oid->p, oid_krb5_ms, sizeof(oid_krb5_ms)) == 0);
+}
+
+int spnego_is_krb5(const unsigned char *in, size_t len)
+{
+	struct der all = { in, len }, body, oid;
+	unsigned char tag;
+
+	if (in == NULL || der_read(&all, &tag, &body) != 0 || all.len != 0 || tag != 0x60)
+		return 0;
+	return der_expect(&body, 0x06, &oid) == 0 && is_krb5_oid(&oid);
+}
+
 int spnego_is_spnego(const unsigned char *in, size_t len)
 {
 	return in != NULL && len >= 2 && (in[0] == 0x60 || in[0] == 0xa1);
@@ -117,6 +141,8 @@ static int parse_init(struct der *body, struct spnego_token *out, char *err, siz
 					if (n == 1)
 						out->ntlm_first = 1;
 				}
+				if (is_krb5_oid(&oid))
+					out->krb5_offered = 1;
 			}
 			break;
 		case 0xa2:      /* mechToken */
@@ -168,8 +194,10 @@ static int parse_resp(struct der *body, struct spnego_token *out, char *err, siz
 			out->neg_state = v.p[0];
 			break;
 		case 0xa1:      /* supportedMech */
-			if (der_expect(&item, 0x06, &v) != 0 || item.len != 0 || !is_ntlm_oid(&v)) {
-				errorf(err, errlen, "the NegTokenResp names a mechanism other than NTLM");
+			if (der_expect(&item, 0x06, &v) != 0 || item.len != 0 ||
+			    (!is_ntlm_oid(&v) && !is_krb5_oid(&v))) {
+				errorf(err, errlen, "the NegTokenResp names a mechanism other than "
+				    "NTLM or Kerberos");
 				return -1;
 			}
 			break;

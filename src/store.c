@@ -269,6 +269,100 @@ enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const s
 	return DISPATCH(crl_put, issuer_key_id, c);
 }
 
+/* --- group commit (commitq.c) -------------------------------------------- */
+
+enum store_rc store_batch_begin(struct store *st) { return DISPATCH0(batch_begin); }
+
+enum store_rc store_batch_enroll(struct store *st, const struct store_enrollment *e)
+{
+	return DISPATCH(batch_enroll, e);
+}
+
+enum store_rc store_batch_commit(struct store *st) { return DISPATCH0(batch_commit); }
+
+void store_batch_rollback(struct store *st)
+{
+	if (st->pg != NULL)
+		store_pg_batch_rollback(st->pg);
+	else
+		store_sqlite_batch_rollback(st->lite);
+}
+
+int store_request_history(struct store *st, const char *transaction_id,
+    int (*fn)(const struct store_request_row *, void *), void *arg)
+{
+	return DISPATCH(request_history, transaction_id, fn, arg);
+}
+
+/* --- lab mode: scripted outcomes and recorded exchanges -------------------- */
+
+enum store_rc store_lab_rule_add(struct store *st, const struct store_lab_rule *r, int64_t *id)
+{
+	return DISPATCH(lab_rule_add, r, id);
+}
+
+enum store_rc store_lab_rule_del(struct store *st, int64_t id)
+{
+	return DISPATCH(lab_rule_del, id);
+}
+
+enum store_rc store_lab_rules_set_config(struct store *st, const struct store_lab_rule *rules,
+    size_t n)
+{
+	return DISPATCH(lab_rules_set_config, rules, n);
+}
+
+int store_lab_rule_foreach(struct store *st, int64_t now, int all,
+    int (*fn)(const struct store_lab_rule *, void *), void *arg)
+{
+	return DISPATCH(lab_rule_foreach, now, all, fn, arg);
+}
+
+enum store_rc store_lab_rule_use(struct store *st, int64_t id, int64_t now)
+{
+	return DISPATCH(lab_rule_use, id, now);
+}
+
+enum store_rc store_lab_poll_add(struct store *st, const char *transaction_id,
+    const struct store_lab_poll *p, int64_t now)
+{
+	return DISPATCH(lab_poll_add, transaction_id, p, now);
+}
+
+enum store_rc store_lab_poll_get(struct store *st, const char *transaction_id,
+    struct store_lab_poll *out)
+{
+	return DISPATCH(lab_poll_get, transaction_id, out);
+}
+
+enum store_rc store_lab_poll_count(struct store *st, const char *transaction_id)
+{
+	return DISPATCH(lab_poll_count, transaction_id);
+}
+
+enum store_rc store_lab_poll_done(struct store *st, const char *transaction_id)
+{
+	return DISPATCH(lab_poll_done, transaction_id);
+}
+
+enum store_rc store_recording_put(struct store *st, struct store_recording *r,
+    unsigned max_count, uint64_t max_bytes)
+{
+	return DISPATCH(recording_put, r, max_count, max_bytes);
+}
+
+enum store_rc store_recording_get(struct store *st, int64_t id, const char *txid,
+    struct store_recording **out)
+{
+	return DISPATCH(recording_get, id, txid, out);
+}
+
+int store_recording_foreach(struct store *st, unsigned limit,
+    int (*fn)(const struct store_recording *, void *), void *arg)
+{
+	return DISPATCH(recording_foreach, limit, fn, arg);
+}
+
 /* --- copying a store ----------------------------------------------------------- */
 
 struct copy_ctx {
@@ -367,6 +461,15 @@ void store_pending_free(struct store_pending *p)
 	free(p->backend_handle);
 	free(p->reason);
 	free(p);
+}
+
+void store_recording_free(struct store_recording *r)
+{
+	if (r == NULL)
+		return;
+	free(r->request);
+	free(r->reply);
+	free(r);
 }
 
 void store_crl_free(struct store_crl *c)

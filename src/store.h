@@ -42,7 +42,7 @@ const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
 /* Takes and releases SQLite's write lock: STORE_OK when an enrollment could be recorded now. */
 enum store_rc store_ping(struct store *st);
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 8
 
 /* --- one-time challenges ------------------------------------------------- */
 
@@ -176,6 +176,19 @@ struct store_enrollment {
 enum store_rc store_enroll_commit(struct store *st, const struct store_enrollment *e);
 
 /*
+ * Group commit (commitq.h): one transaction for several enrollments.
+ * store_batch_begin starts it (BEGIN IMMEDIATE); store_batch_enroll does what
+ * store_enroll_commit does for e inside a savepoint, undone alone when it
+ * fails (same results; after STORE_ERROR the batch must be rolled back);
+ * store_batch_commit commits durably, or rolls back and returns STORE_ERROR;
+ * store_batch_rollback abandons the batch.
+ */
+enum store_rc store_batch_begin(struct store *st);
+enum store_rc store_batch_enroll(struct store *st, const struct store_enrollment *e);
+enum store_rc store_batch_commit(struct store *st);
+void store_batch_rollback(struct store *st);
+
+/*
  * A renewal that revokes the certificate it renews (revoke_renewed) does so in
  * the same transaction: STORE_CONFLICT when that certificate is revoked
  * already, STORE_NOT_FOUND when it is unknown; nothing is written then.
@@ -255,6 +268,29 @@ enum store_rc store_request_pending(struct store *st, const struct store_enrollm
 enum store_rc store_pending_for_transaction(struct store *st, const char *transaction_id,
     const char *renew_serial, struct store_pending **out);
 enum store_rc store_pending_by_id(struct store *st, int64_t id, struct store_pending **out);
+
+/* One recorded request of a transaction, whatever its outcome. */
+struct store_request_row {
+	int64_t id;
+	int message_type;
+	const char *client_addr;  /* may be NULL */
+	const char *subject;      /* may be NULL */
+	const char *profile;      /* may be NULL (recorded before profiles) */
+	const char *outcome;      /* "issued", "failure" or "pending" */
+	int failinfo;             /* -1 when none */
+	const char *reason;       /* may be NULL */
+	int64_t created_at;
+	const char *cert_serial;  /* the certificate issued, or NULL */
+};
+
+/*
+ * Calls fn for every request recorded for transaction_id, oldest first (a
+ * refused request stays recorded with its failInfo and reason: what a
+ * validator or a CA said). The row's strings live during the call. The number
+ * of rows, fn's non-zero return, or -1 on a store error.
+ */
+int store_request_history(struct store *st, const char *transaction_id,
+    int (*fn)(const struct store_request_row *, void *), void *arg);
 
 /*
  * Calls fn for every waiting request, oldest first: only undecided ones, or
@@ -380,6 +416,96 @@ struct store_copy_count {
  */
 int store_copy(const char *from, const char *to, struct store_copy_count *counts,
     char *err, size_t errlen);
+/* --- lab mode: scripted outcomes (lab.h, sql/007_lab_rules.sql) ----------- */
+
+struct store_lab_rule {
+	int64_t id;
+	const char *rule;          /* the rule text (lab_rule_parse) */
+	const char *origin;        /* "config" or "scepctl" */
+	unsigned uses, used;       /* uses 0: no limit */
+	int64_t expires_at;        /* 0: never */
+	int64_t created_at;
+};
+
+/* Records a rule; its id into *id (may be NULL). */
+enum store_rc store_lab_rule_add(struct store *st, const struct store_lab_rule *r, int64_t *id);
+/* Deletes rule id: STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_lab_rule_del(struct store *st, int64_t id);
+/* Replaces every "config" rule with rules[0..n-1] (origin is set to "config"), in one transaction. */
+enum store_rc store_lab_rules_set_config(struct store *st, const struct store_lab_rule *rules,
+    size_t n);
+/*
+ * Calls fn for each rule in id order (with all 0: only those with uses left and
+ * not expired at now); stops at fn's non-zero result and returns it; -1 on error.
+ */
+int store_lab_rule_foreach(struct store *st, int64_t now, int all,
+    int (*fn)(const struct store_lab_rule *, void *), void *arg);
+/*
+ * Takes one use of rule id at now, atomically: STORE_OK, or STORE_CONFLICT when
+ * it has no use left, expired or was deleted meanwhile.
+ */
+enum store_rc store_lab_rule_use(struct store *st, int64_t id, int64_t now);
+
+/* A request a lab rule keeps PENDING. */
+struct store_lab_poll {
+	int64_t rule_id;
+	unsigned polls_left;       /* CertPolls still answered PENDING */
+	int then_failure;
+	int failinfo;
+	int32_t hresult;
+	int64_t not_before, not_after; /* validity override, 0: none */
+};
+
+enum store_rc store_lab_poll_add(struct store *st, const char *transaction_id,
+    const struct store_lab_poll *p, int64_t now);
+/* STORE_OK and *out, or STORE_NOT_FOUND. */
+enum store_rc store_lab_poll_get(struct store *st, const char *transaction_id,
+    struct store_lab_poll *out);
+/* One poll answered PENDING: polls_left - 1. STORE_OK, or STORE_NOT_FOUND (none left). */
+enum store_rc store_lab_poll_count(struct store *st, const char *transaction_id);
+/* The scripted end was answered: the row goes. */
+enum store_rc store_lab_poll_done(struct store *st, const char *transaction_id);
+/* --- recorded exchanges of lab mode (sql/008_recordings.sql) ------------- */
+
+/* One PKIOperation as it crossed the wire (lab.record). */
+struct store_recording {
+	int64_t id;                 /* set by store_recording_put / read back */
+	char transaction_id[256];   /* "" when the message could not be parsed */
+	int message_type;           /* -1 when unknown */
+	char profile[65];
+	char client_addr[64];
+	int64_t received_ms, answered_ms;  /* milliseconds since the epoch */
+	int http_status;
+	char outcome[16];           /* "SUCCESS", "FAILURE", "PENDING" or "HTTP" */
+	int failinfo;               /* -1 when none */
+	char reason[512];
+	unsigned char *request;     /* the pkiMessage as received, or NULL (not kept) */
+	size_t request_len;
+	unsigned char *reply;       /* the CertRep (or HTTP error text), or NULL */
+	size_t reply_len;
+};
+
+/*
+ * Records r (its id set on success), then drops the oldest recordings until
+ * at most max_count are kept and their request and reply bytes add up to at
+ * most max_bytes, in one transaction. A recording whose bytes alone exceed
+ * max_bytes is kept without them.
+ */
+enum store_rc store_recording_put(struct store *st, struct store_recording *r,
+    unsigned max_count, uint64_t max_bytes);
+
+/* Recording id, or the newest of transactionID txid (id 0): STORE_OK, STORE_NOT_FOUND. */
+enum store_rc store_recording_get(struct store *st, int64_t id, const char *txid,
+    struct store_recording **out);
+
+/*
+ * Calls fn for the newest limit recordings, newest first, without their bytes
+ * (request_len and reply_len are set); 0, fn's non-zero result, or -1.
+ */
+int store_recording_foreach(struct store *st, unsigned limit,
+    int (*fn)(const struct store_recording *, void *), void *arg);
+
+void store_recording_free(struct store_recording *r);
 
 /* --- pool of handles for request threads ---------------------------------- */
 

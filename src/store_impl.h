@@ -72,7 +72,33 @@ enum store_rc store_##D##_crl_put(struct H *st, const char *issuer_key_id, \
     const struct store_crl *c); \
 int store_##D##_cert_foreach(struct H *st, int (*fn)(const struct store_cert *, void *), \
     void *arg); \
-enum store_rc store_##D##_newest_issuer(struct H *st, char out[41]);
+enum store_rc store_##D##_newest_issuer(struct H *st, char out[41]); \
+enum store_rc store_##D##_batch_begin(struct H *st); \
+enum store_rc store_##D##_batch_enroll(struct H *st, const struct store_enrollment *e); \
+enum store_rc store_##D##_batch_commit(struct H *st); \
+void store_##D##_batch_rollback(struct H *st); \
+int store_##D##_request_history(struct H *st, const char *transaction_id, \
+    int (*fn)(const struct store_request_row *, void *), void *arg); \
+enum store_rc store_##D##_lab_rule_add(struct H *st, const struct store_lab_rule *r, \
+    int64_t *id); \
+enum store_rc store_##D##_lab_rule_del(struct H *st, int64_t id); \
+enum store_rc store_##D##_lab_rules_set_config(struct H *st, \
+    const struct store_lab_rule *rules, size_t n); \
+int store_##D##_lab_rule_foreach(struct H *st, int64_t now, int all, \
+    int (*fn)(const struct store_lab_rule *, void *), void *arg); \
+enum store_rc store_##D##_lab_rule_use(struct H *st, int64_t id, int64_t now); \
+enum store_rc store_##D##_lab_poll_add(struct H *st, const char *transaction_id, \
+    const struct store_lab_poll *p, int64_t now); \
+enum store_rc store_##D##_lab_poll_get(struct H *st, const char *transaction_id, \
+    struct store_lab_poll *out); \
+enum store_rc store_##D##_lab_poll_count(struct H *st, const char *transaction_id); \
+enum store_rc store_##D##_lab_poll_done(struct H *st, const char *transaction_id); \
+enum store_rc store_##D##_recording_put(struct H *st, struct store_recording *r, \
+    unsigned max_count, uint64_t max_bytes); \
+enum store_rc store_##D##_recording_get(struct H *st, int64_t id, const char *txid, \
+    struct store_recording **out); \
+int store_##D##_recording_foreach(struct H *st, unsigned limit, \
+    int (*fn)(const struct store_recording *, void *), void *arg);
 
 STORE_DRIVER_DECLARE(sqlite, store_sqlite)
 STORE_DRIVER_DECLARE(pg, store_pg)

@@ -81,6 +81,23 @@ enum pg_stmt {
 	P_SCHEMA_VERSION,
 	P_PING,
 	P_NEWEST_ISSUER,
+	P_REQUEST_HISTORY,
+	P_LAB_RULE_INSERT,
+	P_LAB_RULE_DELETE,
+	P_LAB_RULE_DELETE_CONFIG,
+	P_LAB_RULE_LIST,
+	P_LAB_RULE_USE,
+	P_LAB_POLL_PUT,
+	P_LAB_POLL_GET,
+	P_LAB_POLL_COUNT,
+	P_LAB_POLL_DONE,
+	P_RECORDING_INSERT,
+	P_RECORDING_DROP_COUNT,
+	P_RECORDING_OVER_BUDGET,
+	P_RECORDING_DROP_BYTES,
+	P_RECORDING_BY_ID,
+	P_RECORDING_BY_TXID,
+	P_RECORDING_LIST,
 	P_COUNT
 };
 
@@ -92,6 +109,10 @@ enum pg_stmt {
 	"template, pubkey_sha256, signer_sha256, csr, renew_serial, decision, created_at, " \
 	"decided_at, backend, backend_handle, failinfo, reason, envelope FROM requests" \
 	" WHERE outcome = 'pending'"
+#define LAB_RULE_COLS "id, rule, origin, uses, used, expires_at, created_at"
+#define RECORDING_COLS "id, transaction_id, message_type, profile, client_addr, " \
+	"received_ms, answered_ms, http_status, outcome, failinfo, reason, " \
+	"octet_length(request)::bigint, octet_length(reply)::bigint"
 #define USER_COLS "name, nt_hash, basic_salt, basic_hash, basic_iterations, enroll, created_at"
 
 /* The same statements as store_sqlite.c's, in PostgreSQL's dialect. */
@@ -199,6 +220,54 @@ static const char *const pg_sql[P_COUNT] = {
 	[P_NEWEST_ISSUER] =
 	    "SELECT issuer_key_id FROM certificates WHERE issuer_key_id IS NOT NULL"
 	    " ORDER BY issued_at DESC, serial LIMIT 1",
+	[P_REQUEST_HISTORY] =
+	    "SELECT id, message_type, client_addr, subject, profile, outcome, failinfo, reason,"
+	    " created_at, cert_serial FROM requests WHERE transaction_id = $1 ORDER BY id",
+	[P_LAB_RULE_INSERT] =
+	    "INSERT INTO lab_rules (rule, origin, uses, expires_at, created_at)"
+	    " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+	[P_LAB_RULE_DELETE] = "DELETE FROM lab_rules WHERE id = $1",
+	[P_LAB_RULE_DELETE_CONFIG] = "DELETE FROM lab_rules WHERE origin = 'config'",
+	[P_LAB_RULE_LIST] =
+	    "SELECT " LAB_RULE_COLS " FROM lab_rules WHERE $1::bigint <> 0"
+	    " OR ((uses = 0 OR used < uses) AND (expires_at = 0 OR expires_at > $2::bigint))"
+	    " ORDER BY id",
+	[P_LAB_RULE_USE] =
+	    "UPDATE lab_rules SET used = used + 1 WHERE id = $1"
+	    " AND (uses = 0 OR used < uses) AND (expires_at = 0 OR expires_at > $2::bigint)",
+	[P_LAB_POLL_PUT] =
+	    "INSERT INTO lab_polls (transaction_id, rule_id, polls_left, then_failure, failinfo,"
+	    " hresult, not_before, not_after, created_at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (transaction_id) DO UPDATE"
+	    " SET rule_id = EXCLUDED.rule_id, polls_left = EXCLUDED.polls_left,"
+	    " then_failure = EXCLUDED.then_failure, failinfo = EXCLUDED.failinfo,"
+	    " hresult = EXCLUDED.hresult, not_before = EXCLUDED.not_before,"
+	    " not_after = EXCLUDED.not_after, created_at = EXCLUDED.created_at",
+	[P_LAB_POLL_GET] =
+	    "SELECT rule_id, polls_left, then_failure, failinfo, hresult, not_before, not_after"
+	    " FROM lab_polls WHERE transaction_id = $1",
+	[P_LAB_POLL_COUNT] =
+	    "UPDATE lab_polls SET polls_left = polls_left - 1"
+	    " WHERE transaction_id = $1 AND polls_left > 0",
+	[P_LAB_POLL_DONE] = "DELETE FROM lab_polls WHERE transaction_id = $1",
+	[P_RECORDING_INSERT] =
+	    "INSERT INTO recordings (transaction_id, message_type, profile, client_addr,"
+	    " received_ms, answered_ms, http_status, outcome, failinfo, reason, request, reply,"
+	    " bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+	[P_RECORDING_DROP_COUNT] = "DELETE FROM recordings WHERE id <= $1::bigint - $2::bigint",
+	[P_RECORDING_OVER_BUDGET] =
+	    "SELECT (coalesce(sum(bytes), 0) > $1::bigint)::int FROM recordings",
+	[P_RECORDING_DROP_BYTES] =
+	    "DELETE FROM recordings WHERE id IN (SELECT id FROM (SELECT id,"
+	    " sum(bytes) OVER (ORDER BY id DESC) AS total FROM recordings) t"
+	    " WHERE total > $1::bigint)",
+	[P_RECORDING_BY_ID] =
+	    "SELECT " RECORDING_COLS ", request, reply FROM recordings WHERE id = $1",
+	[P_RECORDING_BY_TXID] =
+	    "SELECT " RECORDING_COLS ", request, reply FROM recordings"
+	    " WHERE transaction_id = $1 ORDER BY id DESC LIMIT 1",
+	[P_RECORDING_LIST] =
+	    "SELECT " RECORDING_COLS " FROM recordings ORDER BY id DESC LIMIT $1",
 };
 
 struct store_pg {
@@ -1306,19 +1375,17 @@ static enum store_rc revoke_superseded(struct store_pg *st, const struct store_e
 	return revoke_one(st, e->renew_serial, STORE_REASON_SUPERSEDED, e->now);
 }
 
-enum store_rc store_pg_enroll_commit(struct store_pg *st, const struct store_enrollment *e)
+/* store_enroll_commit's work inside the caller's transaction; nothing undone on failure. */
+static enum store_rc enroll_apply(struct store_pg *st, const struct store_enrollment *e)
 {
 	enum store_rc result = STORE_ERROR, rc;
-	int in_tx = 0, issued;
+	int issued;
 
 	if (e == NULL || e->transaction_id == NULL || e->pubkey_sha256 == NULL || e->cert == NULL ||
 	    e->cert->serial[0] == '\0' || e->cert->der == NULL || e->cert->der_len == 0) {
 		set_err(st, "store_enroll_commit: transactionID, key hash or certificate missing");
 		goto out;
 	}
-	if (tx_begin(st) == -1)
-		goto out;
-	in_tx = 1;
 	if ((issued = transaction_exists(st, P_REQUEST_ISSUED_EXISTS, e->transaction_id,
 	    e->renew_serial)) < 0)
 		goto out;
@@ -1345,6 +1412,22 @@ enum store_rc store_pg_enroll_commit(struct store_pg *st, const struct store_enr
 			result = STORE_CONFLICT;
 		goto out;
 	}
+	result = STORE_OK;
+out:
+	return result;
+}
+
+enum store_rc store_pg_enroll_commit(struct store_pg *st, const struct store_enrollment *e)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((result = enroll_apply(st, e)) != STORE_OK)
+		goto out;
+	result = STORE_ERROR;
 	if (tx_commit(st) == -1)
 		goto out;
 	in_tx = 0;
@@ -1353,6 +1436,53 @@ out:
 	if (in_tx)
 		tx_rollback(st);
 	return result;
+}
+
+/* --- group commit: the steps commitq.c runs for a batch -------------------- */
+
+enum store_rc store_pg_batch_begin(struct store_pg *st)
+{
+	return tx_begin(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/*
+ * One enrollment of the batch in its own savepoint: a conflict (PostgreSQL
+ * aborts the transaction at the failed statement) is rolled back to it, so
+ * the batch's other enrollments stay.
+ */
+enum store_rc store_pg_batch_enroll(struct store_pg *st, const struct store_enrollment *e)
+{
+	enum store_rc result;
+	char saved[sizeof(st->errmsg)];
+
+	if (!st->in_tx) {
+		set_err(st, "store_batch_enroll: no batch begun");
+		return STORE_ERROR;
+	}
+	if (pg_simple(st, "SAVEPOINT enroll", "starting a savepoint") == -1)
+		return STORE_ERROR;
+	if ((result = enroll_apply(st, e)) == STORE_OK)
+		return pg_simple(st, "RELEASE SAVEPOINT enroll", "releasing a savepoint") == 0 ?
+		    STORE_OK : STORE_ERROR;
+	memcpy(saved, st->errmsg, sizeof(saved));
+	if (pg_simple(st, "ROLLBACK TO SAVEPOINT enroll", "rolling back a savepoint") == -1 ||
+	    pg_simple(st, "RELEASE SAVEPOINT enroll", "releasing a savepoint") == -1)
+		return STORE_ERROR;   /* the batch's transaction is broken: the caller rolls back */
+	memcpy(st->errmsg, saved, sizeof(saved));
+	return result;
+}
+
+enum store_rc store_pg_batch_commit(struct store_pg *st)
+{
+	if (tx_commit(st) == 0)
+		return STORE_OK;
+	tx_rollback(st);
+	return STORE_ERROR;
+}
+
+void store_pg_batch_rollback(struct store_pg *st)
+{
+	tx_rollback(st);
 }
 
 enum store_rc store_pg_request_failed(struct store_pg *st, const char *transaction_id,
@@ -1465,6 +1595,44 @@ int store_pg_cert_foreach(struct store_pg *st, int (*fn)(const struct store_cert
 	result = 0;
 out:
 	store_cert_free(c);
+	PQclear(res);
+	return result;
+}
+
+/* The whole result is in memory, so fn may use this handle. */
+int store_pg_request_history(struct store_pg *st, const char *transaction_id,
+    int (*fn)(const struct store_request_row *, void *), void *arg)
+{
+	struct store_request_row r;
+	PGresult *res;
+	int i, rc, result = -1;
+
+	if ((res = pg_bound(st, P_REQUEST_HISTORY, "reading a transaction's requests",
+	    BIND_TEXT(transaction_id))) == NULL)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&r, 0, sizeof(r));
+		r.id = col_int(res, i, 0);
+		r.message_type = (int)col_int(res, i, 1);
+		r.client_addr = col_text(res, i, 2);
+		r.subject = col_text(res, i, 3);
+		r.profile = col_text(res, i, 4);
+		r.outcome = col_text(res, i, 5);
+		r.failinfo = col_null(res, i, 6) ? -1 : (int)col_int(res, i, 6);
+		r.reason = col_text(res, i, 7);
+		r.created_at = col_int(res, i, 8);
+		r.cert_serial = col_text(res, i, 9);
+		if (r.outcome == NULL) {
+			set_err(st, "request %lld has no outcome", (long long)r.id);
+			goto out;
+		}
+		if ((rc = fn(&r, arg)) != 0) {
+			result = rc;
+			goto out;
+		}
+	}
+	result = i;
+out:
 	PQclear(res);
 	return result;
 }
@@ -2067,4 +2235,304 @@ int store_pg_import_end(struct store_pg *st, int commit)
 		return -1;
 	}
 	return 0;
+}
+
+/* --- lab mode: scripted outcomes (sql/pg/007_lab_rules.sql) ---------------- */
+
+static int lab_rule_insert(struct store_pg *st, const struct store_lab_rule *r,
+    const char *origin, int64_t *id)
+{
+	PGresult *res;
+
+	if ((res = pg_bound(st, P_LAB_RULE_INSERT, "recording a lab rule", BIND_TEXT(r->rule),
+	    BIND_TEXT(origin), BIND_INT(r->uses), BIND_INT(r->expires_at),
+	    BIND_INT(r->created_at))) == NULL)
+		return -1;
+	if (id != NULL)
+		*id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+enum store_rc store_pg_lab_rule_add(struct store_pg *st, const struct store_lab_rule *r,
+    int64_t *id)
+{
+	if (r == NULL || r->rule == NULL || r->origin == NULL) {
+		set_err(st, "store_lab_rule_add: no rule text or origin");
+		return STORE_ERROR;
+	}
+	return lab_rule_insert(st, r, r->origin, id) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+enum store_rc store_pg_lab_rule_del(struct store_pg *st, int64_t id)
+{
+	if (pg_exec(st, P_LAB_RULE_DELETE, "deleting a lab rule", BIND_INT(id)) == -1)
+		return STORE_ERROR;
+	if (st->affected != 1) {
+		set_err(st, "no lab rule %lld", (long long)id);
+		return STORE_NOT_FOUND;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_pg_lab_rules_set_config(struct store_pg *st,
+    const struct store_lab_rule *rules, size_t n)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+	size_t i;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if (pg_exec_bind(st, P_LAB_RULE_DELETE_CONFIG, "replacing lab rules", NULL, 0) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (lab_rule_insert(st, &rules[i], "config", NULL) == -1)
+			goto out;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+/* The whole result is in memory, so fn may use this handle. */
+int store_pg_lab_rule_foreach(struct store_pg *st, int64_t now, int all,
+    int (*fn)(const struct store_lab_rule *, void *), void *arg)
+{
+	struct store_lab_rule r;
+	PGresult *res;
+	int i, result = -1;
+
+	if ((res = pg_bound(st, P_LAB_RULE_LIST, "listing lab rules", BIND_INT(all != 0),
+	    BIND_INT(now))) == NULL)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&r, 0, sizeof(r));
+		r.id = col_int(res, i, 0);
+		r.rule = col_text(res, i, 1);
+		r.origin = col_text(res, i, 2);
+		r.uses = (unsigned)col_int(res, i, 3);
+		r.used = (unsigned)col_int(res, i, 4);
+		r.expires_at = col_int(res, i, 5);
+		r.created_at = col_int(res, i, 6);
+		if (r.rule == NULL || r.origin == NULL) {
+			set_err(st, "listing lab rules: rule %lld has no text", (long long)r.id);
+			goto out;
+		}
+		if ((result = fn(&r, arg)) != 0)
+			goto out;
+	}
+	result = 0;
+out:
+	PQclear(res);
+	return result;
+}
+
+enum store_rc store_pg_lab_rule_use(struct store_pg *st, int64_t id, int64_t now)
+{
+	if (pg_exec(st, P_LAB_RULE_USE, "using a lab rule", BIND_INT(id), BIND_INT(now)) == -1)
+		return STORE_ERROR;
+	if (st->affected != 1) {
+		set_err(st, "lab rule %lld has no use left, expired or was deleted", (long long)id);
+		return STORE_CONFLICT;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_pg_lab_poll_add(struct store_pg *st, const char *transaction_id,
+    const struct store_lab_poll *p, int64_t now)
+{
+	return pg_exec(st, P_LAB_POLL_PUT, "recording a scripted PENDING",
+	    BIND_TEXT(transaction_id), BIND_INT(p->rule_id), BIND_INT(p->polls_left),
+	    BIND_INT(p->then_failure), BIND_INT(p->failinfo), BIND_INT(p->hresult),
+	    BIND_INT(p->not_before), BIND_INT(p->not_after), BIND_INT(now)) == -1 ?
+	    STORE_ERROR : STORE_OK;
+}
+
+enum store_rc store_pg_lab_poll_get(struct store_pg *st, const char *transaction_id,
+    struct store_lab_poll *out)
+{
+	enum store_rc result = STORE_ERROR;
+	PGresult *res;
+
+	if ((res = pg_bound(st, P_LAB_POLL_GET, "reading a scripted PENDING",
+	    BIND_TEXT(transaction_id))) == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	out->rule_id = col_int(res, 0, 0);
+	out->polls_left = (unsigned)col_int(res, 0, 1);
+	out->then_failure = (int)col_int(res, 0, 2);
+	out->failinfo = (int)col_int(res, 0, 3);
+	out->hresult = (int32_t)col_int(res, 0, 4);
+	out->not_before = col_int(res, 0, 5);
+	out->not_after = col_int(res, 0, 6);
+	result = STORE_OK;
+out:
+	PQclear(res);
+	return result;
+}
+
+enum store_rc store_pg_lab_poll_count(struct store_pg *st, const char *transaction_id)
+{
+	if (pg_exec(st, P_LAB_POLL_COUNT, "counting a scripted PENDING",
+	    BIND_TEXT(transaction_id)) == -1)
+		return STORE_ERROR;
+	return st->affected == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_pg_lab_poll_done(struct store_pg *st, const char *transaction_id)
+{
+	return pg_exec(st, P_LAB_POLL_DONE, "ending a scripted PENDING",
+	    BIND_TEXT(transaction_id)) == -1 ? STORE_ERROR : STORE_OK;
+}
+
+/* --- recorded exchanges of lab mode (sql/pg/008_recordings.sql) ------------ */
+
+/* Row i of RECORDING_COLS in res into r (no bytes). 0, or -1 with errmsg set. */
+static int recording_row(struct store_pg *st, const PGresult *res, int i,
+    struct store_recording *r)
+{
+	r->id = col_int(res, i, 0);
+	if (copy_optional(r->transaction_id, sizeof(r->transaction_id), col_text(res, i, 1)) ||
+	    copy_optional(r->profile, sizeof(r->profile), col_text(res, i, 3)) ||
+	    copy_optional(r->client_addr, sizeof(r->client_addr), col_text(res, i, 4)) ||
+	    copy_optional(r->outcome, sizeof(r->outcome), col_text(res, i, 8)) ||
+	    copy_optional(r->reason, sizeof(r->reason), col_text(res, i, 10))) {
+		set_err(st, "recording %lld: a field is too long", (long long)r->id);
+		return -1;
+	}
+	r->message_type = col_null(res, i, 2) ? -1 : (int)col_int(res, i, 2);
+	r->received_ms = col_int(res, i, 5);
+	r->answered_ms = col_int(res, i, 6);
+	r->http_status = (int)col_int(res, i, 7);
+	r->failinfo = col_null(res, i, 9) ? -1 : (int)col_int(res, i, 9);
+	r->request_len = (size_t)col_int(res, i, 11);
+	r->reply_len = (size_t)col_int(res, i, 12);
+	return 0;
+}
+
+enum store_rc store_pg_recording_put(struct store_pg *st, struct store_recording *r,
+    unsigned max_count, uint64_t max_bytes)
+{
+	uint64_t bytes = (uint64_t)r->request_len + r->reply_len;
+	int64_t budget = (int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes);
+	int keep = bytes <= max_bytes, in_tx = 0, over;
+	enum store_rc rc = STORE_ERROR;
+	PGresult *res = NULL;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((res = pg_bound(st, P_RECORDING_INSERT, "recording an exchange",
+	    BIND_TEXT(r->transaction_id[0] != '\0' ? r->transaction_id : NULL),
+	    BIND_INT_OR_NULL(r->message_type, r->message_type >= 0),
+	    BIND_TEXT(r->profile[0] != '\0' ? r->profile : NULL),
+	    BIND_TEXT(r->client_addr[0] != '\0' ? r->client_addr : NULL),
+	    BIND_INT(r->received_ms), BIND_INT(r->answered_ms), BIND_INT(r->http_status),
+	    BIND_TEXT(r->outcome), BIND_INT_OR_NULL(r->failinfo, r->failinfo >= 0),
+	    BIND_TEXT(r->reason[0] != '\0' ? r->reason : NULL),
+	    BIND_BLOB(keep ? r->request : NULL, r->request_len),
+	    BIND_BLOB(keep ? r->reply : NULL, r->reply_len),
+	    BIND_INT(keep ? (int64_t)bytes : 0))) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		set_err(st, "recording an exchange: no id returned");
+		goto out;
+	}
+	r->id = col_int(res, 0, 0);
+	PQclear(res);
+	res = NULL;
+	/* The oldest first: beyond the newest max_count, then beyond max_bytes. */
+	if (pg_exec(st, P_RECORDING_DROP_COUNT, "dropping the oldest recordings", BIND_INT(r->id),
+	    BIND_INT(max_count)) == -1)
+		goto out;
+	if ((res = pg_bound(st, P_RECORDING_OVER_BUDGET, "summing the recordings' bytes",
+	    BIND_INT(budget))) == NULL)
+		goto out;
+	over = PQntuples(res) == 1 && col_int(res, 0, 0) != 0;
+	PQclear(res);
+	res = NULL;
+	if (over && pg_exec(st, P_RECORDING_DROP_BYTES, "dropping the oldest recordings",
+	    BIND_INT(budget)) == -1)
+		goto out;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	rc = STORE_OK;
+out:
+	PQclear(res);
+	if (in_tx)
+		tx_rollback(st);
+	return rc;
+}
+
+enum store_rc store_pg_recording_get(struct store_pg *st, int64_t id, const char *txid,
+    struct store_recording **out)
+{
+	struct store_recording *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	PGresult *res;
+
+	*out = NULL;
+	if (id > 0)
+		res = pg_bound(st, P_RECORDING_BY_ID, "reading a recording", BIND_INT(id));
+	else
+		res = pg_bound(st, P_RECORDING_BY_TXID, "reading a recording", BIND_TEXT(txid));
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		set_err(st, "no recording %s", id > 0 ? "with that number" :
+		    "of that transactionID");
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	r = xcalloc(1, sizeof(*r));
+	if (recording_row(st, res, 0, r) == -1)
+		goto out;
+	r->request = col_blob_dup(res, 0, 13, &r->request_len);
+	r->reply = col_blob_dup(res, 0, 14, &r->reply_len);
+	if (r->request == NULL)
+		r->request_len = 0;
+	if (r->reply == NULL)
+		r->reply_len = 0;
+	*out = r;
+	r = NULL;
+	rc = STORE_OK;
+out:
+	store_recording_free(r);
+	PQclear(res);
+	return rc;
+}
+
+/* The whole result is in memory, so fn may use this handle. */
+int store_pg_recording_foreach(struct store_pg *st, unsigned limit,
+    int (*fn)(const struct store_recording *, void *), void *arg)
+{
+	struct store_recording r;
+	PGresult *res;
+	int i, result = -1;
+
+	if ((res = pg_bound(st, P_RECORDING_LIST, "listing recordings", BIND_INT(limit))) == NULL)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&r, 0, sizeof(r));
+		if (recording_row(st, res, i, &r) == -1) {
+			result = -1;
+			goto out;
+		}
+		if ((result = fn(&r, arg)) != 0)
+			goto out;
+	}
+	result = 0;
+out:
+	PQclear(res);
+	return result;
 }

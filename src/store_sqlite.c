@@ -1233,19 +1233,17 @@ static enum store_rc revoke_superseded(struct store_sqlite *st, const struct sto
 	return revoke_one(st, e->renew_serial, STORE_REASON_SUPERSEDED, e->now);
 }
 
-enum store_rc store_sqlite_enroll_commit(struct store_sqlite *st, const struct store_enrollment *e)
+/* store_enroll_commit's work inside the caller's transaction; nothing undone on failure. */
+static enum store_rc enroll_apply(struct store_sqlite *st, const struct store_enrollment *e)
 {
 	enum store_rc result = STORE_ERROR, rc;
-	int in_tx = 0, issued;
+	int issued;
 
 	if (e == NULL || e->transaction_id == NULL || e->pubkey_sha256 == NULL || e->cert == NULL ||
 	    e->cert->serial[0] == '\0' || e->cert->der == NULL || e->cert->der_len == 0) {
 		set_err(st, "store_enroll_commit: transactionID, key hash or certificate missing");
 		goto out;
 	}
-	if (tx_begin(st) == -1)
-		goto out;
-	in_tx = 1;
 	/*
 	 * The transactionID is checked first, so a duplicate of a request that was
 	 * just served gets STORE_CONFLICT (and its caller the recorded certificate)
@@ -1276,6 +1274,22 @@ enum store_rc store_sqlite_enroll_commit(struct store_sqlite *st, const struct s
 			result = STORE_CONFLICT;
 		goto out;
 	}
+	result = STORE_OK;
+out:
+	return result;
+}
+
+enum store_rc store_sqlite_enroll_commit(struct store_sqlite *st, const struct store_enrollment *e)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if ((result = enroll_apply(st, e)) != STORE_OK)
+		goto out;
+	result = STORE_ERROR;
 	if (tx_commit(st) == -1)
 		goto out;
 	in_tx = 0;
@@ -1284,6 +1298,44 @@ out:
 	if (in_tx)
 		tx_rollback(st);
 	return result;
+}
+
+/* --- group commit: the steps commitq.c runs for a batch -------------------- */
+
+enum store_rc store_sqlite_batch_begin(struct store_sqlite *st)
+{
+	return tx_begin(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
+enum store_rc store_sqlite_batch_enroll(struct store_sqlite *st, const struct store_enrollment *e)
+{
+	enum store_rc result;
+	char saved[sizeof(st->errmsg)];
+
+	if (exec_sql(st, "SAVEPOINT enroll", "starting a savepoint") == -1)
+		return STORE_ERROR;
+	if ((result = enroll_apply(st, e)) == STORE_OK)
+		return exec_sql(st, "RELEASE enroll", "releasing a savepoint") == 0 ? STORE_OK :
+		    STORE_ERROR;
+	memcpy(saved, st->errmsg, sizeof(saved));
+	if (exec_sql(st, "ROLLBACK TO enroll", "rolling back a savepoint") == -1 ||
+	    exec_sql(st, "RELEASE enroll", "releasing a savepoint") == -1)
+		return STORE_ERROR;   /* the batch's transaction is broken: the caller rolls back */
+	memcpy(st->errmsg, saved, sizeof(saved));
+	return result;
+}
+
+enum store_rc store_sqlite_batch_commit(struct store_sqlite *st)
+{
+	if (tx_commit(st) == 0)
+		return STORE_OK;
+	tx_rollback(st);
+	return STORE_ERROR;
+}
+
+void store_sqlite_batch_rollback(struct store_sqlite *st)
+{
+	tx_rollback(st);
 }
 
 enum store_rc store_sqlite_request_failed(struct store_sqlite *st, const char *transaction_id,
@@ -1598,6 +1650,52 @@ int store_sqlite_pending_foreach(struct store_sqlite *st, int all,
 	result = 0;
 out:
 	store_pending_free(p);
+	sqlite3_finalize(s);
+	return result;
+}
+
+int store_sqlite_request_history(struct store_sqlite *st, const char *transaction_id,
+    int (*fn)(const struct store_request_row *, void *), void *arg)
+{
+	struct store_request_row r;
+	sqlite3_stmt *s = NULL;
+	int rc, n = 0, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, message_type, client_addr, subject, profile, "
+	    "outcome, failinfo, reason, created_at, cert_serial FROM requests "
+	    "WHERE transaction_id = ?1 ORDER BY id", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, transaction_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		db_err(st, "reading a transaction's requests");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		r.message_type = sqlite3_column_int(s, 1);
+		r.client_addr = (const char *)sqlite3_column_text(s, 2);
+		r.subject = (const char *)sqlite3_column_text(s, 3);
+		r.profile = (const char *)sqlite3_column_text(s, 4);
+		r.outcome = (const char *)sqlite3_column_text(s, 5);
+		r.failinfo = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 6);
+		r.reason = (const char *)sqlite3_column_text(s, 7);
+		r.created_at = sqlite3_column_int64(s, 8);
+		r.cert_serial = (const char *)sqlite3_column_text(s, 9);
+		n++;
+		if (r.outcome == NULL) {
+			set_err(st, "request %lld has no outcome", (long long)r.id);
+			goto out;
+		}
+		if ((rc = fn(&r, arg)) != 0) {
+			result = rc;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "reading a transaction's requests");
+		goto out;
+	}
+	result = n;
+out:
 	sqlite3_finalize(s);
 	return result;
 }
@@ -2019,4 +2117,431 @@ out:
 	sqlite3_finalize(s);
 	free(sql);
 	return result;
+}
+
+/* --- recorded exchanges of lab mode (sql/008_recordings.sql) -------------- */
+
+/*
+ * One block, prepared per call (recording is a lab feature, off the hot path
+ * of a production server), so that it moves as a whole with the SQLite driver.
+ */
+
+#define RECORDING_COLS "id, transaction_id, message_type, profile, client_addr, " \
+	"received_ms, answered_ms, http_status, outcome, failinfo, reason, " \
+	"length(request), length(reply)"
+
+/* Prepares sql and binds b[0..n-1]; NULL with errmsg set. sqlite3_finalize it. */
+static sqlite3_stmt *recording_prepare(struct store_sqlite *st, const char *sql, const struct bind *b,
+    size_t n)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "preparing a recording statement");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	if (bind_all(st, s, b, n) == -1) {
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+#define recording_bound(st, sql, ...) recording_prepare((st), (sql), \
+	(const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
+
+/* Runs sql (no rows) with the parameters given; 0 or -1. */
+static int recording_exec(struct store_sqlite *st, sqlite3_stmt *s, const char *what)
+{
+	int result;
+
+	if (s == NULL)
+		return -1;
+	result = step_done(st, s, what);
+	sqlite3_finalize(s);
+	return result;
+}
+
+/* The row of RECORDING_COLS at s into r (no bytes). 0, or -1 with errmsg set. */
+static int recording_row(struct store_sqlite *st, sqlite3_stmt *s, struct store_recording *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	if (copy_optional(r->transaction_id, sizeof(r->transaction_id),
+	    sqlite3_column_text(s, 1)) == -1 ||
+	    copy_optional(r->profile, sizeof(r->profile), sqlite3_column_text(s, 3)) == -1 ||
+	    copy_optional(r->client_addr, sizeof(r->client_addr), sqlite3_column_text(s, 4)) == -1 ||
+	    copy_optional(r->outcome, sizeof(r->outcome), sqlite3_column_text(s, 8)) == -1 ||
+	    copy_optional(r->reason, sizeof(r->reason), sqlite3_column_text(s, 10)) == -1) {
+		set_err(st, "recording %lld: a field is too long", (long long)r->id);
+		return -1;
+	}
+	r->message_type = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(s, 2);
+	r->received_ms = sqlite3_column_int64(s, 5);
+	r->answered_ms = sqlite3_column_int64(s, 6);
+	r->http_status = sqlite3_column_int(s, 7);
+	r->failinfo = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
+	r->request_len = (size_t)sqlite3_column_int64(s, 11);
+	r->reply_len = (size_t)sqlite3_column_int64(s, 12);
+	return 0;
+}
+
+/* 1 when the recordings hold more than max_bytes, 0 when not, -1 on error. */
+static int recording_over_budget(struct store_sqlite *st, uint64_t max_bytes)
+{
+	sqlite3_stmt *s;
+	int row, result = -1;
+
+	if ((s = recording_bound(st, "SELECT coalesce(sum(bytes), 0) > ?1 FROM recordings",
+	    BIND_INT((int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes)))) == NULL)
+		return -1;
+	if ((row = step_row(st, s, "summing the recordings' bytes")) == 1)
+		result = sqlite3_column_int(s, 0) != 0;
+	else if (row == 0)
+		set_err(st, "summing the recordings' bytes: no answer");
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_sqlite_recording_put(struct store_sqlite *st, struct store_recording *r,
+    unsigned max_count, uint64_t max_bytes)
+{
+	uint64_t bytes = (uint64_t)r->request_len + r->reply_len;
+	int keep = bytes <= max_bytes, in_tx = 0, over;
+	enum store_rc rc = STORE_ERROR;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if (recording_exec(st, recording_bound(st,
+	    "INSERT INTO recordings (transaction_id, message_type, profile, client_addr,"
+	    " received_ms, answered_ms, http_status, outcome, failinfo, reason, request, reply,"
+	    " bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    BIND_TEXT(r->transaction_id[0] != '\0' ? r->transaction_id : NULL),
+	    BIND_INT_OR_NULL(r->message_type, r->message_type >= 0),
+	    BIND_TEXT(r->profile[0] != '\0' ? r->profile : NULL),
+	    BIND_TEXT(r->client_addr[0] != '\0' ? r->client_addr : NULL),
+	    BIND_INT(r->received_ms), BIND_INT(r->answered_ms), BIND_INT(r->http_status),
+	    BIND_TEXT(r->outcome), BIND_INT_OR_NULL(r->failinfo, r->failinfo >= 0),
+	    BIND_TEXT(r->reason[0] != '\0' ? r->reason : NULL),
+	    BIND_BLOB(keep ? r->request : NULL, r->request_len),
+	    BIND_BLOB(keep ? r->reply : NULL, r->reply_len),
+	    BIND_INT(keep ? (int64_t)bytes : 0)), "recording an exchange") == -1)
+		goto out;
+	r->id = sqlite3_last_insert_rowid(st->db);
+	/*
+	 * The oldest first: beyond the newest max_count (ids grow by one per
+	 * recording, so that is an id range), then beyond max_bytes, summed over
+	 * the index on (id, bytes) and dropped only when over budget.
+	 */
+	if (recording_exec(st, recording_bound(st,
+	    "DELETE FROM recordings WHERE id <= ?1 - ?2", BIND_INT(r->id), BIND_INT(max_count)),
+	    "dropping the oldest recordings") == -1)
+		goto out;
+	if ((over = recording_over_budget(st, max_bytes)) == -1)
+		goto out;
+	if (over && recording_exec(st, recording_bound(st,
+	    "DELETE FROM recordings WHERE id IN (SELECT id FROM (SELECT id,"
+	    " sum(bytes) OVER (ORDER BY id DESC) AS total FROM recordings) WHERE total > ?1)",
+	    BIND_INT((int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes))),
+	    "dropping the oldest recordings") == -1)
+		goto out;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	rc = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return rc;
+}
+
+/* A copy of blob column i of s (*len bytes), or NULL when it is NULL or empty. */
+static unsigned char *recording_blob(sqlite3_stmt *s, int i, size_t *len)
+{
+	const void *v = sqlite3_column_blob(s, i);
+	unsigned char *copy;
+
+	*len = (size_t)sqlite3_column_bytes(s, i);
+	if (v == NULL || *len == 0) {
+		*len = 0;
+		return NULL;
+	}
+	copy = xmalloc(*len);
+	memcpy(copy, v, *len);
+	return copy;
+}
+
+enum store_rc store_sqlite_recording_get(struct store_sqlite *st, int64_t id, const char *txid,
+    struct store_recording **out)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_recording *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	int found;
+
+	*out = NULL;
+	if (id > 0)
+		s = recording_bound(st, "SELECT " RECORDING_COLS ", request, reply FROM recordings"
+		    " WHERE id = ?1", BIND_INT(id));
+	else
+		s = recording_bound(st, "SELECT " RECORDING_COLS ", request, reply FROM recordings"
+		    " WHERE transaction_id = ?1 ORDER BY id DESC LIMIT 1", BIND_TEXT(txid));
+	if (s == NULL)
+		goto out;
+	if ((found = step_row(st, s, "reading a recording")) == -1)
+		goto out;
+	if (found == 0) {
+		set_err(st, "no recording %s", id > 0 ? "with that number" :
+		    "of that transactionID");
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	r = xcalloc(1, sizeof(*r));
+	if (recording_row(st, s, r) == -1)
+		goto out;
+	r->request = recording_blob(s, 13, &r->request_len);
+	r->reply = recording_blob(s, 14, &r->reply_len);
+	*out = r;
+	r = NULL;
+	rc = STORE_OK;
+out:
+	store_recording_free(r);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_sqlite_recording_foreach(struct store_sqlite *st, unsigned limit,
+    int (*fn)(const struct store_recording *, void *), void *arg)
+{
+	sqlite3_stmt *s;
+	struct store_recording r;
+	int row, result = -1;
+
+	if ((s = recording_bound(st, "SELECT " RECORDING_COLS " FROM recordings"
+	    " ORDER BY id DESC LIMIT ?1", BIND_INT(limit))) == NULL)
+		return -1;
+	while ((row = step_row(st, s, "listing recordings")) == 1) {
+		memset(&r, 0, sizeof(r));
+		if (recording_row(st, s, &r) == -1) {
+			result = -1;
+			goto out;
+		}
+		if ((result = fn(&r, arg)) != 0)
+			goto out;
+	}
+	if (row == -1)
+		goto out;
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+/* --- lab mode: scripted outcomes (sql/007_lab_rules.sql) -------------------
+ * Lab-only statements, prepared per call (not cached: lab mode is not a hot
+ * path), kept in this one block.
+ */
+
+#define LAB_RULE_COLS "id, rule, origin, uses, used, expires_at, created_at"
+
+/* Runs sql (no rows) with b bound; 0 or -1 (errmsg set). */
+static int lab_exec(struct store_sqlite *st, const char *sql, const char *what,
+    const struct bind *b, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int result = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, what);
+		goto out;
+	}
+	if (bind_all(st, s, b, n) == -1 || step_done(st, s, what) == -1)
+		goto out;
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+#define lab_exec_b(st, sql, what, ...) lab_exec((st), (sql), (what), \
+	(const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind))
+
+static int lab_rule_insert(struct store_sqlite *st, const struct store_lab_rule *r, const char *origin)
+{
+	return lab_exec_b(st, "INSERT INTO lab_rules (rule, origin, uses, expires_at, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)", "recording a lab rule", BIND_TEXT(r->rule),
+	    BIND_TEXT(origin), BIND_INT(r->uses), BIND_INT(r->expires_at),
+	    BIND_INT(r->created_at));
+}
+
+enum store_rc store_sqlite_lab_rule_add(struct store_sqlite *st, const struct store_lab_rule *r, int64_t *id)
+{
+	if (r == NULL || r->rule == NULL || r->origin == NULL) {
+		set_err(st, "store_lab_rule_add: no rule text or origin");
+		return STORE_ERROR;
+	}
+	if (lab_rule_insert(st, r, r->origin) == -1)
+		return STORE_ERROR;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+enum store_rc store_sqlite_lab_rule_del(struct store_sqlite *st, int64_t id)
+{
+	if (lab_exec_b(st, "DELETE FROM lab_rules WHERE id = ?1", "deleting a lab rule",
+	    BIND_INT(id)) == -1)
+		return STORE_ERROR;
+	if (sqlite3_changes(st->db) != 1) {
+		set_err(st, "no lab rule %lld", (long long)id);
+		return STORE_NOT_FOUND;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_sqlite_lab_rules_set_config(struct store_sqlite *st, const struct store_lab_rule *rules,
+    size_t n)
+{
+	enum store_rc result = STORE_ERROR;
+	int in_tx = 0;
+	size_t i;
+
+	if (tx_begin(st) == -1)
+		goto out;
+	in_tx = 1;
+	if (lab_exec_b(st, "DELETE FROM lab_rules WHERE origin = ?1", "replacing lab rules",
+	    BIND_TEXT("config")) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (lab_rule_insert(st, &rules[i], "config") == -1)
+			goto out;
+	if (tx_commit(st) == -1)
+		goto out;
+	in_tx = 0;
+	result = STORE_OK;
+out:
+	if (in_tx)
+		tx_rollback(st);
+	return result;
+}
+
+int store_sqlite_lab_rule_foreach(struct store_sqlite *st, int64_t now, int all,
+    int (*fn)(const struct store_lab_rule *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_lab_rule r;
+	int rc, result = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " LAB_RULE_COLS " FROM lab_rules WHERE ?1"
+	    " OR ((uses = 0 OR used < uses) AND (expires_at = 0 OR expires_at > ?2))"
+	    " ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		db_err(st, "listing lab rules");
+		goto out;
+	}
+	if (bind_int(st, s, 1, all != 0) == -1 || bind_int(st, s, 2, now) == -1)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		r.rule = (const char *)sqlite3_column_text(s, 1);
+		r.origin = (const char *)sqlite3_column_text(s, 2);
+		r.uses = (unsigned)sqlite3_column_int64(s, 3);
+		r.used = (unsigned)sqlite3_column_int64(s, 4);
+		r.expires_at = sqlite3_column_int64(s, 5);
+		r.created_at = sqlite3_column_int64(s, 6);
+		if (r.rule == NULL || r.origin == NULL) {
+			set_err(st, "listing lab rules: out of memory");
+			goto out;
+		}
+		if ((result = fn(&r, arg)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, "listing lab rules");
+		goto out;
+	}
+	result = 0;
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_sqlite_lab_rule_use(struct store_sqlite *st, int64_t id, int64_t now)
+{
+	if (lab_exec_b(st, "UPDATE lab_rules SET used = used + 1 WHERE id = ?1"
+	    " AND (uses = 0 OR used < uses) AND (expires_at = 0 OR expires_at > ?2)",
+	    "using a lab rule", BIND_INT(id), BIND_INT(now)) == -1)
+		return STORE_ERROR;
+	if (sqlite3_changes(st->db) != 1) {
+		set_err(st, "lab rule %lld has no use left, expired or was deleted", (long long)id);
+		return STORE_CONFLICT;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_sqlite_lab_poll_add(struct store_sqlite *st, const char *transaction_id,
+    const struct store_lab_poll *p, int64_t now)
+{
+	return lab_exec_b(st, "INSERT OR REPLACE INTO lab_polls (transaction_id, rule_id,"
+	    " polls_left, then_failure, failinfo, hresult, not_before, not_after, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "recording a scripted PENDING",
+	    BIND_TEXT(transaction_id), BIND_INT(p->rule_id), BIND_INT(p->polls_left),
+	    BIND_INT(p->then_failure), BIND_INT(p->failinfo), BIND_INT(p->hresult),
+	    BIND_INT(p->not_before), BIND_INT(p->not_after), BIND_INT(now)) == -1 ?
+	    STORE_ERROR : STORE_OK;
+}
+
+enum store_rc store_sqlite_lab_poll_get(struct store_sqlite *st, const char *transaction_id,
+    struct store_lab_poll *out)
+{
+	sqlite3_stmt *s = NULL;
+	enum store_rc result = STORE_ERROR;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT rule_id, polls_left, then_failure, failinfo,"
+	    " hresult, not_before, not_after FROM lab_polls WHERE transaction_id = ?1", -1, &s,
+	    NULL) != SQLITE_OK) {
+		db_err(st, "reading a scripted PENDING");
+		goto out;
+	}
+	if (bind_text(st, s, 1, transaction_id) == -1)
+		goto out;
+	switch (step_row(st, s, "reading a scripted PENDING")) {
+	case 1:
+		out->rule_id = sqlite3_column_int64(s, 0);
+		out->polls_left = (unsigned)sqlite3_column_int64(s, 1);
+		out->then_failure = sqlite3_column_int(s, 2);
+		out->failinfo = sqlite3_column_int(s, 3);
+		out->hresult = (int32_t)sqlite3_column_int64(s, 4);
+		out->not_before = sqlite3_column_int64(s, 5);
+		out->not_after = sqlite3_column_int64(s, 6);
+		result = STORE_OK;
+		break;
+	case 0:
+		result = STORE_NOT_FOUND;
+		break;
+	default:
+		break;
+	}
+out:
+	sqlite3_finalize(s);
+	return result;
+}
+
+enum store_rc store_sqlite_lab_poll_count(struct store_sqlite *st, const char *transaction_id)
+{
+	if (lab_exec_b(st, "UPDATE lab_polls SET polls_left = polls_left - 1"
+	    " WHERE transaction_id = ?1 AND polls_left > 0", "counting a scripted PENDING",
+	    BIND_TEXT(transaction_id)) == -1)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_sqlite_lab_poll_done(struct store_sqlite *st, const char *transaction_id)
+{
+	return lab_exec_b(st, "DELETE FROM lab_polls WHERE transaction_id = ?1",
+	    "ending a scripted PENDING", BIND_TEXT(transaction_id)) == -1 ? STORE_ERROR : STORE_OK;
 }

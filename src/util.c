@@ -210,3 +210,12 @@ int64_t now_seconds(void)
 {
 	return (int64_t)time(NULL);
 }
+
+int64_t now_millis(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (int64_t)time(NULL) * 1000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

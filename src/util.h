@@ -60,5 +60,7 @@ unsigned char *read_fd(int fd, const struct stat *sb, size_t max, size_t *len);
 
 /* Wall clock in seconds; the single place the daemon asks for the time. */
 int64_t now_seconds(void);
+/* Wall clock in milliseconds since the epoch (lab recordings' timing). */
+int64_t now_millis(void);
 
 #endif

@@ -34,6 +34,7 @@
 #include "base64.h"
 #include "config.h"
 #include "pemfile.h"
+#include "httpclient.h"
 #include "util.h"
 #include "validator_impl.h"
 #include "x509util.h"
@@ -430,35 +431,12 @@ static void *webhook_create(const struct config_validator *c, char *err, size_t 
 	return w;
 }
 
-/* A webhook's answer, bounded. */
-struct answer {
-	char *p;
-	size_t len;
-	int over;
-};
-
-static size_t on_data(char *data, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t got = size * n;
-
-	if (a->len + got > WEBHOOK_MAX_ANSWER) {
-		a->over = 1;
-		return 0;
-	}
-	a->p = xrealloc(a->p, a->len + got + 1);
-	memcpy(a->p + a->len, data, got);
-	a->len += got;
-	a->p[a->len] = '\0';
-	return got;
-}
-
 /*
  * One POST of body to url, signed. 0 with the status and the answer in *a,
  * or -1 with why when no answer came (connection, TLS, time-out, too large).
  */
 static int post_once(const struct webhook *w, const char *url, const char *body, size_t len,
-    long *status, struct answer *a, char *why, size_t whylen)
+    long *status, struct httpclient_answer *a, char *why, size_t whylen)
 {
 	CURL *h = NULL;
 	struct curl_slist *hdr = NULL, *more;
@@ -467,14 +445,13 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 	int result = -1;
 
 	memset(a, 0, sizeof(*a));
+	a->max = WEBHOOK_MAX_ANSWER;
 	*status = 0;
-	ebuf[0] = '\0';
 	if (webhook_signature(w->secret, w->secret_len, body, len, sig) != 0) {
 		errorf(why, whylen, "cannot compute the HMAC-SHA256 signature");
 		goto out;
 	}
-	if ((h = curl_easy_init()) == NULL ||
-	    (hdr = curl_slist_append(NULL, "Content-Type: application/json")) == NULL) {
+	if ((hdr = curl_slist_append(NULL, "Content-Type: application/json")) == NULL) {
 		errorf(why, whylen, "libcurl: out of memory");
 		goto out;
 	}
@@ -487,20 +464,10 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 	if ((more = curl_slist_append(hdr, line)) == NULL)
 		goto oom;
 	hdr = more;
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)w->timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)w->timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, "scepd") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, a) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    (w->ca_file != NULL && curl_easy_setopt(h, CURLOPT_CAINFO, w->ca_file) != CURLE_OK) ||
-	    (w->client_cert != NULL &&
+	if ((h = httpclient_new(url, (long)w->timeout * 1000, "scepd", w->ca_file, ebuf,
+	    a)) == NULL)
+		goto oom;
+	if ((w->client_cert != NULL &&
 	    (curl_easy_setopt(h, CURLOPT_SSLCERT, w->client_cert) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SSLKEY, w->client_key) != CURLE_OK)) ||
 	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
@@ -521,10 +488,8 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 oom:
 	errorf(why, whylen, "libcurl: out of memory");
 out:
-	if (result != 0) {
-		free(a->p);
-		memset(a, 0, sizeof(*a));
-	}
+	if (result != 0)
+		httpclient_answer_clear(a);
 	free(line);
 	curl_slist_free_all(hdr);
 	if (h != NULL)
@@ -534,7 +499,7 @@ out:
 
 /* A POST with step-ca's retry: once more after a second on no answer or >= 500. */
 static int post(const struct webhook *w, const char *url, const char *body, size_t len,
-    long *status, struct answer *a, char *why, size_t whylen)
+    long *status, struct httpclient_answer *a, char *why, size_t whylen)
 {
 	int rc = post_once(w, url, body, len, status, a, why, whylen);
 
@@ -572,7 +537,7 @@ static enum validator_verdict webhook_check(void *impl, const struct validator_r
     struct validator_result *res)
 {
 	struct webhook *w = impl;
-	struct answer a = { NULL, 0, 0 };
+	struct httpclient_answer a = { NULL, 0, 0, 0 };
 	json_tokener *tok = NULL;
 	json_object *root = NULL, *allow;
 	char why[400], msg[300], *body = NULL;
@@ -628,7 +593,7 @@ out:
 /* Sends a notification document to notify_url; 0 when a 2xx came back. */
 static int notify(const struct webhook *w, char *body, size_t len, char *why, size_t whylen)
 {
-	struct answer a;
+	struct httpclient_answer a;
 	long status = 0;
 	int rc = -1;
 

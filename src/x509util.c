@@ -5,12 +5,14 @@
  * state; parsers may call it (it never aborts and allocates only inside
  * OpenSSL calls it frees itself).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/bio.h>
 #include <openssl/x509.h>
 
 #include "util.h"
@@ -86,4 +88,26 @@ int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32])
 out:
 	OPENSSL_free(der);
 	return rc;
+}
+
+char *x509util_name_text(const X509_NAME *name)
+{
+	BIO *bio = NULL;
+	char *data = NULL, *text = NULL;
+	long n;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		goto out;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+		goto out;
+	if ((n = BIO_get_mem_data(bio, &data)) < 0 || (n > 0 && data == NULL))
+		goto out;
+	if ((text = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	if (n > 0)
+		memcpy(text, data, (size_t)n);
+	text[n] = '\0';
+out:
+	BIO_free(bio);
+	return text;
 }

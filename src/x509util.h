@@ -3,7 +3,8 @@
  * x509util.h: the small facts every module reads off certificates, each
  * computed in one place: an ASN1_TIME as seconds since the epoch, a serial
  * number as the upper-case hex the store keeps, and the SHA-256 of a
- * SubjectPublicKeyInfo (how requests, certificates and signers are matched).
+ * SubjectPublicKeyInfo (how requests, certificates and signers are matched),
+ * a name as one line of text.
  * Pure functions: no files, no globals, no allocation left to the caller.
  */
 #ifndef X509UTIL_H
@@ -35,5 +36,8 @@ int x509util_cert_serial_hex(const X509 *cert, char *out, size_t outlen);
 
 /* SHA-256 of the DER of a SubjectPublicKeyInfo (a certificate's or a CSR's). 0 or -1. */
 int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32]);
+
+/* name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL (no memory). */
+char *x509util_name_text(const X509_NAME *name);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_spnego.c: fuzz target for spnego_parse. A parsed token must point its
- * mechToken inside the input; a NegTokenResp built from it must parse back
- * with the same token. Anything else aborts.
+ * fuzz_spnego.c: fuzz target for spnego_parse and spnego_is_krb5. A parsed
+ * token must point its mechToken inside the input; a NegTokenResp built from
+ * it must parse back with the same token; a raw Kerberos token is never a
+ * SPNEGO NegTokenInit. Anything else aborts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	char err[256];
 
+	err[0] = '\0';
+	if (spnego_is_krb5(data, size) && spnego_parse(data, size, &t, err, sizeof(err)) == 0 &&
+	    t.kind == SPNEGO_INIT)
+		abort();
 	err[0] = '\0';
 	if (spnego_parse(data, size, &t, err, sizeof(err)) != 0) {
 		if (err[0] == '\0')

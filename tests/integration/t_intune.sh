@@ -166,6 +166,10 @@ refused() {
 	like "$line" "failInfo=\"?badRequest" "$code: FAILURE with failInfo badRequest"
 	like "$line" "Intune code $code" "$code: the log names Intune's code"
 	is "$(calls_count successNotification)" "$n_ok" "$code: no successNotification"
+	txid=$(printf '%s\n' "$line" | sed -n 's/.* txid=\([0-9A-Fa-f]*\) .*/\1/p')
+	like "$(scepctl_cmd request history "$txid" 2>&1)" \
+	    "PKCSReq +failure +badRequest .*Intune code $code" \
+	    "$code: scepctl request history shows the refusal with Intune's code"
 }
 refused subject SubjectNameMismatch "$(standin "/_test/mint?$(good_q other)&sans=dns:it-subject.example.org")"
 refused san SubjectAltNameMismatch "$(standin "/_test/mint?subject=CN%3Dit-san&sans=dns:elsewhere.example.org")"
@@ -178,7 +182,7 @@ refused nochallenge ChallengePasswordMissing ""
 standin "/_test/config?targeted=0" >/dev/null
 refused untargeted ScepProfileNoLongerTargetedToTheClient "$(standin "/_test/mint?$(good_q untargeted)")"
 standin "/_test/config?targeted=1" >/dev/null
-# scepctl request show lists waiting requests only; the store keeps each failure's reason.
+# The store keeps each failure's reason.
 if have_cmd sqlite3; then
 	is "$(sqlite3 "$D/scepd.db" "SELECT count(*) FROM requests WHERE outcome = 'failure' AND reason LIKE '%Intune code %'")" \
 		10 "the store records the 10 refusals (one renewal, 9 checks) with Intune's code"

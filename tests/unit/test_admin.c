@@ -86,6 +86,12 @@ static void test_pages(void)
 	    "multiple times and will not expire.") != NULL, "static page: password and sentence");
 	ok(strstr(t, "will expire within") == NULL, "static page: no expiry sentence");
 	free(t);
+	/* a static password is the administrator's text: HTML-escaped on the page */
+	t = admin_page_text(ADMIN_PAGE_STATIC, tp, "a<b&c>d\"e'f", 60);
+	ok(t != NULL && strstr(t, "<B> a&lt;b&amp;c&gt;d&quot;e&#39;f </B>") != NULL,
+	    "static page: the password's < & > \" ' are HTML-escaped");
+	ok(t != NULL && strstr(t, "a<b") == NULL, "static page: no raw markup from the password");
+	free(t);
 
 	b = admin_page_bytes(ADMIN_PAGE_PASSWORD, tp, pw, 60, &len);
 	ok(b != NULL && b[0] == 0xff && b[1] == 0xfe, "body starts with BOM FF FE");

@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "certrep.h"
+#include "pkimsg.h"
 #include "config.h"
 #include "envelope.h"
 #include "oids.h"
@@ -541,6 +542,13 @@ static void test_failure_pending(void)
 		si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(reply), 0);
 		ok(attr_is(si, nids->ms_scep_error, V_ASN1_PRINTABLESTRING, "-2147024809", 11),
 		    "failure: 1.3.6.1.4.1.311.21.33 = \"-2147024809\" (E_INVALIDARG)");
+	}
+	if (der != NULL) {
+		struct pkimsg *pm = pkimsg_parse(der, len, err, sizeof(err));
+
+		ok(pm != NULL && pm->has_hresult && (uint32_t)pm->hresult == 0x80070057u,
+		    "failure: pkimsg reads the HRESULT back (0x80070057)");
+		pkimsg_free(pm);
 	}
 	CMS_ContentInfo_free(reply);
 	reply = NULL;

@@ -161,6 +161,14 @@ static void test_errors(void)
 	fails_with("misplaced string", "log = {\n  debug = true \"x\";\n};\n",
 	    LABEL ":2: syntax error\n");
 	fails_with("string in a group", "log = { \"debug\" };\n", LABEL ":1: syntax error\n");
+	fails_with("admin.kerberos_realm with an @",
+	    "admin = {\n  kerberos_realm = \"alice@EXAMPLE.ORG\";\n};\n",
+	    LABEL ":2: admin.kerberos_realm must be a Kerberos realm name (up to 255 "
+	    "characters, no @, /, backslash, quote or space)\n");
+	fails_with("allow_other_signer_key = false with trusted_ra",
+	    "trusted_ra = [ \"front-ra.crt\" ];\nscep = {\n  allow_other_signer_key = false;\n};\n",
+	    LABEL ":3: scep.allow_other_signer_key = false refuses every PKCSReq a trusted_ra "
+	    "RA signs for a device; leave it true with trusted_ra\n");
 	/* libconfig 1.5 would drop it silently */
 	fails_with("unterminated string", "log = { target = \"stderr\";\n};\nca = { cert = \"x\" \"y",
 	    LABEL ":3: unterminated string\n");
@@ -639,6 +647,9 @@ static void test_service_settings(void)
 		is_int(cfg->monitor_allow[1].prefix, 128, "monitor.allow[1] /128");
 		is_int(cfg->monitor_allow[1].addr[15], 1, "monitor.allow[1] ::1");
 		is_int(cfg->expiry_warning_days, 60, "monitor.expiry_warning_days default 60");
+		ok(!cfg->lab_enabled && !cfg->lab_record, "lab mode and recording off by default");
+		ok(cfg->lab_record_max == 1000 && cfg->lab_record_max_bytes == 67108864,
+		    "lab.record_max 1000, lab.record_max_bytes 64 MiB by default");
 	}
 	config_free(cfg);
 
@@ -676,6 +687,21 @@ static void test_service_settings(void)
 		round_trip("service settings", cfg);
 	}
 	config_free(cfg);
+
+	cfg = load("lab = { enabled = true; record = true; record_max = 5;\n"
+	    "  record_max_bytes = 65536; };\n", &errs);
+	ok(cfg != NULL, "lab settings: accepted");
+	is_str(errs, "", "lab settings: no messages");
+	free(errs);
+	if (cfg != NULL) {
+		ok(cfg->lab_enabled && cfg->lab_record && cfg->lab_record_max == 5 &&
+		    cfg->lab_record_max_bytes == 65536, "lab settings read");
+		round_trip("lab settings", cfg);
+	}
+	config_free(cfg);
+	fails_with("lab bounds", "lab = { record_max = 0;\n  record_max_bytes = 1024; };\n",
+	    LABEL ":1: lab.record_max: 0 is out of range (1..100000)\n"
+	    LABEL ":2: lab.record_max_bytes: 1024 is out of range (65536..1073741824)\n");
 
 	fails_with("bad networks",
 	    "monitor = { allow = [ \"10.0.0.1/8\", \"10.0.0.0/33\", \"::1/129\", \"host\",\n"
@@ -715,7 +741,7 @@ static void test_documentation(void)
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	is_int(n, 165, "schema has 165 settings");
+	is_int(n, 178, "schema has 178 settings");
 	man = slurp("man/scepd.conf.5");
 	ok(man != NULL, "man/scepd.conf.5 readable");
 	if (man == NULL)

@@ -195,5 +195,9 @@ int main(void)
 	is_int(route_monitor("/healthz"), ROUTE_MONITOR_HEALTH, "/healthz");
 	is_int(route_monitor("/metrics/"), ROUTE_MONITOR_NONE, "/metrics/ is not it");
 	is_int(route_monitor("/scep"), ROUTE_MONITOR_NONE, "/scep is not a monitoring path");
+	is_int(route_monitor("/lab/"), ROUTE_MONITOR_LAB, "/lab/ is the lab page");
+	is_int(route_monitor("/lab"), ROUTE_MONITOR_LAB, "/lab (redirected to /lab/)");
+	is_int(route_monitor("/lab/api/recordings/1/reply"), ROUTE_MONITOR_LAB, "/lab/api/...");
+	is_int(route_monitor("/laboratory"), ROUTE_MONITOR_NONE, "/laboratory is not /lab/");
 	return done_testing();
 }

@@ -106,7 +106,32 @@ static void test_spnego(void)
 	init = make_init(t1, l1, 1, &li);
 	is_int(spnego_parse(init, li, &tk, err, sizeof(err)), 0, "Kerberos-first NegTokenInit parses");
 	ok(tk.ntlm_offered && !tk.ntlm_first, "NTLM offered, but not first");
+	ok(tk.krb5_offered, "Kerberos offered");
+	ok(!spnego_is_krb5(init, li), "a SPNEGO token is not a raw Kerberos token");
 	free(init);
+	init = make_init(t1, l1, 0, &li);
+	ok(spnego_parse(init, li, &tk, err, sizeof(err)) == 0 && !tk.krb5_offered,
+	    "an NTLM-only NegTokenInit does not offer Kerberos");
+	free(init);
+	/* what curl --negotiate sent with an MIT ticket (t_kerberos.sh's realm) */
+	bad = read_file("tests/fuzz/corpus/spnego/curl-krb5-negtokeninit.der", 4096, &n);
+	ok(bad != NULL && spnego_parse(bad, n, &tk, err, sizeof(err)) == 0 &&
+	    tk.kind == SPNEGO_INIT && tk.krb5_offered && !tk.ntlm_offered &&
+	    tk.mech_token != NULL && spnego_is_krb5(tk.mech_token, tk.mech_token_len),
+	    "curl's Kerberos NegTokenInit: Kerberos only, its mechToken a raw Kerberos token");
+	free(bad);
+	/* a raw Kerberos InitialContextToken: 60 len 06 09 <krb5 OID> then the AP-REQ part */
+	{
+		static const unsigned char krb[] = { 0x60, 0x0f, 0x06, 0x09, 0x2a, 0x86, 0x48,
+			0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01, 0x00, 0x6e, 0x00 };
+		static const unsigned char ms[] = { 0x60, 0x0f, 0x06, 0x09, 0x2a, 0x86, 0x48,
+			0x82, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01, 0x00, 0x6e, 0x00 };
+
+		ok(spnego_is_krb5(krb, sizeof(krb)), "a raw Kerberos token is recognised");
+		ok(spnego_is_krb5(ms, sizeof(ms)), "... also under Microsoft's Kerberos OID");
+		ok(!spnego_is_krb5(krb, sizeof(krb) - 1), "... but not truncated");
+		ok(!spnego_is_krb5(t1, l1), "raw NTLMSSP is not Kerberos");
+	}
 
 	resp = spnego_build_resp(SPNEGO_ACCEPT_INCOMPLETE, 1, t1, l1, &lr);
 	ok(resp != NULL && resp[0] == 0xa1, "NegTokenResp built");

@@ -1122,6 +1122,103 @@ static void test_revocation(void)
 	free(path);
 }
 
+static int count_recording(const struct store_recording *r, void *arg)
+{
+	int64_t *ids = arg;
+
+	ids[ids[0] + 1] = r->id;
+	ids[0]++;
+	return 0;
+}
+
+/* A recording of n request and n reply bytes filled with fill. */
+static enum store_rc put_recording(struct store *st, const char *txid, size_t n, int fill,
+    unsigned max_count, uint64_t max_bytes, int64_t *id)
+{
+	struct store_recording r;
+	unsigned char *req = xmalloc(n + 1), *rep = xmalloc(n + 1);
+	enum store_rc rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(req, fill, n + 1);
+	memset(rep, fill + 1, n + 1);
+	snprintf(r.transaction_id, sizeof(r.transaction_id), "%s", txid);
+	r.message_type = 19;
+	snprintf(r.profile, sizeof(r.profile), "default");
+	snprintf(r.client_addr, sizeof(r.client_addr), "127.0.0.1");
+	r.received_ms = 1000;
+	r.answered_ms = 1042;
+	r.http_status = 200;
+	snprintf(r.outcome, sizeof(r.outcome), "FAILURE");
+	r.failinfo = 2;
+	snprintf(r.reason, sizeof(r.reason), "bad");
+	r.request = req;
+	r.request_len = n;
+	r.reply = rep;
+	r.reply_len = n;
+	rc = store_recording_put(st, &r, max_count, max_bytes);
+	*id = r.id;
+	free(req);
+	free(rep);
+	return rc;
+}
+
+/* Recordings: kept within a count and a byte budget, the oldest dropped first. */
+static void test_recordings(void)
+{
+	char *path = db_path("recordings.db");
+	char err[256], txid[32];
+	struct store *st;
+	struct store_recording *r = NULL;
+	int64_t ids[16], id, first = 0;
+	int i;
+
+	db_remove(path);
+	st = store_open(path, err, sizeof(err));
+	ok(st != NULL, "recordings: store opened");
+	if (st == NULL)
+		goto out;
+	for (i = 0; i < 5; i++) {
+		snprintf(txid, sizeof(txid), "TX%d", i);
+		ok(put_recording(st, txid, 100, 'a' + i, 3, 1000000, &id) == STORE_OK,
+		    "recording %d kept", i);
+		if (i == 0)
+			first = id;
+	}
+	memset(ids, 0, sizeof(ids));
+	is_int(store_recording_foreach(st, 10, count_recording, ids), 0, "listed");
+	is_int((int)ids[0], 3, "count bound: 3 of 5 kept");
+	ok(ids[1] == first + 4 && ids[3] == first + 2, "newest first, the oldest dropped");
+	ok(store_recording_get(st, first, NULL, &r) == STORE_NOT_FOUND, "oldest one is gone");
+	ok(store_recording_get(st, 0, "TX4", &r) == STORE_OK && r != NULL &&
+	    r->request_len == 100 && r->request[0] == 'e' && r->reply_len == 100 &&
+	    r->reply[99] == 'f' && r->received_ms == 1000 && r->answered_ms == 1042 &&
+	    r->failinfo == 2 && strcmp(r->outcome, "FAILURE") == 0 &&
+	    strcmp(r->reason, "bad") == 0, "read back by transactionID, bytes intact");
+	store_recording_free(r);
+	r = NULL;
+	/* 3 x 200 bytes kept; a budget of 500 bytes keeps only the newest two */
+	ok(put_recording(st, "TX5", 100, 'x', 10, 500, &id) == STORE_OK, "recorded under a byte budget");
+	memset(ids, 0, sizeof(ids));
+	store_recording_foreach(st, 10, count_recording, ids);
+	is_int((int)ids[0], 2, "byte bound: 400 of 500 bytes kept, oldest dropped");
+	ok(ids[1] == id && ids[2] == first + 4, "the newest two remain");
+	/* one exchange larger than the whole budget: kept without its bytes */
+	ok(put_recording(st, "TXBIG", 1000, 'z', 10, 500, &id) == STORE_OK, "recorded an oversized one");
+	ok(store_recording_get(st, id, NULL, &r) == STORE_OK && r->request == NULL &&
+	    r->reply == NULL && r->request_len == 0, "oversized: kept without its bytes");
+	store_recording_free(r);
+	r = NULL;
+	memset(ids, 0, sizeof(ids));
+	store_recording_foreach(st, 10, count_recording, ids);
+	is_int((int)ids[0], 3, "the others stay within the budget");
+	is_int((int)raw_int(path, "SELECT sum(bytes) FROM recordings"), 400, "bytes kept: 400");
+	store_close(st);
+out:
+	db_remove(path);
+	free(path);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/scepd-test-store-XXXXXX");
@@ -1139,6 +1236,7 @@ int main(void)
 	test_pending_envelope();
 	test_revocation();
 	test_pool_and_races();
+	test_recordings();
 	if (rmdir(tmpdir) != 0)
 		printf("# could not remove %s\n", tmpdir);
 	return done_testing();

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * keyproc.c: the signer process's processes and sockets (keyproc.h):
+ *  - the supervisor, forked by scepd before it drops privileges: it forks the
+ *    workers, and when one dies logs an event, forks a new one on a new
+ *    socketpair and passes the network end to scepd over the control socket
+ *    (SCM_RIGHTS). It never loads a key, so a worker's crash loses nothing.
+ *  - a worker's start: keep only its socket, empty signal mask, the sandbox
+ *    (keyproc_sandbox.c), then keyproc_serve (keyproc_worker.c).
+ *  - the client (network process): a pool of sockets, one mutex each; a call
+ *    picks a free one, sends one packet and waits, bounded, for one packet.
+ * What a message means is in keyproc_proto.c (codec), keyproc_worker.c (the
+ * answers) and signer.c (keys).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "keyproc.h"
+#include "keyproc_proto.h"
+#include "keyproc_sandbox.h"
+#include "log.h"
+#include "signer_remote.h"
+#include "util.h"
+
+#define KEYPROC_MAX_WORKERS  64
+#define KEYPROC_REPLY_WAIT   60000   /* ms a request waits for its worker */
+#define KEYPROC_SOCKBUF      (2 * KEYPROC_MAX_MSG)
+
+struct slot {
+	pthread_mutex_t mu;
+	int fd;                   /* -1 while the worker is gone */
+	int spare;                /* a replacement socket from the supervisor, or -1 */
+	uint8_t *rx;              /* receive buffer, KEYPROC_MAX_MSG + 1 bytes */
+};
+
+struct keyproc {
+	int ctl;                  /* control socket to the supervisor */
+	pid_t pid;                /* the supervisor */
+	char *config_file;        /* absolute: the workers re-read it */
+	pthread_mutex_t ctl_mu;   /* ctl and every slot's spare */
+	atomic_uint next;         /* round robin */
+	atomic_uint seq;
+	unsigned n;
+	struct slot slot[];
+};
+
+/* ---------------------------------------------------------------- sockets */
+
+static void sockbuf(int fd)
+{
+	int size = KEYPROC_SOCKBUF;
+
+	/* root may exceed net.core.wmem_max; otherwise the plain call, capped */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+static int pair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	sockbuf(sv[0]);
+	sockbuf(sv[1]);
+	return 0;
+}
+
+/* Sends fd with the slot number over ctl. 0 or -1. */
+static int send_fd(int ctl, uint32_t slot, int fd)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *c;
+	uint8_t num[4];
+
+	keyproc_put32(num, slot);
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = num;
+	iov.iov_len = sizeof(num);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(ctl, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(num) ? 0 : -1;
+}
+
+/* Receives one (slot, fd) without waiting: 1 with them, 0 when none, -1 on error. */
+static int recv_fd(int ctl, uint32_t *slot, int *fd)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *c;
+	uint8_t num[4];
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = num;
+	iov.iov_len = sizeof(num);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	n = recvmsg(ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (n != (ssize_t)sizeof(num) || c == NULL || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(fd, CMSG_DATA(c), sizeof(int));
+	*slot = keyproc_get32(num);
+	return 1;
+}
+
+/* Closes every descriptor above stderr but the n in keep (listeners, database, ...). */
+static void close_others(const int *keep, size_t n)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	size_t i;
+
+	closelog();
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = 3; fd < max; fd++) {
+		for (i = 0; i < n && keep[i] != fd; i++)
+			;
+		if (i == n)
+			(void)close(fd);
+	}
+}
+
+/*
+ * A child starts with scepd's signal mask (SIGTERM, SIGHUP, ... blocked for
+ * sigtimedwait): it must die of SIGTERM and of its parent-death signal.
+ */
+static void child_signals(int parent_death)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	(void)pthread_sigmask(SIG_SETMASK, &none, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	(void)prctl(PR_SET_PDEATHSIG, parent_death);
+}
+
+/* ------------------------------------------------------------- supervisor */
+
+static pid_t spawn_worker(int fd, const char *config_file, unsigned slot)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* the worker: dies with the supervisor, keeps only its socket */
+	child_signals(SIGKILL);
+	(void)prctl(PR_SET_NAME, "scepd-signer");
+	close_others(&fd, 1);
+	if (keyproc_sandbox(config_file) != 0) {
+		log_msg(LOG_ERR, "signer process worker %u: cannot set up its sandbox", slot);
+		_exit(1);
+	}
+	keyproc_serve(fd, config_file);
+	_exit(0);
+}
+
+static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
+{
+	pid_t pid[KEYPROC_MAX_WORKERS], dead;
+	int64_t born[KEYPROC_MAX_WORKERS];
+	int status, sv[2];
+	unsigned i;
+
+	(void)prctl(PR_SET_NAME, "scepd-keyproc");
+	for (i = 0; i < n; i++) {
+		pid[i] = spawn_worker(fds[i], config_file, i);
+		born[i] = now_seconds();
+		close(fds[i]);
+	}
+	for (;;) {
+		dead = waitpid(-1, &status, 0);
+		if (dead < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < n && pid[i] != dead; i++)
+			;
+		if (i == n)
+			continue;
+		if (WIFSIGNALED(status))
+			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
+			    "was killed by signal %d; starting a new one", i, (long)dead,
+			    WTERMSIG(status));
+		else
+			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
+			    "exited with status %d; starting a new one", i, (long)dead,
+			    WEXITSTATUS(status));
+		/* a worker that cannot even start (sandbox, keys) is not re-forked in a tight loop */
+		if (now_seconds() - born[i] < 2)
+			sleep(2);
+		if (pair(sv) != 0) {
+			log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
+			break;
+		}
+		pid[i] = spawn_worker(sv[1], config_file, i);
+		born[i] = now_seconds();
+		close(sv[1]);
+		if (pid[i] < 0 || send_fd(ctl, i, sv[0]) != 0) {
+			/* scepd is gone (or fork failed): nothing left to serve */
+			close(sv[0]);
+			break;
+		}
+		close(sv[0]);
+		log_msg(LOG_NOTICE, "signer process worker %u restarted (pid %ld)", i, (long)pid[i]);
+	}
+	_exit(0);
+}
+
+struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *err,
+    size_t errlen)
+{
+	struct keyproc *kp = NULL;
+	int ctl[2] = { -1, -1 }, fds[KEYPROC_MAX_WORKERS + 1], sv[2];
+	unsigned i, made = 0;
+	pid_t parent = getpid(), pid;
+
+	if (workers == 0 || workers > KEYPROC_MAX_WORKERS) {
+		errorf(err, errlen, "signer.workers must be 1..%d", KEYPROC_MAX_WORKERS);
+		return NULL;
+	}
+	kp = xcalloc(1, sizeof(*kp) + workers * sizeof(kp->slot[0]));
+	kp->n = workers;
+	kp->ctl = -1;
+	if (config_file != NULL && (kp->config_file = realpath(config_file, NULL)) == NULL) {
+		errorf(err, errlen, "%s: %s", config_file, strerror(errno));
+		free(kp);
+		return NULL;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0) {
+		errorf(err, errlen, "signer process: socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	for (made = 0; made < workers; made++) {
+		if (pair(sv) != 0) {
+			errorf(err, errlen, "signer process: socketpair: %s", strerror(errno));
+			goto fail;
+		}
+		kp->slot[made].fd = sv[0];
+		kp->slot[made].spare = -1;
+		fds[made] = sv[1];
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		errorf(err, errlen, "signer process: fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		child_signals(SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+		/* the supervisor keeps the control socket and the workers' ends only */
+		fds[workers] = ctl[1];
+		close_others(fds, workers + 1);
+		supervise(ctl[1], fds, workers, kp->config_file);
+	}
+	kp->pid = pid;
+	close(ctl[1]);
+	kp->ctl = ctl[0];
+	for (i = 0; i < workers; i++) {
+		close(fds[i]);
+		if (pthread_mutex_init(&kp->slot[i].mu, NULL) != 0)
+			abort();
+	}
+	if (pthread_mutex_init(&kp->ctl_mu, NULL) != 0)
+		abort();
+	return kp;
+fail:
+	for (i = 0; i < made; i++) {
+		close(kp->slot[i].fd);
+		close(fds[i]);
+	}
+	if (ctl[0] >= 0) {
+		close(ctl[0]);
+		close(ctl[1]);
+	}
+	free(kp->config_file);
+	free(kp);
+	return NULL;
+}
+
+void keyproc_stop(struct keyproc *kp)
+{
+	int status;
+
+	if (kp == NULL)
+		return;
+	for (unsigned i = 0; i < kp->n; i++) {
+		if (kp->slot[i].fd >= 0)
+			close(kp->slot[i].fd);
+		if (kp->slot[i].spare >= 0)
+			close(kp->slot[i].spare);
+		pthread_mutex_destroy(&kp->slot[i].mu);
+		free(kp->slot[i].rx);
+	}
+	close(kp->ctl);
+	if (kp->pid > 0) {
+		(void)kill(kp->pid, SIGTERM);
+		(void)waitpid(kp->pid, &status, 0);
+	}
+	pthread_mutex_destroy(&kp->ctl_mu);
+	free(kp->config_file);
+	free(kp);
+}
+
+long keyproc_pid(const struct keyproc *kp)
+{
+	return kp != NULL ? (long)kp->pid : -1;
+}
+
+/* ----------------------------------------------------------------- client */
+
+/* Takes what the supervisor sent; installs slot i's replacement. Called with slot i locked. */
+static void take_spare(struct keyproc *kp, unsigned i)
+{
+	uint32_t s;
+	int fd;
+
+	if (pthread_mutex_lock(&kp->ctl_mu) != 0)
+		abort();
+	while (recv_fd(kp->ctl, &s, &fd) == 1) {
+		if (s >= kp->n) {
+			close(fd);
+			continue;
+		}
+		if (kp->slot[s].spare >= 0)
+			close(kp->slot[s].spare);
+		kp->slot[s].spare = fd;
+	}
+	if (kp->slot[i].spare >= 0) {
+		if (kp->slot[i].fd >= 0)
+			close(kp->slot[i].fd);
+		kp->slot[i].fd = kp->slot[i].spare;
+		kp->slot[i].spare = -1;
+	}
+	pthread_mutex_unlock(&kp->ctl_mu);
+}
+
+/* The worker on slot i is gone: drop its socket and say so. */
+static void lost(struct keyproc *kp, unsigned i, const char *what, char *err, size_t errlen)
+{
+	close(kp->slot[i].fd);
+	kp->slot[i].fd = -1;
+	log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "the signer process (worker %u) %s; the "
+	    "request is refused while it restarts", i, what);
+	errorf(err, errlen, SIGNER_REMOTE_UNAVAILABLE " (%s)", what);
+}
+
+static unsigned lock_slot(struct keyproc *kp)
+{
+	unsigned start = atomic_fetch_add(&kp->next, 1) % kp->n;
+
+	for (unsigned k = 0; k < kp->n; k++)
+		if (pthread_mutex_trylock(&kp->slot[(start + k) % kp->n].mu) == 0)
+			return (start + k) % kp->n;
+	if (pthread_mutex_lock(&kp->slot[start].mu) != 0)
+		abort();
+	return start;
+}
+
+int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
+    struct keyproc_msg *reply, char *err, size_t errlen)
+{
+	struct pollfd pfd;
+	uint8_t *buf = NULL;
+	uint32_t seq = atomic_fetch_add(&kp->seq, 1) + 1;
+	unsigned i = lock_slot(kp);
+	ssize_t n = 0;
+	int rc = -1, pr;
+
+	*rbuf = NULL;
+	keyproc_put32(req->p + 4, seq);
+	take_spare(kp, i);
+	if (kp->slot[i].fd < 0) {
+		errorf(err, errlen, SIGNER_REMOTE_UNAVAILABLE " (restarting)");
+		goto out;
+	}
+	if (send(kp->slot[i].fd, req->p, req->len, MSG_NOSIGNAL) != (ssize_t)req->len) {
+		if (errno == EMSGSIZE || errno == ENOBUFS)
+			errorf(err, errlen, "the request is too large for the signer process");
+		else
+			lost(kp, i, "is gone", err, errlen);
+		goto out;
+	}
+	pfd.fd = kp->slot[i].fd;
+	pfd.events = POLLIN;
+	while ((pr = poll(&pfd, 1, KEYPROC_REPLY_WAIT)) < 0 && errno == EINTR)
+		;
+	if (pr <= 0) {
+		lost(kp, i, pr == 0 ? "did not answer in time" : "cannot be waited for", err, errlen);
+		goto out;
+	}
+	if (kp->slot[i].rx == NULL)
+		kp->slot[i].rx = xmalloc(KEYPROC_MAX_MSG + 1);
+	n = recv(kp->slot[i].fd, kp->slot[i].rx, KEYPROC_MAX_MSG + 1, MSG_TRUNC);
+	if (n <= 0) {
+		lost(kp, i, n == 0 ? "died" : "cannot be read", err, errlen);
+		goto out;
+	}
+	if (n > KEYPROC_MAX_MSG) {
+		lost(kp, i, "sent an oversized reply", err, errlen);
+		goto out;
+	}
+	/* the reply may hold a plaintext: moved out, and the slot's buffer wiped */
+	buf = xmalloc((size_t)n);
+	memcpy(buf, kp->slot[i].rx, (size_t)n);
+	OPENSSL_cleanse(kp->slot[i].rx, (size_t)n);
+	if (keyproc_msg_parse(buf, (size_t)n, reply, err, errlen) == -1 ||
+	    reply->type != KEYPROC_REPLY || reply->seq != seq) {
+		lost(kp, i, "sent a malformed or out-of-order reply", err, errlen);
+		goto out;
+	}
+	*rbuf = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&kp->slot[i].mu);
+	if (buf != NULL)
+		keyproc_reply_free(buf, (size_t)n);
+	return rc;
+}
+
+void keyproc_reply_free(uint8_t *rbuf, size_t len)
+{
+	if (rbuf == NULL)
+		return;
+	OPENSSL_cleanse(rbuf, len);
+	free(rbuf);
+}

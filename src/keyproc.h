@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * keyproc.h: the signer process. scepd forks it at start, before it drops
+ * privileges: a small supervisor that forks `workers` worker processes, each
+ * serving one SOCK_SEQPACKET socketpair with the network process. Only the
+ * workers load the CA and RA private keys (through signer.c); the network
+ * process talks to them through signer_remote.c with the typed messages of
+ * keyproc_proto.h. A worker that dies is re-forked by the supervisor, which
+ * passes the new socket to the network process over a control socket; until
+ * then requests on that socket fail at once.
+ */
+#ifndef KEYPROC_H
+#define KEYPROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyproc_proto.h"
+
+struct keyproc;
+
+/*
+ * Forks the supervisor and its workers. config_file is re-read by the workers
+ * (their own copy of the templates, to re-check what they issue). NULL with a
+ * reason on failure.
+ */
+struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *err,
+    size_t errlen);
+
+/* Closes the sockets (the workers and the supervisor then exit) and frees kp. */
+void keyproc_stop(struct keyproc *kp);
+
+/* The supervisor's process id (tests, diagnostics). */
+long keyproc_pid(const struct keyproc *kp);
+
+/*
+ * One round trip: sends the finished request req and waits (bounded) for the
+ * reply, which is parsed into *reply over *rbuf (malloc'd; the caller frees it
+ * with keyproc_reply_free). 0, or -1 with a reason when no worker answered.
+ */
+int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
+    struct keyproc_msg *reply, char *err, size_t errlen);
+void keyproc_reply_free(uint8_t *rbuf, size_t len);
+
+/*
+ * A worker's whole life on fd: answers each request, refuses (with an event)
+ * malformed, unknown and out-of-place messages; returns when the peer closes.
+ * Exposed for the unit tests, which run it on a socketpair in a thread.
+ */
+void keyproc_serve(int fd, const char *config_file);
+
+#endif

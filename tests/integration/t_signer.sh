@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# t_signer.sh: the signer process of the real scepd (issue 10, item 3), with
+# strongSwan's pki --scep as the client:
+#  1. scepd runs a supervisor (scepd-keyproc) with signer.workers workers
+#     (scepd-signer); enrollments work through them.
+#  2. Memory: a core dump (gcore) of the network process does not contain the
+#     CA key's private part (an RSA prime, or the EC private scalar; never the
+#     modulus, which is public), in big- or little-endian form; the dump of a
+#     worker that served a request does (so the search can find it); the
+#     supervisor holds no key either.
+#  3. kill -9 of every worker while the supervisor is stopped: the next
+#     enrollment is refused quickly (HTTP 503, event 1010 in the log), never
+#     hangs; once the supervisor runs again the workers are re-forked, the log
+#     says so, and enrollments work again.
+#  4. signer.process = false: keys in scepd itself, no signer process, and
+#     enrollment still works (the documented switch for debugging); its core
+#     dump does hold the CA key (the search of part 2 can fail).
+set -u
+. "$(dirname "$0")/lib.sh"
+need_binaries
+
+if ! have_cmd pki; then
+	skip "pki (strongswan-pki) not installed: the signer tests need a real client"
+	done_testing
+	exit 0
+fi
+T=$TEST_TMP
+
+# enroll NAME: a new RSA key and pki --scep with a fresh one-time password; 0 on success
+enroll() {
+	local pw
+	openssl genrsa -out "$T/$1.key" 2048 2>/dev/null || return 1
+	pw=$(new_otp) || return 1
+	timeout 60 pki --scep --url "$SCEPD_URL" --in "$T/$1.key" --dn "CN=$1" --password "$pw" \
+		--cacert-enc "$SCEPD_DIR/ra-enc.crt" --cacert-sig "$SCEPD_DIR/ra-sign.crt" \
+		--cacert "$SCEPD_DIR/ca.crt" --maxpolltime 5 --interval 1 --outform pem \
+		>"$T/$1.crt" 2>"$T/$1.err"
+}
+
+# children PID NAME: the process ids of PID's children whose name is NAME
+children() { pgrep -P "$1" -x "$2"; }
+
+# count_children PID NAME N: PID has exactly N children named NAME
+count_children() { [ "$(children "$1" "$2" | wc -l)" -eq "$3" ]; }
+
+# gone PID: the process has exited (a zombie counts: its sockets are closed)
+gone() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [ -z "$s" ] || [ "${s#Z}" != "$s" ]; }
+
+# log_count REGEX: lines of the scepd log matching REGEX
+log_count() { grep -cE "$1" "$SCEPD_LOG" 2>/dev/null; }
+
+# at_least N CMD...: CMD prints a number >= N
+at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
+
+# --- 1. the processes
+D=$(new_dir signer)
+init_scepd "$D" || bail "scepctl init"
+check "signer.workers = 3" set_conf "$D" workers 3
+run_scepd "$D" || bail "scepd starts with the signer process"
+pass "scepd starts with the signer process"
+check_log 0 'signer process started' "log: the signer process started"
+SUP=
+wait_until 30 test -n "$(children "$SCEPD_PID" scepd-keyproc)" && SUP=$(children "$SCEPD_PID" scepd-keyproc)
+if [ -n "$SUP" ]; then pass "scepd has a signer supervisor child (scepd-keyproc, pid $SUP)"
+else fail "scepd has a signer supervisor child (scepd-keyproc)" "$(ps -o pid,ppid,comm --ppid "$SCEPD_PID")"; bail "no signer process"; fi
+check "the supervisor has 3 workers (scepd-signer)" wait_until 30 count_children "$SUP" scepd-signer 3
+
+check "enrollment through the signer process" enroll e1
+check "  the certificate is issued by the CA" openssl verify -CAfile "$D/ca.crt" "$T/e1.crt"
+check "a second enrollment" enroll e2
+
+# --- 2. where the CA key is
+# needles KEY: the private numbers of KEY (the RSA primes, not the public
+# modulus; or the EC private scalar), big-endian hex, one a line, in $T/needles
+needles() {
+	python3 - "$1" >"$T/needles" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+n = key.private_numbers()
+for s in ([n.p, n.q] if isinstance(key, rsa.RSAPrivateKey) else [n.private_value]):
+    print(s.to_bytes((s.bit_length() + 7) // 8, "big").hex())
+PY
+}
+needles "$D/ca.key" || bail "cannot read the CA key's private numbers"
+# in_dump FILE: the dump holds one of the CA key's secrets, big- or little-endian
+in_dump() {
+	python3 - "$1" "$T/needles" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+for line in open(sys.argv[2]):
+    b = bytes.fromhex(line.strip())
+    if b in data or b[::-1] in data:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+# A sanitizer build reserves terabytes of shadow memory: its core dumps would
+# fill the disk, so the search needs a plain build.
+SANITIZED=
+ldd "$SCEPD_BIN" 2>/dev/null | grep -qE 'lib(asan|ubsan)' && SANITIZED=1
+if [ -n "$SANITIZED" ]; then
+	skip "core dumps of a sanitizer build (shadow memory): run with a plain build"
+elif ! have_cmd gcore; then
+	skip "gcore (gdb) not installed"
+elif gcore -o "$T/net" "$SCEPD_PID" >"$T/gcore-net.log" 2>&1 && [ -s "$T/net.$SCEPD_PID" ]; then
+	pass "gcore dumps the network process"
+	check "the network process's memory holds no part of the CA private key" \
+		eval '! in_dump "$T/net.$SCEPD_PID"'
+	rm -f "$T/net.$SCEPD_PID"
+	found=0
+	for w in $(children "$SUP" scepd-signer); do
+		gcore -o "$T/worker" "$w" >"$T/gcore-w.log" 2>&1 || continue
+		in_dump "$T/worker.$w" && found=$((found + 1))
+		rm -f "$T/worker.$w"
+	done
+	[ "$found" -ge 1 ] && pass "a signer worker's memory holds the CA private key ($found of 3)" ||
+		fail "a signer worker's memory holds the CA private key" "none of the worker dumps has it"
+	if gcore -o "$T/sup" "$SUP" >"$T/gcore-sup.log" 2>&1; then
+		check "the supervisor's memory holds no part of the CA private key" \
+			eval '! in_dump "$T/sup.$SUP"'
+		rm -f "$T/sup.$SUP"
+	else
+		fail "gcore dumps the supervisor" "$(tail -3 "$T/gcore-sup.log")"
+	fi
+else
+	fail "gcore dumps the network process" "$(tail -3 "$T/gcore-net.log")"
+fi
+
+# --- 3. kill -9 the workers
+WORKERS=$(children "$SUP" scepd-signer)
+mark=$(log_mark)
+kill -STOP "$SUP"
+# shellcheck disable=SC2086
+kill -KILL $WORKERS
+for w in $WORKERS; do wait_until 30 gone "$w" || diag "worker $w did not go"; done
+start=$(date +%s)
+enroll dead
+rc=$?
+took=$(( $(date +%s) - start ))
+isnt "$rc" 0 "with every worker killed, enrollment fails"
+[ "$took" -le 30 ] && pass "  quickly (${took} s), no hang" || fail "  quickly" "it took $took s"
+check_log "$mark" 'op=PKIOperation.*status=503' "log: the request was answered 503"
+check_log "$mark" 'signer process .*(is gone|died).*event=1010' "log: event 1010 says the signer process is gone"
+check "scepd still serves GetCACert without the workers" \
+	eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$SCEPD_URL?operation=GetCACert")" = 200 ]'
+kill -CONT "$SUP"
+check "the supervisor re-forks 3 workers" wait_until 60 count_children "$SUP" scepd-signer 3
+check "log: each restart is logged (event 1010, restarted)" \
+	wait_until 60 at_least 3 log_count 'signer process worker [0-9]+ restarted'
+check_log "$mark" 'signer process worker [0-9]+ .*killed by signal 9.*event=1010' \
+	"log: the killed worker is named with its signal"
+check "enrollment works again after the restart" enroll again
+check "  the certificate is issued by the CA" openssl verify -CAfile "$D/ca.crt" "$T/again.crt"
+check "and again (every slot has its new socket)" enroll again2
+check "and again" enroll again3
+WORKERS=$(children "$SUP" scepd-signer)
+stop_scepd
+is "$STOPPED_RC" 0 "SIGTERM: scepd stops by itself, status 0 (it waits for the signer process)"
+check "  the supervisor is gone" wait_until 10 gone "$SUP"
+for w in $WORKERS; do check "  worker $w is gone" wait_until 10 gone "$w"; done
+
+# --- 4. signer.process = false
+D2=$(new_dir inproc)
+init_scepd "$D2" || bail "scepctl init (in-process keys)"
+check "signer.process = false" set_conf "$D2" process false
+run_scepd "$D2" || bail "scepd starts with signer.process = false"
+pass "scepd starts with signer.process = false"
+check "no signer process" eval '[ -z "$(children "$SCEPD_PID" scepd-keyproc)" ]'
+check "enrollment with the keys in scepd itself" enroll inproc
+# the same search on the same process finds the key when it is there (as on
+# scepd before the signer process): the check of part 2 can fail
+needles "$D2/ca.key" || bail "cannot read the CA key's private numbers"
+if [ -n "$SANITIZED" ] || ! have_cmd gcore; then
+	skip "core dump of scepd with signer.process = false (sanitizer build or no gdb)"
+elif gcore -o "$T/inproc" "$SCEPD_PID" >"$T/gcore-in.log" 2>&1; then
+	check "  and then scepd's own memory holds the CA private key" in_dump "$T/inproc.$SCEPD_PID"
+	rm -f "$T/inproc.$SCEPD_PID"
+else
+	fail "gcore dumps scepd with signer.process = false" "$(tail -3 "$T/gcore-in.log")"
+fi
+stop_scepd
+
+done_testing

@@ -61,8 +61,8 @@ for n in a b c; do
 	URL[$n]=$SCEPD_URL
 	pass "node $n starts on PostgreSQL (port $SCEPD_PORT)"
 done
-is "$(pg_sql 'SELECT version FROM scepd_schema ORDER BY version')" 6 \
-	"the schema was made once, at version 6 (sql/pg/006_initial.sql)"
+is "$(pg_sql 'SELECT version FROM scepd_schema ORDER BY version' | tr '\n' ' ')" "6 7 8 " \
+	"the schema was made once, at version 8 (sql/pg/006_initial.sql, 007_lab_rules.sql, 008_recordings.sql)"
 check "scepctl (node B's configuration) opens the database" "$SCEPCTL_BIN" -f "$T/b/scepd.conf" cert list
 scepd_env "$T/a"
 sqlite_left=$(ls "$T"/a/scepd.db "$T"/b/scepd.db "$T"/c/scepd.db 2>/dev/null | wc -l)

@@ -301,6 +301,149 @@ static void test_races(const char *db, const char *drv)
 	store_pool_free(pool);
 }
 
+static int count_history(const struct store_request_row *r, void *arg)
+{
+	(*(int *)arg)++;
+	return strcmp(r->outcome, "issued") == 0 ? 0 : -2;
+}
+
+static int count_rule(const struct store_lab_rule *r, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int count_recording(const struct store_recording *r, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Group commit (each enrollment in its savepoint), request history, lab rules, recordings. */
+static void test_batch_and_lab(struct store *st, const char *drv)
+{
+	static const unsigned char k1[32] = { 0xb1 }, k2[32] = { 0xb2 }, k3[32] = { 0xb3 };
+	struct store_cert c1, c2, c3, *got = NULL;
+	struct store_enrollment e1, e2, e3;
+	struct store_lab_rule rule, cfg_rules[2];
+	struct store_lab_poll poll, pgot;
+	struct store_recording rec, *rgot = NULL;
+	int64_t id = 0;
+	int n;
+
+	make_cert(&c1, "BA7C0001", "CN=batch one");
+	make_cert(&c2, "BA7C0001", "CN=batch duplicate serial");
+	make_cert(&c3, "BA7C0003", "CN=batch three");
+	make_enrollment(&e1, "batch-tx-1", k1, NULL, 5000, &c1);
+	make_enrollment(&e2, "batch-tx-2", k2, NULL, 5000, &c2);
+	make_enrollment(&e3, "batch-tx-3", k3, NULL, 5000, &c3);
+	is_int(store_batch_begin(st), STORE_OK, "%s: batch begins", drv);
+	is_int(store_batch_enroll(st, &e1), STORE_OK, "%s: batch: first enrollment", drv);
+	ok(store_batch_enroll(st, &e2) != STORE_OK, "%s: batch: a duplicate serial fails alone",
+	    drv);
+	is_int(store_batch_enroll(st, &e3), STORE_OK, "%s: batch: the next one still goes in",
+	    drv);
+	is_int(store_batch_enroll(st, &e1), STORE_CONFLICT, "%s: batch: a served transactionID "
+	    "conflicts", drv);
+	is_int(store_batch_commit(st), STORE_OK, "%s: batch commits (%s)", drv, store_errmsg(st));
+	is_int(store_cert_by_serial(st, "BA7C0003", &got), STORE_OK, "%s: batch: kept", drv);
+	store_cert_free(got);
+	got = NULL;
+	is_int(store_issued_for_transaction(st, "batch-tx-2", &got, NULL), STORE_NOT_FOUND,
+	    "%s: batch: the failed enrollment left nothing", drv);
+	store_cert_free(got);
+	got = NULL;
+	is_int(store_batch_begin(st), STORE_OK, "%s: another batch begins", drv);
+	make_cert(&c2, "BA7C0002", "CN=batch rolled back");
+	is_int(store_batch_enroll(st, &e2), STORE_OK, "%s: batch: enrollment", drv);
+	store_batch_rollback(st);
+	is_int(store_cert_by_serial(st, "BA7C0002", &got), STORE_NOT_FOUND,
+	    "%s: a rolled back batch keeps nothing", drv);
+	store_cert_free(got);
+	n = 0;
+	is_int(store_request_history(st, "batch-tx-1", count_history, &n), 1,
+	    "%s: request history counts the transaction's requests", drv);
+	is_int(n, 1, "%s: request history calls fn once", drv);
+	is_int(store_request_history(st, "batch-none", count_history, &n), 0,
+	    "%s: request history of an unknown transactionID", drv);
+
+	memset(&rule, 0, sizeof(rule));
+	rule.rule = "subject=*CN=slow* outcome=pending polls=2";
+	rule.origin = "scepctl";
+	rule.uses = 1;
+	rule.created_at = 5000;
+	is_int(store_lab_rule_add(st, &rule, &id), STORE_OK, "%s: lab rule added", drv);
+	ok(id > 0, "%s: lab rule id %lld", drv, (long long)id);
+	cfg_rules[0] = rule;
+	cfg_rules[1] = rule;
+	cfg_rules[0].uses = cfg_rules[1].uses = 0;
+	is_int(store_lab_rules_set_config(st, cfg_rules, 2), STORE_OK, "%s: config rules", drv);
+	is_int(store_lab_rules_set_config(st, cfg_rules, 1), STORE_OK, "%s: config rules again",
+	    drv);
+	n = 0;
+	is_int(store_lab_rule_foreach(st, 5000, 0, count_rule, &n), 0, "%s: lab rules listed", drv);
+	is_int(n, 2, "%s: one scepctl rule and one config rule", drv);
+	is_int(store_lab_rule_use(st, id, 5001), STORE_OK, "%s: lab rule used", drv);
+	is_int(store_lab_rule_use(st, id, 5002), STORE_CONFLICT, "%s: lab rule used up", drv);
+	n = 0;
+	store_lab_rule_foreach(st, 5002, 0, count_rule, &n);
+	is_int(n, 1, "%s: a used up rule is not active", drv);
+	n = 0;
+	store_lab_rule_foreach(st, 5002, 1, count_rule, &n);
+	is_int(n, 2, "%s: all lists it", drv);
+	is_int(store_lab_rule_del(st, id), STORE_OK, "%s: lab rule deleted", drv);
+	is_int(store_lab_rule_del(st, id), STORE_NOT_FOUND, "%s: deleted already", drv);
+	memset(&poll, 0, sizeof(poll));
+	poll.rule_id = id;
+	poll.polls_left = 1;
+	poll.then_failure = 1;
+	poll.failinfo = 2;
+	poll.hresult = (int32_t)0x80094800;
+	is_int(store_lab_poll_add(st, "lab-tx", &poll, 5000), STORE_OK, "%s: lab poll added", drv);
+	is_int(store_lab_poll_add(st, "lab-tx", &poll, 5000), STORE_OK, "%s: lab poll replaced",
+	    drv);
+	is_int(store_lab_poll_get(st, "lab-tx", &pgot), STORE_OK, "%s: lab poll read", drv);
+	ok(pgot.polls_left == 1 && pgot.hresult == (int32_t)0x80094800 && pgot.failinfo == 2 &&
+	    pgot.then_failure == 1, "%s: lab poll read back", drv);
+	is_int(store_lab_poll_count(st, "lab-tx"), STORE_OK, "%s: lab poll counted", drv);
+	is_int(store_lab_poll_count(st, "lab-tx"), STORE_NOT_FOUND, "%s: no poll left", drv);
+	is_int(store_lab_poll_done(st, "lab-tx"), STORE_OK, "%s: lab poll done", drv);
+	is_int(store_lab_poll_get(st, "lab-tx", &pgot), STORE_NOT_FOUND, "%s: lab poll gone", drv);
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.transaction_id, sizeof(rec.transaction_id), "%s", "rec-tx");
+	rec.message_type = 19;
+	rec.received_ms = 5000000;
+	rec.answered_ms = 5000010;
+	rec.http_status = 200;
+	snprintf(rec.outcome, sizeof(rec.outcome), "%s", "SUCCESS");
+	rec.failinfo = -1;
+	rec.request = (unsigned char *)fake_der;
+	rec.request_len = sizeof(fake_der);
+	rec.reply = (unsigned char *)fake_csr;
+	rec.reply_len = sizeof(fake_csr);
+	for (n = 0; n < 4; n++)
+		is_int(store_recording_put(st, &rec, 3, 1000), STORE_OK, "%s: recording %d put",
+		    drv, n);
+	n = 0;
+	is_int(store_recording_foreach(st, 10, count_recording, &n), 0, "%s: recordings", drv);
+	is_int(n, 3, "%s: at most max_count recordings kept", drv);
+	is_int(store_recording_put(st, &rec, 3, sizeof(fake_der) + sizeof(fake_csr)), STORE_OK,
+	    "%s: recording put under a small byte budget", drv);
+	n = 0;
+	store_recording_foreach(st, 10, count_recording, &n);
+	is_int(n, 1, "%s: the byte budget drops the oldest", drv);
+	is_int(store_recording_get(st, 0, "rec-tx", &rgot), STORE_OK, "%s: recording read", drv);
+	ok(rgot != NULL && rgot->request_len == sizeof(fake_der) && rgot->reply_len ==
+	    sizeof(fake_csr) && memcmp(rgot->request, fake_der, sizeof(fake_der)) == 0 &&
+	    rgot->failinfo == -1 && rgot->message_type == 19 && rgot->http_status == 200 &&
+	    strcmp(rgot->outcome, "SUCCESS") == 0, "%s: recording read back", drv);
+	store_recording_free(rgot);
+	rgot = NULL;
+	is_int(store_recording_get(st, 0, "rec-none", &rgot), STORE_NOT_FOUND,
+	    "%s: no recording of an unknown transactionID", drv);
+}
+
 static void run_driver(const char *db, const char *drv)
 {
 	char err[256] = "";
@@ -317,6 +460,7 @@ static void run_driver(const char *db, const char *drv)
 	test_revoked_and_crl(st, drv);
 	test_pending(st, drv);
 	test_users(st, drv);
+	test_batch_and_lab(st, drv);
 	store_close(st);
 	test_races(db, drv);
 }

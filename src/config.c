@@ -31,6 +31,7 @@
 #include "config.h"
 #include "store.h"
 #include "lab.h"
+#include "pkcs11uri.h"
 #include "util.h"
 
 /* A configuration file larger than this is refused unread. */
@@ -96,6 +97,10 @@ static const struct cf_group cf_groups[] = {
 	{ "ra", 1, "RA certificates and keys (as NDES has a signing and an encryption "
 	    "certificate); when the group is absent the CA acts as RA." },
 	{ "signer", 0, "The signer process: the only one that loads the CA and RA keys." },
+	{ "pkcs11", 0, "Keys in a PKCS#11 token: any key setting above (and a profile's "
+	    "ra_sign_key, ra_enc_key) may be an RFC 7512 URI such as "
+	    "\"pkcs11:token=scepd;object=ca-key\"; these settings fill in what the URI "
+	    "leaves out." },
 	{ "scep", 0, "SCEP protocol: capabilities announced and algorithms accepted." },
 	{ "challenge", 0, "Challenge passwords, with the NDES (MSCEP registry) names." },
 	{ "admin", 0, "The NDES challenge pages /certsrv/mscep_admin/ and their sign-in "
@@ -358,6 +363,15 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("signer.workers", CF_UINT, signer_workers, .min = 1, .max = 64, .def_num = 4, \
 	    .desc = "Signer processes working at once (each answers one request at a " \
 	    "time); read at start only.") \
+	X("pkcs11.module", CF_STRING, pkcs11_module, \
+	    .desc = "PKCS#11 module (absolute path of the .so, e.g. " \
+	    "/usr/lib/softhsm/libsofthsm2.so) for key URIs without module-path.") \
+	X("pkcs11.pin_file", CF_PATH, pkcs11_pin_file, \
+	    .desc = "File whose first line is the token's user PIN (mode 0600), for key " \
+	    "URIs without pin-value or pin-source.") \
+	X("pkcs11.pin_credential", CF_STRING, pkcs11_pin_credential, \
+	    .desc = "The same as pkcs11.pin_file, read from $CREDENTIALS_DIRECTORY (systemd " \
+	    "LoadCredential=); at most one of the two.") \
 	X("scep.capabilities", CF_WORDS, caps, CF_COUNT(n_caps), \
 	    .max_items = CONFIG_MAX_CAPS, .choices = cf_caps_known, .def_list = cf_def_caps, \
 	    .desc = "GetCACaps keywords announced, in this order.") \
@@ -1996,7 +2010,8 @@ static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, void *cfg
 {
 	char **sp = cf_ptr(cfg, s->off), *p;
 
-	if (*sp == NULL || store_is_postgresql(*sp))
+	/* a PostgreSQL URI, or a key in a token: not a file */
+	if (*sp == NULL || store_is_postgresql(*sp) || pkcs11uri_is_uri(*sp))
 		return;
 	if ((p = cf_path_join(base, *sp, malloc)) == NULL) {
 		ctx->oom = 1;
@@ -2474,6 +2489,83 @@ static void cf_check_lab(struct cf_ctx *ctx, const struct config *cfg)
 	}
 }
 
+/*
+ * One key setting that is a pkcs11: URI: checked by the parser, then given the
+ * pkcs11 group's module and PIN source where it names none, so the signer
+ * needs nothing but the URI.
+ */
+static void cf_pkcs11_key(struct cf_ctx *ctx, const struct config *cfg, const char *what,
+    unsigned line, char **sp)
+{
+	struct pkcs11uri *u;
+	const char *dir;
+	char err[256], *v, *pin = NULL;
+
+	if (*sp == NULL || !pkcs11uri_is_uri(*sp))
+		return;
+	if ((u = pkcs11uri_parse((const unsigned char *)*sp, strlen(*sp), err,
+	    sizeof(err))) == NULL) {
+		cf_error(ctx, line, "%s: %s", what, err);
+		return;
+	}
+	if (u->module_path == NULL && u->module_name == NULL) {
+		if (cfg->pkcs11_module == NULL)
+			cf_error(ctx, line, "%s: the URI names no module: add module-path to it "
+			    "or set pkcs11.module", what);
+		else {
+			v = pkcs11uri_with_query(*sp, "module-path", cfg->pkcs11_module);
+			free(*sp);
+			*sp = v;
+		}
+	} else if (u->module_path == NULL) {
+		cf_error(ctx, line, "%s: module-name is not supported, give module-path", what);
+	}
+	if (u->pin_value == NULL && u->pin_source == NULL) {
+		if (cfg->pkcs11_pin_file != NULL)
+			pin = xstrdup(cfg->pkcs11_pin_file);
+		else if (cfg->pkcs11_pin_credential != NULL) {
+			if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL || dir[0] != '/')
+				cf_error(ctx, cf_line_of(ctx, "pkcs11.pin_credential"),
+				    "pkcs11.pin_credential: $CREDENTIALS_DIRECTORY is not set (run "
+				    "under systemd with LoadCredential=)");
+			else
+				pin = xasprintf("%s/%s", dir, cfg->pkcs11_pin_credential);
+		}
+	}
+	if (pin != NULL) {
+		v = pkcs11uri_with_query(*sp, "pin-source", pin);
+		free(*sp);
+		*sp = v;
+		free(pin);
+	}
+	pkcs11uri_free(u);
+}
+
+/* Every key setting, top level and profiles'. */
+static void cf_pkcs11_keys(struct cf_ctx *ctx, struct config *cfg)
+{
+	static const char *const names[] = { "ca.key", "ca.next_key", "ca.next_ra_sign_key",
+	    "ca.next_ra_enc_key", "ra.sign_key", "ra.enc_key" };
+	char **keys[] = { &cfg->ca_key, &cfg->next_ca_key, &cfg->next_ra_sign_key,
+	    &cfg->next_ra_enc_key, &cfg->ra_sign_key, &cfg->ra_enc_key };
+	size_t i;
+
+	if (cfg->pkcs11_module != NULL && cfg->pkcs11_module[0] != '/')
+		cf_error(ctx, cf_line_of(ctx, "pkcs11.module"), "pkcs11.module must be an "
+		    "absolute path");
+	if (cfg->pkcs11_pin_file != NULL && cfg->pkcs11_pin_credential != NULL)
+		cf_error(ctx, cf_line_of(ctx, "pkcs11.pin_credential"), "pkcs11.pin_file and "
+		    "pkcs11.pin_credential: set at most one");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cf_pkcs11_key(ctx, cfg, names[i], cf_line_of(ctx, names[i]), keys[i]);
+	for (i = 0; i < cfg->n_profiles; i++) {
+		cf_pkcs11_key(ctx, cfg, "profiles.ra_sign_key", ctx->prof_line[i][0],
+		    &cfg->profiles[i].ra_sign_key);
+		cf_pkcs11_key(ctx, cfg, "profiles.ra_enc_key", ctx->prof_line[i][0],
+		    &cfg->profiles[i].ra_enc_key);
+	}
+}
+
 static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedir)
 {
 	const struct cf_setting *s;
@@ -2567,6 +2659,7 @@ static void cf_finish(struct cf_ctx *ctx, struct config *cfg, const char *basedi
 					cf_resolve(ctx, &L->table[i], elems + g * L->elem_size,
 					    cfg->state_dir);
 	}
+	cf_pkcs11_keys(ctx, cfg);
 }
 
 /* ---- loading ---- */
@@ -3006,6 +3099,16 @@ static void cf_print_list(FILE *out, const struct cf_list *L, const void *elems,
 	fputs(");\n", out);
 }
 
+/* A key setting that is a PKCS#11 URI, its pin-value hidden (scepd -T). */
+static void cf_print_key_uri(FILE *out, const char *indent, const struct cf_setting *s,
+    const char *uri)
+{
+	char *shown = pkcs11uri_redact(uri);
+
+	fprintf(out, "%s%s = \"%s\";\n", indent, cf_leaf(s), shown);
+	free(shown);
+}
+
 static void cf_print_all(const struct config *cfg, FILE *out, int redact)
 {
 	const struct cf_setting *s;
@@ -3053,6 +3156,11 @@ static void cf_print_all(const struct config *cfg, FILE *out, int redact)
 		}
 		if (cf_hidden(s, cfg, redact)) {
 			fprintf(out, "%s# %s is set (a secret: not shown)\n", indent, cf_leaf(s));
+			continue;
+		}
+		if (redact && s->type == CF_PATH &&
+		    pkcs11uri_is_uri(*(char *const *)cf_cptr(cfg, s->off))) {
+			cf_print_key_uri(out, indent, s, *(char *const *)cf_cptr(cfg, s->off));
 			continue;
 		}
 		fprintf(out, "%s%s = ", indent, cf_leaf(s));

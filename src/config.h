@@ -201,6 +201,10 @@ struct config {
 	/* signer { } */
 	int signer_process;       /* signer.process: keys in a separate process; default 1 */
 	unsigned signer_workers;  /* signer.workers: 1..64, default 4 */
+	/* pkcs11 { } : defaults for key settings that are pkcs11: URIs (added to each URI) */
+	char *pkcs11_module;      /* pkcs11.module: the module when a URI has no module-path */
+	char *pkcs11_pin_file;    /* pkcs11.pin_file: the PIN when a URI has none; resolved */
+	char *pkcs11_pin_credential; /* pkcs11.pin_credential: the same, a systemd credential */
 
 	/* scep { } */
 	char *caps[CONFIG_MAX_CAPS]; /* scep.capabilities: GetCACaps keywords, in order; default

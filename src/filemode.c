@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "filemode.h"
+#include "keyref.h"
 #include "scep.h"
 #include "store.h"
 #include "util.h"
@@ -89,7 +90,7 @@ static int check_key(const char *what, const char *path, int optional,
 	char *prev;
 	int rc;
 
-	if (path == NULL)
+	if (path == NULL || keyref_is_token(path))   /* a key in a PKCS#11 token */
 		return 0;
 	if (check_path(what, path, optional, owners, err, errlen) != 0)
 		return -1;

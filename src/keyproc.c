@@ -174,7 +174,7 @@ static void child_signals(int parent_death)
 
 /* ------------------------------------------------------------- supervisor */
 
-static pid_t spawn_worker(int fd, const char *config_file, unsigned slot)
+static pid_t spawn_worker(int fd, const char *config_file, unsigned slot, int token_was_down)
 {
 	pid_t pid = fork();
 
@@ -188,20 +188,19 @@ static pid_t spawn_worker(int fd, const char *config_file, unsigned slot)
 		log_msg(LOG_ERR, "signer process worker %u: cannot set up its sandbox", slot);
 		_exit(1);
 	}
-	keyproc_serve(fd, config_file);
-	_exit(0);
+	_exit(keyproc_serve(fd, config_file, token_was_down));
 }
 
 static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 {
 	pid_t pid[KEYPROC_MAX_WORKERS], dead;
 	int64_t born[KEYPROC_MAX_WORKERS];
-	int status, sv[2];
+	int status, sv[2], token_down;
 	unsigned i;
 
 	(void)prctl(PR_SET_NAME, "scepd-keyproc");
 	for (i = 0; i < n; i++) {
-		pid[i] = spawn_worker(fds[i], config_file, i);
+		pid[i] = spawn_worker(fds[i], config_file, i, 0);
 		born[i] = now_seconds();
 		close(fds[i]);
 	}
@@ -216,6 +215,7 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 			;
 		if (i == n)
 			continue;
+		token_down = WIFEXITED(status) && WEXITSTATUS(status) == KEYPROC_EXIT_TOKEN;
 		if (WIFSIGNALED(status))
 			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
 			    "was killed by signal %d; starting a new one", i, (long)dead,
@@ -231,7 +231,7 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 			log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
 			break;
 		}
-		pid[i] = spawn_worker(sv[1], config_file, i);
+		pid[i] = spawn_worker(sv[1], config_file, i, token_down);
 		born[i] = now_seconds();
 		close(sv[1]);
 		if (pid[i] < 0 || send_fd(ctl, i, sv[0]) != 0) {

@@ -44,9 +44,20 @@ void keyproc_reply_free(uint8_t *rbuf, size_t len);
 
 /*
  * A worker's whole life on fd: answers each request, refuses (with an event)
- * malformed, unknown and out-of-place messages; returns when the peer closes.
+ * malformed, unknown and out-of-place messages; returns when the peer closes
+ * (0), or KEYPROC_EXIT_TOKEN after answering a request that failed because a
+ * PKCS#11 token is unavailable (event 1016, once: not again when
+ * token_was_down, the token having failed for the worker before it).
  * Exposed for the unit tests, which run it on a socketpair in a thread.
  */
-void keyproc_serve(int fd, const char *config_file);
+int keyproc_serve(int fd, const char *config_file, int token_was_down);
+
+/*
+ * A worker's exit status when a key in a PKCS#11 token stopped working: the
+ * supervisor forks a new worker, which opens the module afresh (libp11 never
+ * re-opens its sessions), and tells it the token was down so that it says
+ * when the keys work again (event 1017).
+ */
+#define KEYPROC_EXIT_TOKEN 3
 
 #endif

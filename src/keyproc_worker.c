@@ -30,6 +30,7 @@
 #include "keyproc.h"
 #include "keyproc_proto.h"
 #include "log.h"
+#include "pkcs11.h"
 #include "scep.h"
 #include "scep_types.h"
 #include "signer.h"
@@ -51,6 +52,8 @@ struct worker {
 	off_t cfg_size;
 	struct identity cache[KEYPROC_CACHE];
 	size_t n_cache;
+	int token_was_down;       /* forked after a worker found the PKCS#11 token gone */
+	int token_down;           /* a request failed and the token does not answer: exit */
 };
 
 /* The longest validity any template of cfg allows (days); 0 without cfg. */
@@ -518,6 +521,35 @@ out:
 	return rc;
 }
 
+/*
+ * Keys in a PKCS#11 token: after a failed request, one test signature with
+ * each; when the token does not answer, event 1016 (unless the worker before
+ * this one said so already) and the worker ends after its answer, so that a
+ * new one opens the module afresh. After a request that worked, a worker
+ * forked because the token was gone says that the keys work again (1017).
+ */
+static void token_watch(struct worker *w, int worked)
+{
+	char err[256];
+
+	if (!pkcs11_in_use())
+		return;
+	if (worked) {
+		if (w->token_was_down) {
+			log_event(LOG_NOTICE, SCEPD_EVENT_TOKEN_AVAILABLE, "PKCS#11 token available "
+			    "again: the signer process's keys work");
+			w->token_was_down = 0;
+		}
+		return;
+	}
+	if (pkcs11_probe(err, sizeof(err)) == 0)
+		return;
+	if (!w->token_was_down)
+		log_event(LOG_ERR, SCEPD_EVENT_TOKEN_UNAVAILABLE, "PKCS#11 token unavailable: %s; "
+		    "requests are refused until it is back", err);
+	w->token_down = 1;
+}
+
 /* Answers one parsed request into r (a REPLY). */
 static void worker_answer(struct worker *w, const struct keyproc_msg *m, struct keyproc_buf *r)
 {
@@ -546,6 +578,7 @@ static void worker_answer(struct worker *w, const struct keyproc_msg *m, struct 
 	}
 out:
 	ERR_clear_error();
+	token_watch(w, rc == SCEP_FAIL_NONE && m->type != KEYPROC_OPEN);
 	if (rc == SCEP_FAIL_NONE)
 		return;
 	keyproc_buf_free(r);
@@ -562,7 +595,7 @@ static void worker_refuse(struct keyproc_buf *r, uint32_t seq, const char *why)
 	keyproc_buf_add(r, KP_T_ERROR, why, strlen(why) > 1024 ? 1024 : strlen(why));
 }
 
-void keyproc_serve(int fd, const char *config_file)
+int keyproc_serve(int fd, const char *config_file, int token_was_down)
 {
 	struct worker w;
 	struct keyproc_msg m;
@@ -573,6 +606,7 @@ void keyproc_serve(int fd, const char *config_file)
 
 	memset(&w, 0, sizeof(w));
 	w.config_file = config_file;
+	w.token_was_down = token_was_down;
 	worker_config(&w);
 	for (;;) {
 		n = recv(fd, buf, KEYPROC_MAX_MSG + 1, MSG_TRUNC);
@@ -606,7 +640,7 @@ void keyproc_serve(int fd, const char *config_file)
 		}
 		n = send(fd, r.p, r.len, MSG_NOSIGNAL);
 		keyproc_buf_free(&r);
-		if (n < 0)
+		if (n < 0 || w.token_down)
 			break;
 	}
 	for (size_t i = 0; i < w.n_cache; i++) {
@@ -616,4 +650,5 @@ void keyproc_serve(int fd, const char *config_file)
 	config_free(w.cfg);
 	config_free(w.prev);
 	free(buf);
+	return w.token_down ? KEYPROC_EXIT_TOKEN : 0;
 }

@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "keyref.h"
 #include "labca.h"
 #include "pemfile.h"
 #include "util.h"
@@ -384,8 +385,12 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	const char *spec, *subject;
 	struct stat sb;
 	unsigned ca_days, ra_days;
+	const char *wpaths[LABCA_N_FILES] = { NULL };
+	mode_t wmodes[LABCA_N_FILES] = { 0 };
 	char ebuf[256];
-	int i, dirfd, result = -1;
+	int i, dirfd, n_write = 0, made = 0, result = -1;
+	int ca_tok = (opt->ca_key_spec != NULL && keyref_is_token(opt->ca_key_spec)) ||
+	    (opt->import_key != NULL && keyref_is_token(opt->import_key));
 
 	if (opt->dir == NULL || opt->dir[0] == '\0') {
 		errorf(err, errlen, "no state folder given");
@@ -427,7 +432,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	if (opt->import_cert != NULL) {
 		if ((ca = pemfile_cert(opt->import_cert, err, errlen)) == NULL)
 			goto out;
-		if ((ca_key = pemfile_key(opt->import_key, 0, err, errlen)) == NULL)
+		if ((ca_key = keyref_load(opt->import_key, 0, err, errlen)) == NULL)
 			goto out;
 		if (X509_check_private_key(ca, ca_key) != 1) {
 			errorf(err, errlen, "%s does not match %s (%s)", opt->import_key,
@@ -445,7 +450,8 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 			errorf(err, errlen, "cannot parse the CA subject '%s'", subject);
 			goto out;
 		}
-		if ((ca_key = make_key(spec, err, errlen)) == NULL)
+		if ((ca_key = ca_tok ? keyref_token_key(spec, "rsa:2048", &made, err, errlen) :
+		    make_key(spec, err, errlen)) == NULL)
 			goto out;
 		if ((ca = make_cert(ca_name, ca_key, NULL, ca_key, ca_days,
 		    "critical,keyCertSign,cRLSign,digitalSignature", NULL, err, errlen)) == NULL)
@@ -460,7 +466,12 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 		errorf(err, errlen, "bad RA name '%s'", ra_cn);
 		goto out;
 	}
-	if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
+	if (opt->ra_key_uri != NULL) {
+		if ((sign_key = keyref_token_key(opt->ra_key_uri, "rsa:2048", &made, err,
+		    errlen)) == NULL || EVP_PKEY_up_ref(sign_key) != 1)
+			goto out;
+		enc_key = sign_key;
+	} else if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
 	    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
 		goto out;
 	if ((ra_sign = make_cert(ra_name, sign_key, ca, ca_key, ra_days,
@@ -470,14 +481,21 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	    "critical,keyEncipherment", LABCA_EKU_RA, err, errlen)) == NULL)
 		goto out;
 
-	pem[0] = to_pem(ca, NULL, &pem_len[0]);
-	pem[1] = to_pem(NULL, ca_key, &pem_len[1]);
-	pem[2] = to_pem(ra_sign, NULL, &pem_len[2]);
-	pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
-	pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
-	pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
-	if (write_files((const char *const *)paths, pem, pem_len, modes, LABCA_N_FILES,
-	    err, errlen) == -1)
+	/* Keys in a token have no file: those entries are left out. */
+	for (i = 0; i < LABCA_N_FILES; i++) {
+		if ((i == 1 && ca_tok) || ((i == 3 || i == 5) && opt->ra_key_uri != NULL))
+			continue;
+		wpaths[n_write] = paths[i];
+		wmodes[n_write] = modes[i];
+		pem[n_write] = i == 0 ? to_pem(ca, NULL, &pem_len[n_write]) :
+		    i == 1 ? to_pem(NULL, ca_key, &pem_len[n_write]) :
+		    i == 2 ? to_pem(ra_sign, NULL, &pem_len[n_write]) :
+		    i == 3 ? to_pem(NULL, sign_key, &pem_len[n_write]) :
+		    i == 4 ? to_pem(ra_enc, NULL, &pem_len[n_write]) :
+		    to_pem(NULL, enc_key, &pem_len[n_write]);
+		n_write++;
+	}
+	if (write_files(wpaths, pem, pem_len, wmodes, n_write, err, errlen) == -1)
 		goto out;
 	if ((dirfd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		(void)fsync(dirfd);
@@ -583,6 +601,16 @@ out:
 	return result;
 }
 
+/* A new key for the rollover: in software, or in the token a URI names (made when absent). */
+static EVP_PKEY *rollover_key(const char *where, const char *spec, char *err, size_t errlen)
+{
+	int made;
+
+	if (where != NULL && keyref_is_token(where))
+		return keyref_token_key(where, spec, &made, err, errlen);
+	return make_key(spec, err, errlen);
+}
+
 int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 {
 	const char *paths[LABCA_N_FILES];
@@ -591,9 +619,11 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	static const mode_t modes[LABCA_N_FILES] = { 0644, 0600, 0644, 0600, 0644, 0600 };
 	X509 *cur = NULL, *cur_ra = NULL, *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
 	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
+	const char *wpaths[LABCA_N_FILES] = { NULL };
+	mode_t wmodes[LABCA_N_FILES] = { 0 };
 	struct stat sb;
 	unsigned ca_days, ra_days;
-	int i, n, result = -1;
+	int i, n, n_write = 0, result = -1;
 
 	paths[0] = opt->next_cert;
 	paths[1] = opt->next_key;
@@ -613,6 +643,8 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 			errorf(err, errlen, "a file name for the rollover CA is missing");
 			goto out;
 		}
+		if (keyref_is_token(paths[i]))   /* a key in a token: made there, no file */
+			continue;
 		if (lstat(paths[i], &sb) == 0) {
 			errorf(err, errlen, "%s exists already; nothing written", paths[i]);
 			goto out;
@@ -620,8 +652,8 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	}
 	if ((cur = pemfile_cert(opt->ca_cert, err, errlen)) == NULL)
 		goto out;
-	if ((ca_key = make_key(opt->ca_key_spec != NULL ? opt->ca_key_spec : "rsa:2048",
-	    err, errlen)) == NULL)
+	if ((ca_key = rollover_key(paths[1], opt->ca_key_spec != NULL ? opt->ca_key_spec :
+	    "rsa:2048", err, errlen)) == NULL)
 		goto out;
 	/* The same name, a new key, valid from the switch-over on. */
 	if ((ca = make_cert_at(X509_get_subject_name(cur), ca_key, NULL, ca_key,
@@ -631,8 +663,8 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 	if (n == LABCA_N_FILES) {
 		if ((cur_ra = pemfile_cert(opt->ra_sign_cert, err, errlen)) == NULL)
 			goto out;
-		if ((sign_key = make_key("rsa:2048", err, errlen)) == NULL ||
-		    (enc_key = make_key("rsa:2048", err, errlen)) == NULL)
+		if ((sign_key = rollover_key(paths[3], "rsa:2048", err, errlen)) == NULL ||
+		    (enc_key = rollover_key(paths[5], "rsa:2048", err, errlen)) == NULL)
 			goto out;
 		if ((ra_sign = make_cert_at(X509_get_subject_name(cur_ra), sign_key, ca, ca_key,
 		    (time_t)opt->starts, ra_days, "critical,digitalSignature", LABCA_EKU_RA,
@@ -643,15 +675,18 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 		    err, errlen)) == NULL)
 			goto out;
 	}
-	pem[0] = to_pem(ca, NULL, &pem_len[0]);
-	pem[1] = to_pem(NULL, ca_key, &pem_len[1]);
-	if (n == LABCA_N_FILES) {
-		pem[2] = to_pem(ra_sign, NULL, &pem_len[2]);
-		pem[3] = to_pem(NULL, sign_key, &pem_len[3]);
-		pem[4] = to_pem(ra_enc, NULL, &pem_len[4]);
-		pem[5] = to_pem(NULL, enc_key, &pem_len[5]);
+	/* Keys in a token have no file: those entries are left out. */
+	for (i = 0; i < n; i++) {
+		if (keyref_is_token(paths[i]))
+			continue;
+		wpaths[n_write] = paths[i];
+		wmodes[n_write] = modes[i];
+		pem[n_write] = to_pem(i % 2 == 0 ? (i == 0 ? ca : i == 2 ? ra_sign : ra_enc) : NULL,
+		    i % 2 == 1 ? (i == 1 ? ca_key : i == 3 ? sign_key : enc_key) : NULL,
+		    &pem_len[n_write]);
+		n_write++;
 	}
-	if (write_files(paths, pem, pem_len, modes, n, err, errlen) == -1)
+	if (write_files(wpaths, pem, pem_len, wmodes, n_write, err, errlen) == -1)
 		goto out;
 	result = 0;
 out:
@@ -720,6 +755,12 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 	struct stat sb;
 	char ebuf[256];
 
+	if (keyref_is_token(o->sign_key) || keyref_is_token(o->enc_key)) {
+		errorf(err, errlen, "the RA keys are in a PKCS#11 token: ra renew makes new RA keys "
+		    "as files only; give ra.sign_key and ra.enc_key new token objects and issue "
+		    "their certificates with scepctl init --import-ca --ra-key instead");
+		goto out;
+	}
 	combined = strcmp(o->sign_cert, o->enc_cert) == 0;
 	if (combined != (strcmp(o->sign_key, o->enc_key) == 0)) {
 		errorf(err, errlen, "the RA signing and encryption certificates are the same file "
@@ -742,12 +783,12 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 		}
 	}
 	if ((ca = pemfile_cert(o->ca_cert, err, errlen)) == NULL ||
-	    (ca_key = pemfile_key(o->ca_key, 0, err, errlen)) == NULL ||
+	    (ca_key = keyref_load(o->ca_key, 0, err, errlen)) == NULL ||
 	    (old_sign = pemfile_cert(o->sign_cert, err, errlen)) == NULL ||
 	    (old_enc = pemfile_cert(o->enc_cert, err, errlen)) == NULL)
 		goto out;
 	if (X509_check_private_key(ca, ca_key) != 1) {
-		errorf(err, errlen, "%s does not match %s (%s)", o->ca_key, o->ca_cert,
+		errorf(err, errlen, "the CA key does not match %s (%s)", o->ca_cert,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}

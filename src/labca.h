@@ -15,7 +15,11 @@
 
 struct labca_options {
 	const char *dir;            /* state folder; files are written inside it */
-	const char *ca_key_spec;    /* "rsa:2048" (default), "rsa:3072", "rsa:4096", "ec:p256", "ec:p384" */
+	const char *ca_key_spec;    /* "rsa:2048" (default), "rsa:3072", "rsa:4096", "ec:p256", "ec:p384",
+	                             * or a PKCS#11 URI: the key in a token (made there, RSA-2048,
+	                             * when the token has no such object); no ca.key is written */
+	const char *ra_key_uri;     /* NULL, or a PKCS#11 URI: one token key (made when absent)
+	                             * for both RA certificates; no RA key files are written */
 	const char *ca_subject;     /* e.g. "/CN=scepd Lab CA/O=scepd"; default "CN=scepd Lab CA,O=scepd" */
 	const char *import_cert;    /* use this CA certificate (PEM) instead of creating one ... */
 	const char *import_key;     /* ... with this key (PEM); both or neither */

@@ -49,6 +49,8 @@ enum ndes_event {
 	SCEPD_EVENT_RUNS_AS_ROOT = 1006,   /* started as root without a user to drop to */
 	SCEPD_EVENT_SIGNER_DIED = 1010,    /* a signer process worker died; it is restarted */
 	SCEPD_EVENT_SIGNER_REFUSED = 1011, /* the signer process refused a message */
+	SCEPD_EVENT_TOKEN_UNAVAILABLE = 1016, /* a PKCS#11 key stopped working (token removed?) */
+	SCEPD_EVENT_TOKEN_AVAILABLE = 1017,   /* the PKCS#11 keys work again */
 };
 
 /* What one request did; NULL / 0 fields are left out of the line. */

@@ -34,6 +34,7 @@
 #include "crl.h"
 #include "csr.h"
 #include "inspect.h"
+#include "keyref.h"
 #include "labca.h"
 #include "labctl.h"
 #include "mdmprofile.h"
@@ -52,7 +53,8 @@ static void print_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: scepctl init -d dir [--listen host:port] [--ca-key spec] [--ca-subject dn]\n"
-	    "                    [--import-ca cert key] [--challenge secret] [--owner user[:group]]\n"
+	    "                    [--import-ca cert key] [--ra-key pkcs11-uri] [--challenge secret]\n"
+	    "                    [--owner user[:group]]\n"
 	    "       scepctl init -d dir --upstream url [--upstream-challenge secret]...\n"
 	    "                    [--upstream-ca-bundle file] [--listen host:port] [--challenge secret]\n"
 	    "                    [--owner user[:group]]\n"
@@ -81,6 +83,7 @@ static void print_usage(FILE *out)
 	    "       scepctl -h | --help | --version\n"
 	    "  -f file  scepd configuration (default " CONFIG_DEFAULT_FILE ")\n"
 	    "  --ca-key rsa:2048 (default) | rsa:3072 | rsa:4096 | ec:p256 | ec:p384\n"
+	    "           | pkcs11:token=...;object=... (a key in a PKCS#11 token, RFC 7512)\n"
 	    "Exit status: 0 done, 1 failed (the message says why), 2 usage error.\n"
 	    "See scepctl(8).\n");
 }
@@ -138,6 +141,8 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 			o->listen = argv[++i];
 		else if (strcmp(a, "--ca-key") == 0 && more >= 1)
 			o->ca.ca_key_spec = argv[++i];
+		else if (strcmp(a, "--ra-key") == 0 && more >= 1)
+			o->ca.ra_key_uri = argv[++i];
 		else if (strcmp(a, "--ca-subject") == 0 && more >= 1)
 			o->ca.ca_subject = argv[++i];
 		else if (strcmp(a, "--challenge") == 0 && more >= 1)
@@ -159,12 +164,15 @@ static void parse_init(int argc, char **argv, struct init_options *o)
 	}
 	if (o->dir == NULL)
 		usage_error("init: -d dir is required");
+	if (o->ca.ra_key_uri != NULL && !keyref_is_token(o->ca.ra_key_uri))
+		usage_error("init: --ra-key takes a PKCS#11 URI (pkcs11:...), not '%s'",
+		    o->ca.ra_key_uri);
 	if (o->upstream == NULL && (o->n_upstream_challenge > 0 || o->upstream_ca_bundle != NULL))
 		usage_error("init: --upstream-challenge and --upstream-ca-bundle need --upstream");
 	if (o->upstream != NULL && (o->ca.ca_key_spec != NULL || o->ca.ca_subject != NULL ||
-	    o->ca.import_cert != NULL)) {
+	    o->ca.import_cert != NULL || o->ca.ra_key_uri != NULL)) {
 		fprintf(stderr, "scepctl: --upstream takes the CA from the upstream: --ca-key, "
-		    "--ca-subject and --import-ca do not apply\n");
+		    "--ca-subject, --import-ca and --ra-key do not apply\n");
 		exit(2);
 	}
 }
@@ -193,11 +201,22 @@ static struct config *init_config(const struct init_options *o, const char *dir)
 	cfg->state_dir = xstrdup(dir);
 	cfg->database = xasprintf("%s/scepd.db", dir);
 	cfg->ca_cert = xasprintf("%s/ca.crt", dir);
-	cfg->ca_key = xasprintf("%s/ca.key", dir);
+	/* a key in a token: its URI as given */
+	if (o->ca.ca_key_spec != NULL && keyref_is_token(o->ca.ca_key_spec))
+		cfg->ca_key = xstrdup(o->ca.ca_key_spec);
+	else if (o->ca.import_key != NULL && keyref_is_token(o->ca.import_key))
+		cfg->ca_key = xstrdup(o->ca.import_key);
+	else
+		cfg->ca_key = xasprintf("%s/ca.key", dir);
 	cfg->ra_sign_cert = xasprintf("%s/ra-sign.crt", dir);
-	cfg->ra_sign_key = xasprintf("%s/ra-sign.key", dir);
 	cfg->ra_enc_cert = xasprintf("%s/ra-enc.crt", dir);
-	cfg->ra_enc_key = xasprintf("%s/ra-enc.key", dir);
+	if (o->ca.ra_key_uri != NULL) {
+		cfg->ra_sign_key = xstrdup(o->ca.ra_key_uri);
+		cfg->ra_enc_key = xstrdup(o->ca.ra_key_uri);
+	} else {
+		cfg->ra_sign_key = xasprintf("%s/ra-sign.key", dir);
+		cfg->ra_enc_key = xasprintf("%s/ra-enc.key", dir);
+	}
 	free(cfg->next_ca_cert);
 	free(cfg->next_ca_key);
 	free(cfg->next_ra_sign_cert);

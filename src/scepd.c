@@ -38,6 +38,7 @@
 #include "oids.h"
 #include "keyproc.h"
 #include "pemfile.h"
+#include "pkcs11.h"
 #include "privdrop.h"
 #include "signer_remote.h"
 #include "service.h"
@@ -52,6 +53,7 @@
 #endif
 
 #define EXPIRY_CHECK_INTERVAL 86400
+#define TOKEN_CHECK_INTERVAL 3       /* seconds between probes of PKCS#11 keys */
 
 /* What the main loop works with. */
 struct daemon {
@@ -61,6 +63,8 @@ struct daemon {
 	struct httpd *httpd;
 	int64_t last_expiry_check;
 	char expiry_status[256];
+	int64_t last_token_check;    /* PKCS#11 keys: when they were last probed */
+	int token_down;              /* a probe failed; reloading until one succeeds */
 	int drop;                    /* started as root with user set: drop to user */
 	struct privdrop_user user;
 	struct keyproc *keyproc;   /* the signer process, or NULL (signer.process false) */
@@ -281,8 +285,12 @@ static void log_config_errors(char *text)
 		log_event(LOG_ERR, SCEPD_EVENT_RELOAD_REFUSED, "%s", line);
 }
 
-/* SIGHUP: a new generation, all or nothing. */
-static void reload(struct daemon *d)
+/*
+ * SIGHUP (why "SIGHUP"), or a PKCS#11 token back after an error: a new
+ * generation, all or nothing. quiet: a refusal is logged as a plain message,
+ * not an event (the token watch retries every few seconds).
+ */
+static void reload(struct daemon *d, const char *why, int quiet)
 {
 	const struct config *old = service_config(d->svc);
 	struct service_state *st = NULL;
@@ -295,7 +303,7 @@ static void reload(struct daemon *d)
 
 	(void)systemd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
 	    systemd_monotonic_usec(), d->file);
-	log_msg(LOG_NOTICE, "SIGHUP: reloading %s", d->file);
+	log_msg(LOG_NOTICE, "%s: reloading %s", why, d->file);
 	if ((f = open_memstream(&errs, &errs_len)) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto refused;
@@ -354,11 +362,44 @@ refused_st:
 refused:
 	config_free(cfg);
 	metrics_reload(d->metrics, 0, now_seconds());
-	log_event(LOG_ERR, SCEPD_EVENT_RELOAD_REFUSED, "reload refused: %s; configuration "
-	    "generation %lu keeps serving", err, service_generation(d->svc));
+	if (quiet)
+		log_msg(LOG_INFO, "%s: reload refused: %s", why, err);
+	else
+		log_event(LOG_ERR, SCEPD_EVENT_RELOAD_REFUSED, "reload refused: %s; "
+		    "configuration generation %lu keeps serving", err, service_generation(d->svc));
 	(void)systemd_notifyf("READY=1\nSTATUS=reload refused (%s); serving the previous "
 	    "configuration%s%s", err, d->expiry_status[0] ? "; " : "", d->expiry_status);
 	free(errs);
+}
+
+/*
+ * Keys in a PKCS#11 token: one signature with each, every few seconds. When
+ * one fails (token removed, module error), an event says so once, and the
+ * configuration is reloaded with the module opened afresh until the keys work
+ * again; requests meanwhile get a FAILURE (or a 500 when the RA key itself is
+ * in the token). libp11 0.4.12 never re-opens sessions after a token error.
+ */
+static void token_watch(struct daemon *d)
+{
+	char err[512];
+
+	d->last_token_check = now_seconds();
+	if (pkcs11_probe(err, sizeof(err)) == 0)
+		return;
+	if (!d->token_down) {
+		log_event(LOG_ERR, SCEPD_EVENT_TOKEN_UNAVAILABLE, "PKCS#11 token unavailable: "
+		    "%s; enrollments fail until it is back (checked every %d s)", err,
+		    TOKEN_CHECK_INTERVAL);
+		d->token_down = 1;
+	}
+	pkcs11_retire();
+	reload(d, "PKCS#11 token check", 1);
+	if (pkcs11_probe(err, sizeof(err)) == 0) {
+		log_event(LOG_NOTICE, SCEPD_EVENT_TOKEN_AVAILABLE, "PKCS#11 token available "
+		    "again: keys re-opened, configuration generation %lu serving",
+		    service_generation(d->svc));
+		d->token_down = 0;
+	}
 }
 
 /* SIGTERM: stop accepting, let requests in flight finish (bounded), stop. */
@@ -472,7 +513,7 @@ static int serve(const char *file, struct config *cfg)
 	for (;;) {
 		sig = sigtimedwait(&set, &info, &tick);
 		if (sig == SIGHUP) {
-			reload(&d);
+			reload(&d, "SIGHUP", 0);
 		} else if (sig == SIGUSR1) {
 			if (log_access_reopen(err, sizeof(err)) != 0)
 				log_msg(LOG_ERR, "SIGUSR1: %s", err);
@@ -485,6 +526,8 @@ static int serve(const char *file, struct config *cfg)
 			log_msg(LOG_ERR, "sigtimedwait: %s", strerror(errno));
 		}
 		httpd_tick(d.httpd);
+		if (pkcs11_in_use() && now_seconds() - d.last_token_check >= TOKEN_CHECK_INTERVAL)
+			token_watch(&d);
 		if (now_seconds() - d.last_expiry_check >= EXPIRY_CHECK_INTERVAL) {
 			check_expiry(&d, 1);
 			notify_status(&d, "", "serving");

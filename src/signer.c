@@ -34,7 +34,9 @@
 #include "envelope.h"
 #include "scep_types.h"
 #include "der.h"
+#include "keyref.h"
 #include "pemfile.h"
+#include "pkcs11uri.h"
 #include "signer.h"
 #include "signer_remote.h"
 #include "util.h"
@@ -70,17 +72,19 @@ void signer_use_keyproc(struct keyproc *kp)
 static int load_pair(const char *what, const char *cert_path, const char *key_path,
     X509 **cert, EVP_PKEY **key, char *err, size_t errlen)
 {
-	char ebuf[256];
+	char ebuf[256], *shown;
 
 	if ((*cert = pemfile_cert(cert_path, err, errlen)) == NULL)
 		return -1;
 	if (use_keyproc != NULL)
 		return 0;   /* the signer process loads the key and checks the pair */
-	if ((*key = pemfile_key(key_path, 1, err, errlen)) == NULL)
+	if ((*key = keyref_load(key_path, 1, err, errlen)) == NULL)
 		return -1;
 	if (X509_check_private_key(*cert, *key) != 1) {
+		shown = pkcs11uri_redact(key_path);
 		errorf(err, errlen, "%s: key %s does not match certificate %s (%s)", what,
-		    key_path, cert_path, ossl_errors(ebuf, sizeof(ebuf)));
+		    shown, cert_path, ossl_errors(ebuf, sizeof(ebuf)));
+		free(shown);
 		return -1;
 	}
 	return 0;

@@ -172,7 +172,7 @@ static void *serve_thread(void *arg)
 {
 	struct served *s = arg;
 
-	keyproc_serve(s->fd, s->config);
+	(void)keyproc_serve(s->fd, s->config, 0);
 	return NULL;
 }
 

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "store.h"
 #include "lab.h"
 #include "pkcs11uri.h"
 #include "util.h"
@@ -272,7 +273,8 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "Directory for keys, certificates and the database; a relative " \
 	    "path is taken from the configuration file's directory.") \
 	X("database", CF_PATH, database, .def_str = "scepd.db", \
-	    .desc = "SQLite database file, relative to state_dir.") \
+	    .desc = "SQLite database file, relative to state_dir; or a PostgreSQL " \
+	    "URI (postgresql://...) that several nodes share, without a password.") \
 	X("user", CF_STRING, user, .def_str = NULL, \
 	    .desc = "Started as root, scepd binds its sockets, then runs as this user " \
 	    "for good; unset: it stays root (warned at start).") \
@@ -2008,7 +2010,8 @@ static void cf_resolve(struct cf_ctx *ctx, const struct cf_setting *s, void *cfg
 {
 	char **sp = cf_ptr(cfg, s->off), *p;
 
-	if (*sp == NULL || pkcs11uri_is_uri(*sp))   /* a key in a token, not a file */
+	/* a PostgreSQL URI, or a key in a token: not a file */
+	if (*sp == NULL || store_is_postgresql(*sp) || pkcs11uri_is_uri(*sp))
 		return;
 	if ((p = cf_path_join(base, *sp, malloc)) == NULL) {
 		ctx->oom = 1;

@@ -15,6 +15,7 @@
 #include "filemode.h"
 #include "keyref.h"
 #include "scep.h"
+#include "store.h"
 #include "util.h"
 
 static int owner_allowed(uid_t uid, const struct filemode_owners *o)
@@ -110,7 +111,9 @@ int filemode_check_config(const struct config *cfg, const struct filemode_owners
 
 	if (check_path("state_dir", cfg->state_dir, 1, owners, err, errlen) != 0)
 		return -1;
-	for (i = 0; i < sizeof(db_suffix) / sizeof(db_suffix[0]); i++) {
+	/* a PostgreSQL database has no file here */
+	for (i = 0; !store_is_postgresql(cfg->database) &&
+	    i < sizeof(db_suffix) / sizeof(db_suffix[0]); i++) {
 		path = xasprintf("%s%s", cfg->database, db_suffix[i]);
 		rc = check_path("database", path, 1, owners, err, errlen);
 		free(path);

@@ -73,6 +73,7 @@ static void print_usage(FILE *out)
 	    "       scepctl [-f file] ca rollover [--at YYYY-MM-DDTHH:MM:SSZ | --in N[smhd]]\n"
 	    "                          [--ca-key spec]\n"
 	    "       scepctl [-f file] ra renew [--days n]\n"
+	    "       scepctl [-f file] store migrate --to postgresql URI\n"
 	    "       scepctl [-f file] lab rule add RULE... | list | del ID\n"
 	    "       scepctl [-f file] profile apple --url URL [--challenge X] [--out FILE]\n"
 	    "       scepctl [-f file] profile intune [--url URL]\n"
@@ -1621,6 +1622,47 @@ static int cmd_ra(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* --- store ---------------------------------------------------------------- */
+
+/*
+ * store migrate --to postgresql URI: copies the configuration's SQLite store
+ * into an empty PostgreSQL one and prints the rows of each table on both sides.
+ */
+static int cmd_store(const struct config *cfg, int argc, char **argv)
+{
+	struct store_copy_count counts[STORE_COPY_N_TABLES];
+	char err[1024];
+	size_t i;
+	int rc;
+
+	if (argc != 4 || strcmp(argv[0], "migrate") != 0 || strcmp(argv[1], "--to") != 0 ||
+	    strcmp(argv[2], "postgresql") != 0)
+		usage_error("store: expected migrate --to postgresql URI, not '%s'",
+		    arg0(argc, argv));
+	if (!store_is_postgresql(argv[3]))
+		usage_error("store migrate: '%s' is not a postgresql:// or postgres:// URI",
+		    argv[3]);
+	if (store_is_postgresql(cfg->database)) {
+		fprintf(stderr, "scepctl: the configuration's database is PostgreSQL already\n");
+		return 1;
+	}
+	memset(counts, 0, sizeof(counts));
+	rc = store_copy(cfg->database, argv[3], counts, err, sizeof(err));
+	if (counts[0].table != NULL) {
+		printf("%-14s %10s %10s\n", "TABLE", "SQLITE", "POSTGRESQL");
+		for (i = 0; i < STORE_COPY_N_TABLES; i++)
+			printf("%-14s %10lld %10lld\n", counts[i].table, (long long)counts[i].from,
+			    (long long)counts[i].to);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "scepctl: store migrate: %s\n", err);
+		return 1;
+	}
+	printf("Copied %s into the PostgreSQL database; every count matches.\n"
+	    "Set database to its URI on every node, then start them.\n", cfg->database);
+	return 0;
+}
+
 /* --- lab and profile: labctl.c and mdmprofile.c -------------------------- */
 
 static int cmd_lab(const struct config *cfg, int argc, char **argv)
@@ -1781,6 +1823,7 @@ static const struct command {
 	{ "ca", cmd_ca },
 	{ "ra", cmd_ra },
 	{ "user", cmd_user },
+	{ "store", cmd_store },
 	{ "lab", cmd_lab },
 	{ "profile", cmd_profile },
 	{ NULL, NULL },

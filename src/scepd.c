@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/x509.h>
+
 #include "config.h"
 #include "filemode.h"
 #include "httpd.h"
@@ -40,6 +42,8 @@
 #include "privdrop.h"
 #include "signer_remote.h"
 #include "service.h"
+#include "signer.h"
+#include "store.h"
 #include "systemd.h"
 #include "trustedra.h"
 #include "util.h"
@@ -197,6 +201,53 @@ static int preflight(const struct config *cfg, struct daemon *d, char *err, size
 		d->owners.uid[d->owners.n++] = geteuid();
 	}
 	return filemode_check_config(cfg, &d->owners, err, errlen);
+}
+
+/* The key ID of the CA certificate in path into out ("" when it cannot be read). */
+static void ca_key_id(const char *path, char out[41])
+{
+	char err[256];
+	X509 *cert;
+
+	out[0] = '\0';
+	if (path == NULL || (cert = pemfile_cert(path, err, sizeof(err))) == NULL)
+		return;
+	if (signer_key_id(cert, out) != 0)
+		out[0] = '\0';
+	X509_free(cert);
+}
+
+/*
+ * -t with a PostgreSQL database that several nodes share: warns (on stderr;
+ * the check still passes) when the database cannot be reached, or when its
+ * newest certificate was issued by a CA other than this node's ca.cert or
+ * ca.next_cert: every node must have the same CA.
+ */
+static void check_database_ca(const struct config *cfg)
+{
+	char err[512], newest[41], mine[41], next[41];
+	struct store *st;
+	enum store_rc rc;
+
+	if (!store_is_postgresql(cfg->database))
+		return;
+	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scepd: warning: the database cannot be opened: %s\n", err);
+		return;
+	}
+	rc = store_newest_issuer(st, newest);
+	if (rc == STORE_ERROR)
+		fprintf(stderr, "scepd: warning: the database: %s\n", store_errmsg(st));
+	store_close(st);
+	if (rc != STORE_OK)
+		return;
+	ca_key_id(cfg->ca_cert, mine);
+	ca_key_id(cfg->next_ca_cert, next);
+	if (strcmp(newest, mine) != 0 && strcmp(newest, next) != 0)
+		fprintf(stderr, "scepd: warning: the database's newest certificate was issued by "
+		    "CA key %s, but this node's CA (%s) has key %s: nodes sharing a database "
+		    "must have the same CA\n", newest, cfg->ca_cert, mine[0] != '\0' ? mine :
+		    "(unreadable)");
 }
 
 /*
@@ -546,6 +597,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "scepd: %s\n", err);
 			goto out;
 		}
+		if (check)
+			check_database_ca(cfg);
 		if (cfg->lab_enabled)
 			fprintf(stderr, "scepd: warning: %s: lab mode is on (lab.enabled): lab rules "
 			    "script the answers (%zu configured, more with scepctl lab rule add); "

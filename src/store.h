@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * store.h: the only way into persistent state (SQLite). Challenges (one-time
+ * store.h: the only way into persistent state (SQLite, or PostgreSQL shared by
+ * several nodes: the database setting picks the driver, store.c). Challenges (one-time
  * passwords, stored as SHA-256 hashes), requests (by transactionID, with their
  * outcome) and certificates (serial, subject, validity, DER, status). Schema and
  * numbered migrations live in sql/ and are compiled in; store_open() migrates.
@@ -28,11 +29,14 @@ enum store_rc {
 };
 
 /*
- * Opens (creating if needed) the database at path: WAL mode, synchronous=FULL,
+ * Opens a PostgreSQL URI (store_pg.c: schema migrated under an advisory lock),
+ * or else (creating if needed) the SQLite database at path: WAL mode, synchronous=FULL,
  * foreign keys on, a busy timeout, schema migrated to STORE_SCHEMA_VERSION.
  * Returns NULL and writes a reason to err on failure.
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* 1 when database names a PostgreSQL server (a postgresql:// or postgres:// URI). */
+int store_is_postgresql(const char *database);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st);   /* PRAGMA user_version, -1 on error */
@@ -380,11 +384,38 @@ enum store_rc store_crl_put(struct store *st, const char *issuer_key_id, const s
 
 void store_crl_free(struct store_crl *c);
 
+/*
+ * The issuer key ID of the newest certificate recorded with one into out:
+ * STORE_OK, or STORE_NOT_FOUND when there is none. (scepd -t compares it with
+ * the node's CA: nodes sharing a database must share the CA.)
+ */
+enum store_rc store_newest_issuer(struct store *st, char out[41]);
+
 /* Calls fn for every certificate, newest first; stops and returns fn's non-zero result. */
 int store_cert_foreach(struct store *st, int (*fn)(const struct store_cert *, void *), void *arg);
 
 void store_cert_free(struct store_cert *c);
 
+/* --- copying a store (scepctl store migrate) ------------------------------ */
+
+/* The tables a copy carries, in the order it copies them. */
+#define STORE_COPY_TABLES { "certificates", "requests", "challenges", "admin_users", "crls" }
+#define STORE_COPY_N_TABLES 5
+
+struct store_copy_count {
+	const char *table;
+	int64_t from, to;         /* rows in the source, and in the copy afterwards */
+};
+
+/*
+ * Copies every row of the SQLite store at from (certificates, requests with
+ * their waiting CSRs and envelopes, one-time password hashes, accounts, CRLs)
+ * into the PostgreSQL store at to, which must be empty, in one transaction;
+ * then counts both sides into counts[STORE_COPY_N_TABLES]. 0 when every count
+ * matches, or -1 with a reason in err (nothing is kept in to then).
+ */
+int store_copy(const char *from, const char *to, struct store_copy_count *counts,
+    char *err, size_t errlen);
 /* --- lab mode: scripted outcomes (lab.h, sql/007_lab_rules.sql) ----------- */
 
 struct store_lab_rule {

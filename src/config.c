@@ -2067,16 +2067,154 @@ static unsigned cf_elem_line_of(const unsigned *l, const struct cf_setting *tabl
 	return j >= 0 && l[1 + j] != 0 ? l[1 + j] : l[0];
 }
 
+/* The most atoms a pattern may hold once its repetitions are written out (glibc: ~50 MB). */
+#define CF_REGEX_MAX_ATOMS 2500
+#define CF_REGEX_MAX_DEPTH 32
+
+/* What one more repetition makes of w atoms repeated by factor, saturating. */
+static long cf_regex_times(long w, long factor)
+{
+	return w > CF_REGEX_MAX_ATOMS * 4L / factor ? CF_REGEX_MAX_ATOMS * 4L : w * factor;
+}
+
+/*
+ * How many atoms glibc's regcomp makes of an extended regular expression, at
+ * most: it writes every repetition out ({n,m} as m + 1 copies, + as two), and
+ * its memory grows with the square of that (a{1,32767} took 8 GB). -1 when a
+ * duplication symbol follows another (POSIX leaves that undefined; glibc
+ * doubles its tree for each: "a" and twenty "+" took 700 MB); -2 when groups nest
+ * deeper than CF_REGEX_MAX_DEPTH. What regcomp refuses anyway is counted
+ * loosely: regcomp says why.
+ */
+static long cf_regex_atoms(const char *p)
+{
+	long sum[CF_REGEX_MAX_DEPTH + 1] = { 0 }, last[CF_REGEX_MAX_DEPTH + 1] = { 0 };
+	int depth = 0, after_dup = 0;
+	size_t i = 0;
+
+	while (p[i] != '\0') {
+		long add = 1, factor = 0;
+
+		switch (p[i]) {
+		case '\\':
+			i += p[i + 1] != '\0' ? 2 : 1;
+			break;
+		case '[':
+			/* a bracket expression: one atom, "]" first is a member */
+			i++;
+			if (p[i] == '^')
+				i++;
+			if (p[i] == ']')
+				i++;
+			while (p[i] != '\0' && p[i] != ']') {
+				if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
+					char close = p[i + 1];
+
+					for (i += 2; p[i] != '\0' && !(p[i] == close && p[i + 1] == ']'); i++)
+						;
+					if (p[i] != '\0')
+						i++;
+				}
+				if (p[i] != '\0')
+					i++;
+			}
+			if (p[i] != '\0')
+				i++;
+			break;
+		case '(':
+			if (depth == CF_REGEX_MAX_DEPTH)
+				return -2;
+			depth++;
+			sum[depth] = last[depth] = 0;
+			after_dup = 0;
+			i++;
+			continue;
+		case ')':
+			if (depth == 0) {
+				i++;
+				break;
+			}
+			add = sum[depth] > 0 ? sum[depth] : 1;
+			depth--;
+			i++;
+			break;
+		case '*': case '+': case '?':
+			factor = 2;
+			i++;
+			break;
+		case '{':
+			if (p[i + 1] >= '0' && p[i + 1] <= '9') {
+				long n = 0;
+
+				for (i++; (p[i] >= '0' && p[i] <= '9') || p[i] == ','; i++)
+					if (p[i] == ',')
+						n = 0;
+					else if (n < 100000)
+						n = n * 10 + (p[i] - '0');
+				if (p[i] == '}')
+					i++;
+				factor = n + 1 > 2 ? n + 1 : 2;
+			} else {
+				i++;
+			}
+			break;
+		case '|': case '^': case '$':
+			after_dup = 0;
+			last[depth] = 0;
+			i++;
+			continue;
+		default:
+			i++;
+			break;
+		}
+		if (factor > 0) {
+			if (after_dup)
+				return -1;
+			after_dup = 1;
+			sum[depth] += cf_regex_times(last[depth], factor) - last[depth];
+			last[depth] = cf_regex_times(last[depth], factor);
+		} else {
+			after_dup = 0;
+			sum[depth] += add;
+			last[depth] = add;
+		}
+		if (sum[depth] > CF_REGEX_MAX_ATOMS * 4L)
+			sum[depth] = CF_REGEX_MAX_ATOMS * 4L;
+	}
+	while (depth > 0) {
+		sum[depth - 1] += sum[depth];
+		depth--;
+	}
+	return sum[0];
+}
+
 /* Reports pattern (of setting path) when it is not a POSIX extended regular expression. */
 static void cf_check_regex(struct cf_ctx *ctx, unsigned line, const char *path,
     const char *pattern)
 {
 	regex_t re;
 	char buf[160];
+	long atoms;
 	int rc;
 
 	if (pattern == NULL || pattern[0] == '\0')
 		return;
+	/* checked before regcomp, which could take gigabytes */
+	if ((atoms = cf_regex_atoms(pattern)) == -1) {
+		cf_error(ctx, line, "%s: a repetition (*, +, ? or {n,m}) follows another one, which "
+		    "POSIX leaves undefined", path);
+		return;
+	}
+	if (atoms < 0) {
+		cf_error(ctx, line, "%s: groups nest deeper than %d", path, CF_REGEX_MAX_DEPTH);
+		return;
+	}
+	if (atoms > CF_REGEX_MAX_ATOMS) {
+		cf_error(ctx, line, "%s: the expression holds more than %d atoms once its "
+		    "repetitions are written out; use smaller {n,m} bounds", path,
+		    CF_REGEX_MAX_ATOMS);
+		return;
+	}
 	if ((rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, &re, buf, sizeof(buf));
 		cf_error(ctx, line, "%s: not a POSIX extended regular expression: %s", path, buf);

@@ -27,7 +27,8 @@ while getopts r:t:j: o; do
 done
 shift $((OPTIND - 1))
 command -v clang >/dev/null || { echo "campaign: clang is not installed" >&2; exit 2; }
-[ -f config.mk ] || ./configure >/dev/null
+# config.mk and the generated headers come from the Makefile
+make config.mk src/schema_sql.h src/schema_pg_sql.h src/lab_assets.h >/dev/null || exit 1
 B=tests/fuzz/lf-build
 mkdir -p "$B/obj"
 CPP="-D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -DSCEPD_VERSION=\"fuzz\" -Isrc \

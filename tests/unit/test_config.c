@@ -877,6 +877,23 @@ static void test_templates_profiles(void)
 	    LABEL ":3: templates.name: \"x\" is defined twice\n"
 	    LABEL ":4: EncryptionTemplate: no template named \"nope\" (\"default\" or a name in "
 	    "templates)\n");
+	/* glibc's regcomp unrolls repetitions: these took 700 MB and 8 GB (fuzz_config). */
+	fails_with("regular expressions too large to compile",
+	    "certificate = { subject_pattern = \"^CN++=x$\";\n"
+	    "  san_pattern = \"^a{1,32767}$\"; };\n"
+	    "templates = ( { name = \"t\"; subject_pattern = \"(([a-z]{1,60}\\\\.){1,60})\"; },\n"
+	    "  { name = \"u\"; san_pattern = \"^x*{2}$\"; },\n"
+	    "  { name = \"v\"; subject_pattern = \"((((((((((((((((((((((((((((((((("
+	    "a)))))))))))))))))))))))))))))))))\"; } );\n",
+	    LABEL ":1: certificate.subject_pattern: a repetition (*, +, ? or {n,m}) follows "
+	    "another one, which POSIX leaves undefined\n"
+	    LABEL ":2: certificate.san_pattern: the expression holds more than 2500 atoms once its "
+	    "repetitions are written out; use smaller {n,m} bounds\n"
+	    LABEL ":3: templates.subject_pattern: the expression holds more than 2500 atoms once "
+	    "its repetitions are written out; use smaller {n,m} bounds\n"
+	    LABEL ":4: templates.san_pattern: a repetition (*, +, ? or {n,m}) follows another "
+	    "one, which POSIX leaves undefined\n"
+	    LABEL ":5: templates.subject_pattern: groups nest deeper than 32\n");
 	fails_with("profile errors",
 	    "profiles = ( { name = \"a b\"; path = \"/SCEP\"; ciphers = [ \"DES\" ];\n"
 	    "  ra_sign_cert = \"x\"; capabilities = [ \"Renewal\" ]; },\n"

@@ -370,7 +370,7 @@ static void print_csr(FILE *out, const unsigned char *der, size_t len, const str
 	fprintf(out, LABEL "%s\n", "subject", csr->subject != NULL ? csr->subject : "");
 	print_sans(out, csr->san);
 	fprintf(out, LABEL "%s, SHA-256 of the key %s\n", "key",
-	    key_words(X509_REQ_get0_pubkey(csr->req), kbuf, sizeof(kbuf)),
+	    key_words(csr->pubkey, kbuf, sizeof(kbuf)),
 	    hex_encode(csr->spki_sha256, 32, hex, 0));
 	fprintf(out, LABEL "%s\n", "self-signature", csr->self_signature_ok ? "verifies" :
 	    "does NOT verify");

@@ -36,6 +36,7 @@
 #include "signer.h"
 #include "signer_remote.h"
 #include "util.h"
+#include "x509util.h"
 
 #define KEYPROC_CACHE        32      /* identities one worker keeps loaded */
 
@@ -284,7 +285,6 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 	ASN1_OBJECT *eku[64];
 	size_t n_eku = 0, pos = 0;
 	const uint8_t *v;
-	const unsigned char *pp;
 	uint32_t len, ku, days;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
@@ -300,9 +300,7 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 		errorf(err, errlen, "issue: the subject is not a DER Name");
 		goto out;
 	}
-	pp = m->f[KP_T_SPKI].p;
-	if ((pub = d2i_PUBKEY(NULL, &pp, m->f[KP_T_SPKI].len)) == NULL ||
-	    pp != m->f[KP_T_SPKI].p + m->f[KP_T_SPKI].len) {
+	if ((pub = x509util_spki_der_key(m->f[KP_T_SPKI].p, m->f[KP_T_SPKI].len)) == NULL) {
 		errorf(err, errlen, "issue: the public key is not a DER SubjectPublicKeyInfo");
 		goto out;
 	}

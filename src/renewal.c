@@ -102,7 +102,7 @@ static int same_names(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
 /* 1 when the signer's public key is the CSR's. */
 static int same_key(X509 *signer, const struct csr *csr)
 {
-	EVP_PKEY *a = X509_get0_pubkey(signer), *b = X509_REQ_get0_pubkey(csr->req);
+	EVP_PKEY *a = X509_get0_pubkey(signer), *b = csr->pubkey;
 
 	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 }

@@ -93,7 +93,7 @@ static X509 *issue_for(const unsigned char *der, size_t len, EVP_PKEY *other_key
 		return NULL;
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(c->req);
-	ir.pubkey = other_key != NULL ? other_key : X509_REQ_get0_pubkey(c->req);
+	ir.pubkey = other_key != NULL ? other_key : c->pubkey;
 	ir.key_usage = X509v3_KU_DIGITAL_SIGNATURE;
 	ir.validity_days = 30;
 	ir.now = now_seconds();

@@ -102,9 +102,11 @@ static int same_names(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
 /* 1 when the signer's public key is the CSR's. */
 static int same_key(X509 *signer, const struct csr *csr)
 {
-	EVP_PKEY *a = X509_get0_pubkey(signer), *b = csr->pubkey;
+	EVP_PKEY *a = x509util_spki_key(X509_get_X509_PUBKEY(signer)), *b = csr->pubkey;
+	int same = a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 
-	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
+	EVP_PKEY_free(a);
+	return same;
 }
 
 enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,

@@ -1959,7 +1959,7 @@ static void reply_fields(struct pkiop *op)
 	op->rq.sender_nonce = msg->sender_nonce;
 	op->rq.sender_nonce_len = msg->sender_nonce_len;
 	op->rq.digest_nid = msg->digest_nid;
-	op->rq.recipient = msg->signer;
+	op->rq.recipient = msg->signer_keyed;
 	op->rq.cipher_nid = NID_undef;
 	if (msg->signer != NULL &&
 	    x509util_spki_sha256(X509_get_X509_PUBKEY(msg->signer), op->signer_sha256) == 0)

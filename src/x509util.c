@@ -115,6 +115,29 @@ EVP_PKEY *x509util_spki_der_key(const unsigned char *der, size_t len)
 	return key;
 }
 
+X509 *x509util_keyed_copy(X509 *cert)
+{
+	unsigned char *der = NULL;
+	X509 *copy = NULL, *result = NULL;
+	EVP_PKEY *key = NULL;
+	int n;
+
+	if (cert == NULL || (n = i2d_X509(cert, &der)) <= 0)
+		goto out;
+	if ((copy = (X509 *)der_decode_keyless(ASN1_ITEM_rptr(X509), der, (size_t)n)) == NULL)
+		goto out;
+	if ((key = x509util_spki_key(X509_get_X509_PUBKEY(cert))) == NULL ||
+	    X509_set_pubkey(copy, key) != 1)
+		goto out;
+	result = copy;
+	copy = NULL;
+out:
+	X509_free(copy);
+	EVP_PKEY_free(key);
+	OPENSSL_free(der);
+	return result;
+}
+
 int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32])
 {
 	unsigned char *der = NULL;

@@ -48,6 +48,15 @@ EVP_PKEY *x509util_spki_key(const X509_PUBKEY *spki);
 /* x509util_spki_key of a DER SubjectPublicKeyInfo of exactly len bytes, or NULL. */
 EVP_PKEY *x509util_spki_der_key(const unsigned char *der, size_t len);
 
+/*
+ * A copy of cert that carries its public key (X509_get0_pubkey() works) for
+ * OpenSSL functions that take the key from a certificate (CMS signer and
+ * recipient), made without the decoder chain; cert may be decoded key-less.
+ * Setting the key marks the copy modified: its DER is re-made, so never
+ * compare, verify or store it. NULL when the key cannot be read.
+ */
+X509 *x509util_keyed_copy(X509 *cert);
+
 /* name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL (no memory). */
 char *x509util_name_text(const X509_NAME *name);
 

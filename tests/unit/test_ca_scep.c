@@ -140,7 +140,7 @@ static void fake_pkiop(const unsigned char *der, size_t len, struct http_respons
 	rq.sender_nonce = m->sender_nonce;
 	rq.sender_nonce_len = m->sender_nonce_len;
 	rq.digest_nid = m->digest_nid;
-	rq.recipient = m->signer;
+	rq.recipient = m->signer_keyed;
 	if (m->envelope != NULL && envelope_inspect(m->envelope, m->envelope_len, &env, err,
 	    sizeof(err)) == 0)
 		rq.cipher_nid = env.cipher_nid;

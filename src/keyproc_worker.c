@@ -43,6 +43,7 @@
 struct identity {
 	char *key;                /* the identity fields, as one string */
 	struct signer *s;
+	unsigned char digest[32]; /* signer_certs_digest(s), taken when s was loaded */
 };
 
 struct worker {
@@ -188,8 +189,8 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 	for (i = 0; i < w->n_cache; i++)
 		if (strcmp(w->cache[i].key, key) == 0)
 			found = i;
-	if (found != SIZE_MAX && signer_certs_digest(w->cache[found].s, digest) == 0 &&
-	    memcmp(digest, m->f[KP_T_CERTS_DIGEST].p, 32) == 0) {
+	if (found != SIZE_MAX &&
+	    memcmp(w->cache[found].digest, m->f[KP_T_CERTS_DIGEST].p, 32) == 0) {
 		s = w->cache[found].s;
 		goto out;
 	}
@@ -225,6 +226,7 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 	if (found != SIZE_MAX) {
 		signer_free(w->cache[found].s);
 		w->cache[found].s = s;
+		memcpy(w->cache[found].digest, digest, sizeof(digest));
 		goto out;
 	}
 	if (w->n_cache == KEYPROC_CACHE) {
@@ -237,6 +239,7 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 	}
 	w->cache[w->n_cache].key = key;
 	w->cache[w->n_cache].s = s;
+	memcpy(w->cache[w->n_cache].digest, digest, sizeof(digest));
 	w->n_cache++;
 	key = NULL;
 out:

@@ -114,6 +114,7 @@ enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
     size_t len)
 {
 	X509_STORE_CTX *ctx = NULL;
+	X509 *full = NULL;
 	X509_VERIFY_PARAM *param;
 	GENERAL_NAMES *san = NULL;
 	int64_t not_before, not_after;
@@ -131,8 +132,10 @@ enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
 		result = RENEWAL_SELF_SIGNED;
 		goto out;
 	}
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, r->store, signer, NULL) != 1) {
+	/* the signer comes decoded key-less (pkimsg.h): verify a copy with its key */
+	if ((full = x509util_decoded_copy(signer)) == NULL ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, r->store, full, NULL) != 1) {
 		snprintf(reason, len, "renewal: cannot set up certificate verification");
 		goto out;
 	}
@@ -202,5 +205,6 @@ out:
 	ERR_clear_error();
 	GENERAL_NAMES_free(san);
 	X509_STORE_CTX_free(ctx);
+	X509_free(full);
 	return result;
 }

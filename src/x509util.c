@@ -138,6 +138,18 @@ out:
 	return result;
 }
 
+X509 *x509util_decoded_copy(X509 *cert)
+{
+	unsigned char *der = NULL;
+	X509 *copy = NULL;
+	int n;
+
+	if (cert != NULL && (n = i2d_X509(cert, &der)) > 0)
+		copy = (X509 *)der_decode_exact(ASN1_ITEM_rptr(X509), der, (size_t)n);
+	OPENSSL_free(der);
+	return copy;
+}
+
 int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32])
 {
 	unsigned char *der = NULL;

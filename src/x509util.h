@@ -57,6 +57,13 @@ EVP_PKEY *x509util_spki_der_key(const unsigned char *der, size_t len);
  */
 X509 *x509util_keyed_copy(X509 *cert);
 
+/*
+ * A copy of cert with its public key decoded (OpenSSL's decoder chain, about
+ * 100 us), for X509_verify_cert(), which needs the key of every certificate
+ * of the chain; cert may be decoded key-less. NULL on error.
+ */
+X509 *x509util_decoded_copy(X509 *cert);
+
 /* name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL (no memory). */
 char *x509util_name_text(const X509_NAME *name);
 

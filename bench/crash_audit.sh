@@ -55,14 +55,8 @@ start_scepd() {
 }
 
 NOTP=$(( ROUNDS * (WORKERS / 2) ))
-echo "making $((WORKERS * ROUNDS)) client keys and $NOTP one-time passwords..."
+echo "making $NOTP one-time passwords (each worker makes its key before each attempt)..."
 mkdir -p "$tmp/keys" "$tmp/out"
-for w in $(seq 0 $((WORKERS - 1))); do
-	( for i in $(seq 0 $((ROUNDS - 1))); do
-		openssl genrsa -out "$tmp/keys/$w-$i.key" 2048 2>/dev/null
-	done ) &
-done
-wait
 for _ in $(seq "$NOTP"); do ./scepctl -f "$conf" challenge new; done >"$tmp/otps" 2>/dev/null
 [ "$(wc -l <"$tmp/otps")" = "$NOTP" ] || { echo "crash_audit: could not mint $NOTP passwords" >&2; exit 2; }
 
@@ -73,6 +67,7 @@ worker() {
 		n=$(( i * (WORKERS / 2) + w / 2 + 1 ))
 		pw=$(sed -n "${n}p" "$tmp/otps")
 		[ -n "$pw" ] && [ ! -e "$tmp/stop" ] || return 0
+		openssl genrsa -out "$tmp/keys/$w-$i.key" 2048 2>/dev/null || return 0
 		if timeout 30 pki --scep --url "$url" --in "$tmp/keys/$w-$i.key" \
 		    --dn "CN=audit-$w-$i" --password "$pw" --cacert-enc "$d/ra-enc.crt" \
 		    --cacert-sig "$d/ra-sign.crt" --cacert "$d/ca.crt" --interval 1 \

@@ -53,6 +53,7 @@ struct ca_issuer {
 struct ca_request {
 	/* the device's certificate request */
 	X509_REQ *csr;                   /* required (borrowed) */
+	EVP_PKEY *pubkey;                /* required: its public key (borrowed; struct csr's) */
 	const unsigned char *csr_der;    /* its DER exactly as received, or NULL to encode csr */
 	size_t csr_len;
 	/* the template policy granted (the local and exec backends apply it; an

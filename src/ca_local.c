@@ -50,7 +50,7 @@ static enum ca_outcome local_submit(void *impl, const struct ca_request *req,
 
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = req->subject != NULL ? req->subject : X509_REQ_get_subject_name(req->csr);
-	ir.pubkey = X509_REQ_get0_pubkey(req->csr);
+	ir.pubkey = req->pubkey;
 	ir.san = req->san;
 	ir.key_usage = req->key_usage;
 	ir.eku = req->eku;

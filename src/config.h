@@ -165,7 +165,7 @@ struct config {
 	/* http { } */
 	struct config_listen listen[CONFIG_MAX_LISTEN]; /* http.listen: list of "HOST:PORT"; default ["127.0.0.1:8080"] */
 	size_t n_listen;
-	unsigned threads;         /* http.threads: 0 = one per core; 0..256, default 0 */
+	unsigned threads;         /* http.threads: 0 = four per core; 0..256, default 0 */
 	size_t max_url;           /* http.max_url: request line + query bytes accepted; 1024..1048576, default 65534 */
 	size_t max_body;          /* http.max_body: POST body cap in bytes; 1024..16777216, default 262144 */
 	unsigned max_connections; /* http.max_connections: 1..65536, default 512 */

@@ -228,7 +228,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 		errorf(err, errlen, "CSR: out of memory");
 		goto out;
 	}
-	c->req = (X509_REQ *)der_decode_exact(ASN1_ITEM_rptr(X509_REQ), der, len);
+	c->req = (X509_REQ *)der_decode_keyless(ASN1_ITEM_rptr(X509_REQ), der, len);
 	if (c->req == NULL) {
 		errorf(err, errlen, "CSR: not a single DER CertificationRequest, or bytes after "
 		    "it (RFC 2986 §4)");
@@ -238,7 +238,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 		errorf(err, errlen, "CSR: subject cannot be printed (RFC 2986 §4.1)");
 		goto out;
 	}
-	if ((pkey = X509_REQ_get0_pubkey(c->req)) == NULL) {
+	if ((pkey = c->pubkey = x509util_spki_key(X509_REQ_get_X509_PUBKEY(c->req))) == NULL) {
 		errorf(err, errlen, "CSR: subjectPKInfo holds no public key OpenSSL can use "
 		    "(RFC 2986 §4.1)");
 		goto out;
@@ -252,7 +252,7 @@ struct csr *csr_parse(const unsigned char *der, size_t len, char *err, size_t er
 		errorf(err, errlen, "CSR: cannot hash the SubjectPublicKeyInfo");
 		goto out;
 	}
-	c->self_signature_ok = X509_REQ_verify(c->req, pkey) == 1;
+	c->self_signature_ok = X509_REQ_verify_ex(c->req, pkey, NULL, NULL) == 1;
 
 	if ((seen = sk_X509_EXTENSION_new_null()) == NULL) {
 		errorf(err, errlen, "CSR: out of memory");
@@ -309,6 +309,7 @@ void csr_free(struct csr *c)
 	if (c == NULL)
 		return;
 	X509_REQ_free(c->req);
+	EVP_PKEY_free(c->pubkey);
 	free(c->subject);
 	if (c->challenge != NULL) {
 		OPENSSL_cleanse(c->challenge, strlen(c->challenge));

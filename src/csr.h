@@ -13,7 +13,9 @@
 #include <openssl/x509v3.h>
 
 struct csr {
-	X509_REQ *req;              /* owned */
+	X509_REQ *req;              /* owned; decoded key-less (der_decode_keyless): its
+	                             * X509_REQ_get0_pubkey() is NULL, use pubkey */
+	EVP_PKEY *pubkey;           /* the subjectPKInfo's key (owned) */
 	char *subject;              /* RFC 2253 text, UTF-8 */
 	char *challenge;            /* challengePassword as UTF-8, or NULL when absent */
 	int key_type;               /* EVP_PKEY_RSA, EVP_PKEY_EC, ... */

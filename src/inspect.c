@@ -237,6 +237,7 @@ static const char *key_words(const EVP_PKEY *key, char *buf, size_t len)
 static void print_signer(FILE *out, X509 *cert, int reply)
 {
 	char serial[X509UTIL_SERIAL_HEX_MAX], kbuf[96];
+	EVP_PKEY *key;
 	int64_t t;
 
 	if (cert == NULL) {
@@ -252,7 +253,9 @@ static void print_signer(FILE *out, X509 *cert, int reply)
 		print_time(out, "  valid from", t);
 	if (x509util_time_seconds(X509_get0_notAfter(cert), &t) == 0)
 		print_time(out, "  valid until", t);
-	fprintf(out, LABEL "%s\n", "  key", key_words(X509_get0_pubkey(cert), kbuf, sizeof(kbuf)));
+	key = x509util_spki_key(X509_get_X509_PUBKEY(cert));
+	fprintf(out, LABEL "%s\n", "  key", key_words(key, kbuf, sizeof(kbuf)));
+	EVP_PKEY_free(key);
 	if (X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0)
 		fprintf(out, LABEL "%s\n", "  self-signed", reply ? "yes (the server signs as "
 		    "its CA, without an RA certificate)" : "yes (a device's transient signer)");
@@ -370,7 +373,7 @@ static void print_csr(FILE *out, const unsigned char *der, size_t len, const str
 	fprintf(out, LABEL "%s\n", "subject", csr->subject != NULL ? csr->subject : "");
 	print_sans(out, csr->san);
 	fprintf(out, LABEL "%s, SHA-256 of the key %s\n", "key",
-	    key_words(X509_REQ_get0_pubkey(csr->req), kbuf, sizeof(kbuf)),
+	    key_words(csr->pubkey, kbuf, sizeof(kbuf)),
 	    hex_encode(csr->spki_sha256, 32, hex, 0));
 	fprintf(out, LABEL "%s\n", "self-signature", csr->self_signature_ok ? "verifies" :
 	    "does NOT verify");

@@ -36,12 +36,14 @@
 #include "signer.h"
 #include "signer_remote.h"
 #include "util.h"
+#include "x509util.h"
 
 #define KEYPROC_CACHE        32      /* identities one worker keeps loaded */
 
 struct identity {
 	char *key;                /* the identity fields, as one string */
 	struct signer *s;
+	unsigned char digest[32]; /* signer_certs_digest(s), taken when s was loaded */
 };
 
 struct worker {
@@ -187,8 +189,8 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 	for (i = 0; i < w->n_cache; i++)
 		if (strcmp(w->cache[i].key, key) == 0)
 			found = i;
-	if (found != SIZE_MAX && signer_certs_digest(w->cache[found].s, digest) == 0 &&
-	    memcmp(digest, m->f[KP_T_CERTS_DIGEST].p, 32) == 0) {
+	if (found != SIZE_MAX &&
+	    memcmp(w->cache[found].digest, m->f[KP_T_CERTS_DIGEST].p, 32) == 0) {
 		s = w->cache[found].s;
 		goto out;
 	}
@@ -224,6 +226,7 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 	if (found != SIZE_MAX) {
 		signer_free(w->cache[found].s);
 		w->cache[found].s = s;
+		memcpy(w->cache[found].digest, digest, sizeof(digest));
 		goto out;
 	}
 	if (w->n_cache == KEYPROC_CACHE) {
@@ -236,6 +239,7 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 	}
 	w->cache[w->n_cache].key = key;
 	w->cache[w->n_cache].s = s;
+	memcpy(w->cache[w->n_cache].digest, digest, sizeof(digest));
 	w->n_cache++;
 	key = NULL;
 out:
@@ -284,7 +288,6 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 	ASN1_OBJECT *eku[64];
 	size_t n_eku = 0, pos = 0;
 	const uint8_t *v;
-	const unsigned char *pp;
 	uint32_t len, ku, days;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
@@ -300,9 +303,7 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 		errorf(err, errlen, "issue: the subject is not a DER Name");
 		goto out;
 	}
-	pp = m->f[KP_T_SPKI].p;
-	if ((pub = d2i_PUBKEY(NULL, &pp, m->f[KP_T_SPKI].len)) == NULL ||
-	    pp != m->f[KP_T_SPKI].p + m->f[KP_T_SPKI].len) {
+	if ((pub = x509util_spki_der_key(m->f[KP_T_SPKI].p, m->f[KP_T_SPKI].len)) == NULL) {
 		errorf(err, errlen, "issue: the public key is not a DER SubjectPublicKeyInfo");
 		goto out;
 	}

@@ -43,7 +43,7 @@
  */
 static CMS_ContentInfo *cms_decode(const unsigned char *der, size_t len)
 {
-	return (CMS_ContentInfo *)der_decode_exact(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
+	return (CMS_ContentInfo *)der_decode_keyless(ASN1_ITEM_rptr(CMS_ContentInfo), der, len);
 }
 
 /*
@@ -356,7 +356,13 @@ static void verify(CMS_ContentInfo *cms, CMS_SignerInfo *si, struct pkimsg *msg)
 		goto out;
 	}
 	msg->signer = signer;
-	CMS_SignerInfo_set1_signer_cert(si, signer);
+	if ((msg->signer_keyed = x509util_keyed_copy(signer)) == NULL) {
+		snprintf(msg->reason, sizeof(msg->reason),
+		    "pkiMessage: the signer certificate holds no public key OpenSSL can use "
+		    "(RFC 8894 §3.2)");
+		goto out;
+	}
+	CMS_SignerInfo_set1_signer_cert(si, msg->signer_keyed);
 
 	/* Absent eContent: the digest is over what was received, i.e. nothing. */
 	if (CMS_is_detached(cms) && (dcont = BIO_new_mem_buf("", 0)) == NULL) {
@@ -469,6 +475,7 @@ void pkimsg_free(struct pkimsg *msg)
 	if (msg == NULL)
 		return;
 	X509_free(msg->signer);
+	X509_free(msg->signer_keyed);
 	free(msg->envelope);
 	free(msg);
 }

@@ -21,7 +21,11 @@ struct pkimsg {
 	size_t sender_nonce_len;   /* 1..PKIMSG_MAX_NONCE */
 	int digest_nid;            /* SignerInfo digestAlgorithm (NID_undef if unknown) */
 	int signature_nid;         /* SignerInfo signatureAlgorithm: rsaEncryption, sha256WithRSAEncryption, rsassaPss... */
-	X509 *signer;              /* the certificate matching the SignerInfo sid (owned), or NULL */
+	X509 *signer;              /* the certificate matching the SignerInfo sid (owned), or
+	                            * NULL; decoded key-less (der.h): X509_get0_pubkey() is
+	                            * NULL, read its key with x509util_spki_key() */
+	X509 *signer_keyed;        /* a copy of signer carrying its key, for OpenSSL's CMS
+	                            * functions (re-encoded: never compare or store it), or NULL */
 	int has_signing_time;
 	int64_t signing_time;      /* seconds since the epoch */
 	unsigned char *envelope;   /* the encapsulated content: DER/BER ContentInfo(envelopedData) (owned); NULL if none */

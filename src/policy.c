@@ -267,7 +267,7 @@ const char *policy_usage_name(enum policy_usage u)
 /* The curve bit of an EC key, or 0 for another curve. */
 static unsigned curve_of(const struct csr *csr)
 {
-	EVP_PKEY *key = X509_REQ_get0_pubkey(csr->req);
+	EVP_PKEY *key = csr->pubkey;
 	char name[64];
 	size_t len = 0;
 

@@ -102,9 +102,11 @@ static int same_names(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
 /* 1 when the signer's public key is the CSR's. */
 static int same_key(X509 *signer, const struct csr *csr)
 {
-	EVP_PKEY *a = X509_get0_pubkey(signer), *b = X509_REQ_get0_pubkey(csr->req);
+	EVP_PKEY *a = x509util_spki_key(X509_get_X509_PUBKEY(signer)), *b = csr->pubkey;
+	int same = a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 
-	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
+	EVP_PKEY_free(a);
+	return same;
 }
 
 enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
@@ -112,6 +114,7 @@ enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
     size_t len)
 {
 	X509_STORE_CTX *ctx = NULL;
+	X509 *full = NULL;
 	X509_VERIFY_PARAM *param;
 	GENERAL_NAMES *san = NULL;
 	int64_t not_before, not_after;
@@ -129,8 +132,10 @@ enum renewal_verdict renewal_check(const struct renewal *r, X509 *signer,
 		result = RENEWAL_SELF_SIGNED;
 		goto out;
 	}
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, r->store, signer, NULL) != 1) {
+	/* the signer comes decoded key-less (pkimsg.h): verify a copy with its key */
+	if ((full = x509util_decoded_copy(signer)) == NULL ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, r->store, full, NULL) != 1) {
 		snprintf(reason, len, "renewal: cannot set up certificate verification");
 		goto out;
 	}
@@ -200,5 +205,6 @@ out:
 	ERR_clear_error();
 	GENERAL_NAMES_free(san);
 	X509_STORE_CTX_free(ctx);
+	X509_free(full);
 	return result;
 }

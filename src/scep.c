@@ -859,6 +859,7 @@ static enum ask issue(struct pkiop *op, const struct csr *csr, const unsigned ch
 	}
 	memset(&cr, 0, sizeof(cr));
 	cr.csr = csr->req;
+	cr.pubkey = csr->pubkey;
 	cr.csr_der = der;
 	cr.csr_len = der_len;
 	cr.san = csr->san;
@@ -930,6 +931,7 @@ static void validator_request_of(const struct pkiop *op, const struct csr *csr,
 	vrq->challenge = csr->challenge;
 	vrq->profile = op->prof->path != NULL ? op->prof->name : "ndes";
 	vrq->csr = csr->req;
+	vrq->pubkey = csr->pubkey;
 	vrq->csr_der = der;
 	vrq->csr_len = der_len;
 	vrq->client_addr = op->req->client_addr;
@@ -1957,7 +1959,7 @@ static void reply_fields(struct pkiop *op)
 	op->rq.sender_nonce = msg->sender_nonce;
 	op->rq.sender_nonce_len = msg->sender_nonce_len;
 	op->rq.digest_nid = msg->digest_nid;
-	op->rq.recipient = msg->signer;
+	op->rq.recipient = msg->signer_keyed;
 	op->rq.cipher_nid = NID_undef;
 	if (msg->signer != NULL &&
 	    x509util_spki_sha256(X509_get_X509_PUBKEY(msg->signer), op->signer_sha256) == 0)

@@ -50,11 +50,16 @@ size_t trusted_ra_count(const struct trusted_ra_set *s)
 	return s != NULL ? s->n : 0;
 }
 
-/* 0 when cert chains to one of cas (dates not checked here), else -1 and why. */
+/*
+ * 0 when cert chains to one of cas (dates not checked here), else -1 and why.
+ * cert may be decoded key-less (a request's signer, pkimsg.h): a copy with its
+ * key is verified.
+ */
 static int chains_to(X509 *cert, X509 *const *cas, size_t n_cas, char *why, size_t whylen)
 {
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
+	X509 *full = NULL;
 	size_t i;
 	int rc = -1;
 
@@ -67,7 +72,8 @@ static int chains_to(X509 *cert, X509 *const *cas, size_t n_cas, char *why, size
 			snprintf(why, whylen, "cannot set up certificate verification");
 			goto out;
 		}
-	if (X509_STORE_CTX_init(ctx, store, cert, NULL) != 1) {
+	if ((full = x509util_decoded_copy(cert)) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, full, NULL) != 1) {
 		snprintf(why, whylen, "cannot set up certificate verification");
 		goto out;
 	}
@@ -83,6 +89,7 @@ out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
+	X509_free(full);
 	return rc;
 }
 

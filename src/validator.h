@@ -38,6 +38,7 @@ struct validator_request {
 	const char *challenge;           /* the CSR's challengePassword, or NULL */
 	const char *profile;             /* the profile's name: step-ca's provisionerName */
 	X509_REQ *csr;                   /* required (borrowed) */
+	EVP_PKEY *pubkey;                /* required: its public key (borrowed; struct csr's) */
 	const unsigned char *csr_der;    /* its DER as received (required) */
 	size_t csr_len;
 	const char *client_addr;         /* or NULL */

@@ -226,7 +226,7 @@ static json_object *csr_json(const struct validator_request *rq)
 	GENERAL_NAMES_free(san);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	add_str(obj, "signatureAlgorithm", sigalg_name(X509_REQ_get_signature_nid(rq->csr)));
-	key_json(obj, X509_REQ_get0_pubkey(rq->csr));
+	key_json(obj, rq->pubkey);
 	add_b64(obj, "raw", rq->csr_der, rq->csr_len);
 	return obj;
 }
@@ -246,6 +246,7 @@ static json_object *cert_json(X509 *cert)
 {
 	json_object *obj = json_object_new_object();
 	GENERAL_NAMES *san;
+	EVP_PKEY *key;
 	unsigned char *der = NULL;
 	BIGNUM *bn;
 	char *dec;
@@ -269,7 +270,10 @@ static json_object *cert_json(X509 *cert)
 	if (x509util_time_seconds(X509_get0_notAfter(cert), &t) == 0)
 		add_time(obj, "notAfter", t);
 	add_str(obj, "signatureAlgorithm", sigalg_name(X509_get_signature_nid(cert)));
-	key_json(obj, X509_get0_pubkey(cert));
+	/* The certificate may come from the signer process decoded key-less (der.h). */
+	key = x509util_spki_key(X509_get_X509_PUBKEY(cert));
+	key_json(obj, key);
+	EVP_PKEY_free(key);
 	if ((n = i2d_X509(cert, &der)) > 0)
 		add_b64(obj, "raw", der, (size_t)n);
 	OPENSSL_free(der);

@@ -2,8 +2,8 @@
 /*
  * x509util.c: time, serial and public-key facts of certificates, computed
  * once for every module (see x509util.h). It decides nothing and holds no
- * state; parsers may call it (it never aborts and allocates only inside
- * OpenSSL calls it frees itself).
+ * state; parsers may call it (it never aborts; what it returns allocated,
+ * the caller frees).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include <openssl/bio.h>
 #include <openssl/x509.h>
 
+#include "der.h"
 #include "util.h"
 #include "x509util.h"
 
@@ -72,6 +73,81 @@ int x509util_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen)
 int x509util_cert_serial_hex(const X509 *cert, char *out, size_t outlen)
 {
 	return x509util_serial_hex(X509_get0_serialNumber(cert), out, outlen);
+}
+
+EVP_PKEY *x509util_spki_key(const X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *alg = NULL;
+	const unsigned char *bits = NULL, *p;
+	unsigned char *der = NULL;
+	EVP_PKEY *key = NULL;
+	int bits_len = 0, der_len;
+
+	if (spki == NULL || X509_PUBKEY_get0_param(&alg, &bits, &bits_len, NULL, spki) != 1)
+		return NULL;
+	if (OBJ_obj2nid(alg) == NID_rsaEncryption) {
+		p = bits;
+		if (bits == NULL || bits_len <= 0 ||
+		    (key = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, bits_len)) == NULL)
+			return NULL;
+		if (p != bits + bits_len) {
+			EVP_PKEY_free(key);
+			return NULL;
+		}
+		return key;
+	}
+	if ((der_len = i2d_X509_PUBKEY(spki, &der)) > 0) {
+		p = der;
+		key = d2i_PUBKEY(NULL, &p, der_len);
+	}
+	OPENSSL_free(der);
+	return key;
+}
+
+EVP_PKEY *x509util_spki_der_key(const unsigned char *der, size_t len)
+{
+	X509_PUBKEY *spki;
+	EVP_PKEY *key;
+
+	spki = (X509_PUBKEY *)der_decode_keyless(ASN1_ITEM_rptr(X509_PUBKEY), der, len);
+	key = x509util_spki_key(spki);
+	X509_PUBKEY_free(spki);
+	return key;
+}
+
+X509 *x509util_keyed_copy(X509 *cert)
+{
+	unsigned char *der = NULL;
+	X509 *copy = NULL, *result = NULL;
+	EVP_PKEY *key = NULL;
+	int n;
+
+	if (cert == NULL || (n = i2d_X509(cert, &der)) <= 0)
+		goto out;
+	if ((copy = (X509 *)der_decode_keyless(ASN1_ITEM_rptr(X509), der, (size_t)n)) == NULL)
+		goto out;
+	if ((key = x509util_spki_key(X509_get_X509_PUBKEY(cert))) == NULL ||
+	    X509_set_pubkey(copy, key) != 1)
+		goto out;
+	result = copy;
+	copy = NULL;
+out:
+	X509_free(copy);
+	EVP_PKEY_free(key);
+	OPENSSL_free(der);
+	return result;
+}
+
+X509 *x509util_decoded_copy(X509 *cert)
+{
+	unsigned char *der = NULL;
+	X509 *copy = NULL;
+	int n;
+
+	if (cert != NULL && (n = i2d_X509(cert, &der)) > 0)
+		copy = (X509 *)der_decode_exact(ASN1_ITEM_rptr(X509), der, (size_t)n);
+	OPENSSL_free(der);
+	return copy;
 }
 
 int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32])

@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 		}
 		memset(&r, 0, sizeof(r));
 		r.csr = csr;
+		r.pubkey = X509_REQ_get0_pubkey(csr);
 		r.key_usage = X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT;
 		r.validity_days = 30;
 		r.transaction_id = txid;

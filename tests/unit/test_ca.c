@@ -93,6 +93,7 @@ static void make_request(struct ca_request *r, X509_REQ *csr, const char *txid,
 {
 	memset(r, 0, sizeof(*r));
 	r->csr = csr;
+	r->pubkey = X509_REQ_get0_pubkey(csr);
 	r->key_usage = X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT;
 	r->eku = eku;
 	r->n_eku = n_eku;

@@ -93,7 +93,7 @@ static X509 *issue_for(const unsigned char *der, size_t len, EVP_PKEY *other_key
 		return NULL;
 	memset(&ir, 0, sizeof(ir));
 	ir.subject = X509_REQ_get_subject_name(c->req);
-	ir.pubkey = other_key != NULL ? other_key : X509_REQ_get0_pubkey(c->req);
+	ir.pubkey = other_key != NULL ? other_key : c->pubkey;
 	ir.key_usage = X509v3_KU_DIGITAL_SIGNATURE;
 	ir.validity_days = 30;
 	ir.now = now_seconds();
@@ -140,7 +140,7 @@ static void fake_pkiop(const unsigned char *der, size_t len, struct http_respons
 	rq.sender_nonce = m->sender_nonce;
 	rq.sender_nonce_len = m->sender_nonce_len;
 	rq.digest_nid = m->digest_nid;
-	rq.recipient = m->signer;
+	rq.recipient = m->signer_keyed;
 	if (m->envelope != NULL && envelope_inspect(m->envelope, m->envelope_len, &env, err,
 	    sizeof(err)) == 0)
 		rq.cipher_nid = env.cipher_nid;

@@ -243,6 +243,7 @@ static void test_templates(void)
 	ec384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	c.req = X509_REQ_new();
 	X509_REQ_set_pubkey(c.req, ec384);
+	c.pubkey = ec384;
 	c.key_type = EVP_PKEY_EC;
 	c.key_bits = 384;
 	is_int(policy_check_template(sig, &c, reason, sizeof(reason)), SCEP_FAIL_BADREQUEST,
@@ -254,6 +255,7 @@ static void test_templates(void)
 	ec384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	c.req = X509_REQ_new();
 	X509_REQ_set_pubkey(c.req, ec384);
+	c.pubkey = ec384;
 	c.key_bits = 256;
 	is_int(policy_check_template(sig, &c, reason, sizeof(reason)), SCEP_FAIL_NONE,
 	    "sig accepts P-256");
@@ -267,6 +269,7 @@ static void test_templates(void)
 	    "a bad self-signature is refused by every template");
 	X509_REQ_free(c.req);
 	EVP_PKEY_free(ec384);
+	c.pubkey = NULL;
 
 	/* grant within the template */
 	memset(&c, 0, sizeof(c));

@@ -43,6 +43,7 @@ static void request(struct validator_request *rq, const char *txid)
 	rq->challenge = "otp-1234";
 	rq->profile = "vpn";
 	rq->csr = csr;
+	rq->pubkey = X509_REQ_get0_pubkey(csr);
 	rq->csr_der = csr_der;
 	rq->csr_len = csr_len;
 	rq->client_addr = "127.0.0.1";

@@ -4,7 +4,10 @@
  * src/x509util.c: ASN1_TIME (UTCTime and GeneralizedTime, before 1970 and
  * after 2038) as seconds, serial numbers as the store's hex (zero, leading
  * zero octets, the sign octet, negative, against BN_bn2hex, a short buffer),
- * and the SHA-256 of a SubjectPublicKeyInfo against a hash made by hand.
+ * and the SHA-256 of a SubjectPublicKeyInfo against a hash made by hand;
+ * the public key of a SubjectPublicKeyInfo (RSA read directly, EC through the
+ * decoders, malformed and trailing bytes refused), certificates decoded
+ * key-less (der.h) and the keyed and decoded copies made of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "tap.h"
+#include "der.h"
 #include "fixture.h"
 #include "x509util.h"
 
@@ -136,10 +140,103 @@ static void test_spki(void)
 	free(pem);
 }
 
+/* The DER SubjectPublicKeyInfo of key, malloc'd by OpenSSL. */
+static int spki_der(EVP_PKEY *key, unsigned char **der)
+{
+	*der = NULL;
+	return i2d_PUBKEY(key, der);
+}
+
+static void test_spki_key(void)
+{
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *got;
+	unsigned char *der = NULL, *longer = NULL;
+	int n;
+
+	ok(rsa != NULL && ec != NULL, "keys made");
+	if (rsa == NULL || ec == NULL)
+		goto out;
+	n = spki_der(rsa, &der);
+	got = x509util_spki_der_key(der, (size_t)n);
+	ok(got != NULL && EVP_PKEY_eq(got, rsa) == 1 && EVP_PKEY_get_bits(got) == 2048,
+	    "RSA SubjectPublicKeyInfo: the same key, 2048 bits");
+	EVP_PKEY_free(got);
+	ok(x509util_spki_der_key(der, (size_t)n - 1) == NULL, "RSA: one byte short: NULL");
+	longer = malloc((size_t)n + 1);
+	memcpy(longer, der, (size_t)n);
+	longer[n] = 0;
+	ok(x509util_spki_der_key(longer, (size_t)n + 1) == NULL, "RSA: a byte after it: NULL");
+	/* the last byte of the RSAPublicKey (its exponent) changed */
+	der[n - 1] ^= 0xff;
+	got = x509util_spki_der_key(der, (size_t)n);
+	ok(got == NULL || EVP_PKEY_eq(got, rsa) != 1, "RSA: a changed byte gives another key (or none)");
+	EVP_PKEY_free(got);
+	OPENSSL_free(der);
+	n = spki_der(ec, &der);
+	got = x509util_spki_der_key(der, (size_t)n);
+	ok(got != NULL && EVP_PKEY_eq(got, ec) == 1, "EC SubjectPublicKeyInfo (decoders): the same key");
+	EVP_PKEY_free(got);
+	ok(x509util_spki_der_key((const unsigned char *)"\x30\x03\x02\x01\x01", 5) == NULL,
+	    "not a SubjectPublicKeyInfo: NULL");
+	ok(x509util_spki_key(NULL) == NULL, "no SPKI: NULL");
+out:
+	OPENSSL_free(der);
+	free(longer);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+}
+
+static void test_keyless(void)
+{
+	unsigned char *pem, *der = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	X509 *x = NULL, *kl = NULL, *keyed = NULL, *full = NULL;
+	EVP_PKEY *key = NULL;
+	int n = 0;
+
+	if ((pem = fixture_read(NULL, "lab/ca.crt", &len)) != NULL &&
+	    (bio = BIO_new_mem_buf(pem, (int)len)) != NULL)
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (x != NULL)
+		n = i2d_X509(x, &der);
+	ok(x != NULL && n > 0, "lab CA read");
+	if (n <= 0)
+		goto out;
+	kl = (X509 *)der_decode_keyless(ASN1_ITEM_rptr(X509), der, (size_t)n);
+	ok(kl != NULL && X509_get0_pubkey(kl) == NULL, "decoded key-less: no key decoded");
+	ok(kl != NULL && X509_cmp(kl, x) == 0, "key-less: the same certificate");
+	ok(der_decode_keyless(ASN1_ITEM_rptr(X509), der, (size_t)n - 1) == NULL,
+	    "key-less: one byte short: NULL");
+	key = x509util_spki_key(X509_get_X509_PUBKEY(kl));
+	ok(key != NULL && EVP_PKEY_eq(key, X509_get0_pubkey(x)) == 1, "its key read from the SPKI");
+	keyed = x509util_keyed_copy(kl);
+	ok(keyed != NULL && EVP_PKEY_eq(X509_get0_pubkey(keyed), X509_get0_pubkey(x)) == 1,
+	    "keyed copy carries the key");
+	full = x509util_decoded_copy(kl);
+	ok(full != NULL && EVP_PKEY_eq(X509_get0_pubkey(full), X509_get0_pubkey(x)) == 1 &&
+	    X509_verify(full, X509_get0_pubkey(x)) == 1, "decoded copy: key and self-signature");
+	ok(kl != NULL && X509_verify(kl, X509_get0_pubkey(x)) == 1,
+	    "key-less certificate still verifies with a given key");
+out:
+	EVP_PKEY_free(key);
+	X509_free(full);
+	X509_free(keyed);
+	X509_free(kl);
+	X509_free(x);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	free(pem);
+}
+
 int main(void)
 {
 	test_time();
 	test_serial();
 	test_spki();
+	test_spki_key();
+	test_keyless();
 	return done_testing();
 }

@@ -2143,17 +2143,20 @@ static long cf_regex_atoms(const char *p)
 			i++;
 			break;
 		case '{':
-			if (p[i + 1] >= '0' && p[i + 1] <= '9') {
-				long n = 0;
+			/* {n}, {n,}, {n,m} and glibc's {,m}: as many copies as the larger bound */
+			if ((p[i + 1] >= '0' && p[i + 1] <= '9') || p[i + 1] == ',') {
+				long lo = 0, hi = 0, *bound = &lo;
 
 				for (i++; (p[i] >= '0' && p[i] <= '9') || p[i] == ','; i++)
 					if (p[i] == ',')
-						n = 0;
-					else if (n < 100000)
-						n = n * 10 + (p[i] - '0');
+						bound = &hi;
+					else if (*bound < 100000)
+						*bound = *bound * 10 + (p[i] - '0');
 				if (p[i] == '}')
 					i++;
-				factor = n + 1 > 2 ? n + 1 : 2;
+				factor = (hi > lo ? hi : lo) + 1;
+				if (factor < 2)
+					factor = 2;
 			} else {
 				i++;
 			}

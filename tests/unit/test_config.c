@@ -884,7 +884,8 @@ static void test_templates_profiles(void)
 	    "templates = ( { name = \"t\"; subject_pattern = \"(([a-z]{1,60}\\\\.){1,60})\"; },\n"
 	    "  { name = \"u\"; san_pattern = \"^x*{2}$\"; },\n"
 	    "  { name = \"v\"; subject_pattern = \"((((((((((((((((((((((((((((((((("
-	    "a)))))))))))))))))))))))))))))))))\"; } );\n",
+	    "a)))))))))))))))))))))))))))))))))\"; },\n"
+	    "  { name = \"w\"; san_pattern = \"^a{,3000}$\"; subject_pattern = \"^a{3000,}$\"; } );\n",
 	    LABEL ":1: certificate.subject_pattern: a repetition (*, +, ? or {n,m}) follows "
 	    "another one, which POSIX leaves undefined\n"
 	    LABEL ":2: certificate.san_pattern: the expression holds more than 2500 atoms once its "
@@ -893,7 +894,11 @@ static void test_templates_profiles(void)
 	    "its repetitions are written out; use smaller {n,m} bounds\n"
 	    LABEL ":4: templates.san_pattern: a repetition (*, +, ? or {n,m}) follows another "
 	    "one, which POSIX leaves undefined\n"
-	    LABEL ":5: templates.subject_pattern: groups nest deeper than 32\n");
+	    LABEL ":5: templates.subject_pattern: groups nest deeper than 32\n"
+	    LABEL ":6: templates.subject_pattern: the expression holds more than 2500 atoms once "
+	    "its repetitions are written out; use smaller {n,m} bounds\n"
+	    LABEL ":6: templates.san_pattern: the expression holds more than 2500 atoms once "
+	    "its repetitions are written out; use smaller {n,m} bounds\n");
 	fails_with("profile errors",
 	    "profiles = ( { name = \"a b\"; path = \"/SCEP\"; ciphers = [ \"DES\" ];\n"
 	    "  ra_sign_cert = \"x\"; capabilities = [ \"Renewal\" ]; },\n"

@@ -80,26 +80,30 @@ EVP_PKEY *x509util_spki_key(const X509_PUBKEY *spki)
 	ASN1_OBJECT *alg = NULL;
 	const unsigned char *bits = NULL, *p;
 	unsigned char *der = NULL;
+	X509_PUBKEY *decoded = NULL;
 	EVP_PKEY *key = NULL;
 	int bits_len = 0, der_len;
 
 	if (spki == NULL || X509_PUBKEY_get0_param(&alg, &bits, &bits_len, NULL, spki) != 1)
-		return NULL;
+		goto out;
 	if (OBJ_obj2nid(alg) == NID_rsaEncryption) {
+		/* the whole RSAPublicKey (d2i_PublicKey has no ASN1_ITEM for der.c) */
 		p = bits;
-		if (bits == NULL || bits_len <= 0 ||
-		    (key = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, bits_len)) == NULL)
-			return NULL;
-		if (p != bits + bits_len) {
+		if (bits != NULL && bits_len > 0 &&
+		    (key = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, bits_len)) != NULL &&
+		    p != bits + bits_len) {
 			EVP_PKEY_free(key);
-			return NULL;
+			key = NULL;
 		}
-		return key;
+		goto out;
 	}
-	if ((der_len = i2d_X509_PUBKEY(spki, &der)) > 0) {
-		p = der;
-		key = d2i_PUBKEY(NULL, &p, der_len);
-	}
+	/* other types: the same SPKI decoded again in the default context, by its decoders */
+	if ((der_len = i2d_X509_PUBKEY(spki, &der)) > 0 &&
+	    (decoded = (X509_PUBKEY *)der_decode_exact(ASN1_ITEM_rptr(X509_PUBKEY), der,
+	    (size_t)der_len)) != NULL)
+		key = X509_PUBKEY_get(decoded);
+out:
+	X509_PUBKEY_free(decoded);
 	OPENSSL_free(der);
 	return key;
 }

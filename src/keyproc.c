@@ -220,6 +220,10 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
 			    "was killed by signal %d; starting a new one", i, (long)dead,
 			    WTERMSIG(status));
+		else if (WEXITSTATUS(status) == KEYPROC_EXIT_SANDBOX)
+			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
+			    "was stopped by its sandbox: it made a system call outside its allow-list "
+			    "(its number is on stderr); starting a new one", i, (long)dead);
 		else
 			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
 			    "exited with status %d; starting a new one", i, (long)dead,

@@ -60,4 +60,10 @@ int keyproc_serve(int fd, const char *config_file, int token_was_down);
  */
 #define KEYPROC_EXIT_TOKEN 3
 
+/*
+ * A worker's exit status when it made a system call outside its sandbox's
+ * allow-list (keyproc_sandbox.c); it wrote the call's number to stderr.
+ */
+#define KEYPROC_EXIT_SANDBOX 4
+
 #endif

@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,14 +447,21 @@ out:
 	keyproc_stop(kp);
 }
 
+/* What a sandboxed child tries last (sandboxed()). */
+enum last_try { TRY_NOTHING, TRY_EXEC, TRY_UNLISTED, TRY_SIGNAL_PARENT };
+
 /*
  * In a child under the worker's filter: each forbidden call must fail with
  * the expected error (exit code = number of the first check that did not),
- * reading a file must still work, and execve must kill it (SIGSYS).
+ * reading a file, threads and AF_UNIX must still work; then the last try:
+ * execve kills it (SIGSYS), a call on no list (sync) makes it exit with
+ * KEYPROC_EXIT_SANDBOX, as does a signal to another process with tgkill.
+ * Its stderr goes to errfile.
  */
-static int sandboxed(const char *readable, const char *writable, int try_exec)
+static int sandboxed(const char *readable, const char *writable, const char *errfile,
+    enum last_try last)
 {
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	int status, fd;
 	char c;
 
@@ -463,6 +472,10 @@ static int sandboxed(const char *readable, const char *writable, int try_exec)
 			return -1;
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 	}
+	if ((fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0)
+		_exit(20);
+	close(fd);
 	if (keyproc_sandbox(NULL) != 0)
 		_exit(1);
 	if (socket(AF_INET, SOCK_STREAM, 0) != -1 || errno != EACCES)
@@ -480,27 +493,53 @@ static int sandboxed(const char *readable, const char *writable, int try_exec)
 	if ((fd = open(readable, O_RDONLY)) < 0 || read(fd, &c, 1) != 1)
 		_exit(8);
 	close(fd);
-	if (socket(AF_UNIX, SOCK_DGRAM, 0) < 0)   /* syslog stays possible */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) < 0)   /* syslog stays possible */
 		_exit(9);
-	if (try_exec) {
+	close(fd);
+	if (kill(parent, SIGTERM) != -1 || errno != EPERM)
+		_exit(10);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, (int[2]){ 0, 0 }) != -1 || errno != EPERM)
+		_exit(11);
+	switch (last) {
+	case TRY_EXEC: {
 		char *argv[] = { "/bin/true", NULL };
 
 		execv("/bin/true", argv);
-		_exit(10);
+		_exit(12);
+	}
+	case TRY_UNLISTED:
+		sync();
+		_exit(13);
+	case TRY_SIGNAL_PARENT:
+		(void)syscall(SYS_tgkill, parent, parent, 0);
+		_exit(14);
+	case TRY_NOTHING:
+		break;
 	}
 	_exit(0);
 }
 
 static void test_sandbox(void)
 {
-	char *w = xasprintf("%s/written", dir);
+	char *w = xasprintf("%s/written", dir), *e = xasprintf("%s/stderr", dir), *text;
+	size_t len = 0;
 
-	is_int(sandboxed(files.ca_cert, w, 0), 0,
+	is_int(sandboxed(files.ca_cert, w, e, TRY_NOTHING), 0,
 	    "worker sandbox: no AF_INET/AF_INET6 socket, no open for writing or creating, no "
-	    "unlink, no fork; reading and AF_UNIX still work");
+	    "unlink, no fork, no kill, no socketpair; reading and AF_UNIX still work");
 	ok(access(w, F_OK) != 0, "  and the file was not created");
-	is_int(sandboxed(files.ca_cert, w, 1), 100 + SIGSYS, "worker sandbox: execve kills it");
+	is_int(sandboxed(files.ca_cert, w, e, TRY_EXEC), 100 + SIGSYS,
+	    "worker sandbox: execve kills it");
+	is_int(sandboxed(files.ca_cert, w, e, TRY_UNLISTED), KEYPROC_EXIT_SANDBOX,
+	    "worker sandbox: a call on no list (sync) is trapped: exit status KEYPROC_EXIT_SANDBOX");
+	text = (char *)read_file(e, 4096, &len);
+	ok(text != NULL && strstr(text, "system call 0162 is outside the signer's sandbox") != NULL,
+	    "  and stderr names the call's number (sync is 162 on x86-64)");
+	free(text);
+	is_int(sandboxed(files.ca_cert, w, e, TRY_SIGNAL_PARENT), KEYPROC_EXIT_SANDBOX,
+	    "worker sandbox: tgkill to another process is trapped");
 	free(w);
+	free(e);
 }
 
 int main(void)

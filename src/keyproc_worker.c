@@ -146,6 +146,13 @@ static void worker_config(struct worker *w)
 	if (w->cfg != NULL && sb.st_size == w->cfg_size &&
 	    sb.st_mtim.tv_sec == w->cfg_mtime.tv_sec && sb.st_mtim.tv_nsec == w->cfg_mtime.tv_nsec)
 		return;
+	/*
+	 * An empty file is one being rewritten in place (cp and many editors
+	 * truncate it first), not a configuration: read now, it would load as
+	 * every default and push out a real reading.
+	 */
+	if (w->cfg != NULL && sb.st_size == 0)
+		return;
 	/* its errors go to memory: the worker writes no file (scepd reported them) */
 	if ((errs = open_memstream(&text, &text_len)) == NULL)
 		return;

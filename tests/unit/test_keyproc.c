@@ -231,6 +231,17 @@ static void issue_msg(struct keyproc_buf *b, const unsigned char digest[32], uin
 	EVP_PKEY_free(key);
 }
 
+/* Writes the worker's configuration file with certificate.validity_days = days. */
+static void worker_conf(const char *path, unsigned days)
+{
+	char *text = xasprintf("state_dir = \"%s\";\ncertificate = { validity_days = %u; };\n"
+	    "ra = { sign_cert = \"ra-sign.crt\"; sign_key = \"ra-sign.key\"; "
+	    "enc_cert = \"ra-enc.crt\"; enc_key = \"ra-enc.key\"; };\n", dir, days);
+
+	ok(catest_write(path, text, 0600) == 0, "worker configuration written (%u days)", days);
+	free(text);
+}
+
 static void test_worker(const unsigned char digest[32])
 {
 	static const uint8_t junk[5] = { 1, 2, 3, 4, 5 };
@@ -238,17 +249,13 @@ static void test_worker(const unsigned char digest[32])
 	struct keyproc_buf b;
 	pthread_t t;
 	int sv[2];
-	char err[300], *cfgpath = xasprintf("%s/worker.conf", dir), *text;
+	char err[300], *cfgpath = xasprintf("%s/worker.conf", dir);
 	uint32_t seq = 0;
 	unsigned char wrong[32];
 	const char *saved;
 	char *other;
 
-	text = xasprintf("state_dir = \"%s\";\ncertificate = { validity_days = 30; };\n"
-	    "ra = { sign_cert = \"ra-sign.crt\"; sign_key = \"ra-sign.key\"; "
-	    "enc_cert = \"ra-enc.crt\"; enc_key = \"ra-enc.key\"; };\n", dir);
-	ok(catest_write(cfgpath, text, 0600) == 0, "worker configuration written");
-	free(text);
+	worker_conf(cfgpath, 30);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
 		ok(0, "socketpair");
 		return;
@@ -307,6 +314,28 @@ static void test_worker(const unsigned char digest[32])
 	ok(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)) != 0 &&
 	    strstr(err, "longer than any template") != NULL,
 	    "ISSUE for 31 days is refused by the worker's own configuration: '%s'", err);
+	keyproc_buf_free(&b);
+
+	/*
+	 * A reload from 400 days back to 30 by cp, which truncates the file
+	 * first: a request started on the 400-day generation still passes, as the
+	 * worker never takes the empty file for a configuration (its defaults,
+	 * 365 days, would have pushed out the 400-day reading).
+	 */
+	worker_conf(cfgpath, 400);
+	issue_msg(&b, digest, 400);
+	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	    "reload to 400 days: ISSUE for 400 days (%s)", err);
+	keyproc_buf_free(&b);
+	ok(truncate(cfgpath, 0) == 0, "the configuration file truncated (cp back to 30 days)");
+	issue_msg(&b, digest, 30);
+	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	    "  a request while the file is empty (%s)", err);
+	keyproc_buf_free(&b);
+	worker_conf(cfgpath, 30);
+	issue_msg(&b, digest, 400);
+	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	    "  back at 30 days: a request of the 400-day generation still passes (%s)", err);
 	keyproc_buf_free(&b);
 
 	close(sv[0]);

@@ -4,6 +4,7 @@
  * micromdm's scepserver, NDES). Built by `make bench`, never by `make check`.
  *
  *   scepbench -u URL [-n N] [-m M] [-c C] [-g] [-D] [-p CHALLENGE] [-P PID] [-w W]
+ *   scepbench -u URL -O GetCACert|GetCACaps [-n N] [-c C] [-P PID] [-w W]
  *
  * In four phases:
  *  1. set-up: GetCACaps and GetCACert through scep_client.c (so the RA
@@ -25,6 +26,9 @@
  * failures by kind; with -P, the CPU time the process PID and every process
  * below it (scepd's signer workers) used in the timed phase (utime + stime of
  * /proc/PID/stat) per enrollment.
+ * With -O, the same timed phase sends N GET requests of that operation
+ * instead (no keys, no enrollments): each answer must be HTTP 200 with the
+ * same non-empty bytes as the first warm-up answer; prints requests/s.
  * Exit status 0 when every reply passed its checks, 1 otherwise, 2 on usage.
  */
 #include <dirent.h>
@@ -629,8 +633,67 @@ static double pct(const double *v, size_t n, double p)
 static void usage(void)
 {
 	fprintf(stderr, "usage: scepbench -u URL [-n N] [-m M] [-c C] [-g] [-p CHALLENGE] "
-	    "[-D] [-P PID] [-w W]\n");
+	    "[-D] [-P PID] [-w W]\n       scepbench -u URL -O GetCACert|GetCACaps [-n N] "
+	    "[-c C] [-P PID] [-w W]\n");
 	exit(2);
+}
+
+/*
+ * -O: N GETs of operation op over conns connections after at least one
+ * warm-up; every answer must be 200 and the bytes of the first one.
+ * Returns the exit status.
+ */
+static int fetch_bench(struct bench *b, const char *url, const char *op, int conns, long pid)
+{
+	const struct msg *ref;
+	size_t i, bad = 0;
+	long long cpu0 = 0, cpu1 = 0;
+	double t0, t1, *lat;
+
+	b->get = 1;
+	b->warm = b->warm > 0 ? b->warm : 1;
+	b->msgs = xcalloc(b->n + b->warm, sizeof(*b->msgs));
+	for (i = 0; i < b->n + b->warm; i++)
+		b->msgs[i].get_query = xasprintf("operation=%s&message=scepbench", op);
+	run_threads(b, b->n, b->n + b->warm, conns);
+	ref = &b->msgs[b->n];
+	if (ref->http_status != 200 || ref->reply_len == 0)
+		die("%s: the first answer is HTTP %d with %zu bytes", op, ref->http_status,
+		    ref->reply_len);
+	if (pid > 0 && (cpu0 = proc_cpu_ticks(pid)) < 0)
+		die("cannot read /proc/%ld/stat", pid);
+	t0 = mono_ms();
+	run_threads(b, 0, b->n, conns);
+	t1 = mono_ms();
+	if (pid > 0 && (cpu1 = proc_cpu_ticks(pid)) < 0)
+		die("cannot read /proc/%ld/stat", pid);
+	lat = xcalloc(b->n, sizeof(*lat));
+	for (i = 0; i < b->n; i++) {
+		const struct msg *g = &b->msgs[i];
+
+		lat[i] = g->ms;
+		if (g->http_status != 200 || g->reply_len != ref->reply_len ||
+		    memcmp(g->reply, ref->reply, ref->reply_len) != 0)
+			bad++;
+	}
+	qsort(lat, b->n, sizeof(*lat), cmp_double);
+	printf("url          %s (GET %s, %d connections)\n", url, op, conns);
+	printf("requests     %zu sent, %zu answered 200 with the first answer's %zu bytes, "
+	    "%zu not\n", b->n, b->n - bad, ref->reply_len, bad);
+	printf("rate         %.1f requests/s (%.3f s)\n", (double)b->n * 1e3 / (t1 - t0),
+	    (t1 - t0) / 1e3);
+	printf("latency      p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+	    pct(lat, b->n, 50), pct(lat, b->n, 90), pct(lat, b->n, 99), lat[b->n - 1]);
+	if (pid > 0)
+		printf("server cpu   %.4f ms per request (pid %ld and its children)\n",
+		    (double)(cpu1 - cpu0) * 1e3 / (double)sysconf(_SC_CLK_TCK) / (double)b->n, pid);
+	for (i = 0; i < b->n + b->warm; i++) {
+		free(b->msgs[i].get_query);
+		free(b->msgs[i].reply);
+	}
+	free(b->msgs);
+	free(lat);
+	return bad == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -642,7 +705,7 @@ int main(int argc, char **argv)
 	struct signer **ids;
 	EVP_PKEY **keys;
 	X509_STORE *store;
-	const char *url = NULL, *challenge = NULL;
+	const char *url = NULL, *challenge = NULL, *fetch_op = NULL;
 	size_t m = 8, i, nfail = 0, kinds[F_KINDS] = { 0 }, ok = 0;
 	long pid = 0;
 	long long cpu0 = 0, cpu1 = 0;
@@ -652,7 +715,7 @@ int main(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	b.n = 1000;
-	while ((opt = getopt(argc, argv, "u:n:m:c:gDp:P:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "u:n:m:c:gDp:P:w:O:")) != -1) {
 		switch (opt) {
 		case 'u': url = optarg; break;
 		case 'n': b.n = strtoul(optarg, NULL, 10); break;
@@ -663,12 +726,18 @@ int main(int argc, char **argv)
 		case 'p': challenge = optarg; break;
 		case 'P': pid = atol(optarg); break;
 		case 'w': b.warm = strtoul(optarg, NULL, 10); break;
+		case 'O': fetch_op = optarg; break;
 		default: usage();
 		}
 	}
 	if (url == NULL || b.n == 0 || m == 0 || conns <= 0 || conns > 4096)
 		usage();
 	parse_url(&b, url);
+	if (fetch_op != NULL) {
+		if (strcmp(fetch_op, "GetCACert") != 0 && strcmp(fetch_op, "GetCACaps") != 0)
+			usage();
+		return fetch_bench(&b, url, fetch_op, conns, pid);
+	}
 	if (oids_register() != 0)
 		die("%s", "cannot register the SCEP OIDs");
 

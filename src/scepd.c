@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -581,6 +582,14 @@ int main(int argc, char **argv)
 	}
 	/* every file scepd makes (database, logs) is private */
 	umask(077);
+	/*
+	 * glibc gives each busy thread a malloc arena of its own, and each keeps
+	 * its fragments: RSS grew 15 % over 50 000 enrollments with eight
+	 * threads, 4 % with two arenas, at the same CPU per enrollment
+	 * (bench/README). MALLOC_ARENA_MAX in the environment still decides.
+	 */
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		(void)mallopt(M_ARENA_MAX, 2);
 	if (oids_register() != 0) {
 		fprintf(stderr, "scepd: cannot register the SCEP OIDs with OpenSSL\n");
 		goto out;

@@ -6,7 +6,7 @@
  * its RA certificates), the pure judges that apply those rules to an answer,
  * and the run that fetches the answers, sends one PKCSReq per family through
  * scep_client.c and prints the table. Every rule names its source: a section
- * of ../shared/reference/scep.md (which cites the client's code) or, for
+ * of the team's SCEP reference notes, scep.md (which cites the client's code), or, for
  * strongSwan 5.9, what Debian 12's strongswan-pki 5.9.8 was seen to do.
  * Answers are untrusted: they arrive bounded (scep_client.c, 1 MiB), are
  * parsed with exact lengths (der_decode_exact) and are printed only as

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: ISC
 # t_selfcontained.sh: the suite needs nothing outside the repository. It copies the
 # tree (the files git knows, or the whole tree without tests/tmp when this is not
-# a git checkout) into a fresh temporary folder with nothing next to it (no
-# ../shared), adds the binaries already built here (scepd, scepctl and the test
+# a git checkout) into a fresh temporary folder with nothing next to it (not
+# the lead's shared folder beside the repository), adds the binaries already built here (scepd, scepctl and the test
 # programs: they read their data relative to the top of the tree, which tests/run
 # makes the working folder, so built elsewhere they behave the same), and runs
 # every test that reads the client fixtures there, with SCEPD_FIXTURES unset:
 # they must pass with no test skipped. It also checks that no test, script or
-# Makefile names ../shared or the lead's fixture folder any more.
+# Makefile names the shared folder or its fixtures (the names are put together
+# below, so that this script does not name them either).
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -30,7 +31,7 @@ fi
 mkdir -p "$Q"
 (cd "$SCEPD_TOP" && xargs -0 cp -P --parents -t "$Q" 2>"$TEST_TMP/cp.err") <"$TEST_TMP/files"
 check "the tree is copied ($how) to a folder with nothing next to it" test -x "$Q/tests/run"
-is "$(ls -A "$C")" scepd "the copy's parent folder holds nothing but the copy (no ../shared)"
+is "$(ls -A "$C")" scepd "the copy's parent folder holds nothing but the copy (no shared folder)"
 
 # built products, copied as they are
 (cd "$SCEPD_TOP" && for b in scepd scepctl tests/unit/test_* tests/integration/*.c; do
@@ -46,11 +47,12 @@ for t in "${FIXTURE_TESTS[@]}"; do
 done
 check "the copy has the fixtures (tests/data/clients)" test -s "$Q/tests/data/clients/lab/ca.crt"
 
-# nothing in the copy refers to the lead's shared folder
-refs=$(cd "$Q" && grep -rIn -e '\.\./shared' -e '/work/shared' -e 'shared/fixtures' \
-	tests Makefile .ci 2>/dev/null |
-	grep -v -e '^tests/data/clients/.*/facts\.json:' -e '^tests/integration/t_selfcontained\.sh:' | head -5)
-is "$refs" "" "no test, script or Makefile names ../shared or shared/fixtures"
+# nothing in the copy refers to the lead's shared folder (beside the
+# repository, or by its absolute path) or to its fixture folder
+folder=shared fixtures=fixtures
+refs=$(cd "$Q" && grep -rInF -e "../$folder" -e "/work/$folder" -e "$folder/$fixtures" \
+	tests Makefile .ci 2>/dev/null | head -5)
+is "$refs" "" "no test, script or Makefile names the shared folder or its fixtures"
 
 # the fixture tests, run from the copy, with nothing pointing back here
 out=$(cd "$Q" && env -u SCEPD_FIXTURES -u SCEPD_TOP -u KEEP_TMP \

@@ -7,8 +7,10 @@
  *    (SCM_RIGHTS). It never loads a key, so a worker's crash loses nothing.
  *  - a worker's start: keep only its socket, empty signal mask, the sandbox
  *    (keyproc_sandbox.c), then keyproc_serve (keyproc_worker.c).
- *  - the client (network process): a pool of sockets, one mutex each; a call
- *    picks a free one, sends one packet and waits, bounded, for one packet.
+ *  - the client (network process): a pool of sockets; a call takes a free one,
+ *    or waits in line for one (first come, first served: a freed socket is
+ *    handed to the oldest waiter, never to a newcomer), sends one packet and
+ *    waits, bounded, for one packet.
  * What a message means is in keyproc_proto.c (codec), keyproc_worker.c (the
  * answers) and signer.c (keys).
  */
@@ -39,7 +41,6 @@
 #define KEYPROC_SOCKBUF      (2 * KEYPROC_MAX_MSG)
 
 struct slot {
-	pthread_mutex_t mu;
 	int fd;                   /* -1 while the worker is gone */
 	int spare;                /* a replacement socket from the supervisor, or -1 */
 	uint8_t *rx;              /* receive buffer, KEYPROC_MAX_MSG + 1 bytes */
@@ -50,10 +51,21 @@ struct keyproc {
 	pid_t pid;                /* the supervisor */
 	char *config_file;        /* absolute: the workers re-read it */
 	pthread_mutex_t ctl_mu;   /* ctl and every slot's spare */
-	atomic_uint next;         /* round robin */
+	pthread_mutex_t pool_mu;  /* the free ring and the line of waiters */
+	struct waiter *line;      /* oldest first */
+	struct waiter **line_end;
+	unsigned *free;           /* slots nobody holds: a ring, the longest idle first */
+	unsigned free_at, nfree;
 	atomic_uint seq;
 	unsigned n;
 	struct slot slot[];
+};
+
+/* A thread waiting for a socket; lives on its stack. */
+struct waiter {
+	pthread_cond_t cv;
+	int slot;                 /* -1 until a socket is handed over */
+	struct waiter *next;
 };
 
 /* ---------------------------------------------------------------- sockets */
@@ -264,6 +276,8 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
 	kp = xcalloc(1, sizeof(*kp) + workers * sizeof(kp->slot[0]));
 	kp->n = workers;
 	kp->ctl = -1;
+	kp->free = xcalloc(workers, sizeof(kp->free[0]));
+	kp->line_end = &kp->line;
 	if (config_file != NULL && (kp->config_file = realpath(config_file, NULL)) == NULL) {
 		errorf(err, errlen, "%s: %s", config_file, strerror(errno));
 		free(kp);
@@ -301,10 +315,10 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
 	kp->ctl = ctl[0];
 	for (i = 0; i < workers; i++) {
 		close(fds[i]);
-		if (pthread_mutex_init(&kp->slot[i].mu, NULL) != 0)
-			abort();
+		kp->free[kp->nfree++] = i;
 	}
-	if (pthread_mutex_init(&kp->ctl_mu, NULL) != 0)
+	if (pthread_mutex_init(&kp->ctl_mu, NULL) != 0 ||
+	    pthread_mutex_init(&kp->pool_mu, NULL) != 0)
 		abort();
 	return kp;
 fail:
@@ -317,6 +331,7 @@ fail:
 		close(ctl[1]);
 	}
 	free(kp->config_file);
+	free(kp->free);
 	free(kp);
 	return NULL;
 }
@@ -332,7 +347,6 @@ void keyproc_stop(struct keyproc *kp)
 			close(kp->slot[i].fd);
 		if (kp->slot[i].spare >= 0)
 			close(kp->slot[i].spare);
-		pthread_mutex_destroy(&kp->slot[i].mu);
 		free(kp->slot[i].rx);
 	}
 	close(kp->ctl);
@@ -341,7 +355,9 @@ void keyproc_stop(struct keyproc *kp)
 		(void)waitpid(kp->pid, &status, 0);
 	}
 	pthread_mutex_destroy(&kp->ctl_mu);
+	pthread_mutex_destroy(&kp->pool_mu);
 	free(kp->config_file);
+	free(kp->free);
 	free(kp);
 }
 
@@ -352,7 +368,7 @@ long keyproc_pid(const struct keyproc *kp)
 
 /* ----------------------------------------------------------------- client */
 
-/* Takes what the supervisor sent; installs slot i's replacement. Called with slot i locked. */
+/* Takes what the supervisor sent; installs slot i's replacement. Called by the thread that holds slot i. */
 static void take_spare(struct keyproc *kp, unsigned i)
 {
 	uint32_t s;
@@ -388,16 +404,54 @@ static void lost(struct keyproc *kp, unsigned i, const char *what, char *err, si
 	errorf(err, errlen, SIGNER_REMOTE_UNAVAILABLE " (%s)", what);
 }
 
-static unsigned lock_slot(struct keyproc *kp)
+/*
+ * Takes the socket idle longest, or waits in line until one is handed over.
+ * Taking the longest idle spreads even light traffic over every worker, so
+ * each sees its configuration file change soon after scepd does.
+ */
+static unsigned take_slot(struct keyproc *kp)
 {
-	unsigned start = atomic_fetch_add(&kp->next, 1) % kp->n;
+	struct waiter w = { .slot = -1, .next = NULL };
 
-	for (unsigned k = 0; k < kp->n; k++)
-		if (pthread_mutex_trylock(&kp->slot[(start + k) % kp->n].mu) == 0)
-			return (start + k) % kp->n;
-	if (pthread_mutex_lock(&kp->slot[start].mu) != 0)
+	if (pthread_mutex_lock(&kp->pool_mu) != 0)
 		abort();
-	return start;
+	if (kp->line == NULL && kp->nfree > 0) {
+		w.slot = (int)kp->free[kp->free_at];
+		kp->free_at = (kp->free_at + 1) % kp->n;
+		kp->nfree--;
+		pthread_mutex_unlock(&kp->pool_mu);
+		return (unsigned)w.slot;
+	}
+	if (pthread_cond_init(&w.cv, NULL) != 0)
+		abort();
+	*kp->line_end = &w;
+	kp->line_end = &w.next;
+	while (w.slot < 0)
+		if (pthread_cond_wait(&w.cv, &kp->pool_mu) != 0)
+			abort();
+	pthread_mutex_unlock(&kp->pool_mu);
+	pthread_cond_destroy(&w.cv);
+	return (unsigned)w.slot;
+}
+
+/* Hands slot i to the oldest waiter, or puts it back. */
+static void give_back_slot(struct keyproc *kp, unsigned i)
+{
+	struct waiter *w;
+
+	if (pthread_mutex_lock(&kp->pool_mu) != 0)
+		abort();
+	if ((w = kp->line) != NULL) {
+		kp->line = w->next;
+		if (kp->line == NULL)
+			kp->line_end = &kp->line;
+		w->slot = (int)i;
+		pthread_cond_signal(&w->cv);
+	} else {
+		kp->free[(kp->free_at + kp->nfree) % kp->n] = i;
+		kp->nfree++;
+	}
+	pthread_mutex_unlock(&kp->pool_mu);
 }
 
 int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
@@ -406,7 +460,7 @@ int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
 	struct pollfd pfd;
 	uint8_t *buf = NULL;
 	uint32_t seq = atomic_fetch_add(&kp->seq, 1) + 1;
-	unsigned i = lock_slot(kp);
+	unsigned i = take_slot(kp);
 	ssize_t n = 0;
 	int rc = -1, pr;
 
@@ -456,7 +510,7 @@ int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
 	buf = NULL;
 	rc = 0;
 out:
-	pthread_mutex_unlock(&kp->slot[i].mu);
+	give_back_slot(kp, i);
 	if (buf != NULL)
 		keyproc_reply_free(buf, (size_t)n);
 	return rc;

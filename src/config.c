@@ -298,7 +298,7 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "Addresses to listen on: \"IPV4:PORT\" or \"[IPV6]:PORT\", numeric " \
 	    "addresses only.") \
 	X("http.threads", CF_UINT, threads, .min = 0, .max = 256, .def_num = 0, \
-	    .desc = "Worker threads; 0 starts four per CPU core.") \
+	    .desc = "Request threads (and connection threads per listener); 0 starts four per CPU core.") \
 	X("http.max_url", CF_SIZE, max_url, .min = 1024, .max = 1048576, .def_num = 65534, \
 	    .desc = "Longest request URL (path and query) accepted, in bytes; longer " \
 	    "ones get 414.") \

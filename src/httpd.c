@@ -10,7 +10,15 @@
  * of one socket through MHD_OPTION_LISTEN_SOCKET. That is what lets a reload
  * start a new daemon on a socket before the old one is quiesced, and a retired
  * daemon finish its requests while the new one accepts. Every daemon has its
- * own thread pool; the handler runs in the pool thread. TLS is libmicrohttpd's
+ * own thread pool for its connections; libmicrohttpd gives each connection to
+ * one of those threads for good, so two busy connections can share one.
+ * Requests are therefore not answered there: a complete request is queued
+ * (workq.c, first come first served) and its connection suspended; a request
+ * thread runs the handler and resumes the connection, and the connection's
+ * thread sends the answer. Only what the quick callback says is answered from
+ * memory (GetCACaps, GetCACert) is answered in the connection's thread. A
+ * daemon is stopped only once none of its requests is in a request thread.
+ * TLS is libmicrohttpd's
  * (GnuTLS); the certificate and key are read and checked with OpenSSL first so
  * a mistake gets a clear message. No client certificate is ever requested.
  *
@@ -40,6 +48,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +69,7 @@
 #include "log.h"
 #include "pemfile.h"
 #include "util.h"
+#include "workq.h"
 
 /* Headers and the rest of the request line get this much room beside the URL. */
 #define HTTPD_HEADER_ROOM (64 * 1024)
@@ -99,6 +109,7 @@ struct listener {
 	char *cert_pem, *key_pem;  /* TLS material it was started with (key wiped on free) */
 	size_t cert_len, key_len;
 	atomic_int closing;        /* retiring: replies close their connection */
+	unsigned queued;           /* its requests in the request queue (h->queued_mu) */
 	int qfd;                   /* the socket handed back by MHD_quiesce_daemon, or -1 */
 	time_t deadline;           /* retiring: stopped by then at the latest */
 	char url[300];
@@ -106,7 +117,11 @@ struct listener {
 
 struct httpd {
 	httpd_handler handler;
+	httpd_quick quick;         /* NULL: every request goes to the request threads */
 	void *ctx;
+	struct workq *requests;    /* the request threads */
+	pthread_mutex_t queued_mu; /* every listener's queued count */
+	pthread_cond_t queued_cv;  /* a listener's queued count fell to 0 */
 	struct lsock *socks[HTTPD_MAX_SOCKS];
 	size_t n_socks;
 	struct listener *active[HTTPD_MAX_SOCKS];
@@ -165,6 +180,14 @@ struct conn_req {
 	char server[INET6_ADDRSTRLEN];
 	unsigned server_port;
 	struct timespec t0;
+	/* a request answered in a request thread: */
+	struct workq_job job;
+	struct listener *l;
+	struct MHD_Connection *c;
+	struct http_request req;
+	struct http_response resp;
+	struct http_conn fallback; /* req.conn when the connection has no slot */
+	int answered;              /* resp is ready: send it */
 };
 
 void httpd_text(struct http_response *resp, int status, const char *fmt, ...)
@@ -575,6 +598,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		.win32_status = cut == 408 ? 121 : win32_status(toe),
 		.time_taken = ms < 0 ? 0 : (unsigned long)ms,
 	});
+	free(r->resp.body);           /* answered but never sent */
+	free_headers(&r->resp);
+	free(r->resp.log_user);
 	free(r->uri);
 	free(r->body);
 	free(r->method);
@@ -677,18 +703,95 @@ static char *dup_header(struct MHD_Connection *c, const char *name)
 	return v != NULL ? xstrdup(v) : NULL;
 }
 
+/* The handler's view of a complete request; it lives in r until the request ends. */
+static void fill_request(struct MHD_Connection *c, struct conn_req *r, const char *url,
+    const char *method)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *q = memchr(r->uri, '?', r->uri_len);
+
+	r->req.method = method;
+	r->req.path = url;
+	r->req.query = q ? q + 1 : "";
+	r->req.query_len = q ? r->uri_len - (size_t)(q + 1 - r->uri) : 0;
+	r->req.body = r->body;
+	r->req.body_len = r->body_len;
+	r->req.client_addr = r->client;
+	r->req.user_agent = r->user_agent;
+	r->req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->req.conn = ci != NULL && ci->socket_context != NULL ?
+	    &((struct conn_slot *)ci->socket_context)->pub : &r->fallback;
+}
+
+static void run_handler(struct httpd *h, struct conn_req *r)
+{
+	h->handler(h->ctx, &r->req, &r->resp);
+	/* Without a connection slot, state cannot outlive the request. */
+	if (r->fallback.state != NULL && r->fallback.state_free != NULL)
+		r->fallback.state_free(r->fallback.state);
+	r->fallback.state = NULL;
+	r->answered = 1;
+}
+
+static enum MHD_Result send_answer(struct listener *l, struct MHD_Connection *c,
+    struct conn_req *r)
+{
+	enum MHD_Result rc = send_response(l, c, r, &r->resp);
+
+	free(r->resp.log_user);
+	r->resp.log_user = NULL;
+	return rc;
+}
+
+/*
+ * A request thread's job: answer, then hand the connection back to its
+ * thread, which calls on_request again to send the answer. r may be gone as
+ * soon as the connection is resumed; l stays until its queued count is 0.
+ */
+static void run_queued(struct workq_job *job)
+{
+	struct conn_req *r = (struct conn_req *)((char *)job - offsetof(struct conn_req, job));
+	struct listener *l = r->l;
+	struct httpd *h = l->h;
+
+	run_handler(h, r);
+	MHD_resume_connection(r->c);
+	pthread_mutex_lock(&h->queued_mu);
+	if (--l->queued == 0)
+		pthread_cond_broadcast(&h->queued_cv);
+	pthread_mutex_unlock(&h->queued_mu);
+}
+
+static void queue_request(struct listener *l, struct MHD_Connection *c, struct conn_req *r)
+{
+	r->l = l;
+	r->c = c;
+	r->job.run = run_queued;
+	pthread_mutex_lock(&l->h->queued_mu);
+	l->queued++;
+	pthread_mutex_unlock(&l->h->queued_mu);
+	MHD_suspend_connection(c);
+	workq_push(l->h->requests, &r->job);
+}
+
+/* Until no request of l's is queued or running (before its daemon stops). */
+static void wait_queued(struct listener *l)
+{
+	pthread_mutex_lock(&l->h->queued_mu);
+	while (l->queued > 0)
+		pthread_cond_wait(&l->h->queued_cv, &l->h->queued_mu);
+	pthread_mutex_unlock(&l->h->queued_mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
 	struct listener *l = cls;
 	struct conn_req *r = *con_cls;
-	struct http_request req;
-	struct http_response resp = { 0 };
-	const union MHD_ConnectionInfo *ci;
-	struct http_conn fallback = { 0 };
-	const char *q, *clen;
-	enum MHD_Result rc;
+	const char *clen;
 
 	if (r == NULL)
 		return MHD_NO;
@@ -731,28 +834,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r->body_too_large)
 		return refuse(l, c, r, method, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is larger than http.max_body allows");
-
-	q = memchr(r->uri, '?', r->uri_len);
-	req.method = method;
-	req.path = url;
-	req.query = q ? q + 1 : "";
-	req.query_len = q ? r->uri_len - (size_t)(q + 1 - r->uri) : 0;
-	req.body = r->body;
-	req.body_len = r->body_len;
-	req.client_addr = r->client;
-	req.user_agent = r->user_agent;
-	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	req.conn = ci != NULL && ci->socket_context != NULL ?
-	    &((struct conn_slot *)ci->socket_context)->pub : &fallback;
-	l->h->handler(l->h->ctx, &req, &resp);
-	/* Without a connection slot, state cannot outlive the request. */
-	if (fallback.state != NULL && fallback.state_free != NULL)
-		fallback.state_free(fallback.state);
-	rc = send_response(l, c, r, &resp);
-	free(resp.log_user);
-	return rc;
+	if (r->answered)
+		return send_answer(l, c, r);
+	fill_request(c, r, url, method);
+	if (l->h->quick != NULL && l->h->quick(l->h->ctx, &r->req)) {
+		run_handler(l->h, r);
+		return send_answer(l, c, r);
+	}
+	queue_request(l, c, r);
+	return MHD_YES;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -927,8 +1017,10 @@ static void listener_free(struct listener *l)
 {
 	if (l == NULL)
 		return;
-	if (l->d != NULL)
+	if (l->d != NULL) {
+		wait_queued(l);
 		MHD_stop_daemon(l->d);
+	}
 	if (l->qfd != -1)
 		close(l->qfd);
 	free(l->cert_pem);
@@ -973,7 +1065,7 @@ static struct listener *listener_start(struct httpd *h, struct lsock *s, const s
 	struct listener *l = xcalloc(1, sizeof(*l)), *result = NULL;
 	struct MHD_OptionItem tls_opts[4];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-	    MHD_USE_ITC;
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	int fd, defer = (int)o->header_timeout;
 
 	l->h = h;
@@ -1068,16 +1160,24 @@ static int cond_init_monotonic(pthread_cond_t *cond)
 	return e;
 }
 
+void httpd_set_quick(struct httpd *h, httpd_quick quick)
+{
+	h->quick = quick;
+}
+
 struct httpd *httpd_new(httpd_handler handler, void *ctx)
 {
 	struct httpd *h = xcalloc(1, sizeof(*h));
 
 	h->handler = handler;
 	h->ctx = ctx;
-	if (pthread_mutex_init(&h->conn_lock, NULL) != 0 || cond_init_monotonic(&h->watch_cond) != 0) {
+	if (pthread_mutex_init(&h->conn_lock, NULL) != 0 || cond_init_monotonic(&h->watch_cond) != 0 ||
+	    pthread_mutex_init(&h->queued_mu, NULL) != 0 ||
+	    pthread_cond_init(&h->queued_cv, NULL) != 0) {
 		fputs("scepd: cannot initialise the connection list lock\n", stderr);
 		abort();
 	}
+	h->requests = workq_new();
 	atomic_init(&h->in_flight, 0);
 	atomic_init(&h->limit_hits, 0);
 	atomic_init(&h->draining, 0);
@@ -1226,7 +1326,9 @@ int httpd_apply(struct httpd *h, const struct config *cfg, char *err, size_t err
 	o.max_body = cfg->max_body;
 	snprintf(o.min_tls, sizeof(o.min_tls), "%s", cfg->tls_min_version);
 
-	if (watch_start(h, err, errlen) != 0 || plan(h, cfg, w, &n, err, errlen) != 0)
+	if (watch_start(h, err, errlen) != 0 ||
+	    workq_grow(h->requests, o.threads, err, errlen) != 0 ||
+	    plan(h, cfg, w, &n, err, errlen) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		need_tls |= w[i].tls;
@@ -1391,6 +1493,9 @@ void httpd_stop(struct httpd *h)
 	for (i = 0; i < h->n_socks; i++)
 		sock_free(h->socks[i]);
 	watch_stop(h);
+	workq_free(h->requests);
+	pthread_cond_destroy(&h->queued_cv);
+	pthread_mutex_destroy(&h->queued_mu);
 	pthread_cond_destroy(&h->watch_cond);
 	pthread_mutex_destroy(&h->conn_lock);
 	free(h);

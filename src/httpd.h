@@ -69,6 +69,13 @@ struct http_response {
 typedef void (*httpd_handler)(void *ctx, const struct http_request *req,
     struct http_response *resp);
 
+/*
+ * 1 when the handler answers req from memory at once (GetCACaps, GetCACert):
+ * such a request is answered in its connection's thread; any other waits in
+ * line for a request thread.
+ */
+typedef int (*httpd_quick)(void *ctx, const struct http_request *req);
+
 struct httpd;
 
 /* Binds every cfg->listen and cfg->tls_listen address and starts serving. NULL with a reason on failure. */
@@ -77,6 +84,9 @@ struct httpd *httpd_start(const struct config *cfg, httpd_handler handler, void 
 
 /* An httpd with no listener yet. */
 struct httpd *httpd_new(httpd_handler handler, void *ctx);
+
+/* Sets the quick callback (before httpd_apply); without one, every request is queued. */
+void httpd_set_quick(struct httpd *h, httpd_quick quick);
 
 /*
  * Takes a listening socket passed by systemd (socket activation). Once one

@@ -200,6 +200,19 @@ void route_match(const struct profiles *ps, int admin_enabled, const struct http
 	route_operation(req, val, vlen, rt);
 }
 
+int route_is_quick(const struct http_request *req)
+{
+	const char *val;
+	size_t vlen;
+	int i;
+
+	if (!is_get(req) || route_monitor(req->path) != ROUTE_MONITOR_NONE ||
+	    !query_find(req->query, req->query_len, "operation", &val, &vlen))
+		return 0;
+	i = operation_index(val, vlen);
+	return i >= 0 && operations[i].get != ROUTE_PKIOPERATION_GET;
+}
+
 enum route_monitor route_monitor(const char *path)
 {
 	if (strcmp(path, "/metrics") == 0)

@@ -61,4 +61,11 @@ enum route_monitor {
 
 enum route_monitor route_monitor(const char *path);
 
+/*
+ * 1 when req asks by GET for GetCACaps, GetCACert or GetNextCACert: answers
+ * scepd holds ready in memory (the httpd_quick of service.c). It does not
+ * check the path: whatever route_match makes of it, it does not wait.
+ */
+int route_is_quick(const struct http_request *req);
+
 #endif

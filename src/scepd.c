@@ -475,6 +475,7 @@ static int serve(const char *file, struct config *cfg)
 	d.metrics = metrics_new(now_seconds());
 	d.svc = service_new(d.metrics);
 	d.httpd = httpd_new(service_handle, d.svc);
+	httpd_set_quick(d.httpd, service_is_quick);
 	service_set_httpd(d.svc, d.httpd);
 	for (i = 0; i < n_fds; i++) {
 		if (httpd_adopt(d.httpd, fds[i], err, sizeof(err)) != 0) {

@@ -340,6 +340,12 @@ void service_handle(void *ctx, const struct http_request *req, struct http_respo
 	unpin(st);
 }
 
+int service_is_quick(void *ctx, const struct http_request *req)
+{
+	(void)ctx;
+	return route_is_quick(req);
+}
+
 static const char *role_words(const char *role)
 {
 	if (strcmp(role, "ca") == 0)

@@ -49,6 +49,9 @@ unsigned long service_generation(const struct service *svc);
 /* The httpd_handler. ctx is the struct service. */
 void service_handle(void *ctx, const struct http_request *req, struct http_response *resp);
 
+/* The httpd_quick (route_is_quick). ctx is the struct service. */
+int service_is_quick(void *ctx, const struct http_request *req);
+
 /*
  * Checks when the CA, RA and TLS certificates expire against
  * monitor.expiry_warning_days. With log_events, each one within it is logged

@@ -78,6 +78,7 @@ struct msg {
 	unsigned char *reply;
 	size_t reply_len;
 	double ms;
+	int conn;                    /* which connection (thread) sent it */
 	char neterr[128];
 };
 
@@ -87,6 +88,7 @@ struct bench {
 	size_t n, warm;
 	struct msg *msgs;
 	atomic_size_t next;          /* next message to send */
+	atomic_int conns_started;    /* numbers the connections */
 	size_t limit;                /* send up to this index (exclusive) */
 };
 
@@ -432,6 +434,7 @@ static void *worker(void *arg)
 {
 	struct bench *b = arg;
 	struct conn c = { -1, NULL, 0, 0 };
+	int conn_no = atomic_fetch_add(&b->conns_started, 1);
 	size_t i;
 
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->limit) {
@@ -457,6 +460,7 @@ static void *worker(void *arg)
 			conn_close(&c);
 		}
 		g->ms = mono_ms() - t0;
+		g->conn = conn_no;
 	}
 	conn_close(&c);
 	free(c.buf);
@@ -469,6 +473,7 @@ static void run_threads(struct bench *b, size_t from, size_t to, int conns)
 	int i;
 
 	atomic_store(&b->next, from);
+	atomic_store(&b->conns_started, 0);
 	b->limit = to;
 	for (i = 0; i < conns; i++)
 		if (pthread_create(&t[i], NULL, worker, b) != 0)
@@ -628,6 +633,35 @@ static double pct(const double *v, size_t n, double p)
 	if (n == 0)
 		return 0;
 	return v[i >= n ? n - 1 : i];
+}
+
+/*
+ * The fastest and the slowest connection's median latency: far apart when the
+ * server serves some connections after others (a server thread shared by two
+ * keep-alive connections answers them one at a time).
+ */
+static void print_by_connection(const struct bench *b, int conns)
+{
+	double *v = xcalloc(b->n, sizeof(*v)), lo = 0, hi = 0, med;
+	size_t i, k;
+	int c, seen = 0;
+
+	for (c = 0; c < conns; c++) {
+		for (i = k = 0; i < b->n; i++)
+			if (b->msgs[i].conn == c)
+				v[k++] = b->msgs[i].ms;
+		if (k == 0)
+			continue;
+		qsort(v, k, sizeof(*v), cmp_double);
+		med = pct(v, k, 50);
+		if (!seen || med < lo)
+			lo = med;
+		if (!seen || med > hi)
+			hi = med;
+		seen = 1;
+	}
+	printf("connections  p50 of the fastest %.1f ms, of the slowest %.1f ms\n", lo, hi);
+	free(v);
 }
 
 static void usage(void)
@@ -809,6 +843,7 @@ int main(int argc, char **argv)
 	    (t1 - t0) / 1e3);
 	printf("latency      p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n",
 	    pct(lat, b.n, 50), pct(lat, b.n, 90), pct(lat, b.n, 99), lat[b.n - 1]);
+	print_by_connection(&b, conns);
 	for (i = 0; i < F_KINDS; i++)
 		if (kinds[i])
 			printf("failures     %zu %s\n", kinds[i], fail_names[i]);

@@ -3,7 +3,8 @@
 # life cycle (renewal, approval, revocation, GetCert/GetCRL, rollover, profiles,
 # NDES details), sourced after lib.sh. It runs the test client tests/integration/scep_send
 # (for what no real client sends), posts messages, reads CertRep attributes and
-# contents with the openssl command, and starts a private certmonger daemon.
+# contents with the openssl command, starts a private certmonger daemon and
+# enrolls with scepclient (sc_enroll).
 
 SCEP_SEND=$SCEPD_TOP/tests/integration/scep_send
 
@@ -141,4 +142,14 @@ cm_wait() {
 	diag "request $1 is in status '$st' (waited for /$2/, at most $3 s)"
 	getcert list -i "$1" 2>&1 | sed -n '/ca-error/p;/status/p' | sed 's/^/#   /'
 	return 1
+}
+
+# sc_enroll NAME PASSWORD: scepclient (CN=NAME) against $SCEPD_URL in its own
+# folder; sets EK EC EOUT; returns its status
+sc_enroll() {
+	local dir
+	dir=$(new_dir "sc-$1"); mkdir -p "$dir"
+	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
+	timeout 60 scepclient -server-url "$SCEPD_URL" -challenge "$2" \
+		-private-key "$EK" -certificate "$EC" -cn "$1" >"$EOUT" 2>&1
 }

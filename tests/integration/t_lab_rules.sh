@@ -69,14 +69,6 @@ check_log 0 'lab mode \(lab\.enabled\)' "log: scepd warns at start that it is in
 out=$(scepctl_cmd lab rule list)
 like "$out" $'\n1 +config +0/- .*challenge=labfail' "lab rule list shows the configured rule"
 
-# scepclient in its own folder: sets EK EC EOUT; returns its status
-sc_enroll() {
-	local dir
-	dir=$(new_dir "sc-$1"); mkdir -p "$dir"
-	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
-	timeout 60 scepclient -server-url "$SCEPD_URL" -challenge "$2" \
-		-private-key "$EK" -certificate "$EC" -cn "$1" >"$EOUT" 2>&1
-}
 # pki --scep: sets EK EC EOUT; returns its status
 sw_enroll() {
 	local dir

@@ -27,15 +27,6 @@ if ! have_cmd scepclient; then
 	exit 0
 fi
 
-# sc_enroll NAME PASSWORD: scepclient in its own folder; sets EK EC EOUT
-sc_enroll() {
-	local dir
-	dir=$(new_dir "sc-$1"); mkdir -p "$dir"
-	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
-	timeout 60 scepclient -server-url "$SCEPD_URL" -challenge "$2" \
-		-private-key "$EK" -certificate "$EC" -cn "$1" >"$EOUT" 2>&1
-}
-
 # start_delayed NAME: a scepclient enrollment of CN=NAME in the background,
 # held 20 s by a lab rule; sets SLOW_PID and SLOW_DIR, and waits until the
 # delay has begun
@@ -63,15 +54,23 @@ answered_during_delay() {
 
 slow_done() { [ -s "$SLOW_DIR/rc" ]; }
 
+# lab_server NAME THREADS: a lab-mode scepd with http.threads = THREADS
+lab_server() {
+	D=$(new_dir "$1")
+	init_scepd "$D" || bail "scepctl init"
+	check "lab.enabled = true" conf_set_in "$D" lab enabled true
+	check "http.threads = $2" conf_set_in "$D" http threads "$2"
+	check "allow_des = true (scepclient encrypts with DES)" set_conf "$D" allow_des true
+	run_scepd "$D" || bail "scepd starts"
+	if start_delayed "it-slow-$1"; then
+		pass "an enrollment is held by its 20-second delay"
+	else
+		fail "an enrollment is held by its 20-second delay" "no log line says its delay began"
+	fi
+}
+
 # --- one connection thread
-D=$(new_dir one)
-init_scepd "$D" || bail "scepctl init"
-check "lab.enabled = true" conf_set_in "$D" lab enabled true
-check "http.threads = 1" conf_set_in "$D" http threads 1
-check "allow_des = true (scepclient encrypts with DES)" set_conf "$D" allow_des true
-run_scepd "$D" || bail "scepd starts"
-if start_delayed it-slow-1; then pass "an enrollment is held by its 20-second delay"
-else fail "an enrollment is held by its 20-second delay" "no log line says its delay began"; fi
+lab_server one 1
 for i in 1 2 3 4 5; do
 	op=GetCACaps; [ $((i % 2)) = 0 ] && op=GetCACert
 	check "  meanwhile $op on new connection $i is answered (within 3 s)" \
@@ -84,14 +83,7 @@ check "  issued by our CA for its key" verify_issued "$SLOW_DIR/client.crt" "$SL
 stop_scepd
 
 # --- two connection threads, two request threads
-D=$(new_dir two)
-init_scepd "$D" || bail "scepctl init"
-check "lab.enabled = true" conf_set_in "$D" lab enabled true
-check "http.threads = 2" conf_set_in "$D" http threads 2
-check "allow_des = true (scepclient encrypts with DES)" set_conf "$D" allow_des true
-run_scepd "$D" || bail "scepd starts"
-if start_delayed it-slow-2; then pass "an enrollment is held by its 20-second delay"
-else fail "an enrollment is held by its 20-second delay" "no log line says its delay began"; fi
+lab_server two 2
 for i in 1 2 3; do
 	pw=$(new_otp) || bail "scepctl challenge new"
 	sc_enroll "it-quick-$i" "$pw"

@@ -631,6 +631,7 @@ static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *
 		mr = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (mr == NULL) {
 		free(resp->body);
+		resp->body = NULL;
 		free_headers(resp);
 		return MHD_NO;
 	}

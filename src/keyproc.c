@@ -276,13 +276,13 @@ struct keyproc *keyproc_start(const char *config_file, unsigned workers, char *e
 	kp = xcalloc(1, sizeof(*kp) + workers * sizeof(kp->slot[0]));
 	kp->n = workers;
 	kp->ctl = -1;
-	kp->free = xcalloc(workers, sizeof(kp->free[0]));
-	kp->line_end = &kp->line;
 	if (config_file != NULL && (kp->config_file = realpath(config_file, NULL)) == NULL) {
 		errorf(err, errlen, "%s: %s", config_file, strerror(errno));
 		free(kp);
 		return NULL;
 	}
+	kp->free = xcalloc(workers, sizeof(kp->free[0]));
+	kp->line_end = &kp->line;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0) {
 		errorf(err, errlen, "signer process: socketpair: %s", strerror(errno));
 		goto fail;
@@ -368,7 +368,10 @@ long keyproc_pid(const struct keyproc *kp)
 
 /* ----------------------------------------------------------------- client */
 
-/* Takes what the supervisor sent; installs slot i's replacement. Called by the thread that holds slot i. */
+/*
+ * Takes what the supervisor sent; installs slot i's replacement. Called by the
+ * thread that holds slot i.
+ */
 static void take_spare(struct keyproc *kp, unsigned i)
 {
 	uint32_t s;

@@ -457,13 +457,13 @@ static void give_back_slot(struct keyproc *kp, unsigned i)
 	pthread_mutex_unlock(&kp->pool_mu);
 }
 
-int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
+/* One round trip on slot i, which the calling thread holds (keyproc_call). */
+static int exchange(struct keyproc *kp, unsigned i, struct keyproc_buf *req, uint8_t **rbuf,
     struct keyproc_msg *reply, char *err, size_t errlen)
 {
 	struct pollfd pfd;
 	uint8_t *buf = NULL;
 	uint32_t seq = atomic_fetch_add(&kp->seq, 1) + 1;
-	unsigned i = take_slot(kp);
 	ssize_t n = 0;
 	int rc = -1, pr;
 
@@ -513,10 +513,56 @@ int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
 	buf = NULL;
 	rc = 0;
 out:
-	give_back_slot(kp, i);
 	if (buf != NULL)
 		keyproc_reply_free(buf, (size_t)n);
 	return rc;
+}
+
+int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
+    struct keyproc_msg *reply, char *err, size_t errlen)
+{
+	unsigned i = take_slot(kp);
+	int rc = exchange(kp, i, req, rbuf, reply, err, errlen);
+
+	give_back_slot(kp, i);
+	return rc;
+}
+
+/*
+ * Holds every socket (taking each in line, as a request would), then has each
+ * worker read the configuration file; so none of them checks a request of the
+ * new generation against a reading older than the one before it.
+ */
+int keyproc_reload(struct keyproc *kp, char *err, size_t errlen)
+{
+	unsigned *held = xcalloc(kp->n, sizeof(*held)), i, failed = 0;
+	struct keyproc_buf req;
+	struct keyproc_msg reply;
+	uint8_t *rbuf;
+	uint32_t result;
+	char why[256] = "the message cannot be built";
+
+	for (i = 0; i < kp->n; i++)
+		held[i] = take_slot(kp);
+	for (i = 0; i < kp->n; i++) {
+		keyproc_buf_start(&req, KEYPROC_RELOAD, 0);
+		if (keyproc_buf_finish(&req) == -1 ||
+		    exchange(kp, held[i], &req, &rbuf, &reply, why, sizeof(why)) == -1) {
+			if (failed++ == 0)
+				errorf(err, errlen, "worker %u: %s", held[i], why);
+		} else {
+			if (keyproc_msg_u32(&reply, KP_T_RESULT, &result) == -1 || result != 0) {
+				if (failed++ == 0)
+					errorf(err, errlen, "worker %u refused to reload", held[i]);
+			}
+			keyproc_reply_free(rbuf, KEYPROC_HEADER + reply.body_len);
+		}
+		keyproc_buf_free(&req);
+	}
+	for (i = 0; i < kp->n; i++)
+		give_back_slot(kp, held[i]);
+	free(held);
+	return failed == 0 ? 0 : -1;
 }
 
 void keyproc_reply_free(uint8_t *rbuf, size_t len)

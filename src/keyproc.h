@@ -43,6 +43,14 @@ int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
 void keyproc_reply_free(uint8_t *rbuf, size_t len);
 
 /*
+ * scepd reloaded its configuration: every worker reads the file now (each
+ * keeps this reading and the one before, for requests in flight). Waits, in
+ * line with the requests, until it held every socket. 0, or -1 with the first
+ * worker's reason (a worker being restarted reads the file as it starts).
+ */
+int keyproc_reload(struct keyproc *kp, char *err, size_t errlen);
+
+/*
  * A worker's whole life on fd: answers each request, refuses (with an event)
  * malformed, unknown and out-of-place messages; returns when the peer closes
  * (0), or KEYPROC_EXIT_TOKEN after answering a request that failed because a

@@ -69,6 +69,7 @@ static const struct rule sign_crl_rules[] = {
 	{ KP_T_NEXT_UPDATE, REQ, 8, 8, ONCE },
 	{ KP_T_CRL_ENTRY, OPT, 13, 12 + 64, MANY },
 	{ 0 } };
+static const struct rule reload_rules[] = { { 0 } };
 static const struct rule reply_rules[] = {
 	{ KP_T_RESULT, REQ, 4, 4, ONCE },
 	{ KP_T_BLOB, OPT, 1, KEYPROC_MAX_MSG, ONCE },
@@ -87,6 +88,7 @@ static const struct {
 	{ KEYPROC_SIGN_MESSAGE, "sign-message", sign_message_rules },
 	{ KEYPROC_SIGN_NEXTCA, "sign-nextca", sign_nextca_rules },
 	{ KEYPROC_SIGN_CRL, "sign-crl", sign_crl_rules },
+	{ KEYPROC_RELOAD, "reload", reload_rules },
 	{ KEYPROC_REPLY, "reply", reply_rules },
 };
 

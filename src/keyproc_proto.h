@@ -29,6 +29,7 @@ enum keyproc_type {
 	KEYPROC_SIGN_MESSAGE,     /* sign a SCEP pkiMessage from typed attributes */
 	KEYPROC_SIGN_NEXTCA,      /* sign a GetNextCACert certs-only structure as the CA */
 	KEYPROC_SIGN_CRL,         /* sign a CRL from entries */
+	KEYPROC_RELOAD,           /* re-read the configuration file (scepd reloaded it) */
 	KEYPROC_REPLY = 64,       /* the answer to any request */
 };
 

@@ -3,7 +3,9 @@
  * keyproc_worker.c: one worker of the signer process (keyproc.h,
  * keyproc_serve). It answers the typed requests of keyproc_proto.h on its
  * socket: it loads the identities it is asked for through signer.c (only key
- * files its own reading of the configuration names), re-checks each request
+ * files its own reading of the configuration names; it reads the file when
+ * scepd says it reloaded, and when the file changed before a request that
+ * depends on it), re-checks each request
  * (validity against the templates, content that must be an EnvelopedData or a
  * certs-only SignedData, SCEP attributes only) and refuses malformed, unknown
  * and out-of-place messages with an event. It owns no process life and no
@@ -567,6 +569,12 @@ static void worker_answer(struct worker *w, const struct keyproc_msg *m, struct 
 
 	err[0] = '\0';
 	keyproc_buf_start(r, KEYPROC_REPLY, m->seq);
+	if (m->type == KEYPROC_RELOAD) {
+		/* scepd reloaded: the worker reads the file it reloaded, whatever it held before */
+		worker_config(w);
+		keyproc_buf_u32(r, KP_T_RESULT, 0);
+		return;
+	}
 	ERR_clear_error();
 	if ((s = worker_identity(w, m, err, sizeof(err))) == NULL)
 		goto out;

@@ -343,6 +343,10 @@ static void reload(struct daemon *d, const char *why, int quiet)
 		    "before the privilege drop)");
 
 	/* Committed: nothing below refuses the reload. */
+	/* the signer workers check what they issue against their own reading of the file */
+	if (d->keyproc != NULL && keyproc_reload(d->keyproc, err, sizeof(err)) != 0)
+		log_msg(LOG_WARNING, "signer process: not every worker re-read %s: %s", d->file,
+		    err);
 	if (log_options(cfg, &lo, err, sizeof(err)) != 0)
 		log_msg(LOG_WARNING, "log settings not applied: %s", err);
 	if (!same_string(cfg->access_log, old->access_log) &&

@@ -18,6 +18,13 @@
 #  4. signer.process = false: keys in scepd itself, no signer process, and
 #     enrollment still works (the documented switch for debugging); its memory
 #     does hold the CA key (the search of part 2 can fail).
+#  5. Every worker reads the configuration when scepd reloads it: with 2
+#     workers, validity_days goes 365 -> 366 (SIGHUP) -> 365 (the file only,
+#     no SIGHUP yet); enrollments on the 366-day generation still being served
+#     pass on both workers. Before, a worker that had served nothing since
+#     the 365-day reading read the file only when a request came, found 365
+#     and the 365 before it, and refused "366 days is longer than any template
+#     allows".
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -153,6 +160,36 @@ check "enrollment with the keys in scepd itself" enroll inproc
 # scepd before the signer process): the check of part 2 can fail
 needles "$D2/ca.key" || bail "cannot read the CA key's private numbers"
 check "  and then scepd's own memory holds the CA private key" in_memory "$SCEPD_PID"
+stop_scepd
+
+# --- 5. a reload reaches every worker
+D3=$(new_dir reread)
+init_scepd "$D3" || bail "scepctl init (reload)"
+check "signer.workers = 2" set_conf "$D3" workers 2
+run_scepd "$D3" || bail "scepd starts with 2 signer workers"
+check "an enrollment on the 365-day configuration" enroll r365
+python3 "$HELPERS/conf_set.py" "$D3/scepd.conf" certificate validity_days 366 ||
+	bail "validity_days = 366"
+mark=$(log_mark)
+kill -HUP "$SCEPD_PID"
+check "SIGHUP: scepd reloads validity_days = 366" log_wait "$mark" 'reloaded .*generation'
+unlike "$(tail -n +"$((mark + 1))" "$SCEPD_LOG")" 'not every worker' "  every worker re-read the file"
+python3 "$HELPERS/conf_set.py" "$D3/scepd.conf" certificate validity_days 365 ||
+	bail "validity_days = 365 again"
+# each enrollment takes the workers in turn (the one idle longest): issue
+# requests alternate between the two
+for i in 1 2 3 4; do
+	check "the file is back at 365 before the next SIGHUP: enrollment $i (366 days) passes" \
+		enroll r366-$i
+done
+unlike "$(tail -n +"$((mark + 1))" "$SCEPD_LOG")" 'longer than any template' \
+	"  log: no worker refused a validity"
+days=$(openssl x509 -in "$T/r366-1.crt" -noout -startdate -enddate 2>/dev/null |
+	python3 -c 'import sys, datetime
+d = dict(l.strip().split("=", 1) for l in sys.stdin)
+f = lambda s: datetime.datetime.strptime(s, "%b %d %H:%M:%S %Y %Z")
+print((f(d["notAfter"]) - f(d["notBefore"])).days)')
+is "$days" 366 "  the certificates are of the 366-day generation"
 stop_scepd
 
 done_testing

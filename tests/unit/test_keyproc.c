@@ -338,6 +338,36 @@ static void test_worker(const unsigned char digest[32])
 	    "  back at 30 days: a request of the 400-day generation still passes (%s)", err);
 	keyproc_buf_free(&b);
 
+	/*
+	 * scepd reloads 500 days, then the file goes back to 30 before its next
+	 * reload: a request of the 500-day generation passes only because the
+	 * worker read that generation when told (RELOAD); reading the file only
+	 * when a request comes, it would hold 30 and the 30 before, never 500.
+	 */
+	worker_conf(cfgpath, 500);
+	keyproc_buf_start(&b, KEYPROC_RELOAD, 9);
+	(void)keyproc_buf_finish(&b);
+	is_int(raw_call(sv[0], b.p, b.len, &seq, err, sizeof(err)), 0, "RELOAD is answered (%s)",
+	    err);
+	is_int(seq, 9, "  with the request's sequence number");
+	keyproc_buf_free(&b);
+	worker_conf(cfgpath, 30);
+	issue_msg(&b, digest, 500);
+	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	    "  the file changed again: a request of the 500-day generation passes (%s)", err);
+	keyproc_buf_free(&b);
+	issue_msg(&b, digest, 501);
+	ok(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)) != 0 &&
+	    strstr(err, "longer than any template") != NULL,
+	    "  and 501 days, which no reading allows, is refused: '%s'", err);
+	keyproc_buf_free(&b);
+	keyproc_buf_start(&b, KEYPROC_RELOAD, 10);
+	keyproc_buf_u32(&b, KP_T_VALIDITY_DAYS, 9999);
+	(void)keyproc_buf_finish(&b);
+	ok(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)) == 1 + SCEP_FAIL_BADREQUEST,
+	    "a RELOAD carrying a field is refused: '%s'", err);
+	keyproc_buf_free(&b);
+
 	close(sv[0]);
 	ok(pthread_join(t, NULL) == 0, "the worker returns when its peer closes");
 	close(sv[1]);

@@ -409,8 +409,7 @@ static void lost(struct keyproc *kp, unsigned i, const char *what, char *err, si
 
 /*
  * Takes the socket idle longest, or waits in line until one is handed over.
- * Taking the longest idle spreads even light traffic over every worker, so
- * each sees its configuration file change soon after scepd does.
+ * Taking the longest idle spreads even light traffic over every worker.
  */
 static unsigned take_slot(struct keyproc *kp)
 {

@@ -9,14 +9,24 @@
  * Invariant: a thread becomes leader only when no batch is in flight, and a
  * leader takes every queued item; so when a thread finds no leader, its own
  * item is either done or still queued, and the batch it leads holds it.
+ *
+ * Gathering: before it takes the queue, a leader that finds at least two
+ * enrollments announced by commitq_expect (neither queued nor withdrawn yet)
+ * waits, at most delay, until none is left; the last one to be queued or
+ * withdrawn ends the wait.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commitq.h"
 #include "util.h"
+
+/* Announced enrollments, besides the leader's own, that make a leader wait. */
+#define COMMITQ_SIBLINGS 2
 
 struct item {
 	const struct store_enrollment *e;
@@ -29,10 +39,13 @@ struct item {
 struct commitq {
 	struct commitq_ops ops;
 	size_t max;
+	long delay_us;              /* how long a leader waits for announced enrollments */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;          /* a batch finished */
+	pthread_cond_t arrived;     /* an announced enrollment was queued or withdrawn */
 	struct item *head, **tail;  /* queued, oldest first */
 	size_t queued;
+	size_t expected;            /* announced, neither queued nor withdrawn yet */
 	int leading;                /* a batch is being written */
 };
 
@@ -49,32 +62,94 @@ static const struct commitq_ops store_ops = {
 	op_begin, op_enroll, op_commit, op_rollback, op_errmsg,
 };
 
-struct commitq *commitq_new(const struct commitq_ops *ops, size_t max)
+struct commitq *commitq_new(const struct commitq_ops *ops, size_t max, long delay_us)
 {
 	struct commitq *q = xcalloc(1, sizeof(*q));
+	pthread_condattr_t monotonic;
+	int made = 0;   /* how many of mu, cv, arrived were initialised */
 
 	q->ops = ops != NULL ? *ops : store_ops;
 	q->max = max > 0 ? max : 1;
+	q->delay_us = delay_us > 0 ? delay_us : 0;
 	q->tail = &q->head;
-	if (pthread_mutex_init(&q->mu, NULL) != 0) {
+	if (pthread_condattr_init(&monotonic) != 0) {
 		free(q);
 		return NULL;
 	}
-	if (pthread_cond_init(&q->cv, NULL) != 0) {
+	if (pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC) == 0 &&
+	    pthread_mutex_init(&q->mu, NULL) == 0) {
+		made = 1;
+		if (pthread_cond_init(&q->cv, NULL) == 0) {
+			made = 2;
+			if (pthread_cond_init(&q->arrived, &monotonic) == 0)
+				made = 3;
+		}
+	}
+	pthread_condattr_destroy(&monotonic);
+	if (made == 3)
+		return q;
+	if (made >= 2)
+		pthread_cond_destroy(&q->cv);
+	if (made >= 1)
 		pthread_mutex_destroy(&q->mu);
-		free(q);
-		return NULL;
-	}
-	return q;
+	free(q);
+	return NULL;
 }
 
 void commitq_free(struct commitq *q)
 {
 	if (q == NULL)
 		return;
+	pthread_cond_destroy(&q->arrived);
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
+}
+
+void commitq_expect(struct commitq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->expected++;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Counts one announced enrollment off (under the mutex); wakes a gathering leader. */
+static void arrived(struct commitq *q)
+{
+	if (q->expected > 0)
+		q->expected--;
+	pthread_cond_signal(&q->arrived);
+}
+
+void commitq_withdraw(struct commitq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	arrived(q);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/*
+ * The leader's wait (under the mutex) for announced enrollments: until none
+ * is outstanding, the batch is full, or delay has passed. Only when at least
+ * COMMITQ_SIBLINGS are outstanding: with fewer, the server is not busy enough
+ * for the saved fsync to be worth the wait.
+ */
+static void gather(struct commitq *q)
+{
+	struct timespec until;
+
+	if (q->delay_us == 0 || q->expected < COMMITQ_SIBLINGS ||
+	    clock_gettime(CLOCK_MONOTONIC, &until) != 0)
+		return;
+	until.tv_sec += q->delay_us / 1000000;
+	until.tv_nsec += (q->delay_us % 1000000) * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (q->expected > 0 && q->queued < q->max)
+		if (pthread_cond_timedwait(&q->arrived, &q->mu, &until) == ETIMEDOUT)
+			break;
 }
 
 /* Takes up to max queued items into batch (under the mutex); returns how many. */
@@ -140,6 +215,7 @@ enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store
 	*q->tail = &self;
 	q->tail = &self.next;
 	q->queued++;
+	arrived(q);
 	while (!self.done) {
 		if (q->leading) {
 			pthread_cond_wait(&q->cv, &q->mu);
@@ -149,6 +225,7 @@ enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store
 		q->leading = 1;
 		if (batch == NULL)
 			batch = xcalloc(q->max, sizeof(*batch));
+		gather(q);
 		n = take_batch(q, batch);
 		pthread_mutex_unlock(&q->mu);
 		write_batch(q, handle, batch, n);

@@ -8,7 +8,10 @@
  * its own result. No thread returns STORE_OK before the commit that holds its
  * enrollment succeeded; when that commit fails, every enrollment of the batch
  * gets STORE_ERROR. Batches form by themselves while the previous commit is
- * running: there is no timer, so a lone request waits for nothing.
+ * running; besides, an enrollment about to be issued is announced
+ * (commitq_expect), and a leader that finds two or more announced waits up
+ * to the queue's delay for them to join its batch, so that they share its
+ * fsync. A lone request, or one of two, waits for nothing.
  */
 #ifndef COMMITQ_H
 #define COMMITQ_H
@@ -28,9 +31,23 @@ struct commitq_ops {
 
 struct commitq;
 
-/* A queue over the store_batch_* functions (ops NULL) or over ops; batches of at most max. */
-struct commitq *commitq_new(const struct commitq_ops *ops, size_t max);
+/*
+ * A queue over the store_batch_* functions (ops NULL) or over ops; batches of
+ * at most max; a leader waits at most delay_us (0: not at all) for announced
+ * enrollments.
+ */
+struct commitq *commitq_new(const struct commitq_ops *ops, size_t max, long delay_us);
 void commitq_free(struct commitq *q);
+
+/*
+ * An enrollment that will be recorded here soon (its certificate is being
+ * issued) is announced; commitq_enroll counts it off when it is queued, or
+ * commitq_withdraw when it will not come (nothing issued, a waiting
+ * request). Either way exactly once: an announcement never counted off makes
+ * every leader wait its whole delay.
+ */
+void commitq_expect(struct commitq *q);
+void commitq_withdraw(struct commitq *q);
 
 /*
  * Records e durably, in a batch with whatever other enrollments are queued,

@@ -275,6 +275,11 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("database", CF_PATH, database, .def_str = "scepd.db", \
 	    .desc = "SQLite database file, relative to state_dir; or a PostgreSQL " \
 	    "URI (postgresql://...) that several nodes share, without a password.") \
+	X("commit_delay", CF_UINT, commit_delay, .min = 0, .max = 100000, .def_num = 2000, \
+	    .desc = "Microseconds a group commit waits, at most, for the enrollments " \
+	    "whose certificates are being issued at that moment, so that they share " \
+	    "its fsync; it waits only when at least two others are being issued. 0: " \
+	    "commit at once.") \
 	X("user", CF_STRING, user, .def_str = NULL, \
 	    .desc = "Started as root, scepd binds its sockets, then runs as this user " \
 	    "for good; unset: it stays root (warned at start).") \

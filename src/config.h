@@ -156,6 +156,7 @@ struct config {
 	/* top level */
 	char *state_dir;          /* state_dir: base for relative paths; default "/var/lib/scepd" */
 	char *database;           /* database: SQLite file; default "scepd.db" (resolved against state_dir) */
+	unsigned commit_delay;    /* commit_delay: microseconds a group commit waits for enrollments being issued; 0..100000, default 2000 */
 	char *user;               /* user: run as this user after binding (root start); NULL: stay */
 	char *group;              /* group: with user; NULL: the user's primary group */
 	char *signature_template; /* SignatureTemplate: template for signature-only key usage; default "default" */

@@ -143,6 +143,7 @@ struct pkiop {
 	char *ca_handle;                /* ASK_PENDING: the backend's handle, NULL: ask again */
 	int ca_refused;                 /* the failure is the CA backend's refusal */
 	int ca_unanswered;              /* the failure is a CA backend that gave no answer */
+	int commit_expected;            /* announced to the commit queue (commitq_expect) */
 	unsigned char *crl;             /* the CRL of a GetCRL SUCCESS reply */
 	size_t crl_len;
 	struct validator *validator;    /* the profile's challenge validator, or NULL */
@@ -486,7 +487,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 	}
 	if ((srv->pool = store_pool_new(cfg->database, err, errlen)) == NULL)
 		goto out;
-	if ((srv->commits = commitq_new(NULL, COMMIT_BATCH_MAX)) == NULL) {
+	if ((srv->commits = commitq_new(NULL, COMMIT_BATCH_MAX, (long)cfg->commit_delay)) == NULL) {
 		snprintf(err, errlen, "cannot set up the commit queue");
 		goto out;
 	}
@@ -1067,6 +1068,26 @@ static void enrollment(struct pkiop *op, const struct csr *csr, const struct pro
 }
 
 /*
+ * A new enrollment whose certificate is about to be issued: a batch being
+ * committed meanwhile may wait for it (commitq.h). Counted off when it is
+ * queued (commit), or by expect_no_commit.
+ */
+static void expect_commit(struct pkiop *op)
+{
+	commitq_expect(op->srv->commits);
+	op->commit_expected = 1;
+}
+
+/* The announced enrollment will not be committed (or is being queued now). */
+static void expect_no_commit(struct pkiop *op)
+{
+	if (!op->commit_expected)
+		return;
+	commitq_withdraw(op->srv->commits);
+	op->commit_expected = 0;
+}
+
+/*
  * Records op->issued durably: a new request (pending_id < 0), or the approved
  * waiting request pending_id. On a lost race the recorded certificate is sent.
  */
@@ -1083,6 +1104,7 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 	e->cert = &sc;
 	/* A new request shares its commit with others (commitq.h); it returns after it. */
 	if (pending_id < 0) {
+		op->commit_expected = 0;   /* queueing it counts the announcement off */
 		rc = commitq_enroll(op->srv->commits, op->st, e, why, sizeof(why));
 	} else {
 		rc = store_pending_issue(op->st, pending_id, e);
@@ -1638,6 +1660,7 @@ static void enroll(struct pkiop *op)
 	enum policy_usage usage;
 	enum challenge_result cr;
 	enum store_rc rc;
+	enum ask a;
 
 	renew_serial[0] = '\0';
 	if (open_envelope(op, &plain, &plain_len) != SCEP_FAIL_NONE)
@@ -1723,7 +1746,11 @@ static void enroll(struct pkiop *op)
 	enrollment(op, csr, prof, t, reserved ? csr->challenge : NULL, renew_serial, &e);
 	/* Manual approval comes before the CA backend is asked. */
 	if (!(prof->approval || t->approval || lab_pends(op))) {
-		switch (issue(op, csr, plain, plain_len, t, unavailable_waits(op))) {
+		expect_commit(op);
+		a = issue(op, csr, plain, plain_len, t, unavailable_waits(op));
+		if (a != ASK_ISSUED)
+			expect_no_commit(op);
+		switch (a) {
 		case ASK_FAILED:
 			/* Nothing issued, unless a CA that did not answer did: then it stays spent. */
 			if (reserved && !op->ca_unanswered && challenge_release(op->st,
@@ -1774,6 +1801,7 @@ static void enroll(struct pkiop *op)
 		break;
 	}
 out:
+	expect_no_commit(op);   /* issued, but not recorded (commit refused it early) */
 	validator_after(op, csr, plain, plain_len);
 	OPENSSL_free(kept);
 	csr_free(csr);

@@ -8,8 +8,12 @@
  * STORE_OK, and leaves later batches alone; a conflict stays one
  * enrollment's own. With the real SQLite store: a conflict inside a batch
  * is undone alone, a rolled-back batch leaves nothing, and many threads at
- * once all get their certificate recorded. Nothing here waits on a clock
- * except for generous time-outs on conditions.
+ * once all get their certificate recorded. A leader waits for enrollments
+ * announced as being issued (commit_delay), until they come, are withdrawn,
+ * or the delay ends; with fewer than two others announced it waits for
+ * nothing. Nothing here
+ * waits on a clock except for generous time-outs on conditions, and one
+ * 0.2 s pause to see that a leader is still waiting.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -119,6 +123,7 @@ struct submitter {
 	struct store_enrollment e;
 	enum store_rc rc;
 	int committed_at_return;     /* its batch had committed when commitq_enroll returned */
+	int finished;                /* commitq_enroll returned (under f->mu) */
 	char err[256];
 	pthread_t t;
 };
@@ -134,8 +139,28 @@ static void *submit(void *arg)
 	b = batch_of(s->f, s->tid);
 	pthread_mutex_lock(&s->f->mu);
 	s->committed_at_return = b > 0 && s->f->committed[b];
+	s->finished = 1;
+	pthread_cond_broadcast(&s->f->cv);
 	pthread_mutex_unlock(&s->f->mu);
 	return NULL;
+}
+
+/* Waits (up to WAIT_LIMIT_S) until s's commitq_enroll returned; then joins it. */
+static int wait_finished(struct submitter *s)
+{
+	struct timespec until;
+	int done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_LIMIT_S;
+	pthread_mutex_lock(&s->f->mu);
+	while (!s->finished && pthread_cond_timedwait(&s->f->cv, &s->f->mu, &until) == 0)
+		;
+	done = s->finished;
+	pthread_mutex_unlock(&s->f->mu);
+	if (done)
+		pthread_join(s->t, NULL);
+	return done;
 }
 
 static void start(struct submitter *s, struct commitq *q, struct fake *f, const char *tid)
@@ -188,7 +213,7 @@ static void test_semantics(void)
 	f.hold_begin = 1;
 	f.fail_batch = 2;
 	snprintf(f.conflict_tid, sizeof(f.conflict_tid), "t3");
-	q = commitq_new(&fake_ops, 64);
+	q = commitq_new(&fake_ops, 64, 0);
 	ok(q != NULL, "commitq_new");
 
 	/* t0 leads batch 1 and is held in begin; t1..t4 queue behind it. */
@@ -231,6 +256,83 @@ static void test_semantics(void)
 	ok(s[5].committed_at_return, "t5 returned only after its batch's commit");
 	is_int(batch_of(&f, "t5"), 3, "t5 was written in batch 3");
 	is_int(commitq_queued(q), 0, "nothing left queued");
+	commitq_free(q);
+	pthread_cond_destroy(&f.cv);
+	pthread_mutex_destroy(&f.mu);
+}
+
+/*
+ * Gathering (commit_delay). The delays are far longer than the test's time-outs,
+ * so a leader that returns did so because the wait ended, not because it
+ * timed out; the one time-out checked is short.
+ */
+static void test_gather(void)
+{
+	struct timespec pause = { 0, 200 * 1000 * 1000 };
+	struct fake f;
+	struct commitq *q;
+	struct submitter s[8];
+
+	memset(&f, 0, sizeof(f));
+	memset(s, 0, sizeof(s));
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	q = commitq_new(&fake_ops, 64, 2L * WAIT_LIMIT_S * 1000000);
+
+	start(&s[0], q, &f, "g0");
+	ok(wait_finished(&s[0]), "nothing announced: a lone enrollment waits for nothing");
+	is_int(s[0].rc, STORE_OK, "  and is recorded");
+
+	/* one other announced (two clients): not busy enough to wait */
+	commitq_expect(q);
+	commitq_expect(q);
+	start(&s[1], q, &f, "g1");
+	ok(wait_finished(&s[1]), "one other enrollment announced: g1 does not wait for it");
+	commitq_withdraw(q);
+
+	/* g2, g3, g4 announced; g2 leads and waits for the two others: one batch */
+	commitq_expect(q);
+	commitq_expect(q);
+	commitq_expect(q);
+	start(&s[2], q, &f, "g2");
+	ok(wait_queued(q, 1), "g2 queued");
+	nanosleep(&pause, NULL);
+	is_int((int)commitq_queued(q), 1, "  and still queued 0.2 s later: its leader waits for "
+	    "g3 and g4, announced");
+	start(&s[3], q, &f, "g3");
+	ok(wait_queued(q, 2), "g3 queued beside it");
+	start(&s[4], q, &f, "g4");
+	ok(wait_finished(&s[2]) && wait_finished(&s[3]) && wait_finished(&s[4]),
+	    "g4 queued: all three return");
+	ok(batch_of(&f, "g2") > 0 && batch_of(&f, "g2") == batch_of(&f, "g3") &&
+	    batch_of(&f, "g3") == batch_of(&f, "g4"), "  g2, g3, g4 were written in one batch "
+	    "(%d, %d, %d)", batch_of(&f, "g2"), batch_of(&f, "g3"), batch_of(&f, "g4"));
+	ok(s[2].rc == STORE_OK && s[3].rc == STORE_OK && s[4].rc == STORE_OK &&
+	    s[2].committed_at_return && s[3].committed_at_return && s[4].committed_at_return,
+	    "  all recorded, each after its commit");
+
+	/* g5 leads, waiting for two more announced; both are withdrawn: g5 goes on */
+	commitq_expect(q);
+	commitq_expect(q);
+	commitq_expect(q);
+	start(&s[5], q, &f, "g5");
+	ok(wait_queued(q, 1), "g5 queued, waiting for two other announced enrollments");
+	commitq_withdraw(q);
+	commitq_withdraw(q);
+	ok(wait_finished(&s[5]), "  both are withdrawn (nothing issued): g5 returns");
+	is_int(s[5].rc, STORE_OK, "  recorded");
+	commitq_free(q);
+
+	/* a short delay: announced enrollments that never come hold no one long */
+	q = commitq_new(&fake_ops, 64, 100 * 1000);
+	commitq_expect(q);
+	commitq_expect(q);
+	commitq_expect(q);
+	start(&s[6], q, &f, "g6");
+	ok(wait_finished(&s[6]), "commit_delay 0.1 s, two announced never come: g6 returns");
+	is_int(s[6].rc, STORE_OK, "  recorded, alone in batch %d", batch_of(&f, "g6"));
+	commitq_withdraw(q);
+	commitq_withdraw(q);
 	commitq_free(q);
 	pthread_cond_destroy(&f.cv);
 	pthread_mutex_destroy(&f.mu);
@@ -343,7 +445,7 @@ static void test_store_batches(void)
 	store_close(st);
 
 	if ((pool = store_pool_new(path, err, sizeof(err))) == NULL ||
-	    (q = commitq_new(NULL, 64)) == NULL) {
+	    (q = commitq_new(NULL, 64, 0)) == NULL) {
 		ok(0, "store_pool_new / commitq_new (%s)", err);
 		store_pool_free(pool);
 		goto out;
@@ -384,6 +486,7 @@ int main(void)
 		return 1;
 	}
 	test_semantics();
+	test_gather();
 	test_store_batches();
 	catest_rmrf(tmpdir);
 	return done_testing();

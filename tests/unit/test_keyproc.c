@@ -231,6 +231,19 @@ static void issue_msg(struct keyproc_buf *b, const unsigned char digest[32], uin
 	EVP_PKEY_free(key);
 }
 
+/* Sends an ISSUE request for days (issue_msg) on fd: its RESULT, with the error in err. */
+static uint32_t issue_call(int fd, const unsigned char digest[32], uint32_t days, char *err,
+    size_t errlen)
+{
+	struct keyproc_buf b;
+	uint32_t result;
+
+	issue_msg(&b, digest, days);
+	result = raw_call(fd, b.p, b.len, NULL, err, errlen);
+	keyproc_buf_free(&b);
+	return result;
+}
+
 /* Writes the worker's configuration file with certificate.validity_days = days. */
 static void worker_conf(const char *path, unsigned days)
 {
@@ -306,15 +319,11 @@ static void test_worker(const unsigned char digest[32])
 	    "OPEN with other certificates than on disk is refused: '%s'", err);
 	keyproc_buf_free(&b);
 
-	issue_msg(&b, digest, 30);
-	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	is_int(issue_call(sv[0], digest, 30, err, sizeof(err)), 0,
 	    "ISSUE for 30 days, as the template allows (%s)", err);
-	keyproc_buf_free(&b);
-	issue_msg(&b, digest, 31);
-	ok(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)) != 0 &&
+	ok(issue_call(sv[0], digest, 31, err, sizeof(err)) != 0 &&
 	    strstr(err, "longer than any template") != NULL,
 	    "ISSUE for 31 days is refused by the worker's own configuration: '%s'", err);
-	keyproc_buf_free(&b);
 
 	/*
 	 * A reload from 400 days back to 30 by cp, which truncates the file
@@ -323,20 +332,14 @@ static void test_worker(const unsigned char digest[32])
 	 * 365 days, would have pushed out the 400-day reading).
 	 */
 	worker_conf(cfgpath, 400);
-	issue_msg(&b, digest, 400);
-	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	is_int(issue_call(sv[0], digest, 400, err, sizeof(err)), 0,
 	    "reload to 400 days: ISSUE for 400 days (%s)", err);
-	keyproc_buf_free(&b);
 	ok(truncate(cfgpath, 0) == 0, "the configuration file truncated (cp back to 30 days)");
-	issue_msg(&b, digest, 30);
-	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	is_int(issue_call(sv[0], digest, 30, err, sizeof(err)), 0,
 	    "  a request while the file is empty (%s)", err);
-	keyproc_buf_free(&b);
 	worker_conf(cfgpath, 30);
-	issue_msg(&b, digest, 400);
-	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	is_int(issue_call(sv[0], digest, 400, err, sizeof(err)), 0,
 	    "  back at 30 days: a request of the 400-day generation still passes (%s)", err);
-	keyproc_buf_free(&b);
 
 	/*
 	 * scepd reloads 500 days, then the file goes back to 30 before its next
@@ -352,15 +355,11 @@ static void test_worker(const unsigned char digest[32])
 	is_int(seq, 9, "  with the request's sequence number");
 	keyproc_buf_free(&b);
 	worker_conf(cfgpath, 30);
-	issue_msg(&b, digest, 500);
-	is_int(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)), 0,
+	is_int(issue_call(sv[0], digest, 500, err, sizeof(err)), 0,
 	    "  the file changed again: a request of the 500-day generation passes (%s)", err);
-	keyproc_buf_free(&b);
-	issue_msg(&b, digest, 501);
-	ok(raw_call(sv[0], b.p, b.len, NULL, err, sizeof(err)) != 0 &&
+	ok(issue_call(sv[0], digest, 501, err, sizeof(err)) != 0 &&
 	    strstr(err, "longer than any template") != NULL,
 	    "  and 501 days, which no reading allows, is refused: '%s'", err);
-	keyproc_buf_free(&b);
 	keyproc_buf_start(&b, KEYPROC_RELOAD, 10);
 	keyproc_buf_u32(&b, KP_T_VALIDITY_DAYS, 9999);
 	(void)keyproc_buf_finish(&b);

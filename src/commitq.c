@@ -203,11 +203,13 @@ out:
 }
 
 enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store_enrollment *e,
-    char *err, size_t errlen)
+    size_t *led, char *err, size_t errlen)
 {
 	struct item self, **batch = NULL;
 	size_t n, i;
 
+	if (led != NULL)
+		*led = 0;
 	memset(&self, 0, sizeof(self));
 	self.e = e;
 	self.rc = STORE_ERROR;
@@ -229,6 +231,8 @@ enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store
 		n = take_batch(q, batch);
 		pthread_mutex_unlock(&q->mu);
 		write_batch(q, handle, batch, n);
+		if (led != NULL)
+			*led = n;
 		pthread_mutex_lock(&q->mu);
 		for (i = 0; i < n; i++)
 			batch[i]->done = 1;

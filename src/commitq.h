@@ -53,9 +53,11 @@ void commitq_withdraw(struct commitq *q);
  * Records e durably, in a batch with whatever other enrollments are queued,
  * using handle (a store the calling thread holds) when this thread leads the
  * batch. Returns what store_enroll_commit would, with its reason in err.
+ * *led (when not NULL) is the number of enrollments in the batch this thread
+ * led and wrote, its own included; 0 when another thread's batch held it.
  */
 enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store_enrollment *e,
-    char *err, size_t errlen);
+    size_t *led, char *err, size_t errlen);
 
 /* Enrollments queued and not yet taken into a batch (for tests). */
 size_t commitq_queued(struct commitq *q);

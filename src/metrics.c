@@ -48,6 +48,7 @@ struct metrics {
 	atomic_ullong bucket[N_BUCKETS + 1];    /* last: above every bound */
 	atomic_ullong latency_sum_us;
 	atomic_ullong reloads_ok, reloads_failed;
+	atomic_ullong commits, committed;       /* group commits, and the enrollments in them */
 	atomic_llong last_reload_ok;
 	pthread_mutex_t validators_mu;  /* guards adding a name; counting is lock-free */
 	atomic_size_t n_validators;
@@ -123,6 +124,14 @@ void metrics_enrollment_seconds(struct metrics *m, double seconds)
 		;
 	atomic_fetch_add_explicit(&m->bucket[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->latency_sum_us, us, memory_order_relaxed);
+}
+
+void metrics_commit(struct metrics *m, size_t enrollments)
+{
+	if (m == NULL || enrollments == 0)
+		return;
+	atomic_fetch_add_explicit(&m->commits, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->committed, enrollments, memory_order_relaxed);
 }
 
 void metrics_reload(struct metrics *m, int ok, int64_t when)
@@ -304,6 +313,14 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
 		add(&t, "\"} %lld\n", (long long)g->certs[i].not_after);
 	}
 
+	add(&t, "# HELP scepd_store_commits_total Group commits of new enrollments written "
+	    "(commit_delay).\n# TYPE scepd_store_commits_total counter\n"
+	    "scepd_store_commits_total %llu\n"
+	    "# HELP scepd_store_committed_enrollments_total Enrollments those commits held.\n"
+	    "# TYPE scepd_store_committed_enrollments_total counter\n"
+	    "scepd_store_committed_enrollments_total %llu\n",
+	    (unsigned long long)atomic_load(&m->commits),
+	    (unsigned long long)atomic_load(&m->committed));
 	add(&t, "# HELP scepd_http_requests_in_flight HTTP requests being handled now.\n"
 	    "# TYPE scepd_http_requests_in_flight gauge\nscepd_http_requests_in_flight %u\n",
 	    g->in_flight);

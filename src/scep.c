@@ -1097,6 +1097,7 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 	struct store_cert sc;
 	unsigned char *der = NULL;
 	char why[256];
+	size_t led = 0;
 	int rc, result = SCEP_FAIL_BADREQUEST;
 
 	if (cert_record(op, csr->subject, &sc, &der) != 0)
@@ -1105,7 +1106,8 @@ static int commit(struct pkiop *op, const struct csr *csr, struct store_enrollme
 	/* A new request shares its commit with others (commitq.h); it returns after it. */
 	if (pending_id < 0) {
 		op->commit_expected = 0;   /* queueing it counts the announcement off */
-		rc = commitq_enroll(op->srv->commits, op->st, e, why, sizeof(why));
+		rc = commitq_enroll(op->srv->commits, op->st, e, &led, why, sizeof(why));
+		metrics_commit(op->srv->metrics, led);
 	} else {
 		rc = store_pending_issue(op->st, pending_id, e);
 		snprintf(why, sizeof(why), "%s", rc == STORE_OK ? "" : store_errmsg(op->st));

@@ -8,7 +8,8 @@
 #    passwords cached, days until the CA and each RA certificate expire.
 #  - Counters move: GetCACaps, a pki --scep enrollment, a wrong password
 #    (failure, badRequest), an unknown operation (error); the histogram counts
-#    the PKIOperations; the cached one-time passwords follow
+#    the PKIOperations; the group commits (scepd_store_commits_total and
+#    the enrollments they held) count the one enrollment; the cached one-time passwords follow
 #    `scepctl challenge new`; expiry days match the certificates' notAfter.
 #  - /healthz answers 200 "ok", and 503 with the reason while another
 #    process holds the store's write lock.
@@ -41,7 +42,8 @@ like "$(curl -s -D - -o /dev/null "$SCEPD_BASE/metrics" | tr -d '\r')" 'Content-
 for fam in 'scepd_requests_total{operation="PKIOperation",outcome="success"}' \
 	'scepd_certrep_failures_total{failinfo="badRequest"}' \
 	'scepd_enrollment_duration_seconds_count' 'scepd_enrollment_duration_seconds_bucket{le="+Inf"}' \
-	'scepd_challenge_passwords_cached' 'scepd_config_reloads_total{result="success"}'; do
+	'scepd_challenge_passwords_cached' 'scepd_config_reloads_total{result="success"}' \
+	'scepd_store_commits_total' 'scepd_store_committed_enrollments_total'; do
 	is "$(val m0 "$fam")" 0 "$fam starts at 0"
 done
 ca_serial=$(openssl x509 -in "$D/ca.crt" -noout -serial | cut -d= -f2)
@@ -79,6 +81,8 @@ if have_cmd pki; then
 	is "$(val m1 'scepd_requests_total{operation="PKIOperation",outcome="failure"}')" 1 "wrong password counted as PKIOperation/failure"
 	is "$(val m1 'scepd_certrep_failures_total{failinfo="badRequest"}')" 1 "the failure counted under failInfo badRequest"
 	is "$(val m1 'scepd_enrollment_duration_seconds_count')" 2 "latency histogram counts both PKIOperations"
+	is "$(val m1 'scepd_store_commits_total')" 1 "one group commit, for the enrollment"
+	is "$(val m1 'scepd_store_committed_enrollments_total')" 1 "  holding it (the refused one wrote none)"
 	like "$(val m1 'scepd_enrollment_duration_seconds_sum')" '^0\.[0-9]+|^[1-9]' "latency histogram has a sum"
 	is "$(val m1 'scepd_challenge_passwords_cached')" 1 "one-time passwords cached: 2 made, 1 used"
 else

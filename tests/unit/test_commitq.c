@@ -124,6 +124,7 @@ struct submitter {
 	enum store_rc rc;
 	int committed_at_return;     /* its batch had committed when commitq_enroll returned */
 	int finished;                /* commitq_enroll returned (under f->mu) */
+	size_t led;                  /* the size of the batch it led, 0: none */
 	char err[256];
 	pthread_t t;
 };
@@ -135,7 +136,7 @@ static void *submit(void *arg)
 
 	memset(&s->e, 0, sizeof(s->e));
 	s->e.transaction_id = s->tid;
-	s->rc = commitq_enroll(s->q, s->f, &s->e, s->err, sizeof(s->err));
+	s->rc = commitq_enroll(s->q, s->f, &s->e, &s->led, s->err, sizeof(s->err));
 	b = batch_of(s->f, s->tid);
 	pthread_mutex_lock(&s->f->mu);
 	s->committed_at_return = b > 0 && s->f->committed[b];
@@ -248,6 +249,12 @@ static void test_semantics(void)
 		    s[i].tid, s[i].err);
 	}
 	is_int(s[3].rc, STORE_CONFLICT, "t3: its own conflict is kept");
+	is_int((int)s[0].led, 1, "t0 says it led a batch of 1");
+	is_int((int)(s[1].led + s[2].led + s[3].led + s[4].led), 4,
+	    "one of t1..t4 says it led the batch of 4, the others none (%zu %zu %zu %zu)",
+	    s[1].led, s[2].led, s[3].led, s[4].led);
+	ok(s[1].led % 4 == 0 && s[2].led % 4 == 0 && s[3].led % 4 == 0 && s[4].led % 4 == 0,
+	    "  (each 0 or 4)");
 
 	/* A failed batch does not stop the next one. */
 	start(&s[5], q, &f, "t5");
@@ -399,7 +406,7 @@ static void *work(void *arg)
 		snprintf(tid, sizeof(tid), "w%d-%d", w->id, i);
 		snprintf(serial, sizeof(serial), "%02X%04X", w->id, i);
 		make(&e, &c, tid, serial);
-		if (commitq_enroll(w->q, st, &e, err, sizeof(err)) == STORE_OK)
+		if (commitq_enroll(w->q, st, &e, NULL, err, sizeof(err)) == STORE_OK)
 			w->ok++;
 	}
 	store_pool_put(w->pool, st);

@@ -70,6 +70,9 @@ int main(void)
 	metrics_enrollment_seconds(m, 42);                      /* +Inf only */
 	metrics_reload(m, 1, 1700000100);
 	metrics_reload(m, 0, 1700000200);
+	metrics_commit(m, 3);
+	metrics_commit(m, 1);
+	metrics_commit(m, 0);   /* a thread that led no batch: nothing counted */
 
 	text = metrics_render(m, &g, &len);
 	is_int(len, strlen(text), "length returned");
@@ -98,6 +101,8 @@ int main(void)
 	ok(has_line(text, "scepd_certificate_not_after_timestamp_seconds{role=\"ra-sign\",subject=\"/CN=ra\",serial=\"FF\"} 1699956800"),
 	    "notAfter timestamp");
 	ok(has_line(text, "scepd_http_requests_in_flight 1"), "in flight");
+	ok(has_line(text, "scepd_store_commits_total 2"), "group commits");
+	ok(has_line(text, "scepd_store_committed_enrollments_total 4"), "enrollments in them");
 	ok(has_line(text, "scepd_config_reloads_total{result=\"success\"} 1"), "reloads ok");
 	ok(has_line(text, "scepd_config_reloads_total{result=\"failure\"} 1"), "reloads failed");
 	ok(has_line(text, "scepd_config_generation 4"), "generation");

@@ -38,12 +38,14 @@
 
 #define KEYPROC_MAX_WORKERS  64
 #define KEYPROC_REPLY_WAIT   60000   /* ms a request waits for its worker */
+#define KEYPROC_RELOAD_WAIT  5000    /* ms a reload waits for each worker, then for its reply */
 #define KEYPROC_SOCKBUF      (2 * KEYPROC_MAX_MSG)
 
 struct slot {
 	int fd;                   /* -1 while the worker is gone */
 	int spare;                /* a replacement socket from the supervisor, or -1 */
 	uint8_t *rx;              /* receive buffer, KEYPROC_MAX_MSG + 1 bytes */
+	atomic_int reload;        /* scepd reloaded: the worker re-reads the file before its next request */
 };
 
 struct keyproc {
@@ -408,12 +410,15 @@ static void lost(struct keyproc *kp, unsigned i, const char *what, char *err, si
 }
 
 /*
- * Takes the socket idle longest, or waits in line until one is handed over.
+ * Takes the socket idle longest, or waits in line until one is handed over;
+ * for at most ms milliseconds (then -1), or for good when ms < 0.
  * Taking the longest idle spreads even light traffic over every worker.
  */
-static unsigned take_slot(struct keyproc *kp)
+static int take_slot_within(struct keyproc *kp, int ms)
 {
-	struct waiter w = { .slot = -1, .next = NULL };
+	struct waiter w = { .slot = -1, .next = NULL }, **p;
+	pthread_condattr_t monotonic;
+	struct timespec until;
 
 	if (pthread_mutex_lock(&kp->pool_mu) != 0)
 		abort();
@@ -422,18 +427,40 @@ static unsigned take_slot(struct keyproc *kp)
 		kp->free_at = (kp->free_at + 1) % kp->n;
 		kp->nfree--;
 		pthread_mutex_unlock(&kp->pool_mu);
-		return (unsigned)w.slot;
+		return w.slot;
 	}
-	if (pthread_cond_init(&w.cv, NULL) != 0)
+	if (pthread_condattr_init(&monotonic) != 0 ||
+	    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w.cv, &monotonic) != 0 ||
+	    clock_gettime(CLOCK_MONOTONIC, &until) != 0)
 		abort();
+	pthread_condattr_destroy(&monotonic);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
 	*kp->line_end = &w;
 	kp->line_end = &w.next;
-	while (w.slot < 0)
-		if (pthread_cond_wait(&w.cv, &kp->pool_mu) != 0)
-			abort();
+	while (w.slot < 0) {
+		if (ms < 0) {
+			if (pthread_cond_wait(&w.cv, &kp->pool_mu) != 0)
+				abort();
+		} else if (pthread_cond_timedwait(&w.cv, &kp->pool_mu, &until) == ETIMEDOUT &&
+		    w.slot < 0) {
+			/* out of line: nothing can be handed to this waiter any more */
+			for (p = &kp->line; *p != &w; p = &(*p)->next)
+				;
+			*p = w.next;
+			if (kp->line_end == &w.next)
+				kp->line_end = p;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&kp->pool_mu);
 	pthread_cond_destroy(&w.cv);
-	return (unsigned)w.slot;
+	return w.slot;
 }
 
 /* Hands slot i to the oldest waiter, or puts it back. */
@@ -456,9 +483,9 @@ static void give_back_slot(struct keyproc *kp, unsigned i)
 	pthread_mutex_unlock(&kp->pool_mu);
 }
 
-/* One round trip on slot i, which the calling thread holds (keyproc_call). */
-static int exchange(struct keyproc *kp, unsigned i, struct keyproc_buf *req, uint8_t **rbuf,
-    struct keyproc_msg *reply, char *err, size_t errlen)
+/* One round trip on slot i, which the calling thread holds; the reply within wait_ms. */
+static int exchange(struct keyproc *kp, unsigned i, struct keyproc_buf *req, int wait_ms,
+    uint8_t **rbuf, struct keyproc_msg *reply, char *err, size_t errlen)
 {
 	struct pollfd pfd;
 	uint8_t *buf = NULL;
@@ -482,7 +509,7 @@ static int exchange(struct keyproc *kp, unsigned i, struct keyproc_buf *req, uin
 	}
 	pfd.fd = kp->slot[i].fd;
 	pfd.events = POLLIN;
-	while ((pr = poll(&pfd, 1, KEYPROC_REPLY_WAIT)) < 0 && errno == EINTR)
+	while ((pr = poll(&pfd, 1, wait_ms)) < 0 && errno == EINTR)
 		;
 	if (pr <= 0) {
 		lost(kp, i, pr == 0 ? "did not answer in time" : "cannot be waited for", err, errlen);
@@ -517,49 +544,79 @@ out:
 	return rc;
 }
 
+/* Has the worker on slot i (held) read the configuration file: 0, or -1 with why. */
+static int reload_worker(struct keyproc *kp, unsigned i, char *err, size_t errlen)
+{
+	struct keyproc_buf req;
+	struct keyproc_msg reply;
+	uint8_t *rbuf = NULL;
+	uint32_t result;
+	int rc = -1;
+
+	keyproc_buf_start(&req, KEYPROC_RELOAD, 0);
+	if (keyproc_buf_finish(&req) == -1) {
+		errorf(err, errlen, "the message cannot be built");
+		goto out;
+	}
+	if (exchange(kp, i, &req, KEYPROC_RELOAD_WAIT, &rbuf, &reply, err, errlen) == -1)
+		goto out;
+	if (keyproc_msg_u32(&reply, KP_T_RESULT, &result) == -1 || result != 0) {
+		errorf(err, errlen, "it refused to reload");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rbuf != NULL)
+		keyproc_reply_free(rbuf, KEYPROC_HEADER + reply.body_len);
+	keyproc_buf_free(&req);
+	return rc;
+}
+
 int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
     struct keyproc_msg *reply, char *err, size_t errlen)
 {
-	unsigned i = take_slot(kp);
-	int rc = exchange(kp, i, req, rbuf, reply, err, errlen);
+	unsigned i = (unsigned)take_slot_within(kp, -1);
+	char why[256];
+	int rc;
 
+	/* a worker busy through scepd's reload reads the file before anything else */
+	if (atomic_exchange(&kp->slot[i].reload, 0) && reload_worker(kp, i, why, sizeof(why)) != 0)
+		log_msg(LOG_WARNING, "signer process: worker %u did not re-read the "
+		    "configuration: %s", i, why);
+	rc = exchange(kp, i, req, KEYPROC_REPLY_WAIT, rbuf, reply, err, errlen);
 	give_back_slot(kp, i);
 	return rc;
 }
 
 /*
- * Holds every socket (taking each in line, as a request would), then has each
- * worker read the configuration file; so none of them checks a request of the
- * new generation against a reading older than the one before it.
+ * Every worker is marked to re-read the file; then the free ones, and those
+ * freed within KEYPROC_RELOAD_WAIT, are held (taking each in line, as a
+ * request would) and told to read it now, so that none of them checks a
+ * request of the new generation against a reading older than the one before
+ * it. A worker still busy after that reads it before its next request.
  */
 int keyproc_reload(struct keyproc *kp, char *err, size_t errlen)
 {
-	unsigned *held = xcalloc(kp->n, sizeof(*held)), i, failed = 0;
-	struct keyproc_buf req;
-	struct keyproc_msg reply;
-	uint8_t *rbuf;
-	uint32_t result;
-	char why[256] = "the message cannot be built";
+	unsigned *held = xcalloc(kp->n, sizeof(*held)), n_held = 0, i, failed = 0;
+	char why[256];
+	int s;
 
 	for (i = 0; i < kp->n; i++)
-		held[i] = take_slot(kp);
-	for (i = 0; i < kp->n; i++) {
-		keyproc_buf_start(&req, KEYPROC_RELOAD, 0);
-		if (keyproc_buf_finish(&req) == -1 ||
-		    exchange(kp, held[i], &req, &rbuf, &reply, why, sizeof(why)) == -1) {
-			if (failed++ == 0)
-				errorf(err, errlen, "worker %u: %s", held[i], why);
-		} else {
-			if (keyproc_msg_u32(&reply, KP_T_RESULT, &result) == -1 || result != 0) {
-				if (failed++ == 0)
-					errorf(err, errlen, "worker %u refused to reload", held[i]);
-			}
-			keyproc_reply_free(rbuf, KEYPROC_HEADER + reply.body_len);
-		}
-		keyproc_buf_free(&req);
+		atomic_store(&kp->slot[i].reload, 1);
+	while (n_held < kp->n && (s = take_slot_within(kp, KEYPROC_RELOAD_WAIT)) >= 0)
+		held[n_held++] = (unsigned)s;
+	for (i = 0; i < n_held; i++) {
+		/* a request that took it first has had it re-read already */
+		if (!atomic_exchange(&kp->slot[held[i]].reload, 0))
+			continue;
+		if (reload_worker(kp, held[i], why, sizeof(why)) != 0 && failed++ == 0)
+			errorf(err, errlen, "worker %u: %s", held[i], why);
 	}
-	for (i = 0; i < kp->n; i++)
+	for (i = 0; i < n_held; i++)
 		give_back_slot(kp, held[i]);
+	if (n_held < kp->n && failed++ == 0)
+		errorf(err, errlen, "%u of %u workers stayed busy for %d s; each reads it "
+		    "before its next request", kp->n - n_held, kp->n, KEYPROC_RELOAD_WAIT / 1000);
 	free(held);
 	return failed == 0 ? 0 : -1;
 }

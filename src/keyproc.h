@@ -44,9 +44,11 @@ void keyproc_reply_free(uint8_t *rbuf, size_t len);
 
 /*
  * scepd reloaded its configuration: every worker reads the file now (each
- * keeps this reading and the one before, for requests in flight). Waits, in
- * line with the requests, until it held every socket. 0, or -1 with the first
- * worker's reason (a worker being restarted reads the file as it starts).
+ * keeps this reading and the one before, for requests in flight). Waits in
+ * line with the requests for each socket, at most 5 s for each and then 5 s
+ * for its reply; a worker still busy reads the file before its next request.
+ * 0, or -1 with the first reason (a worker being restarted reads the file as
+ * it starts).
  */
 int keyproc_reload(struct keyproc *kp, char *err, size_t errlen);
 

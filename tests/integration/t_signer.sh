@@ -24,7 +24,8 @@
 #     pass on both workers. Before, a worker that had served nothing since
 #     the 365-day reading read the file only when a request came, found 365
 #     and the 365 before it, and refused "366 days is longer than any template
-#     allows".
+#     allows". A stopped worker holds a reload up for seconds (5 s for its
+#     reply), not for a request's 60 s, and the log names it.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -190,6 +191,20 @@ d = dict(l.strip().split("=", 1) for l in sys.stdin)
 f = lambda s: datetime.datetime.strptime(s, "%b %d %H:%M:%S %Y %Z")
 print((f(d["notAfter"]) - f(d["notBefore"])).days)')
 is "$days" 366 "  the certificates are of the 366-day generation"
+# a worker that does not answer holds a reload up for 5 s, not for a request's 60 s
+SUP3=$(children "$SCEPD_PID" scepd-keyproc)
+W1=$(children "$SUP3" scepd-signer | head -n 1)
+kill -STOP "$W1"
+mark=$(log_mark)
+t0=$(date +%s)
+kill -HUP "$SCEPD_PID"
+check "one worker stopped (SIGSTOP): SIGHUP still reloads" log_wait "$mark" 'reloaded .*generation' 40
+took=$(( $(date +%s) - t0 ))
+[ "$took" -le 20 ] && pass "  within 20 s ($took s)" || fail "  within 20 s" "it took $took s"
+check_log "$mark" 'not every worker re-read .*did not answer in time' \
+	"  log: the reload says which worker did not re-read the file"
+kill -CONT "$W1"
+check "the worker resumed (or replaced): enrollments work" wait_until 60 enroll r-after
 stop_scepd
 
 done_testing

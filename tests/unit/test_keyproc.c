@@ -7,7 +7,8 @@
  * configuration; and through a real signer process (keyproc_start) a signer
  * loaded in this process holds no key while decrypt, issue, sign a message,
  * sign a CRL all work, and "sign these bytes" (content that is not an
- * EnvelopedData, attributes that are not SCEP's) is refused.
+ * EnvelopedData, attributes that are not SCEP's) is refused; a reload does not
+ * wait long for stopped or busy workers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -505,6 +506,88 @@ out:
 	keyproc_stop(kp);
 }
 
+struct probe {
+	struct signer *s;
+	unsigned char *sig;
+	char err[256];
+};
+
+static void *probe_thread(void *arg)
+{
+	struct probe *p = arg;
+	size_t len = 0;
+
+	p->sig = signer_sign_message(p->s, NID_sha256, NULL, 0, NULL, &len, p->err, sizeof(p->err));
+	return NULL;
+}
+
+/* The process ids of pid's children (/proc/PID/task/PID/children), up to max. */
+static size_t child_pids(long pid, pid_t *out, size_t max)
+{
+	char *path = xasprintf("/proc/%ld/task/%ld/children", pid, pid);
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	long c;
+
+	while (f != NULL && n < max && fscanf(f, "%ld", &c) == 1)
+		out[n++] = (pid_t)c;
+	if (f != NULL)
+		fclose(f);
+	free(path);
+	return n;
+}
+
+/*
+ * keyproc_reload with both workers stopped (SIGSTOP), one of them under a
+ * request: it holds the idle one's socket, gives up on the busy one after
+ * 5 s and on the idle one's reply after 5 s more, and returns, where waiting
+ * for the busy one in line would have taken the request's 60 s; the request
+ * itself then finishes once the workers run again.
+ */
+static void test_reload_busy(void)
+{
+	struct keyproc *kp;
+	struct probe pr = { 0 };
+	pthread_t t;
+	pid_t w[4];
+	time_t t0;
+	char err[512];
+	size_t n;
+
+	if ((kp = keyproc_start(NULL, 2, err, sizeof(err))) == NULL) {
+		ok(0, "keyproc_start: %s", err);
+		return;
+	}
+	signer_use_keyproc(kp);
+	pr.s = signer_load_files(&files, 0, err, sizeof(err));
+	ok(pr.s != NULL, "a signer loads through the signer process (%s)", pr.s ? "" : err);
+	is_int(keyproc_reload(kp, err, sizeof(err)), 0, "both workers idle: every one re-reads "
+	    "the configuration (%s)", err);
+	n = child_pids(keyproc_pid(kp), w, 4);
+	is_int((int)n, 2, "the supervisor has 2 workers");
+	for (size_t i = 0; i < n; i++)
+		kill(w[i], SIGSTOP);
+	if (pr.s == NULL || pthread_create(&t, NULL, probe_thread, &pr) != 0) {
+		ok(0, "a request thread");
+		goto out;
+	}
+	sleep(1);   /* the request has taken a socket and waits for its stopped worker */
+	t0 = time(NULL);
+	ok(keyproc_reload(kp, err, sizeof(err)) == -1 && strstr(err, "worker") != NULL,
+	    "both workers stopped, one under a request: the reload gives up ('%s')", err);
+	ok(time(NULL) - t0 < 30, "  after %ld s, not the request's 60 s", (long)(time(NULL) - t0));
+	for (size_t i = 0; i < n; i++)
+		kill(w[i], SIGCONT);
+	pthread_join(t, NULL);
+	ok(pr.sig != NULL, "the request finishes once its worker runs again (%s)",
+	    pr.sig ? "" : pr.err);
+	free(pr.sig);
+out:
+	signer_free(pr.s);
+	signer_use_keyproc(NULL);
+	keyproc_stop(kp);
+}
+
 /* What a sandboxed child tries last (sandboxed()). */
 enum last_try { TRY_NOTHING, TRY_EXEC, TRY_UNLISTED, TRY_SIGNAL_PARENT };
 
@@ -648,6 +731,7 @@ int main(void)
 	test_codec();
 	test_worker(digest);
 	test_remote();
+	test_reload_busy();
 	test_sandbox();
 
 	for (int i = 0; i < 6; i++)

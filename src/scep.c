@@ -1068,9 +1068,9 @@ static void enrollment(struct pkiop *op, const struct csr *csr, const struct pro
 }
 
 /*
- * A new enrollment whose certificate is about to be issued: a batch being
- * committed meanwhile may wait for it (commitq.h). Counted off when it is
- * queued (commit), or by expect_no_commit.
+ * A new enrollment whose certificate is about to be issued by the local CA:
+ * a batch being committed meanwhile may wait for it (commitq.h). Counted off
+ * when it is queued (commit), or by expect_no_commit.
  */
 static void expect_commit(struct pkiop *op)
 {
@@ -1748,7 +1748,9 @@ static void enroll(struct pkiop *op)
 	enrollment(op, csr, prof, t, reserved ? csr->challenge : NULL, renew_serial, &e);
 	/* Manual approval comes before the CA backend is asked. */
 	if (!(prof->approval || t->approval || lab_pends(op))) {
-		expect_commit(op);
+		/* announced only when signed here: an upstream (scep, exec) may take seconds */
+		if (!forwards_request(op->be))
+			expect_commit(op);
 		a = issue(op, csr, plain, plain_len, t, unavailable_waits(op));
 		if (a != ASK_ISSUED)
 			expect_no_commit(op);

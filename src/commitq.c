@@ -178,8 +178,9 @@ static void set_item(struct commitq *q, void *handle, struct item *it, enum stor
  * Writes one batch with handle (outside the mutex): begin, each item in its
  * savepoint, commit. A failed begin or commit, or an enrollment that breaks
  * the transaction, fails every item that had not failed on its own.
+ * Returns STORE_OK when the batch was committed.
  */
-static void write_batch(struct commitq *q, void *handle, struct item **batch, size_t n)
+static enum store_rc write_batch(struct commitq *q, void *handle, struct item **batch, size_t n)
 {
 	enum store_rc rc = q->ops.begin(handle);
 	size_t i, applied = 0;
@@ -200,6 +201,7 @@ out:
 	for (i = 0; rc != STORE_OK && i < n; i++)
 		if (i >= applied || batch[i]->rc == STORE_OK)
 			set_item(q, handle, batch[i], STORE_ERROR);
+	return rc;
 }
 
 enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store_enrollment *e,
@@ -230,8 +232,7 @@ enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store
 		gather(q);
 		n = take_batch(q, batch);
 		pthread_mutex_unlock(&q->mu);
-		write_batch(q, handle, batch, n);
-		if (led != NULL)
+		if (write_batch(q, handle, batch, n) == STORE_OK && led != NULL)
 			*led = n;
 		pthread_mutex_lock(&q->mu);
 		for (i = 0; i < n; i++)

@@ -54,7 +54,8 @@ void commitq_withdraw(struct commitq *q);
  * using handle (a store the calling thread holds) when this thread leads the
  * batch. Returns what store_enroll_commit would, with its reason in err.
  * *led (when not NULL) is the number of enrollments in the batch this thread
- * led and wrote, its own included; 0 when another thread's batch held it.
+ * led and committed, its own included; 0 when another thread's batch held it,
+ * or the commit failed.
  */
 enum store_rc commitq_enroll(struct commitq *q, void *handle, const struct store_enrollment *e,
     size_t *led, char *err, size_t errlen);

@@ -313,8 +313,8 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
 		add(&t, "\"} %lld\n", (long long)g->certs[i].not_after);
 	}
 
-	add(&t, "# HELP scepd_store_commits_total Group commits of new enrollments written "
-	    "(commit_delay).\n# TYPE scepd_store_commits_total counter\n"
+	add(&t, "# HELP scepd_store_commits_total Group commits of new enrollments that "
+	    "succeeded (commit_delay).\n# TYPE scepd_store_commits_total counter\n"
 	    "scepd_store_commits_total %llu\n"
 	    "# HELP scepd_store_committed_enrollments_total Enrollments those commits held.\n"
 	    "# TYPE scepd_store_committed_enrollments_total counter\n"

@@ -61,7 +61,7 @@ void metrics_failinfo(struct metrics *m, int failinfo);
 /* One PKIOperation answered with a CertRep, taking this long. */
 void metrics_enrollment_seconds(struct metrics *m, double seconds);
 void metrics_reload(struct metrics *m, int ok, int64_t when);
-/* One group commit (commitq.h) written, holding this many enrollments. */
+/* One group commit (commitq.h) that succeeded, holding this many enrollments. */
 void metrics_commit(struct metrics *m, size_t enrollments);
 
 /* The outcomes of a challenge validator's check (validator.h's verdicts, in order). */

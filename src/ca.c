@@ -226,24 +226,14 @@ const unsigned char *ca_csr_der(const struct ca_request *req, size_t *len,
 
 int ca_slots_init(struct ca_slots *s, unsigned n)
 {
-	pthread_condattr_t attr;
-	int rc = -1;
-
 	s->available = n;
-	if (pthread_condattr_init(&attr) != 0)
-		return -1;
-	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0)
-		goto out;
 	if (pthread_mutex_init(&s->mu, NULL) != 0)
-		goto out;
-	if (pthread_cond_init(&s->cv, &attr) != 0) {
+		return -1;
+	if (cond_init_monotonic(&s->cv) != 0) {
 		pthread_mutex_destroy(&s->mu);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	pthread_condattr_destroy(&attr);
-	return rc;
+	return 0;
 }
 
 int ca_slots_acquire(struct ca_slots *s, unsigned timeout)
@@ -251,8 +241,7 @@ int ca_slots_acquire(struct ca_slots *s, unsigned timeout)
 	struct timespec deadline;
 	int rc = 0, e = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)timeout;
+	monotonic_deadline(&deadline, (long long)timeout * 1000000);
 	pthread_mutex_lock(&s->mu);
 	while (s->available == 0 && e != ETIMEDOUT)
 		e = pthread_cond_timedwait(&s->cv, &s->mu, &deadline);

@@ -65,27 +65,20 @@ static const struct commitq_ops store_ops = {
 struct commitq *commitq_new(const struct commitq_ops *ops, size_t max, long delay_us)
 {
 	struct commitq *q = xcalloc(1, sizeof(*q));
-	pthread_condattr_t monotonic;
 	int made = 0;   /* how many of mu, cv, arrived were initialised */
 
 	q->ops = ops != NULL ? *ops : store_ops;
 	q->max = max > 0 ? max : 1;
 	q->delay_us = delay_us > 0 ? delay_us : 0;
 	q->tail = &q->head;
-	if (pthread_condattr_init(&monotonic) != 0) {
-		free(q);
-		return NULL;
-	}
-	if (pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC) == 0 &&
-	    pthread_mutex_init(&q->mu, NULL) == 0) {
+	if (pthread_mutex_init(&q->mu, NULL) == 0) {
 		made = 1;
 		if (pthread_cond_init(&q->cv, NULL) == 0) {
 			made = 2;
-			if (pthread_cond_init(&q->arrived, &monotonic) == 0)
+			if (cond_init_monotonic(&q->arrived) == 0)
 				made = 3;
 		}
 	}
-	pthread_condattr_destroy(&monotonic);
 	if (made == 3)
 		return q;
 	if (made >= 2)
@@ -138,15 +131,9 @@ static void gather(struct commitq *q)
 {
 	struct timespec until;
 
-	if (q->delay_us == 0 || q->expected < COMMITQ_SIBLINGS ||
-	    clock_gettime(CLOCK_MONOTONIC, &until) != 0)
+	if (q->delay_us == 0 || q->expected < COMMITQ_SIBLINGS)
 		return;
-	until.tv_sec += q->delay_us / 1000000;
-	until.tv_nsec += (q->delay_us % 1000000) * 1000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	monotonic_deadline(&until, q->delay_us);
 	while (q->expected > 0 && q->queued < q->max)
 		if (pthread_cond_timedwait(&q->arrived, &q->mu, &until) == ETIMEDOUT)
 			break;

@@ -421,12 +421,7 @@ static void *watch_main(void *arg)
 			    "or http.per_ip_connections", hits);
 			last_limit_log = now_ms();
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += 250 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		monotonic_deadline(&until, 250 * 1000);
 		(void)pthread_cond_timedwait(&h->watch_cond, &h->conn_lock, &until);
 	}
 	pthread_mutex_unlock(&h->conn_lock);
@@ -1145,20 +1140,6 @@ static void listener_retire(struct httpd *h, struct listener *l)
 		return;
 	}
 	h->retiring[h->n_retiring++] = l;
-}
-
-/* A condition variable whose timed waits use CLOCK_MONOTONIC. 0 or an errno value. */
-static int cond_init_monotonic(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-	int e;
-
-	if ((e = pthread_condattr_init(&attr)) != 0)
-		return e;
-	if ((e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
-		e = pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-	return e;
 }
 
 void httpd_set_quick(struct httpd *h, httpd_quick quick)

@@ -417,7 +417,6 @@ static void lost(struct keyproc *kp, unsigned i, const char *what, char *err, si
 static int take_slot_within(struct keyproc *kp, int ms)
 {
 	struct waiter w = { .slot = -1, .next = NULL }, **p;
-	pthread_condattr_t monotonic;
 	struct timespec until;
 
 	if (pthread_mutex_lock(&kp->pool_mu) != 0)
@@ -429,18 +428,10 @@ static int take_slot_within(struct keyproc *kp, int ms)
 		pthread_mutex_unlock(&kp->pool_mu);
 		return w.slot;
 	}
-	if (pthread_condattr_init(&monotonic) != 0 ||
-	    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&w.cv, &monotonic) != 0 ||
-	    clock_gettime(CLOCK_MONOTONIC, &until) != 0)
+	if (cond_init_monotonic(&w.cv) != 0)
 		abort();
-	pthread_condattr_destroy(&monotonic);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	if (ms >= 0)
+		monotonic_deadline(&until, (long long)ms * 1000);
 	*kp->line_end = &w;
 	kp->line_end = &w.next;
 	while (w.slot < 0) {

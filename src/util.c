@@ -219,3 +219,26 @@ int64_t now_millis(void)
 		return (int64_t)time(NULL) * 1000;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int e;
+
+	if ((e = pthread_condattr_init(&attr)) != 0)
+		return e;
+	if ((e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+		e = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return e;
+}
+
+void monotonic_deadline(struct timespec *until, long long us)
+{
+	long long ns;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, until);
+	ns = until->tv_nsec + us % 1000000 * 1000;
+	until->tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+	until->tv_nsec = (long)(ns % 1000000000);
+}

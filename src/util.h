@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <time.h>
 #include <sys/stat.h>
 
@@ -62,5 +63,10 @@ unsigned char *read_fd(int fd, const struct stat *sb, size_t max, size_t *len);
 int64_t now_seconds(void);
 /* Wall clock in milliseconds since the epoch (lab recordings' timing). */
 int64_t now_millis(void);
+
+/* A condition variable whose timed waits use CLOCK_MONOTONIC. 0 or an errno value. */
+int cond_init_monotonic(pthread_cond_t *cond);
+/* The CLOCK_MONOTONIC time us (>= 0) microseconds from now, for such a timed wait. */
+void monotonic_deadline(struct timespec *until, long long us);
 
 #endif

@@ -4,14 +4,17 @@
  * several modules lean on: hex_decode (the twin of hex_encode), read_file
  * and read_fd (size ceiling, empty files, a file that is not there), and the
  * base64 core both decoders share (base64_decode_bits) with the strict
- * base64_decode around it.
+ * base64_decode around it; monotonic_deadline and cond_init_monotonic, which
+ * every bounded wait uses.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base64.h"
@@ -114,10 +117,47 @@ static void test_base64(void)
 	ok(base64_decode("====", 4, &n) == NULL, "base64_decode: only padding refused");
 }
 
+/* Nanoseconds from a to b. */
+static long long ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
+}
+
+static void test_deadline(void)
+{
+	static const long long us[] = { 0, 250000, 999999, 1000000, 5000000, 2500001 };
+	struct timespec before, until, after;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	long long d;
+	int ok_all = 1;
+
+	for (size_t i = 0; i < sizeof(us) / sizeof(us[0]); i++) {
+		clock_gettime(CLOCK_MONOTONIC, &before);
+		monotonic_deadline(&until, us[i]);
+		clock_gettime(CLOCK_MONOTONIC, &after);
+		d = us[i] * 1000;
+		if (until.tv_nsec < 0 || until.tv_nsec >= 1000000000L ||
+		    ns_between(&before, &until) < d || ns_between(&after, &until) > d) {
+			ok_all = 0;
+			printf("# %lld us: %lld.%09ld\n", us[i], (long long)until.tv_sec, until.tv_nsec);
+		}
+	}
+	ok(ok_all, "monotonic_deadline: now plus the delay, nanoseconds below one second");
+	is_int(cond_init_monotonic(&cv), 0, "cond_init_monotonic");
+	monotonic_deadline(&until, 20000);
+	pthread_mutex_lock(&mu);
+	is_int(pthread_cond_timedwait(&cv, &mu, &until), ETIMEDOUT,
+	    "  a timed wait on it ends at a monotonic deadline");
+	pthread_mutex_unlock(&mu);
+	pthread_cond_destroy(&cv);
+}
+
 int main(void)
 {
 	test_hex();
 	test_read();
 	test_base64();
+	test_deadline();
 	return done_testing();
 }

@@ -470,6 +470,17 @@ certrep_issued_cert() {
 	[ -s "$out" ]
 }
 
+# scepclient_in_dir DIRNAME URL PASSWORD CN: micromdm's scepclient enrolls CN
+# against URL in a fresh folder under $TEST_TMP (DIRNAME, or DIRNAME-2, ...);
+# sets EK EC EOUT (its key, certificate and output); returns its exit status
+scepclient_in_dir() {
+	local dir
+	dir=$(new_dir "$1"); mkdir -p "$dir"
+	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
+	timeout 60 scepclient -server-url "$2" -challenge "$3" \
+		-private-key "$EK" -certificate "$EC" -cn "$4" >"$EOUT" 2>&1
+}
+
 # pki_request OUTDER KEY PASSWORD|- ENC-CERT [pki options...]: build a real strongSwan
 # PKCSReq without sending it to scepd: pki talks to the fixture capture server (on a
 # free loopback port), which saves the request. PASSWORD "-" means no challenge.

@@ -146,10 +146,4 @@ cm_wait() {
 
 # sc_enroll NAME PASSWORD: scepclient (CN=NAME) against $SCEPD_URL in its own
 # folder; sets EK EC EOUT; returns its status
-sc_enroll() {
-	local dir
-	dir=$(new_dir "sc-$1"); mkdir -p "$dir"
-	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
-	timeout 60 scepclient -server-url "$SCEPD_URL" -challenge "$2" \
-		-private-key "$EK" -certificate "$EC" -cn "$1" >"$EOUT" 2>&1
-}
+sc_enroll() { scepclient_in_dir "sc-$1" "$SCEPD_URL" "$2" "$1"; }

@@ -113,13 +113,7 @@ check_page() {
 }
 
 # enroll NAME PASSWORD: scepclient in a fresh folder; sets EK EC EOUT; its exit status
-enroll() {
-	local dir
-	dir=$(new_dir "$1"); mkdir -p "$dir"
-	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
-	timeout 60 scepclient -server-url "$SCEPD_URL" -challenge "$2" \
-		-private-key "$EK" -certificate "$EC" -cn "adm-$1" >"$EOUT" 2>&1
-}
+enroll() { scepclient_in_dir "$1" "$SCEPD_URL" "$2" "adm-$1"; }
 
 # age PASSWORD: move a one-time password's expiry into the past in the store, as
 # if PasswordValidity minutes had passed (the store keeps only its SHA-256)

@@ -165,13 +165,7 @@ pki_enroll() {
 }
 
 # sc_enroll NAME PASSWORD PROFILE: scepclient; sets EK, EC, EOUT
-sc_enroll() {
-	local dir
-	dir=$(new_dir "$1"); mkdir -p "$dir"
-	EK=$dir/client.key EC=$dir/client.crt EOUT=$dir/scepclient.out
-	timeout 60 scepclient -server-url "$SCEPD_BASE/scep/$3" -challenge "$2" \
-		-private-key "$EK" -certificate "$EC" -cn "$1" >"$EOUT" 2>&1
-}
+sc_enroll() { scepclient_in_dir "$1" "$SCEPD_BASE/scep/$3" "$2" "$1"; }
 
 # refused DESC NAME PASSWORD PROFILE OUTCOME REASON-ERE: a pki enrollment is
 # answered FAILURE badRequest, no certificate is issued or stored, and the

@@ -2,7 +2,8 @@
 /*
  * util.h: the few helpers every module uses: allocation that aborts on
  * out-of-memory (never used inside parsers, which return NULL instead), the
- * OpenSSL error queue as text, hex, constant-time comparison, whole-file reads.
+ * OpenSSL error queue as text, hex, constant-time comparison, whole-file reads,
+ * the clock and monotonic deadlines.
  */
 #ifndef UTIL_H
 #define UTIL_H

@@ -5,6 +5,10 @@
  *    workers, and when one dies logs an event, forks a new one on a new
  *    socketpair and passes the network end to scepd over the control socket
  *    (SCM_RIGHTS). It never loads a key, so a worker's crash loses nothing.
+ *    It reads the configuration file at start and when scepd's note on the
+ *    control socket says scepd reloaded it, and each worker it forks starts
+ *    with that reading (keyproc_config.h): a worker restarted while the file
+ *    holds an edit scepd has not reloaded keeps the generation being served.
  *  - a worker's start: keep only its socket, empty signal mask, the sandbox
  *    (keyproc_sandbox.c), then keyproc_serve (keyproc_worker.c).
  *  - the client (network process): a pool of sockets; a call takes a free one,
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +35,7 @@
 #include <openssl/crypto.h>
 
 #include "keyproc.h"
+#include "keyproc_config.h"
 #include "keyproc_proto.h"
 #include "keyproc_sandbox.h"
 #include "log.h"
@@ -40,6 +46,7 @@
 #define KEYPROC_REPLY_WAIT   60000   /* ms a request waits for its worker */
 #define KEYPROC_RELOAD_WAIT  5000    /* ms a reload waits for each worker, then for its reply */
 #define KEYPROC_SOCKBUF      (2 * KEYPROC_MAX_MSG)
+#define KEYPROC_NOTE_RELOAD  "reload"  /* scepd to the supervisor: it reloaded the file */
 
 struct slot {
 	int fd;                   /* -1 while the worker is gone */
@@ -188,7 +195,8 @@ static void child_signals(int parent_death)
 
 /* ------------------------------------------------------------- supervisor */
 
-static pid_t spawn_worker(int fd, const char *config_file, unsigned slot, int token_was_down)
+static pid_t spawn_worker(int fd, const char *config_file, const struct keyproc_config *served,
+    unsigned slot, int token_was_down)
 {
 	pid_t pid = fork();
 
@@ -202,63 +210,152 @@ static pid_t spawn_worker(int fd, const char *config_file, unsigned slot, int to
 		log_msg(LOG_ERR, "signer process worker %u: cannot set up its sandbox", slot);
 		_exit(1);
 	}
-	_exit(keyproc_serve(fd, config_file, token_was_down));
+	_exit(keyproc_serve(fd, config_file, served, token_was_down));
 }
 
-static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
-{
-	pid_t pid[KEYPROC_MAX_WORKERS], dead;
+/* What the supervisor keeps: its workers, and the configuration scepd last loaded. */
+struct supervisor {
+	int ctl;
+	unsigned n;
+	pid_t pid[KEYPROC_MAX_WORKERS];
 	int64_t born[KEYPROC_MAX_WORKERS];
-	int status, sv[2], token_down;
+	struct keyproc_config served;
+};
+
+/* Logs why the worker of slot i (pid dead) ended. */
+static void log_death(unsigned i, pid_t dead, int status)
+{
+	if (WIFSIGNALED(status))
+		log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
+		    "was killed by signal %d; starting a new one", i, (long)dead, WTERMSIG(status));
+	else if (WEXITSTATUS(status) == KEYPROC_EXIT_SANDBOX)
+		log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
+		    "was stopped by its sandbox: it made a system call outside its allow-list "
+		    "(its number is on stderr); starting a new one", i, (long)dead);
+	else
+		log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
+		    "exited with status %d; starting a new one", i, (long)dead,
+		    WEXITSTATUS(status));
+}
+
+/*
+ * Forks a new worker for slot i, whose worker ended with status, and passes
+ * its socket to scepd. 0, or -1 when there is nothing left to serve (scepd is
+ * gone, or no socket or process can be made).
+ */
+static int restart_worker(struct supervisor *sv, unsigned i, int status)
+{
+	int token_down = WIFEXITED(status) && WEXITSTATUS(status) == KEYPROC_EXIT_TOKEN;
+	int fds[2];
+
+	/* a worker that cannot even start (sandbox, keys) is not re-forked in a tight loop */
+	if (now_seconds() - sv->born[i] < 2)
+		sleep(2);
+	if (pair(fds) != 0) {
+		log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	sv->pid[i] = spawn_worker(fds[1], sv->served.file, &sv->served, i, token_down);
+	sv->born[i] = now_seconds();
+	close(fds[1]);
+	if (sv->pid[i] < 0 || send_fd(sv->ctl, i, fds[0]) != 0) {
+		close(fds[0]);
+		return -1;
+	}
+	close(fds[0]);
+	log_msg(LOG_NOTICE, "signer process worker %u restarted (pid %ld)", i, (long)sv->pid[i]);
+	return 0;
+}
+
+/* Every worker that ended is restarted. 0, or -1 when there is nothing left to serve. */
+static int reap_workers(struct supervisor *sv)
+{
+	pid_t dead;
+	int status;
 	unsigned i;
 
+	while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < sv->n && sv->pid[i] != dead; i++)
+			;
+		if (i == sv->n)
+			continue;
+		log_death(i, dead, status);
+		if (restart_worker(sv, i, status) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A note from scepd on the control socket. KEYPROC_NOTE_RELOAD: scepd reloaded
+ * the file, and the workers forked from now on start with this reading of it.
+ * 0, or -1 when scepd closed the socket (or it fails).
+ */
+static int read_note(struct supervisor *sv)
+{
+	char note[16];
+	ssize_t n;
+
+	while ((n = recv(sv->ctl, note, sizeof(note), MSG_DONTWAIT)) < 0 && errno == EINTR)
+		;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		return -1;
+	if (n == (ssize_t)strlen(KEYPROC_NOTE_RELOAD) &&
+	    memcmp(note, KEYPROC_NOTE_RELOAD, (size_t)n) == 0)
+		keyproc_config_reload(&sv->served);
+	return 0;
+}
+
+/*
+ * The supervisor's life: forks the workers, then waits for a worker to end
+ * (SIGCHLD, through a signalfd) or for a note from scepd; ends when scepd
+ * closes the control socket or nothing is left to serve.
+ */
+static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
+{
+	struct supervisor sv;
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	sigset_t chld;
+	int sfd;
+
 	(void)prctl(PR_SET_NAME, "scepd-keyproc");
-	for (i = 0; i < n; i++) {
-		pid[i] = spawn_worker(fds[i], config_file, i, 0);
-		born[i] = now_seconds();
+	memset(&sv, 0, sizeof(sv));
+	sv.ctl = ctl;
+	sv.n = n;
+	sv.served.file = config_file;
+	keyproc_config_reload(&sv.served);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) != 0 ||
+	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		log_msg(LOG_ERR, "signer process: signalfd: %s", strerror(errno));
+		_exit(1);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		sv.pid[i] = spawn_worker(fds[i], config_file, &sv.served, i, 0);
+		sv.born[i] = now_seconds();
 		close(fds[i]);
 	}
+	pfd[0].fd = ctl;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
 	for (;;) {
-		dead = waitpid(-1, &status, 0);
-		if (dead < 0) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		for (i = 0; i < n && pid[i] != dead; i++)
-			;
-		if (i == n)
-			continue;
-		token_down = WIFEXITED(status) && WEXITSTATUS(status) == KEYPROC_EXIT_TOKEN;
-		if (WIFSIGNALED(status))
-			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
-			    "was killed by signal %d; starting a new one", i, (long)dead,
-			    WTERMSIG(status));
-		else if (WEXITSTATUS(status) == KEYPROC_EXIT_SANDBOX)
-			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
-			    "was stopped by its sandbox: it made a system call outside its allow-list "
-			    "(its number is on stderr); starting a new one", i, (long)dead);
-		else
-			log_event(LOG_ERR, SCEPD_EVENT_SIGNER_DIED, "signer process worker %u (pid %ld) "
-			    "exited with status %d; starting a new one", i, (long)dead,
-			    WEXITSTATUS(status));
-		/* a worker that cannot even start (sandbox, keys) is not re-forked in a tight loop */
-		if (now_seconds() - born[i] < 2)
-			sleep(2);
-		if (pair(sv) != 0) {
-			log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
+		/* a note first: a worker that ended at the same time starts with its reading */
+		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && read_note(&sv) != 0)
 			break;
+		if (pfd[1].revents & POLLIN) {
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+			if (reap_workers(&sv) != 0)
+				break;
 		}
-		pid[i] = spawn_worker(sv[1], config_file, i, token_down);
-		born[i] = now_seconds();
-		close(sv[1]);
-		if (pid[i] < 0 || send_fd(ctl, i, sv[0]) != 0) {
-			/* scepd is gone (or fork failed): nothing left to serve */
-			close(sv[0]);
-			break;
-		}
-		close(sv[0]);
-		log_msg(LOG_NOTICE, "signer process worker %u restarted (pid %ld)", i, (long)pid[i]);
 	}
 	_exit(0);
 }
@@ -579,8 +676,21 @@ int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
 	return rc;
 }
 
+/* Sends a note to the supervisor over the control socket. 0, or -1 (errno). */
+static int note_supervisor(struct keyproc *kp, const char *note)
+{
+	ssize_t n;
+
+	if (pthread_mutex_lock(&kp->ctl_mu) != 0)
+		abort();
+	n = send(kp->ctl, note, strlen(note), MSG_NOSIGNAL | MSG_DONTWAIT);
+	pthread_mutex_unlock(&kp->ctl_mu);
+	return n == (ssize_t)strlen(note) ? 0 : -1;
+}
+
 /*
- * Every worker is marked to re-read the file; then the free ones, and those
+ * The supervisor is told first, so that a worker it restarts from now on
+ * starts with this reading. Then every worker is marked to re-read the file; then the free ones, and those
  * freed within KEYPROC_RELOAD_WAIT, are held (taking each in line, as a
  * request would) and told to read it now, so that none of them checks a
  * request of the new generation against a reading older than the one before
@@ -592,6 +702,9 @@ int keyproc_reload(struct keyproc *kp, char *err, size_t errlen)
 	char why[256];
 	int s;
 
+	/* first the supervisor: a worker restarted from now on starts with this reading */
+	if (note_supervisor(kp, KEYPROC_NOTE_RELOAD) != 0 && failed++ == 0)
+		errorf(err, errlen, "the supervisor did not take the note: %s", strerror(errno));
 	for (i = 0; i < kp->n; i++)
 		atomic_store(&kp->slot[i].reload, 1);
 	while (n_held < kp->n && (s = take_slot_within(kp, KEYPROC_RELOAD_WAIT)) >= 0)

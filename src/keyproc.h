@@ -43,24 +43,30 @@ int keyproc_call(struct keyproc *kp, struct keyproc_buf *req, uint8_t **rbuf,
 void keyproc_reply_free(uint8_t *rbuf, size_t len);
 
 /*
- * scepd reloaded its configuration: every worker reads the file now (each
- * keeps this reading and the one before, for requests in flight). Waits in
- * line with the requests for each socket, at most 5 s for each and then 5 s
- * for its reply; a worker still busy reads the file before its next request.
- * 0, or -1 with the first reason (a worker being restarted reads the file as
- * it starts).
+ * scepd reloaded its configuration: the supervisor reads the file (each
+ * worker it starts from then on begins with this reading and the one
+ * before), then every worker reads it now (each keeps this reading and the
+ * one before, for requests in flight). Waits in line with the requests for
+ * each socket, at most 5 s for each and then 5 s for its reply; a worker
+ * still busy reads the file before its next request. 0, or -1 with the first
+ * reason.
  */
 int keyproc_reload(struct keyproc *kp, char *err, size_t errlen);
 
 /*
  * A worker's whole life on fd: answers each request, refuses (with an event)
- * malformed, unknown and out-of-place messages; returns when the peer closes
+ * malformed, unknown and out-of-place messages. It checks them against its
+ * readings of config_file: it takes over served (the supervisor's reading of
+ * scepd's last load, in the forked copy; NULL to start with none), then reads
+ * the file if it changed since. Returns when the peer closes
  * (0), or KEYPROC_EXIT_TOKEN after answering a request that failed because a
  * PKCS#11 token is unavailable (event 1016, once: not again when
  * token_was_down, the token having failed for the worker before it).
  * Exposed for the unit tests, which run it on a socketpair in a thread.
  */
-int keyproc_serve(int fd, const char *config_file, int token_was_down);
+struct keyproc_config;
+int keyproc_serve(int fd, const char *config_file, const struct keyproc_config *served,
+    int token_was_down);
 
 /*
  * A worker's exit status when a key in a PKCS#11 token stopped working: the

@@ -3,9 +3,10 @@
  * keyproc_worker.c: one worker of the signer process (keyproc.h,
  * keyproc_serve). It answers the typed requests of keyproc_proto.h on its
  * socket: it loads the identities it is asked for through signer.c (only key
- * files its own reading of the configuration names; it reads the file when
- * scepd says it reloaded, and when the file changed before a request that
- * depends on it), re-checks each request
+ * files its own readings of the configuration name, keyproc_config.h: it
+ * starts with the supervisor's reading of scepd's last load, and reads the
+ * file when scepd says it reloaded, and when the file changed before a
+ * request that depends on it), re-checks each request
  * (validity against the templates, content that must be an EnvelopedData or a
  * certs-only SignedData, SCEP attributes only) and refuses malformed, unknown
  * and out-of-place messages with an event. It owns no process life and no
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <openssl/cms.h>
 #include <openssl/crypto.h>
@@ -28,6 +28,7 @@
 
 #include "certrep.h"
 #include "config.h"
+#include "keyproc_config.h"
 #include "der.h"
 #include "keyproc.h"
 #include "keyproc_proto.h"
@@ -49,11 +50,7 @@ struct identity {
 };
 
 struct worker {
-	const char *config_file;
-	struct config *cfg;       /* own copy: the templates issue is checked against */
-	struct config *prev;      /* the copy before: requests in flight may still use it */
-	struct timespec cfg_mtime;
-	off_t cfg_size;
+	struct keyproc_config conf; /* own readings: the templates issue is checked against */
 	struct identity cache[KEYPROC_CACHE];
 	size_t n_cache;
 	int token_was_down;       /* forked after a worker found the PKCS#11 token gone */
@@ -75,17 +72,22 @@ static unsigned cfg_max_validity(const struct config *cfg)
 }
 
 /*
- * The longest validity the worker's configuration (this reading or the one
- * before) allows; without a configuration file (unit tests), the settings'
- * limit.
+ * The longest validity the worker's readings of the configuration (the
+ * reload served, the one before, an edit not reloaded yet) allow; without a
+ * configuration file (unit tests), the settings' limit.
  */
 static unsigned max_validity(const struct worker *w)
 {
-	unsigned a = cfg_max_validity(w->cfg), b = cfg_max_validity(w->prev);
+	const struct config *r[3];
+	size_t n = keyproc_config_readings(&w->conf, r);
+	unsigned max = 0, v;
 
-	if (w->config_file == NULL)
+	if (w->conf.file == NULL)
 		return 3650;
-	return a > b ? a : b;   /* 0, refusing everything, when the file never loaded */
+	for (size_t i = 0; i < n; i++)
+		if ((v = cfg_max_validity(r[i])) > max)
+			max = v;
+	return max;   /* 0, refusing everything, when the file never loaded */
 }
 
 /* 1 when path is p, or p with the suffix of a renewed RA's previous files. */
@@ -128,55 +130,17 @@ static int cfg_names(const struct config *cfg, const char *path)
  */
 static int path_allowed(const struct worker *w, const char *path)
 {
-	if (w->config_file == NULL)
+	const struct config *r[3];
+	size_t n = keyproc_config_readings(&w->conf, r);
+
+	if (w->conf.file == NULL)
 		return 1;
-	return (w->cfg != NULL && cfg_names(w->cfg, path)) ||
-	    (w->prev != NULL && cfg_names(w->prev, path));
+	for (size_t i = 0; i < n; i++)
+		if (cfg_names(r[i], path))
+			return 1;
+	return 0;
 }
 
-/* Re-reads the configuration when its file changed; keeps the old copy on error. */
-static void worker_config(struct worker *w)
-{
-	struct stat sb;
-	struct config *cfg;
-	FILE *errs;
-	char *text = NULL;
-	size_t text_len = 0;
-
-	if (w->config_file == NULL || stat(w->config_file, &sb) != 0)
-		return;
-	if (w->cfg != NULL && sb.st_size == w->cfg_size &&
-	    sb.st_mtim.tv_sec == w->cfg_mtime.tv_sec && sb.st_mtim.tv_nsec == w->cfg_mtime.tv_nsec)
-		return;
-	/*
-	 * An empty file is one being rewritten in place (cp and many editors
-	 * truncate it first), not a configuration: read now, it would load as
-	 * every default and push out a real reading.
-	 */
-	if (w->cfg != NULL && sb.st_size == 0)
-		return;
-	/* its errors go to memory: the worker writes no file (scepd reported them) */
-	if ((errs = open_memstream(&text, &text_len)) == NULL)
-		return;
-	cfg = config_load(w->config_file, errs);
-	fclose(errs);
-	if (cfg == NULL) {
-		log_msg(LOG_WARNING, "signer process: %s does not load (%.300s); keeping the "
-		    "templates read before", w->config_file, text != NULL ? text : "");
-		free(text);
-		return;
-	}
-	free(text);
-	/*
-	 * The file may change before scepd reloads it, and requests in flight
-	 * finish on the previous generation: both readings are legitimate.
-	 */
-	config_free(w->prev);
-	w->prev = w->cfg;
-	w->cfg = cfg;
-	w->cfg_mtime = sb.st_mtim;
-	w->cfg_size = sb.st_size;
-}
 
 
 /* The identity of a request as a signer, loaded (or found) with the client's certificates. */
@@ -204,11 +168,11 @@ static struct signer *worker_identity(struct worker *w, const struct keyproc_msg
 		goto out;
 	}
 	/* not loaded, or the files changed (reload, rollover): load them again */
-	worker_config(w);
+	keyproc_config_peek(&w->conf);
 	for (i = 0; i < 6; i++) {
 		if (p[i] != NULL && !path_allowed(w, p[i])) {
 			errorf(err, errlen, "%s is not a CA or RA file of %s", p[i],
-			    w->config_file);
+			    w->conf.file);
 			log_event(LOG_WARNING, SCEPD_EVENT_SIGNER_REFUSED, "signer process: refused to "
 			    "load %s: not a CA or RA file of its configuration", p[i]);
 			goto out;
@@ -330,7 +294,7 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 		n_eku++;
 	}
 	/* its own copy of the templates: never longer than any of them allows */
-	worker_config(w);
+	keyproc_config_peek(&w->conf);
 	if (days == 0 || days > max_validity(w)) {
 		errorf(err, errlen, "issue: %u days is longer than any template allows (%u)", days,
 		    max_validity(w));
@@ -340,7 +304,7 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 	if (m->f[KP_T_NOT_BEFORE].p != NULL || m->f[KP_T_NOT_AFTER].p != NULL) {
 		if (keyproc_msg_i64(m, KP_T_NOT_BEFORE, &ir.not_before) != 0 ||
 		    keyproc_msg_i64(m, KP_T_NOT_AFTER, &ir.not_after) != 0 ||
-		    w->cfg == NULL || !w->cfg->lab_enabled || ir.not_after <= ir.not_before ||
+		    w->conf.cur.cfg == NULL || !w->conf.cur.cfg->lab_enabled || ir.not_after <= ir.not_before ||
 		    ir.not_after - ir.not_before > (int64_t)max_validity(w) * 86400) {
 			errorf(err, errlen, "issue: a validity override outside lab mode, or "
 			    "longer than any template allows");
@@ -571,7 +535,7 @@ static void worker_answer(struct worker *w, const struct keyproc_msg *m, struct 
 	keyproc_buf_start(r, KEYPROC_REPLY, m->seq);
 	if (m->type == KEYPROC_RELOAD) {
 		/* scepd reloaded: the worker reads the file it reloaded, whatever it held before */
-		worker_config(w);
+		keyproc_config_reload(&w->conf);
 		keyproc_buf_u32(r, KP_T_RESULT, 0);
 		return;
 	}
@@ -611,7 +575,8 @@ static void worker_refuse(struct keyproc_buf *r, uint32_t seq, const char *why)
 	keyproc_buf_add(r, KP_T_ERROR, why, strlen(why) > 1024 ? 1024 : strlen(why));
 }
 
-int keyproc_serve(int fd, const char *config_file, int token_was_down)
+int keyproc_serve(int fd, const char *config_file, const struct keyproc_config *served,
+    int token_was_down)
 {
 	struct worker w;
 	struct keyproc_msg m;
@@ -621,9 +586,12 @@ int keyproc_serve(int fd, const char *config_file, int token_was_down)
 	ssize_t n;
 
 	memset(&w, 0, sizeof(w));
-	w.config_file = config_file;
+	if (served != NULL)
+		w.conf = *served;
+	w.conf.file = config_file;
 	w.token_was_down = token_was_down;
-	worker_config(&w);
+	/* an edit scepd has not reloaded yet is read as such; the served readings stay */
+	keyproc_config_peek(&w.conf);
 	for (;;) {
 		n = recv(fd, buf, KEYPROC_MAX_MSG + 1, MSG_TRUNC);
 		if (n == 0)
@@ -663,8 +631,7 @@ int keyproc_serve(int fd, const char *config_file, int token_was_down)
 		signer_free(w.cache[i].s);
 		free(w.cache[i].key);
 	}
-	config_free(w.cfg);
-	config_free(w.prev);
+	keyproc_config_clear(&w.conf);
 	free(buf);
 	return w.token_down ? KEYPROC_EXIT_TOKEN : 0;
 }

@@ -26,6 +26,12 @@
 #     and the 365 before it, and refused "366 days is longer than any template
 #     allows". A stopped worker holds a reload up for seconds (5 s for its
 #     reply), not for a request's 60 s, and the log names it.
+#  6. A worker restarted while the file holds an edit scepd has not reloaded
+#     keeps the generation being served: 366 days (SIGHUP), then 365 in the
+#     file only, both workers killed: enrollments of 366 days pass on the new
+#     workers. Before, a new worker read the file as it started, held 365 days
+#     only and refused them until the next SIGHUP; now the supervisor keeps
+#     the reading of scepd's last reload and each worker starts with it.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -205,6 +211,27 @@ check_log "$mark" 'not every worker re-read .*did not answer in time' \
 	"  log: the reload says which worker did not re-read the file"
 kill -CONT "$W1"
 check "the worker resumed (or replaced): enrollments work" wait_until 60 enroll r-after
+
+# --- 6. a restarted worker keeps the generation being served
+python3 "$HELPERS/conf_set.py" "$D3/scepd.conf" certificate validity_days 366 ||
+	bail "validity_days = 366 (part 6)"
+mark=$(log_mark)
+kill -HUP "$SCEPD_PID"
+check "SIGHUP: scepd reloads validity_days = 366 again" log_wait "$mark" 'reloaded .*generation'
+python3 "$HELPERS/conf_set.py" "$D3/scepd.conf" certificate validity_days 365 ||
+	bail "validity_days = 365 (part 6)"
+mark=$(log_mark)
+WORKERS=$(children "$SUP3" scepd-signer)
+# shellcheck disable=SC2086
+kill -KILL $WORKERS
+check "both workers killed: the supervisor restarts them" \
+	wait_until 60 at_least 2 eval 'tail -n +"$((mark + 1))" "$SCEPD_LOG" | grep -cE "signer process worker [0-9]+ restarted"'
+for i in 1 2; do
+	check "the file holds 365 days, not reloaded: enrollment $i after the restart (366 days) passes" \
+		enroll r-restart-$i
+done
+unlike "$(tail -n +"$((mark + 1))" "$SCEPD_LOG")" 'longer than any template' \
+	"  log: no restarted worker refused a validity"
 stop_scepd
 
 done_testing

@@ -32,6 +32,7 @@
 
 #include "certrep.h"
 #include "keyproc.h"
+#include "keyproc_config.h"
 #include "keyproc_proto.h"
 #include "keyproc_sandbox.h"
 #include "oids.h"
@@ -169,13 +170,14 @@ static void test_codec(void)
 struct served {
 	int fd;
 	const char *config;
+	const struct keyproc_config *readings;   /* the supervisor's, taken over; or NULL */
 };
 
 static void *serve_thread(void *arg)
 {
 	struct served *s = arg;
 
-	(void)keyproc_serve(s->fd, s->config, 0);
+	(void)keyproc_serve(s->fd, s->config, s->readings, 0);
 	return NULL;
 }
 
@@ -203,6 +205,19 @@ static uint32_t raw_call(int fd, const void *p, size_t len, uint32_t *seq, char 
 	}
 	if (seq != NULL)
 		*seq = m.seq;
+	return result;
+}
+
+/* A RELOAD with sequence seq on fd (scepd reloaded): its RESULT, the reply's sequence in *rseq. */
+static uint32_t reload_call(int fd, uint32_t seq, uint32_t *rseq, char *err, size_t errlen)
+{
+	struct keyproc_buf b;
+	uint32_t result;
+
+	keyproc_buf_start(&b, KEYPROC_RELOAD, seq);
+	(void)keyproc_buf_finish(&b);
+	result = raw_call(fd, b.p, b.len, rseq, err, errlen);
+	keyproc_buf_free(&b);
 	return result;
 }
 
@@ -276,6 +291,7 @@ static void test_worker(const unsigned char digest[32])
 	}
 	s.fd = sv[1];
 	s.config = cfgpath;
+	s.readings = NULL;
 	if (pthread_create(&t, NULL, serve_thread, &s) != 0) {
 		ok(0, "worker thread");
 		return;
@@ -327,37 +343,54 @@ static void test_worker(const unsigned char digest[32])
 	    "ISSUE for 31 days is refused by the worker's own configuration: '%s'", err);
 
 	/*
+	 * An edit scepd has not reloaded: the worker reads it when a request
+	 * finds the file changed, and allows what it allows too.
+	 */
+	worker_conf(cfgpath, 40);
+	is_int(issue_call(sv[0], digest, 40, err, sizeof(err)), 0,
+	    "an edit to 40 days, not reloaded: ISSUE for 40 days (%s)", err);
+
+	/*
 	 * A reload from 400 days back to 30 by cp, which truncates the file
 	 * first: a request started on the 400-day generation still passes, as the
 	 * worker never takes the empty file for a configuration (its defaults,
 	 * 365 days, would have pushed out the 400-day reading).
 	 */
 	worker_conf(cfgpath, 400);
+	is_int(reload_call(sv[0], 8, &seq, err, sizeof(err)), 0, "RELOAD is answered (%s)", err);
+	is_int(seq, 8, "  with the request's sequence number");
 	is_int(issue_call(sv[0], digest, 400, err, sizeof(err)), 0,
 	    "reload to 400 days: ISSUE for 400 days (%s)", err);
 	ok(truncate(cfgpath, 0) == 0, "the configuration file truncated (cp back to 30 days)");
 	is_int(issue_call(sv[0], digest, 30, err, sizeof(err)), 0,
 	    "  a request while the file is empty (%s)", err);
-	worker_conf(cfgpath, 30);
+	is_int(reload_call(sv[0], 9, NULL, err, sizeof(err)), 0,
+	    "  a RELOAD while the file is empty (%s)", err);
 	is_int(issue_call(sv[0], digest, 400, err, sizeof(err)), 0,
-	    "  back at 30 days: a request of the 400-day generation still passes (%s)", err);
+	    "  the empty file is no reading: 400 days still pass (%s)", err);
+	worker_conf(cfgpath, 30);
+	is_int(reload_call(sv[0], 9, NULL, err, sizeof(err)), 0, "reload back to 30 days (%s)",
+	    err);
+	is_int(issue_call(sv[0], digest, 400, err, sizeof(err)), 0,
+	    "  a request of the 400-day generation still passes (%s)", err);
 
 	/*
-	 * scepd reloads 500 days, then the file goes back to 30 before its next
-	 * reload: a request of the 500-day generation passes only because the
-	 * worker read that generation when told (RELOAD); reading the file only
-	 * when a request comes, it would hold 30 and the 30 before, never 500.
+	 * scepd reloads 500 days, then the file is edited twice, to 30 and to 20,
+	 * with requests between, before its next reload: a request of the 500-day
+	 * generation passes only because the worker keeps the reading it was told
+	 * to make (RELOAD). Reading the file whenever a request finds it changed
+	 * and keeping the last two readings, it would hold 20 and 30, never 500.
 	 */
 	worker_conf(cfgpath, 500);
-	keyproc_buf_start(&b, KEYPROC_RELOAD, 9);
-	(void)keyproc_buf_finish(&b);
-	is_int(raw_call(sv[0], b.p, b.len, &seq, err, sizeof(err)), 0, "RELOAD is answered (%s)",
-	    err);
-	is_int(seq, 9, "  with the request's sequence number");
-	keyproc_buf_free(&b);
+	is_int(reload_call(sv[0], 9, NULL, err, sizeof(err)), 0, "reload to 500 days (%s)", err);
 	worker_conf(cfgpath, 30);
+	is_int(issue_call(sv[0], digest, 30, err, sizeof(err)), 0,
+	    "  an edit to 30 days, not reloaded: ISSUE for 30 days (%s)", err);
+	worker_conf(cfgpath, 20);
+	is_int(issue_call(sv[0], digest, 20, err, sizeof(err)), 0,
+	    "  a second edit, to 20 days: ISSUE for 20 days (%s)", err);
 	is_int(issue_call(sv[0], digest, 500, err, sizeof(err)), 0,
-	    "  the file changed again: a request of the 500-day generation passes (%s)", err);
+	    "  a request of the 500-day generation still passes (%s)", err);
 	ok(issue_call(sv[0], digest, 501, err, sizeof(err)) != 0 &&
 	    strstr(err, "longer than any template") != NULL,
 	    "  and 501 days, which no reading allows, is refused: '%s'", err);
@@ -369,6 +402,53 @@ static void test_worker(const unsigned char digest[32])
 	keyproc_buf_free(&b);
 
 	close(sv[0]);
+	ok(pthread_join(t, NULL) == 0, "the worker returns when its peer closes");
+	close(sv[1]);
+	free(cfgpath);
+}
+
+/*
+ * A worker the supervisor forks takes over the supervisor's readings (scepd's
+ * last reload): the file holds an edit to 30 days not reloaded yet, and a
+ * request of the 600-day generation being served still passes. Reading the
+ * file at its start, the worker would hold 30 days only.
+ */
+static void test_served(const unsigned char digest[32])
+{
+	struct keyproc_config readings;
+	struct served s;
+	pthread_t t;
+	int sv[2];
+	char err[300], *cfgpath = xasprintf("%s/served.conf", dir);
+
+	memset(&readings, 0, sizeof(readings));
+	readings.file = cfgpath;
+	worker_conf(cfgpath, 600);
+	keyproc_config_reload(&readings);
+	ok(readings.cur.cfg != NULL && readings.cur.cfg->validity_days == 600,
+	    "the supervisor's reading: 600 days");
+	worker_conf(cfgpath, 30);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
+		ok(0, "socketpair");
+		return;
+	}
+	s.fd = sv[1];
+	s.config = cfgpath;
+	s.readings = &readings;
+	if (pthread_create(&t, NULL, serve_thread, &s) != 0) {
+		ok(0, "worker thread");
+		return;
+	}
+	is_int(issue_call(sv[0], digest, 600, err, sizeof(err)), 0,
+	    "a new worker, the file edited to 30 days: a request of the 600-day generation "
+	    "passes (%s)", err);
+	is_int(issue_call(sv[0], digest, 30, err, sizeof(err)), 0,
+	    "  the edit's 30 days too (%s)", err);
+	ok(issue_call(sv[0], digest, 601, err, sizeof(err)) != 0 &&
+	    strstr(err, "longer than any template") != NULL,
+	    "  601 days, which no reading allows, are refused: '%s'", err);
+	close(sv[0]);
+	/* the worker frees the readings it took over */
 	ok(pthread_join(t, NULL) == 0, "the worker returns when its peer closes");
 	close(sv[1]);
 	free(cfgpath);
@@ -730,6 +810,7 @@ int main(void)
 
 	test_codec();
 	test_worker(digest);
+	test_served(digest);
 	test_remote();
 	test_reload_busy();
 	test_sandbox();

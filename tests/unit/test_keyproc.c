@@ -181,6 +181,28 @@ static void *serve_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * A worker (keyproc_serve) in thread *t on the socketpair sv, serving sv[1]
+ * with config and readings (see struct served); the test talks on sv[0].
+ * 0, or -1 after a failed check.
+ */
+static int start_worker(struct served *s, const char *config,
+    const struct keyproc_config *readings, pthread_t *t, int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
+		ok(0, "socketpair");
+		return -1;
+	}
+	s->fd = sv[1];
+	s->config = config;
+	s->readings = readings;
+	if (pthread_create(t, NULL, serve_thread, s) != 0) {
+		ok(0, "worker thread");
+		return -1;
+	}
+	return 0;
+}
+
 /* Sends len bytes, returns the reply's RESULT (or 999) and its error text in err. */
 static uint32_t raw_call(int fd, const void *p, size_t len, uint32_t *seq, char *err,
     size_t errlen)
@@ -285,17 +307,8 @@ static void test_worker(const unsigned char digest[32])
 	char *other;
 
 	worker_conf(cfgpath, 30);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
-		ok(0, "socketpair");
+	if (start_worker(&s, cfgpath, NULL, &t, sv) != 0)
 		return;
-	}
-	s.fd = sv[1];
-	s.config = cfgpath;
-	s.readings = NULL;
-	if (pthread_create(&t, NULL, serve_thread, &s) != 0) {
-		ok(0, "worker thread");
-		return;
-	}
 	ok(raw_call(sv[0], junk, sizeof(junk), NULL, err, sizeof(err)) == 1 + SCEP_FAIL_BADREQUEST &&
 	    strstr(err, "header") != NULL, "a malformed packet gets a refusal: '%s'", err);
 
@@ -428,17 +441,8 @@ static void test_served(const unsigned char digest[32])
 	ok(readings.cur.cfg != NULL && readings.cur.cfg->validity_days == 600,
 	    "the supervisor's reading: 600 days");
 	worker_conf(cfgpath, 30);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
-		ok(0, "socketpair");
+	if (start_worker(&s, cfgpath, &readings, &t, sv) != 0)
 		return;
-	}
-	s.fd = sv[1];
-	s.config = cfgpath;
-	s.readings = &readings;
-	if (pthread_create(&t, NULL, serve_thread, &s) != 0) {
-		ok(0, "worker thread");
-		return;
-	}
 	is_int(issue_call(sv[0], digest, 600, err, sizeof(err)), 0,
 	    "a new worker, the file edited to 30 days: a request of the 600-day generation "
 	    "passes (%s)", err);

@@ -427,17 +427,22 @@ static unsigned addressed_to(const struct signer *s, CMS_ContentInfo *cms, int *
 	return mask;
 }
 
-/* One decryption attempt on a fresh parse. 0 with the content, or -1. */
-static int try_decrypt(const unsigned char *env, size_t envlen, EVP_PKEY *key, X509 *cert,
-    unsigned char **out, size_t *outlen)
+/*
+ * One decryption attempt on a fresh parse: *untried (a parse no attempt has
+ * used yet), taken over, or else the envelope parsed again. 0 with the
+ * content, or -1.
+ */
+static int try_decrypt(const unsigned char *env, size_t envlen, CMS_ContentInfo **untried,
+    EVP_PKEY *key, X509 *cert, unsigned char **out, size_t *outlen)
 {
-	CMS_ContentInfo *cms = NULL;
+	CMS_ContentInfo *cms = *untried;
 	BIO *bio = NULL;
 	char *data;
 	long n;
 	int result = -1;
 
-	if ((cms = cms_parse(env, envlen)) == NULL)
+	*untried = NULL;
+	if (cms == NULL && (cms = cms_parse(env, envlen)) == NULL)
 		goto out;
 	/* secmem: the content (a CSR with its challenge password) is wiped when freed */
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
@@ -517,16 +522,16 @@ int signer_decrypt(const struct signer *s, const unsigned char *env, size_t envl
 		goto out;
 	}
 	/* Recipients in the order RA encryption, RA signing, CA; each key tried once. */
-	if ((mask & 1) && try_decrypt(env, envlen, s->ra_enc_key, s->ra_enc_cert,
+	if ((mask & 1) && try_decrypt(env, envlen, &cms, s->ra_enc_key, s->ra_enc_cert,
 	    out, outlen) == 0) {
 		if (matched != NULL)
 			*matched = s->has_ra ? "ra-enc" : "ca";
-	} else if (s->has_ra && (mask & 2) && try_decrypt(env, envlen, s->ra_sign_key,
+	} else if (s->has_ra && (mask & 2) && try_decrypt(env, envlen, &cms, s->ra_sign_key,
 	    s->ra_sign_cert, out, outlen) == 0) {
 		if (matched != NULL)
 			*matched = "ra-sign";
 	} else if (s->has_ra && (mask & 4) && s->ca_key != NULL && try_decrypt(env, envlen,
-	    s->ca_key, s->ca_cert, out, outlen) == 0) {
+	    &cms, s->ca_key, s->ca_cert, out, outlen) == 0) {
 		if (matched != NULL)
 			*matched = "ca";
 	} else {

@@ -195,8 +195,9 @@ static void child_signals(int parent_death)
 
 /* ------------------------------------------------------------- supervisor */
 
-static pid_t spawn_worker(int fd, const char *config_file, const struct keyproc_config *served,
-    unsigned slot, int token_was_down)
+/* Forks a worker serving fd, starting with the readings served (of served->file). */
+static pid_t spawn_worker(int fd, const struct keyproc_config *served, unsigned slot,
+    int token_was_down)
 {
 	pid_t pid = fork();
 
@@ -206,11 +207,11 @@ static pid_t spawn_worker(int fd, const char *config_file, const struct keyproc_
 	child_signals(SIGKILL);
 	(void)prctl(PR_SET_NAME, "scepd-signer");
 	close_others(&fd, 1);
-	if (keyproc_sandbox(config_file) != 0) {
+	if (keyproc_sandbox(served->file) != 0) {
 		log_msg(LOG_ERR, "signer process worker %u: cannot set up its sandbox", slot);
 		_exit(1);
 	}
-	_exit(keyproc_serve(fd, config_file, served, token_was_down));
+	_exit(keyproc_serve(fd, served->file, served, token_was_down));
 }
 
 /* What the supervisor keeps: its workers, and the configuration scepd last loaded. */
@@ -255,7 +256,7 @@ static int restart_worker(struct supervisor *sv, unsigned i, int status)
 		log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
 		return -1;
 	}
-	sv->pid[i] = spawn_worker(fds[1], sv->served.file, &sv->served, i, token_down);
+	sv->pid[i] = spawn_worker(fds[1], &sv->served, i, token_down);
 	sv->born[i] = now_seconds();
 	close(fds[1]);
 	if (sv->pid[i] < 0 || send_fd(sv->ctl, i, fds[0]) != 0) {
@@ -333,7 +334,7 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 		_exit(1);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		sv.pid[i] = spawn_worker(fds[i], config_file, &sv.served, i, 0);
+		sv.pid[i] = spawn_worker(fds[i], &sv.served, i, 0);
 		sv.born[i] = now_seconds();
 		close(fds[i]);
 	}
@@ -690,11 +691,12 @@ static int note_supervisor(struct keyproc *kp, const char *note)
 
 /*
  * The supervisor is told first, so that a worker it restarts from now on
- * starts with this reading. Then every worker is marked to re-read the file; then the free ones, and those
- * freed within KEYPROC_RELOAD_WAIT, are held (taking each in line, as a
- * request would) and told to read it now, so that none of them checks a
- * request of the new generation against a reading older than the one before
- * it. A worker still busy after that reads it before its next request.
+ * starts with this reading. Then every worker is marked to re-read the file;
+ * then the free ones, and those freed within KEYPROC_RELOAD_WAIT, are held
+ * (taking each in line, as a request would) and told to read it now, so that
+ * none of them checks a request of the new generation against a reading older
+ * than the one before it. A worker still busy after that reads it before its
+ * next request.
  */
 int keyproc_reload(struct keyproc *kp, char *err, size_t errlen)
 {

@@ -58,7 +58,7 @@ int keyproc_reload(struct keyproc *kp, char *err, size_t errlen);
  * malformed, unknown and out-of-place messages. It checks them against its
  * readings of config_file: it takes over served (the supervisor's reading of
  * scepd's last load, in the forked copy; NULL to start with none), then reads
- * the file if it changed since. Returns when the peer closes
+ * the file as an edit if it changed since. Returns when the peer closes
  * (0), or KEYPROC_EXIT_TOKEN after answering a request that failed because a
  * PKCS#11 token is unavailable (event 1016, once: not again when
  * token_was_down, the token having failed for the worker before it).

@@ -28,9 +28,9 @@
 
 #include "certrep.h"
 #include "config.h"
-#include "keyproc_config.h"
 #include "der.h"
 #include "keyproc.h"
+#include "keyproc_config.h"
 #include "keyproc_proto.h"
 #include "log.h"
 #include "pkcs11.h"
@@ -140,8 +140,6 @@ static int path_allowed(const struct worker *w, const char *path)
 			return 1;
 	return 0;
 }
-
-
 
 /* The identity of a request as a signer, loaded (or found) with the client's certificates. */
 static struct signer *worker_identity(struct worker *w, const struct keyproc_msg *m, char *err,
@@ -304,7 +302,8 @@ static int do_issue(struct worker *w, struct signer *s, const struct keyproc_msg
 	if (m->f[KP_T_NOT_BEFORE].p != NULL || m->f[KP_T_NOT_AFTER].p != NULL) {
 		if (keyproc_msg_i64(m, KP_T_NOT_BEFORE, &ir.not_before) != 0 ||
 		    keyproc_msg_i64(m, KP_T_NOT_AFTER, &ir.not_after) != 0 ||
-		    w->conf.cur.cfg == NULL || !w->conf.cur.cfg->lab_enabled || ir.not_after <= ir.not_before ||
+		    w->conf.cur.cfg == NULL || !w->conf.cur.cfg->lab_enabled ||
+		    ir.not_after <= ir.not_before ||
 		    ir.not_after - ir.not_before > (int64_t)max_validity(w) * 86400) {
 			errorf(err, errlen, "issue: a validity override outside lab mode, or "
 			    "longer than any template allows");

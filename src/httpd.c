@@ -71,8 +71,14 @@
 #include "util.h"
 #include "workq.h"
 
-/* Headers and the rest of the request line get this much room beside the URL. */
-#define HTTPD_HEADER_ROOM (64 * 1024)
+/*
+ * Headers and the rest of the request line get this much room beside the URL.
+ * Together they are one connection's memory pool, which libmicrohttpd keeps
+ * while the connection is open and zeroes after every request. So a request
+ * head holds the longest URL with 16 KiB of headers, or a short URL with a
+ * large Kerberos token (64 KiB), and no more; a larger one gets 414 or 431.
+ */
+#define HTTPD_HEADER_ROOM (16 * 1024)
 #define HTTPD_MAX_SOCKS (2 * CONFIG_MAX_LISTEN + 16)
 #define HTTPD_MAX_RETIRING 64
 #define HTTPD_MAX_PEM (1024 * 1024)
@@ -156,6 +162,8 @@ struct conn_slot {
 	struct listener *l;
 	int fd;
 	char client[INET6_ADDRSTRLEN];
+	char server[INET6_ADDRSTRLEN];  /* our end, for the access log */
+	unsigned server_port;
 	/* under h->conn_lock: */
 	enum conn_phase phase;
 	long long since_ms;        /* start of the phase, CLOCK_MONOTONIC */
@@ -244,6 +252,29 @@ static void sa_text(const struct sockaddr *sa, socklen_t len, char *host, size_t
 	}
 	if (port != NULL)
 		*port = (unsigned)strtoul(serv, NULL, 10);
+}
+
+/* A connection's two ends as text: the client's address, and ours with its port. */
+static void conn_addresses(struct MHD_Connection *c, char *client, size_t client_len,
+    char *server, size_t server_len, unsigned *server_port)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof(ss);
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    client, client_len, NULL);
+	else
+		snprintf(client, client_len, "-");
+	*server_port = 0;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL && getsockname(ci->connect_fd, (struct sockaddr *)&ss, &slen) == 0)
+		sa_text((struct sockaddr *)&ss, slen, server, server_len, server_port);
+	else
+		snprintf(server, server_len, "-");
 }
 
 /* --- connection time limits ----------------------------------------------------- */
@@ -465,13 +496,8 @@ static struct conn_slot *slot_open(struct listener *l, struct MHD_Connection *c)
 	cs->l = l;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	cs->fd = ci != NULL ? ci->connect_fd : -1;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && ci->client_addr != NULL)
-		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-		    cs->client, sizeof(cs->client), NULL);
-	else
-		snprintf(cs->client, sizeof(cs->client), "-");
+	conn_addresses(c, cs->client, sizeof(cs->client), cs->server, sizeof(cs->server),
+	    &cs->server_port);
 	cs->phase = cs->fd == -1 ? PHASE_CUT : PHASE_HEADERS;
 	cs->since_ms = now_ms();
 	pthread_mutex_lock(&h->conn_lock);
@@ -526,8 +552,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	struct listener *l = cls;
 	struct conn_req *r = xcalloc(1, sizeof(*r));
 	const union MHD_ConnectionInfo *ci;
-	struct sockaddr_storage ss;
-	socklen_t slen;
+	const struct conn_slot *cs;
 
 	atomic_fetch_add(&l->h->in_flight, 1);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
@@ -536,20 +561,17 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	r->uri_len = strlen(uri);
 	r->uri = xstrdup(uri);
 	r->uri_at = uri;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && ci->client_addr != NULL)
-		sa_text(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-		    r->client, sizeof(r->client), NULL);
-	else
-		snprintf(r->client, sizeof(r->client), "-");
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	slen = sizeof(ss);
-	if (ci != NULL && getsockname(ci->connect_fd, (struct sockaddr *)&ss, &slen) == 0)
-		sa_text((struct sockaddr *)&ss, slen, r->server, sizeof(r->server),
+	/* The slot has both ends from the connection's start: no system call per request. */
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	cs = ci != NULL ? ci->socket_context : NULL;
+	if (cs != NULL) {
+		memcpy(r->client, cs->client, sizeof(r->client));
+		memcpy(r->server, cs->server, sizeof(r->server));
+		r->server_port = cs->server_port;
+	} else {
+		conn_addresses(c, r->client, sizeof(r->client), r->server, sizeof(r->server),
 		    &r->server_port);
-	else
-		snprintf(r->server, sizeof(r->server), "-");
+	}
 	return r;
 }
 
@@ -1107,7 +1129,7 @@ static struct listener *listener_start(struct httpd *h, struct lsock *s, const s
 	    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * o->max_url + HTTPD_HEADER_ROOM),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(o->max_url + HTTPD_HEADER_ROOM),
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,

@@ -4,7 +4,8 @@
 # daemon on 127.0.0.1: GetCACaps and GetCACert answers, `message` label variants,
 # every SCEP path (NDES path case-insensitive), and the HTTP error statuses
 # (400 unknown/missing operation or bad message, 405 POST to GetCACert, 413 body
-# over http.max_body, 414 URL over http.max_url, a 60000-byte URL not refused).
+# over http.max_body, 414 URL over http.max_url, a 60000-byte URL not refused, the
+# request head's room: the longest URL with 12000 bytes of headers, 431 beyond).
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -169,6 +170,22 @@ else
 	fail "URL of $url_len bytes (60000-char message) is not refused with 414" "got $code"
 fi
 is "$code" 400 "GET PKIOperation with a junk 60000-char message: HTTP 400"
+
+# The request head gets http.max_url plus 16 KiB, the memory each connection keeps.
+target="/${SCEPD_URL#http://*/}?operation=PKIOperation&message="
+fill=$(head -c $((65534 - ${#target})) /dev/zero | tr '\0' 'A')
+pad=$(head -c 12000 /dev/zero | tr '\0' 'p')
+r=$(http "$T/e" -H "X-Pad: $pad" "$SCEPD_URL?operation=PKIOperation&message=$fill")
+is "${r%% *}" 400 "a URL of exactly http.max_url (65534) bytes with 12000 bytes of headers is read (junk message: HTTP 400)"
+r=$(http "$T/e" "$SCEPD_URL?operation=PKIOperation&message=A$fill")
+is "${r%% *}" 414 "a URL of http.max_url + 1 bytes: HTTP 414"
+pad=$(head -c 64000 /dev/zero | tr '\0' 'p')
+r=$(http "$T/e" -H "Authorization: Negotiate $pad" "$SCEPD_URL?operation=GetCACaps")
+is "${r%% *}" 200 "a short URL with a 64000-byte header (a large Kerberos token) is read: HTTP 200"
+pad=$(head -c 90000 /dev/zero | tr '\0' 'p')
+r=$(http "$T/e" -H "X-Pad: $pad" "$SCEPD_URL?operation=GetCACaps")
+is "${r%% *}" 431 "90000 bytes of headers (over http.max_url + 16 KiB): HTTP 431"
+check_serving "after 431"
 
 # HEAD on GetCACaps is optional; it must not break anything
 http "$T/e" -I "$SCEPD_URL?operation=GetCACaps" >/dev/null

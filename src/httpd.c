@@ -279,14 +279,6 @@ static void conn_addresses(struct MHD_Connection *c, char *client, size_t client
 
 /* --- connection time limits ----------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int httpd_request_start(const unsigned char *b, size_t n)
 {
 	size_t i = 0;
@@ -368,7 +360,7 @@ static void slot_phase(struct MHD_Connection *c, enum conn_phase phase, size_t m
 	if (cs->phase != PHASE_CUT) {
 		if (cs->phase != phase) {
 			cs->phase = phase;
-			cs->since_ms = now_ms();
+			cs->since_ms = monotonic_millis();
 			cs->body_bytes = 0;
 		}
 		cs->body_bytes += more_bytes;
@@ -445,12 +437,12 @@ static void *watch_main(void *arg)
 	pthread_mutex_lock(&h->conn_lock);
 	while (!h->watch_stop) {
 		for (cs = h->conns; cs != NULL; cs = cs->next)
-			slot_check(cs, now_ms());
-		if (now_ms() - last_limit_log >= 1000 &&
+			slot_check(cs, monotonic_millis());
+		if (monotonic_millis() - last_limit_log >= 1000 &&
 		    (hits = atomic_exchange(&h->limit_hits, 0)) != 0) {
 			log_msg(LOG_NOTICE, "httpd: %u connections refused: over http.max_connections "
 			    "or http.per_ip_connections", hits);
-			last_limit_log = now_ms();
+			last_limit_log = monotonic_millis();
 		}
 		monotonic_deadline(&until, 250 * 1000);
 		(void)pthread_cond_timedwait(&h->watch_cond, &h->conn_lock, &until);
@@ -499,7 +491,7 @@ static struct conn_slot *slot_open(struct listener *l, struct MHD_Connection *c)
 	conn_addresses(c, cs->client, sizeof(cs->client), cs->server, sizeof(cs->server),
 	    &cs->server_port);
 	cs->phase = cs->fd == -1 ? PHASE_CUT : PHASE_HEADERS;
-	cs->since_ms = now_ms();
+	cs->since_ms = monotonic_millis();
 	pthread_mutex_lock(&h->conn_lock);
 	if (cs->fd != -1)
 		(void)slot_screen(cs);

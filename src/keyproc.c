@@ -47,6 +47,7 @@
 #define KEYPROC_RELOAD_WAIT  5000    /* ms a reload waits for each worker, then for its reply */
 #define KEYPROC_SOCKBUF      (2 * KEYPROC_MAX_MSG)
 #define KEYPROC_NOTE_RELOAD  "reload"  /* scepd to the supervisor: it reloaded the file */
+#define KEYPROC_RESTART_GAP  2000    /* ms between two starts of a slot's worker, at least */
 
 struct slot {
 	int fd;                   /* -1 while the worker is gone */
@@ -218,8 +219,9 @@ static pid_t spawn_worker(int fd, const struct keyproc_config *served, unsigned 
 struct supervisor {
 	int ctl;
 	unsigned n;
-	pid_t pid[KEYPROC_MAX_WORKERS];
-	int64_t born[KEYPROC_MAX_WORKERS];
+	pid_t pid[KEYPROC_MAX_WORKERS];     /* 0 while the slot waits for a new worker */
+	int64_t born[KEYPROC_MAX_WORKERS];  /* when the slot's worker started, monotonic ms */
+	int ended[KEYPROC_MAX_WORKERS];     /* how it ended (waitpid status), while pid is 0 */
 	struct keyproc_config served;
 };
 
@@ -240,24 +242,21 @@ static void log_death(unsigned i, pid_t dead, int status)
 }
 
 /*
- * Forks a new worker for slot i, whose worker ended with status, and passes
- * its socket to scepd. 0, or -1 when there is nothing left to serve (scepd is
- * gone, or no socket or process can be made).
+ * Forks a new worker for slot i, whose worker ended, and passes its socket to
+ * scepd. 0, or -1 when there is nothing left to serve (scepd is gone, or no
+ * socket or process can be made).
  */
-static int restart_worker(struct supervisor *sv, unsigned i, int status)
+static int restart_worker(struct supervisor *sv, unsigned i)
 {
-	int token_down = WIFEXITED(status) && WEXITSTATUS(status) == KEYPROC_EXIT_TOKEN;
+	int token_down = WIFEXITED(sv->ended[i]) && WEXITSTATUS(sv->ended[i]) == KEYPROC_EXIT_TOKEN;
 	int fds[2];
 
-	/* a worker that cannot even start (sandbox, keys) is not re-forked in a tight loop */
-	if (now_seconds() - sv->born[i] < 2)
-		sleep(2);
 	if (pair(fds) != 0) {
 		log_msg(LOG_ERR, "signer process: socketpair: %s", strerror(errno));
 		return -1;
 	}
 	sv->pid[i] = spawn_worker(fds[1], &sv->served, i, token_down);
-	sv->born[i] = now_seconds();
+	sv->born[i] = monotonic_millis();
 	close(fds[1]);
 	if (sv->pid[i] < 0 || send_fd(sv->ctl, i, fds[0]) != 0) {
 		close(fds[0]);
@@ -268,8 +267,8 @@ static int restart_worker(struct supervisor *sv, unsigned i, int status)
 	return 0;
 }
 
-/* Every worker that ended is restarted. 0, or -1 when there is nothing left to serve. */
-static int reap_workers(struct supervisor *sv)
+/* Every worker that ended leaves its slot waiting for a new one. */
+static void reap_workers(struct supervisor *sv)
 {
 	pid_t dead;
 	int status;
@@ -281,9 +280,44 @@ static int reap_workers(struct supervisor *sv)
 		if (i == sv->n)
 			continue;
 		log_death(i, dead, status);
-		if (restart_worker(sv, i, status) != 0)
-			return -1;
+		sv->pid[i] = 0;
+		sv->ended[i] = status;
 	}
+}
+
+/*
+ * Milliseconds until the next waiting slot may start its worker (0: now), or
+ * -1 when none waits. A worker that cannot even start (sandbox, keys) is so
+ * not re-forked in a tight loop, and the supervisor still reads scepd's notes
+ * meanwhile.
+ */
+static int restart_wait(const struct supervisor *sv)
+{
+	int64_t now = monotonic_millis(), wait = -1, left;
+	unsigned i;
+
+	for (i = 0; i < sv->n; i++) {
+		if (sv->pid[i] != 0)
+			continue;
+		left = sv->born[i] + KEYPROC_RESTART_GAP - now;
+		if (left < 0)
+			left = 0;
+		if (wait < 0 || left < wait)
+			wait = left;
+	}
+	return (int)wait;
+}
+
+/* Starts the worker of every slot whose wait is over. 0, or -1 as restart_worker. */
+static int restart_due(struct supervisor *sv)
+{
+	int64_t now = monotonic_millis();
+	unsigned i;
+
+	for (i = 0; i < sv->n; i++)
+		if (sv->pid[i] == 0 && now - sv->born[i] >= KEYPROC_RESTART_GAP &&
+		    restart_worker(sv, i) != 0)
+			return -1;
 	return 0;
 }
 
@@ -302,15 +336,18 @@ static int read_note(struct supervisor *sv)
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
 		return -1;
 	if (n == (ssize_t)strlen(KEYPROC_NOTE_RELOAD) &&
-	    memcmp(note, KEYPROC_NOTE_RELOAD, (size_t)n) == 0)
-		keyproc_config_reload(&sv->served);
+	    memcmp(note, KEYPROC_NOTE_RELOAD, (size_t)n) == 0 &&
+	    keyproc_config_reload(&sv->served) == 1)
+		log_msg(LOG_INFO, "signer process: workers started from now on take %s as "
+		    "scepd reloaded it", sv->served.file);
 	return 0;
 }
 
 /*
  * The supervisor's life: forks the workers, then waits for a worker to end
- * (SIGCHLD, through a signalfd) or for a note from scepd; ends when scepd
- * closes the control socket or nothing is left to serve.
+ * (SIGCHLD, through a signalfd), for a note from scepd, or for the time to
+ * start a new worker; ends when scepd closes the control socket or nothing is
+ * left to serve.
  */
 static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 {
@@ -335,7 +372,7 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		sv.pid[i] = spawn_worker(fds[i], &sv.served, i, 0);
-		sv.born[i] = now_seconds();
+		sv.born[i] = monotonic_millis();
 		close(fds[i]);
 	}
 	pfd[0].fd = ctl;
@@ -343,20 +380,21 @@ static void supervise(int ctl, int *fds, unsigned n, const char *config_file)
 	pfd[1].fd = sfd;
 	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 2, restart_wait(&sv)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		/* a note first: a worker that ended at the same time starts with its reading */
+		/* a note first: a worker started at the same time starts with its reading */
 		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && read_note(&sv) != 0)
 			break;
 		if (pfd[1].revents & POLLIN) {
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 				;
-			if (reap_workers(&sv) != 0)
-				break;
+			reap_workers(&sv);
 		}
+		if (restart_due(&sv) != 0)
+			break;
 	}
 	_exit(0);
 }

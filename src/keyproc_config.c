@@ -59,27 +59,28 @@ static int read_into(const struct keyproc_config *kc, const struct stat *sb,
 	return 0;
 }
 
-void keyproc_config_reload(struct keyproc_config *kc)
+int keyproc_config_reload(struct keyproc_config *kc)
 {
 	struct keyproc_reading fresh = { 0 };
 	struct stat sb;
 
 	if (kc->file == NULL || stat(kc->file, &sb) != 0)
-		return;
+		return 0;
 	if (matches_file(&kc->cur, &sb)) {
 		reading_clear(&kc->edit);
-		return;
+		return 0;
 	}
 	if (matches_file(&kc->edit, &sb)) {
 		fresh = kc->edit;
 		kc->edit.cfg = NULL;
 	} else if (read_into(kc, &sb, &fresh) != 0) {
-		return;
+		return 0;
 	}
 	reading_clear(&kc->prev);
 	kc->prev = kc->cur;
 	kc->cur = fresh;
 	reading_clear(&kc->edit);
+	return 1;
 }
 
 void keyproc_config_peek(struct keyproc_config *kc)

@@ -34,8 +34,9 @@ struct keyproc_config {
  * when the file did not change since), cur becomes prev, and edit is dropped.
  * Nothing changes when the file did not change since cur, when it is empty
  * (being rewritten) while cur exists, or when it does not load (a warning).
+ * 1 when cur is a new reading, else 0.
  */
-void keyproc_config_reload(struct keyproc_config *kc);
+int keyproc_config_reload(struct keyproc_config *kc);
 
 /* The file changed since cur and edit were read: it is read again into edit. */
 void keyproc_config_peek(struct keyproc_config *kc);

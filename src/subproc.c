@@ -24,14 +24,6 @@
 #include "subproc.h"
 #include "util.h"
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
@@ -134,9 +126,9 @@ int subproc_run(char *const argv[], char *const envp[], const unsigned char *inp
 	if (pthread_sigmask(SIG_BLOCK, &pipemask, &oldmask) == 0)
 		masked = 1;
 
-	deadline = mono_ms() + (int64_t)timeout * 1000;
+	deadline = monotonic_millis() + (int64_t)timeout * 1000;
 	while (out[0] >= 0 || errp[0] >= 0) {
-		left = deadline - mono_ms();
+		left = deadline - monotonic_millis();
 		if (left <= 0) {
 			run->timed_out = 1;
 			break;
@@ -200,7 +192,7 @@ int subproc_run(char *const argv[], char *const envp[], const unsigned char *inp
 	while (!run->timed_out && !run->too_much) {
 		if ((ended = child_ended(pid)) != 0)
 			break;
-		if (mono_ms() >= deadline) {
+		if (monotonic_millis() >= deadline) {
 			run->timed_out = 1;
 			break;
 		}

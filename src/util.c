@@ -220,6 +220,14 @@ int64_t now_millis(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t monotonic_millis(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int cond_init_monotonic(pthread_cond_t *cond)
 {
 	pthread_condattr_t attr;

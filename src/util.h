@@ -64,6 +64,8 @@ unsigned char *read_fd(int fd, const struct stat *sb, size_t max, size_t *len);
 int64_t now_seconds(void);
 /* Wall clock in milliseconds since the epoch (lab recordings' timing). */
 int64_t now_millis(void);
+/* CLOCK_MONOTONIC in milliseconds, for time limits and waits. */
+int64_t monotonic_millis(void);
 
 /* A condition variable whose timed waits use CLOCK_MONOTONIC. 0 or an errno value. */
 int cond_init_monotonic(pthread_cond_t *cond);

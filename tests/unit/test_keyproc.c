@@ -8,7 +8,8 @@
  * loaded in this process holds no key while decrypt, issue, sign a message,
  * sign a CRL all work, and "sign these bytes" (content that is not an
  * EnvelopedData, attributes that are not SCEP's) is refused; a reload does not
- * wait long for stopped or busy workers.
+ * wait long for stopped or busy workers, and reaches the supervisor while a
+ * worker waits to be restarted.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -672,6 +673,101 @@ out:
 	keyproc_stop(kp);
 }
 
+/* A worker of the supervisor other than not (0: any), within ms; 0 if none came. */
+static pid_t worker_other_than(struct keyproc *kp, pid_t not, int ms)
+{
+	pid_t w[4];
+	size_t n;
+
+	for (int waited = 0; waited <= ms; waited += 5) {
+		n = child_pids(keyproc_pid(kp), w, 4);
+		for (size_t i = 0; i < n; i++)
+			if (w[i] != not)
+				return w[i];
+		usleep(5000);
+	}
+	return 0;
+}
+
+/* An issue of days through the signer process, again while its new worker's socket is on the way. */
+static X509 *issue_days(struct signer *s, EVP_PKEY *key, X509_NAME *name, unsigned days,
+    char *err, size_t errlen)
+{
+	struct issue_request ir;
+	X509 *x = NULL;
+
+	memset(&ir, 0, sizeof(ir));
+	ir.subject = name;
+	ir.pubkey = key;
+	ir.key_usage = KU_DIGITAL_SIGNATURE;
+	ir.validity_days = days;
+	ir.now = time(NULL);
+	for (int tries = 0; tries < 50; tries++) {
+		if ((x = signer_issue(s, &ir, err, errlen)) != NULL ||
+		    strstr(err, SIGNER_REMOTE_UNAVAILABLE) == NULL)
+			break;
+		usleep(100 * 1000);
+	}
+	return x;
+}
+
+/*
+ * A reload while a worker's slot waits out the 2 s between two starts (its
+ * worker died just after starting), then the file edited again before the
+ * new worker starts: the supervisor reads scepd's note at once, so the new
+ * worker holds the reloaded 500 days. Before, the supervisor slept through
+ * the wait, started the worker with the reading before the reload, and only
+ * then read the note, from the edited file: 500 days were refused.
+ */
+static void test_restart_wait(void)
+{
+	struct keyproc *kp;
+	struct signer *s = NULL;
+	X509_NAME *name = X509_NAME_new();
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x;
+	pid_t first, second, third;
+	char err[512], *cfgpath = xasprintf("%s/restart.conf", dir);
+
+	worker_conf(cfgpath, 400);
+	if ((kp = keyproc_start(cfgpath, 1, err, sizeof(err))) == NULL) {
+		ok(0, "keyproc_start: %s", err);
+		goto out;
+	}
+	signer_use_keyproc(kp);
+	s = signer_load_files(&files, 0, err, sizeof(err));
+	ok(s != NULL, "a signer loads through a signer process of one worker (%s)", s ? "" : err);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"restart", -1,
+	    -1, 0);
+	first = worker_other_than(kp, 0, 5000);
+	ok(first > 0 && kill(first, SIGKILL) == 0, "its worker killed");
+	second = worker_other_than(kp, first, 5000);
+	ok(second > 0 && kill(second, SIGKILL) == 0,
+	    "the worker started in its place killed at once: the slot waits 2 s");
+	usleep(300 * 1000);  /* the supervisor has seen it die and waits */
+	worker_conf(cfgpath, 500);
+	(void)keyproc_reload(kp, err, sizeof(err));  /* no worker to answer: the note is what counts */
+	usleep(500 * 1000);
+	worker_conf(cfgpath, 30);
+	third = worker_other_than(kp, second, 10000);
+	ok(third > 0 && third != first, "a new worker starts after the wait");
+	x = s != NULL ? issue_days(s, key, name, 500, err, sizeof(err)) : NULL;
+	ok(x != NULL, "the file edited to 30 days meanwhile: a request of the reloaded 500-day "
+	    "generation passes (%s)", x ? "" : err);
+	X509_free(x);
+	x = s != NULL ? issue_days(s, key, name, 501, err, sizeof(err)) : NULL;
+	ok(x == NULL && strstr(err, "longer than any template") != NULL,
+	    "  501 days are refused: '%s'", err);
+	X509_free(x);
+	signer_free(s);
+	signer_use_keyproc(NULL);
+	keyproc_stop(kp);
+out:
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	free(cfgpath);
+}
+
 /* What a sandboxed child tries last (sandboxed()). */
 enum last_try { TRY_NOTHING, TRY_EXEC, TRY_UNLISTED, TRY_SIGNAL_PARENT };
 
@@ -817,6 +913,7 @@ int main(void)
 	test_served(digest);
 	test_remote();
 	test_reload_busy();
+	test_restart_wait();
 	test_sandbox();
 
 	for (int i = 0; i < 6; i++)

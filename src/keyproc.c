@@ -287,9 +287,9 @@ static void reap_workers(struct supervisor *sv)
 
 /*
  * Milliseconds until the next waiting slot may start its worker (0: now), or
- * -1 when none waits. A worker that cannot even start (sandbox, keys) is so
- * not re-forked in a tight loop, and the supervisor still reads scepd's notes
- * meanwhile.
+ * -1 when none waits: the supervisor's poll timeout. So a worker that cannot
+ * even start (sandbox, keys) is not re-forked in a tight loop, and scepd's
+ * notes are still read while a slot waits.
  */
 static int restart_wait(const struct supervisor *sv)
 {

@@ -37,8 +37,7 @@ trap 'stop; rm -rf "$tmp"' EXIT
 run_scepd() {
 	local port dir=$tmp/scepd-$1
 	port=$(free_port)
-	./scepctl init -d "$dir" --listen "127.0.0.1:$port" --challenge bench >/dev/null
-	one_address "$dir/scepd.conf"
+	lab_init "$dir" "$port"
 	"$SCEPD" -f "$dir/scepd.conf" 2>"$dir.log" & pid=$!
 	wait_up "http://127.0.0.1:$port/certsrv/mscep/mscep.dll" || { stop; return 0; }
 	bench/scepbench -u "http://127.0.0.1:$port/certsrv/mscep/mscep.dll" -n "$N" -m "$M" \

@@ -12,13 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 C=${1:-256}
-tmp=$(mktemp -d)
-pid=
-trap 'stop; rm -rf "$tmp"' EXIT
-port=$(free_port)
-url="http://127.0.0.1:$port/certsrv/mscep/mscep.dll"
-./scepctl init -d "$tmp/d" --listen "127.0.0.1:$port" --challenge bench >/dev/null
-one_address "$tmp/d/scepd.conf"
+lab_setup
 sed -i -E "s/^([[:space:]]*)max_connections = [0-9]+;/\1max_connections = $((C + 16));/" \
     "$tmp/d/scepd.conf"
 ./scepd -f "$tmp/d/scepd.conf" 2>"$tmp/log" & pid=$!

@@ -15,13 +15,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${1:-200}
 command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt install valgrind)" >&2; exit 2; }
-tmp=$(mktemp -d)
-pid=
-trap 'stop; rm -rf "$tmp"' EXIT
-port=$(free_port)
-url="http://127.0.0.1:$port/certsrv/mscep/mscep.dll"
-./scepctl init -d "$tmp/d" --listen "127.0.0.1:$port" --challenge bench >/dev/null
-one_address "$tmp/d/scepd.conf"
+lab_setup
 sed -i -E 's/^([[:space:]]*)process = [a-z]+;/\1process = false;/' "$tmp/d/scepd.conf"
 valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
     ./scepd -f "$tmp/d/scepd.conf" 2>"$tmp/log" & pid=$!

@@ -37,8 +37,7 @@ start() {
 
 for s in empty full; do
 	port=$(free_port)
-	./scepctl init -d "$tmp/$s" --listen "127.0.0.1:$port" --challenge bench >/dev/null
-	one_address "$tmp/$s/scepd.conf"
+	lab_init "$tmp/$s" "$port"
 	echo "$port" >"$tmp/$s.port"
 done
 bench/storefill -d "$tmp/full/scepd.db" -n "$FILL" -b 10000

@@ -306,7 +306,7 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	    .desc = "Request threads (and connection threads per listener); 0 starts four per CPU core.") \
 	X("http.max_url", CF_SIZE, max_url, .min = 1024, .max = 1048576, .def_num = 65534, \
 	    .desc = "Longest request URL (path and query) accepted, in bytes; longer " \
-	    "ones get 414. Headers get 16 KiB more (431 beyond); each open connection " \
+	    "ones get 414. Headers get about 16 KiB more (431 beyond); each open connection " \
 	    "keeps max_url + 16 KiB of memory.") \
 	X("http.max_body", CF_SIZE, max_body, .min = 1024, .max = 16777216, .def_num = 262144, \
 	    .desc = "Largest POST body accepted, in bytes; larger ones get 413.") \

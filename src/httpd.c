@@ -75,8 +75,9 @@
  * Headers and the rest of the request line get this much room beside the URL.
  * Together they are one connection's memory pool, which libmicrohttpd keeps
  * while the connection is open and zeroes after every request. So a request
- * head holds the longest URL with 16 KiB of headers, or a short URL with a
- * large Kerberos token (64 KiB), and no more; a larger one gets 414 or 431.
+ * head holds the longest URL with some 15 KiB of headers (libmicrohttpd keeps
+ * about 500 bytes of the pool), or a short URL with a large Kerberos token
+ * (64 KiB), and no more; a larger one gets 414 or 431.
  */
 #define HTTPD_HEADER_ROOM (16 * 1024)
 #define HTTPD_MAX_SOCKS (2 * CONFIG_MAX_LISTEN + 16)

@@ -1589,6 +1589,10 @@ static void lab_sleep(unsigned seconds)
 		;
 }
 
+/* IIS's 403 page: a lab rule's outcome, and a plain GET of mscep.dll in Intune mode. */
+static const char iis_forbidden[] =
+    "<h1>Server Error</h1><h2>403 - Forbidden: Access is denied.</h2>";
+
 /*
  * Step 8 (lab mode): what a rule scripted for the delivery: a delay before
  * answering, and an HTTP error like a broken IIS instead of the CertRep. 1
@@ -1597,7 +1601,7 @@ static void lab_sleep(unsigned seconds)
 static int lab_deliver(const struct pkiop *op, struct http_response *resp)
 {
 	static const char *const iis[] = {
-		"<h1>Server Error</h1><h2>403 - Forbidden: Access is denied.</h2>",
+		iis_forbidden,
 		"<h1>Server Error</h1><h2>500 - Internal server error.</h2>",
 		"<h2>Service Unavailable</h2><hr><p>HTTP Error 503. The service is unavailable.</p>",
 	};
@@ -2497,6 +2501,20 @@ static const char ndes_page[] =
 
 /* --- dispatch ------------------------------------------------------------ */
 
+/*
+ * 1 when Microsoft Intune decides the challenges of profile i (a validator of
+ * type intune). NDES with the Intune connector hands out no passwords (its
+ * mscep_admin page is gone) and answers a plain GET of mscep.dll with 403,
+ * the answer Microsoft's Validate-NDESConfiguration.ps1 calls healthy
+ * (ndes.md 2.4, 3.6).
+ */
+static int intune_decides(const struct scep_server *srv, size_t i)
+{
+	const struct validator *v = srv->profile_validator[i];
+
+	return v != NULL && strcmp(validator_type(v), "intune") == 0;
+}
+
 /* GetNextCACert: the rollover CA's certificates while it waits for its switch-over. */
 static void get_next_ca_cert(struct scep_server *srv, size_t g, const struct http_request *req,
     struct http_response *resp, const char *op)
@@ -2528,13 +2546,22 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 		crl_http(srv, rt.gen, req, resp);
 		break;
 	case ROUTE_ADMIN:
-		if (rt.prof != NULL)   /* a profile's own page: passwords for that profile only */
+		if (intune_decides(srv, rt.prof != NULL ? (size_t)(rt.prof - srv->ps->p) : 0))
+			http_error(srv, req, resp, "mscep_admin", 404, NDES_EVENT_NONE, "no challenge "
+			    "page: Intune decides the challenges (a validator of type intune)");
+		else if (rt.prof != NULL)   /* a profile's own page: passwords for that profile only */
 			admin_handle_profile(srv->admin, rt.prof->name, &rt.prof->challenge, req,
 			    resp);
 		else
 			admin_handle(srv->admin, req, resp);
 		break;
 	case ROUTE_NDES_PAGE:
+		if (intune_decides(srv, 0)) {
+			set_body(resp, 403, CT_HTML, iis_forbidden, sizeof(iis_forbidden) - 1);
+			log_simple(srv, req, "-", 403, "plain GET of the NDES URL in Intune mode: "
+			    "403, as NDES with the Intune connector");
+			break;
+		}
 		set_body(resp, 200, CT_HTML, ndes_page, sizeof(ndes_page) - 1);
 		log_simple(srv, req, "-", 200, "plain GET of the NDES URL: the general page");
 		break;

@@ -84,6 +84,18 @@ check "scepd -t accepts the intune validator" "$SCEPD_BIN" -t -f "$D/scepd.conf"
 run_scepd "$D" || bail "scepd starts with the intune validator"
 pass "scepd starts with the intune validator"
 
+# --- NDES with the Intune connector (ndes.md 2.4, 3.6): Intune decides the
+# challenges, so there is no password page, and a plain GET of mscep.dll is the
+# 403 Microsoft's Validate-NDESConfiguration.ps1 calls healthy
+printf 'it-admin-pw\n' | scepctl_cmd user add it-admin >/dev/null 2>&1 || bail "scepctl user add it-admin"
+r=$(curl -s -o "$T/plain" -w '%{http_code} %{content_type}' "$SCEPD_URL")
+is "$r" "403 text/html" "Intune mode: a plain GET of /certsrv/mscep/mscep.dll is 403"
+r=$(curl -s -o /dev/null -w '%{http_code}' "$SCEPD_URL?operation=GetCACaps&message=test")
+is "$r" 200 "Intune mode: GetCACaps still answers 200"
+r=$(curl -s -o "$T/adm" -w '%{http_code}' --ntlm -u it-admin:it-admin-pw "$SCEPD_BASE/certsrv/mscep_admin/")
+is "$r" 404 "Intune mode: the challenge page /certsrv/mscep_admin/ is absent (404), even signed in"
+unlike "$(tr -d '\0' <"$T/adm")" 'challenge password is' "  and hands out no password"
+
 pkiout() { grep -vi -e tpm -e 'plugin' "$1" | tail -n 5 | cut -c1-300; }
 sha1_of() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }
 

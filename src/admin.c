@@ -9,8 +9,8 @@
  * to an account or the admin.kerberos_realm rule), the account hashes, and
  * the per-address limit on failed sign-ins. Message parsing is
  * in ntlm.c, spnego.c and httpauth.c; passwords are made by challenge.c and
- * kept by store.c. It holds no key; the CA certificate is read for its
- * thumbprint only.
+ * kept by store.c. It holds no key; the CA certificates (the current one and
+ * a rollover CA's) are read for their thumbprints only.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -47,7 +47,8 @@ struct admin {
 	struct store_pool *pool;
 	struct ratelimit *limiter;
 	int limiter_shared;        /* limiter belongs to the service (admin_share_limiter) */
-	char thumbprint[36];
+	char thumbprint[2][36];       /* of each CA generation's certificate */
+	size_t n_ca;
 	char nb_domain[16], nb_computer[16];
 	char dns_domain[256], dns_computer[256];
 	char basic_header[320];       /* Basic realm="..." */
@@ -287,8 +288,8 @@ static enum store_rc find_user(struct store *st, const char *given, struct store
 
 /* --- set-up ---------------------------------------------------------------- */
 
-struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_pool *pool,
-    char *err, size_t errlen)
+struct admin *admin_new(const struct config *cfg, X509 *const ca_certs[], size_t n_ca,
+    struct store_pool *pool, char *err, size_t errlen)
 {
 	struct admin *a = xcalloc(1, sizeof(*a)), *result = NULL;
 	char host[256], why[400], *rcache = NULL;
@@ -297,10 +298,17 @@ struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_po
 
 	a->cfg = cfg;
 	a->pool = pool;
-	if (admin_thumbprint(ca_cert, a->thumbprint) != 0) {
-		snprintf(err, errlen, "cannot compute the CA certificate's MD5 thumbprint");
+	if (n_ca < 1 || n_ca > 2) {
+		snprintf(err, errlen, "admin_new: %zu CA generations", n_ca);
 		goto out;
 	}
+	for (i = 0; i < n_ca; i++) {
+		if (admin_thumbprint(ca_certs[i], a->thumbprint[i]) != 0) {
+			snprintf(err, errlen, "cannot compute the CA certificate's MD5 thumbprint");
+			goto out;
+		}
+	}
+	a->n_ca = n_ca;
 	if ((a->limiter = ratelimit_new(cfg->admin_max_failures, cfg->admin_failure_window,
 	    ADMIN_RATELIMIT_ENTRIES)) == NULL) {
 		snprintf(err, errlen, "cannot create the sign-in rate limiter");
@@ -395,6 +403,7 @@ struct admin_req {
 	const struct http_request *req;
 	struct http_response *resp;
 	struct admin_conn *conn;
+	const char *thumbprint;       /* of the CA current now */
 	const char *user;             /* signed-in account, for the log */
 	const char *profile;          /* whose passwords the page hands out */
 	struct challenge_mode mode;   /* and that profile's challenge mode */
@@ -443,7 +452,7 @@ static void send_page(struct admin_req *r, enum admin_page which, const char *pa
 
 	r->resp->status = 200;
 	r->resp->content_type = CT_HTML;
-	r->resp->body = admin_page_bytes(which, r->a->thumbprint, password,
+	r->resp->body = admin_page_bytes(which, r->thumbprint, password,
 	    cfg->password_validity, &r->resp->body_len);
 	if (r->resp->body == NULL) {
 		log_admin(r, 500, NDES_EVENT_INFO, "the page could not be encoded");
@@ -828,7 +837,8 @@ static void conn_free(void *p)
 	OPENSSL_clear_free(c, sizeof(*c));
 }
 
-void admin_handle(struct admin *a, const struct http_request *req, struct http_response *resp)
+void admin_handle(struct admin *a, size_t gen, const struct http_request *req,
+    struct http_response *resp)
 {
 	struct challenge_mode m = {
 		.enforce_password = a->cfg->enforce_password,
@@ -836,14 +846,15 @@ void admin_handle(struct admin *a, const struct http_request *req, struct http_r
 		.single_password = a->cfg->single_password,
 	};
 
-	admin_handle_profile(a, CHALLENGE_DEFAULT_PROFILE, &m, req, resp);
+	admin_handle_profile(a, gen, CHALLENGE_DEFAULT_PROFILE, &m, req, resp);
 }
 
-void admin_handle_profile(struct admin *a, const char *profile,
+void admin_handle_profile(struct admin *a, size_t gen, const char *profile,
     const struct challenge_mode *mode, const struct http_request *req,
     struct http_response *resp)
 {
-	struct admin_req r = { a, req, resp, NULL, NULL, profile, *mode };
+	struct admin_req r = { a, req, resp, NULL, a->thumbprint[gen < a->n_ca ? gen : 0], NULL,
+		profile, *mode };
 	struct httpauth h;
 	struct store *st = NULL;
 	char err[256], retry[32];

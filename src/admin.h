@@ -26,9 +26,12 @@ struct store_user;
 struct admin;
 struct ratelimit;
 
-/* Builds the page state (CA thumbprint, NTLM target names). NULL with a reason. */
-struct admin *admin_new(const struct config *cfg, X509 *ca_cert, struct store_pool *pool,
-    char *err, size_t errlen);
+/*
+ * Builds the page state (NTLM target names, and the thumbprint of each CA
+ * generation's certificate, ca_certs[0..n_ca), n_ca 1 or 2). NULL with a reason.
+ */
+struct admin *admin_new(const struct config *cfg, X509 *const ca_certs[], size_t n_ca,
+    struct store_pool *pool, char *err, size_t errlen);
 void admin_free(struct admin *a);
 
 /*
@@ -50,15 +53,20 @@ int admin_is_path(const char *path);
  */
 int admin_is_profile_path(const char *path, const char *base);
 
-/* Answers one request for an admin path (the page; SCEP operations go to scep.c). */
-void admin_handle(struct admin *a, const struct http_request *req, struct http_response *resp);
+/*
+ * Answers one request for an admin path (the page; SCEP operations go to
+ * scep.c). gen is the CA generation current now (profiles_current()): the page
+ * shows the thumbprint of the CA GetCACert returns.
+ */
+void admin_handle(struct admin *a, size_t gen, const struct http_request *req,
+    struct http_response *resp);
 
 /*
  * The same for the admin page of profile (its name) with its challenge mode:
  * the passwords it hands out are valid on that profile only.
  */
 struct challenge_mode;
-void admin_handle_profile(struct admin *a, const char *profile,
+void admin_handle_profile(struct admin *a, size_t gen, const char *profile,
     const struct challenge_mode *mode, const struct http_request *req,
     struct http_response *resp);
 

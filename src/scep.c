@@ -491,8 +491,7 @@ struct scep_server *scep_server_new(const struct config *cfg, char *err, size_t 
 		snprintf(err, errlen, "cannot set up the commit queue");
 		goto out;
 	}
-	if ((srv->admin = admin_new(cfg, signer_ca_cert(srv->ps->gen[0].signer), srv->pool,
-	    err, errlen)) == NULL)
+	if ((srv->admin = admin_new(cfg, cas, srv->ps->n_gen, srv->pool, err, errlen)) == NULL)
 		goto out;
 	if ((srv->challenge_limiter = ratelimit_new(cfg->challenge_max_failures,
 	    cfg->challenge_failure_window, CHALLENGE_RATELIMIT_ENTRIES)) == NULL) {
@@ -2550,10 +2549,10 @@ void scep_handle(void *ctx, const struct http_request *req, struct http_response
 			http_error(srv, req, resp, "mscep_admin", 404, NDES_EVENT_NONE, "no challenge "
 			    "page: Intune decides the challenges (a validator of type intune)");
 		else if (rt.prof != NULL)   /* a profile's own page: passwords for that profile only */
-			admin_handle_profile(srv->admin, rt.prof->name, &rt.prof->challenge, req,
-			    resp);
+			admin_handle_profile(srv->admin, g, rt.prof->name, &rt.prof->challenge,
+			    req, resp);
 		else
-			admin_handle(srv->admin, req, resp);
+			admin_handle(srv->admin, g, req, resp);
 		break;
 	case ROUTE_NDES_PAGE:
 		if (intune_decides(srv, 0)) {

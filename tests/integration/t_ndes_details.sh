@@ -9,7 +9,8 @@
 #    (curl --ntlm), with a password holding < & > " '.
 # 3. After a CA switch-over (scepctl ca rollover), a profile with its own RA
 #    keeps serving that RA: GetCACert lists it, and a PKCSReq encrypted to it is
-#    answered with a CertRep it signs, the certificate issued by the new CA.
+#    answered with a CertRep it signs, the certificate issued by the new CA;
+#    the admin page shows the new CA's thumbprint.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_lifecycle.sh"
@@ -128,6 +129,16 @@ check "the profile still serves its own RA signing certificate" \
 	same_cert "$T/devca-1.pem" "$E/dev-ra-sign.crt"
 check "and its own RA encryption certificate" same_cert "$T/devca-2.pem" "$E/dev-ra-enc.crt"
 check "then the new CA" same_cert "$T/devca-3.pem" "$E/ca-next.crt"
+
+# the challenge page names the CA GetCACert now returns (ndes.md 1.3: MD5 of the CA certificate)
+printf 'it-pw\n' | scepctl_cmd user add it-admin >/dev/null 2>&1 || bail "scepctl user add it-admin"
+r=$(http "$T/rollpage" --ntlm -u it-admin:it-pw "$SCEPD_BASE/certsrv/mscep_admin/")
+is "${r%% *}" 200 "the admin page after the switch-over (curl --ntlm)"
+tp=$(openssl x509 -in "$E/ca-next.crt" -outform DER | openssl md5 -r | cut -c1-32 | tr a-f A-F)
+tp="${tp:0:8} ${tp:8:8} ${tp:16:8} ${tp:24:8}"
+page=$("$PY" -c 'import sys; print(open(sys.argv[1], "rb").read().decode("utf-16"))' "$T/rollpage")
+like "$page" "for the CA certificate is: <B> $tp </B>" \
+	"  its thumbprint is the MD5 of the new CA, the one GetCACert returns"
 
 new_rsa_key "$T/c.key" || bail "RSA key"
 openssl req -x509 -new -key "$T/c.key" -subj "/CN=it-roll-dev" -days 2 -out "$T/c.crt" 2>/dev/null

@@ -44,9 +44,9 @@ struct route {
 };
 
 /*
- * Routes req among the endpoints of ps (admin_enabled: admin.enabled; off,
- * the admin path is not served, but SCEP operations asked there still are,
- * as NDES answers them for the default profile).
+ * Routes req among the endpoints of ps (admin_enabled: admin.enabled). The
+ * admin paths serve SCEP operations too, as NDES answers them there for the
+ * default profile; with admin.enabled off they serve nothing (the pages say 404).
  */
 void route_match(const struct profiles *ps, int admin_enabled, const struct http_request *req,
     struct route *rt);

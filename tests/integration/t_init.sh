@@ -95,6 +95,9 @@ if mkca root "/CN=scepd test root" && mkca inter "/CN=scepd test intermediate" r
 			i=$((i + 1))
 		done
 		is "$order_ok" 1 "subordinate CA: order RA signing, RA encryption, CA, intermediate, root"
+		root_tp=$(openssl x509 -in "$T/root.crt" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+		like "$(scepctl_cmd profile intune 2>&1)" "^Root certificate: .*thumbprint $root_tp" \
+			"subordinate CA: profile intune names the root's thumbprint, the last of ca.crt"
 		enroll_pki sub-ca-device
 		check "subordinate CA: the certificate verifies up to the root" \
 			openssl verify -CAfile "$T/root.crt" -untrusted "$T/inter.crt" \

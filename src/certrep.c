@@ -238,13 +238,19 @@ static int reply_cipher_ok(int nid)
 	}
 }
 
+int certrep_can_envelope(X509 *recipient)
+{
+	EVP_PKEY *pub = recipient != NULL ? X509_get0_pubkey(recipient) : NULL;
+
+	return pub != NULL && EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
+}
+
 unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
     const unsigned char *content, size_t content_len, size_t *outlen, char *err, size_t errlen)
 {
 	const unsigned int flags = CMS_BINARY | CMS_PARTIAL;
 	int nid = cipher_nid == NID_undef ? NID_aes_128_cbc : cipher_nid;
 	EVP_CIPHER *cipher = NULL;
-	EVP_PKEY *pub;
 	CMS_ContentInfo *cms = NULL;
 	CMS_RecipientInfo *ri;
 	EVP_PKEY_CTX *pctx;
@@ -257,8 +263,7 @@ unsigned char *certrep_envelope(X509 *recipient, int cipher_nid, int oaep,
 		errorf(err, errlen, "no recipient certificate for the envelope");
 		goto out;
 	}
-	pub = X509_get0_pubkey(recipient);
-	if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
+	if (!certrep_can_envelope(recipient)) {
 		errorf(err, errlen, "the request signer key is not RSA: cannot envelope the reply");
 		goto out;
 	}

@@ -57,6 +57,13 @@ unsigned char *certrep_pending(const struct signer *s, const struct certrep_requ
     size_t *outlen, char *err, size_t errlen);
 
 /*
+ * 1 when recipient's key can receive a pkcsPKIEnvelope (RSA: key transport is
+ * RSA PKCS#1 v1.5 or RSAES-OAEP, RFC 8894 §3.2.2), else 0. A request whose
+ * signer fails this can never be sent a SUCCESS.
+ */
+int certrep_can_envelope(X509 *recipient);
+
+/*
  * A CMS EnvelopedData (ContentInfo, DER) of content to recipient (RSA), with
  * content cipher cipher_nid (AES-128-CBC when NID_undef; AES-CBC, 3DES and,
  * with the legacy provider, DES) and PKCS#1 v1.5 or (oaep) RSAES-OAEP key

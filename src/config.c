@@ -340,7 +340,8 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X("tls.min_version", CF_WORD, tls_min_version, .def_str = "1.2", \
 	    .choices = cf_tls_versions, .desc = "Oldest TLS version accepted: 1.2 or 1.3.") \
 	X("ca.cert", CF_PATH, ca_cert, .def_str = "ca.crt", \
-	    .desc = "CA certificate (PEM), relative to state_dir.") \
+	    .desc = "CA certificate (PEM), relative to state_dir; a subordinate CA's issuers " \
+	    "may follow it in order, up to the root: GetCACert sends them after the CA.") \
 	X("ca.key", CF_PATH, ca_key, .def_str = "ca.key", \
 	    .desc = "CA private key (PEM, mode 0600), relative to state_dir.") \
 	X("ca.next_cert", CF_PATH, next_ca_cert, .def_str = "ca-next.crt", \

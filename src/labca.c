@@ -32,6 +32,7 @@
 #include "pemfile.h"
 #include "util.h"
 #include "x509build.h"
+#include "x509util.h"
 
 #define LABCA_EKU_RA "1.3.6.1.4.1.311.20.2.1"
 #define LABCA_N_FILES 6
@@ -246,11 +247,12 @@ static X509 *make_cert(const X509_NAME *subject, EVP_PKEY *pub, X509 *issuer,
 }
 
 /* PEM text of a certificate or (PKCS#8) key in a malloc'd buffer; keys wiped. */
-static char *to_pem(X509 *cert, EVP_PKEY *key, size_t *len)
+static char *to_pem(X509 *cert, STACK_OF(X509) *issuers, EVP_PKEY *key, size_t *len)
 {
 	BIO *bio;
 	char *data, *out = NULL;
 	long n;
+	int i;
 
 	if ((bio = BIO_new(key != NULL ? BIO_s_secmem() : BIO_s_mem())) == NULL)
 		return NULL;
@@ -260,6 +262,9 @@ static char *to_pem(X509 *cert, EVP_PKEY *key, size_t *len)
 	} else if (PEM_write_bio_X509(bio, cert) != 1) {
 		goto out;
 	}
+	for (i = 0; key == NULL && i < sk_X509_num(issuers); i++)
+		if (PEM_write_bio_X509(bio, sk_X509_value(issuers, i)) != 1)
+			goto out;
 	n = BIO_get_mem_data(bio, &data);
 	if (n <= 0)
 		goto out;
@@ -379,6 +384,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	size_t pem_len[LABCA_N_FILES] = { 0 };
 	static const mode_t modes[LABCA_N_FILES] = { 0644, 0600, 0644, 0600, 0644, 0600 };
 	X509 *ca = NULL, *ra_sign = NULL, *ra_enc = NULL;
+	STACK_OF(X509) *issuers = NULL;
 	EVP_PKEY *ca_key = NULL, *sign_key = NULL, *enc_key = NULL;
 	X509_NAME *ca_name = NULL, *ra_name = NULL;
 	char *ra_cn = NULL;
@@ -430,8 +436,11 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 
 	/* The CA: imported, or a new self-signed one. */
 	if (opt->import_cert != NULL) {
-		if ((ca = pemfile_cert(opt->import_cert, err, errlen)) == NULL)
+		/* The CA, then the issuers above it that GetCACert sends after it. */
+		if ((issuers = pemfile_certs(opt->import_cert, err, errlen)) == NULL ||
+		    x509util_issuers_check(issuers, opt->import_cert, err, errlen) == -1)
 			goto out;
+		ca = sk_X509_shift(issuers);
 		if ((ca_key = keyref_load(opt->import_key, 0, err, errlen)) == NULL)
 			goto out;
 		if (X509_check_private_key(ca, ca_key) != 1) {
@@ -487,12 +496,12 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 			continue;
 		wpaths[n_write] = paths[i];
 		wmodes[n_write] = modes[i];
-		pem[n_write] = i == 0 ? to_pem(ca, NULL, &pem_len[n_write]) :
-		    i == 1 ? to_pem(NULL, ca_key, &pem_len[n_write]) :
-		    i == 2 ? to_pem(ra_sign, NULL, &pem_len[n_write]) :
-		    i == 3 ? to_pem(NULL, sign_key, &pem_len[n_write]) :
-		    i == 4 ? to_pem(ra_enc, NULL, &pem_len[n_write]) :
-		    to_pem(NULL, enc_key, &pem_len[n_write]);
+		pem[n_write] = i == 0 ? to_pem(ca, issuers, NULL, &pem_len[n_write]) :
+		    i == 1 ? to_pem(NULL, NULL, ca_key, &pem_len[n_write]) :
+		    i == 2 ? to_pem(ra_sign, NULL, NULL, &pem_len[n_write]) :
+		    i == 3 ? to_pem(NULL, NULL, sign_key, &pem_len[n_write]) :
+		    i == 4 ? to_pem(ra_enc, NULL, NULL, &pem_len[n_write]) :
+		    to_pem(NULL, NULL, enc_key, &pem_len[n_write]);
 		n_write++;
 	}
 	if (write_files(wpaths, pem, pem_len, wmodes, n_write, err, errlen) == -1)
@@ -516,6 +525,7 @@ out:
 	X509_free(ra_enc);
 	X509_free(ra_sign);
 	X509_free(ca);
+	sk_X509_pop_free(issuers, X509_free);
 	EVP_PKEY_free(enc_key);
 	EVP_PKEY_free(sign_key);
 	EVP_PKEY_free(ca_key);
@@ -582,11 +592,11 @@ int labca_write_forward(const char *dir, X509 *ca, X509 *ra_sign, EVP_PKEY *sign
 			goto out;
 		}
 	}
-	pem[0] = to_pem(ca, NULL, &pem_len[0]);
-	pem[1] = to_pem(ra_sign, NULL, &pem_len[1]);
-	pem[2] = to_pem(NULL, sign_key, &pem_len[2]);
-	pem[3] = to_pem(ra_enc, NULL, &pem_len[3]);
-	pem[4] = to_pem(NULL, enc_key, &pem_len[4]);
+	pem[0] = to_pem(ca, NULL, NULL, &pem_len[0]);
+	pem[1] = to_pem(ra_sign, NULL, NULL, &pem_len[1]);
+	pem[2] = to_pem(NULL, NULL, sign_key, &pem_len[2]);
+	pem[3] = to_pem(ra_enc, NULL, NULL, &pem_len[3]);
+	pem[4] = to_pem(NULL, NULL, enc_key, &pem_len[4]);
 	if (write_files((const char *const *)paths, pem, pem_len, modes, 5, err, errlen) == -1)
 		goto out;
 	result = 0;
@@ -682,7 +692,7 @@ int labca_rollover(const struct labca_rollover *opt, char *err, size_t errlen)
 		wpaths[n_write] = paths[i];
 		wmodes[n_write] = modes[i];
 		pem[n_write] = to_pem(i % 2 == 0 ? (i == 0 ? ca : i == 2 ? ra_sign : ra_enc) : NULL,
-		    i % 2 == 1 ? (i == 1 ? ca_key : i == 3 ? sign_key : enc_key) : NULL,
+		    NULL, i % 2 == 1 ? (i == 1 ? ca_key : i == 3 ? sign_key : enc_key) : NULL,
 		    &pem_len[n_write]);
 		n_write++;
 	}
@@ -819,11 +829,11 @@ int labca_ra_renew(const struct labca_renew_options *o, char *err, size_t errlen
 		    "critical,keyEncipherment", LABCA_EKU_RA, err, errlen)) == NULL)
 			goto out;
 	}
-	pem[SIGN_CERT] = to_pem(sign, NULL, &pem_len[SIGN_CERT]);
-	pem[SIGN_KEY] = to_pem(NULL, sign_key, &pem_len[SIGN_KEY]);
+	pem[SIGN_CERT] = to_pem(sign, NULL, NULL, &pem_len[SIGN_CERT]);
+	pem[SIGN_KEY] = to_pem(NULL, NULL, sign_key, &pem_len[SIGN_KEY]);
 	if (!combined) {
-		pem[ENC_CERT] = to_pem(enc, NULL, &pem_len[ENC_CERT]);
-		pem[ENC_KEY] = to_pem(NULL, enc_key, &pem_len[ENC_KEY]);
+		pem[ENC_CERT] = to_pem(enc, NULL, NULL, &pem_len[ENC_CERT]);
+		pem[ENC_KEY] = to_pem(NULL, NULL, enc_key, &pem_len[ENC_KEY]);
 	}
 	for (i = 0; i < n; i++) {
 		if (pem[i] == NULL) {

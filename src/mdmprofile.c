@@ -257,7 +257,7 @@ static int mdm_sha2(const struct config *cfg)
 	return 0;
 }
 
-static int mdm_intune(const struct config *cfg, X509 *ca, int argc, char **argv)
+static int mdm_intune(const struct config *cfg, X509 *root, int argc, char **argv)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
@@ -273,7 +273,7 @@ static int mdm_intune(const struct config *cfg, X509 *ca, int argc, char **argv)
 		fprintf(stderr, "scepctl: profile intune: unexpected argument '%s'\n", argv[j]);
 		return 2;
 	}
-	if (X509_digest(ca, EVP_sha1(), md, &mdlen) != 1) {
+	if (X509_digest(root, EVP_sha1(), md, &mdlen) != 1) {
 		fprintf(stderr, "scepctl: %s: cannot compute its thumbprint\n", cfg->ca_cert);
 		return 1;
 	}
@@ -319,7 +319,7 @@ static int mdm_intune(const struct config *cfg, X509 *ca, int argc, char **argv)
 
 int mdmprofile_run(const struct config *cfg, int argc, char **argv)
 {
-	X509 *ca = NULL;
+	STACK_OF(X509) *certs = NULL;
 	char err[512];
 	int rc = 1;
 
@@ -327,13 +327,14 @@ int mdmprofile_run(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "scepctl: profile: expected apple or intune\n");
 		return 2;
 	}
-	if ((ca = pemfile_cert(cfg->ca_cert, err, sizeof(err))) == NULL) {
+	if ((certs = pemfile_certs(cfg->ca_cert, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scepctl: %s\n", err);
 		goto out;
 	}
-	rc = argv[0][0] == 'a' ? mdm_apple(cfg, ca, argc - 1, argv + 1) :
-	    mdm_intune(cfg, ca, argc - 1, argv + 1);
+	/* Apple is given the issuing CA; Intune trusts the root, the last of the file. */
+	rc = argv[0][0] == 'a' ? mdm_apple(cfg, sk_X509_value(certs, 0), argc - 1, argv + 1) :
+	    mdm_intune(cfg, sk_X509_value(certs, sk_X509_num(certs) - 1), argc - 1, argv + 1);
 out:
-	X509_free(ca);
+	sk_X509_pop_free(certs, X509_free);
 	return rc;
 }

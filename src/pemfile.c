@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "pemfile.h"
@@ -85,6 +86,46 @@ out:
 	BIO_free(bio);
 	free(buf);
 	return cert;
+}
+
+STACK_OF(X509) *pemfile_certs(const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509) *certs = NULL, *result = NULL;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	X509 *cert = NULL;
+	char ebuf[256];
+
+	if ((buf = read_pem(path, 0, &len, err, errlen)) == NULL)
+		goto out;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL || (certs = sk_X509_new_null()) == NULL) {
+		errorf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(certs, cert) == 0) {
+			errorf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+		cert = NULL;
+	}
+	/* The loop ends on the end of the file (no PEM start line) or on a bad block. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE ||
+	    sk_X509_num(certs) == 0) {
+		errorf(err, errlen, "%s: not a file of PEM certificates (%s)", path,
+		    ossl_errors(ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	ERR_clear_error();
+	result = certs;
+	certs = NULL;
+out:
+	X509_free(cert);
+	sk_X509_pop_free(certs, X509_free);
+	BIO_free(bio);
+	free(buf);
+	return result;
 }
 
 EVP_PKEY *pemfile_key(const char *path, int private_only, char *err, size_t errlen)

@@ -15,6 +15,9 @@
 /* The first certificate in a PEM file, or NULL with a reason. */
 X509 *pemfile_cert(const char *path, char *err, size_t errlen);
 
+/* Every certificate of a PEM file in file order, at least one; NULL with a reason. */
+STACK_OF(X509) *pemfile_certs(const char *path, char *err, size_t errlen);
+
 /*
  * An unencrypted PEM private key. With private_only, refuses a file that is not
  * a regular file or that group or others may access (STYLE.md 15). NULL with a

@@ -19,6 +19,7 @@
 
 #include "certrep.h"
 #include "config.h"
+#include "pemfile.h"
 #include "policy.h"
 #include "profile.h"
 #include "signer.h"
@@ -134,11 +135,15 @@ static void build_caps(struct profile *p, char *const *caps, size_t n, int next_
 	p->caps_len[g] = strlen(out);
 }
 
-/* RA signing, RA encryption (unless the same) of s, then ca: NDES order (ndes.md 3.3). */
-static STACK_OF(X509) *ca_ra_certs(const struct signer *s, X509 *ca)
+/*
+ * RA signing, RA encryption (unless the same) of s, then ca, then its issuers
+ * up to the root: NDES order (ndes.md 3.3, scep.md 1.3.2).
+ */
+static STACK_OF(X509) *ca_ra_certs(const struct signer *s, X509 *ca, STACK_OF(X509) *issuers)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	X509 *sign = signer_ra_sign_cert(s), *enc = signer_ra_enc_cert(s);
+	int i;
 
 	if (certs == NULL)
 		return NULL;
@@ -148,18 +153,28 @@ static STACK_OF(X509) *ca_ra_certs(const struct signer *s, X509 *ca)
 		sk_X509_free(certs);
 		return NULL;
 	}
+	for (i = 0; i < sk_X509_num(issuers); i++) {
+		if (!sk_X509_push(certs, sk_X509_value(issuers, i))) {
+			sk_X509_free(certs);
+			return NULL;
+		}
+	}
 	return certs;
 }
 
-/* The GetCACert body of p under generation g, whose CA is ca. */
-static int build_cacert(struct profile *p, size_t g, X509 *ca, char *err, size_t errlen)
+/*
+ * The GetCACert body of p under generation g, whose CA is ca with issuers
+ * above it: the bare CA certificate only without RA and issuers.
+ */
+static int build_cacert(struct profile *p, size_t g, X509 *ca, STACK_OF(X509) *issuers,
+    char *err, size_t errlen)
 {
 	const struct signer *s = p->signer[g];
 	STACK_OF(X509) *certs = NULL;
 	unsigned char *der = NULL;
 	int n, rc = -1;
 
-	if (!signer_has_ra(s)) {
+	if (!signer_has_ra(s) && sk_X509_num(issuers) <= 0) {
 		if ((n = i2d_X509(ca, &der)) <= 0) {
 			snprintf(err, errlen, "cannot encode the CA certificate");
 			goto out;
@@ -171,7 +186,7 @@ static int build_cacert(struct profile *p, size_t g, X509 *ca, char *err, size_t
 		rc = 0;
 		goto out;
 	}
-	if ((certs = ca_ra_certs(s, ca)) == NULL ||
+	if ((certs = ca_ra_certs(s, ca, issuers)) == NULL ||
 	    (p->cacert[g] = certrep_degenerate(certs, &p->cacert_len[g])) == NULL) {
 		snprintf(err, errlen, "cannot build the GetCACert response");
 		goto out;
@@ -200,6 +215,34 @@ static char *next_name(const char *s)
 	memcpy(out + at, "-next", 5);
 	strcpy(out + at + 5, s + at);
 	return out;
+}
+
+/*
+ * The certificates after the CA's own in its file (ca.cert, ca.next_cert):
+ * its issuers up to the root, which GetCACert sends after it.
+ */
+static int load_issuers(struct profile_gen *gen, const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509) *certs = NULL;
+	X509 *first = NULL;
+	int rc = -1;
+
+	if ((certs = pemfile_certs(path, err, errlen)) == NULL ||
+	    x509util_issuers_check(certs, path, err, errlen) == -1)
+		goto out;
+	first = sk_X509_shift(certs);
+	if (X509_cmp(first, signer_ca_cert(gen->signer)) != 0) {
+		snprintf(err, errlen, "%s: the first certificate is not the CA's (the file "
+		    "changed while it was read?)", path);
+		goto out;
+	}
+	gen->issuers = certs;
+	certs = NULL;
+	rc = 0;
+out:
+	X509_free(first);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
 }
 
 static int load_gens(struct profiles *ps, const struct config *cfg, char *err, size_t errlen)
@@ -234,6 +277,9 @@ static int load_gens(struct profiles *ps, const struct config *cfg, char *err, s
 		}
 	}
 	for (size_t g = 0; g < ps->n_gen; g++) {
+		if (load_issuers(&ps->gen[g], g == 0 ? cfg->ca_cert : cfg->next_ca_cert, err,
+		    errlen) == -1)
+			return -1;
 		if (signer_key_id(signer_ca_cert(ps->gen[g].signer), ps->gen[g].key_id) == -1) {
 			snprintf(err, errlen, "the CA certificate has no usable public key");
 			return -1;
@@ -318,7 +364,7 @@ static int build_profile(struct profiles *ps, struct profile *p, const struct pr
 		build_caps(p, in->caps, in->n_caps, ps->n_gen == 2 && g == 0, g);
 		/* the generation's CA: a profile's own RA serves under both */
 		ca = signer_ca_cert(ps->gen[g].signer);
-		if (build_cacert(p, g, ca, err, errlen) == -1)
+		if (build_cacert(p, g, ca, ps->gen[g].issuers, err, errlen) == -1)
 			return -1;
 		if ((p->certrep_extra[g] = sk_X509_new_null()) == NULL ||
 		    (cfg->include_ca_in_certrep && !sk_X509_push(p->certrep_extra[g], ca))) {
@@ -337,7 +383,8 @@ static int build_next_ca(struct profiles *ps, char *err, size_t errlen)
 	size_t inner_len = 0;
 	int rc = -1;
 
-	if ((certs = ca_ra_certs(ps->gen[1].signer, signer_ca_cert(ps->gen[1].signer))) == NULL ||
+	if ((certs = ca_ra_certs(ps->gen[1].signer, signer_ca_cert(ps->gen[1].signer),
+	    ps->gen[1].issuers)) == NULL ||
 	    (inner = certrep_degenerate(certs, &inner_len)) == NULL) {
 		snprintf(err, errlen, "cannot build the GetNextCACert content");
 		goto out;
@@ -445,6 +492,7 @@ void profiles_free(struct profiles *ps)
 		signer_free(ps->gen[g].signer);
 		free(ps->gen[g].crl_path);
 		free(ps->gen[g].crl_url);
+		sk_X509_pop_free(ps->gen[g].issuers, X509_free);
 	}
 	free(ps->next_ca);
 	free(ps);

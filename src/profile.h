@@ -47,6 +47,7 @@ struct profile_gen {
 	int legacy;                /* [0]: certificates recorded without an issuer are its */
 	char *crl_path;            /* HTTP path of its CRL, or NULL */
 	char *crl_url;             /* CRL distribution point of what it issues, or NULL */
+	STACK_OF(X509) *issuers;   /* the CA's issuers after it in its file, up to the root */
 };
 
 struct profile {

@@ -2011,6 +2011,7 @@ static int check_message(struct pkiop *op)
 	const struct config *cfg = op->srv->cfg;
 	const struct pkimsg *msg = op->msg;
 	int64_t skew = msg->signing_time - op->now;
+	EVP_PKEY *key;
 	unsigned bit;
 	char where[128];
 
@@ -2023,6 +2024,12 @@ static int check_message(struct pkiop *op)
 		    msg->digest_nid == NID_sha1 ? "scep.allow_sha1" :
 		    msg->digest_nid == NID_md5 ? "scep.allow_md5" : "supported digests",
 		    where, sizeof(where)));
+	/* Every SUCCESS is encrypted to the signer: refused before anything is spent. */
+	if (!certrep_can_envelope(msg->signer_keyed))
+		return fail(op, SCEP_FAIL_BADALG, NDES_EVENT_RETRIEVE_INFO, "the signer "
+		    "certificate's key is %s, not RSA: no CertRep can be encrypted to it "
+		    "(RFC 8894 §3.2.2)", (key = X509_get0_pubkey(msg->signer_keyed)) != NULL ?
+		    OBJ_nid2sn(EVP_PKEY_get_base_id(key)) : "unusable");
 	if (cfg->max_clock_skew != 0 && msg->has_signing_time &&
 	    (skew > (int64_t)cfg->max_clock_skew || -skew > (int64_t)cfg->max_clock_skew))
 		return fail(op, SCEP_FAIL_BADTIME, NDES_EVENT_NONE, "the message's signingTime is "

@@ -48,6 +48,7 @@
 #include "systemd.h"
 #include "trustedra.h"
 #include "util.h"
+#include "x509util.h"
 
 #ifndef SCEPD_VERSION
 #define SCEPD_VERSION "0"
@@ -153,6 +154,27 @@ static int check_trusted_ra(const struct config *cfg, char *err, size_t errlen)
 out:
 	X509_free(cas[0]);
 	X509_free(cas[1]);
+	return rc;
+}
+
+/*
+ * scepd -t: the CA certificate files (ca.cert, and ca.next_cert when it
+ * exists) hold the CA followed by its issuers in order, as GetCACert sends them.
+ */
+static int check_ca_files(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *paths[2] = { cfg->ca_cert, cfg->next_ca_cert };
+	STACK_OF(X509) *certs;
+	int i, rc = 0;
+
+	for (i = 0; rc == 0 && i < 2; i++) {
+		if (paths[i] == NULL || (i == 1 && access(paths[i], F_OK) != 0))
+			continue;
+		if ((certs = pemfile_certs(paths[i], err, errlen)) == NULL ||
+		    x509util_issuers_check(certs, paths[i], err, errlen) == -1)
+			rc = -1;
+		sk_X509_pop_free(certs, X509_free);
+	}
 	return rc;
 }
 
@@ -607,6 +629,7 @@ int main(int argc, char **argv)
 		memset(&d, 0, sizeof(d));
 		d.file = file;
 		if (preflight(cfg, &d, err, sizeof(err)) != 0 ||
+		    check_ca_files(cfg, err, sizeof(err)) != 0 ||
 		    check_trusted_ra(cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "scepd: %s\n", err);
 			goto out;

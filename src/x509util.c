@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/bio.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "der.h"
 #include "util.h"
@@ -190,4 +191,19 @@ char *x509util_name_text(const X509_NAME *name)
 out:
 	BIO_free(bio);
 	return text;
+}
+
+int x509util_issuers_check(STACK_OF(X509) *certs, const char *what, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 1; i < sk_X509_num(certs); i++) {
+		if (X509_check_issued(sk_X509_value(certs, i), sk_X509_value(certs, i - 1)) !=
+		    X509_V_OK) {
+			errorf(err, errlen, "%s: certificate %d did not issue certificate %d before "
+			    "it (the CA first, then its issuers up to the root)", what, i + 1, i);
+			return -1;
+		}
+	}
+	return 0;
 }

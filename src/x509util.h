@@ -64,6 +64,15 @@ X509 *x509util_keyed_copy(X509 *cert);
  */
 X509 *x509util_decoded_copy(X509 *cert);
 
+/*
+ * Checks that certs is a CA certificate followed by its issuers, each
+ * certificate issued by the one after it (names, key identifiers and key
+ * usage, as X509_check_issued() compares them), up to the root if it is
+ * there: the order GetCACert sends them in. 0, or -1 with a reason naming
+ * the 1-based position that is out of place (what names the file).
+ */
+int x509util_issuers_check(STACK_OF(X509) *certs, const char *what, char *err, size_t errlen);
+
 /* name as RFC 2253 text with UTF-8 kept as is; malloc'd, or NULL (no memory). */
 char *x509util_name_text(const X509_NAME *name);
 

@@ -4,7 +4,10 @@
 # given in slash form still gets RSA RA certificates and issues to strongSwan; an
 # imported CA (--import-ca) is copied unchanged, its key copy is 0600 whatever
 # the source's mode, and the server it
-# configures issues certificates that chain to that CA.
+# configures issues certificates that chain to that CA; a subordinate CA
+# imported with its issuers after it in the file has them sent after it in
+# GetCACert (RA signing, RA encryption, CA, intermediate, root), and a file
+# whose certificates are out of order is refused.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -56,6 +59,60 @@ if start_scepd "$D" --import-ca "$SCEPD_FIXTURES/lab/ca.crt" "$T/import.key"; th
 	stop_scepd
 else
 	fail "scepd starts on a state folder with an imported CA"
+fi
+
+# --- imported subordinate CA, its issuers after it in the file
+# mkca NAME SUBJ [ISSUER]: a CA key and certificate, self-signed or issued by ISSUER
+mkca() {
+	local ext="basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign,digitalSignature
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid"
+	openssl genrsa -out "$T/$1.key" 2048 2>/dev/null && chmod 600 "$T/$1.key" || return 1
+	if [ $# -eq 2 ]; then
+		openssl req -x509 -new -key "$T/$1.key" -subj "$2" -days 30 -out "$T/$1.crt" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+	else
+		openssl req -new -key "$T/$1.key" -subj "$2" -out "$T/$1.csr" 2>/dev/null &&
+		openssl x509 -req -in "$T/$1.csr" -CA "$T/$3.crt" -CAkey "$T/$3.key" \
+			-CAcreateserial -days 20 -extfile <(printf '%s\n' "$ext") \
+			-out "$T/$1.crt" 2>/dev/null
+	fi
+}
+if mkca root "/CN=scepd test root" && mkca inter "/CN=scepd test intermediate" root &&
+    mkca sub "/CN=scepd test issuing CA" inter; then
+	cat "$T/sub.crt" "$T/inter.crt" "$T/root.crt" >"$T/sub-chain.crt"
+	D=$(new_dir import-chain)
+	if start_scepd "$D" --import-ca "$T/sub-chain.crt" "$T/sub.key"; then
+		r=$(http "$T/chain.der" "$SCEPD_URL?operation=GetCACert")
+		is "$r" "200 application/x-x509-ca-ra-cert" "subordinate CA: GetCACert is a CA/RA PKCS#7"
+		openssl pkcs7 -inform DER -in "$T/chain.der" -print_certs >"$T/chain.pem" 2>/dev/null
+		is "$(split_pem "$T/chain.pem" "$T/chain-")" 5 "subordinate CA: GetCACert has five certificates"
+		order_ok=1
+		i=1
+		for f in "$D/ra-sign.crt" "$D/ra-enc.crt" "$T/sub.crt" "$T/inter.crt" "$T/root.crt"; do
+			same_cert "$T/chain-$i.pem" "$f" || order_ok=0
+			i=$((i + 1))
+		done
+		is "$order_ok" 1 "subordinate CA: order RA signing, RA encryption, CA, intermediate, root"
+		root_tp=$(openssl x509 -in "$T/root.crt" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+		like "$(scepctl_cmd profile intune 2>&1)" "^Root certificate: .*thumbprint $root_tp" \
+			"subordinate CA: profile intune names the root's thumbprint, the last of ca.crt"
+		enroll_pki sub-ca-device
+		check "subordinate CA: the certificate verifies up to the root" \
+			openssl verify -CAfile "$T/root.crt" -untrusted "$T/inter.crt" \
+			-untrusted "$T/sub.crt" "$T/sub-ca-device.pem"
+		stop_scepd
+	else
+		fail "scepd starts on a state folder with an imported subordinate CA and its chain"
+	fi
+	# the issuers out of order: refused at start with a reason
+	cat "$T/sub.crt" "$T/root.crt" "$T/inter.crt" >"$D/ca.crt"
+	out=$("$SCEPD_BIN" -t -f "$D/scepd.conf" 2>&1)
+	isnt "$?" 0 "subordinate CA: a CA file whose issuers are out of order is refused"
+	like "$out" "did not issue" "subordinate CA: the refusal says which certificate is out of place"
+else
+	fail "openssl made a root, an intermediate and an issuing CA"
 fi
 
 # a source key readable by others is accepted, and its copy is private

@@ -9,13 +9,18 @@
 #   - a request encrypted for a certificate scepd does not hold (the fixture
 #     strongswan-aes-sha256/request.der, encrypted to the fixture lab RA, and a fresh
 #     one encrypted to the lab RA): CertRep FAILURE badRequest;
+#   - a PKCSReq signed with an EC key, to which no SUCCESS can be encrypted
+#     (RSA key transport only): CertRep FAILURE badAlg before any certificate
+#     is issued or the one-time password is spent, never HTTP 500;
 #   - corrupted POST bodies (truncated, garbled, junk): HTTP 400 text/plain;
 #   - GET PKIOperation with truncated or invalid base64: HTTP 400;
 #   - body over http.max_body: 413; URL over http.max_url: 414.
 # Each failure must leave a log line that gives the reason.
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_lifecycle.sh"
 need_binaries
+need_scep_send
 
 D=$(new_dir neg)
 # The fixture request's signingTime is the day it was captured: with no clock-skew
@@ -115,6 +120,33 @@ if [ -f "$FIX" ]; then
 	failure_certrep "fixture request for an unknown recipient" "$FIX"
 else
 	skip "fixture $FIX not found"
+fi
+
+# --- a PKCSReq signed with an EC key: the CertRep envelope needs RSA key transport
+mark=$(log_mark)
+ec_otp=$(new_otp)
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/ec.key" 2>/dev/null
+openssl req -x509 -key "$T/ec.key" -subj "/CN=ec signer" -days 2 -out "$T/ec.crt" 2>/dev/null
+new_csr_pw "$T/ec.key" "$T/ec.csr" "ec signer" "$ec_otp"
+before=$(scepctl_cmd cert list 2>/dev/null | grep -c 'CN=ec signer')
+if "$SCEP_SEND" --type pkcsreq --signer-cert "$T/ec.crt" --signer-key "$T/ec.key"     --recipient "$D/ra-enc.crt" --csr "$T/ec.csr" --txid ec-signed --out "$T/ec.der" >/dev/null; then
+	r=$(post "$T/ec.der" "$T/ec.reply")
+	is "${r%% *}" 200 "EC-signed PKCSReq: HTTP 200, not 500"
+	is "${r#* }" application/x-pki-message "EC-signed PKCSReq: Content-Type application/x-pki-message"
+	check_certrep "$T/ec.reply" "$T/ec.der" 2 0 "EC-signed PKCSReq"
+	reason_logged "$mark" 'txid=ec-signed.*outcome="?FAILURE' "EC-signed PKCSReq: the log line gives a reason"
+	is "$(scepctl_cmd cert list 2>/dev/null | grep -c 'CN=ec signer')" "$before" \
+		"EC-signed PKCSReq: no certificate issued"
+	new_rsa_key "$T/ec-rsa.key"
+	new_csr_pw "$T/ec-rsa.key" "$T/ec-rsa.csr" "ec signer" "$ec_otp"
+	openssl req -x509 -key "$T/ec-rsa.key" -subj "/CN=ec signer" -days 2 -out "$T/ec-rsa.crt" 2>/dev/null
+	"$SCEP_SEND" --type pkcsreq --signer-cert "$T/ec-rsa.crt" --signer-key "$T/ec-rsa.key" \
+	    --recipient "$D/ra-enc.crt" --csr "$T/ec-rsa.csr" --txid ec-then-rsa --out "$T/ec-rsa.der" >/dev/null
+	post "$T/ec-rsa.der" "$T/ec-rsa.reply" >/dev/null
+	is "$(scep_attr "$T/ec-rsa.reply" 9.3)" 0 "EC-signed PKCSReq: its one-time password is not spent"
+	check_serving "after the EC-signed PKCSReq"
+else
+	fail "scep_send builds an EC-signed PKCSReq"
 fi
 
 # --- corrupted POST bodies

@@ -21,6 +21,7 @@
 
 #include <json.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "base64.h"
@@ -33,6 +34,7 @@
 
 static char *dir;
 static X509_REQ *csr;
+static EVP_PKEY *csr_key;
 static unsigned char *csr_der;
 static size_t csr_len;
 
@@ -131,6 +133,67 @@ static void test_body(void)
 	    "no challenge in a notification");
 	json_object_put(root);
 	free(body);
+}
+
+/*
+ * signatureAlgorithm of the challenge body for the request re-signed with md
+ * (PSS padding when pss), into out; "(none)" when there is no body.
+ */
+static void sigalg_of(const EVP_MD *md, int pss, char *out, size_t outlen)
+{
+	struct validator_request rq;
+	X509_REQ *r = X509_REQ_dup(csr);
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *der = NULL;
+	json_object *root = NULL, *req;
+	char *body = NULL;
+	size_t len = 0;
+	int n = -1;
+
+	snprintf(out, outlen, "(none)");
+	if (r == NULL || mctx == NULL ||
+	    EVP_DigestSignInit(mctx, &pctx, md, NULL, csr_key) != 1 ||
+	    (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
+	    X509_REQ_sign_ctx(r, mctx) <= 0 || (n = i2d_X509_REQ(r, &der)) <= 0)
+		goto out;
+	request(&rq, "TX-SIGALG");
+	rq.csr = r;
+	rq.csr_der = der;
+	rq.csr_len = (size_t)n;
+	if ((body = webhook_body_challenge(&rq, &len)) != NULL &&
+	    (root = json_tokener_parse(body)) != NULL &&
+	    json_object_object_get_ex(root, "x509CertificateRequest", &req))
+		snprintf(out, outlen, "%s", member(req, "signatureAlgorithm", NULL) != NULL ?
+		    member(req, "signatureAlgorithm", NULL) : "(absent)");
+out:
+	json_object_put(root);
+	free(body);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(mctx);
+	X509_REQ_free(r);
+}
+
+/*
+ * signatureAlgorithm as step-ca's x509util names it: a Go webhook server
+ * decoding the body refuses a name it does not know, and step-ca itself sends
+ * "" for an algorithm Go does not know; RSA-PSS is named by its hash.
+ */
+static void test_sigalg(void)
+{
+	char name[64];
+
+	sigalg_of(EVP_sha224(), 0, name, sizeof(name));
+	is_str(name, "", "signatureAlgorithm of sha224WithRSAEncryption (unknown to Go) is \"\"");
+	sigalg_of(EVP_sha384(), 1, name, sizeof(name));
+	is_str(name, "SHA384-RSAPSS", "signatureAlgorithm of RSA-PSS with SHA-384");
+	sigalg_of(EVP_sha512(), 1, name, sizeof(name));
+	is_str(name, "SHA512-RSAPSS", "signatureAlgorithm of RSA-PSS with SHA-512");
+	sigalg_of(EVP_sha256(), 1, name, sizeof(name));
+	is_str(name, "SHA256-RSAPSS", "signatureAlgorithm of RSA-PSS with SHA-256");
+	sigalg_of(EVP_sha1(), 0, name, sizeof(name));
+	is_str(name, "SHA1-RSA", "signatureAlgorithm of sha1WithRSAEncryption");
 }
 
 /* A validator set from validators text (in dir). */
@@ -356,8 +419,10 @@ int main(void)
 	}
 	csr_der = der;
 	csr_len = (size_t)n;
+	csr_key = key;
 	test_signature();
 	test_body();
+	test_sigalg();
 	test_exec();
 	test_busy();
 	test_webhook_setup();

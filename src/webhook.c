@@ -8,7 +8,8 @@
  * the name) and X-Smallstep-Signature (hex HMAC-SHA256 of the body keyed by
  * the base64-decoded validators.secret_file). Only a 2xx answer holding
  * {"allow": true} allows; one retry after a second on a transport error or a
- * status >= 500, as step-ca does; anything else refuses. With notify_url, a
+ * status >= 500 within validators.timeout for both, none after a time-out, as
+ * step-ca does; anything else refuses. With notify_url, a
  * NOTIFYING webhook is told about the issued certificate or the failure.
  * Also the JSON documents themselves (validator_impl.h), which the exec type
  * sends too. libcurl: https (ca_file, client_certificate), http only to
@@ -494,7 +495,8 @@ static void *webhook_create(const struct config_validator *c, char *err, size_t 
  * or -1 with why when no answer came (connection, TLS, time-out, too large).
  */
 static int post_once(const struct webhook *w, const char *url, const char *body, size_t len,
-    long *status, struct httpclient_answer *a, char *why, size_t whylen)
+    long timeout_ms, long *status, struct httpclient_answer *a, int *timed_out, char *why,
+    size_t whylen)
 {
 	CURL *h = NULL;
 	struct curl_slist *hdr = NULL, *more;
@@ -505,6 +507,7 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 	memset(a, 0, sizeof(*a));
 	a->max = WEBHOOK_MAX_ANSWER;
 	*status = 0;
+	*timed_out = 0;
 	if (webhook_signature(w->secret, w->secret_len, body, len, sig) != 0) {
 		errorf(why, whylen, "cannot compute the HMAC-SHA256 signature");
 		goto out;
@@ -522,8 +525,7 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 	if ((more = curl_slist_append(hdr, line)) == NULL)
 		goto oom;
 	hdr = more;
-	if ((h = httpclient_new(url, (long)w->timeout * 1000, "scepd", w->ca_file, ebuf,
-	    a)) == NULL)
+	if ((h = httpclient_new(url, timeout_ms, "scepd", w->ca_file, ebuf, a)) == NULL)
 		goto oom;
 	if ((w->client_cert != NULL &&
 	    (curl_easy_setopt(h, CURLOPT_SSLCERT, w->client_cert) != CURLE_OK ||
@@ -535,6 +537,7 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 		goto out;
 	}
 	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
+		*timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 		errorf(why, whylen, "%s: %s", url, a->over ? "the answer is too large" :
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
 		goto out;
@@ -555,20 +558,28 @@ out:
 	return result;
 }
 
-/* A POST with step-ca's retry: once more after a second on no answer or >= 500. */
+/*
+ * A POST with step-ca's retry (authority/provisioner/webhook.go): once more
+ * after a second on no answer or a status >= 500, within one deadline of
+ * validators.timeout for both attempts; not after the deadline passed (a
+ * webhook that did not answer in time is not asked again).
+ */
 static int post(const struct webhook *w, const char *url, const char *body, size_t len,
     long *status, struct httpclient_answer *a, char *why, size_t whylen)
 {
-	int rc = post_once(w, url, body, len, status, a, why, whylen);
+	int64_t deadline = monotonic_millis() + (int64_t)w->timeout * 1000, left;
+	int timed_out = 0, rc;
 
-	if (rc == 0 && *status < 500)
-		return 0;
-	if (rc == 0) {
-		free(a->p);
-		memset(a, 0, sizeof(*a));
-	}
+	rc = post_once(w, url, body, len, (long)w->timeout * 1000, status, a, &timed_out, why,
+	    whylen);
+	if ((rc == 0 && *status < 500) || timed_out)
+		return rc;
+	if ((left = deadline - monotonic_millis() - 1000) <= 0)
+		return rc;
+	if (rc == 0)
+		httpclient_answer_clear(a);
 	sleep(1);
-	return post_once(w, url, body, len, status, a, why, whylen);
+	return post_once(w, url, body, len, (long)left, status, a, &timed_out, why, whylen);
 }
 
 /* The message of a refusal's error {code, message}, or "". */

@@ -9,12 +9,15 @@
  * (busy, never allowed); and a webhook that cannot be reached or whose secret
  * file is unusable.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,6 +402,73 @@ static void test_webhook_setup(void)
 	validator_set_free(set);
 }
 
+/* A webhook server that takes connections and never answers; counts them. */
+struct mute {
+	int fd;
+	int accepted;
+};
+
+static void *mute_serve(void *arg)
+{
+	struct mute *m = arg;
+	int c[8], n = 0, i;
+
+	while (n < 8 && (c[n] = accept(m->fd, NULL, NULL)) >= 0) {
+		m->accepted++;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		close(c[i]);
+	return NULL;
+}
+
+/*
+ * step-ca's webhook client asks once more after a transport error or a 5xx,
+ * but not after its deadline passed (authority/provisioner/webhook.go:
+ * context.DeadlineExceeded is returned at once), and its one deadline covers
+ * both attempts: a webhook that does not answer in time is asked once, and
+ * the check ends at validators.timeout.
+ */
+static void test_webhook_timeout(void)
+{
+	struct validator_request rq;
+	struct validator_result res;
+	struct validator_set *set;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct mute m = { -1, 0 };
+	pthread_t t;
+	char err[512], *conf;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((m.fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(m.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(m.fd, 8) != 0 ||
+	    getsockname(m.fd, (struct sockaddr *)&sa, &sl) != 0 ||
+	    pthread_create(&t, NULL, mute_serve, &m) != 0) {
+		ok(0, "a listening socket for the mute webhook");
+		return;
+	}
+	conf = xasprintf("{ name = \"mute\"; type = \"webhook\"; url = "
+	    "\"http://127.0.0.1:%d/hook\"; secret_file = \"good.secret\"; timeout = 1; }",
+	    ntohs(sa.sin_port));
+	set = set_of(conf, err, sizeof(err));
+	free(conf);
+	ok(set != NULL, "webhook validator for a server that never answers (%s)", err);
+	if (set != NULL) {
+		request(&rq, "TX-MUTE");
+		is_int(validator_check(validator_find(set, "mute"), &rq, &res), VALIDATOR_ERROR,
+		    "a webhook that never answers refuses");
+		ok(res.seconds < 1.8, "the check ends at validators.timeout (%.2f s)", res.seconds);
+		is_int(m.accepted, 1, "it is not asked again after the time-out, as step-ca");
+		validator_set_free(set);
+	}
+	shutdown(m.fd, SHUT_RDWR);
+	close(m.fd);
+	pthread_join(t, NULL);
+}
+
 int main(void)
 {
 	EVP_PKEY *key;
@@ -426,6 +496,7 @@ int main(void)
 	test_exec();
 	test_busy();
 	test_webhook_setup();
+	test_webhook_timeout();
 	OPENSSL_free(csr_der);
 	X509_REQ_free(csr);
 	EVP_PKEY_free(key);

@@ -67,8 +67,8 @@ const char *validator_verdict_name(enum validator_verdict v);
 /*
  * Asks validator v about rq. Fills *res (reason, latency) and returns its
  * verdict; only VALIDATOR_ALLOW lets the request be issued. Blocks about
- * validators.timeout at most (a webhook's retry comes within it; an intune
- * check gives it to each of its HTTP exchanges).
+ * validators.timeout at most (a webhook's retry, an intune check's tokens and
+ * discovery come within it).
  */
 enum validator_verdict validator_check(struct validator *v, const struct validator_request *rq,
     struct validator_result *res);

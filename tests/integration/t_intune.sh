@@ -126,6 +126,14 @@ is "$(calls_count failureNotification)" 0 "no failureNotification for a success"
 
 GOOD_KEY=$EK GOOD_CRT=$EC
 
+# --- a challenge far longer than PKCS#9's 255 characters (intune.md §5: accept >= 8 KiB)
+ch=$(standin "/_test/mint?$(good_q long)&pad=8192")
+pki_enroll long "$ch"
+rc=$?
+if [ $rc = 0 ]; then pass "pki --scep enrolls with a ${#ch}-character Intune challenge"
+else fail "pki --scep enrolls with a ${#ch}-character Intune challenge" "exit status $rc" "$(pkiout "$EOUT")"; fi
+check "the long challenge's certificate is issued for the client key" verify_issued "$EC" "$EK"
+
 # --- renewals signed by the certificate just issued (validators.renewals)
 # pki_renew NAME OLDCERT OLDKEY CHALLENGE: RenewalReq; sets EK EC EOUT
 pki_renew() {

@@ -214,6 +214,18 @@ pki_enroll withheld "$(standin "/_test/mint?$(good_q withheld)")"
 isnt "$?" 0 "successNotification answering 500: pki --scep fails"
 check "successNotification failed: no certificate delivered" test ! -s "$EC"
 check_log "$mark" 'not delivered' "log: the certificate is recorded but not delivered"
+# The device tries again with the same key, so the same transactionID: a
+# certificate it then gets must be one Intune was told of (intune.md §4).
+n_ok=$(calls_count successNotification)
+pki_enroll withheld "$(standin "/_test/mint?$(good_q withheld)")"
+if [ -s "$EC" ]; then
+	is "$(calls_field successNotification body.notification.certificateThumbprint | tail -n 1)" \
+		"$(sha1_of "$EC")" "a retry that gets a certificate: Intune was told of that certificate"
+	is "$(calls_field successNotification code | tail -n 1)" Success \
+		"... and accepted the successNotification"
+else
+	pass "a retry after a withheld certificate gets none"
+fi
 
 # --- validated, then the CA refuses: failureNotification with the HRESULT
 mark=$(log_mark)

@@ -43,6 +43,7 @@
 #define INTUNE_APP_ID "0000000a-0000-0000-c000-000000000000"
 #define INTUNE_SERVICE "sceprequestvalidationfeservice"
 #define INTUNE_MAX_DESCRIPTION 255
+#define INTUNE_MAX_TOKEN_LIFE 86400     /* seconds an expires_in is believed, at most */
 
 enum intune_scope { SCOPE_GRAPH, SCOPE_INTUNE, SCOPE_COUNT };
 
@@ -478,8 +479,9 @@ out:
 }
 
 /*
- * The cached token of scope sc, fetched when absent or due (expires_in less 5
- * minutes, or half of it when it is shorter than 10 minutes). Called with
+ * The cached token of scope sc, fetched when absent or due (expires_in, at
+ * most a day, less 5 minutes, or half of it when it is shorter than 10
+ * minutes). Called with
  * in->mu held; returns a pointer into the cache, or NULL with a reason.
  */
 static const char *token_locked(struct intune *in, enum intune_scope sc, int64_t deadline,
@@ -529,6 +531,8 @@ static const char *token_locked(struct intune *in, enum intune_scope sc, int64_t
 		goto out;
 	}
 	t->value = xstrdup(access);
+	if (life > INTUNE_MAX_TOKEN_LIFE)   /* no overflow below; Entra's tokens live about an hour */
+		life = INTUNE_MAX_TOKEN_LIFE;
 	t->refresh_at = now + (life >= 600 ? life - 300 : life / 2);
 	result = t->value;
 out:

@@ -700,6 +700,16 @@ static void test_refresh(void)
 	ok(out.allowed, "after they expired: allowed (%d %s)", out.http_status, out.reason);
 	is_int(count("token", "kind", "intune"), n + 1, "with a new Intune token");
 	intune_free(in);
+
+	/* An absurd expires_in (near INT64_MAX) is no reason to ask for a token each time. */
+	get_ok("/_test/config?expires_in=9223372036854775000");
+	in = intune_new(&s, err, sizeof(err));
+	validate_good(in, "tx-r3", &out);
+	n = count("token", NULL, NULL);
+	validate_good(in, "tx-r4", &out);
+	ok(out.allowed, "expires_in near INT64_MAX: allowed (%s)", out.reason);
+	is_int(count("token", NULL, NULL), n, "and the cached tokens are used again");
+	intune_free(in);
 	get_ok("/_test/config?expires_in=120");
 }
 

@@ -648,9 +648,10 @@ static const char *const cf_def_monitor_allow[] = { "127.0.0.1", "::1", NULL };
 	X(pre "intune_resource_url", CF_STRING, intune_resource_url, \
 	    .desc = "intune: Intune's resource URL, whose /.default scope the Intune token " \
 	    "asks for; unset: https://api.manage.microsoft.com/.") \
-	X(pre "proxy", CF_STRING, proxy, \
+	X(pre "proxy", CF_STRING, proxy, .secret = 1, \
 	    .desc = "intune: HTTP proxy for every request to Entra ID, Graph and Intune " \
-	    "(http://host:port; https:// through CONNECT); unset: none.") \
+	    "(http://host:port, or http://user:password@host:port; https:// through " \
+	    "CONNECT); unset: none. A secret: scepd -T does not show it.") \
 	X(pre "provider", CF_STRING, provider, \
 	    .desc = "intune: the callerInfo sent to Intune; unset: scepd/VERSION.") \
 	X(pre "renewals", CF_WORD, renewals, .def_str = "validate", \

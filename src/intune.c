@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #define INTUNE_APP_ID "0000000a-0000-0000-c000-000000000000"
 #define INTUNE_SERVICE "sceprequestvalidationfeservice"
 #define INTUNE_MAX_DESCRIPTION 255
+#define INTUNE_MAX_TOKEN_LIFE 86400     /* seconds an expires_in is believed, at most */
 
 enum intune_scope { SCOPE_GRAPH, SCOPE_INTUNE, SCOPE_COUNT };
 
@@ -237,22 +239,29 @@ static char *json_text(json_object *o)
 /* --- HTTP -------------------------------------------------------------------- */
 
 /*
- * One exchange: GET (body NULL) or POST of body with the given headers. 0 with
- * the status and answer, or -1 with a reason when no answer came.
+ * One exchange: GET (body NULL) or POST of body with the given headers, within
+ * what is left until deadline (monotonic_millis). 0 with the status and
+ * answer, or -1 with a reason when no answer came.
  */
 static int exchange(struct intune *in, const char *what, const char *url,
-    struct curl_slist *hdr, const char *body, struct httpclient_answer *out, long *status, char *err,
-    size_t errlen)
+    struct curl_slist *hdr, const char *body, int64_t deadline, struct httpclient_answer *out,
+    long *status, char *err, size_t errlen)
 {
 	CURL *h = NULL;
 	char ebuf[CURL_ERROR_SIZE];
 	CURLcode rc;
+	int64_t left = deadline - monotonic_millis();
 	int result = -1;
 
 	memset(out, 0, sizeof(*out));
 	*status = 0;
 	out->max = INTUNE_MAX_ANSWER;
-	if ((h = httpclient_new(url, in->timeout_ms, in->provider, in->ca_file, ebuf,
+	if (left <= 0) {
+		errorf(err, errlen, "%s: not asked: the check's time (%ld ms) is up", what,
+		    in->timeout_ms);
+		goto out;
+	}
+	if ((h = httpclient_new(url, (long)left, in->provider, in->ca_file, ebuf,
 	    out)) == NULL) {
 		errorf(err, errlen, "%s: libcurl: out of memory or an option refused", what);
 		goto out;
@@ -470,12 +479,13 @@ out:
 }
 
 /*
- * The cached token of scope sc, fetched when absent or due (expires_in less 5
- * minutes, or half of it when it is shorter than 10 minutes). Called with
+ * The cached token of scope sc, fetched when absent or due (expires_in, at
+ * most a day, less 5 minutes, or half of it when it is shorter than 10
+ * minutes). Called with
  * in->mu held; returns a pointer into the cache, or NULL with a reason.
  */
-static const char *token_locked(struct intune *in, enum intune_scope sc, char *err,
-    size_t errlen)
+static const char *token_locked(struct intune *in, enum intune_scope sc, int64_t deadline,
+    char *err, size_t errlen)
 {
 	struct token *t = &in->tok[sc];
 	struct curl_slist *hdr = NULL;
@@ -499,7 +509,7 @@ static const char *token_locked(struct intune *in, enum intune_scope sc, char *e
 		errorf(err, errlen, "%s: out of memory", what);
 		goto out;
 	}
-	if (exchange(in, what, in->token_url, hdr, form, &b, &status, err, errlen) != 0)
+	if (exchange(in, what, in->token_url, hdr, form, deadline, &b, &status, err, errlen) != 0)
 		goto out;
 	if (status != 200) {
 		error_answer(&b, code, sizeof(code), msg, sizeof(msg));
@@ -521,6 +531,8 @@ static const char *token_locked(struct intune *in, enum intune_scope sc, char *e
 		goto out;
 	}
 	t->value = xstrdup(access);
+	if (life > INTUNE_MAX_TOKEN_LIFE)   /* no overflow below; Entra's tokens live about an hour */
+		life = INTUNE_MAX_TOKEN_LIFE;
 	t->refresh_at = now + (life >= 600 ? life - 300 : life / 2);
 	result = t->value;
 out:
@@ -541,7 +553,7 @@ out:
  * application (intune.md §2), cached until an Intune call fails. Called with
  * in->mu held; a pointer into the cache or NULL with a reason.
  */
-static const char *service_locked(struct intune *in, char *err, size_t errlen)
+static const char *service_locked(struct intune *in, int64_t deadline, char *err, size_t errlen)
 {
 	struct curl_slist *hdr = NULL;
 	struct httpclient_answer b = { NULL, 0, 0, 0 };
@@ -553,7 +565,7 @@ static const char *service_locked(struct intune *in, char *err, size_t errlen)
 
 	if (in->service != NULL)
 		return in->service;
-	if ((tok = token_locked(in, SCOPE_GRAPH, err, errlen)) == NULL)
+	if ((tok = token_locked(in, SCOPE_GRAPH, deadline, err, errlen)) == NULL)
 		goto out;
 	url = xasprintf("%sv1.0/servicePrincipals/appId=%s/endpoints", in->graph_url,
 	    INTUNE_APP_ID);
@@ -572,7 +584,8 @@ static const char *service_locked(struct intune *in, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if (exchange(in, "Intune discovery", url, hdr, NULL, &b, &status, err, errlen) != 0)
+	if (exchange(in, "Intune discovery", url, hdr, NULL, deadline, &b, &status, err,
+	    errlen) != 0)
 		goto out;
 	if (status != 200) {
 		error_answer(&b, code, sizeof(code), msg, sizeof(msg));
@@ -629,18 +642,28 @@ static void forget(struct intune *in, long status)
 	pthread_mutex_unlock(&in->mu);
 }
 
-/* Copies the Intune token and the service URI out of the caches. */
-static int prepare(struct intune *in, char **tok, char **service, char *err, size_t errlen)
+/*
+ * Copies the Intune token and the service URI out of the caches, fetching
+ * what is missing before deadline; waiting for the caches (another check
+ * fetching them) counts against it too.
+ */
+static int prepare(struct intune *in, int64_t deadline, char **tok, char **service, char *err,
+    size_t errlen)
 {
+	struct timespec until;
 	const char *t, *s;
-	int result = -1;
+	int64_t left = deadline - monotonic_millis();
+	int result = -1, rc;
 
-	if (pthread_mutex_lock(&in->mu) != 0) {
-		errorf(err, errlen, "Intune: cannot take the cache lock");
+	monotonic_deadline(&until, left > 0 ? (long long)left * 1000 : 0);
+	if ((rc = pthread_mutex_clocklock(&in->mu, CLOCK_MONOTONIC, &until)) != 0) {
+		errorf(err, errlen, rc == ETIMEDOUT ? "Intune: not asked: the check's time (%ld ms) "
+		    "ran out waiting for another check fetching tokens or the service address" :
+		    "Intune: cannot take the cache lock", in->timeout_ms);
 		return -1;
 	}
-	if ((s = service_locked(in, err, errlen)) == NULL ||
-	    (t = token_locked(in, SCOPE_INTUNE, err, errlen)) == NULL)
+	if ((s = service_locked(in, deadline, err, errlen)) == NULL ||
+	    (t = token_locked(in, SCOPE_INTUNE, deadline, err, errlen)) == NULL)
 		goto out;
 	*tok = xstrdup(t);
 	*service = xstrdup(s);
@@ -652,7 +675,8 @@ out:
 
 /*
  * POST {service}/ScepActions/{action} with body (intune.md §3) and reads the
- * answer into out. 0 when Intune answered, -1 otherwise.
+ * answer into out, all (tokens and discovery included) within timeout_ms.
+ * 0 when Intune answered, -1 otherwise.
  */
 static int call(struct intune *in, const char *action, const char *body,
     struct intune_outcome *out)
@@ -662,11 +686,12 @@ static int call(struct intune *in, const char *action, const char *body,
 	json_object *o = NULL;
 	char *tok = NULL, *service = NULL, *url = NULL, *bearer = NULL, guid[37], what[64];
 	const char *code, *desc;
+	int64_t deadline = monotonic_millis() + in->timeout_ms;
 	long status = 0;
 	int result = -1;
 
 	snprintf(what, sizeof(what), "Intune %s", action);
-	if (prepare(in, &tok, &service, out->reason, sizeof(out->reason)) != 0)
+	if (prepare(in, deadline, &tok, &service, out->reason, sizeof(out->reason)) != 0)
 		goto out;
 	url = xasprintf("%s/ScepActions/%s", service, action);
 	bearer = xasprintf("Bearer %s", tok);
@@ -678,7 +703,7 @@ static int call(struct intune *in, const char *action, const char *body,
 		errorf(out->reason, sizeof(out->reason), "%s: no random bytes or memory", what);
 		goto out;
 	}
-	if (exchange(in, what, url, hdr, body, &b, &status, out->reason,
+	if (exchange(in, what, url, hdr, body, deadline, &b, &status, out->reason,
 	    sizeof(out->reason)) != 0) {
 		forget(in, 0);
 		goto out;

@@ -27,7 +27,7 @@ struct intune_settings {
 	const char *proxy;               /* NULL: none; else a libcurl proxy URL */
 	const char *ca_file;             /* NULL: the system's trust anchors */
 	const char *provider;            /* callerInfo; NULL: "scepd/VERSION" */
-	long timeout_ms;                 /* each HTTP exchange; 0: 30000 */
+	long timeout_ms;                 /* each call, its tokens and discovery included; 0: 30000 */
 };
 
 struct intune_outcome {

@@ -66,8 +66,9 @@ const char *validator_verdict_name(enum validator_verdict v);
 
 /*
  * Asks validator v about rq. Fills *res (reason, latency) and returns its
- * verdict; only VALIDATOR_ALLOW lets the request be issued. Blocks at most
- * about twice validators.timeout plus one second (a webhook's one retry).
+ * verdict; only VALIDATOR_ALLOW lets the request be issued. Blocks about
+ * validators.timeout at most (a webhook's retry, an intune check's tokens and
+ * discovery come within it).
  */
 enum validator_verdict validator_check(struct validator *v, const struct validator_request *rq,
     struct validator_result *res);

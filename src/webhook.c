@@ -8,7 +8,8 @@
  * the name) and X-Smallstep-Signature (hex HMAC-SHA256 of the body keyed by
  * the base64-decoded validators.secret_file). Only a 2xx answer holding
  * {"allow": true} allows; one retry after a second on a transport error or a
- * status >= 500, as step-ca does; anything else refuses. With notify_url, a
+ * status >= 500 within validators.timeout for both, none after a time-out, as
+ * step-ca does; anything else refuses. With notify_url, a
  * NOTIFYING webhook is told about the issued certificate or the failure.
  * Also the JSON documents themselves (validator_impl.h), which the exec type
  * sends too. libcurl: https (ca_file, client_certificate), http only to
@@ -28,6 +29,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -193,21 +195,70 @@ static void key_json(json_object *obj, EVP_PKEY *pk)
 	    "Unknown");
 }
 
-/* Go's x509.SignatureAlgorithm names for what SCEP clients use. */
-static const char *sigalg_name(int nid)
+/*
+ * The name of RSA-PSS with these parameters as Go's crypto/x509 tells them
+ * apart: SHA-256, -384 or -512, MGF1 with the same hash, a salt as long as
+ * the hash, the default trailer; anything else is Go's unknown algorithm ("").
+ */
+static const char *pss_name(const X509_ALGOR *alg)
 {
-	switch (nid) {
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	RSA_PSS_PARAMS *pss = NULL;
+	X509_ALGOR *mgf_md = NULL;
+	const char *name = "";
+	int ptype, md, salt;
+	int64_t salt_len = 20, trailer = 1;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (ptype != V_ASN1_SEQUENCE || (pss = ASN1_item_unpack(pval,
+	    ASN1_ITEM_rptr(RSA_PSS_PARAMS))) == NULL || pss->hashAlgorithm == NULL ||
+	    pss->maskGenAlgorithm == NULL ||
+	    OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) != NID_mgf1 ||
+	    (mgf_md = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR),
+	    pss->maskGenAlgorithm->parameter)) == NULL ||
+	    OBJ_cmp(mgf_md->algorithm, pss->hashAlgorithm->algorithm) != 0 ||
+	    (pss->saltLength != NULL && ASN1_INTEGER_get_int64(&salt_len, pss->saltLength) != 1) ||
+	    (pss->trailerField != NULL &&
+	    ASN1_INTEGER_get_int64(&trailer, pss->trailerField) != 1) || trailer != 1)
+		goto out;
+	md = OBJ_obj2nid(pss->hashAlgorithm->algorithm);
+	salt = md == NID_sha256 ? 32 : md == NID_sha384 ? 48 : md == NID_sha512 ? 64 : 0;
+	if (salt != 0 && salt_len == salt)
+		name = md == NID_sha256 ? "SHA256-RSAPSS" : md == NID_sha384 ? "SHA384-RSAPSS" :
+		    "SHA512-RSAPSS";
+out:
+	X509_ALGOR_free(mgf_md);
+	RSA_PSS_PARAMS_free(pss);
+	return name;
+}
+
+/*
+ * The signature algorithm as step-ca's x509util marshals Go's
+ * x509.SignatureAlgorithm: Go's name, or "" for one Go does not know (a Go
+ * webhook server decoding the body refuses any other name).
+ */
+static const char *sigalg_name(const X509_ALGOR *alg)
+{
+	const ASN1_OBJECT *obj;
+
+	X509_ALGOR_get0(&obj, NULL, NULL, alg);
+	switch (OBJ_obj2nid(obj)) {
+	case NID_md5WithRSAEncryption: return "MD5-RSA";
 	case NID_sha1WithRSAEncryption: return "SHA1-RSA";
+	case NID_sha1WithRSA: return "SHA1-RSA";
 	case NID_sha256WithRSAEncryption: return "SHA256-RSA";
 	case NID_sha384WithRSAEncryption: return "SHA384-RSA";
 	case NID_sha512WithRSAEncryption: return "SHA512-RSA";
-	case NID_rsassaPss: return "SHA256-RSAPSS";
+	case NID_rsassaPss: return pss_name(alg);
+	case NID_dsaWithSHA1: return "DSA-SHA1";
+	case NID_dsa_with_SHA256: return "DSA-SHA256";
 	case NID_ecdsa_with_SHA1: return "ECDSA-SHA1";
 	case NID_ecdsa_with_SHA256: return "ECDSA-SHA256";
 	case NID_ecdsa_with_SHA384: return "ECDSA-SHA384";
 	case NID_ecdsa_with_SHA512: return "ECDSA-SHA512";
 	case NID_ED25519: return "Ed25519";
-	default: return "0";
+	default: return "";
 	}
 }
 
@@ -217,6 +268,7 @@ static json_object *csr_json(const struct validator_request *rq)
 	json_object *obj = json_object_new_object();
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(rq->csr);
 	GENERAL_NAMES *san;
+	const X509_ALGOR *alg;
 
 	json_object_object_add(obj, "version",
 	    json_object_new_int((int)X509_REQ_get_version(rq->csr)));
@@ -225,7 +277,8 @@ static json_object *csr_json(const struct validator_request *rq)
 	sans_json(obj, san);
 	GENERAL_NAMES_free(san);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	add_str(obj, "signatureAlgorithm", sigalg_name(X509_REQ_get_signature_nid(rq->csr)));
+	X509_REQ_get0_signature(rq->csr, NULL, &alg);
+	add_str(obj, "signatureAlgorithm", sigalg_name(alg));
 	key_json(obj, rq->pubkey);
 	add_b64(obj, "raw", rq->csr_der, rq->csr_len);
 	return obj;
@@ -247,6 +300,7 @@ static json_object *cert_json(X509 *cert)
 	json_object *obj = json_object_new_object();
 	GENERAL_NAMES *san;
 	EVP_PKEY *key;
+	const X509_ALGOR *alg;
 	unsigned char *der = NULL;
 	BIGNUM *bn;
 	char *dec;
@@ -269,7 +323,8 @@ static json_object *cert_json(X509 *cert)
 		add_time(obj, "notBefore", t);
 	if (x509util_time_seconds(X509_get0_notAfter(cert), &t) == 0)
 		add_time(obj, "notAfter", t);
-	add_str(obj, "signatureAlgorithm", sigalg_name(X509_get_signature_nid(cert)));
+	X509_get0_signature(NULL, &alg, cert);
+	add_str(obj, "signatureAlgorithm", sigalg_name(alg));
 	/* The certificate may come from the signer process decoded key-less (der.h). */
 	key = x509util_spki_key(X509_get_X509_PUBKEY(cert));
 	key_json(obj, key);
@@ -440,7 +495,8 @@ static void *webhook_create(const struct config_validator *c, char *err, size_t 
  * or -1 with why when no answer came (connection, TLS, time-out, too large).
  */
 static int post_once(const struct webhook *w, const char *url, const char *body, size_t len,
-    long *status, struct httpclient_answer *a, char *why, size_t whylen)
+    long timeout_ms, long *status, struct httpclient_answer *a, int *timed_out, char *why,
+    size_t whylen)
 {
 	CURL *h = NULL;
 	struct curl_slist *hdr = NULL, *more;
@@ -451,6 +507,7 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 	memset(a, 0, sizeof(*a));
 	a->max = WEBHOOK_MAX_ANSWER;
 	*status = 0;
+	*timed_out = 0;
 	if (webhook_signature(w->secret, w->secret_len, body, len, sig) != 0) {
 		errorf(why, whylen, "cannot compute the HMAC-SHA256 signature");
 		goto out;
@@ -468,8 +525,7 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 	if ((more = curl_slist_append(hdr, line)) == NULL)
 		goto oom;
 	hdr = more;
-	if ((h = httpclient_new(url, (long)w->timeout * 1000, "scepd", w->ca_file, ebuf,
-	    a)) == NULL)
+	if ((h = httpclient_new(url, timeout_ms, "scepd", w->ca_file, ebuf, a)) == NULL)
 		goto oom;
 	if ((w->client_cert != NULL &&
 	    (curl_easy_setopt(h, CURLOPT_SSLCERT, w->client_cert) != CURLE_OK ||
@@ -481,6 +537,7 @@ static int post_once(const struct webhook *w, const char *url, const char *body,
 		goto out;
 	}
 	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
+		*timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 		errorf(why, whylen, "%s: %s", url, a->over ? "the answer is too large" :
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
 		goto out;
@@ -501,20 +558,28 @@ out:
 	return result;
 }
 
-/* A POST with step-ca's retry: once more after a second on no answer or >= 500. */
+/*
+ * A POST with step-ca's retry (authority/provisioner/webhook.go): once more
+ * after a second on no answer or a status >= 500, within one deadline of
+ * validators.timeout for both attempts; not after the deadline passed (a
+ * webhook that did not answer in time is not asked again).
+ */
 static int post(const struct webhook *w, const char *url, const char *body, size_t len,
     long *status, struct httpclient_answer *a, char *why, size_t whylen)
 {
-	int rc = post_once(w, url, body, len, status, a, why, whylen);
+	int64_t deadline = monotonic_millis() + (int64_t)w->timeout * 1000, left;
+	int timed_out = 0, rc;
 
-	if (rc == 0 && *status < 500)
-		return 0;
-	if (rc == 0) {
-		free(a->p);
-		memset(a, 0, sizeof(*a));
-	}
+	rc = post_once(w, url, body, len, (long)w->timeout * 1000, status, a, &timed_out, why,
+	    whylen);
+	if ((rc == 0 && *status < 500) || timed_out)
+		return rc;
+	if ((left = deadline - monotonic_millis() - 1000) <= 0)
+		return rc;
+	if (rc == 0)
+		httpclient_answer_clear(a);
 	sleep(1);
-	return post_once(w, url, body, len, status, a, why, whylen);
+	return post_once(w, url, body, len, (long)left, status, a, &timed_out, why, whylen);
 }
 
 /* The message of a refusal's error {code, message}, or "". */

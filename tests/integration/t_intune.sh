@@ -138,6 +138,14 @@ is "$(calls_count failureNotification)" 0 "no failureNotification for a success"
 
 GOOD_KEY=$EK GOOD_CRT=$EC
 
+# --- a challenge far longer than PKCS#9's 255 characters (intune.md §5: accept >= 8 KiB)
+ch=$(standin "/_test/mint?$(good_q long)&pad=8192")
+pki_enroll long "$ch"
+rc=$?
+if [ $rc = 0 ]; then pass "pki --scep enrolls with a ${#ch}-character Intune challenge"
+else fail "pki --scep enrolls with a ${#ch}-character Intune challenge" "exit status $rc" "$(pkiout "$EOUT")"; fi
+check "the long challenge's certificate is issued for the client key" verify_issued "$EC" "$EK"
+
 # --- renewals signed by the certificate just issued (validators.renewals)
 # pki_renew NAME OLDCERT OLDKEY CHALLENGE: RenewalReq; sets EK EC EOUT
 pki_renew() {
@@ -218,6 +226,18 @@ pki_enroll withheld "$(standin "/_test/mint?$(good_q withheld)")"
 isnt "$?" 0 "successNotification answering 500: pki --scep fails"
 check "successNotification failed: no certificate delivered" test ! -s "$EC"
 check_log "$mark" 'not delivered' "log: the certificate is recorded but not delivered"
+# The device tries again with the same key, so the same transactionID: a
+# certificate it then gets must be one Intune was told of (intune.md §4).
+n_ok=$(calls_count successNotification)
+pki_enroll withheld "$(standin "/_test/mint?$(good_q withheld)")"
+if [ -s "$EC" ]; then
+	is "$(calls_field successNotification body.notification.certificateThumbprint | tail -n 1)" \
+		"$(sha1_of "$EC")" "a retry that gets a certificate: Intune was told of that certificate"
+	is "$(calls_field successNotification code | tail -n 1)" Success \
+		"... and accepted the successNotification"
+else
+	pass "a retry after a withheld certificate gets none"
+fi
 
 # --- validated, then the CA refuses: failureNotification with the HRESULT
 mark=$(log_mark)

@@ -1125,7 +1125,10 @@ static void test_public_print(void)
 	FILE *f;
 
 	cfg = load("challenge = { UseSinglePassword = true; SinglePassword = \"Top-S3cret-1\"; };\n"
-	    "profiles = ( { name = \"p\"; SinglePassword = \"Top-S3cret-2\"; } );\n", &errs);
+	    "profiles = ( { name = \"p\"; SinglePassword = \"Top-S3cret-2\"; } );\n"
+	    "validators = ( { name = \"in\"; type = \"intune\"; tenant = \"contoso.example\"; "
+	    "client_id = \"id\"; client_secret_credential = \"in\"; "
+	    "proxy = \"http://scepd:Top-S3cret-3@127.0.0.1:3128\"; } );\n", &errs);
 	ok(cfg != NULL, "configuration with secrets loads (%s)", errs ? errs : "");
 	if (cfg == NULL || (f = open_memstream(&buf, &len)) == NULL) {
 		free(errs);
@@ -1139,8 +1142,11 @@ static void test_public_print(void)
 	    "... it says that the static password is set");
 	ok(strstr(buf, "\t\t# SinglePassword is set (a secret: not shown)") != NULL,
 	    "... and that the profile's is");
+	ok(strstr(buf, "\t\t# proxy is set (a secret: not shown)") != NULL,
+	    "... and that the Intune validator's proxy (with its password) is");
 	full = print(cfg);
-	ok(full != NULL && strstr(full, "Top-S3cret-1") != NULL && strstr(full, "Top-S3cret-2"),
+	ok(full != NULL && strstr(full, "Top-S3cret-1") != NULL && strstr(full, "Top-S3cret-2") &&
+	    strstr(full, "Top-S3cret-3"),
 	    "config_print (the file scepctl init writes) keeps them");
 	free(full);
 	free(buf);

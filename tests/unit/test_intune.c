@@ -586,6 +586,7 @@ static void test_faults(void)
 	char err[256];
 	int d, rc;
 	time_t t0;
+	int64_t ms;
 
 	if ((in = intune_new(&s, err, sizeof(err))) == NULL)
 		return;
@@ -631,6 +632,24 @@ static void test_faults(void)
 	rc = validate_good(slow, "tx-f8", &out);
 	ok(rc == -1 && !out.allowed && time(NULL) - t0 < 10, "a slow reply: -1 after the time-out, "
 	    "not allowed (%s)", out.reason);
+	intune_free(slow);
+
+	/*
+	 * validators.timeout bounds the whole check: with cold caches it is two
+	 * tokens, a discovery and the call, here 2 x 1.5 s of tokens against 2 s.
+	 */
+	s.timeout_ms = 2000;
+	slow = intune_new(&s, err, sizeof(err));
+	get_ok("/_test/fault?name=slow&call=token&delay=1.5&count=2");
+	ms = monotonic_millis();
+	rc = validate_good(slow, "tx-f8b", &out);
+	ms = monotonic_millis() - ms;
+	ok(rc == -1 && !out.allowed && ms < 2600, "cold caches, slow tokens: the check ends at "
+	    "its time-out, not after each exchange's (%lld ms: %s)", (long long)ms, out.reason);
+	/* The stand-in still answers the token request given up on: let it, so that its
+	 * call is not logged into a later test's counts. */
+	usleep(1500000);
+	get_ok("/_test/fault?clear=1");
 	intune_free(slow);
 	intune_free(in);
 
@@ -680,6 +699,16 @@ static void test_refresh(void)
 	validate_good(in, "tx-r2", &out);
 	ok(out.allowed, "after they expired: allowed (%d %s)", out.http_status, out.reason);
 	is_int(count("token", "kind", "intune"), n + 1, "with a new Intune token");
+	intune_free(in);
+
+	/* An absurd expires_in (near INT64_MAX) is no reason to ask for a token each time. */
+	get_ok("/_test/config?expires_in=9223372036854775000");
+	in = intune_new(&s, err, sizeof(err));
+	validate_good(in, "tx-r3", &out);
+	n = count("token", NULL, NULL);
+	validate_good(in, "tx-r4", &out);
+	ok(out.allowed, "expires_in near INT64_MAX: allowed (%s)", out.reason);
+	is_int(count("token", NULL, NULL), n, "and the cached tokens are used again");
 	intune_free(in);
 	get_ok("/_test/config?expires_in=120");
 }

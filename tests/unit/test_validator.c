@@ -9,18 +9,22 @@
  * (busy, never allowed); and a webhook that cannot be reached or whose secret
  * file is unusable.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "base64.h"
@@ -33,6 +37,7 @@
 
 static char *dir;
 static X509_REQ *csr;
+static EVP_PKEY *csr_key;
 static unsigned char *csr_der;
 static size_t csr_len;
 
@@ -131,6 +136,67 @@ static void test_body(void)
 	    "no challenge in a notification");
 	json_object_put(root);
 	free(body);
+}
+
+/*
+ * signatureAlgorithm of the challenge body for the request re-signed with md
+ * (PSS padding when pss), into out; "(none)" when there is no body.
+ */
+static void sigalg_of(const EVP_MD *md, int pss, char *out, size_t outlen)
+{
+	struct validator_request rq;
+	X509_REQ *r = X509_REQ_dup(csr);
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *der = NULL;
+	json_object *root = NULL, *req;
+	char *body = NULL;
+	size_t len = 0;
+	int n = -1;
+
+	snprintf(out, outlen, "(none)");
+	if (r == NULL || mctx == NULL ||
+	    EVP_DigestSignInit(mctx, &pctx, md, NULL, csr_key) != 1 ||
+	    (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
+	    X509_REQ_sign_ctx(r, mctx) <= 0 || (n = i2d_X509_REQ(r, &der)) <= 0)
+		goto out;
+	request(&rq, "TX-SIGALG");
+	rq.csr = r;
+	rq.csr_der = der;
+	rq.csr_len = (size_t)n;
+	if ((body = webhook_body_challenge(&rq, &len)) != NULL &&
+	    (root = json_tokener_parse(body)) != NULL &&
+	    json_object_object_get_ex(root, "x509CertificateRequest", &req))
+		snprintf(out, outlen, "%s", member(req, "signatureAlgorithm", NULL) != NULL ?
+		    member(req, "signatureAlgorithm", NULL) : "(absent)");
+out:
+	json_object_put(root);
+	free(body);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(mctx);
+	X509_REQ_free(r);
+}
+
+/*
+ * signatureAlgorithm as step-ca's x509util names it: a Go webhook server
+ * decoding the body refuses a name it does not know, and step-ca itself sends
+ * "" for an algorithm Go does not know; RSA-PSS is named by its hash.
+ */
+static void test_sigalg(void)
+{
+	char name[64];
+
+	sigalg_of(EVP_sha224(), 0, name, sizeof(name));
+	is_str(name, "", "signatureAlgorithm of sha224WithRSAEncryption (unknown to Go) is \"\"");
+	sigalg_of(EVP_sha384(), 1, name, sizeof(name));
+	is_str(name, "SHA384-RSAPSS", "signatureAlgorithm of RSA-PSS with SHA-384");
+	sigalg_of(EVP_sha512(), 1, name, sizeof(name));
+	is_str(name, "SHA512-RSAPSS", "signatureAlgorithm of RSA-PSS with SHA-512");
+	sigalg_of(EVP_sha256(), 1, name, sizeof(name));
+	is_str(name, "SHA256-RSAPSS", "signatureAlgorithm of RSA-PSS with SHA-256");
+	sigalg_of(EVP_sha1(), 0, name, sizeof(name));
+	is_str(name, "SHA1-RSA", "signatureAlgorithm of sha1WithRSAEncryption");
 }
 
 /* A validator set from validators text (in dir). */
@@ -336,6 +402,73 @@ static void test_webhook_setup(void)
 	validator_set_free(set);
 }
 
+/* A webhook server that takes connections and never answers; counts them. */
+struct mute {
+	int fd;
+	int accepted;
+};
+
+static void *mute_serve(void *arg)
+{
+	struct mute *m = arg;
+	int c[8], n = 0, i;
+
+	while (n < 8 && (c[n] = accept(m->fd, NULL, NULL)) >= 0) {
+		m->accepted++;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		close(c[i]);
+	return NULL;
+}
+
+/*
+ * step-ca's webhook client asks once more after a transport error or a 5xx,
+ * but not after its deadline passed (authority/provisioner/webhook.go:
+ * context.DeadlineExceeded is returned at once), and its one deadline covers
+ * both attempts: a webhook that does not answer in time is asked once, and
+ * the check ends at validators.timeout.
+ */
+static void test_webhook_timeout(void)
+{
+	struct validator_request rq;
+	struct validator_result res;
+	struct validator_set *set;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct mute m = { -1, 0 };
+	pthread_t t;
+	char err[512], *conf;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((m.fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(m.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(m.fd, 8) != 0 ||
+	    getsockname(m.fd, (struct sockaddr *)&sa, &sl) != 0 ||
+	    pthread_create(&t, NULL, mute_serve, &m) != 0) {
+		ok(0, "a listening socket for the mute webhook");
+		return;
+	}
+	conf = xasprintf("{ name = \"mute\"; type = \"webhook\"; url = "
+	    "\"http://127.0.0.1:%d/hook\"; secret_file = \"good.secret\"; timeout = 1; }",
+	    ntohs(sa.sin_port));
+	set = set_of(conf, err, sizeof(err));
+	free(conf);
+	ok(set != NULL, "webhook validator for a server that never answers (%s)", err);
+	if (set != NULL) {
+		request(&rq, "TX-MUTE");
+		is_int(validator_check(validator_find(set, "mute"), &rq, &res), VALIDATOR_ERROR,
+		    "a webhook that never answers refuses");
+		ok(res.seconds < 1.8, "the check ends at validators.timeout (%.2f s)", res.seconds);
+		is_int(m.accepted, 1, "it is not asked again after the time-out, as step-ca");
+		validator_set_free(set);
+	}
+	shutdown(m.fd, SHUT_RDWR);
+	close(m.fd);
+	pthread_join(t, NULL);
+}
+
 int main(void)
 {
 	EVP_PKEY *key;
@@ -356,11 +489,14 @@ int main(void)
 	}
 	csr_der = der;
 	csr_len = (size_t)n;
+	csr_key = key;
 	test_signature();
 	test_body();
+	test_sigalg();
 	test_exec();
 	test_busy();
 	test_webhook_setup();
+	test_webhook_timeout();
 	OPENSSL_free(csr_der);
 	X509_REQ_free(csr);
 	EVP_PKEY_free(key);

@@ -369,6 +369,12 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.answer(413, {"error": {"code": "RequestTooLarge", "message": ""}})
         if u.path == f"/{st.tenant}/oauth2/v2.0/token":
+            delay = 0
+            with st.lock:       # "slow" slows tokens only when named for them (call=token)
+                if st.faults.get("slow", {}).get("call") == "token":
+                    delay = st.fault("slow", "token")["delay"]
+            if delay:
+                time.sleep(delay)
             with st.lock:
                 return self.token(raw)
         m = re.fullmatch(r"(.*)/ScepActions/(validateRequest|successNotification|"

@@ -7,8 +7,9 @@ X-Smallstep-Signature equal to the lower-case hex HMAC-SHA256 of the exact body
 keyed by the base64-decoded --secret (compared in constant time); the body must
 be a JSON object with the fields step-ca sends (timestamp in RFC 3339,
 provisionerName, scepTransactionID, x509CertificateRequest with a raw DER
-request that parses and whose subject matches the parsed subject; plus
-scepChallenge on /challenge; x509Certificate or scepErrorCode and
+request that parses and whose subject matches the parsed subject, and a
+signatureAlgorithm step-ca's x509util decodes; plus scepChallenge on
+/challenge; x509Certificate or scepErrorCode and
 scepErrorDescription on /notify). Anything else is answered 400 with the reason.
 
 /challenge answers per the rules file (JSON, read on every request), keyed by
@@ -42,6 +43,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 1 << 20
+# The names step-ca's x509util.SignatureAlgorithm decodes ("" is Go's unknown
+# algorithm); a Go webhook server decoding the body refuses any other.
+GO_SIGALGS = ("", "MD2-RSA", "MD5-RSA", "SHA1-RSA", "SHA256-RSA", "SHA384-RSA", "SHA512-RSA",
+              "SHA256-RSAPSS", "SHA384-RSAPSS", "SHA512-RSAPSS", "DSA-SHA1", "DSA-SHA256",
+              "ECDSA-SHA1", "ECDSA-SHA256", "ECDSA-SHA384", "ECDSA-SHA512", "Ed25519")
 log_lock = threading.Lock()
 
 
@@ -86,6 +92,8 @@ def check_csr(req):
     if cns:
         need(subj.get("commonName") == cns[0],
              "subject.commonName %r is not the request's %r" % (subj.get("commonName"), cns[0]))
+    need(req.get("signatureAlgorithm") in GO_SIGALGS,
+         "signatureAlgorithm %r is not a name step-ca decodes" % req.get("signatureAlgorithm"))
     need(req.get("publicKeyAlgorithm") in ("RSA", "ECDSA", "Ed25519"),
          "publicKeyAlgorithm %r" % req.get("publicKeyAlgorithm"))
     need(isinstance(req.get("publicKey"), str), "publicKey missing")
@@ -107,6 +115,9 @@ def check_cert(c):
          (c.get("serialNumber"), serial))
     check_rfc3339(c.get("notBefore"))
     check_rfc3339(c.get("notAfter"))
+    need(c.get("signatureAlgorithm") in GO_SIGALGS,
+         "x509Certificate.signatureAlgorithm %r is not a name step-ca decodes" %
+         c.get("signatureAlgorithm"))
 
 
 class Handler(BaseHTTPRequestHandler):

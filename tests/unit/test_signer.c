@@ -464,6 +464,26 @@ static void test_decrypt_made(void)
 	is_int(rc, SCEP_FAIL_BADREQUEST, "made: wrong key is badRequest");
 	is_str(err, "could not decrypt the envelope", "made: generic reason");
 	ok(out == NULL, "made: no output");
+
+	/*
+	 * No padding oracle (Bleichenbacher's attack on PKCS#1 v1.5): an RSA block
+	 * that is not PKCS#1-conforming (the wrong key gives one) must go on with a
+	 * random content key, as OpenSSL's CMS_decrypt does unless CMS_DEBUG_DECRYPT
+	 * is set, so that such a request is answered as a conforming block with a
+	 * key we cannot know is: garbage content, which passes the CBC padding
+	 * check about once in 256 tries. Refused at the RSA step (CMS_DEBUG_DECRYPT,
+	 * or a hand-made RSA decryption), it would never pass. 6 000 tries miss
+	 * with odds of about 10^-10.
+	 */
+	for (i = 0, rc = -2; i < 6000 && rc != SCEP_FAIL_NONE; i++) {
+		free(out);
+		out = NULL;
+		rc = signer_decrypt(s, env, envlen, 0, &out, &outlen, &matched, err, sizeof(err));
+	}
+	is_int(rc, SCEP_FAIL_NONE, "made: a non-conforming RSA block goes on with a random "
+	    "key (garbage content after %d tries), no padding oracle", i);
+	free(out);
+	out = NULL;
 	OPENSSL_free(env);
 
 	/* Garbage, a SignedData instead of an EnvelopedData, empty input, trailing bytes. */

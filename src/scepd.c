@@ -158,8 +158,10 @@ out:
 }
 
 /*
- * scepd -t: the CA certificate files (ca.cert, and ca.next_cert when it
- * exists) hold the CA followed by its issuers in order, as GetCACert sends them.
+ * scepd -t: the CA certificate files (ca.cert and ca.next_cert), when they
+ * exist, hold the CA followed by its issuers in order, as GetCACert sends
+ * them. A missing one is the start's to report: -t checks a configuration
+ * before `scepctl init` has made the CA.
  */
 static int check_ca_files(const struct config *cfg, char *err, size_t errlen)
 {
@@ -168,7 +170,7 @@ static int check_ca_files(const struct config *cfg, char *err, size_t errlen)
 	int i, rc = 0;
 
 	for (i = 0; rc == 0 && i < 2; i++) {
-		if (paths[i] == NULL || (i == 1 && access(paths[i], F_OK) != 0))
+		if (paths[i] == NULL || access(paths[i], F_OK) != 0)
 			continue;
 		if ((certs = pemfile_certs(paths[i], err, errlen)) == NULL ||
 		    x509util_issuers_check(certs, paths[i], err, errlen) == -1)

@@ -70,21 +70,10 @@ unsigned char *pemfile_read_key(const char *path, size_t *len, char *err, size_t
 
 X509 *pemfile_cert(const char *path, char *err, size_t errlen)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	X509 *cert = NULL;
-	char ebuf[256];
+	STACK_OF(X509) *certs = pemfile_certs(path, err, errlen);
+	X509 *cert = certs != NULL ? sk_X509_shift(certs) : NULL;
 
-	if ((buf = read_pem(path, 0, &len, err, errlen)) == NULL)
-		goto out;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		errorf(err, errlen, "%s: not a PEM certificate (%s)", path,
-		    ossl_errors(ebuf, sizeof(ebuf)));
-out:
-	BIO_free(bio);
-	free(buf);
+	sk_X509_pop_free(certs, X509_free);
 	return cert;
 }
 
@@ -103,6 +92,7 @@ STACK_OF(X509) *pemfile_certs(const char *path, char *err, size_t errlen)
 		errorf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
+	ERR_clear_error();   /* the loop's end is told by the error it leaves */
 	while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if (sk_X509_push(certs, cert) == 0) {
 			errorf(err, errlen, "%s: out of memory", path);
@@ -113,7 +103,7 @@ STACK_OF(X509) *pemfile_certs(const char *path, char *err, size_t errlen)
 	/* The loop ends on the end of the file (no PEM start line) or on a bad block. */
 	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE ||
 	    sk_X509_num(certs) == 0) {
-		errorf(err, errlen, "%s: not a file of PEM certificates (%s)", path,
+		errorf(err, errlen, "%s: not a PEM certificate, or a bad one among them (%s)", path,
 		    ossl_errors(ebuf, sizeof(ebuf)));
 		goto out;
 	}

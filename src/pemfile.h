@@ -12,7 +12,7 @@
 
 #define PEMFILE_MAX (1024 * 1024)
 
-/* The first certificate in a PEM file, or NULL with a reason. */
+/* The first certificate of a PEM file of certificates (pemfile_certs), or NULL with a reason. */
 X509 *pemfile_cert(const char *path, char *err, size_t errlen);
 
 /* Every certificate of a PEM file in file order, at least one; NULL with a reason. */

@@ -480,17 +480,22 @@ void keyproc_stop(struct keyproc *kp)
 
 	if (kp == NULL)
 		return;
+	/*
+	 * The supervisor first: a worker whose socket closes exits, and a
+	 * supervisor still running would log that as a death (event 1010) and
+	 * start a new one. Its workers die with it (PR_SET_PDEATHSIG).
+	 */
+	close(kp->ctl);
+	if (kp->pid > 0) {
+		(void)kill(kp->pid, SIGTERM);
+		(void)waitpid(kp->pid, &status, 0);
+	}
 	for (unsigned i = 0; i < kp->n; i++) {
 		if (kp->slot[i].fd >= 0)
 			close(kp->slot[i].fd);
 		if (kp->slot[i].spare >= 0)
 			close(kp->slot[i].spare);
 		free(kp->slot[i].rx);
-	}
-	close(kp->ctl);
-	if (kp->pid > 0) {
-		(void)kill(kp->pid, SIGTERM);
-		(void)waitpid(kp->pid, &status, 0);
 	}
 	pthread_mutex_destroy(&kp->ctl_mu);
 	pthread_mutex_destroy(&kp->pool_mu);

@@ -32,6 +32,10 @@
 #     workers. Before, a new worker read the file as it started, held 365 days
 #     only and refused them until the next SIGHUP; now the supervisor keeps
 #     the reading of scepd's last reload and each worker starts with it.
+#  7. A clean stop (SIGTERM, six times, 16 workers) logs no worker death:
+#     before, scepd closed the workers' sockets before it stopped the
+#     supervisor, which saw them exit and logged event 1010 "exited with
+#     status 0; starting a new one" on about half of the stops.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -233,5 +237,20 @@ done
 unlike "$(tail -n +"$((mark + 1))" "$SCEPD_LOG")" 'longer than any template' \
 	"  log: no restarted worker refused a validity"
 stop_scepd
+
+# --- 7. a clean stop reports no worker death
+D5=$(new_dir stop)
+init_scepd "$D5" || bail "scepctl init (stop)"
+check "signer.workers = 16" set_conf "$D5" workers 16
+deaths=0
+for i in 1 2 3 4 5 6; do
+	run_scepd "$D5" || bail "scepd starts (stop $i)"
+	mark=$(log_mark)
+	stop_scepd
+	n=$(tail -n +"$((mark + 1))" "$SCEPD_LOG" | grep -cE 'event=1010|starting a new one')
+	[ "$n" -eq 0 ] || diag "stop $i: $(tail -n +"$((mark + 1))" "$SCEPD_LOG" | grep -m1 -E 'event=1010')"
+	deaths=$((deaths + n))
+done
+is "$deaths" 0 "SIGTERM six times with 16 workers: no worker death (event 1010) is logged as scepd stops"
 
 done_testing

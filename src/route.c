@@ -131,18 +131,26 @@ static void route_operation(const struct http_request *req, const char *val, siz
 		return;
 	}
 	rt->operation = operations[i].name;
-	if (operations[i].get == ROUTE_PKIOPERATION_GET && strcmp(req->method, "POST") == 0) {
-		if (req->body_len == 0)
-			route_error(rt, rt->operation, 400, NDES_EVENT_DECODE,
-			    "PKIOperation by POST needs the pkiMessage as the body", NULL);
-		else
-			rt->handler = ROUTE_PKIOPERATION_POST;
+	/*
+	 * PKIOperation by GET or POST only: a HEAD would enroll (spend a
+	 * one-time password, issue a certificate) and drop the CertRep.
+	 */
+	if (operations[i].get == ROUTE_PKIOPERATION_GET) {
+		if (strcmp(req->method, "POST") == 0) {
+			if (req->body_len == 0)
+				route_error(rt, rt->operation, 400, NDES_EVENT_DECODE,
+				    "PKIOperation by POST needs the pkiMessage as the body", NULL);
+			else
+				rt->handler = ROUTE_PKIOPERATION_POST;
+		} else if (strcmp(req->method, "GET") == 0) {
+			rt->handler = ROUTE_PKIOPERATION_GET;
+			route_pkioperation_get(req, rt);
+		} else {
+			route_error(rt, rt->operation, 405, NDES_EVENT_NONE, "use GET or POST",
+			    "GET, POST");
+		}
 	} else if (is_get(req)) {
 		rt->handler = operations[i].get;
-		if (rt->handler == ROUTE_PKIOPERATION_GET)
-			route_pkioperation_get(req, rt);
-	} else if (operations[i].get == ROUTE_PKIOPERATION_GET) {
-		route_error(rt, rt->operation, 405, NDES_EVENT_NONE, "use GET or POST", "GET, POST");
 	} else {
 		route_error(rt, rt->operation, 405, NDES_EVENT_NONE, "use GET", "GET");
 	}

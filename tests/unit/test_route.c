@@ -120,6 +120,9 @@ int main(void)
 		    ROUTE_ERROR, "PKIOperation", 400, "needs a message parameter", NULL, -1 },
 		{ "PUT", "/scep", "operation=PKIOperation", 3, 1,
 		    ROUTE_ERROR, "PKIOperation", 405, "use GET or POST", "GET, POST", -1 },
+		/* HEAD would enroll and drop the CertRep (a password spent, a certificate lost) */
+		{ "HEAD", "/scep", "operation=PKIOperation&message=MIIB", 0, 1,
+		    ROUTE_ERROR, "PKIOperation", 405, "use GET or POST", "GET, POST", -1 },
 		{ "POST", "/scep", "operation=GetCACaps", 3, 1,
 		    ROUTE_ERROR, "GetCACaps", 405, "use GET", "GET", -1 },
 		{ "GET", "/scep", "", 0, 1,

@@ -720,7 +720,10 @@ static int open_envelope(struct pkiop *op, unsigned char **plain, size_t *plain_
 	return SCEP_FAIL_NONE;
 }
 
-/* The certificate recorded for this transactionID: the same key gets it again. */
+/*
+ * The certificate recorded for this transactionID: the same key gets it again,
+ * unless it was revoked since.
+ */
 static int resend_recorded(struct pkiop *op, const struct csr *csr, struct store_cert *prev,
     const unsigned char keyhash[32])
 {
@@ -740,6 +743,11 @@ static int resend_recorded(struct pkiop *op, const struct csr *csr, struct store
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
 		    "transactionID %s belongs to a request signed with another key",
 		    op->msg->transaction_id);
+	/* a client whose transactionID comes from its key would get it back on every retry */
+	if (strcmp(prev->status, "revoked") == 0)
+		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
+		    "transactionID %s already has a certificate, serial %s, and it was revoked: "
+		    "enroll again with a new key", op->msg->transaction_id, prev->serial);
 	if ((op->issued = d2i_X509(NULL, &p, (long)prev->der_len)) == NULL)
 		return fail(op, SCEP_FAIL_BADREQUEST, NDES_EVENT_NONE,
 		    "the recorded certificate for this transaction cannot be read");

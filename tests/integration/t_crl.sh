@@ -137,6 +137,30 @@ like "$(openssl cms -cmsout -print -inform DER -in "$T/go.rep" 2>/dev/null)" 'sh
 	"the reply is signed with SHA-512, as the request"
 check "the OAEP reply holds the certificate" p7_first_cert "$T/go.p7" "$T/go.crt"
 
+# --- a request sent again after its certificate was revoked: FAILURE badRequest,
+# not the revoked certificate (clients whose transactionID comes from the key,
+# Apple, sscep, strongSwan, would otherwise get it back on every retry)
+new_rsa_key "$T/r.key"
+openssl req -x509 -key "$T/r.key" -out "$T/r.self" -subj /CN=it-crl-resend -days 1 2>/dev/null
+new_csr_pw "$T/r.key" "$T/r.csr" it-crl-resend "$(new_otp)"
+resend() {
+	"$SCEP_SEND" --type pkcsreq --txid CRL-RESEND-1 --signer-cert "$T/r.self" \
+		--signer-key "$T/r.key" --recipient "$D/ra-enc.crt" --csr "$T/r.csr" --out "$T/$1.der" \
+		>/dev/null && post_pki "$T/$1.der" "$T/$1.rep" >/dev/null
+}
+resend r1
+is "$(status_of "$T/r1.rep")" "0/" "a second certificate to revoke: SUCCESS"
+reply_open "$T/r1.rep" "$T/r.key" "$T/r1.p7" && p7_first_cert "$T/r1.p7" "$T/r1.crt"
+RSERIAL=$(cert_serial "$T/r1.crt")
+resend r2
+is "$(status_of "$T/r2.rep")" "0/" "sent again before the revocation: SUCCESS, the same certificate"
+scepctl_cmd cert revoke "$RSERIAL" --reason superseded >/dev/null 2>&1
+is "$?" 0 "scepctl cert revoke $RSERIAL --reason superseded"
+mark=$(log_mark)
+resend r3
+is "$(status_of "$T/r3.rep")" "2/2" "sent again after the revocation: FAILURE badRequest"
+check_log "$mark" "txid=CRL-RESEND-1.*revoked" "log: the reason names the revocation"
+
 # --- GetCRL switched off, CRL path switched off
 stop_scepd
 check "crl.scep = false" set_conf "$D" scep false

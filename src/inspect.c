@@ -292,29 +292,11 @@ static void print_envelope(FILE *out, const struct pkimsg *msg)
 
 static void print_key_usage(FILE *out, const struct csr *csr)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} ku[] = {
-		{ X509v3_KU_DIGITAL_SIGNATURE, "digitalSignature" },
-		{ X509v3_KU_NON_REPUDIATION, "nonRepudiation" },
-		{ X509v3_KU_KEY_ENCIPHERMENT, "keyEncipherment" },
-		{ X509v3_KU_DATA_ENCIPHERMENT, "dataEncipherment" },
-		{ X509v3_KU_KEY_AGREEMENT, "keyAgreement" },
-		{ X509v3_KU_KEY_CERT_SIGN, "keyCertSign" },
-		{ X509v3_KU_CRL_SIGN, "cRLSign" },
-	};
-	char name[80];
+	char name[80], names[160];
 	size_t i;
-	int n = 0;
 
-	fprintf(out, LABEL, "key usage");
-	if (!csr->has_key_usage)
-		fprintf(out, "not requested");
-	for (i = 0; csr->has_key_usage && i < sizeof(ku) / sizeof(ku[0]); i++)
-		if (csr->key_usage & ku[i].bit)
-			fprintf(out, "%s%s", n++ ? ", " : "", ku[i].name);
-	fprintf(out, "\n");
+	fprintf(out, LABEL "%s\n", "key usage", csr->has_key_usage ?
+	    x509util_key_usage_names(csr->key_usage, names, sizeof(names)) : "not requested");
 	if (csr->ext_key_usage == NULL)
 		return;
 	fprintf(out, LABEL, "extended usage");

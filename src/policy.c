@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "scep_types.h"
 #include "util.h"
+#include "x509util.h"
 
 /* DER of OID 1.3.6.1.4.1.311.20.2.3, the Microsoft UPN otherName. */
 static const unsigned char upn_oid[] = {
@@ -449,14 +450,16 @@ int policy_grant_template(const struct policy_template *t, const struct csr *csr
 {
 	unsigned allowed = t->key_usage;
 	int i, n, k;
-	size_t j;
+	size_t j, used;
+	char names[160];
 
 	memset(out, 0, sizeof(*out));
 	if (csr->has_key_usage) {
 		out->key_usage = csr->key_usage & allowed;
 		if (csr->key_usage != 0 && out->key_usage == 0) {
-			snprintf(reason, len, "the request asks for key usage 0x%x, none of which "
-			    "template %s allows (key_usage)", csr->key_usage, t->name);
+			snprintf(reason, len, "the request asks for key usage %s, none of which "
+			    "template %s allows (key_usage)", x509util_key_usage_names(csr->key_usage,
+			    names, sizeof(names)), t->name);
 			return SCEP_FAIL_BADREQUEST;
 		}
 	} else
@@ -470,8 +473,21 @@ int policy_grant_template(const struct policy_template *t, const struct csr *csr
 				out->eku[out->n_eku++] = t->eku[k];
 		}
 		if (out->n_eku == 0) {
+			/* their names as in extended_key_usage (OID text for unknown ones) */
+			names[0] = '\0';
+			for (i = 0, used = 0; i < n && used + 1 < sizeof(names); i++) {
+				const ASN1_OBJECT *o = sk_ASN1_OBJECT_value(csr->ext_key_usage, i);
+				char oid[80];
+
+				if (OBJ_obj2nid(o) == NID_undef &&
+				    OBJ_obj2txt(oid, (int)sizeof(oid), o, 1) < 0)
+					snprintf(oid, sizeof(oid), "(unreadable)");
+				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+				    used ? ", " : "", OBJ_obj2nid(o) != NID_undef ?
+				    OBJ_nid2sn(OBJ_obj2nid(o)) : oid);
+			}
 			snprintf(reason, len, "the request asks only for extended key usages "
-			    "template %s does not allow (extended_key_usage)", t->name);
+			    "template %s does not allow (extended_key_usage): %s", t->name, names);
 			return SCEP_FAIL_BADREQUEST;
 		}
 	} else {

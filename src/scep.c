@@ -2063,6 +2063,23 @@ static int open_store(struct pkiop *op)
 	return SCEP_FAIL_NONE;
 }
 
+/*
+ * Step 4, after a refusal in step 3: a store connection only to record that
+ * refusal (sign_reply), so that `scepctl request history` shows a clock skew or
+ * a refused algorithm as it shows every later refusal. A message without a
+ * transactionID is not recorded; a store failure is logged and leaves op's
+ * reason as it is.
+ */
+static void open_store_for_refusal(struct pkiop *op)
+{
+	char err[512];
+
+	if (op->msg->transaction_id[0] == '\0')
+		return;   /* nothing to file it under */
+	if ((op->st = store_pool_get(op->srv->pool, err, sizeof(err))) == NULL)
+		log_msg(LOG_ERR, "store: %s", err);
+}
+
 /* Step 5: the answer to the message, by its messageType, into op. */
 static void answer_message(struct pkiop *op)
 {
@@ -2274,7 +2291,9 @@ static void pkioperation(struct scep_server *srv, const struct profile *prof,
 		return;
 	}
 	reply_fields(&op);
-	if (check_message(&op) == SCEP_FAIL_NONE && open_store(&op) == SCEP_FAIL_NONE)
+	if (check_message(&op) != SCEP_FAIL_NONE)
+		open_store_for_refusal(&op);
+	else if (open_store(&op) == SCEP_FAIL_NONE)
 		answer_message(&op);
 	reply = sign_reply(&op, &reply_len, err, sizeof(err));
 	log_reply(&op, reply != NULL, err);

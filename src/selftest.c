@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -33,6 +34,7 @@
 #include "selftest.h"
 #include "signer.h"
 #include "util.h"
+#include "x509util.h"
 
 #define CT_CA_CERT    "application/x-x509-ca-cert"
 #define CT_CA_RA_CERT "application/x-x509-ca-ra-cert"
@@ -624,6 +626,37 @@ static void select_windows(STACK_OF(X509) *certs, struct selftest_verdict *v)
 		    "digitalSignature");
 }
 
+/*
+ * A certificate of the GetCACert answer outside its validity (RA or CA): every
+ * CertRep the RA signs, or every chain to the CA, is out of date for any client
+ * that checks it, whatever the family. NDES answers HTTP 500 in this state
+ * (ndes.md §3.6); micromdm's scepclient (Debian scep) was seen to refuse the
+ * CertRep with "signing time ... is outside of certificate validity".
+ */
+static void judge_validity(X509 *x, const char *role, struct selftest_verdict *v)
+{
+	int64_t from, until, now = (int64_t)time(NULL);
+	char cn[64], when[32];
+	time_t t;
+	struct tm tm;
+
+	if (x509util_time_seconds(X509_get0_notBefore(x), &from) != 0 ||
+	    x509util_time_seconds(X509_get0_notAfter(x), &until) != 0) {
+		note(v, SELFTEST_REJECT, "the %s certificate %s has an unreadable validity", role,
+		    subject_cn(x, cn, sizeof(cn)));
+		return;
+	}
+	if (now <= until && now >= from)
+		return;
+	t = (time_t)(now > until ? until : from);
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(when, sizeof(when), "(unknown)");
+	note(v, SELFTEST_REJECT, "the %s certificate %s %s %s: clients that check it refuse "
+	    "every reply (NDES: HTTP 500, ndes.md §3.6)%s", role, subject_cn(x, cn, sizeof(cn)),
+	    now > until ? "expired on" : "is not valid before", when,
+	    strncmp(role, "RA", 2) == 0 ? "; scepd: `scepctl ra renew`, then reload" : "");
+}
+
 void selftest_judge_cacert(int family, const struct scep_client_answer *a,
     struct selftest_verdict *v)
 {
@@ -663,6 +696,15 @@ void selftest_judge_cacert(int family, const struct scep_client_answer *a,
 	}
 	if (ca == NULL)
 		ca = sk_X509_value(certs, 0);
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+
+		ku = X509_get_key_usage(x);
+		judge_validity(x, x == ca || X509_check_ca(x) >= 1 ? "CA" :
+		    ku == UINT32_MAX || (ku & KU_DIGITAL_SIGNATURE && ku & KU_KEY_ENCIPHERMENT) ?
+		    "RA" : ku & KU_DIGITAL_SIGNATURE ? "RA signing" : "RA encryption", v);
+	}
+	ERR_clear_error();
 	if (ra == 0) {
 		/* RFC 8894 §2.1.2 (scep.md checklist 22): a CA without RA decrypts and signs */
 		ku = X509_get_key_usage(ca);

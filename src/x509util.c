@@ -155,6 +155,45 @@ X509 *x509util_decoded_copy(X509 *cert)
 	return copy;
 }
 
+const char *x509util_key_usage_names(unsigned ku, char *out, size_t outlen)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ X509v3_KU_DIGITAL_SIGNATURE, "digitalSignature" },
+		{ X509v3_KU_NON_REPUDIATION, "nonRepudiation" },
+		{ X509v3_KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+		{ X509v3_KU_DATA_ENCIPHERMENT, "dataEncipherment" },
+		{ X509v3_KU_KEY_AGREEMENT, "keyAgreement" },
+		{ X509v3_KU_KEY_CERT_SIGN, "keyCertSign" },
+		{ X509v3_KU_CRL_SIGN, "cRLSign" },
+		{ X509v3_KU_ENCIPHER_ONLY, "encipherOnly" },
+		{ X509v3_KU_DECIPHER_ONLY, "decipherOnly" },
+	};
+	size_t i, used = 0;
+	unsigned rest = ku;
+	int n;
+
+	if (outlen == 0)
+		return out;
+	out[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(ku & names[i].bit))
+			continue;
+		rest &= ~names[i].bit;
+		n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", names[i].name);
+		if (n < 0 || (size_t)n >= outlen - used)
+			return out;
+		used += (size_t)n;
+	}
+	if (rest != 0)
+		snprintf(out + used, outlen - used, "%s0x%x", used ? ", " : "", rest);
+	else if (ku == 0)
+		snprintf(out, outlen, "none");
+	return out;
+}
+
 int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32])
 {
 	unsigned char *der = NULL;

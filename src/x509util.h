@@ -4,7 +4,8 @@
  * computed in one place: an ASN1_TIME as seconds since the epoch, a serial
  * number as the upper-case hex the store keeps, and the SHA-256 of a
  * SubjectPublicKeyInfo (how requests, certificates and signers are matched),
- * a name as one line of text, the public key of a SubjectPublicKeyInfo.
+ * a name as one line of text, the public key of a SubjectPublicKeyInfo, key
+ * usage bits by their RFC 5280 names.
  * Pure functions: no files, no globals; what they return allocated says so.
  */
 #ifndef X509UTIL_H
@@ -33,6 +34,13 @@ int x509util_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
 
 /* x509util_serial_hex of cert's serial number. */
 int x509util_cert_serial_hex(const X509 *cert, char *out, size_t outlen);
+
+/*
+ * The keyUsage bits ku (OpenSSL's X509v3_KU_* values) as their RFC 5280 names,
+ * ", "-separated ("digitalSignature, keyEncipherment"; "none" for 0; an unknown
+ * bit as hex). Cut to fit out (outlen bytes); returns out.
+ */
+const char *x509util_key_usage_names(unsigned ku, char *out, size_t outlen);
 
 /* SHA-256 of the DER of a SubjectPublicKeyInfo (a certificate's or a CSR's). 0 or -1. */
 int x509util_spki_sha256(const X509_PUBKEY *spki, unsigned char out[32]);

@@ -8,7 +8,8 @@
 #    NDESConfiguration.ps1; ndes.md §3.1) get the answers those scripts call healthy;
 #  - replays and duplicates (scep.md §4.13) with real strongSwan requests, built
 #    against the fixture capture server and sent again with curl;
-#  - signingTime outside scep.max_clock_skew: FAILURE badTime (scep_send, since real
+#  - signingTime outside scep.max_clock_skew: FAILURE badTime, in the log and in
+#    `scepctl request history` (scep_send, since real
 #    clients sign with the current time).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -185,9 +186,17 @@ for case in "-259200:2/3:three days behind" "259200:2/3:three days ahead" "-3600
 	new_csr_pw "$T/t.key" "$T/t.csr" time "$(new_otp)"
 	"$SCEP_SEND" --type pkcsreq --signer-cert "$T/t.crt" --signer-key "$T/t.key" \
 		--signing-time $((now + off)) --recipient "$D/ra-enc.crt" --csr "$T/t.csr" \
-		--out "$T/t.der" >/dev/null
+		--txid "skew$off" --out "$T/t.der" >/dev/null
+	mark=$(log_mark)
 	post_pki "$T/t.der" "$T/t.rep" >/dev/null
 	is "$(status_of "$T/t.rep")" "$want" "signingTime $what: $want"
+	if [ "$want" = 2/3 ]; then
+		check_log "$mark" "txid=skew$off .*failInfo=\"?badTime.*signingTime is 259[0-9]{3} seconds (behind|ahead of) the server" \
+			"  the log line names the clock skew"
+		like "$(scepctl_cmd request history "skew$off" 2>&1)" \
+			"PKCSReq +failure +badTime .*signingTime is 259[0-9]{3} seconds (behind|ahead of) the server" \
+			"  scepctl request history shows the refusal and its reason"
+	fi
 	rm -f "$T/t.key" "$T/t.crt"
 done
 # (a request without signingTime is accepted too: pkimsg tests; no client omits it)

@@ -85,11 +85,15 @@ static void test_grant(struct policy *p)
 
 	c.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
 	is_int(policy_grant(p, &c, &g, reason, sizeof(reason)), SCEP_FAIL_BADREQUEST, "only CA usages: refused");
+	ok(strstr(reason, "keyCertSign, cRLSign") != NULL, "  the reason names the usages asked for: %s",
+	    reason);
 
 	c.has_key_usage = 0;
 	c.ext_key_usage = sk_ASN1_OBJECT_new_null();
 	sk_ASN1_OBJECT_push(c.ext_key_usage, OBJ_nid2obj(NID_server_auth));
 	is_int(policy_grant(p, &c, &g, reason, sizeof(reason)), SCEP_FAIL_BADREQUEST, "serverAuth only: refused");
+	ok(strstr(reason, "serverAuth") != NULL, "  the reason names the extended usage asked for: %s",
+	    reason);
 	sk_ASN1_OBJECT_push(c.ext_key_usage, OBJ_nid2obj(NID_client_auth));
 	is_int(policy_grant(p, &c, &g, reason, sizeof(reason)), SCEP_FAIL_NONE, "serverAuth + clientAuth");
 	ok(g.n_eku == 1 && OBJ_obj2nid(g.eku[0]) == NID_client_auth, "only clientAuth granted");

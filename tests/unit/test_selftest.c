@@ -8,7 +8,8 @@
  * limit and GET-only transport; GetCACert Content-Type rules (Apple exact,
  * jscep prefix, certmonger case-insensitive), RA selection (Apple without an
  * RA in a ca-ra-cert answer, jscep with an RA not issued by the CA, Windows
- * with an RA lacking the EKU it needs) and the CA keyUsage warning.
+ * with an RA lacking the EKU it needs), the CA keyUsage warning, and RA or CA
+ * certificates outside their validity.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +288,36 @@ static void test_cacert(void)
 	    "Windows: an RA with only clientAuth in its EKU is refused (%s)", v.why);
 	cacert_as("Apple", der, len, "application/x-x509-ca-ra-cert", &v);
 	is_int(v.level, SELFTEST_ACCEPT, "Apple: the same combined RA is fine (%s)", v.why);
+	OPENSSL_free(der);
+	/* an RA certificate out of its validity (NDES: HTTP 500, ndes.md §3.6) */
+	X509_gmtime_adj(X509_getm_notBefore(ra_sign), -2 * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(ra_sign), -86400);
+	if (X509_sign(ra_sign, cakey, EVP_sha256()) <= 0)
+		abort();
+	set[0] = ra_sign, set[1] = ra_enc, set[2] = ca;
+	der = degenerate(set, 3, &len);
+	for (int f = 0; f < selftest_families(); f++) {
+		struct scep_client_answer a;
+
+		memset(&a, 0, sizeof(a));
+		a.status = 200;
+		strcpy(a.ctype, "application/x-x509-ca-ra-cert");
+		a.body = der;
+		a.len = len;
+		selftest_judge_cacert(f, &a, &v);
+		ok(v.level == SELFTEST_REJECT && strstr(v.why, "RA signing certificate RA sign expired on") !=
+		    NULL, "%s: an expired RA certificate is refused, and named (%s)",
+		    selftest_family_name(f), v.why);
+	}
+	OPENSSL_free(der);
+	X509_gmtime_adj(X509_getm_notBefore(ca_signonly), 86400);
+	X509_gmtime_adj(X509_getm_notAfter(ca_signonly), 2 * 86400);
+	if (X509_sign(ca_signonly, cakey, EVP_sha256()) <= 0)
+		abort();
+	der = cert_der(ca_signonly, &len);
+	cacert_as("jscep", der, len, "application/x-x509-ca-cert", &v);
+	ok(v.level == SELFTEST_REJECT && strstr(v.why, "CA certificate Test CA is not valid before")
+	    != NULL, "a CA certificate not valid yet is refused, and named (%s)", v.why);
 	OPENSSL_free(der);
 	cacert_as("certmonger", (const unsigned char *)"garbage", 7, "application/x-x509-ca-cert", &v);
 	is_int(v.level, SELFTEST_REJECT, "garbage is refused");

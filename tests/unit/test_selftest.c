@@ -253,14 +253,7 @@ static void test_cacert(void)
 	set[0] = ra_sign, set[1] = ra_enc, set[2] = ca;
 	der = degenerate(set, 3, &len);
 	for (int f = 0; f < selftest_families(); f++) {
-		struct scep_client_answer a;
-
-		memset(&a, 0, sizeof(a));
-		a.status = 200;
-		strcpy(a.ctype, "application/x-x509-ca-ra-cert");
-		a.body = der;
-		a.len = len;
-		selftest_judge_cacert(f, &a, &v);
+		cacert_as(selftest_family_name(f), der, len, "application/x-x509-ca-ra-cert", &v);
 		is_int(v.level, SELFTEST_ACCEPT, "%s: RA sign, RA enc, CA accepted (%s)",
 		    selftest_family_name(f), v.why);
 	}
@@ -297,14 +290,7 @@ static void test_cacert(void)
 	set[0] = ra_sign, set[1] = ra_enc, set[2] = ca;
 	der = degenerate(set, 3, &len);
 	for (int f = 0; f < selftest_families(); f++) {
-		struct scep_client_answer a;
-
-		memset(&a, 0, sizeof(a));
-		a.status = 200;
-		strcpy(a.ctype, "application/x-x509-ca-ra-cert");
-		a.body = der;
-		a.len = len;
-		selftest_judge_cacert(f, &a, &v);
+		cacert_as(selftest_family_name(f), der, len, "application/x-x509-ca-ra-cert", &v);
 		ok(v.level == SELFTEST_REJECT && strstr(v.why, "RA signing certificate RA sign expired on") !=
 		    NULL, "%s: an expired RA certificate is refused, and named (%s)",
 		    selftest_family_name(f), v.why);

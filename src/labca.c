@@ -32,7 +32,6 @@
 #include "pemfile.h"
 #include "util.h"
 #include "x509build.h"
-#include "x509util.h"
 
 #define LABCA_EKU_RA "1.3.6.1.4.1.311.20.2.1"
 #define LABCA_N_FILES 6
@@ -437,8 +436,7 @@ int labca_create(const struct labca_options *opt, char *err, size_t errlen)
 	/* The CA: imported, or a new self-signed one. */
 	if (opt->import_cert != NULL) {
 		/* The CA, then the issuers above it that GetCACert sends after it. */
-		if ((issuers = pemfile_certs(opt->import_cert, err, errlen)) == NULL ||
-		    x509util_issuers_check(issuers, opt->import_cert, err, errlen) == -1)
+		if ((issuers = pemfile_ca_chain(opt->import_cert, err, errlen)) == NULL)
 			goto out;
 		ca = sk_X509_shift(issuers);
 		if ((ca_key = keyref_load(opt->import_key, 0, err, errlen)) == NULL)

@@ -13,6 +13,7 @@
 
 #include "pemfile.h"
 #include "util.h"
+#include "x509util.h"
 
 /* Reads a whole file of at most PEMFILE_MAX bytes, checking the mode when asked. */
 static unsigned char *read_pem(const char *path, int private_only, size_t *len,
@@ -116,6 +117,17 @@ out:
 	BIO_free(bio);
 	free(buf);
 	return result;
+}
+
+STACK_OF(X509) *pemfile_ca_chain(const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509) *certs = pemfile_certs(path, err, errlen);
+
+	if (certs != NULL && x509util_issuers_check(certs, path, err, errlen) == -1) {
+		sk_X509_pop_free(certs, X509_free);
+		certs = NULL;
+	}
+	return certs;
 }
 
 EVP_PKEY *pemfile_key(const char *path, int private_only, char *err, size_t errlen)

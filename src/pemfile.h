@@ -19,6 +19,13 @@ X509 *pemfile_cert(const char *path, char *err, size_t errlen);
 STACK_OF(X509) *pemfile_certs(const char *path, char *err, size_t errlen);
 
 /*
+ * A CA certificate file (ca.cert, ca.next_cert, an imported CA): the CA, then
+ * its issuers in order up to the root, each issued by the next
+ * (x509util_issuers_check); NULL with a reason naming the file.
+ */
+STACK_OF(X509) *pemfile_ca_chain(const char *path, char *err, size_t errlen);
+
+/*
  * An unencrypted PEM private key. With private_only, refuses a file that is not
  * a regular file or that group or others may access (STYLE.md 15). NULL with a
  * reason on failure.

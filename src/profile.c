@@ -227,8 +227,7 @@ static int load_issuers(struct profile_gen *gen, const char *path, char *err, si
 	X509 *first = NULL;
 	int rc = -1;
 
-	if ((certs = pemfile_certs(path, err, errlen)) == NULL ||
-	    x509util_issuers_check(certs, path, err, errlen) == -1)
+	if ((certs = pemfile_ca_chain(path, err, errlen)) == NULL)
 		goto out;
 	first = sk_X509_shift(certs);
 	if (X509_cmp(first, signer_ca_cert(gen->signer)) != 0) {

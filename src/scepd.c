@@ -48,7 +48,6 @@
 #include "systemd.h"
 #include "trustedra.h"
 #include "util.h"
-#include "x509util.h"
 
 #ifndef SCEPD_VERSION
 #define SCEPD_VERSION "0"
@@ -172,8 +171,7 @@ static int check_ca_files(const struct config *cfg, char *err, size_t errlen)
 	for (i = 0; rc == 0 && i < 2; i++) {
 		if (paths[i] == NULL || access(paths[i], F_OK) != 0)
 			continue;
-		if ((certs = pemfile_certs(paths[i], err, errlen)) == NULL ||
-		    x509util_issuers_check(certs, paths[i], err, errlen) == -1)
+		if ((certs = pemfile_ca_chain(paths[i], err, errlen)) == NULL)
 			rc = -1;
 		sk_X509_pop_free(certs, X509_free);
 	}

@@ -445,12 +445,38 @@ static int eku_allowed(const struct policy_template *t, const ASN1_OBJECT *obj)
 	return -1;
 }
 
+/*
+ * ekus' names as extended_key_usage writes them (short names, dotted OIDs for
+ * unknown ones), comma-separated into out, cut at outlen; returns out.
+ */
+static const char *eku_names(const STACK_OF(ASN1_OBJECT) *ekus, char *out, size_t outlen)
+{
+	const ASN1_OBJECT *o;
+	char oid[80];
+	size_t used = 0;
+	int i, n;
+
+	out[0] = '\0';
+	for (i = 0; i < sk_ASN1_OBJECT_num(ekus) && used + 1 < outlen; i++) {
+		o = sk_ASN1_OBJECT_value(ekus, i);
+		if (OBJ_obj2nid(o) != NID_undef)
+			snprintf(oid, sizeof(oid), "%s", OBJ_nid2sn(OBJ_obj2nid(o)));
+		else if (OBJ_obj2txt(oid, (int)sizeof(oid), o, 1) < 0)
+			snprintf(oid, sizeof(oid), "(unreadable)");
+		n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", oid);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return out;
+}
+
 int policy_grant_template(const struct policy_template *t, const struct csr *csr,
     struct policy_grant *out, char *reason, size_t len)
 {
 	unsigned allowed = t->key_usage;
 	int i, n, k;
-	size_t j, used;
+	size_t j;
 	char names[160];
 
 	memset(out, 0, sizeof(*out));
@@ -473,21 +499,9 @@ int policy_grant_template(const struct policy_template *t, const struct csr *csr
 				out->eku[out->n_eku++] = t->eku[k];
 		}
 		if (out->n_eku == 0) {
-			/* their names as in extended_key_usage (OID text for unknown ones) */
-			names[0] = '\0';
-			for (i = 0, used = 0; i < n && used + 1 < sizeof(names); i++) {
-				const ASN1_OBJECT *o = sk_ASN1_OBJECT_value(csr->ext_key_usage, i);
-				char oid[80];
-
-				if (OBJ_obj2nid(o) == NID_undef &&
-				    OBJ_obj2txt(oid, (int)sizeof(oid), o, 1) < 0)
-					snprintf(oid, sizeof(oid), "(unreadable)");
-				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-				    used ? ", " : "", OBJ_obj2nid(o) != NID_undef ?
-				    OBJ_nid2sn(OBJ_obj2nid(o)) : oid);
-			}
 			snprintf(reason, len, "the request asks only for extended key usages "
-			    "template %s does not allow (extended_key_usage): %s", t->name, names);
+			    "template %s does not allow (extended_key_usage): %s", t->name,
+			    eku_names(csr->ext_key_usage, names, sizeof(names)));
 			return SCEP_FAIL_BADREQUEST;
 		}
 	} else {
